@@ -1,0 +1,46 @@
+# The two commands of the README:
+#   make demo   set everything up (first time) and run the whole system
+#   make test   set everything up (first time) and run every test
+# Everything lives in .venv, created on first use from pyproject.toml.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST := $(BIN)/python -m pytest
+
+.PHONY: demo test test-core test-receiver-ui test-sender test-e2e bench screenshots clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/appbeam demo $(ARGS)
+
+# Qt and Kivy each get their own pytest process: two GUI event loops in one process do not mix.
+test: $(STAMP)
+	$(MAKE) --no-print-directory test-core test-receiver-ui test-sender test-e2e
+
+test-core: $(STAMP)
+	$(PYTEST) tests/shared tests/relay tests/receiver
+
+test-receiver-ui: $(STAMP)
+	$(PYTEST) tests/receiver_ui
+
+test-sender: $(STAMP)
+	$(PYTEST) tests/sender
+
+test-e2e: $(STAMP)
+	$(PYTEST) tests/e2e
+
+bench: $(STAMP)
+	$(BIN)/python -m bench $(ARGS)
+
+screenshots: $(STAMP)
+	$(BIN)/appbeam demo --headless --screenshots screenshots
+
+clean:
+	rm -rf $(VENV) .pytest_cache

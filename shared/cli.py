@@ -1,0 +1,49 @@
+"""The ``appbeam`` command: one entry point, a subcommand per part.
+
+Each part owns its flags (``add_arguments``) and its start-up (``run``); this module only
+dispatches, importing a part when its subcommand is chosen so that ``appbeam relay`` on a
+server never imports Qt or Kivy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from shared import __version__
+
+#: subcommand -> (module with add_arguments/run, help line)
+PARTS = {
+    "relay": ("relay_server.cli", "run the relay server (store, pushes, event streams)"),
+    "sender": ("desktop_sender.cli", "run the desktop sender (browser with the device picker)"),
+    "receiver": ("mobile_receiver.cli", "run the receiver (the phone app)"),
+    "demo": ("shared.demo", "run the whole system: relay, two receivers and the sender"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="appbeam", description="Send apps from your browser to your phone.")
+    parser.add_argument("--version", action="version", version=f"appbeam {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module_name, help_text) in PARTS.items():
+        module = importlib.import_module(module_name)
+        module.add_arguments(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    module = importlib.import_module(PARTS[args.command][0])
+    return module.run(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

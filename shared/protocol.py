@@ -1,0 +1,512 @@
+"""The Appbeam wire protocol, defined once for the relay, the sender and the receiver.
+
+Everything that crosses the network is described here: push modes, push states and
+which state may follow which, stream event names, the platform to package-format
+table of the patent [0059, 0074-0079], and the shapes of install information and
+push messages. Parsing functions raise :class:`ProtocolError` naming the bad field,
+so every part rejects bad input with the same clear message.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any, Iterable, Mapping
+from urllib.parse import urlsplit
+
+API_PREFIX = "/api/v1"
+
+
+class ProtocolError(ValueError):
+    """A message does not have the shape the protocol requires."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.message = message
+
+
+# --------------------------------------------------------------------------- modes
+
+
+class PushMode(StrEnum):
+    """What the target device does when a push arrives [claims 2-4]."""
+
+    INSTALL_NOW = "install_now"  # first flag: download and install at once
+    NOTIFY = "notify"  # second flag: show a notice, install when the user taps
+
+
+# --------------------------------------------------------------------------- states
+
+
+class PushState(StrEnum):
+    """Where one push to one device stands. The relay keeps it; the device reports it."""
+
+    QUEUED = "queued"  # target offline: the relay keeps it (and a copy of the package)
+    SENT = "sent"  # written to the target's open stream, not yet acknowledged
+    DELIVERED = "delivered"  # the device stored it (the acknowledgement)
+    WAITING_FOR_WIFI = "waiting_for_wifi"
+    DOWNLOADING = "downloading"
+    PAUSED = "paused"
+    VERIFYING = "verifying"
+    INSTALLING = "installing"
+    INSTALLED = "installed"
+    ALREADY_INSTALLED = "already_installed"
+    DECLINED = "declined"  # the device's user said no (dismissed or cancelled)
+    FAILED = "failed"  # with a reason in ``detail``; the device may retry
+    CANCELLED = "cancelled"  # the sender withdrew it
+    EXPIRED = "expired"  # queued too long without the device coming back
+
+
+#: States in which the push still waits for the device to acknowledge it. Pushes in
+#: these states are replayed on every (re)connect: delivery is at least once.
+UNACKNOWLEDGED_STATES = frozenset({PushState.QUEUED, PushState.SENT})
+
+#: States after which nothing more happens to a push.
+FINAL_STATES = frozenset(
+    {
+        PushState.INSTALLED,
+        PushState.ALREADY_INSTALLED,
+        PushState.DECLINED,
+        PushState.CANCELLED,
+        PushState.EXPIRED,
+    }
+)
+
+#: States a target device may report with ``POST /pushes/<id>/events``.
+DEVICE_REPORTED_STATES = frozenset(
+    {
+        PushState.DELIVERED,
+        PushState.WAITING_FOR_WIFI,
+        PushState.DOWNLOADING,
+        PushState.PAUSED,
+        PushState.VERIFYING,
+        PushState.INSTALLING,
+        PushState.INSTALLED,
+        PushState.ALREADY_INSTALLED,
+        PushState.DECLINED,
+        PushState.FAILED,
+    }
+)
+
+#: States from which the sender may still cancel (nothing is being installed yet).
+CANCELLABLE_STATES = frozenset(
+    {
+        PushState.QUEUED,
+        PushState.SENT,
+        PushState.DELIVERED,
+        PushState.WAITING_FOR_WIFI,
+        PushState.DOWNLOADING,
+        PushState.PAUSED,
+        PushState.FAILED,
+    }
+)
+
+_S = PushState
+_BEFORE_DOWNLOAD = {_S.WAITING_FOR_WIFI, _S.DOWNLOADING, _S.DECLINED, _S.FAILED, _S.ALREADY_INSTALLED}
+#: Which state may follow which. A device's first report acknowledges the push, so
+#: from queued/sent every device-reported state is allowed.
+TRANSITIONS: Mapping[PushState, frozenset[PushState]] = {
+    _S.QUEUED: frozenset(DEVICE_REPORTED_STATES | {_S.SENT, _S.CANCELLED, _S.EXPIRED}),
+    _S.SENT: frozenset(DEVICE_REPORTED_STATES | {_S.CANCELLED, _S.EXPIRED}),
+    _S.DELIVERED: frozenset(_BEFORE_DOWNLOAD | {_S.PAUSED, _S.VERIFYING, _S.CANCELLED}),
+    _S.WAITING_FOR_WIFI: frozenset({_S.DOWNLOADING, _S.PAUSED, _S.DECLINED, _S.FAILED, _S.CANCELLED}),
+    _S.DOWNLOADING: frozenset(
+        {_S.DOWNLOADING, _S.PAUSED, _S.WAITING_FOR_WIFI, _S.VERIFYING, _S.DECLINED, _S.FAILED, _S.CANCELLED}
+    ),
+    _S.PAUSED: frozenset({_S.DOWNLOADING, _S.WAITING_FOR_WIFI, _S.DECLINED, _S.FAILED, _S.CANCELLED}),
+    _S.VERIFYING: frozenset({_S.INSTALLING, _S.FAILED}),
+    _S.INSTALLING: frozenset({_S.INSTALLED, _S.FAILED}),
+    _S.FAILED: frozenset({_S.DOWNLOADING, _S.WAITING_FOR_WIFI, _S.DECLINED, _S.FAILED, _S.CANCELLED}),
+    _S.INSTALLED: frozenset(),
+    _S.ALREADY_INSTALLED: frozenset(),
+    _S.DECLINED: frozenset(),
+    _S.CANCELLED: frozenset(),
+    _S.EXPIRED: frozenset(),
+}
+
+
+def can_transition(current: PushState | str, new: PushState | str) -> bool:
+    """True if a push in ``current`` may move to ``new``."""
+    return PushState(new) in TRANSITIONS[PushState(current)]
+
+
+# --------------------------------------------------------------------------- events
+
+
+class StreamEvent(StrEnum):
+    """Names of the Server-Sent Events on ``GET /api/v1/stream``."""
+
+    PUSH = "push"  # to the target device: a push message (PushMessage)
+    PUSH_UPDATE = "push_update"  # to the sending device: a push changed state (PushUpdate)
+    PUSH_CANCELLED = "push_cancelled"  # to the target device: the sender withdrew a push
+
+
+# --------------------------------------------------------------------------- platforms
+
+
+class Platform(StrEnum):
+    """Device platforms (device type in the patent)."""
+
+    ANDROID = "android"
+    IOS = "ios"
+    SYMBIAN = "symbian"
+    WINDOWS_PHONE = "windows_phone"
+    LINUX = "linux"
+    WINDOWS = "windows"
+    MACOS = "macos"
+
+
+#: Package formats each platform installs, best first [0059, 0074-0079].
+PLATFORM_FORMATS: Mapping[Platform, tuple[str, ...]] = {
+    Platform.ANDROID: ("apk",),
+    Platform.IOS: ("ipa", "pxl", "deb"),
+    Platform.SYMBIAN: ("sisx", "sis"),
+    Platform.WINDOWS_PHONE: ("xap",),
+    Platform.LINUX: ("appimage", "deb", "flatpak"),
+    Platform.WINDOWS: ("msix", "exe", "msi"),
+    Platform.MACOS: ("dmg", "pkg"),
+}
+
+#: Every package format the product knows, with its MIME type.
+FORMAT_MIME_TYPES: Mapping[str, str] = {
+    "apk": "application/vnd.android.package-archive",
+    "ipa": "application/octet-stream",
+    "pxl": "application/octet-stream",
+    "deb": "application/vnd.debian.binary-package",
+    "sis": "application/vnd.symbian.install",
+    "sisx": "x-epoc/x-sisx-app",
+    "xap": "application/x-silverlight-app",
+    "appimage": "application/vnd.appimage",
+    "flatpak": "application/vnd.flatpak",
+    "msix": "application/msix",
+    "exe": "application/vnd.microsoft.portable-executable",
+    "msi": "application/x-msi",
+    "dmg": "application/x-apple-diskimage",
+    "pkg": "application/octet-stream",
+}
+
+#: Formats that mark a download as an app for a phone or tablet, not a file to save.
+MOBILE_FORMATS = frozenset(f for p in (Platform.ANDROID, Platform.IOS, Platform.SYMBIAN, Platform.WINDOWS_PHONE) for f in PLATFORM_FORMATS[p])
+
+PLATFORM_LABELS: Mapping[Platform, str] = {
+    Platform.ANDROID: "Android",
+    Platform.IOS: "iOS",
+    Platform.SYMBIAN: "Symbian",
+    Platform.WINDOWS_PHONE: "Windows Phone",
+    Platform.LINUX: "Linux",
+    Platform.WINDOWS: "Windows",
+    Platform.MACOS: "macOS",
+}
+
+
+def formats_for(platform: Platform | str) -> tuple[str, ...]:
+    """Package formats the platform installs, best first (empty for an unknown platform)."""
+    try:
+        return PLATFORM_FORMATS[Platform(platform)]
+    except ValueError:
+        return ()
+
+
+def choose_format(platform: Platform | str, offered: Iterable[str]) -> str | None:
+    """The best format from ``offered`` that ``platform`` installs, or None."""
+    offered = {f.lower() for f in offered}
+    return next((f for f in formats_for(platform) if f in offered), None)
+
+
+def format_from_filename(name: str) -> str | None:
+    """The package format a file name or URL path ends in (``app.apk`` -> ``apk``), or None."""
+    path = urlsplit(name).path if "://" in name else name
+    stem = path.rsplit("/", 1)[-1].lower()
+    if "." not in stem:
+        return None
+    ext = stem.rsplit(".", 1)[1]
+    return ext if ext in FORMAT_MIME_TYPES else None
+
+
+def format_from_mime(mime: str) -> str | None:
+    """The package format with this (specific) MIME type, or None. Generic types give None."""
+    mime = (mime or "").split(";", 1)[0].strip().lower()
+    if not mime or mime == "application/octet-stream":
+        return None
+    return next((f for f, m in FORMAT_MIME_TYPES.items() if m == mime), None)
+
+
+def incompatibility_reason(platform: Platform | str, offered: Iterable[str]) -> str | None:
+    """Why a device of ``platform`` cannot take any of ``offered``, or None when it can."""
+    offered = sorted({f.lower() for f in offered})
+    if not offered:
+        return None
+    if choose_format(platform, offered):
+        return None
+    try:
+        label = PLATFORM_LABELS[Platform(platform)]
+    except ValueError:
+        return f"unknown platform {platform!r}"
+    wanted = ", ".join(formats_for(platform)) or "nothing"
+    return f"{label} installs {wanted}; this app comes as {', '.join(offered)}"
+
+
+# --------------------------------------------------------------------------- shapes
+
+_APP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,199}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
+MAX_TEXT = 500
+
+
+def _text(data: Mapping[str, Any], key: str, *, required=False, limit=MAX_TEXT, where="") -> str | None:
+    name = f"{where}{key}"
+    value = data.get(key)
+    if value is None or value == "":
+        if required:
+            raise ProtocolError(name, "is required")
+        return None
+    if not isinstance(value, str):
+        raise ProtocolError(name, "must be a string")
+    value = value.strip()
+    if required and not value:
+        raise ProtocolError(name, "is required")
+    if len(value) > limit:
+        raise ProtocolError(name, f"must be at most {limit} characters")
+    return value
+
+
+def _int(data: Mapping[str, Any], key: str, *, where="", minimum=0) -> int | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ProtocolError(f"{where}{key}", "must be a whole number")
+    if value < minimum:
+        raise ProtocolError(f"{where}{key}", f"must be at least {minimum}")
+    return value
+
+
+def _url(data: Mapping[str, Any], key: str, *, required=False, where="") -> str | None:
+    value = _text(data, key, required=required, limit=2048, where=where)
+    if value is None:
+        return None
+    if value.startswith("/"):  # relative to the relay (its own store and package URLs)
+        return value
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ProtocolError(f"{where}{key}", "must be an http(s) URL")
+    return value
+
+
+def parse_app_id(value: Any, name: str = "app.id") -> str:
+    """Check an app id (``org.videolan.vlc``): letters, digits, dots, dashes, underscores."""
+    if not isinstance(value, str) or not _APP_ID.match(value):
+        raise ProtocolError(name, "must be 1-200 letters, digits, '.', '_' or '-'")
+    return value
+
+
+def parse_device_id(value: Any, name: str = "device.id") -> str:
+    """Check a client-chosen device id."""
+    if not isinstance(value, str) or not _DEVICE_ID.match(value):
+        raise ProtocolError(name, "must be 1-128 letters, digits, '.', '_', ':' or '-'")
+    return value
+
+
+def parse_sha256(value: Any, name: str) -> str | None:
+    """A lower-case hex SHA-256, or None when absent."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _SHA256.match(value.lower()):
+        raise ProtocolError(name, "must be 64 hexadecimal digits")
+    return value.lower()
+
+
+@dataclass(frozen=True)
+class PackageRef:
+    """One downloadable package of an app: one URL per format [0059]."""
+
+    format: str
+    url: str
+    sha256: str | None = None
+    size: int | None = None
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "package.") -> "PackageRef":
+        if not isinstance(data, Mapping):
+            raise ProtocolError(where.rstrip("."), "must be an object")
+        fmt = (_text(data, "format", required=True, limit=16, where=where) or "").lower()
+        if fmt not in FORMAT_MIME_TYPES:
+            raise ProtocolError(f"{where}format", f"unknown package format {fmt!r}")
+        return cls(
+            format=fmt,
+            url=_url(data, "url", required=True, where=where),
+            sha256=parse_sha256(data.get("sha256"), f"{where}sha256"),
+            size=_int(data, "size", where=where),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class InstallInfo:
+    """Everything a device needs to fetch and install one app [0053, 0059].
+
+    Only ``id`` is required; ``packages`` may be empty when the relay's catalog knows
+    the app id (download by app id [0074]).
+    """
+
+    id: str
+    name: str | None = None
+    version: str | None = None
+    version_code: int | None = None
+    size: int | None = None
+    icon_url: str | None = None
+    runtime: str | None = None
+    description: str | None = None
+    packages: tuple[PackageRef, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "app.") -> "InstallInfo":
+        if not isinstance(data, Mapping):
+            raise ProtocolError(where.rstrip("."), "must be an object")
+        packages = data.get("packages") or []
+        if not isinstance(packages, list):
+            raise ProtocolError(f"{where}packages", "must be a list")
+        if len(packages) > 16:
+            raise ProtocolError(f"{where}packages", "at most 16 packages")
+        refs = tuple(PackageRef.from_dict(p, f"{where}packages[{i}].") for i, p in enumerate(packages))
+        if len({r.format for r in refs}) != len(refs):
+            raise ProtocolError(f"{where}packages", "one package per format")
+        return cls(
+            id=parse_app_id(data.get("id"), f"{where}id"),
+            name=_text(data, "name", limit=200, where=where),
+            version=_text(data, "version", limit=64, where=where),
+            version_code=_int(data, "version_code", where=where),
+            size=_int(data, "size", where=where),
+            icon_url=_url(data, "icon_url", where=where),
+            runtime=_text(data, "runtime", limit=200, where=where),
+            description=_text(data, "description", limit=2000, where=where),
+            packages=refs,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["packages"] = [p.to_dict() for p in self.packages]
+        return data
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        return tuple(p.format for p in self.packages)
+
+    def package_for(self, fmt: str) -> PackageRef | None:
+        return next((p for p in self.packages if p.format == fmt), None)
+
+
+@dataclass(frozen=True)
+class PushSender:
+    """Who sent a push: the account and the device it came from."""
+
+    username: str
+    device_id: str
+    device_name: str
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "PushSender":
+        return cls(data["username"], data["device_id"], data.get("device_name") or data["device_id"])
+
+
+@dataclass(frozen=True)
+class PushMessage:
+    """The ``push`` stream event a target device receives [claims 3, 10]."""
+
+    push_id: str
+    mode: PushMode
+    sender: PushSender
+    app: InstallInfo
+    package: PackageRef  # the one package chosen for this device
+    created_at: str  # ISO 8601, UTC
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "PushMessage":
+        if not isinstance(data, Mapping):
+            raise ProtocolError("push", "must be an object")
+        try:
+            mode = PushMode(data.get("mode"))
+        except ValueError:
+            raise ProtocolError("mode", "must be install_now or notify") from None
+        return cls(
+            push_id=_text(data, "push_id", required=True, limit=64),
+            mode=mode,
+            sender=PushSender.from_dict(data.get("sender") or {}),
+            app=InstallInfo.from_dict(data.get("app")),
+            package=PackageRef.from_dict(data.get("package")),
+            created_at=_text(data, "created_at", required=True, limit=64),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "push_id": self.push_id,
+            "mode": str(self.mode),
+            "sender": asdict(self.sender),
+            "app": self.app.to_dict(),
+            "package": self.package.to_dict(),
+            "created_at": self.created_at,
+        }
+
+
+@dataclass(frozen=True)
+class PushUpdate:
+    """The ``push_update`` stream event a sending device receives."""
+
+    push_id: str
+    device_id: str
+    state: PushState
+    bytes_done: int | None = None
+    bytes_total: int | None = None
+    detail: str | None = None
+    updated_at: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "PushUpdate":
+        return cls(
+            push_id=data["push_id"],
+            device_id=data["device_id"],
+            state=PushState(data["state"]),
+            bytes_done=data.get("bytes_done"),
+            bytes_total=data.get("bytes_total"),
+            detail=data.get("detail"),
+            updated_at=data.get("updated_at"),
+        )
+
+    @property
+    def percent(self) -> int | None:
+        if self.bytes_total and self.bytes_done is not None:
+            return max(0, min(100, int(self.bytes_done * 100 / self.bytes_total)))
+        return None
+
+
+def state_label(state: PushState | str, percent: int | None = None, detail: str | None = None) -> str:
+    """A push state in words a person understands (``Downloading 42%``, ``Failed: no space``)."""
+    state = PushState(state)
+    if state is PushState.DOWNLOADING and percent is not None:
+        return f"Downloading {percent}%"
+    if state is PushState.FAILED and detail:
+        return f"Failed: {detail}"
+    return _LABELS[state]
+
+
+_LABELS = {
+    PushState.QUEUED: "Queued (device offline)",
+    PushState.SENT: "Sent",
+    PushState.DELIVERED: "Delivered",
+    PushState.WAITING_FOR_WIFI: "Waiting for Wi-Fi",
+    PushState.DOWNLOADING: "Downloading",
+    PushState.PAUSED: "Paused",
+    PushState.VERIFYING: "Verifying",
+    PushState.INSTALLING: "Installing",
+    PushState.INSTALLED: "Installed",
+    PushState.ALREADY_INSTALLED: "Already installed",
+    PushState.DECLINED: "Declined",
+    PushState.FAILED: "Failed",
+    PushState.CANCELLED: "Cancelled",
+    PushState.EXPIRED: "Expired",
+}

@@ -1,0 +1,424 @@
+"""The relay client every part uses: accounts, devices, pushes, reports, the event stream.
+
+A thin layer over ``requests``: one method per API route (``docs/api.md``), JSON in and
+out, and every failure turned into a :class:`RelayError` carrying the relay's error code
+and message. :class:`EventStream` reads a device's Server-Sent Events, reconnecting with
+exponential backoff and jitter and resuming from the last event id it saw.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, Mapping
+from urllib.parse import urljoin
+
+import requests
+from tenacity import Retrying, retry_if_exception, stop_never, wait_exponential_jitter
+
+from shared.protocol import API_PREFIX, InstallInfo, PushMode, PushState
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "appbeam/0.1"
+
+
+class RelayError(Exception):
+    """The relay refused a request, or could not be reached (``status`` is None then)."""
+
+    def __init__(self, status: int | None, code: str, message: str, retry_after: float | None = None):
+        super().__init__(f"{message} ({code}{'' if status is None else f', HTTP {status}'})")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+
+    @property
+    def transient(self) -> bool:
+        """True when trying again later may work (relay down, overloaded, rate limited)."""
+        return self.status is None or self.status == 429 or self.status >= 500
+
+
+class RelayUnavailable(RelayError):
+    """The relay could not be reached at all (connection refused, timeout, DNS)."""
+
+    def __init__(self, message: str):
+        super().__init__(None, "unavailable", message)
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """How a device describes itself at login [0049]."""
+
+    id: str
+    name: str
+    model: str
+    platform: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"id": self.id, "name": self.name, "model": self.model, "platform": self.platform}
+
+
+@dataclass(frozen=True)
+class Event:
+    """One Server-Sent Event from the relay."""
+
+    id: int | None
+    event: str
+    data: Any
+
+
+def _error_from_response(resp: requests.Response) -> RelayError:
+    try:
+        body = resp.json()["error"]
+        code, message = str(body["code"]), str(body["message"])
+    except (ValueError, KeyError, TypeError):
+        code, message = "http_error", (resp.text or resp.reason or "request failed").strip()[:300]
+    retry_after = resp.headers.get("Retry-After")
+    try:
+        retry = float(retry_after) if retry_after else None
+    except ValueError:
+        retry = None
+    return RelayError(resp.status_code, code, message, retry)
+
+
+class RelayClient:
+    """Talks to one relay as one device. Thread-safe for independent calls."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        verify: bool | str = True,
+        timeout: float = 10.0,
+    ):
+        self.base_url = base_url.rstrip("/") + "/"
+        self.token = token
+        self.verify = verify
+        self.timeout = timeout
+        self._local = threading.local()
+
+    # ------------------------------------------------------------------ plumbing
+
+    @property
+    def session(self) -> requests.Session:
+        """One ``requests`` session per thread (sessions are not thread-safe)."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers["User-Agent"] = USER_AGENT
+            session.verify = self.verify
+            self._local.session = session
+        return session
+
+    def url(self, path: str) -> str:
+        """Absolute URL of an API path (``/devices``) or of a relay-relative URL."""
+        if path.startswith(("http://", "https://")):
+            return path
+        if not path.startswith(API_PREFIX) and not path.startswith(("/files/", "/static/")):
+            path = API_PREFIX + path
+        return urljoin(self.base_url, path.lstrip("/"))
+
+    def absolute_url(self, url: str) -> str:
+        """Resolve a URL the relay gave (possibly relative to the relay) to an absolute one."""
+        return urljoin(self.base_url, url)
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def request(self, method: str, path: str, *, json_body: Any = None, params: Any = None) -> Any:
+        """Send one request; return the decoded JSON body (None for 204) or raise RelayError."""
+        try:
+            resp = self.session.request(
+                method,
+                self.url(path),
+                json=json_body,
+                params=params,
+                headers=self._headers(),
+                timeout=self.timeout,
+            )
+        except requests.RequestException as exc:
+            raise RelayUnavailable(f"cannot reach the relay at {self.base_url}: {exc}") from exc
+        if resp.status_code >= 400:
+            raise _error_from_response(resp)
+        if resp.status_code == 204 or not resp.content:
+            return None
+        try:
+            return resp.json()
+        except ValueError as exc:
+            raise RelayError(resp.status_code, "bad_response", "the relay sent something that is not JSON") from exc
+
+    # ------------------------------------------------------------------ accounts and devices
+
+    def health(self) -> dict:
+        return self.request("GET", "/healthz")
+
+    def create_account(self, username: str, password: str) -> dict:
+        return self.request("POST", "/accounts", json_body={"username": username, "password": password})
+
+    def login(self, username: str, password: str, device: DeviceInfo) -> dict:
+        """Log in as ``device``; keeps the returned token for later calls."""
+        body = self.request(
+            "POST", "/login", json_body={"username": username, "password": password, "device": device.to_dict()}
+        )
+        self.token = body["token"]
+        return body
+
+    def logout(self) -> None:
+        self.request("POST", "/logout")
+        self.token = None
+
+    def me(self) -> dict:
+        return self.request("GET", "/me")
+
+    def devices(self, formats: Iterable[str] = ()) -> list[dict]:
+        """Associated devices, own first, each marked compatible or not with ``formats`` [5]."""
+        return self.request("GET", "/devices", params=[("format", f) for f in formats])["devices"]
+
+    def remove_device(self, device_id: str) -> None:
+        self.request("DELETE", f"/devices/{device_id}")
+
+    # ------------------------------------------------------------------ friends
+
+    def friends(self) -> list[dict]:
+        return self.request("GET", "/friends")["friends"]
+
+    def request_friend(self, username: str) -> dict:
+        return self.request("POST", "/friends", json_body={"username": username})
+
+    def accept_friend(self, username: str) -> dict:
+        return self.request("POST", f"/friends/{username}/accept")
+
+    def remove_friend(self, username: str) -> None:
+        self.request("DELETE", f"/friends/{username}")
+
+    # ------------------------------------------------------------------ pushes
+
+    def push(self, app: InstallInfo | Mapping[str, Any], mode: PushMode | str, device_ids: Iterable[str]) -> list[dict]:
+        """Push one app to one or more devices; returns one push per device."""
+        app_body = app.to_dict() if isinstance(app, InstallInfo) else dict(app)
+        body = {"app": app_body, "mode": str(PushMode(mode)), "device_ids": list(device_ids)}
+        return self.request("POST", "/pushes", json_body=body)["pushes"]
+
+    def report(
+        self,
+        push_id: str,
+        state: PushState | str,
+        *,
+        bytes_done: int | None = None,
+        bytes_total: int | None = None,
+        detail: str | None = None,
+    ) -> dict:
+        """Report this device's progress on a push it received."""
+        body: dict[str, Any] = {"state": str(PushState(state))}
+        if bytes_done is not None:
+            body["bytes_done"] = bytes_done
+        if bytes_total is not None:
+            body["bytes_total"] = bytes_total
+        if detail:
+            body["detail"] = detail
+        return self.request("POST", f"/pushes/{push_id}/events", json_body=body)
+
+    def pushes(self, role: str = "sent") -> list[dict]:
+        return self.request("GET", "/pushes", params={"role": role})["pushes"]
+
+    def get_push(self, push_id: str) -> dict:
+        return self.request("GET", f"/pushes/{push_id}")
+
+    def cancel_push(self, push_id: str) -> dict:
+        return self.request("DELETE", f"/pushes/{push_id}")
+
+    # ------------------------------------------------------------------ catalog
+
+    def apps(self, query: str | None = None) -> list[dict]:
+        return self.request("GET", "/apps", params={"q": query} if query else None)["apps"]
+
+    def app(self, app_id: str) -> dict:
+        return self.request("GET", f"/apps/{app_id}")
+
+    def package_url_for(self, app_id: str, platform: str) -> str:
+        """Download by app id [0074]: the URL of the package of ``app_id`` that suits ``platform``."""
+        try:
+            resp = self.session.get(
+                self.url(f"/apps/{app_id}/package"),
+                params={"platform": platform},
+                headers=self._headers(),
+                allow_redirects=False,
+                timeout=self.timeout,
+            )
+        except requests.RequestException as exc:
+            raise RelayUnavailable(f"cannot reach the relay at {self.base_url}: {exc}") from exc
+        if resp.status_code in (301, 302, 303, 307, 308):
+            return self.absolute_url(resp.headers["Location"])
+        raise _error_from_response(resp)
+
+    # ------------------------------------------------------------------ stream
+
+    def stream(self, last_event_id: int | None = None, **kwargs: Any) -> "EventStream":
+        return EventStream(self, last_event_id=last_event_id, **kwargs)
+
+
+# ---------------------------------------------------------------------- event stream
+
+
+@dataclass(frozen=True)
+class ConnectionStatus:
+    """What an :class:`EventStream` is doing, for a UI to show."""
+
+    state: str  # "connecting" | "connected" | "reconnecting" | "closed"
+    retry_in: float | None = None
+    error: str | None = None
+
+
+def _is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, RelayError) and exc.transient
+
+
+class EventStream:
+    """Reads the calling device's event stream for as long as it is iterated.
+
+    Reconnects after any network failure, waiting with exponential backoff and jitter
+    (reset after each good connection), and sends ``Last-Event-ID`` so the relay replays
+    what was missed. Stops with RelayError on a refusal that retrying cannot fix
+    (revoked token). ``close()`` from any thread ends the iteration.
+    """
+
+    def __init__(
+        self,
+        client: RelayClient,
+        last_event_id: int | None = None,
+        *,
+        on_status: Callable[[ConnectionStatus], None] | None = None,
+        read_timeout: float = 45.0,
+        max_backoff: float = 30.0,
+    ):
+        self.client = client
+        self.last_event_id = last_event_id
+        self.on_status = on_status or (lambda status: None)
+        self.read_timeout = read_timeout
+        self.max_backoff = max_backoff
+        self._closed = threading.Event()
+        self._response: requests.Response | None = None
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Stop reading; safe from any thread."""
+        self._closed.set()
+        with self._lock:
+            resp, self._response = self._response, None
+        if resp is not None:
+            resp.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    def __iter__(self) -> Iterator[Event]:
+        while not self._closed.is_set():
+            try:
+                resp = self._connect_with_backoff()
+            except _Closed:
+                break
+            self.on_status(ConnectionStatus("connected"))
+            try:
+                yield from self._read(resp)
+            except (requests.RequestException, OSError, AttributeError) as exc:
+                # AttributeError: the response was closed under us by close().
+                if self._closed.is_set():
+                    break
+                log.info("event stream dropped: %s", exc)
+            finally:
+                resp.close()
+            if not self._closed.is_set():
+                self.on_status(ConnectionStatus("reconnecting", retry_in=0.0, error="connection lost"))
+        self.on_status(ConnectionStatus("closed"))
+
+    # -- connecting
+
+    def _connect_with_backoff(self) -> requests.Response:
+        def before_sleep(state) -> None:
+            wait = state.next_action.sleep if state.next_action else None
+            error = state.outcome.exception() if state.outcome else None
+            self.on_status(ConnectionStatus("reconnecting", retry_in=wait, error=str(error) if error else None))
+
+        retrying = Retrying(
+            retry=retry_if_exception(_is_transient),
+            wait=wait_exponential_jitter(initial=0.5, max=self.max_backoff, jitter=1.0),
+            stop=stop_never,
+            sleep=self._sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        self.on_status(ConnectionStatus("connecting"))
+        return retrying(self._connect_once)
+
+    def _sleep(self, seconds: float) -> None:
+        if self._closed.wait(seconds):
+            raise _Closed()
+
+    def _connect_once(self) -> requests.Response:
+        if self._closed.is_set():
+            raise _Closed()
+        headers = {"Accept": "text/event-stream", **self.client._headers()}
+        if self.last_event_id is not None:
+            headers["Last-Event-ID"] = str(self.last_event_id)
+        try:
+            resp = self.client.session.get(
+                self.client.url("/stream"),
+                headers=headers,
+                stream=True,
+                timeout=(self.client.timeout, self.read_timeout),
+            )
+        except requests.RequestException as exc:
+            raise RelayUnavailable(f"cannot reach the relay: {exc}") from exc
+        if resp.status_code != 200:
+            error = _error_from_response(resp)
+            resp.close()
+            raise error
+        with self._lock:
+            self._response = resp
+        return resp
+
+    # -- reading
+
+    def _read(self, resp: requests.Response) -> Iterator[Event]:
+        event_id: int | None = None
+        name = "message"
+        data_lines: list[str] = []
+        for raw in resp.iter_lines(chunk_size=None):
+            if self._closed.is_set():
+                return
+            line = raw.decode("utf-8", errors="replace")
+            if not line:
+                if data_lines:
+                    event = Event(event_id, name, _decode(data_lines))
+                    if event_id is not None:
+                        self.last_event_id = event_id
+                    yield event
+                event_id, name, data_lines = None, "message", []
+                continue
+            if line.startswith(":"):
+                continue  # keepalive comment
+            key, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if key == "data":
+                data_lines.append(value)
+            elif key == "event":
+                name = value
+            elif key == "id":
+                event_id = int(value) if value.isdigit() else None
+
+
+def _decode(lines: list[str]) -> Any:
+    text = "\n".join(lines)
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+class _Closed(Exception):
+    """Internal: the stream was closed while waiting to reconnect."""
