@@ -1,0 +1,416 @@
+"""The download engine: one package, streamed to a ``.part`` file, resumable, verifiable.
+
+Plain Python (no Kivy), so it runs in a worker thread of the receiver and in tests.
+What it guarantees, in the spirit of Android's DownloadManager:
+
+- memory stays flat: the body is streamed in chunks straight to ``<name>.part``;
+- resume uses ``Range`` plus ``If-Range`` (the ETag, else Last-Modified) and appends only
+  on ``206`` with the expected start; a ``200`` means "whole body" and restarts from zero;
+  ``416`` or a changed ETag restarts cleanly;
+- the SHA-256 is computed while downloading, seeded with the bytes already on disk;
+- free space is checked before any byte is written;
+- transient failures (connection dropped, timeouts, 5xx, 429) are retried with
+  exponential backoff (tenacity), each attempt resuming where the last one stopped;
+- ``pause()`` and ``cancel()`` are safe from any thread: pausing keeps the partial file,
+  cancelling deletes it.
+
+The validators (ETag, Last-Modified, total size) live in a small sidecar ``<name>.part.json``
+so a download survives the process being killed and restarted.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import logging
+import os
+import shutil
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping
+
+import requests
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from mobile_receiver.storage import write_json_atomic
+
+log = logging.getLogger(__name__)
+
+CHUNK_SIZE = 64 * 1024
+#: Space kept free on top of the package itself, so a download never fills the disk.
+SPACE_MARGIN = 16 * 1024 * 1024
+
+ProgressCallback = Callable[[int, "int | None"], None]
+
+
+class DownloadError(Exception):
+    """A download failed. ``transient`` says whether trying again later may work."""
+
+    def __init__(self, reason: str, *, transient: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.transient = transient
+
+
+class NotEnoughSpace(DownloadError):
+    """The disk has less free space than the rest of the package needs."""
+
+
+class DownloadOutcome(enum.Enum):
+    """How :meth:`PackageDownload.run` ended (failures raise :class:`DownloadError`)."""
+
+    COMPLETE = "complete"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    """What a finished (or stopped) run left behind."""
+
+    outcome: DownloadOutcome
+    path: Path
+    bytes_done: int
+    bytes_total: int | None
+    sha256: str | None  # only for COMPLETE
+
+
+class _Stopped(Exception):
+    """Internal: pause() or cancel() interrupted a read or a backoff wait."""
+
+
+class _Restart(Exception):
+    """Internal: the partial file cannot be continued; start again from byte zero."""
+
+
+def _transient(exc: BaseException) -> bool:
+    return isinstance(exc, DownloadError) and exc.transient
+
+
+def sidecar_path(part_path: Path) -> Path:
+    """Where the validators of a partial download are kept."""
+    return part_path.with_name(part_path.name + ".json")
+
+
+def discard_partial(part_path: Path) -> None:
+    """Delete a partial download and its validators (after a cancel)."""
+    for path in (part_path, sidecar_path(part_path)):
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _free_space(path: Path) -> int:
+    return shutil.disk_usage(path).free
+
+
+class PackageDownload:
+    """Downloads one package URL to ``part_path``; ``run()`` blocks, the rest is thread-safe.
+
+    ``run()`` may be called again after a pause (or on a new object after a restart of
+    the app): it continues from the bytes on disk.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        part_path: str | os.PathLike,
+        *,
+        headers: Mapping[str, str] | None = None,
+        expected_size: int | None = None,
+        session: requests.Session | None = None,
+        progress: ProgressCallback | None = None,
+        chunk_size: int = CHUNK_SIZE,
+        attempts: int = 6,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 20.0,
+        timeout: tuple[float, float] = (10.0, 30.0),
+        free_space: Callable[[Path], int] = _free_space,
+        space_margin: int = SPACE_MARGIN,
+    ):
+        self.url = url
+        self.part_path = Path(part_path)
+        self.headers = dict(headers or {})
+        self.expected_size = expected_size
+        self.session = session or requests.Session()
+        self.progress = progress or (lambda done, total: None)
+        self.chunk_size = chunk_size
+        self.attempts = attempts
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self.timeout = timeout
+        self.free_space = free_space
+        self.space_margin = space_margin
+        self._stop = threading.Event()
+        self._why_stop: DownloadOutcome | None = None
+        self._lock = threading.Lock()
+        self._response: requests.Response | None = None
+        self.bytes_done = 0
+        self.bytes_total: int | None = expected_size
+
+    # ------------------------------------------------------------------ control
+
+    def pause(self) -> None:
+        """Stop soon, keeping the partial file; safe from any thread."""
+        self._request_stop(DownloadOutcome.PAUSED)
+
+    def cancel(self) -> None:
+        """Stop soon and delete the partial file; safe from any thread."""
+        self._request_stop(DownloadOutcome.CANCELLED)
+
+    def _request_stop(self, why: DownloadOutcome) -> None:
+        with self._lock:
+            # cancel wins over pause: a cancelled download must never leave a file behind
+            if self._why_stop is not DownloadOutcome.CANCELLED:
+                self._why_stop = why
+            self._stop.set()
+            resp, self._response = self._response, None
+        if resp is not None:
+            _abort(resp)
+
+    # ------------------------------------------------------------------ running
+
+    def run(self) -> DownloadResult:
+        """Download until complete, paused or cancelled; raise DownloadError on failure."""
+        with self._lock:
+            if self._why_stop is DownloadOutcome.PAUSED:
+                # a fresh run after a pause: forget the old pause request
+                self._why_stop = None
+                self._stop.clear()
+        self.part_path.parent.mkdir(parents=True, exist_ok=True)
+        retrying = Retrying(
+            retry=retry_if_exception(_transient),
+            wait=wait_exponential(multiplier=self.backoff_initial, max=self.backoff_max),
+            stop=stop_after_attempt(self.attempts),
+            sleep=self._sleep,
+            before_sleep=lambda state: log.info(
+                "download of %s failed (%s), retrying", self.url, state.outcome.exception()
+            ),
+            reraise=True,
+        )
+        try:
+            sha256 = retrying(self._attempt)
+        except _Stopped:
+            return self._stopped()
+        except DownloadError:
+            if self._stop.is_set():
+                return self._stopped()
+            raise
+        return DownloadResult(DownloadOutcome.COMPLETE, self.part_path, self.bytes_done, self.bytes_total, sha256)
+
+    def _stopped(self) -> DownloadResult:
+        if self._why_stop is DownloadOutcome.CANCELLED:
+            discard_partial(self.part_path)
+            self.bytes_done = 0
+        return DownloadResult(self._why_stop, self.part_path, self.bytes_done, self.bytes_total, None)
+
+    def _sleep(self, seconds: float) -> None:
+        if self._stop.wait(seconds):
+            raise _Stopped()
+
+    def _attempt(self) -> str:
+        """One connection: resume (or start) and read to the end; return the SHA-256."""
+        for _ in range(3):  # a restart from zero gets a fresh request, a few times at most
+            try:
+                return self._attempt_once()
+            except _Restart as why:
+                log.info("restarting download of %s from zero: %s", self.url, why)
+                discard_partial(self.part_path)
+        raise DownloadError("the server keeps changing the package", transient=True)
+
+    def _attempt_once(self) -> str:
+        if self._stop.is_set():
+            raise _Stopped()
+        meta = self._read_sidecar()
+        offset = self.part_path.stat().st_size if self.part_path.exists() else 0
+        if offset and meta.get("url") not in (None, self.url):
+            raise _Restart("the package URL changed")
+        total = meta.get("total") or self.expected_size
+        if total is not None and offset > total:
+            raise _Restart("the partial file is longer than the package")
+        self._check_space(total, offset)
+
+        headers = dict(self.headers)
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+            validator = meta.get("etag") if _strong(meta.get("etag")) else meta.get("last_modified")
+            if validator:
+                headers["If-Range"] = validator
+        try:
+            resp = self.session.get(self.url, headers=headers, stream=True, timeout=self.timeout)
+        except requests.RequestException as exc:
+            if self._stop.is_set():
+                raise _Stopped() from exc
+            raise DownloadError(f"cannot reach the server: {exc}", transient=True) from exc
+        with self._lock:
+            if self._stop.is_set():
+                resp.close()
+                raise _Stopped()
+            self._response = resp
+        try:
+            return self._consume(resp, offset, meta)
+        finally:
+            with self._lock:
+                self._response = None
+            resp.close()
+
+    def _consume(self, resp: requests.Response, offset: int, meta: dict) -> str:
+        status = resp.status_code
+        etag = resp.headers.get("ETag")
+        if status == 416:
+            total = _total_from_content_range(resp.headers.get("Content-Range"))
+            if offset and total == offset and meta.get("total") == offset:
+                # everything is already on disk (killed between the last byte and the rename)
+                self.bytes_done, self.bytes_total = offset, total
+                return self._hash_existing(offset).hexdigest()
+            raise _Restart("the server cannot serve the rest (416)")
+        if status == 206:
+            start, total = _parse_content_range(resp.headers.get("Content-Range"))
+            if start != offset:
+                raise _Restart(f"the server sent bytes from {start}, not {offset}")
+            if meta.get("etag") and etag and etag != meta["etag"]:
+                raise _Restart("the package changed on the server (new ETag)")
+            append = True
+        elif status == 200:
+            if offset:
+                log.info("server sent the whole package again; restarting %s from zero", self.url)
+            total = _int_header(resp.headers.get("Content-Length"))
+            append = False
+        elif status == 429 or status >= 500:
+            raise DownloadError(f"the server is busy (HTTP {status})", transient=True)
+        elif status in (401, 403):
+            raise DownloadError(f"the server refused the download (HTTP {status})")
+        elif status == 404:
+            raise DownloadError("the package is no longer on the server (HTTP 404)")
+        else:
+            raise DownloadError(f"unexpected answer from the server (HTTP {status})")
+
+        if self.expected_size is not None and total is not None and total != self.expected_size:
+            raise DownloadError(f"the server's package is {total} bytes, the push said {self.expected_size}")
+        if not append:
+            offset = 0
+        self._check_space(total, offset)
+        # Validators first: if we are killed mid-body, the next run knows what it resumes.
+        write_json_atomic(
+            sidecar_path(self.part_path),
+            {"url": self.url, "etag": etag, "last_modified": resp.headers.get("Last-Modified"), "total": total},
+        )
+        hasher = self._hash_existing(offset) if append else hashlib.sha256()
+        self.bytes_done, self.bytes_total = offset, total
+        self.progress(self.bytes_done, self.bytes_total)
+        mode = "ab" if append else "wb"
+        try:
+            with open(self.part_path, mode) as out:
+                for chunk in resp.iter_content(chunk_size=self.chunk_size):
+                    if self._stop.is_set():
+                        raise _Stopped()
+                    if not chunk:
+                        continue
+                    out.write(chunk)
+                    hasher.update(chunk)
+                    self.bytes_done += len(chunk)
+                    if total is not None and self.bytes_done > total:
+                        raise _Restart("the server sent more bytes than it announced")
+                    self.progress(self.bytes_done, self.bytes_total)
+        except (requests.RequestException, ConnectionError, TimeoutError, AttributeError, ValueError) as exc:
+            # AttributeError/ValueError: the response was closed under us by pause()/cancel().
+            if self._stop.is_set():
+                raise _Stopped() from exc
+            raise DownloadError(f"the connection dropped at byte {self.bytes_done}: {exc}", transient=True) from exc
+        except OSError as exc:  # the disk, not the network (requests' errors are OSErrors too)
+            if self._stop.is_set():
+                raise _Stopped() from exc
+            raise DownloadError(f"cannot write the package: {exc.strerror or exc}") from exc
+        if self._stop.is_set():
+            raise _Stopped()
+        if total is not None and self.bytes_done < total:
+            raise DownloadError(f"the connection ended at byte {self.bytes_done} of {total}", transient=True)
+        if total is None:
+            self.bytes_total = self.bytes_done
+        return hasher.hexdigest()
+
+    # ------------------------------------------------------------------ helpers
+
+    def _read_sidecar(self) -> dict:
+        try:
+            data = json.loads(sidecar_path(self.part_path).read_text())
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def _hash_existing(self, length: int) -> "hashlib._Hash":
+        """A SHA-256 seeded with the first ``length`` bytes already on disk."""
+        hasher = hashlib.sha256()
+        with open(self.part_path, "rb") as part:
+            remaining = length
+            while remaining:
+                block = part.read(min(1024 * 1024, remaining))
+                if not block:
+                    raise _Restart("the partial file is shorter than expected")
+                hasher.update(block)
+                remaining -= len(block)
+        return hasher
+
+    def _check_space(self, total: int | None, offset: int) -> None:
+        if total is None:
+            return
+        needed = max(0, total - offset)
+        free = self.free_space(self.part_path.parent)
+        if free < needed + self.space_margin:
+            raise NotEnoughSpace(
+                f"not enough free space: needs {_mb(needed + self.space_margin)}, {_mb(free)} free"
+            )
+
+
+def _abort(resp: requests.Response) -> None:
+    """Close a response another thread may be blocked reading.
+
+    ``Response.close()`` alone does not wake a thread blocked in ``recv`` on a silent
+    server; shutting the socket down does, so pause and cancel take effect at once.
+    """
+    sock = getattr(getattr(resp.raw, "_connection", None), "sock", None)
+    if sock is None:
+        fp = getattr(getattr(resp.raw, "_fp", None), "fp", None)
+        sock = getattr(getattr(fp, "raw", None), "_sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    resp.close()
+
+
+def _strong(etag: str | None) -> bool:
+    # If-Range needs a strong validator (RFC 9110 13.1.5); weak ETags start with W/.
+    return bool(etag) and not etag.startswith("W/")
+
+
+def _int_header(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _parse_content_range(value: str | None) -> tuple[int | None, int | None]:
+    """``bytes 100-199/1000`` -> (100, 1000); total None when ``*``."""
+    if not value or not value.startswith("bytes "):
+        return None, None
+    span, _, total = value[6:].partition("/")
+    start = _int_header(span.partition("-")[0])
+    return start, _int_header(total) if total != "*" else None
+
+
+def _total_from_content_range(value: str | None) -> int | None:
+    """``bytes */1000`` (the form of a 416) -> 1000."""
+    if not value or "/" not in value:
+        return None
+    return _int_header(value.rsplit("/", 1)[1])
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB"
