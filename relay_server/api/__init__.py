@@ -1,0 +1,10 @@
+"""The JSON API under ``/api/v1``: one module per resource, one blueprint for all."""
+
+from flask import Blueprint
+
+from shared.protocol import API_PREFIX
+
+api = Blueprint("api", __name__, url_prefix=API_PREFIX)
+
+# Importing the modules registers their routes on ``api``.
+from relay_server.api import accounts, catalog, devices, friends, ops, packages, pushes, stream  # noqa: E402,F401

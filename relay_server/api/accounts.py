@@ -1,0 +1,102 @@
+"""Accounts, login and logout [0049, 0058]."""
+
+from __future__ import annotations
+
+import re
+
+from flask import g, jsonify
+from peewee import IntegrityError
+
+from shared.protocol import Platform, parse_device_id
+
+from relay_server.api import api
+from relay_server.api.body import json_body, text_field
+from relay_server.api.devices import device_dict
+from relay_server.auth import check_password, device_required, hash_password, issue_token
+from relay_server.context import current_relay
+from relay_server.db import database, utcnow
+from relay_server.errors import ApiError, bad_request
+from relay_server.models import Account, Device, Token
+
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,31}$")
+
+
+def _username(data: dict) -> str:
+    username = data.get("username")
+    if not isinstance(username, str) or not _USERNAME.match(username.strip().lower()):
+        raise bad_request("username: 3-32 characters of a-z, 0-9, '.', '_' or '-'", "invalid_field")
+    return username.strip().lower()
+
+
+@api.post("/accounts")
+def create_account():
+    data = json_body()
+    username = _username(data)
+    password = text_field(data, "password", min_len=8, max_len=256)
+    try:
+        with database.atomic():
+            Account.create(username=username, password_hash=hash_password(password))
+    except IntegrityError:
+        raise ApiError(409, "username_taken", f"the username {username!r} is taken") from None
+    return jsonify({"username": username}), 201
+
+
+def _device_fields(data: dict) -> dict:
+    device = data.get("device")
+    if not isinstance(device, dict):
+        raise bad_request("device: give {id, name, model, platform}", "invalid_field")
+    platform = device.get("platform")
+    try:
+        platform = Platform(platform).value
+    except ValueError:
+        known = ", ".join(p.value for p in Platform)
+        raise bad_request(f"device.platform: one of {known}", "invalid_field") from None
+    fields = {"id": parse_device_id(device.get("id"))}
+    for key in ("name", "model"):
+        value = device.get(key)
+        if not isinstance(value, str) or not value.strip() or len(value) > 100:
+            raise bad_request(f"device.{key}: 1-100 characters", "invalid_field")
+        fields[key] = value.strip()
+    fields["platform"] = platform
+    return fields
+
+
+@api.post("/login")
+def login():
+    """Log a device in: it joins (or updates its entry in) the account's device list."""
+    data = json_body()
+    username = data.get("username") if isinstance(data.get("username"), str) else ""
+    password = text_field(data, "password", min_len=1, max_len=256)
+    fields = _device_fields(data)
+    account = Account.get_or_none(Account.username == username.strip().lower())
+    if not check_password(account.password_hash if account else None, password):
+        raise ApiError(401, "bad_credentials", "wrong username or password")
+    with database.atomic():
+        device = Device.get_or_none(Device.id == fields["id"])
+        if device is not None and device.account_id != account.id:
+            raise ApiError(409, "device_taken", "this device id is registered to another account; log out there first")
+        if device is None:
+            device = Device.create(account=account, last_seen=utcnow(), **fields)
+        else:
+            device.name, device.model, device.platform = fields["name"], fields["model"], fields["platform"]
+            device.last_seen = utcnow()
+            device.save()
+        token = issue_token(device)
+    return jsonify({"token": token, "account": {"username": account.username},
+                    "device": device_dict(device, "self", current_relay().hub)})
+
+
+@api.post("/logout")
+@device_required
+def logout():
+    with database.atomic():
+        Token.update(revoked_at=utcnow()).where(Token.token_hash == g.token_hash).execute()
+    current_relay().hub.disconnect(g.device.id, g.token_hash)
+    return "", 204
+
+
+@api.get("/me")
+@device_required
+def me():
+    return jsonify({"account": {"username": g.account.username},
+                    "device": device_dict(g.device, "self", current_relay().hub)})

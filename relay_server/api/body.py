@@ -1,0 +1,26 @@
+"""Reading JSON request bodies with a clear 400 instead of a crash."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+
+from relay_server.errors import bad_request
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object; 400 when it is missing, malformed or not an object."""
+    data = request.get_json(silent=True)
+    if data is None:
+        raise bad_request("send a JSON body with 'Content-Type: application/json'", "invalid_json")
+    if not isinstance(data, dict):
+        raise bad_request("the JSON body must be an object", "invalid_json")
+    return data
+
+
+def text_field(data: dict, key: str, *, min_len: int = 1, max_len: int = 256) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not (min_len <= len(value) <= max_len):
+        raise bad_request(f"{key}: must be a string of {min_len}-{max_len} characters", "invalid_field")
+    return value

@@ -1,0 +1,46 @@
+"""The catalog and download by app id [12, 0074-0079]."""
+
+from __future__ import annotations
+
+from flask import jsonify, redirect, request
+
+from shared.protocol import parse_app_id
+
+from relay_server import catalog
+from relay_server.api import api
+from relay_server.errors import ApiError, bad_request, not_found
+from relay_server.models import CatalogApp
+
+
+@api.get("/apps")
+def list_apps():
+    query = request.args.get("q")
+    if query is not None and len(query) > 200:
+        raise bad_request("q: at most 200 characters", "invalid_field")
+    return jsonify({"apps": [catalog.app_dict(a) for a in catalog.search(query)]})
+
+
+def _app(app_id: str) -> CatalogApp:
+    parse_app_id(app_id, "app_id")
+    app = CatalogApp.get_or_none(CatalogApp.app_id == app_id)
+    if app is None:
+        raise not_found(f"the catalog has no app {app_id!r}", "unknown_app")
+    return app
+
+
+@api.get("/apps/<app_id>")
+def show_app(app_id: str):
+    return jsonify(catalog.app_dict(_app(app_id)))
+
+
+@api.get("/apps/<app_id>/package")
+def package_by_app_id(app_id: str):
+    """Redirect to the package of ``app_id`` that the asking device's platform installs."""
+    _app(app_id)
+    platform = request.args.get("platform")
+    if not platform:
+        raise bad_request("platform: required (android, ios, ...)", "invalid_field")
+    package, reason = catalog.package_for_platform(app_id, platform)
+    if package is None:
+        raise ApiError(404, "no_package_for_platform", reason)
+    return redirect(catalog.file_url(package), code=302)

@@ -1,0 +1,60 @@
+"""The caller's associated devices, for the sender's device picker [5, 0062]."""
+
+from __future__ import annotations
+
+from flask import g, jsonify, request
+
+from shared.protocol import FORMAT_MIME_TYPES, formats_for, incompatibility_reason
+
+from relay_server.api import api
+from relay_server.associations import associated_devices
+from relay_server.auth import device_required
+from relay_server.context import current_relay
+from relay_server.db import database, iso, utcnow
+from relay_server.errors import ApiError, bad_request
+from relay_server.hub import Hub
+from relay_server.models import Device, Token
+
+
+def device_dict(device: Device, relation: str, hub: Hub, formats: list[str] | None = None) -> dict:
+    online = hub.is_connected(device.id)
+    reason = incompatibility_reason(device.platform, formats) if formats else None
+    return {
+        "id": device.id,
+        "name": device.name,
+        "model": device.model,
+        "platform": device.platform,
+        "owner": device.account.username,
+        "relation": relation,
+        "online": online,
+        "last_seen": iso(utcnow() if online else device.last_seen),
+        "formats": list(formats_for(device.platform)),
+        "compatible": reason is None,
+        "reason": reason,
+    }
+
+
+@api.get("/devices")
+@device_required
+def list_devices():
+    formats = [f.strip().lower() for f in request.args.getlist("format") if f.strip()]
+    unknown = [f for f in formats if f not in FORMAT_MIME_TYPES]
+    if unknown:
+        raise bad_request(f"format: unknown package format {unknown[0]!r}", "invalid_field")
+    hub = current_relay().hub
+    devices = [device_dict(d, rel, hub, formats) for d, rel in associated_devices(g.account, g.device.id)]
+    return jsonify({"devices": devices})
+
+
+@api.delete("/devices/<device_id>")
+@device_required
+def remove_device(device_id: str):
+    """Remove one of the account's devices: its tokens stop working and its stream closes."""
+    device = Device.get_or_none(Device.id == device_id)
+    if device is None or device.account_id != g.account.id:
+        raise ApiError(404, "unknown_device", f"you have no device {device_id!r}")
+    with database.atomic():
+        Token.update(revoked_at=utcnow()).where(Token.device == device, Token.revoked_at.is_null()).execute()
+        device.delete_instance(recursive=True)
+    current_relay().hub.disconnect(device_id)
+    return "", 204

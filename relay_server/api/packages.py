@@ -1,0 +1,28 @@
+"""``GET|HEAD /packages/<sha256>``: a package the relay keeps, for devices pushed it.
+
+Range, If-Range, ETag and streaming from disk come from Werkzeug's ``send_file``.
+"""
+
+from __future__ import annotations
+
+from flask import g
+
+from relay_server.api import api
+from relay_server.auth import device_required
+from relay_server.context import current_relay
+from relay_server.errors import ApiError, not_found
+from relay_server.models import Package, Push
+from relay_server.serving import send_package
+
+
+@api.get("/packages/<sha256>")
+@device_required
+def download_package(sha256: str):
+    sha256 = sha256.lower()
+    package = Package.get_or_none(Package.sha256 == sha256)
+    if package is None or not current_relay().store.has(sha256):
+        raise not_found(f"the relay keeps no package {sha256}", "unknown_package")
+    entitled = Push.select().where((Push.target_device == g.device.id) & (Push.package_sha256 == sha256)).exists()
+    if not entitled:
+        raise ApiError(403, "not_entitled", "no push to this device uses that package")
+    return send_package(package, f"{sha256}.pkg")

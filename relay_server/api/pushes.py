@@ -1,0 +1,51 @@
+"""Push routes: create, list, show, report progress, cancel [claims 2, 3, 9-11]."""
+
+from __future__ import annotations
+
+from flask import g, jsonify, request
+
+from relay_server import pushes
+from relay_server.api import api
+from relay_server.api.body import json_body
+from relay_server.auth import device_required
+from relay_server.context import current_relay
+from relay_server.errors import bad_request
+
+
+@api.post("/pushes")
+@device_required
+def create_pushes():
+    created = pushes.create(current_relay(), g.device, json_body(), request.host_url)
+    return jsonify({"pushes": [pushes.to_dict(p) for p in created]}), 201
+
+
+@api.get("/pushes")
+@device_required
+def list_pushes():
+    role = request.args.get("role", "sent")
+    try:
+        limit = int(request.args.get("limit", 100))
+    except ValueError:
+        raise bad_request("limit: must be a whole number", "invalid_field") from None
+    if not 1 <= limit <= 1000:
+        raise bad_request("limit: 1 to 1000", "invalid_field")
+    return jsonify({"pushes": [pushes.to_dict(p) for p in pushes.listing(g.device, role, limit)]})
+
+
+@api.get("/pushes/<push_id>")
+@device_required
+def show_push(push_id: str):
+    return jsonify(pushes.to_dict(pushes.get(g.device, push_id), history=True))
+
+
+@api.post("/pushes/<push_id>/events")
+@device_required
+def report_push(push_id: str):
+    push = pushes.report(current_relay(), g.device, push_id, json_body())
+    return jsonify(pushes.to_dict(push))
+
+
+@api.delete("/pushes/<push_id>")
+@device_required
+def cancel_push(push_id: str):
+    return jsonify(pushes.to_dict(pushes.cancel(current_relay(), g.device, push_id)))

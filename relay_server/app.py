@@ -1,0 +1,78 @@
+"""The relay application factory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, Response, jsonify
+
+from relay_server import catalog
+from relay_server.api import api
+from relay_server.config import RelayConfig
+from relay_server.context import Relay
+from relay_server.db import database, init_database
+from relay_server.errors import register_error_handlers
+from relay_server.hub import Hub
+from relay_server.metrics import RelayMetrics
+from relay_server.mirror import Mirror
+from relay_server.openapi import openapi_document
+from relay_server.package_store import PackageStore
+from relay_server.store import store
+
+log = logging.getLogger(__name__)
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+
+
+def create_app(config: RelayConfig | None = None) -> Flask:
+    """Build a relay: database, package store, mirror worker, routes. Call ``close_app`` to stop it."""
+    config = config or RelayConfig.from_env()
+    app = Flask(__name__, static_folder=str(ASSETS), static_url_path="/static")
+    app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
+    app.json.sort_keys = False
+
+    init_database(config.effective_database_url)
+    hub = Hub()
+    relay = Relay(config=config, hub=hub, store=PackageStore(config.packages_dir), mirror=None,
+                  metrics=RelayMetrics(hub))
+    relay.store.clean_tmp()
+    relay.mirror = Mirror(relay)
+    app.extensions["appbeam_relay"] = relay
+
+    if config.demo_catalog:
+        with database.connection_context():
+            catalog.seed_demo(relay)
+    relay.mirror.start()
+
+    register_error_handlers(app)
+    app.register_blueprint(api)
+    app.register_blueprint(store)
+
+    @app.before_request
+    def _open_db():
+        database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close_db(exc):
+        if not database.is_closed():
+            database.close()
+
+    @app.get("/metrics")
+    def metrics():
+        return Response(relay.metrics.render(), mimetype="text/plain; version=0.0.4")
+
+    @app.get("/api/openapi.json")
+    def openapi():
+        return jsonify(openapi_document())
+
+    return app
+
+
+def close_app(app: Flask) -> None:
+    """Stop the relay's background work and close its streams."""
+    relay: Relay = app.extensions["appbeam_relay"]
+    relay.hub.close_all()
+    relay.mirror.stop()
+    if not database.is_closed():
+        database.close()

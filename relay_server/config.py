@@ -1,0 +1,76 @@
+"""Relay configuration: embedded defaults, then environment variables, then flags."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from shared.paths import data_dir as default_data_dir
+
+
+def _env_bool(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class RelayConfig:
+    """Everything an operator can set. Environment names are ``APPBEAM_`` + the upper-case field."""
+
+    data_dir: Path = field(default_factory=lambda: default_data_dir("relay"))
+    #: peewee/playhouse URL; empty means SQLite in ``data_dir``.
+    database_url: str = ""
+    #: Seconds between keepalive comments on event streams.
+    keepalive: float = 15.0
+    #: Seed the demo store (a dozen open-source apps with generated packages).
+    demo_catalog: bool = True
+    #: Size factor for generated demo packages (tests use a tiny one).
+    demo_scale: float = 1.0
+    #: Let the mirror fetch loopback/private/link-local addresses (off: SSRF protection).
+    mirror_allow_private: bool = False
+    #: Largest package the relay mirrors, in bytes.
+    mirror_max_bytes: int = 2 * 1024**3
+    #: Seconds to wait for an outside server while mirroring (connect and each read).
+    mirror_timeout: float = 30.0
+    #: Largest JSON request body, in bytes.
+    max_request_bytes: int = 1024 * 1024
+    #: Base URL devices should use for the relay's own files when the request has no Host
+    #: (empty: taken from each request).
+    public_url: str = ""
+
+    @property
+    def packages_dir(self) -> Path:
+        return self.data_dir / "packages"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'relay.db'}"
+
+    @classmethod
+    def from_env(cls, environ=os.environ, **overrides) -> "RelayConfig":
+        """Defaults, overridden by ``APPBEAM_*`` variables, overridden by ``overrides`` (flags)."""
+        values = {}
+        for f in fields(cls):
+            raw = environ.get(f"APPBEAM_{f.name.upper()}")
+            if raw is None:
+                continue
+            if f.type in ("bool", bool):
+                values[f.name] = _env_bool(raw)
+            elif f.type in ("int", int):
+                values[f.name] = int(raw)
+            elif f.type in ("float", float):
+                values[f.name] = float(raw)
+            elif f.name == "data_dir":
+                values[f.name] = Path(raw)
+            else:
+                values[f.name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "data_dir" in values:
+            values["data_dir"] = Path(values["data_dir"])
+        config = cls(**values)
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        config.packages_dir.mkdir(parents=True, exist_ok=True)
+        return config
+
+    def with_(self, **changes) -> "RelayConfig":
+        return replace(self, **changes)

@@ -1,0 +1,87 @@
+"""Wakes the event streams of devices when something was written for them.
+
+Only ids travel through the hub: the database is the source of truth, so a stream that
+is woken simply reads its new events. With gevent the waits are cooperative; under a
+plain threaded server they are ordinary thread waits.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from typing import Iterable
+
+
+class Subscription:
+    """One open event stream of one device."""
+
+    def __init__(self, hub: "Hub", device_id: str, token_hash: str | None = None):
+        self.hub = hub
+        self.device_id = device_id
+        self.token_hash = token_hash
+        self._wake = threading.Event()
+        self.closed = False
+
+    def wait(self, timeout: float) -> bool:
+        """Block until woken or ``timeout``; True if there may be something new."""
+        woken = self._wake.wait(timeout)
+        self._wake.clear()
+        return woken
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def close(self) -> None:
+        """Ask the stream to end (device removed, token revoked, relay stopping)."""
+        self.closed = True
+        self._wake.set()
+
+
+class Hub:
+    """In-process registry of open streams by device id."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._subs: dict[str, set[Subscription]] = defaultdict(set)
+
+    def subscribe(self, device_id: str, token_hash: str | None = None) -> Subscription:
+        sub = Subscription(self, device_id, token_hash)
+        with self._lock:
+            self._subs[device_id].add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        with self._lock:
+            subs = self._subs.get(sub.device_id)
+            if subs is not None:
+                subs.discard(sub)
+                if not subs:
+                    del self._subs[sub.device_id]
+
+    def notify(self, device_ids: Iterable[str]) -> None:
+        """Wake every stream of these devices."""
+        with self._lock:
+            subs = [s for d in set(device_ids) for s in self._subs.get(d, ())]
+        for sub in subs:
+            sub.wake()
+
+    def disconnect(self, device_id: str, token_hash: str | None = None) -> None:
+        """Close the streams of this device (only those opened with ``token_hash`` if given)."""
+        with self._lock:
+            subs = [s for s in self._subs.get(device_id, ()) if token_hash in (None, s.token_hash)]
+        for sub in subs:
+            sub.close()
+
+    def is_connected(self, device_id: str) -> bool:
+        with self._lock:
+            return bool(self._subs.get(device_id))
+
+    def connected_count(self) -> int:
+        with self._lock:
+            return len(self._subs)
+
+    def close_all(self) -> None:
+        with self._lock:
+            subs = [s for group in self._subs.values() for s in group]
+        for sub in subs:
+            sub.close()

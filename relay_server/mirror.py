@@ -1,0 +1,170 @@
+"""The relay's copy of a package for a device that is offline [claims 9-11, 0087].
+
+A queued push's package is fetched into the content-addressed store by a background
+worker; pushes still waiting for their copy are picked up again after a restart. Fetching
+is bounded (size cap, timeouts, a few redirects) and, unless the operator allows it,
+refuses loopback, private, link-local and other non-public addresses, checked on every hop.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import queue
+import socket
+import threading
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from shared.protocol import FORMAT_MIME_TYPES
+from shared.relay_client import USER_AGENT
+
+from relay_server import pushes
+from relay_server.db import database
+from relay_server.models import Package, Push
+from relay_server.package_store import HashMismatch, TooLarge
+
+log = logging.getLogger(__name__)
+
+MAX_REDIRECTS = 5
+
+
+class MirrorRefused(Exception):
+    """The package cannot be mirrored (forbidden address, too large, wrong hash, HTTP error)."""
+
+
+class _Transient(Exception):
+    """A failure worth another try (connection reset, 5xx)."""
+
+
+def check_address(url: str, allow_private: bool) -> None:
+    """Refuse URLs whose host is not a public address (SSRF protection)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise MirrorRefused(f"only http(s) URLs can be mirrored, not {url!r}")
+    if allow_private:
+        return
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
+                                   type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise MirrorRefused(f"cannot resolve {parts.hostname}: {exc}") from exc
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        if not address.is_global:
+            raise MirrorRefused(f"{parts.hostname} resolves to a non-public address ({address})")
+
+
+class Mirror:
+    """A background worker that copies queued pushes' packages into the store."""
+
+    def __init__(self, relay):
+        self.relay = relay
+        self._queue: "queue.Queue[str | None]" = queue.Queue()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the worker and pick up copies that a previous run did not finish."""
+        with database.connection_context():
+            for push in Push.select(Push.id).where(Push.mirror_status == "pending"):
+                self._queue.put(push.id)
+        self._thread = threading.Thread(target=self._run, name="mirror", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def enqueue(self, push_id: str) -> None:
+        self._queue.put(push_id)
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """For tests: wait until every queued copy was handled."""
+        done = threading.Event()
+        threading.Thread(target=lambda: (self._queue.join(), done.set()), daemon=True).start()
+        return done.wait(timeout)
+
+    def _run(self) -> None:
+        while True:
+            push_id = self._queue.get()
+            try:
+                if push_id is None:
+                    return
+                with database.connection_context():
+                    self._mirror_one(push_id)
+            except Exception:  # a bad package must never stop the worker
+                log.exception("mirroring push %s failed", push_id)
+            finally:
+                self._queue.task_done()
+
+    def _mirror_one(self, push_id: str) -> None:
+        push = Push.get_or_none(Push.id == push_id)
+        if push is None or push.mirror_status != "pending":
+            return
+        try:
+            sha, size = self.fetch(push.original_url, push.package_sha256, push.format)
+        except (MirrorRefused, requests.RequestException, _Transient, OSError) as exc:
+            log.warning("could not mirror %s for push %s: %s", push.original_url, push_id, exc)
+            pushes.mirror_finished(self.relay, push_id, None, None, str(exc))
+            return
+        log.info("mirrored %s as %s for push %s", push.original_url, sha, push_id)
+        pushes.mirror_finished(self.relay, push_id, sha, size, None)
+
+    def fetch(self, url: str, expected_sha256: str | None, fmt: str) -> tuple[str, int]:
+        """Copy ``url`` into the store (once per SHA-256); returns (sha256, size)."""
+        local = pushes.relay_package_sha(url)
+        if local and self.relay.store.has(local) and not urlsplit(url).netloc:
+            return local, self.relay.store.path_for(local).stat().st_size
+        if expected_sha256 and self.relay.store.has(expected_sha256):
+            return expected_sha256, self.relay.store.path_for(expected_sha256).stat().st_size
+        for attempt in Retrying(
+            retry=retry_if_exception_type(_Transient),
+            wait=wait_exponential_jitter(initial=1, max=20),
+            stop=stop_after_attempt(3),
+            reraise=True,
+        ):
+            with attempt:
+                sha, size = self._download(url, expected_sha256)
+        with database.atomic():
+            Package.insert(sha256=sha, size=size,
+                           content_type=FORMAT_MIME_TYPES.get(fmt, "application/octet-stream")).on_conflict_ignore().execute()
+        return sha, size
+
+    def _download(self, url: str, expected_sha256: str | None) -> tuple[str, int]:
+        config = self.relay.config
+        with requests.Session() as session:
+            session.headers["User-Agent"] = USER_AGENT
+            for _ in range(MAX_REDIRECTS + 1):
+                check_address(url, config.mirror_allow_private)
+                try:
+                    resp = session.get(url, stream=True, allow_redirects=False,
+                                       timeout=(config.mirror_timeout, config.mirror_timeout))
+                except (requests.ConnectionError, requests.Timeout) as exc:
+                    raise _Transient(str(exc)) from exc
+                with resp:
+                    if resp.is_redirect:
+                        url = urljoin(url, resp.headers["Location"])
+                        continue
+                    if resp.status_code >= 500 or resp.status_code == 429:
+                        raise _Transient(f"HTTP {resp.status_code} from {url}")
+                    if resp.status_code != 200:
+                        raise MirrorRefused(f"HTTP {resp.status_code} from {url}")
+                    declared = int(resp.headers.get("Content-Length") or 0)
+                    if declared > config.mirror_max_bytes:
+                        raise MirrorRefused(f"package is {declared} bytes, more than the {config.mirror_max_bytes} allowed")
+                    try:
+                        with self.relay.store.writer(expected_sha256, config.mirror_max_bytes) as writer:
+                            for chunk in resp.iter_content(chunk_size=256 * 1024):
+                                writer.write(chunk)
+                    except (TooLarge, HashMismatch) as exc:
+                        raise MirrorRefused(str(exc)) from exc
+                    except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+                        raise _Transient(str(exc)) from exc
+                    return writer.sha256, writer.size
+            raise MirrorRefused(f"more than {MAX_REDIRECTS} redirects")

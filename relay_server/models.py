@@ -1,0 +1,157 @@
+"""The relay's tables [0049, 0058]: accounts, devices, tokens, friends, pushes, events, packages."""
+
+from __future__ import annotations
+
+import json
+
+import peewee as pw
+
+from relay_server.db import database, utcnow
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = database
+
+
+class Account(BaseModel):
+    """A user account; its devices form the patent's account list."""
+
+    username = pw.CharField(max_length=32, unique=True)
+    password_hash = pw.CharField(max_length=255)
+    created_at = pw.DateTimeField(default=utcnow)
+
+
+class Device(BaseModel):
+    """A device that logged in with an account (device id, type/platform, model) [0049]."""
+
+    id = pw.CharField(max_length=128, primary_key=True)
+    account = pw.ForeignKeyField(Account, backref="devices", on_delete="CASCADE")
+    name = pw.CharField(max_length=100)
+    model = pw.CharField(max_length=100)
+    platform = pw.CharField(max_length=32)
+    created_at = pw.DateTimeField(default=utcnow)
+    last_seen = pw.DateTimeField(null=True)
+
+
+class Token(BaseModel):
+    """A device's bearer token; only its SHA-256 is stored."""
+
+    token_hash = pw.CharField(max_length=64, primary_key=True)
+    device = pw.ForeignKeyField(Device, backref="tokens", on_delete="CASCADE")
+    created_at = pw.DateTimeField(default=utcnow)
+    revoked_at = pw.DateTimeField(null=True)
+
+
+class Friendship(BaseModel):
+    """A user relation between accounts [13]; only ``accepted`` ones associate devices."""
+
+    requester = pw.ForeignKeyField(Account, backref="friend_requests_sent", on_delete="CASCADE")
+    addressee = pw.ForeignKeyField(Account, backref="friend_requests_received", on_delete="CASCADE")
+    status = pw.CharField(max_length=16, default="pending")  # pending | accepted
+    created_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("requester", "addressee"), True),)
+
+
+class Package(BaseModel):
+    """A package file in the relay's content-addressed store (one row per SHA-256)."""
+
+    sha256 = pw.CharField(max_length=64, primary_key=True)
+    size = pw.BigIntegerField()
+    content_type = pw.CharField(max_length=100)
+    created_at = pw.DateTimeField(default=utcnow)
+
+
+class CatalogApp(BaseModel):
+    """An app of the relay's own store, downloadable by app id [0074-0079]."""
+
+    app_id = pw.CharField(max_length=200, primary_key=True)
+    name = pw.CharField(max_length=200)
+    version = pw.CharField(max_length=64)
+    version_code = pw.BigIntegerField(null=True)
+    description = pw.TextField(default="")
+    developer = pw.CharField(max_length=200, default="")
+    license = pw.CharField(max_length=100, default="")
+    homepage = pw.CharField(max_length=500, default="")
+    category = pw.CharField(max_length=100, default="")
+    icon = pw.CharField(max_length=200, default="")
+
+
+class CatalogPackage(BaseModel):
+    """The (app id, format) to package table of the patent [0077]."""
+
+    app = pw.ForeignKeyField(CatalogApp, backref="packages", on_delete="CASCADE")
+    format = pw.CharField(max_length=16)
+    package = pw.ForeignKeyField(Package, on_delete="RESTRICT")
+    filename = pw.CharField(max_length=255)
+    runtime = pw.CharField(max_length=100, default="")
+
+    class Meta:
+        indexes = ((("app", "format"), True),)
+
+
+class Push(BaseModel):
+    """One app pushed to one device, with where it stands [claims 2, 3, 9-11]."""
+
+    id = pw.CharField(max_length=40, primary_key=True)
+    sender_device = pw.ForeignKeyField(Device, backref="pushes_sent", on_delete="CASCADE")
+    target_device = pw.ForeignKeyField(Device, backref="pushes_received", on_delete="CASCADE")
+    app_id = pw.CharField(max_length=200, index=True)
+    app_json = pw.TextField()  # the install information as sent (shared.protocol.InstallInfo)
+    requested_mode = pw.CharField(max_length=16)
+    mode = pw.CharField(max_length=16)  # effective: a friend's device only gets notify
+    format = pw.CharField(max_length=16)
+    package_url = pw.TextField()  # the original URL, or the relay's own copy once mirrored
+    package_sha256 = pw.CharField(max_length=64, null=True)
+    package_size = pw.BigIntegerField(null=True)
+    original_url = pw.TextField()
+    mirror_status = pw.CharField(max_length=16, default="none")  # none|pending|done|failed
+    state = pw.CharField(max_length=24, index=True)
+    detail = pw.TextField(null=True)
+    bytes_done = pw.BigIntegerField(null=True)
+    bytes_total = pw.BigIntegerField(null=True)
+    created_at = pw.DateTimeField(default=utcnow, index=True)
+    updated_at = pw.DateTimeField(default=utcnow)
+    sent_at = pw.DateTimeField(null=True)
+    acknowledged_at = pw.DateTimeField(null=True)
+    #: Last progress forwarded to the sender, for coalescing (percent, time).
+    forwarded_percent = pw.IntegerField(null=True)
+    forwarded_at = pw.DateTimeField(null=True)
+
+    @property
+    def app(self) -> dict:
+        return json.loads(self.app_json)
+
+
+class PushHistory(BaseModel):
+    """Every state a push went through."""
+
+    push = pw.ForeignKeyField(Push, backref="history", on_delete="CASCADE")
+    state = pw.CharField(max_length=24)
+    detail = pw.TextField(null=True)
+    bytes_done = pw.BigIntegerField(null=True)
+    bytes_total = pw.BigIntegerField(null=True)
+    at = pw.DateTimeField(default=utcnow)
+
+
+class Event(BaseModel):
+    """The per-device event log behind ``GET /stream``; ids only ever grow.
+
+    ``push`` events are rendered from their Push row when sent, so a device that was
+    offline gets the install information as it stands then (pointing at the mirror).
+    """
+
+    id = pw.AutoField()
+    device = pw.ForeignKeyField(Device, backref="events", on_delete="CASCADE")
+    kind = pw.CharField(max_length=24)
+    push = pw.ForeignKeyField(Push, null=True, on_delete="CASCADE")
+    payload = pw.TextField(null=True)
+    created_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("device", "id"), False),)
+
+
+ALL_MODELS = [Account, Device, Token, Friendship, Package, CatalogApp, CatalogPackage, Push, PushHistory, Event]

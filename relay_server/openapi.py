@@ -1,0 +1,186 @@
+"""The OpenAPI 3.1 description of the relay API (served at ``/api/openapi.json``).
+
+Written by hand beside the routes; ``tests/relay/test_openapi.py`` checks that every
+route is described and every described path exists.
+"""
+
+from __future__ import annotations
+
+from shared import __version__
+from shared.protocol import FORMAT_MIME_TYPES, DEVICE_REPORTED_STATES, Platform, PushMode, PushState
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str = "OK") -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_ERRORS = {
+    "400": {"$ref": "#/components/responses/BadRequest"},
+    "401": {"$ref": "#/components/responses/Unauthorized"},
+}
+_STR = {"type": "string"}
+_NSTR = {"type": ["string", "null"]}
+_NINT = {"type": ["integer", "null"], "minimum": 0}
+
+
+def _op(summary: str, responses: dict, *, body: dict | None = None, params: list | None = None,
+        auth: bool = True) -> dict:
+    op = {"summary": summary, "responses": {**responses, **(_ERRORS if auth or body else {})}}
+    if not auth:
+        op["security"] = []
+        op["responses"].pop("401", None)
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if params:
+        op["parameters"] = params
+    return op
+
+
+def _path_param(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _query(name: str, schema: dict, required: bool = False, explode: bool = True) -> dict:
+    return {"name": name, "in": "query", "required": required, "schema": schema, "explode": explode}
+
+
+def openapi_document() -> dict:
+    """The whole document."""
+    states = [s.value for s in PushState]
+    schemas = {
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+            "type": "object", "required": ["code", "message"],
+            "properties": {"code": _STR, "message": _STR}}}},
+        "Package": {"type": "object", "required": ["format", "url"], "properties": {
+            "format": {"type": "string", "enum": sorted(FORMAT_MIME_TYPES)}, "url": _STR,
+            "sha256": {"type": ["string", "null"], "pattern": "^[0-9a-fA-F]{64}$"}, "size": _NINT}},
+        "InstallInfo": {"type": "object", "required": ["id"], "properties": {
+            "id": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._\\-]{0,199}$"},
+            "name": _NSTR, "version": _NSTR, "version_code": _NINT, "size": _NINT, "icon_url": _NSTR,
+            "runtime": _NSTR, "description": _NSTR,
+            "packages": {"type": "array", "items": _ref("Package"), "maxItems": 16}}},
+        "DeviceInfo": {"type": "object", "required": ["id", "name", "model", "platform"], "properties": {
+            "id": _STR, "name": _STR, "model": _STR, "platform": {"type": "string", "enum": [p.value for p in Platform]}}},
+        "Device": {"type": "object", "required": ["id", "name", "model", "platform", "owner", "relation", "online",
+                                                  "compatible"], "properties": {
+            "id": _STR, "name": _STR, "model": _STR, "platform": _STR, "owner": _STR,
+            "relation": {"type": "string", "enum": ["self", "friend"]}, "online": {"type": "boolean"},
+            "last_seen": _NSTR, "formats": {"type": "array", "items": _STR}, "compatible": {"type": "boolean"},
+            "reason": _NSTR}},
+        "Friend": {"type": "object", "required": ["username", "status"], "properties": {
+            "username": _STR, "status": {"type": "string", "enum": ["accepted", "pending_incoming", "pending_outgoing"]}}},
+        "Push": {"type": "object", "required": ["id", "app", "mode", "device_id", "state", "format", "package"],
+                 "properties": {
+            "id": _STR, "app": _ref("InstallInfo"), "mode": {"type": "string", "enum": [m.value for m in PushMode]},
+            "requested_mode": _STR, "device_id": _STR, "device_name": _STR, "owner": _STR,
+            "sender": {"type": "object"}, "format": _STR, "package": _ref("Package"),
+            "state": {"type": "string", "enum": states}, "bytes_done": _NINT, "bytes_total": _NINT,
+            "detail": _NSTR, "mirrored": {"type": "boolean"}, "created_at": _STR, "updated_at": _STR,
+            "history": {"type": "array", "items": {"type": "object"}}}},
+        "App": {"allOf": [_ref("InstallInfo"), {"type": "object", "properties": {
+            "developer": _STR, "license": _STR, "homepage": _STR, "category": _STR, "store_url": _STR}}]},
+    }
+    device_body = {"type": "object", "required": ["username", "password", "device"], "properties": {
+        "username": _STR, "password": _STR, "device": _ref("DeviceInfo")}}
+    paths = {
+        "/api/v1/healthz": {"get": _op("Health check", {"200": _json({"type": "object"})}, auth=False)},
+        "/api/v1/accounts": {"post": _op("Create an account", {
+            "201": _json({"type": "object", "properties": {"username": _STR}}, "Created"),
+            "409": {"$ref": "#/components/responses/Conflict"}},
+            body={"type": "object", "required": ["username", "password"],
+                  "properties": {"username": _STR, "password": _STR}}, auth=False)},
+        "/api/v1/login": {"post": _op("Log a device in and get its token", {
+            "200": _json({"type": "object", "required": ["token", "device"], "properties": {
+                "token": _STR, "account": {"type": "object"}, "device": _ref("Device")}}),
+            "401": {"$ref": "#/components/responses/Unauthorized"},
+            "409": {"$ref": "#/components/responses/Conflict"}}, body=device_body, auth=False)},
+        "/api/v1/logout": {"post": _op("Revoke this token", {"204": {"description": "Logged out"}})},
+        "/api/v1/me": {"get": _op("The calling account and device", {"200": _json({"type": "object"})})},
+        "/api/v1/devices": {"get": _op("Associated devices, own first", {
+            "200": _json({"type": "object", "properties": {"devices": {"type": "array", "items": _ref("Device")}}})},
+            params=[_query("format", {"type": "array", "items": {"type": "string"}})])},
+        "/api/v1/devices/{device_id}": {"delete": _op("Remove one of the account's devices", {
+            "204": {"description": "Removed"}, "404": {"$ref": "#/components/responses/NotFound"}},
+            params=[_path_param("device_id")])},
+        "/api/v1/friends": {
+            "get": _op("Friends and requests", {"200": _json({"type": "object", "properties": {
+                "friends": {"type": "array", "items": _ref("Friend")}}})}),
+            "post": _op("Ask a user to be friends", {"201": _json(_ref("Friend"), "Requested"),
+                                                     "404": {"$ref": "#/components/responses/NotFound"},
+                                                     "409": {"$ref": "#/components/responses/Conflict"}},
+                        body={"type": "object", "required": ["username"], "properties": {"username": _STR}})},
+        "/api/v1/friends/{username}/accept": {"post": _op("Accept a friend request", {
+            "200": _json(_ref("Friend")), "404": {"$ref": "#/components/responses/NotFound"}},
+            params=[_path_param("username")])},
+        "/api/v1/friends/{username}": {"delete": _op("End a friendship or request", {
+            "204": {"description": "Removed"}, "404": {"$ref": "#/components/responses/NotFound"}},
+            params=[_path_param("username")])},
+        "/api/v1/pushes": {
+            "post": _op("Push an app to devices", {
+                "201": _json({"type": "object", "properties": {"pushes": {"type": "array", "items": _ref("Push")}}},
+                             "Created"),
+                "403": {"$ref": "#/components/responses/Forbidden"},
+                "404": {"$ref": "#/components/responses/NotFound"},
+                "422": {"$ref": "#/components/responses/Unprocessable"}},
+                body={"type": "object", "required": ["app", "mode", "device_ids"], "properties": {
+                    "app": _ref("InstallInfo"), "mode": {"type": "string", "enum": [m.value for m in PushMode]},
+                    "device_ids": {"type": "array", "items": _STR, "minItems": 1, "maxItems": 50}}}),
+            "get": _op("Pushes this device sent or received", {"200": _json({"type": "object", "properties": {
+                "pushes": {"type": "array", "items": _ref("Push")}}})},
+                params=[_query("role", {"type": "string", "enum": ["sent", "received"]}),
+                        _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000})])},
+        "/api/v1/pushes/{push_id}": {
+            "get": _op("One push with its history", {"200": _json(_ref("Push")),
+                                                      "404": {"$ref": "#/components/responses/NotFound"}},
+                       params=[_path_param("push_id")]),
+            "delete": _op("Cancel a push (sender)", {"200": _json(_ref("Push")),
+                                                     "403": {"$ref": "#/components/responses/Forbidden"},
+                                                     "404": {"$ref": "#/components/responses/NotFound"},
+                                                     "409": {"$ref": "#/components/responses/Conflict"}},
+                          params=[_path_param("push_id")])},
+        "/api/v1/pushes/{push_id}/events": {"post": _op("Report progress (target device)", {
+            "200": _json(_ref("Push")), "403": {"$ref": "#/components/responses/Forbidden"},
+            "404": {"$ref": "#/components/responses/NotFound"}, "409": {"$ref": "#/components/responses/Conflict"}},
+            body={"type": "object", "required": ["state"], "properties": {
+                "state": {"type": "string", "enum": sorted(s.value for s in DEVICE_REPORTED_STATES)},
+                "bytes_done": {"type": "integer", "minimum": 0}, "bytes_total": {"type": "integer", "minimum": 0},
+                "detail": _STR}},
+            params=[_path_param("push_id")])},
+        "/api/v1/stream": {"get": _op("The device's Server-Sent Events", {
+            "200": {"description": "text/event-stream", "content": {"text/event-stream": {"schema": _STR}}}},
+            params=[{"name": "Last-Event-ID", "in": "header", "required": False, "schema": {"type": "integer"}}])},
+        "/api/v1/packages/{sha256}": {"get": _op("A package the relay keeps (Range supported)", {
+            "200": {"description": "The package", "content": {"application/octet-stream": {}}},
+            "206": {"description": "Part of the package"},
+            "403": {"$ref": "#/components/responses/Forbidden"},
+            "404": {"$ref": "#/components/responses/NotFound"},
+            "416": {"description": "Range not satisfiable"}}, params=[_path_param("sha256")])},
+        "/api/v1/apps": {"get": _op("Search the catalog", {"200": _json({"type": "object", "properties": {
+            "apps": {"type": "array", "items": _ref("App")}}})}, params=[_query("q", _STR)], auth=False)},
+        "/api/v1/apps/{app_id}": {"get": _op("One catalog app", {
+            "200": _json(_ref("App")), "404": {"$ref": "#/components/responses/NotFound"}},
+            params=[_path_param("app_id")], auth=False)},
+        "/api/v1/apps/{app_id}/package": {"get": _op("Download by app id: redirect to the platform's package", {
+            "302": {"description": "Redirect to the package file"},
+            "404": {"$ref": "#/components/responses/NotFound"}},
+            params=[_path_param("app_id"), _query("platform", _STR, required=True)], auth=False)},
+    }
+    responses = {
+        name: {"description": text, "content": {"application/json": {"schema": _ref("Error")}}}
+        for name, text in [("BadRequest", "Bad input"), ("Unauthorized", "No, bad or revoked token"),
+                           ("Forbidden", "Not allowed"), ("NotFound", "Not found"), ("Conflict", "Conflict"),
+                           ("Unprocessable", "No compatible package")]
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Appbeam relay", "version": __version__,
+                 "description": "Store-and-forward pushes of apps from a desktop browser to phones."},
+        "paths": paths,
+        "components": {"schemas": schemas, "responses": responses,
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+    }

@@ -1,0 +1,109 @@
+"""The relay's content-addressed package store: one file per SHA-256, written atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+CHUNK = 1024 * 1024
+
+
+class HashMismatch(Exception):
+    """The bytes written do not have the SHA-256 they were supposed to have."""
+
+
+class TooLarge(Exception):
+    """More bytes than the store accepts for one package."""
+
+
+class PackageWriter:
+    """Receives a package's bytes, hashing as it goes; the store names it by its hash."""
+
+    def __init__(self, fileobj, max_bytes: int | None):
+        self._file = fileobj
+        self._hash = hashlib.sha256()
+        self.size = 0
+        self.max_bytes = max_bytes
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.max_bytes is not None and self.size > self.max_bytes:
+            raise TooLarge(f"package is larger than {self.max_bytes} bytes")
+        self._hash.update(chunk)
+        self._file.write(chunk)
+
+    @property
+    def sha256(self) -> str:
+        return self._hash.hexdigest()
+
+
+class PackageStore:
+    """Files live at ``root/<first two hex digits>/<sha256>``; nothing half-written is ever there."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.tmp = self.root / "tmp"
+        self.tmp.mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256
+
+    def has(self, sha256: str) -> bool:
+        return self.path_for(sha256).is_file()
+
+    @contextmanager
+    def writer(self, expected_sha256: str | None = None, max_bytes: int | None = None) -> Iterator[PackageWriter]:
+        """Write a package through the yielded writer; on success it is moved into place.
+
+        Any exception (including :class:`HashMismatch`) removes the temporary file.
+        """
+        fd, tmp_name = tempfile.mkstemp(dir=self.tmp, suffix=".part")
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as fileobj:
+                writer = PackageWriter(fileobj, max_bytes)
+                yield writer
+                fileobj.flush()
+                os.fsync(fileobj.fileno())
+            if expected_sha256 and writer.sha256 != expected_sha256:
+                raise HashMismatch(f"expected SHA-256 {expected_sha256}, got {writer.sha256}")
+            self._move_into_place(tmp, writer.sha256)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def add_file(self, source: Path) -> tuple[str, int]:
+        """Add an existing file (hard-linked when possible); returns (sha256, size)."""
+        digest = hashlib.sha256()
+        with open(source, "rb") as fileobj:
+            for chunk in iter(lambda: fileobj.read(CHUNK), b""):
+                digest.update(chunk)
+        sha = digest.hexdigest()
+        if not self.has(sha):
+            fd, tmp_name = tempfile.mkstemp(dir=self.tmp, suffix=".part")
+            os.close(fd)
+            tmp = Path(tmp_name)
+            tmp.unlink()
+            try:
+                os.link(source, tmp)
+            except OSError:
+                shutil.copyfile(source, tmp)
+            try:
+                self._move_into_place(tmp, sha)
+            finally:
+                tmp.unlink(missing_ok=True)
+        return sha, self.path_for(sha).stat().st_size
+
+    def _move_into_place(self, tmp: Path, sha256: str) -> None:
+        target = self.path_for(sha256)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, target)
+
+    def clean_tmp(self) -> None:
+        """Remove leftovers of writes interrupted by a crash."""
+        for leftover in self.tmp.glob("*.part"):
+            leftover.unlink(missing_ok=True)

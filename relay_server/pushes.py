@@ -1,0 +1,358 @@
+"""Pushes: creating them [claims 2, 3, 9-11], the states devices report, cancelling.
+
+Each function does its database work in one transaction and wakes the affected event
+streams only after it committed, so a stream never reads a half-made push.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import timedelta
+from typing import Any, Iterable, Mapping
+from urllib.parse import urlsplit
+
+from shared.protocol import (
+    CANCELLABLE_STATES,
+    DEVICE_REPORTED_STATES,
+    FINAL_STATES,
+    UNACKNOWLEDGED_STATES,
+    InstallInfo,
+    PackageRef,
+    PushMode,
+    PushState,
+    StreamEvent,
+    can_transition,
+    choose_format,
+    incompatibility_reason,
+    parse_device_id,
+)
+
+from relay_server import catalog, events
+from relay_server.associations import relation
+from relay_server.context import Relay
+from relay_server.db import database, iso, utcnow
+from relay_server.errors import ApiError, bad_request, not_found
+from relay_server.models import Account, Device, Push, PushHistory
+
+MAX_TARGETS = 50
+#: Forward download progress to the sender at most this often (or on a new whole percent).
+PROGRESS_INTERVAL = timedelta(seconds=1)
+
+
+def _new_push_id() -> str:
+    return "p_" + secrets.token_hex(12)
+
+
+def relay_package_sha(url: str) -> str | None:
+    """The SHA-256 if ``url`` names a file of this relay (``/files/<sha>/..`` or
+    ``/api/v1/packages/<sha>``), relative or on the relay's own host."""
+    path = urlsplit(url).path
+    parts = [p for p in path.split("/") if p]
+    if len(parts) >= 2 and parts[0] == "files":
+        candidate = parts[1]
+    elif len(parts) == 4 and parts[:3] == ["api", "v1", "packages"]:
+        candidate = parts[3]
+    else:
+        return None
+    return candidate if len(candidate) == 64 and all(c in "0123456789abcdef" for c in candidate) else None
+
+
+def _parse_request(body: Any) -> tuple[InstallInfo, PushMode, list[str]]:
+    if not isinstance(body, Mapping):
+        raise bad_request("send a JSON object with app, mode and device_ids")
+    app = InstallInfo.from_dict(body.get("app"))
+    try:
+        mode = PushMode(body.get("mode"))
+    except ValueError:
+        raise bad_request("mode: must be install_now or notify", "invalid_field") from None
+    device_ids = body.get("device_ids")
+    if not isinstance(device_ids, list) or not device_ids:
+        raise bad_request("device_ids: give one or more device ids", "invalid_field")
+    if len(device_ids) > MAX_TARGETS:
+        raise bad_request(f"device_ids: at most {MAX_TARGETS} devices per push", "invalid_field")
+    ids = [parse_device_id(d, "device_ids[]") for d in device_ids]
+    return app, mode, list(dict.fromkeys(ids))
+
+
+def _with_catalog(app: InstallInfo) -> InstallInfo:
+    """Fill what the caller left out from the relay's catalog (download by app id [0074])."""
+    known = catalog.install_info(app.id)
+    if known is None:
+        if not app.packages:
+            raise ApiError(404, "unknown_app",
+                           f"no package was given and the relay's catalog has no app {app.id!r}")
+        return app
+    merged = {k: v for k, v in known.to_dict().items()}
+    merged.update({k: v for k, v in app.to_dict().items() if v not in (None, [], ())})
+    return InstallInfo.from_dict(merged)
+
+
+def is_own_url(url: str, own_base_url: str) -> bool:
+    """True for a URL relative to the relay or on the relay's own host."""
+    parts = urlsplit(url)
+    return not parts.netloc or parts.netloc.lower() == urlsplit(own_base_url).netloc.lower()
+
+
+def create(relay: Relay, sender: Device, body: Any, own_base_url: str) -> list[Push]:
+    """Create one push per target device, or none at all if any target is refused."""
+    app, mode, device_ids = _parse_request(body)
+    app = _with_catalog(app)
+    account: Account = sender.account
+
+    plans = []
+    for device_id in device_ids:
+        device = Device.get_or_none(Device.id == device_id)
+        rel = relation(account, device) if device is not None else None
+        if rel is None or device.id == sender.id:
+            raise ApiError(403, "not_associated",
+                           f"device {device_id!r} is not one of your devices or a friend's")
+        fmt = choose_format(device.platform, app.formats)
+        if fmt is None:
+            raise ApiError(422, "no_compatible_package",
+                           f"{device.name}: {incompatibility_reason(device.platform, app.formats)}")
+        # A friend can never make a device install silently.
+        effective = mode if rel == "self" else PushMode.NOTIFY
+        plans.append((device, fmt, effective))
+
+    pushes, mirror_ids = [], []
+    with database.atomic():
+        for device, fmt, effective in plans:
+            ref: PackageRef = app.package_for(fmt)
+            local_sha = relay_package_sha(ref.url) if is_own_url(ref.url, own_base_url) else None
+            if local_sha and not relay.store.has(local_sha):
+                local_sha = None
+            online = relay.hub.is_connected(device.id)
+            needs_mirror = not online and local_sha is None
+            push = Push.create(
+                id=_new_push_id(),
+                sender_device=sender,
+                target_device=device,
+                app_id=app.id,
+                app_json=json.dumps(app.to_dict()),
+                requested_mode=str(mode),
+                mode=str(effective),
+                format=fmt,
+                package_url=ref.url,
+                original_url=ref.url,
+                package_sha256=ref.sha256 or local_sha,
+                package_size=ref.size,
+                mirror_status="pending" if needs_mirror else "none",
+                state=str(PushState.SENT if online else PushState.QUEUED),
+            )
+            _record(push)
+            if needs_mirror:
+                mirror_ids.append(push.id)
+            else:
+                events.append(device.id, StreamEvent.PUSH, push=push)
+            pushes.append(push)
+    relay.hub.notify([sender.id, *(p.target_device_id for p in pushes)])
+    for push_id in mirror_ids:
+        relay.mirror.enqueue(push_id)
+    relay.metrics.pushes_created.inc(len(pushes))
+    return pushes
+
+
+def _record(push: Push, forward: bool = True) -> None:
+    """History row for the push's current state, and its update for the sender's stream."""
+    PushHistory.create(
+        push=push, state=push.state, detail=push.detail, bytes_done=push.bytes_done,
+        bytes_total=push.bytes_total, at=push.updated_at,
+    )
+    if forward:
+        _forward(push)
+
+
+def _forward(push: Push) -> None:
+    events.append(push.sender_device_id, StreamEvent.PUSH_UPDATE, push=push,
+                  payload=events.push_update_payload(push))
+    push.forwarded_at = push.updated_at
+    push.forwarded_percent = _percent(push)
+
+
+def _percent(push: Push) -> int | None:
+    if push.bytes_total and push.bytes_done is not None:
+        return int(push.bytes_done * 100 / push.bytes_total)
+    return None
+
+
+def _parse_report(body: Any) -> tuple[PushState, int | None, int | None, str | None]:
+    if not isinstance(body, Mapping):
+        raise bad_request("send a JSON object with state")
+    try:
+        state = PushState(body.get("state"))
+    except ValueError:
+        raise bad_request(f"state: unknown state {body.get('state')!r}", "invalid_field") from None
+    if state not in DEVICE_REPORTED_STATES:
+        raise bad_request(f"state: a device cannot report {state}", "invalid_field")
+    numbers = []
+    for key in ("bytes_done", "bytes_total"):
+        value = body.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise bad_request(f"{key}: must be a whole number of bytes", "invalid_field")
+        numbers.append(value)
+    done, total = numbers
+    if done is not None and total is not None and done > total:
+        raise bad_request("bytes_done: cannot be more than bytes_total", "invalid_field")
+    detail = body.get("detail")
+    if detail is not None and not isinstance(detail, str):
+        raise bad_request("detail: must be a string", "invalid_field")
+    return state, done, total, (detail[:500] if detail else None)
+
+
+def report(relay: Relay, device: Device, push_id: str, body: Any) -> Push:
+    """A target device reports where it stands with a push."""
+    state, done, total, detail = _parse_report(body)
+    with database.atomic():
+        push = _visible_push(device, push_id)
+        if push.target_device_id != device.id:
+            raise ApiError(403, "not_target", "only the device that received a push reports on it")
+        current = PushState(push.state)
+        if state is PushState.DELIVERED and current not in UNACKNOWLEDGED_STATES and current not in FINAL_STATES:
+            return push  # a repeated acknowledgement (at-least-once delivery): nothing changes
+        if state == current and state is not PushState.DOWNLOADING and state is not PushState.FAILED:
+            return push
+        if not can_transition(current, state):
+            raise ApiError(409, "bad_transition", f"a push that is {current} cannot become {state}")
+        now = utcnow()
+        changed = state != current
+        if current in UNACKNOWLEDGED_STATES:
+            push.acknowledged_at = now
+            relay.metrics.observe_delivery(push.created_at, now)
+        push.state = str(state)
+        push.updated_at = now
+        if done is not None:
+            push.bytes_done = done
+        if total is not None:
+            push.bytes_total = total
+        push.detail = detail if (detail or changed) else push.detail
+        if changed or state is PushState.FAILED:
+            _record(push)
+        elif _progress_due(push, now):
+            _forward(push)
+        push.save()
+    relay.hub.notify([push.sender_device_id])
+    return push
+
+
+def _progress_due(push: Push, now) -> bool:
+    percent = _percent(push)
+    last_at = push.forwarded_at
+    if last_at is not None and last_at.tzinfo is None:
+        last_at = last_at.replace(tzinfo=now.tzinfo)
+    return (
+        push.forwarded_percent is None
+        or percent is None
+        or percent != push.forwarded_percent
+        or last_at is None
+        or now - last_at >= PROGRESS_INTERVAL
+    )
+
+
+def cancel(relay: Relay, device: Device, push_id: str) -> Push:
+    """The sender withdraws a push that is not being installed yet."""
+    with database.atomic():
+        push = _visible_push(device, push_id)
+        if push.sender_device_id != device.id:
+            raise ApiError(403, "not_sender", "only the device that sent a push can cancel it")
+        if PushState(push.state) not in CANCELLABLE_STATES:
+            raise ApiError(409, "not_cancellable", f"a push that is {push.state} can no longer be cancelled")
+        push.state = str(PushState.CANCELLED)
+        push.detail = "cancelled by the sender"
+        push.updated_at = utcnow()
+        _record(push)
+        push.save()
+        events.append(push.target_device_id, StreamEvent.PUSH_CANCELLED, push=push,
+                      payload={"push_id": push.id})
+    relay.hub.notify([push.sender_device_id, push.target_device_id])
+    return push
+
+
+def mark_sent(relay: Relay, push_ids: Iterable[str]) -> None:
+    """Pushes just written to their device's stream: queued -> sent, sender told."""
+    ids = list(push_ids)
+    if not ids:
+        return
+    senders = set()
+    with database.atomic():
+        for push in Push.select().where(Push.id.in_(ids), Push.state == str(PushState.QUEUED)):
+            push.state = str(PushState.SENT)
+            push.updated_at = push.sent_at = utcnow()
+            _record(push)
+            push.save()
+            senders.add(push.sender_device_id)
+    relay.hub.notify(senders)
+
+
+def mirror_finished(relay: Relay, push_id: str, sha256: str | None, size: int | None, problem: str | None) -> None:
+    """The relay's copy of a queued push's package is ready (or could not be made)."""
+    with database.atomic():
+        push = Push.get_or_none(Push.id == push_id)
+        if push is None or push.mirror_status != "pending":
+            return
+        if sha256:
+            push.package_url = f"/api/v1/packages/{sha256}"
+            push.package_sha256 = sha256
+            push.package_size = size
+            push.mirror_status = "done"
+        else:
+            push.mirror_status = "failed"
+            push.detail = f"the relay could not keep a copy ({problem}); the device will fetch the original"
+            push.updated_at = utcnow()
+            _record(push)
+        push.save()
+        if PushState(push.state) not in FINAL_STATES:
+            events.append(push.target_device_id, StreamEvent.PUSH, push=push)
+    relay.hub.notify([push.target_device_id, push.sender_device_id])
+
+
+def _visible_push(device: Device, push_id: str) -> Push:
+    """The push if ``device`` sent or received it; 404 otherwise (no existence leak)."""
+    push = Push.get_or_none(Push.id == push_id)
+    if push is None or device.id not in (push.sender_device_id, push.target_device_id):
+        raise not_found(f"no push {push_id!r} for this device", "unknown_push")
+    return push
+
+
+def get(device: Device, push_id: str) -> Push:
+    return _visible_push(device, push_id)
+
+
+def listing(device: Device, role: str, limit: int) -> list[Push]:
+    if role not in ("sent", "received"):
+        raise bad_request("role: must be sent or received", "invalid_field")
+    column = Push.sender_device if role == "sent" else Push.target_device
+    return list(Push.select().where(column == device.id).order_by(Push.created_at.desc(), Push.id).limit(limit))
+
+
+def to_dict(push: Push, history: bool = False) -> dict[str, Any]:
+    """A push as the API shows it (``docs/api.md``)."""
+    sender: Device = push.sender_device
+    target: Device = push.target_device
+    data = {
+        "id": push.id,
+        "app": push.app,
+        "mode": push.mode,
+        "requested_mode": push.requested_mode,
+        "device_id": target.id,
+        "device_name": target.name,
+        "owner": target.account.username,
+        "sender": {"username": sender.account.username, "device_id": sender.id, "device_name": sender.name},
+        "format": push.format,
+        "package": {"format": push.format, "url": push.package_url, "sha256": push.package_sha256,
+                    "size": push.package_size},
+        "state": push.state,
+        "bytes_done": push.bytes_done,
+        "bytes_total": push.bytes_total,
+        "detail": push.detail,
+        "mirrored": push.mirror_status == "done",
+        "created_at": iso(push.created_at),
+        "updated_at": iso(push.updated_at),
+    }
+    if history:
+        data["history"] = [
+            {"state": h.state, "detail": h.detail, "bytes_done": h.bytes_done, "bytes_total": h.bytes_total,
+             "at": iso(h.at)}
+            for h in push.history.order_by(PushHistory.id)
+        ]
+    return data
