@@ -1,0 +1,385 @@
+"""The sender's controller: wires the browser, the picker, the Pushes panel and the relay.
+
+Flow of one push [1-8]: a package download (or "Send to device...", or ``appbeam.push``)
+opens the picker at once with what the link says; the page's JSON-LD is read and the
+picker refreshed; the relay is asked for the devices that can take the app's formats; the
+user chooses devices and a send button; the relay's answer goes to the Pushes panel and a
+notice says where the app is going. Every relay call runs on a worker thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QUrl, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
+
+from desktop_sender.account import sign_in
+from desktop_sender.downloads import DownloadInterceptor
+from desktop_sender.icons import IconCache
+from desktop_sender.install_info import (
+    PackageLink,
+    info_from_link,
+    info_from_page_call,
+    resolve_install_info,
+    with_clicked_first,
+)
+from desktop_sender.main_window import MainWindow
+from desktop_sender.notice import sent_message
+from desktop_sender.page_inspector import collect_json_ld
+from desktop_sender.profile import SenderProfile
+from desktop_sender.push_board import PushBoard
+from desktop_sender.relay_worker import PushEventListener, RelayWorker
+from desktop_sender.setup_dialog import SetupDialog
+from desktop_sender.style import STYLE_SHEET
+from desktop_sender.web_api import install_web_api
+from shared.protocol import InstallInfo, ProtocolError
+from shared.relay_client import RelayClient, RelayError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SenderOptions:
+    """What the command line (or a test) asks of the sender."""
+
+    relay_url: str = ""
+    username: str = ""
+    password: str = ""
+    device_name: str = ""
+    create_account: bool = False
+    start_url: str = ""
+    downloads_dir: str = ""
+    interactive: bool = True  # False: never open the setup dialog (demo, tests)
+    off_the_record: bool = False  # no cookies or cache on disk (tests)
+
+
+class SenderApp(QObject):
+    """One sender: a window, a relay connection and the logic between them.
+
+    ``signed_in(username)``, ``sign_in_failed(message)``, ``pushes_loaded()`` and
+    ``push_sent(list)`` let scripts and tests wait for what happened.
+    """
+
+    signed_in = Signal(str)
+    sign_in_failed = Signal(str)
+    pushes_loaded = Signal()
+    push_sent = Signal(list)
+
+    def __init__(self, profile: SenderProfile, options: SenderOptions, parent: QObject | None = None):
+        super().__init__(parent)
+        self.profile = profile
+        self.options = options
+        settings = profile.settings
+        if options.relay_url and options.relay_url.rstrip("/") != settings.relay_url.rstrip("/"):
+            settings.relay_url = options.relay_url.rstrip("/")
+            profile.tokens.clear()  # a token from another relay means nothing here
+        if options.device_name:
+            settings.device_name = options.device_name
+        if options.username and options.username != settings.username:
+            profile.tokens.clear()
+        profile.save()
+
+        self.client = RelayClient(settings.relay_url or "http://127.0.0.1:8765", profile.tokens.load())
+        self.worker = RelayWorker(self.client, self)
+        self.board = PushBoard()
+        self.listener: PushEventListener | None = None
+        self.username = ""
+        self._pick_serial = 0
+        self._setup_dialog: SetupDialog | None = None
+
+        self.web_profile = self._make_web_profile()
+        install_web_api(self.web_profile)
+        self.window = MainWindow(self.web_profile, self._home_url())
+        self.window.setStyleSheet(STYLE_SHEET)
+        self.icons = IconCache(self.worker, self)
+        downloads = Path(options.downloads_dir) if options.downloads_dir else _default_downloads_dir(profile)
+        self.interceptor = DownloadInterceptor(self.web_profile, downloads, self)
+
+        self.interceptor.package_requested.connect(self._on_package_requested)
+        self.interceptor.download_started.connect(self.window.downloads_indicator.track)
+        self.window.browser.send_link_requested.connect(self._on_send_link_requested)
+        self.window.browser.bridge.push_requested.connect(self._on_page_push_requested)
+        self.window.account_clicked.connect(self.show_setup_dialog)
+        picker = self.window.picker
+        picker.push_requested.connect(self._on_push_requested)
+        picker.save_requested.connect(self._on_save_requested)
+        picker.retry_requested.connect(self._on_retry_requested)
+        self.window.pushes_panel.cancel_requested.connect(self._on_cancel_requested)
+
+    # ------------------------------------------------------------------ start and stop
+
+    def _make_web_profile(self) -> QWebEngineProfile:
+        if self.options.off_the_record:
+            return QWebEngineProfile(self)
+        # One storage name per profile directory: two profiles never share cookies.
+        digest = hashlib.sha1(str(self.profile.directory).encode()).hexdigest()[:10]
+        web = QWebEngineProfile(f"appbeam-{self.profile.name}-{digest}", self)
+        web.setPersistentStoragePath(str(self.profile.web_storage_dir))
+        web.setCachePath(str(self.profile.web_storage_dir / "cache"))
+        return web
+
+    def _home_url(self) -> str:
+        return (self.profile.settings.relay_url.rstrip("/") + "/") if self.profile.settings.relay_url else ""
+
+    def start(self) -> None:
+        """Show the window, open the start page and sign in (or ask how to)."""
+        self.window.show()
+        self._open_start_page()
+        settings = self.profile.settings
+        if self.options.username and self.options.password and not self.client.token:
+            self._sign_in(settings.relay_url, self.options.username, self.options.password, settings.device_name, self.options.create_account)
+        elif self.client.token and settings.username:
+            self._on_signed_in(settings.username)
+        elif self.options.interactive:
+            self.show_setup_dialog()
+        else:
+            self.sign_in_failed.emit("not signed in: give --username and --password")
+
+    def _open_start_page(self) -> None:
+        url = self.options.start_url or self._home_url()
+        self.window.home_url = self._home_url()
+        if url:
+            self.window.browser.load(QUrl.fromUserInput(url))
+
+    def shutdown(self) -> None:
+        """Stop the event stream and let running relay calls end."""
+        if self.listener is not None:
+            self.listener.stop()
+            self.listener = None
+        self.worker.wait_for_done(3000)
+
+    # ------------------------------------------------------------------ signing in
+
+    def show_setup_dialog(self) -> None:
+        settings = self.profile.settings
+        dialog = SetupDialog(settings.relay_url, settings.username, settings.device_name or self.profile.device_info().name, self.window)
+        dialog.setStyleSheet(STYLE_SHEET)
+        dialog.sign_in_requested.connect(self._on_dialog_sign_in)
+        self._setup_dialog = dialog
+        dialog.open()
+
+    def _on_dialog_sign_in(self, relay_url: str, username: str, password: str, device_name: str, create: bool) -> None:
+        self._sign_in(relay_url, username, password, device_name, create)
+
+    def _sign_in(self, relay_url: str, username: str, password: str, device_name: str, create: bool) -> None:
+        settings = self.profile.settings
+        settings.relay_url = relay_url.rstrip("/")
+        if device_name:
+            settings.device_name = device_name
+        self.client.base_url = settings.relay_url + "/"
+        self.client.token = None
+        call = self.worker.submit("sign_in", sign_in, self.client, username, password, self.profile.device_info(), create)
+        call.succeeded.connect(lambda answer, u=username: self._on_sign_in_done(u, answer))
+        call.failed.connect(self._on_sign_in_error)
+
+    def _on_sign_in_done(self, username: str, answer: dict) -> None:
+        settings = self.profile.settings
+        settings.username = username
+        self.profile.save()
+        self.profile.tokens.save(answer["token"])
+        if self._setup_dialog is not None:
+            self._setup_dialog.accept()
+            self._setup_dialog = None
+        self._open_start_page()
+        self._on_signed_in(username)
+
+    def _on_sign_in_error(self, error: RelayError) -> None:
+        message = relay_error_text(error, self.client.base_url)
+        log.warning("sign-in failed: %s", message)
+        if self._setup_dialog is not None:
+            self._setup_dialog.set_error(message)
+        self.sign_in_failed.emit(message)
+
+    def _on_signed_in(self, username: str) -> None:
+        self.username = username
+        self.window.set_account(username, self.profile.device_info().name)
+        self.window.pushes_panel.username = username
+        self._start_listener()
+        self.load_pushes()
+        self.signed_in.emit(username)
+
+    def _start_listener(self) -> None:
+        if self.listener is not None:
+            self.listener.stop()
+        self.listener = PushEventListener(self.client, self)
+        self.listener.push_updated.connect(self._on_push_update)
+        self.listener.status_changed.connect(self._on_stream_status)
+        self.listener.stream_failed.connect(self._on_stream_failed)
+        self.listener.start()
+
+    # ------------------------------------------------------------------ the picker
+
+    def open_picker(self, info: InstallInfo, link: PackageLink | None, page: QWebEnginePage | None = None) -> int:
+        """Open the picker for one app; reads the page's JSON-LD when a page is given."""
+        self._pick_serial += 1
+        serial = self._pick_serial
+        self.window.show_picker()
+        self.window.picker.open_for(info, link)
+        self._load_icon(info, serial)
+        if page is not None and link is not None:
+            collect_json_ld(page, lambda items, base, s=serial, lk=link: self._on_json_ld(s, lk, items, base), self)
+        else:
+            self._request_devices(serial)
+        return serial
+
+    def _on_package_requested(self, link: PackageLink, page: QWebEnginePage | None) -> None:
+        self.open_picker(info_from_link(link), link, page)
+
+    def _on_send_link_requested(self, url: str, text: str) -> None:
+        page = self.window.browser.page()
+        link = PackageLink(url=url, page_url=page.url().toString())
+        self.open_picker(info_from_link(link), link, page)
+
+    def _on_page_push_requested(self, value: Any, page_url: str) -> None:
+        try:
+            info = info_from_page_call(value, page_url)
+        except ProtocolError as exc:
+            self.window.statusBar().showMessage(f"The page asked to send an app, but its install information is unusable: {exc}", 8000)
+            return
+        url = info.packages[0].url if info.packages else ""
+        self.open_picker(info, PackageLink(url=url, page_url=page_url), None)
+
+    def _on_json_ld(self, serial: int, link: PackageLink, items: list, base: str) -> None:
+        if serial != self._pick_serial:
+            return
+        if base:
+            link = replace(link, page_url=base)
+        info, from_page = resolve_install_info(link, items)
+        info = with_clicked_first(info, link.format)
+        log.info("install info for %s from %s", info.id, "the page's JSON-LD" if from_page else "the link")
+        picker = self.window.picker
+        if picker.isVisible():
+            picker.link = link
+            picker.set_info(info)
+            self._load_icon(info, serial)
+        self._request_devices(serial)
+
+    def _load_icon(self, info: InstallInfo, serial: int) -> None:
+        def show(pixmap: QPixmap, url=info.icon_url) -> None:
+            if serial == self._pick_serial:
+                self.window.picker.set_icon(pixmap, url)
+
+        self.icons.load(info.icon_url, show)
+
+    def _request_devices(self, serial: int) -> None:
+        picker = self.window.picker
+        if not self.client.token:
+            picker.set_relay_error("this computer is not signed in to a relay yet (click the account name in the toolbar)")
+            return
+        picker.set_loading()
+        formats = picker.info.formats if picker.info else ()
+        call = self.worker.call("devices", formats)
+        call.succeeded.connect(lambda devices, s=serial: self._on_devices(s, devices))
+        call.failed.connect(lambda error, s=serial: self._on_devices_error(s, error))
+
+    def _on_devices(self, serial: int, devices: list[dict]) -> None:
+        if serial == self._pick_serial and self.window.picker.isVisible():
+            self.window.picker.set_devices(devices)
+
+    def _on_devices_error(self, serial: int, error: RelayError) -> None:
+        if serial == self._pick_serial and self.window.picker.isVisible():
+            self.window.picker.set_relay_error(relay_error_text(error, self.client.base_url), detail=str(error))
+
+    def _on_retry_requested(self) -> None:
+        self._request_devices(self._pick_serial)
+
+    def _on_save_requested(self, url: str) -> None:
+        self.interceptor.save_instead(self.window.browser.page(), url)
+
+    def _on_push_requested(self, info: InstallInfo, mode: str, device_ids: list) -> None:
+        serial = self._pick_serial
+        call = self.worker.call("push", info, mode, device_ids)
+        call.succeeded.connect(lambda pushes, s=serial, i=info: self._on_pushed(s, i, pushes))
+        call.failed.connect(lambda error, s=serial: self._on_push_error(s, error))
+
+    def _on_pushed(self, serial: int, info: InstallInfo, pushes: list[dict]) -> None:
+        self.board.add_pushes(pushes)
+        self._show_board()
+        if serial == self._pick_serial:
+            self.window.picker.set_sending(False)
+            self.window.picker.hide()
+        self.window.show_pushes()
+        self.window.show_notice(sent_message(info.name or info.id, pushes))
+        self.push_sent.emit(pushes)
+
+    def _on_push_error(self, serial: int, error: RelayError) -> None:
+        if serial == self._pick_serial:
+            self.window.picker.set_send_error(relay_error_text(error, self.client.base_url))
+
+    # ------------------------------------------------------------------ pushes
+
+    def load_pushes(self) -> None:
+        """Ask the relay for every push this computer sent (at start and after each reconnect)."""
+        call = self.worker.call("pushes", "sent")
+        call.succeeded.connect(self._on_pushes_loaded)
+        call.failed.connect(lambda error: self.window.pushes_panel.set_error(f"Can't load your pushes: {relay_error_text(error, self.client.base_url)}"))
+
+    def _on_pushes_loaded(self, pushes: list[dict]) -> None:
+        self.window.pushes_panel.set_error("")
+        self.board.add_pushes(pushes)
+        self._show_board()
+        self.pushes_loaded.emit()
+
+    def _show_board(self) -> None:
+        panel = self.window.pushes_panel
+        entries = self.board.entries()
+        panel.set_entries(entries)
+        for entry in entries:
+            row = panel.rows[entry.push_id]
+            self.icons.load(entry.icon_url, row.set_icon)
+
+    def _on_push_update(self, update: dict) -> None:
+        entry = self.board.apply_update(update)
+        if entry is not None:
+            self.window.pushes_panel.update_entry(entry)
+            return
+        push_id = str(update.get("push_id") or "")
+        if push_id and push_id not in self.board:
+            # A push this computer sent that the list has not caught up with yet.
+            call = self.worker.call("get_push", push_id)
+            call.succeeded.connect(lambda push: (self.board.add_pushes([push]), self._show_board()))
+
+    def _on_stream_status(self, state: str, error: str) -> None:
+        self.window.pushes_panel.set_connection(state, error)
+        if state == "connected" and len(self.board):
+            self.load_pushes()  # catch up on anything that changed while disconnected
+
+    def _on_stream_failed(self, error: RelayError) -> None:
+        if error.status == 401:
+            self.profile.tokens.clear()
+            self.client.token = None
+            self.window.set_account("", "")
+            self.window.pushes_panel.set_error("The relay signed this computer out. Click the account chip to sign in again.")
+        else:
+            self.window.pushes_panel.set_error(f"Live updates stopped: {error.message}")
+
+    def _on_cancel_requested(self, push_id: str) -> None:
+        call = self.worker.call("cancel_push", push_id)
+        call.succeeded.connect(lambda push: (self.board.add_pushes([push]), self._show_board()))
+        call.failed.connect(lambda error, p=push_id: self._on_cancel_failed(p, error))
+
+    def _on_cancel_failed(self, push_id: str, error: RelayError) -> None:
+        self.window.pushes_panel.set_error(f"Can't cancel: {relay_error_text(error, self.client.base_url)}")
+        entry = self.board.get(push_id)
+        if entry is not None:
+            self.window.pushes_panel.update_entry(entry)
+
+
+def relay_error_text(error: RelayError, relay_url: str) -> str:
+    """A relay failure in words for the user; the technical detail goes to the log."""
+    if error.status is None:
+        return f"the relay at {relay_url.rstrip('/')} does not answer. Check that it is running and your network is up."
+    return error.message
+
+
+def _default_downloads_dir(profile: SenderProfile) -> Path:
+    from PySide6.QtCore import QStandardPaths
+
+    location = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DownloadLocation)
+    return Path(location) if location else profile.directory / "downloads"

@@ -1,0 +1,77 @@
+"""``appbeam sender``: the desktop sender's flags and start-up.
+
+Imports nothing from Qt at module level: ``shared.cli`` imports every part's cli module to
+build its parser, and ``appbeam relay`` must not load Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The sender's flags."""
+    parser.add_argument("--profile", default="default", help="profile name: settings, device id and token per profile")
+    parser.add_argument("--data-dir", help="keep this profile's data here (default: the platform's data folder)")
+    parser.add_argument("--relay", metavar="URL", default=os.environ.get("APPBEAM_RELAY", ""), help="the relay's address, e.g. http://127.0.0.1:8765")
+    parser.add_argument("--username", help="account to sign in with (skips the first-run dialog with --password)")
+    parser.add_argument("--password", default=os.environ.get("APPBEAM_PASSWORD"), help="password (or APPBEAM_PASSWORD)")
+    parser.add_argument("--device-name", help="this computer's name in device lists")
+    parser.add_argument("--create-account", action="store_true", help="create the account first if it does not exist")
+    parser.add_argument("--url", help="start page (default: the relay's store)")
+    parser.add_argument("--downloads-dir", help="where normal downloads are saved (default: the Downloads folder)")
+    parser.add_argument("--headless", action="store_true", help="run without a screen (Qt offscreen platform)")
+    parser.add_argument("--screenshot", metavar="PATH", help="save a PNG of the window once the start page has loaded")
+    parser.add_argument("--quit-after", type=float, metavar="SECONDS", help="quit after this many seconds (demos, smoke tests)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the sender and run until its window closes."""
+    from desktop_sender.qt_env import prepare_qt_environment
+
+    prepare_qt_environment(headless=args.headless)
+    # QtWebEngineWidgets must be imported before the QApplication exists.
+    from PySide6 import QtWebEngineWidgets  # noqa: F401
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from desktop_sender.app import SenderApp, SenderOptions
+    from desktop_sender.profile import SenderProfile
+
+    app = QApplication.instance() or QApplication([sys.argv[0] or "appbeam"])
+    app.setApplicationName("Appbeam")
+    profile = SenderProfile(args.profile, args.data_dir)
+    options = SenderOptions(
+        relay_url=args.relay or "",
+        username=args.username or "",
+        password=args.password or "",
+        device_name=args.device_name or "",
+        create_account=args.create_account,
+        start_url=args.url or "",
+        downloads_dir=args.downloads_dir or "",
+        interactive=not args.headless,
+    )
+    sender = SenderApp(profile, options)
+    sender.sign_in_failed.connect(lambda message: log.error("sign-in failed: %s", message))
+    if args.screenshot:
+        _screenshot_when_loaded(sender, args.screenshot)
+    if args.quit_after:
+        QTimer.singleShot(int(args.quit_after * 1000), app.quit)
+    app.aboutToQuit.connect(sender.shutdown)
+    sender.start()
+    return app.exec()
+
+
+def _screenshot_when_loaded(sender, path: str) -> None:
+    from PySide6.QtCore import QTimer
+
+    def save(_ok: bool) -> None:
+        # Give Chromium a moment to paint the loaded page before grabbing it.
+        QTimer.singleShot(800, lambda: (sender.window.grab().save(path), log.info("screenshot saved to %s", path)))
+
+    sender.window.browser.loadFinished.connect(save)

@@ -1,0 +1,347 @@
+"""Install information for a clicked package, from the page's JSON-LD or from the link itself.
+
+Pure Python, no Qt: the browser hands in what it read (the clicked URL, the HTTP response's
+MIME type, file name and size, and the page's ``application/ld+json`` objects) and gets an
+:class:`~shared.protocol.InstallInfo` back [0053, 0059]. The store pages' contract is at the
+end of ``docs/api.md``: a schema.org ``SoftwareApplication`` whose ``downloadUrl`` or
+``appbeam:packages`` contains the clicked URL describes the app.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, replace
+from typing import Any, Iterable, Iterator, Mapping
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+
+from shared.protocol import (
+    InstallInfo,
+    PackageRef,
+    ProtocolError,
+    format_from_filename,
+    format_from_mime,
+)
+
+log = logging.getLogger(__name__)
+
+#: schema.org types that describe an installable app.
+APP_TYPES = frozenset({"SoftwareApplication", "MobileApplication", "WebApplication", "VideoGame"})
+
+_VERSION_SUFFIX = re.compile(r"[-_ ]v?(\d+(?:[.\-_]\d+)*[A-Za-z0-9.\-]*)$")
+_NOT_ID_CHARS = re.compile(r"[^A-Za-z0-9._\-]+")
+_SIZE = re.compile(r"^\s*([\d.,]+)\s*([kmgt]?i?b(?:ytes?)?)?\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class PackageLink:
+    """What the browser knew about one clicked package before any page lookup.
+
+    A plain value, copied out of Qt's short-lived download request (or a link in a context
+    menu, or a page's JavaScript call) so nothing else ever touches that request.
+    """
+
+    url: str
+    file_name: str = ""
+    mime_type: str = ""
+    total_bytes: int | None = None
+    page_url: str = ""
+
+    @property
+    def format(self) -> str | None:
+        """The package format, from the MIME type when it is specific, else from the name."""
+        return (
+            format_from_mime(self.mime_type)
+            or format_from_filename(self.file_name)
+            or format_from_filename(self.url)
+        )
+
+    @property
+    def display_name(self) -> str:
+        """The file name the link points at."""
+        if self.file_name:
+            return self.file_name
+        return unquote(urlsplit(self.url).path.rsplit("/", 1)[-1]) or self.url
+
+
+def is_package(mime_type: str, file_name: str, url: str = "") -> bool:
+    """True when a download is an installable package to push rather than a file to save."""
+    return bool(format_from_mime(mime_type) or format_from_filename(file_name) or (url and format_from_filename(url)))
+
+
+# --------------------------------------------------------------------------- from the link
+
+
+def app_id_from_file_name(file_name: str) -> tuple[str, str | None]:
+    """Guess (app id, version) from a package file name: ``org.videolan.vlc-3.6.0.apk``."""
+    stem = file_name.rsplit("/", 1)[-1]
+    if format_from_filename(stem):
+        stem = stem.rsplit(".", 1)[0]
+    version = None
+    match = _VERSION_SUFFIX.search(stem)
+    if match and match.start() > 0:
+        version = match.group(1)
+        stem = stem[: match.start()]
+    app_id = _NOT_ID_CHARS.sub("-", stem).strip("-._") or "app"
+    if not app_id[0].isalnum():
+        app_id = "app-" + app_id
+    return app_id[:200], version
+
+
+def info_from_link(link: PackageLink) -> InstallInfo:
+    """Install information from the link and the HTTP response alone (no JSON-LD) [0053]."""
+    fmt = link.format
+    app_id, version = app_id_from_file_name(link.display_name)
+    packages: tuple[PackageRef, ...] = ()
+    if fmt and _is_http(link.url):
+        packages = (PackageRef(format=fmt, url=link.url, size=_positive(link.total_bytes)),)
+    name = link.display_name
+    if format_from_filename(name):
+        name = name.rsplit(".", 1)[0]
+    return InstallInfo(id=app_id, name=name, version=version, size=_positive(link.total_bytes), packages=packages)
+
+
+# --------------------------------------------------------------------------- from JSON-LD
+
+
+def iter_app_objects(json_ld: Iterable[Any]) -> Iterator[Mapping[str, Any]]:
+    """Every schema.org app object in a page's JSON-LD blocks (lists and ``@graph`` flattened)."""
+    stack = list(json_ld)[::-1]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(reversed(item))
+        elif isinstance(item, Mapping):
+            if isinstance(item.get("@graph"), list):
+                stack.extend(reversed(item["@graph"]))
+            types = item.get("@type")
+            types = types if isinstance(types, list) else [types]
+            if any(isinstance(t, str) and t.rsplit("/", 1)[-1] in APP_TYPES for t in types):
+                yield item
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _as_text(value: Any) -> str | None:
+    """A schema.org text value: a string, a number, or an object with ``value``/``name``/``url``."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, Mapping):
+        value = value.get("value") or value.get("name") or value.get("url") or value.get("contentUrl")
+    if isinstance(value, bool) or value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _normal_url(url: str, base: str) -> str:
+    return urldefrag(urljoin(base, url.strip()))[0]
+
+
+def _file_name(url: str) -> str:
+    return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+
+
+def _package_urls(obj: Mapping[str, Any], base: str) -> list[str]:
+    urls = [u for u in _as_list(obj.get("downloadUrl")) if isinstance(u, str)]
+    urls += [p.get("url") for p in _as_list(obj.get("appbeam:packages")) if isinstance(p, Mapping) and isinstance(p.get("url"), str)]
+    return [_normal_url(u, base) for u in urls]
+
+
+def find_app_object(json_ld: Iterable[Any], clicked_url: str, page_url: str = "") -> Mapping[str, Any] | None:
+    """The app object whose download URLs contain ``clicked_url``.
+
+    Exact URL first; then the same path (a mirror or another host name for the same relay);
+    then the same file name. With no match there is no install information from the page:
+    a page about one app may link to another app's package.
+    """
+    apps = list(iter_app_objects(json_ld))
+    clicked = _normal_url(clicked_url, page_url)
+    clicked_path = urlsplit(clicked).path
+    clicked_name = _file_name(clicked)
+    matchers = (
+        lambda u: u == clicked,
+        lambda u: clicked_path not in ("", "/") and urlsplit(u).path == clicked_path,
+        lambda u: bool(clicked_name) and _file_name(u) == clicked_name,
+    )
+    for matches in matchers:
+        for obj in apps:
+            if any(matches(u) for u in _package_urls(obj, page_url)):
+                return obj
+    return None
+
+
+def parse_file_size(value: Any) -> int | None:
+    """schema.org ``fileSize`` as bytes: ``41234567``, ``"41234567"``, ``"41 MB"``, ``"3.5MiB"``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return int(value) if value > 0 else None
+    if not isinstance(value, str):
+        return None
+    match = _SIZE.match(value)
+    if not match:
+        return None
+    try:
+        number = float(match.group(1).replace(",", ""))
+    except ValueError:
+        return None
+    unit = (match.group(2) or "").lower()
+    power = "kmgt".find(unit[:1]) + 1 if unit[:1] in ("k", "m", "g", "t") else 0
+    size = int(number * (1024 if "i" in unit else 1000) ** power)
+    return size if size > 0 else None
+
+
+def _packages_from(obj: Mapping[str, Any], base: str) -> list[PackageRef]:
+    packages: dict[str, PackageRef] = {}
+    for i, raw in enumerate(_as_list(obj.get("appbeam:packages"))):
+        if not isinstance(raw, Mapping):
+            continue
+        data = dict(raw)
+        if isinstance(data.get("url"), str):
+            data["url"] = _normal_url(data["url"], base)
+        if isinstance(data.get("size"), str) and data["size"].isdigit():
+            data["size"] = int(data["size"])
+        try:
+            ref = PackageRef.from_dict(data, f"appbeam:packages[{i}].")
+        except ProtocolError as exc:
+            log.info("ignoring a package in the page's JSON-LD: %s", exc)
+            continue
+        packages.setdefault(ref.format, ref)
+    for url in _as_list(obj.get("downloadUrl")):
+        if not isinstance(url, str):
+            continue
+        url = _normal_url(url, base)
+        fmt = format_from_filename(url)
+        if fmt and fmt not in packages and _is_http(url):
+            packages[fmt] = PackageRef(format=fmt, url=url)
+    return list(packages.values())
+
+
+def info_from_json_ld(obj: Mapping[str, Any], link: PackageLink | None = None) -> InstallInfo:
+    """Install information from one schema.org app object, completed by the clicked link."""
+    base = (link.page_url if link else "") or ""
+    fallback = info_from_link(link) if link else None
+    packages = _packages_from(obj, base)
+    if link and link.format and _is_http(link.url):
+        # The clicked package must be part of the push even when the page forgot to list it.
+        clicked = _normal_url(link.url, base)
+        if not any(p.url == clicked for p in packages) and all(p.format != link.format for p in packages):
+            packages.append(PackageRef(format=link.format, url=clicked, size=_positive(link.total_bytes)))
+    app_id = _as_text(obj.get("identifier")) or _as_text(obj.get("@id"))
+    if not app_id or _NOT_ID_CHARS.search(app_id) or len(app_id) > 200:
+        app_id = fallback.id if fallback else _NOT_ID_CHARS.sub("-", app_id or "app").strip("-._")[:200] or "app"
+    icon = _as_text(obj.get("image")) or _as_text(obj.get("thumbnailUrl"))
+    icon_url = _normal_url(icon, base) if icon else None
+    if icon_url and not _is_http(icon_url):
+        icon_url = None
+    version_code = obj.get("appbeam:versionCode")
+    size = parse_file_size(obj.get("fileSize"))
+    if size is None and link and link.format:
+        size = next((p.size for p in packages if p.format == link.format and p.size), None) or _positive(link.total_bytes)
+    data = {
+        "id": app_id,
+        "name": _clip(_as_text(obj.get("name")), 200) or (fallback.name if fallback else None),
+        "version": _clip(_as_text(obj.get("softwareVersion")), 64) or (fallback.version if fallback else None),
+        "version_code": version_code if isinstance(version_code, int) and not isinstance(version_code, bool) and version_code >= 0 else None,
+        "size": size,
+        "icon_url": icon_url,
+        "runtime": _clip(_runtime(obj), 200),
+        "description": _clip(_as_text(obj.get("description")), 2000),
+        "packages": [p.to_dict() for p in packages[:16]],
+    }
+    return InstallInfo.from_dict(data)
+
+
+def _runtime(obj: Mapping[str, Any]) -> str | None:
+    systems = [s for s in (_as_text(v) for v in _as_list(obj.get("operatingSystem"))) if s]
+    return ", ".join(systems) or None
+
+
+def resolve_install_info(link: PackageLink, json_ld: Iterable[Any] | None) -> tuple[InstallInfo, bool]:
+    """Install information for ``link``: from the matching JSON-LD object if the page has one.
+
+    Returns ``(info, from_page)``; ``from_page`` is False when only the link was used.
+    """
+    if json_ld:
+        obj = find_app_object(json_ld, link.url, link.page_url)
+        if obj is not None:
+            try:
+                return info_from_json_ld(obj, link), True
+            except ProtocolError as exc:
+                log.warning("the page's JSON-LD for %s is unusable (%s); using the link", link.url, exc)
+    return info_from_link(link), False
+
+
+def info_from_page_call(value: Any, page_url: str = "") -> InstallInfo:
+    """Install information a page passed to ``appbeam.push(...)``: InstallInfo or JSON-LD shape."""
+    if isinstance(value, Mapping) and ("@type" in value or "identifier" in value):
+        return info_from_json_ld(value, PackageLink(url="", page_url=page_url))
+    if not isinstance(value, Mapping):
+        raise ProtocolError("app", "must be an object")
+    data = dict(value)
+    packages = []
+    for pkg in _as_list(data.get("packages")):
+        if isinstance(pkg, Mapping) and isinstance(pkg.get("url"), str):
+            pkg = {**pkg, "url": _normal_url(pkg["url"], page_url)}
+        packages.append(pkg)
+    data["packages"] = packages
+    if isinstance(data.get("icon_url"), str):
+        data["icon_url"] = _normal_url(data["icon_url"], page_url)
+    return InstallInfo.from_dict(data)
+
+
+def with_clicked_first(info: InstallInfo, clicked_format: str | None) -> InstallInfo:
+    """The same info with the clicked format's package listed first (what the user chose)."""
+    if not clicked_format:
+        return info
+    first = [p for p in info.packages if p.format == clicked_format]
+    rest = [p for p in info.packages if p.format != clicked_format]
+    return replace(info, packages=tuple(first + rest))
+
+
+def _clip(text: str | None, limit: int) -> str | None:
+    if text is None:
+        return None
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _positive(value: int | None) -> int | None:
+    return value if isinstance(value, int) and value > 0 else None
+
+
+def _is_http(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def human_size(size: int | None) -> str:
+    """Bytes for a person, in binary units as the store shows them (``23.5 MB``)."""
+    if not size:
+        return ""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit in ("B", "KB") else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+__all__ = [
+    "PackageLink",
+    "app_id_from_file_name",
+    "find_app_object",
+    "human_size",
+    "info_from_json_ld",
+    "info_from_link",
+    "info_from_page_call",
+    "is_package",
+    "iter_app_objects",
+    "parse_file_size",
+    "resolve_install_info",
+    "with_clicked_first",
+]

@@ -1,0 +1,177 @@
+"""The sender's window: navigation toolbar, the browser, the floating picker, the Pushes dock."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, QPoint, QRect, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
+from PySide6.QtWidgets import QLabel, QLineEdit, QMainWindow, QSizePolicy, QStatusBar, QToolBar, QWidget
+
+from desktop_sender.browser import BrowserView
+from desktop_sender.downloads_bar import DownloadsIndicator
+from desktop_sender.notice import SentNotice
+from desktop_sender.picker import DevicePicker
+from desktop_sender.pushes_panel import PushesPanel
+
+
+class MainWindow(QMainWindow):
+    """The browser window. Owns the widgets; the controller (``app``) owns the behaviour.
+
+    ``account_clicked()``: the account chip was clicked (to sign in again or switch relay).
+    """
+
+    account_clicked = Signal()
+
+    def __init__(self, profile: QWebEngineProfile, home_url: str = "", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Appbeam")
+        self.resize(1280, 820)
+        self.home_url = home_url
+
+        self.browser = BrowserView(profile, self)
+        self.setCentralWidget(self.browser)
+        self._build_toolbar()
+
+        self.pushes_panel = PushesPanel(self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.pushes_panel)
+        toggle = self.pushes_panel.toggleViewAction()
+        toggle.setText("Pushes")
+        toggle.setToolTip("Show or hide the Pushes panel (Ctrl+P)")
+        toggle.setShortcut(QKeySequence("Ctrl+P"))
+        self.toolbar.addAction(toggle)
+        self.toolbar.widgetForAction(toggle).setObjectName("pushesToggle")
+        self.pushes_action = toggle
+
+        self.downloads_indicator = DownloadsIndicator(self)
+        status = QStatusBar(self)
+        status.addPermanentWidget(self.downloads_indicator)
+        self.setStatusBar(status)
+
+        # Overlays: children of the window, outside any layout, placed by hand over the browser.
+        self.picker = DevicePicker(self)
+        self.notice = SentNotice(self)
+        self.notice.show_pushes_clicked.connect(self.show_pushes)
+        self.browser.installEventFilter(self)
+
+        self.browser.urlChanged.connect(self._on_url_changed)
+        self.browser.loadFinished.connect(self._on_load_finished)
+        self.browser.page().titleChanged.connect(self._on_title_changed)
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Navigation", self)
+        bar.setObjectName("navigation")
+        bar.setMovable(False)
+        bar.setFloatable(False)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.toolbar = bar
+        page = self.browser.page()
+
+        def nav(text: str, tip: str, web_action: QWebEnginePage.WebAction) -> QAction:
+            action = page.action(web_action)
+            action.setText(text)
+            action.setToolTip(tip)
+            action.setIcon(QAction().icon())  # text glyphs read better than the platform icons here
+            bar.addAction(action)
+            return action
+
+        self.back_action = nav("←", "Back (Alt+Left)", QWebEnginePage.WebAction.Back)
+        self.back_action.setShortcut(QKeySequence.StandardKey.Back)
+        self.forward_action = nav("→", "Forward (Alt+Right)", QWebEnginePage.WebAction.Forward)
+        self.forward_action.setShortcut(QKeySequence.StandardKey.Forward)
+        self.reload_action = nav("⟳", "Reload (F5)", QWebEnginePage.WebAction.Reload)
+        self.reload_action.setShortcut(QKeySequence.StandardKey.Refresh)
+        self.home_action = QAction("⌂", self)
+        self.home_action.setToolTip("The relay's store")
+        self.home_action.triggered.connect(self.go_home)
+        bar.addAction(self.home_action)
+
+        self.address = QLineEdit()
+        self.address.setObjectName("address")
+        self.address.setPlaceholderText("Search the store or type an address")
+        self.address.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.address.returnPressed.connect(self._on_address_entered)
+        bar.addWidget(self.address)
+
+        self.account_label = QLabel("Not signed in")
+        self.account_label.setObjectName("account")
+        self.account_label.setToolTip("The account and the name of this computer on the relay")
+        self.account_label.installEventFilter(self)
+        bar.addWidget(self.account_label)
+
+    # ------------------------------------------------------------------ navigation
+
+    def navigate(self, text: str) -> None:
+        """Open an address (``http://`` added when missing) or search the store for words."""
+        text = text.strip()
+        if not text:
+            return
+        if " " in text or ("." not in text and ":" not in text and "/" not in text):
+            if self.home_url:
+                url = QUrl(self.home_url)
+                url.setPath("/")
+                url.setQuery(f"q={QUrl.toPercentEncoding(text).data().decode()}")
+                self.browser.load(url)
+                return
+        url = QUrl.fromUserInput(text)
+        if url.isValid():
+            self.browser.load(url)
+
+    def go_home(self) -> None:
+        if self.home_url:
+            self.browser.load(QUrl(self.home_url))
+
+    def set_account(self, username: str, device_name: str) -> None:
+        """Show who is signed in and as which device."""
+        self.account_label.setText(f"{username} · {device_name}" if username else "Not signed in")
+
+    def show_pushes(self) -> None:
+        self.pushes_panel.show()
+        self.pushes_panel.raise_()
+
+    # ------------------------------------------------------------------ overlays
+
+    def browser_area(self) -> QRect:
+        """The browser's rectangle in window coordinates: where the overlays float."""
+        top_left = self.browser.mapTo(self, QPoint(0, 0))
+        return QRect(top_left, self.browser.size())
+
+    def reposition_overlays(self) -> None:
+        area = self.browser_area()
+        if self.picker.isVisible():
+            self.picker.reposition(area)
+        if self.notice.isVisible():
+            self.notice.reposition(area)
+
+    def show_picker(self) -> None:
+        """Place the picker over the browser (it shows itself via ``open_for``)."""
+        self.picker.reposition(self.browser_area())
+
+    def show_notice(self, text: str) -> None:
+        self.notice.show_message(text, self.browser_area())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.reposition_overlays()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # The browser also changes size when the dock is shown or hidden: follow it.
+        if watched is self.browser and event.type() in (QEvent.Type.Resize, QEvent.Type.Move):
+            self.reposition_overlays()
+        elif watched is self.account_label and event.type() == QEvent.Type.MouseButtonRelease:
+            self.account_clicked.emit()
+        return super().eventFilter(watched, event)
+
+    # ------------------------------------------------------------------ slots
+
+    def _on_address_entered(self) -> None:
+        self.navigate(self.address.text())
+
+    def _on_url_changed(self, url: QUrl) -> None:
+        self.address.setText(url.toString())
+
+    def _on_load_finished(self, ok: bool) -> None:
+        if not ok:
+            self.statusBar().showMessage("The page could not be loaded.", 5000)
+
+    def _on_title_changed(self, title: str) -> None:
+        self.setWindowTitle(f"{title} – Appbeam" if title else "Appbeam")

@@ -1,0 +1,63 @@
+"""The notice shown after a push is sent: where the app is going, and where to watch it [0136, 0139]."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRect, Qt, QTimer, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+
+SHOW_MS = 9000
+
+
+class SentNotice(QFrame):
+    """A dark floating bar at the bottom of the browser; ``show_pushes_clicked`` opens the panel."""
+
+    show_pushes_clicked = Signal()
+
+    def __init__(self, parent: QWidget):
+        super().__init__(parent)
+        self.setObjectName("notice")
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.button = QPushButton("Show progress")
+        self.button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.button.clicked.connect(self.show_pushes_clicked)
+        close = QPushButton("✕")
+        close.setCursor(Qt.CursorShape.PointingHandCursor)
+        close.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(18, 12, 10, 12)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.button)
+        layout.addWidget(close)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.hide)
+        self._area = QRect()
+        self.hide()
+
+    def show_message(self, text: str, area: QRect) -> None:
+        self.label.setText(text)
+        self.reposition(area)
+        self.show()
+        self.raise_()
+        self._timer.start(SHOW_MS)
+
+    def reposition(self, area: QRect) -> None:
+        """Centre at the bottom of ``area`` (the browser, in parent coordinates)."""
+        self._area = QRect(area)
+        width = min(640, area.width() - 32)
+        self.setFixedWidth(max(width, 200))
+        self.adjustSize()
+        self.move(area.x() + (area.width() - self.width()) // 2, area.bottom() - self.height() - 20)
+
+
+def sent_message(app_name: str, pushes: list[dict]) -> str:
+    """``VLC is on its way to Anna's Pixel and Tablet. ...`` from the relay's answer."""
+    names = [str(p.get("device_name") or p.get("device_id")) for p in pushes]
+    if len(names) > 1:
+        where = ", ".join(names[:-1]) + " and " + names[-1]
+    else:
+        where = names[0] if names else "your device"
+    queued = [p for p in pushes if p.get("state") == "queued"]
+    waiting = " Offline devices get it when they are back." if queued else ""
+    return f"{app_name} is on its way to {where}.{waiting} Watch its progress in the Pushes panel."

@@ -1,0 +1,507 @@
+"""The device picker: a floating layer over the page that sends one app to chosen devices.
+
+It is a child of the main window, outside any layout, positioned by hand over the browser
+and moved when the window resizes (qutebrowser's overlay prompts), so it stays put while
+the page scrolls [6, 0064]. It dims the page, shows the app (icon, name, version, size,
+runtime) and one checkbox per device [7, 8, 0134], and offers the two send controls [2,
+0135]. It never talks to the relay itself: it shows what it is given and emits what the
+user chose.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Mapping, Sequence
+from urllib.parse import urlsplit
+
+from PySide6.QtCore import QEvent, QRect, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFrame,
+    QGraphicsDropShadowEffect,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_sender.install_info import PackageLink, human_size
+from desktop_sender.style import DIM, letter_icon, rounded
+from shared.protocol import PLATFORM_LABELS, InstallInfo, Platform, PushMode
+
+ICON_SIZE = 64
+CARD_WIDTH = 600
+FRIEND_INSTALL_NOW_TIP = "A friend's device only gets a notice: its owner decides whether to install."
+
+
+def platform_label(platform: str) -> str:
+    """``android`` -> ``Android``."""
+    try:
+        return PLATFORM_LABELS[Platform(platform)]
+    except ValueError:
+        return platform or "unknown"
+
+
+def last_seen_text(iso: str | None, now: datetime | None = None) -> str:
+    """``last seen 5 min ago`` from an ISO timestamp."""
+    if not iso:
+        return "never seen online"
+    try:
+        seen = datetime.fromisoformat(iso)
+    except ValueError:
+        return "last seen a while ago"
+    if seen.tzinfo is None:
+        seen = seen.replace(tzinfo=timezone.utc)
+    seconds = max(0, int(((now or datetime.now(timezone.utc)) - seen).total_seconds()))
+    if seconds < 60:
+        return "last seen just now"
+    if seconds < 3600:
+        return f"last seen {seconds // 60} min ago"
+    if seconds < 86400:
+        return f"last seen {seconds // 3600} h ago"
+    days = seconds // 86400
+    return f"last seen {days} day{'s' if days > 1 else ''} ago"
+
+
+def _chip(text: str, name: str = "chip") -> QLabel:
+    label = QLabel(text)
+    label.setObjectName(name)
+    label.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+    return label
+
+
+class DeviceRow(QFrame):
+    """One device in the picker: its checkbox, model, platform, online state, or why not."""
+
+    toggled = Signal()
+
+    def __init__(self, device: Mapping[str, Any], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("deviceRow")
+        self.device = dict(device)
+        self.device_id = str(device.get("id"))
+        self.is_friend = device.get("relation") == "friend"
+        self.compatible = bool(device.get("compatible", True))
+        self.online = bool(device.get("online"))
+        self.setProperty("compatible", "true" if self.compatible else "false")
+        self.setProperty("checked", "false")
+
+        self.checkbox = QCheckBox(str(device.get("name") or self.device_id))
+        self.checkbox.setEnabled(self.compatible)
+        self.checkbox.toggled.connect(self._on_checkbox_toggled)
+
+        top = QHBoxLayout()
+        top.setSpacing(6)
+        top.addWidget(self.checkbox)
+        top.addStretch(1)
+        if self.is_friend:
+            top.addWidget(_chip(f"{device.get('owner')}'s device", "chipFriend"))
+        top.addWidget(_chip("Online", "chipOnline") if self.online else _chip("Offline", "chipOffline"))
+
+        model = " · ".join(x for x in (str(device.get("model") or ""), platform_label(str(device.get("platform") or ""))) if x)
+        if self.online:
+            detail = model
+        else:
+            detail = f"{model} · {last_seen_text(device.get('last_seen'))}"
+        self.detail = QLabel(detail)
+        self.detail.setObjectName("deviceDetail")
+        self.detail.setIndent(30)  # lines up under the checkbox's text
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 9, 12, 9)
+        layout.setSpacing(2)
+        layout.addLayout(top)
+        layout.addWidget(self.detail)
+
+        self.note = None
+        if not self.compatible:
+            note = f"Can't install it: {device.get('reason') or 'no package for this device'}"
+        elif not self.online:
+            note = "Offline: the relay keeps the app and delivers it when the device is back."
+        else:
+            note = ""
+        if note:
+            self.note = QLabel(note)
+            self.note.setObjectName("deviceReason")
+            self.note.setWordWrap(True)
+            self.note.setIndent(30)
+            layout.addWidget(self.note)
+        if not self.compatible:
+            self.setToolTip(self.note.text())
+            self.setCursor(Qt.CursorShape.ForbiddenCursor)
+        else:
+            self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    @property
+    def checked(self) -> bool:
+        return self.checkbox.isChecked()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        # The whole row is the target, not only the small box.
+        if self.compatible and event.button() == Qt.MouseButton.LeftButton:
+            self.checkbox.toggle()
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def _on_checkbox_toggled(self, checked: bool) -> None:
+        self.setProperty("checked", "true" if checked else "false")
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self.toggled.emit()
+
+
+class DevicePicker(QWidget):
+    """The floating picker layer. Signals:
+
+    - ``push_requested(InstallInfo, str mode, list device_ids)``: a send button was pressed.
+    - ``save_requested(str url)``: the user wants the package on this computer instead.
+    - ``retry_requested()``: ask the relay for the devices again.
+    - ``dismissed()``: closed with Esc, the close button or a click outside the card.
+    """
+
+    push_requested = Signal(object, str, list)
+    save_requested = Signal(str)
+    retry_requested = Signal()
+    dismissed = Signal()
+
+    def __init__(self, parent: QWidget):
+        super().__init__(parent)
+        self.setObjectName("devicePicker")
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.info: InstallInfo | None = None
+        self.link: PackageLink | None = None
+        self.rows: list[DeviceRow] = []
+        self._sending = False
+        self._icon_url: str | None = None
+        self._build()
+        self.hide()
+
+    # ------------------------------------------------------------------ layout
+
+    def _build(self) -> None:
+        self.card = QFrame(self)
+        self.card.setObjectName("pickerCard")
+        shadow = QGraphicsDropShadowEffect(self.card)
+        shadow.setBlurRadius(40)
+        shadow.setOffset(0, 12)
+        shadow.setColor(Qt.GlobalColor.black)
+        self.card.setGraphicsEffect(shadow)
+
+        self.icon = QLabel()
+        self.icon.setFixedSize(ICON_SIZE, ICON_SIZE)
+        self.name_label = QLabel()
+        self.name_label.setObjectName("appName")
+        self.name_label.setWordWrap(True)
+        self.meta_label = QLabel()
+        self.meta_label.setObjectName("appMeta")
+        self.meta_label.setWordWrap(True)
+        self.runtime_label = QLabel()
+        self.runtime_label.setObjectName("appRuntime")
+        self.runtime_label.setWordWrap(True)
+        self.close_button = QPushButton("✕")
+        self.close_button.setObjectName("close")
+        self.close_button.setToolTip("Close (Esc)")
+        self.close_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.close_button.clicked.connect(self.dismiss)
+
+        text = QVBoxLayout()
+        text.setSpacing(3)
+        text.addWidget(self.name_label)
+        text.addWidget(self.meta_label)
+        text.addWidget(self.runtime_label)
+        header = QHBoxLayout()
+        header.setSpacing(16)
+        header.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
+        header.addLayout(text, 1)
+        header.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
+
+        rule = QFrame()
+        rule.setFrameShape(QFrame.Shape.HLine)
+        rule.setStyleSheet("color: #e2e8f0;")
+
+        section = QHBoxLayout()
+        title = QLabel("SEND TO")
+        title.setObjectName("sectionTitle")
+        self.hint_label = QLabel("Choose one or more devices")
+        self.hint_label.setObjectName("pickerHint")
+        section.addWidget(title)
+        section.addStretch(1)
+        section.addWidget(self.hint_label)
+
+        self.status_label = QLabel()
+        self.status_label.setObjectName("pickerStatus")
+        self.status_label.setWordWrap(True)
+        self.retry_button = QPushButton("Try again")
+        self.retry_button.setObjectName("link")
+        self.retry_button.clicked.connect(self.retry_requested)
+        self.retry_button.hide()
+
+        self.device_list = QWidget()
+        self.device_layout = QVBoxLayout(self.device_list)
+        self.device_layout.setContentsMargins(0, 0, 0, 0)
+        self.device_layout.setSpacing(8)
+        self.device_layout.addStretch(1)  # rows keep their natural height; spare room stays below
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(self.device_list)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+
+        self.error_label = QLabel()
+        self.error_label.setObjectName("pickerError")
+        self.error_label.setWordWrap(True)
+        self.error_label.hide()
+
+        self.save_button = QPushButton("Download to this computer")
+        self.save_button.setObjectName("link")
+        self.save_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.save_button.clicked.connect(self._on_save_clicked)
+        self.notify_button = QPushButton("Send, I'll install it myself")
+        self.notify_button.clicked.connect(lambda: self._on_send_clicked(PushMode.NOTIFY))
+        self.install_button = QPushButton("Install now on my device")
+        self.install_button.setObjectName("primary")
+        self.install_button.clicked.connect(lambda: self._on_send_clicked(PushMode.INSTALL_NOW))
+        for button in (self.notify_button, self.install_button):
+            button.setCursor(Qt.CursorShape.PointingHandCursor)
+        buttons = QHBoxLayout()
+        buttons.setSpacing(10)
+        buttons.addStretch(1)
+        buttons.addWidget(self.notify_button)
+        buttons.addWidget(self.install_button)
+        self.save_hint = QLabel("Not for a phone?")
+        self.save_hint.setObjectName("pickerHint")
+        footer = QHBoxLayout()
+        footer.setSpacing(4)
+        footer.addWidget(self.save_hint)
+        footer.addWidget(self.save_button)
+        footer.addStretch(1)
+
+        layout = QVBoxLayout(self.card)
+        layout.setContentsMargins(24, 22, 24, 20)
+        layout.setSpacing(12)
+        layout.addLayout(header)
+        layout.addWidget(rule)
+        layout.addLayout(section)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.error_label)
+        layout.addLayout(buttons)
+        layout.addLayout(footer)
+
+    def reposition(self, area: QRect) -> None:
+        """Cover ``area`` (the browser, in parent coordinates) and centre the card in it."""
+        self.setGeometry(area)
+        self._place_card()
+
+    def _place_card(self) -> None:
+        width = min(CARD_WIDTH, max(320, self.width() - 48))
+        self.card.setFixedWidth(width)
+        self.device_list.adjustSize()
+        rows_height = self.device_list.sizeHint().height() if self.rows else 0
+        self.scroll.setFixedHeight(min(rows_height, max(120, self.height() - 360)) if self.rows else 0)
+        self.scroll.setVisible(bool(self.rows))
+        self.card.adjustSize()
+        height = min(self.card.sizeHint().height(), self.height() - 32)
+        self.card.setFixedHeight(max(height, 200))
+        top = max(16, min(int(self.height() * 0.10), self.height() - self.card.height() - 16))
+        self.card.move((self.width() - width) // 2, top)
+
+    # ------------------------------------------------------------------ showing
+
+    def open_for(self, info: InstallInfo, link: PackageLink | None = None) -> None:
+        """Show the picker at once with what is known; devices follow via ``set_devices``."""
+        self.link = link
+        self._sending = False
+        self.set_info(info)
+        self.set_loading()
+        self.error_label.hide()
+        self.show()
+        self.raise_()
+        self.setFocus(Qt.FocusReason.PopupFocusReason)
+
+    def set_info(self, info: InstallInfo) -> None:
+        """Show (or refresh, once the page's JSON-LD is read) the app's install information."""
+        self.info = info
+        self.name_label.setText(info.name or info.id)
+        meta = []
+        if info.version:
+            meta.append(f"Version {info.version}")
+        size = info.size or next((p.size for p in info.packages if p.size), None)
+        if size:
+            meta.append(human_size(size))
+        if info.formats:
+            meta.append(", ".join(f.upper() for f in info.formats))
+        source = urlsplit(self.link.page_url or self.link.url).netloc if self.link else ""
+        if source:
+            meta.append(f"from {source}")
+        self.meta_label.setText(" · ".join(meta) or info.id)
+        self.runtime_label.setText(f"Runs on {info.runtime}" if info.runtime else info.id)
+        if info.icon_url != self._icon_url or self.icon.pixmap().isNull():
+            self._icon_url = info.icon_url
+            self.icon.setPixmap(letter_icon(info.name or info.id, ICON_SIZE))
+        self._place_card()
+
+    def set_icon(self, pixmap: QPixmap, url: str | None = None) -> None:
+        """Show the app's real icon (fetched in the background)."""
+        if url is not None and url != self._icon_url:
+            return  # a late icon for an app the picker no longer shows
+        if not pixmap.isNull():
+            self.icon.setPixmap(rounded(pixmap, ICON_SIZE))
+
+    def set_loading(self) -> None:
+        self._clear_rows()
+        self._show_status("Asking the relay for your devices…")
+        self._update_buttons()
+
+    def set_relay_error(self, message: str, detail: str = "") -> None:
+        """The relay could not answer: say so, keep the page usable, offer to retry or save."""
+        self._clear_rows()
+        self._show_status(f"Can't get your devices: {message}", retry=True)
+        self.status_label.setToolTip(detail)
+        self._update_buttons()
+
+    def set_devices(self, devices: Sequence[Mapping[str, Any]]) -> None:
+        """Fill the device list: own devices first, then friends', compatible before not."""
+        self._clear_rows()
+        ordered = sorted(
+            devices,
+            key=lambda d: (d.get("relation") == "friend", not d.get("compatible", True), not d.get("online"), str(d.get("name") or "")),
+        )
+        for device in ordered:
+            row = DeviceRow(device, self.device_list)
+            row.toggled.connect(self._update_buttons)
+            self.device_layout.insertWidget(self.device_layout.count() - 1, row)
+            self.rows.append(row)
+        compatible = [r for r in self.rows if r.compatible]
+        if not self.rows:
+            self._show_status(
+                "You have no other devices yet. Install the Appbeam receiver on your phone and log in "
+                "with the same account, or download the app to this computer instead."
+            )
+        elif not compatible:
+            reasons = sorted({str(r.device.get("reason") or "") for r in self.rows} - {""})
+            why = f" ({'; '.join(reasons)})" if reasons else ""
+            self._show_status(f"None of your devices can install this app{why}. You can download it to this computer instead.")
+        else:
+            self._show_status("")
+            if len(compatible) == 1:
+                compatible[0].checkbox.setChecked(True)  # the obvious choice, still visible and changeable
+        self._update_buttons()
+        self._place_card()
+
+    def set_sending(self, sending: bool) -> None:
+        """Disable the controls while a push is on its way to the relay."""
+        self._sending = sending
+        self.install_button.setText("Sending…" if sending else "Install now on my device")
+        self._update_buttons()
+
+    def set_send_error(self, message: str) -> None:
+        self.set_sending(False)
+        self.error_label.setText(f"Not sent: {message}")
+        self.error_label.show()
+        self._place_card()
+
+    def dismiss(self) -> None:
+        """Close the picker without sending."""
+        if self.isVisible():
+            self.hide()
+            self.dismissed.emit()
+
+    # ------------------------------------------------------------------ state
+
+    def selected_device_ids(self) -> list[str]:
+        return [r.device_id for r in self.rows if r.checked and r.compatible]
+
+    def row_for(self, device_id: str) -> DeviceRow | None:
+        return next((r for r in self.rows if r.device_id == device_id), None)
+
+    def _clear_rows(self) -> None:
+        for row in self.rows:
+            row.setParent(None)
+            row.deleteLater()
+        self.rows = []
+        self.scroll.hide()
+
+    def _show_status(self, text: str, retry: bool = False) -> None:
+        self.status_label.setText(text)
+        self.status_label.setToolTip("")
+        self.status_label.setVisible(bool(text))
+        self.retry_button.setVisible(retry)
+        self._place_card()
+
+    def _update_buttons(self) -> None:
+        selected = [r for r in self.rows if r.checked and r.compatible]
+        friend_selected = any(r.is_friend for r in selected)
+        can_send = bool(selected) and not self._sending and self.info is not None
+        self.notify_button.setEnabled(can_send)
+        self.install_button.setEnabled(can_send and not friend_selected)
+        self.install_button.setToolTip(FRIEND_INSTALL_NOW_TIP if friend_selected else "The device downloads and installs it right away.")
+        self.notify_button.setToolTip("The device shows a notice; you install it when you choose.")
+        has_compatible = any(r.compatible for r in self.rows)
+        # No device can take it: downloading here becomes the main way forward.
+        self.save_button.setObjectName("primary" if self.rows and not has_compatible else "link")
+        self.save_button.style().unpolish(self.save_button)
+        self.save_button.style().polish(self.save_button)
+        self.save_button.setEnabled(self._save_url() is not None and not self._sending)
+        if selected:
+            self.hint_label.setText(f"{len(selected)} selected")
+        else:
+            self.hint_label.setText("Choose one or more devices")
+
+    def _save_url(self) -> str | None:
+        if self.link and self.link.url:
+            return self.link.url
+        if self.info and self.info.packages:
+            return self.info.packages[0].url
+        return None
+
+    # ------------------------------------------------------------------ events
+
+    def _on_send_clicked(self, mode: PushMode) -> None:
+        ids = self.selected_device_ids()
+        if not ids or self.info is None or self._sending:
+            return
+        if mode is PushMode.INSTALL_NOW and any(r.is_friend for r in self.rows if r.device_id in ids):
+            return  # the button is disabled; this guards programmatic clicks too
+        self.error_label.hide()
+        self.set_sending(True)
+        self.push_requested.emit(self.info, str(mode), ids)
+
+    def _on_save_clicked(self) -> None:
+        url = self._save_url()
+        if url:
+            self.hide()
+            self.save_requested.emit(url)
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), DIM)
+        painter.end()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if not self.card.geometry().contains(event.position().toPoint()):
+            self.dismiss()
+        event.accept()
+
+    def wheelEvent(self, event) -> None:
+        event.accept()  # the page under the layer does not scroll
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            self.dismiss()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def event(self, event: QEvent) -> bool:
+        # Esc must close the layer even when a checkbox or button inside has the focus.
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Escape:
+            event.accept()
+            return True
+        return super().event(event)

@@ -1,0 +1,135 @@
+"""The pushes this computer sent and where each stands, per device (no Qt).
+
+Fed by ``RelayClient.pushes("sent")`` at start, by the answers to new pushes, and by
+``push_update`` events from the event stream. Updates can arrive out of order (a replayed
+event after a fresher list), so an update older than what is known is ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Iterable, Mapping
+
+from shared.protocol import CANCELLABLE_STATES, FINAL_STATES, PushMode, PushState, state_label
+
+
+@dataclass(frozen=True)
+class PushEntry:
+    """One push to one device, as the Pushes panel shows it."""
+
+    push_id: str
+    app_id: str
+    app_name: str
+    app_version: str | None
+    icon_url: str | None
+    device_id: str
+    device_name: str
+    owner: str
+    mode: PushMode
+    requested_mode: PushMode
+    state: PushState
+    bytes_done: int | None = None
+    bytes_total: int | None = None
+    detail: str | None = None
+    created_at: str = ""
+    updated_at: str = ""
+
+    @classmethod
+    def from_push(cls, push: Mapping[str, Any]) -> "PushEntry":
+        """From a push as the relay answers it (``docs/api.md``, Pushes)."""
+        app = push.get("app") or {}
+        mode = PushMode(push.get("mode") or PushMode.NOTIFY)
+        return cls(
+            push_id=str(push["id"]),
+            app_id=str(app.get("id") or ""),
+            app_name=str(app.get("name") or app.get("id") or "App"),
+            app_version=app.get("version"),
+            icon_url=app.get("icon_url"),
+            device_id=str(push.get("device_id") or ""),
+            device_name=str(push.get("device_name") or push.get("device_id") or "device"),
+            owner=str(push.get("owner") or ""),
+            mode=mode,
+            requested_mode=PushMode(push.get("requested_mode") or mode),
+            state=PushState(push.get("state") or PushState.QUEUED),
+            bytes_done=push.get("bytes_done"),
+            bytes_total=push.get("bytes_total"),
+            detail=push.get("detail"),
+            created_at=str(push.get("created_at") or ""),
+            updated_at=str(push.get("updated_at") or ""),
+        )
+
+    @property
+    def percent(self) -> int | None:
+        if self.bytes_total and self.bytes_done is not None:
+            return max(0, min(100, int(self.bytes_done * 100 / self.bytes_total)))
+        return None
+
+    @property
+    def label(self) -> str:
+        """The state in words (``Downloading 37%``, ``Failed: no space``)."""
+        return state_label(self.state, self.percent, self.detail)
+
+    @property
+    def cancellable(self) -> bool:
+        return self.state in CANCELLABLE_STATES
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINAL_STATES
+
+
+class PushBoard:
+    """Pushes by id, newest first, with the rules for merging what the relay says."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, PushEntry] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, push_id: object) -> bool:
+        return push_id in self._entries
+
+    def get(self, push_id: str) -> PushEntry | None:
+        return self._entries.get(push_id)
+
+    def entries(self) -> list[PushEntry]:
+        """Newest first (ISO timestamps sort as text)."""
+        return sorted(self._entries.values(), key=lambda e: (e.created_at, e.push_id), reverse=True)
+
+    def add_pushes(self, pushes: Iterable[Mapping[str, Any]]) -> list[str]:
+        """Add or refresh pushes from the relay; returns the ids that changed."""
+        changed = []
+        for push in pushes:
+            entry = PushEntry.from_push(push)
+            known = self._entries.get(entry.push_id)
+            if known is not None and known.updated_at and entry.updated_at and entry.updated_at < known.updated_at:
+                continue
+            if known != entry:
+                self._entries[entry.push_id] = entry
+                changed.append(entry.push_id)
+        return changed
+
+    def apply_update(self, update: Mapping[str, Any]) -> PushEntry | None:
+        """Apply a ``push_update`` event; returns the changed entry, or None if unknown/stale."""
+        push_id = str(update.get("push_id") or "")
+        known = self._entries.get(push_id)
+        if known is None:
+            return None
+        updated_at = str(update.get("updated_at") or "")
+        if updated_at and known.updated_at and updated_at < known.updated_at:
+            return None
+        try:
+            state = PushState(update["state"])
+        except (KeyError, ValueError):
+            return None
+        entry = replace(
+            known,
+            state=state,
+            bytes_done=update.get("bytes_done"),
+            bytes_total=update.get("bytes_total") if update.get("bytes_total") is not None else known.bytes_total,
+            detail=update.get("detail"),
+            updated_at=updated_at or known.updated_at,
+        )
+        self._entries[push_id] = entry
+        return entry

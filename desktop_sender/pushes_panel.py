@@ -1,0 +1,204 @@
+"""The Pushes panel: every push this computer sent, with its live state on each device.
+
+A dock the user can show or hide. One card per push (one app to one device): the app, the
+device, the state in words (``Queued (device offline)``, ``Downloading 37%``, ``Failed:
+no space``), a progress bar while downloading, and Cancel while nothing is installed yet.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_sender.push_board import PushEntry
+from desktop_sender.style import ERROR, MUTED, OK, STATE_COLORS, WARN, letter_icon, rounded
+from shared.protocol import PushMode, PushState
+
+ROW_ICON = 36
+_PROGRESS_STATES = {PushState.DOWNLOADING, PushState.PAUSED, PushState.VERIFYING, PushState.INSTALLING}
+
+
+class PushRow(QFrame):
+    """One push to one device."""
+
+    cancel_clicked = Signal(str)
+
+    def __init__(self, entry: PushEntry, parent: QWidget | None = None, own_username: str = ""):
+        super().__init__(parent)
+        self.own_username = own_username
+        self.setObjectName("pushRow")
+        self.push_id = entry.push_id
+        self.icon = QLabel()
+        self.icon.setFixedSize(ROW_ICON, ROW_ICON)
+        self.icon.setPixmap(letter_icon(entry.app_name, ROW_ICON))
+        self.title = QLabel()
+        self.title.setObjectName("pushTitle")
+        self.target = QLabel()
+        self.target.setObjectName("pushTarget")
+        self.target.setWordWrap(True)
+        self.state_label = QLabel()
+        self.state_label.setObjectName("pushState")
+        self.state_label.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setTextVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancelPush")
+        self.cancel_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.cancel_button.clicked.connect(lambda: self.cancel_clicked.emit(self.push_id))
+
+        text = QVBoxLayout()
+        text.setSpacing(2)
+        text.addWidget(self.title)
+        text.addWidget(self.target)
+        state_line = QHBoxLayout()
+        state_line.addWidget(self.state_label, 1)
+        state_line.addWidget(self.cancel_button, 0, Qt.AlignmentFlag.AlignRight)
+        text.addLayout(state_line)
+        text.addWidget(self.progress)
+
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(12, 10, 10, 10)
+        layout.setSpacing(12)
+        layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(text, 1)
+        self.entry = entry
+        self.update_entry(entry)
+
+    def update_entry(self, entry: PushEntry) -> None:
+        """Show the push's current state."""
+        self.entry = entry
+        self.title.setText(f"{entry.app_name} {entry.app_version or ''}".strip())
+        mode = "Install now" if entry.mode is PushMode.INSTALL_NOW else "Notice"
+        if entry.requested_mode is PushMode.INSTALL_NOW and entry.mode is PushMode.NOTIFY:
+            mode = "Notice (friend's device)"
+        owner = f" ({entry.owner}'s)" if entry.owner and entry.owner != self.own_username else ""
+        self.target.setText(f"→ {entry.device_name}{owner} · {mode}")
+        self.state_label.setText(entry.label)
+        color = STATE_COLORS.get(str(entry.state), MUTED)
+        self.state_label.setStyleSheet(f"color: {color};")
+        self.progress.setVisible(entry.state in _PROGRESS_STATES)
+        percent = entry.percent
+        if entry.state is PushState.VERIFYING or entry.state is PushState.INSTALLING:
+            percent = 100
+        if percent is None:
+            self.progress.setRange(0, 0)  # busy: the device has not said how far it is
+        else:
+            self.progress.setRange(0, 100)
+            self.progress.setValue(percent)
+        self.cancel_button.setVisible(entry.cancellable)
+        self.cancel_button.setEnabled(True)
+
+    def set_icon(self, pixmap: QPixmap) -> None:
+        if not pixmap.isNull():
+            self.icon.setPixmap(rounded(pixmap, ROW_ICON))
+
+
+class PushesPanel(QDockWidget):
+    """The dock listing pushes; ``cancel_requested(push_id)`` when the user cancels one."""
+
+    cancel_requested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__("Pushes", parent)
+        self.setObjectName("pushesDock")
+        self.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable | QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.setAllowedAreas(Qt.DockWidgetArea.RightDockWidgetArea | Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.rows: dict[str, PushRow] = {}
+        self.username = ""  # the signed-in account: its own devices need no owner name
+
+        body = QWidget()
+        body.setObjectName("pushesBody")
+        self.connection_label = QLabel("Not connected")
+        self.connection_label.setObjectName("connection")
+        self.error_label = QLabel()
+        self.error_label.setObjectName("connection")
+        self.error_label.setStyleSheet(f"color: {ERROR};")
+        self.error_label.setWordWrap(True)
+        self.error_label.hide()
+        self.empty_label = QLabel("Nothing sent yet.\nClick a download in the store to send an app to your phone.")
+        self.empty_label.setObjectName("emptyPushes")
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+        self.list_widget = QWidget()
+        self.list_layout = QVBoxLayout(self.list_widget)
+        self.list_layout.setContentsMargins(10, 6, 10, 10)
+        self.list_layout.setSpacing(8)
+        self.list_layout.addWidget(self.empty_label)
+        self.list_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(self.list_widget)
+
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.connection_label)
+        layout.addWidget(self.error_label)
+        layout.addWidget(scroll, 1)
+        self.setWidget(body)
+        self.setMinimumWidth(330)
+
+    def set_entries(self, entries: Iterable[PushEntry]) -> None:
+        """Show these pushes (newest first), reusing rows that already exist."""
+        entries = list(entries)
+        for entry in entries:
+            self.update_entry(entry, reorder=False)
+        order = [e.push_id for e in entries]
+        for push_id in order:
+            self.list_layout.removeWidget(self.rows[push_id])
+        for index, push_id in enumerate(order):
+            self.list_layout.insertWidget(1 + index, self.rows[push_id])
+        self.empty_label.setVisible(not self.rows)
+
+    def update_entry(self, entry: PushEntry, reorder: bool = True) -> PushRow:
+        """Add or refresh one push; new pushes go to the top."""
+        row = self.rows.get(entry.push_id)
+        if row is None:
+            row = PushRow(entry, self.list_widget, self.username)
+            row.cancel_clicked.connect(self._on_cancel_clicked)
+            self.rows[entry.push_id] = row
+            if reorder:
+                self.list_layout.insertWidget(1, row)
+        else:
+            row.update_entry(entry)
+        self.empty_label.setVisible(False)
+        return row
+
+    def set_connection(self, state: str, error: str = "") -> None:
+        """The event stream's state, so the user knows whether what they see is live."""
+        text, color = {
+            "connected": ("● Live: states update as devices report", OK),
+            "connecting": ("● Connecting to the relay…", WARN),
+            "reconnecting": ("● Reconnecting to the relay…", WARN),
+            "closed": ("● Not connected", MUTED),
+        }.get(state, (f"● {state}", MUTED))
+        if error and state != "connected":
+            text += f" ({error[:80]})"
+        self.connection_label.setText(text)
+        self.connection_label.setStyleSheet(f"color: {color};")
+
+    def set_error(self, message: str) -> None:
+        self.error_label.setText(message)
+        self.error_label.setVisible(bool(message))
+
+    def _on_cancel_clicked(self, push_id: str) -> None:
+        row = self.rows.get(push_id)
+        if row is not None:
+            row.cancel_button.setEnabled(False)
+        self.cancel_requested.emit(push_id)
