@@ -136,6 +136,7 @@ class PackageDownload:
         self.part_path = Path(part_path)
         self.headers = dict(headers or {})
         self.expected_size = expected_size
+        self._own_session = session is None  # ours to close when a run ends
         self.session = session or requests.Session()
         self.progress = progress or (lambda done, total: None)
         self.chunk_size = chunk_size
@@ -170,7 +171,7 @@ class PackageDownload:
             self._stop.set()
             resp, self._response = self._response, None
         if resp is not None:
-            _abort(resp)
+            abort_response(resp)
 
     # ------------------------------------------------------------------ running
 
@@ -200,6 +201,9 @@ class PackageDownload:
             if self._stop.is_set():
                 return self._stopped()
             raise
+        finally:
+            if self._own_session:
+                self.session.close()  # no idle keep-alive connection outlives the run
         return DownloadResult(DownloadOutcome.COMPLETE, self.part_path, self.bytes_done, self.bytes_total, sha256)
 
     def _stopped(self) -> DownloadResult:
@@ -366,7 +370,7 @@ class PackageDownload:
             )
 
 
-def _abort(resp: requests.Response) -> None:
+def abort_response(resp: requests.Response) -> None:
     """Close a response another thread may be blocked reading.
 
     ``Response.close()`` alone does not wake a thread blocked in ``recv`` on a silent

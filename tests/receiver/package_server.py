@@ -16,8 +16,8 @@ the download tests:
 from __future__ import annotations
 
 import hashlib
+import socket
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -39,6 +39,7 @@ class PackageServer:
         self.weak_etag = knobs.pop("weak_etag", False)
         if knobs:
             raise TypeError(f"unknown knobs {sorted(knobs)}")
+        self.stopping = threading.Event()  # wakes handlers sleeping in ``delay``
         self.requests: list[dict] = []  # headers of every request, for assertions
         self.served = 0
         self.lock = threading.Lock()
@@ -59,7 +60,9 @@ class PackageServer:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.stopping.set()
         self.httpd.shutdown()
+        self.httpd.close_connections()
         self.httpd.server_close()
         self.thread.join(timeout=5)
 
@@ -73,6 +76,33 @@ class PackageServer:
 
 
 class _QuietServer(ThreadingHTTPServer):
+    """Tracks open connections so that stopping the server also ends keep-alive handlers."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.open_sockets: set = set()
+        self.handler_threads: list[threading.Thread] = []
+
+    def process_request(self, request, client_address):
+        self.open_sockets.add(request)
+        super().process_request(request, client_address)
+        self.handler_threads = [t for t in self.handler_threads if t.is_alive()]
+        self.handler_threads.extend(t for t in threading.enumerate() if t.name.endswith("(process_request_thread)"))
+
+    def shutdown_request(self, request):
+        self.open_sockets.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        for sock in list(self.open_sockets):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        for thread in list(self.handler_threads):
+            if thread is not threading.current_thread():
+                thread.join(timeout=5)
+
     def handle_error(self, request, client_address) -> None:
         pass  # clients hanging up mid-request are part of the tests
 
@@ -148,8 +178,8 @@ def _make_handler(server: PackageServer):
                     self.wfile.flush()
                     sent += len(piece)
                     server._note_served(len(piece))
-                    if server.delay:
-                        time.sleep(server.delay)
+                    if server.delay and server.stopping.wait(server.delay):
+                        return
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True
 

@@ -1,0 +1,129 @@
+"""The small interfaces the receiver needs from the device it runs on.
+
+Three facades, in the manner of plyer: the network (Wi-Fi or metered), the installer,
+and notifications. The desktop implementations (an emulated phone) live in
+``desktop.py``; the Android ones (pyjnius) in ``android.py``. ``choose()`` in the package
+picks one set at start-up and imports it lazily.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from shared.protocol import InstallInfo
+
+
+@dataclass(frozen=True)
+class NetworkStatus:
+    """What the network looks like to the download policy."""
+
+    metered: bool
+    source: str  # where the answer came from: "networkmanager", "setting", "android"
+
+
+class NetworkMonitor(ABC):
+    """Tells whether the connection is metered, and calls listeners when that changes."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[NetworkStatus], None]] = []
+        self._listeners_lock = threading.Lock()
+
+    @abstractmethod
+    def status(self) -> NetworkStatus:
+        """The network as it is now."""
+
+    def is_metered(self) -> bool:
+        return self.status().metered
+
+    def subscribe(self, listener: Callable[[NetworkStatus], None]) -> None:
+        """Call ``listener(status)`` (from any thread) whenever the metered flag changes."""
+        with self._listeners_lock:
+            self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Callable[[NetworkStatus], None]) -> None:
+        with self._listeners_lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    def _emit(self, status: NetworkStatus) -> None:
+        with self._listeners_lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(status)
+
+    def set_treat_as_metered(self, value: bool) -> None:
+        """The user's "Treat this connection as metered" switch (not every platform has one)."""
+        raise NotImplementedError
+
+    @property
+    def treat_as_metered(self) -> bool:
+        return False
+
+    def start(self) -> None:
+        """Begin watching (threads, callbacks)."""
+
+    def stop(self) -> None:
+        """Stop watching; joins any thread it started."""
+
+
+class InstallError(Exception):
+    """The package could not be installed; the message is for the user."""
+
+
+@dataclass(frozen=True)
+class InstalledApp:
+    """One app on the device, as the installed-apps list shows it."""
+
+    app_id: str
+    name: str | None
+    version: str | None
+    version_code: int | None
+    installed_at: str | None = None
+    format: str | None = None
+    sha256: str | None = None
+    path: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Installer(ABC):
+    """Installs verified packages and knows which apps are on the device."""
+
+    @abstractmethod
+    def installed(self, app_id: str) -> InstalledApp | None:
+        """The installed copy of ``app_id``, or None."""
+
+    @abstractmethod
+    def installed_apps(self) -> list[InstalledApp]:
+        """Every installed app, by name."""
+
+    @abstractmethod
+    def install(self, package: Path, app: InstallInfo, fmt: str, sha256: str | None) -> InstalledApp:
+        """Install ``package`` (already verified) as ``app``; raise InstallError on failure."""
+
+    @abstractmethod
+    def uninstall(self, app_id: str) -> None:
+        """Remove ``app_id``; no error when it is not installed."""
+
+
+class Notifier(ABC):
+    """Shows the user a system notification (outside the app's own screens)."""
+
+    @abstractmethod
+    def notify(self, title: str, message: str, *, key: str | None = None) -> None:
+        """Show (or replace, for the same ``key``) one notification."""
+
+
+@dataclass
+class DevicePlatform:
+    """The set of facades chosen at start-up."""
+
+    network: NetworkMonitor
+    installer: Installer
+    notifier: Notifier
+    name: str  # "desktop" or "android"

@@ -1,0 +1,147 @@
+"""One received push as the receiver keeps it: the push message plus where it stands here."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from shared.protocol import (
+    FINAL_STATES,
+    InstallInfo,
+    PackageRef,
+    ProtocolError,
+    PushMode,
+    PushSender,
+    PushState,
+    state_label,
+)
+
+#: Questions a push can be waiting on the user for.
+PROMPT_DOWNLOAD = "download"  # a notify push: Download or Dismiss [0141]
+PROMPT_METERED = "metered"  # about to use mobile data: Download now / Wait for Wi-Fi / Cancel [0081]
+
+
+def parse_push(data: Any) -> "PushRecord":
+    """A new record from a ``push`` stream event; raise ProtocolError when it is malformed.
+
+    The ``package`` may be missing: the app id is then resolved through the relay's
+    catalog (download by app id [0074]) when the download starts.
+    """
+    if not isinstance(data, Mapping):
+        raise ProtocolError("push", "must be an object")
+    push_id = data.get("push_id")
+    if not isinstance(push_id, str) or not push_id.strip() or len(push_id) > 64:
+        raise ProtocolError("push_id", "is required")
+    try:
+        mode = PushMode(data.get("mode"))
+    except ValueError:
+        raise ProtocolError("mode", "must be install_now or notify") from None
+    sender_data = data.get("sender")
+    if not isinstance(sender_data, Mapping):
+        raise ProtocolError("sender", "must be an object")
+    try:
+        sender = PushSender.from_dict(sender_data)
+    except KeyError as exc:
+        raise ProtocolError(f"sender.{exc.args[0]}", "is required") from None
+    app = InstallInfo.from_dict(data.get("app"))
+    package = PackageRef.from_dict(data["package"]) if data.get("package") else None
+    return PushRecord(
+        push_id=push_id,
+        mode=str(mode),
+        sender=asdict(sender),
+        app=app.to_dict(),
+        package=package.to_dict() if package else None,
+        created_at=str(data.get("created_at") or _now()),
+        received_at=_now(),
+    )
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+@dataclass
+class PushRecord:
+    """A push on this device. Persisted as JSON; ``speed``/``eta`` live only in memory."""
+
+    push_id: str
+    mode: str
+    sender: dict
+    app: dict
+    package: dict | None
+    created_at: str
+    received_at: str
+    state: str = str(PushState.DELIVERED)
+    bytes_done: int = 0
+    bytes_total: int | None = None
+    detail: str | None = None
+    prompt: str | None = None
+    allow_metered: bool = False  # the user said "Download now" on mobile data
+    notice: str | None = None  # one line for the user under the state (why it paused, ...)
+    speed: float | None = field(default=None, compare=False)
+    eta: float | None = field(default=None, compare=False)
+
+    _TRANSIENT = ("speed", "eta")
+
+    # ------------------------------------------------------------------ storage
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        for key in self._TRANSIENT:
+            data.pop(key, None)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "PushRecord":
+        known = {f.name for f in fields(cls)} - set(cls._TRANSIENT)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    # ------------------------------------------------------------------ views
+
+    @property
+    def install_info(self) -> InstallInfo:
+        return InstallInfo.from_dict(self.app)
+
+    @property
+    def package_ref(self) -> PackageRef | None:
+        return PackageRef.from_dict(self.package) if self.package else None
+
+    @property
+    def push_state(self) -> PushState:
+        return PushState(self.state)
+
+    @property
+    def is_final(self) -> bool:
+        return self.push_state in FINAL_STATES
+
+    @property
+    def size(self) -> int | None:
+        """The package size, from the best source that knows it."""
+        if self.bytes_total:
+            return self.bytes_total
+        if self.package and self.package.get("size"):
+            return self.package["size"]
+        return self.app.get("size")
+
+    @property
+    def percent(self) -> int | None:
+        total = self.size
+        if not total:
+            return None
+        return max(0, min(100, int(self.bytes_done * 100 / total)))
+
+    @property
+    def label(self) -> str:
+        """The state in words (``Downloading 42%``, ``Failed: no space``)."""
+        if self.prompt == PROMPT_DOWNLOAD:
+            return "Ready to download"
+        if self.prompt == PROMPT_METERED:
+            return "Uses mobile data"
+        if self.push_state is PushState.DELIVERED:
+            return "Starting"
+        return state_label(self.push_state, self.percent, self.detail)
+
+    @property
+    def app_name(self) -> str:
+        return self.app.get("name") or self.app["id"]

@@ -1,0 +1,135 @@
+"""Reporting push states back to the relay, in order, even across offline spells and restarts.
+
+Every report is first written to the outbox table (SQLite), then a background thread
+sends the outbox to ``POST /pushes/<id>/events`` oldest first. While the relay cannot be
+reached the reports wait (with backoff) and go out later in the same order. A report
+the relay refuses for good (409 impossible state change, 404 unknown push) is dropped
+with a log line: retrying it could never succeed and would block every later report.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Callable
+
+from shared.protocol import PushState
+from shared.relay_client import RelayClient, RelayError
+
+from mobile_receiver.storage import ReceiverDB
+
+log = logging.getLogger(__name__)
+
+
+class Reporter:
+    """The outbox of push-state reports and the thread that empties it."""
+
+    def __init__(
+        self,
+        db: ReceiverDB,
+        client: Callable[[], RelayClient | None],
+        *,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 30.0,
+    ):
+        self.db = db
+        self.client = client
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._send_lock = threading.Lock()
+        self.signed_out = False  # the relay said 401: wait for a new login
+        self.on_signed_out: Callable[[], None] = lambda: None
+
+    def report(
+        self,
+        push_id: str,
+        state: PushState | str,
+        *,
+        bytes_done: int | None = None,
+        bytes_total: int | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """Queue one report and wake the sender thread. Progress reports coalesce while unsent."""
+        state = PushState(state)
+        self.db.enqueue_report(
+            push_id,
+            str(state),
+            bytes_done,
+            bytes_total,
+            detail,
+            coalesce=state is PushState.DOWNLOADING,
+        )
+        self._wake.set()
+
+    @property
+    def pending(self) -> int:
+        return self.db.count_reports()
+
+    def flush(self) -> bool:
+        """Send what is queued, oldest first; True when the outbox is empty afterwards."""
+        with self._send_lock:
+            client = self.client()
+            if client is None or not client.token:
+                return False
+            while True:
+                batch = self.db.pending_reports()
+                if not batch:
+                    return True
+                for row in batch:
+                    if self._stop.is_set():
+                        return False
+                    try:
+                        client.report(
+                            row["push_id"],
+                            row["state"],
+                            bytes_done=row["bytes_done"],
+                            bytes_total=row["bytes_total"],
+                            detail=row["detail"],
+                        )
+                    except RelayError as exc:
+                        if exc.transient:
+                            log.info("relay unreachable, %d report(s) wait: %s", self.pending, exc)
+                            return False
+                        if exc.status == 401:
+                            log.warning("the relay no longer accepts this device's token")
+                            self.signed_out = True
+                            self.on_signed_out()
+                            return False
+                        log.warning("relay refused report %s for %s: %s (dropped)", row["state"], row["push_id"], exc)
+                    self.db.remove_report(row["seq"])
+
+    def wake(self) -> None:
+        """Try sending now (after a reconnect or a new login)."""
+        self.signed_out = False
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="report-outbox", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _run(self) -> None:
+        delay = self.backoff_initial
+        while not self._stop.is_set():
+            self._wake.clear()
+            if self.signed_out:
+                self._wake.wait()
+                continue
+            if self.flush():
+                delay = self.backoff_initial
+                self._wake.wait()
+            else:
+                # Offline: try again after a growing pause, or at once when woken.
+                self._wake.wait(delay)
+                delay = min(delay * 2, self.backoff_max)

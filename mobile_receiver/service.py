@@ -1,0 +1,244 @@
+"""The background service: the relay connection, off the UI thread.
+
+Holds the device's event stream in its own thread, hands ``push`` and ``push_cancelled``
+events to the inbox, and persists the id of the last event it handled so that after a
+restart the relay replays what was missed (``Last-Event-ID``). Owns the report outbox
+and the network monitor, and says how the connection is doing (connected, reconnecting
+in N s, offline) for the screens to show. Kivy-free: the headless receiver and the tests
+run it without a window.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from shared.protocol import StreamEvent
+from shared.relay_client import ConnectionStatus, Event, RelayClient, RelayError
+
+from mobile_receiver import platform as device_platform
+from mobile_receiver.download import abort_response
+from mobile_receiver.inbox import Inbox
+from mobile_receiver.platform.base import DevicePlatform
+from mobile_receiver.profile import Profile, ProfileStore, log_in, log_out
+from mobile_receiver.reporter import Reporter
+from mobile_receiver.storage import ReceiverDB
+
+log = logging.getLogger(__name__)
+
+LAST_EVENT_ID = "last_event_id"
+
+
+@dataclass(frozen=True)
+class Connection:
+    """The relay connection as the screens show it."""
+
+    state: str  # "offline" | "connecting" | "connected" | "reconnecting" | "signed_out"
+    retry_at: float | None = None  # time.monotonic() of the next attempt, when reconnecting
+    error: str | None = None
+
+    def describe(self, now: float | None = None) -> str:
+        """``Connected``, ``Reconnecting in 4 s``, ``Offline``..."""
+        if self.state == "connected":
+            return "Connected"
+        if self.state == "reconnecting":
+            if self.retry_at is None:
+                return "Reconnecting"
+            left = max(0, round(self.retry_at - (now if now is not None else time.monotonic())))
+            return f"Reconnecting in {left} s" if left else "Reconnecting"
+        if self.state == "connecting":
+            return "Connecting"
+        if self.state == "signed_out":
+            return "Signed out: log in again"
+        return "Offline"
+
+
+class ReceiverService:
+    """Everything that runs behind the screens for one receiver profile."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        platform: DevicePlatform | None = None,
+        can_ask: bool = True,
+        stream_options: dict | None = None,
+        download_options: dict | None = None,
+        reporter_options: dict | None = None,
+    ):
+        self.data_dir = Path(data_dir)
+        self.store = ProfileStore(self.data_dir)
+        self.profile: Profile = self.store.load()
+        self.db = ReceiverDB(self.data_dir / "receiver.sqlite3")
+        self.platform = platform or device_platform.choose(self.data_dir, self.profile.platform)
+        self.stream_options = stream_options or {}
+        self._client: RelayClient | None = self.profile.client() if self.profile.logged_in else None
+        self.reporter = Reporter(self.db, lambda: self._client, **(reporter_options or {}))
+        self.reporter.on_signed_out = lambda: self._set_connection(Connection("signed_out"))
+        self.inbox = Inbox(
+            self.db,
+            self.data_dir,
+            self.platform,
+            self.profile.platform,
+            self.reporter,
+            lambda: self._client,
+            wifi_only=lambda: self.profile.wifi_only,
+            can_ask=can_ask,
+            download_options=download_options,
+        )
+        self.connection = Connection("offline")
+        self._connection_listeners: list[Callable[[Connection], None]] = []
+        self._stop = threading.Event()
+        self._stream = None
+        self._stream_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._started = False
+
+    # ------------------------------------------------------------------ life cycle
+
+    @property
+    def client(self) -> RelayClient | None:
+        return self._client
+
+    def start(self) -> None:
+        """Start the network monitor, the outbox, the inbox and (if logged in) the stream."""
+        if self._started:
+            return
+        self._started = True
+        self.platform.network.start()
+        self.reporter.start()
+        self.inbox.start()
+        if self._client is not None:
+            self._start_stream()
+
+    def stop(self) -> None:
+        """Stop every thread this service started; partial downloads stay for next time."""
+        self._stop_stream()
+        self.inbox.stop()
+        self.reporter.stop()
+        self.platform.network.stop()
+        self.db.close()
+        self._started = False
+
+    # ------------------------------------------------------------------ account
+
+    def log_in(self, relay_url: str, username: str, password: str, device_name: str | None = None) -> Profile:
+        """Log in and register this device (blocking: call it off the UI thread)."""
+        if device_name:
+            self.profile.device_name = device_name
+        log_in(self.store, self.profile, relay_url, username, password)
+        self._stop_stream()
+        self._client = self.profile.client()
+        self.reporter.wake()
+        if self._started:
+            self._start_stream()
+        return self.profile
+
+    def log_out(self) -> None:
+        """Forget the token and disconnect (blocking: call it off the UI thread)."""
+        self._stop_stream()
+        log_out(self.store, self.profile)
+        self._client = None
+        self._set_connection(Connection("offline"))
+
+    def save_profile(self) -> None:
+        self.store.save(self.profile)
+
+    # ------------------------------------------------------------------ connection
+
+    def on_connection(self, listener: Callable[[Connection], None]) -> None:
+        """``listener(connection)`` from the service's thread whenever the connection changes."""
+        self._connection_listeners.append(listener)
+
+    def _set_connection(self, connection: Connection) -> None:
+        self.connection = connection
+        for listener in list(self._connection_listeners):
+            try:
+                listener(connection)
+            except Exception:  # noqa: BLE001
+                log.exception("connection listener failed")
+
+    def refresh(self) -> None:
+        """Pull to refresh: reconnect now (the relay replays anything missed) and send reports."""
+        self.reporter.wake()
+        with self._stream_lock:
+            stream = self._stream
+        if stream is not None:
+            self._close_stream(stream)  # the stream thread opens a new one at once
+        elif self._client is not None and self._started:
+            self._start_stream()
+
+    def _start_stream(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run_stream, name="relay-stream", daemon=True)
+        self._thread.start()
+
+    def _stop_stream(self) -> None:
+        self._stop.set()
+        with self._stream_lock:
+            stream = self._stream
+        if stream is not None:
+            self._close_stream(stream)
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+            self._thread = None
+
+    @staticmethod
+    def _close_stream(stream) -> None:
+        # EventStream.close() only closes the response, which does not wake a thread blocked
+        # in recv() until the next keepalive; shutting the socket down does.
+        response = getattr(stream, "_response", None)
+        if response is not None:
+            abort_response(response)
+        stream.close()
+
+    def _on_stream_status(self, status: ConnectionStatus) -> None:
+        if status.state == "connected":
+            self._set_connection(Connection("connected"))
+            self.reporter.wake()  # back online: send what queued up
+        elif status.state == "reconnecting":
+            retry_at = time.monotonic() + status.retry_in if status.retry_in else None
+            self._set_connection(Connection("reconnecting", retry_at, status.error))
+        elif status.state == "connecting" and self.connection.state != "reconnecting":
+            self._set_connection(Connection("connecting"))
+
+    def _run_stream(self) -> None:
+        while not self._stop.is_set():
+            client = self._client
+            if client is None:
+                break
+            last = self.db.get_meta(LAST_EVENT_ID)
+            stream = client.stream(
+                last_event_id=int(last) if last else None, on_status=self._on_stream_status, **self.stream_options
+            )
+            with self._stream_lock:
+                self._stream = stream
+            try:
+                for event in stream:
+                    self.handle_event(event)
+            except RelayError as exc:
+                log.warning("the relay closed this device's stream: %s", exc)
+                self._set_connection(Connection("signed_out" if exc.status == 401 else "offline", error=str(exc)))
+                break
+            finally:
+                with self._stream_lock:
+                    self._stream = None
+            if not self._stop.is_set():
+                self._set_connection(Connection("reconnecting", None))
+        if self.connection.state not in ("signed_out",):
+            self._set_connection(Connection("offline"))
+
+    def handle_event(self, event: Event) -> None:
+        """Act on one stream event, then remember its id (so it is not replayed again)."""
+        if event.event == StreamEvent.PUSH:
+            self.inbox.receive(event.data)
+        elif event.event == StreamEvent.PUSH_CANCELLED:
+            push_id = event.data.get("push_id") if isinstance(event.data, dict) else None
+            if push_id:
+                self.inbox.sender_cancelled(push_id)
+        if event.id is not None:
+            self.db.set_meta(LAST_EVENT_ID, str(event.id))
