@@ -125,7 +125,7 @@ class Mirror:
             return expected_sha256, self.relay.store.path_for(expected_sha256).stat().st_size
         for attempt in Retrying(
             retry=retry_if_exception_type(_Transient),
-            wait=wait_exponential_jitter(initial=1, max=20),
+            wait=wait_exponential_jitter(multiplier=1, max=20),
             stop=stop_after_attempt(3),
             reraise=True,
         ):

@@ -346,7 +346,7 @@ class EventStream:
 
         retrying = Retrying(
             retry=retry_if_exception(_is_transient),
-            wait=wait_exponential_jitter(initial=0.5, max=self.max_backoff, jitter=1.0),
+            wait=wait_exponential_jitter(multiplier=0.5, max=self.max_backoff, jitter=1.0),
             stop=stop_never,
             sleep=self._sleep,
             before_sleep=before_sleep,

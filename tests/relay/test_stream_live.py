@@ -1,0 +1,161 @@
+"""Store-and-forward through a real relay process: streams, mirror, replay, crash safety."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+import requests
+
+from shared.relay_client import DeviceInfo, RelayClient
+from tests.helpers.relay_process import RelayProcess
+from tests.helpers.servers import FileServer
+from tests.helpers.streams import StreamReader
+
+
+@pytest.fixture
+def relay(tmp_path):
+    with RelayProcess(tmp_path / "relay") as process:
+        yield process
+
+
+def _devices(url: str):
+    """Anna with a laptop (sender) and a phone (target)."""
+    laptop = RelayClient(url)
+    laptop.create_account("anna", "correct horse")
+    laptop.login("anna", "correct horse", DeviceInfo("anna-laptop", "Laptop", "ThinkPad", "linux"))
+    phone = RelayClient(url)
+    phone.login("anna", "correct horse", DeviceInfo("anna-phone", "Phone", "Pixel 8", "android"))
+    return laptop, phone
+
+
+def _outside_app(server_url: str, sha: str, size: int) -> dict:
+    return {"id": "org.example.notes", "name": "Notes", "version": "1.0",
+            "packages": [{"format": "apk", "url": f"{server_url}/notes.apk", "sha256": sha, "size": size}]}
+
+
+@pytest.fixture
+def outside_package(tmp_path):
+    """An apk on another web server (loopback), as a third-party store would have it."""
+    root = tmp_path / "outside"
+    root.mkdir()
+    data = os.urandom(300_000)
+    (root / "notes.apk").write_bytes(data)
+    with FileServer(root) as server:
+        yield server, data
+
+
+def test_online_device_gets_push_at_once_with_original_url(relay, outside_package):
+    server, data = outside_package
+    laptop, phone = _devices(relay.url)
+    with StreamReader(phone) as phone_events:
+        phone_events.drain(0.3)  # connected
+        pushes = laptop.push(_outside_app(server.url, hashlib.sha256(data).hexdigest(), len(data)),
+                             "install_now", ["anna-phone"])
+        assert pushes[0]["state"] == "sent"
+        event = phone_events.next("push")
+    assert event.data["push_id"] == pushes[0]["id"]
+    assert event.data["mode"] == "install_now"
+    assert event.data["package"]["url"] == f"{server.url}/notes.apk"
+    assert event.data["sender"] == {"username": "anna", "device_id": "anna-laptop", "device_name": "Laptop"}
+
+
+def test_offline_device_gets_relay_copy_when_it_connects(relay, outside_package):
+    server, data = outside_package
+    sha = hashlib.sha256(data).hexdigest()
+    laptop, phone = _devices(relay.url)
+    with StreamReader(laptop) as laptop_events:
+        laptop_events.drain(0.3)
+        push = laptop.push(_outside_app(server.url, sha, len(data)), "notify", ["anna-phone"])[0]
+        assert push["state"] == "queued"
+        assert laptop_events.next("push_update").data["state"] == "queued"
+
+        with StreamReader(phone) as phone_events:
+            event = phone_events.next("push")
+        assert event.data["push_id"] == push["id"]
+        url = event.data["package"]["url"]
+        assert url == f"{relay.url}/api/v1/packages/{sha}"
+        assert laptop_events.next("push_update").data["state"] == "sent"
+
+        # The device downloads the relay's copy with its token: the same bytes.
+        body = requests.get(url, headers={"Authorization": f"Bearer {phone.token}"}, timeout=10).content
+        assert body == data
+        phone.report(push["id"], "delivered")
+        assert laptop_events.next("push_update").data["state"] == "delivered"
+    assert laptop.get_push(push["id"])["mirrored"] is True
+
+
+def test_unacknowledged_push_is_replayed_and_acknowledged_is_not(relay):
+    laptop, phone = _devices(relay.url)
+    first, second = (laptop.push({"id": app}, "notify", ["anna-phone"])[0]
+                     for app in ("org.videolan.vlc", "org.fdroid.fdroid"))
+    with StreamReader(phone) as events:
+        got = {events.next("push").data["push_id"], events.next("push").data["push_id"]}
+    assert got == {first["id"], second["id"]}
+    phone.report(first["id"], "delivered")
+
+    with StreamReader(phone) as events:
+        again = events.next("push")
+        assert again.data["push_id"] == second["id"]  # not acknowledged: at least once
+        assert [e for e in events.drain(0.5) if e.event == "push"] == []
+
+
+def test_reconnect_with_last_event_id_gets_only_what_was_missed(relay):
+    laptop, phone = _devices(relay.url)
+    with StreamReader(phone) as events:
+        events.drain(0.3)
+        first = laptop.push({"id": "org.videolan.vlc"}, "notify", ["anna-phone"])[0]
+        seen = events.next("push")
+        phone.report(first["id"], "delivered")
+    missed = laptop.push({"id": "org.fdroid.fdroid"}, "notify", ["anna-phone"])[0]
+
+    with StreamReader(phone, last_event_id=seen.id) as events:
+        replayed = events.next("push")
+        assert replayed.data["push_id"] == missed["id"]
+        assert replayed.id > seen.id
+        assert [e for e in events.drain(0.5) if e.event == "push"] == []
+
+
+def test_sender_cancel_reaches_the_device(relay):
+    laptop, phone = _devices(relay.url)
+    with StreamReader(phone) as events:
+        events.drain(0.3)
+        push = laptop.push({"id": "org.videolan.vlc"}, "notify", ["anna-phone"])[0]
+        events.next("push")
+        laptop.cancel_push(push["id"])
+        cancelled = events.next("push_cancelled")
+    assert cancelled.data == {"push_id": push["id"]}
+
+
+def test_logout_closes_the_stream_and_the_token(relay):
+    laptop, phone = _devices(relay.url)
+    statuses = []
+    stream = phone.stream(on_status=lambda s: statuses.append(s.state), read_timeout=10)
+    events = iter(stream)
+    token = phone.token
+    phone.logout()
+    phone.token = token  # the stream keeps using the revoked token
+    with pytest.raises(Exception) as raised:
+        for _ in events:
+            pass
+    assert getattr(raised.value, "status", None) == 401
+
+
+def test_sigkill_after_201_loses_no_push(relay, outside_package):
+    """Pushes acknowledged with 201 survive a crash, including ones whose mirror had not run."""
+    server, data = outside_package
+    sha = hashlib.sha256(data).hexdigest()
+    laptop, phone = _devices(relay.url)
+    created = [laptop.push({"id": app}, "notify", ["anna-phone"])[0]["id"]
+               for app in ("org.videolan.vlc", "org.fdroid.fdroid", "com.termux")]
+    created.append(laptop.push(_outside_app(server.url, sha, len(data)), "notify", ["anna-phone"])[0]["id"])
+    relay.kill()
+    relay.start()
+
+    received = set()
+    with StreamReader(phone) as events:
+        while received != set(created):
+            received.add(events.next("push", timeout=15).data["push_id"])
+    mirrored = laptop.get_push(created[-1])
+    assert mirrored["mirrored"] is True and mirrored["package"]["sha256"] == sha
