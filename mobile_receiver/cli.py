@@ -1,0 +1,136 @@
+"""``appbeam receiver``: flags, and start-up of the phone app (window or headless).
+
+Imports nothing heavy at module level: ``shared.cli`` imports this module to build the
+parser of every subcommand, and ``appbeam relay`` must not pay for Kivy.
+
+Non-interactive start (the demo)::
+
+    appbeam receiver --profile phone1 --relay http://127.0.0.1:8765 --username anna \\
+        --password secret123 --device-name "Anna's Pixel" --platform android --model "Pixel 8" --headless
+
+Flip the emulated network of a running receiver from outside::
+
+    appbeam receiver --profile phone1 --set-network metered   # or: wifi
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+import time
+
+log = logging.getLogger(__name__)
+
+PLATFORMS = ("android", "ios", "symbian", "windows_phone", "linux", "windows", "macos")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The receiver's flags."""
+    parser.add_argument("--profile", default="default", help="profile name: each has its own data dir (default: default)")
+    parser.add_argument("--data-dir", help="keep this receiver's data here instead of the profile's data dir")
+    parser.add_argument("--relay", metavar="URL", help="relay address, e.g. http://127.0.0.1:8765")
+    parser.add_argument("--username", help="account to log in with")
+    parser.add_argument("--password", help="password (with --relay and --username: log in without the login screen)")
+    parser.add_argument("--device-name", help="this device's name as senders see it")
+    parser.add_argument("--model", help="device model shown to senders (default: an emulator name)")
+    parser.add_argument("--platform", choices=PLATFORMS, help="device platform (default: android)")
+    network = parser.add_mutually_exclusive_group()
+    network.add_argument("--metered", dest="network", action="store_const", const="metered",
+                         help="start on an emulated metered (mobile data) connection")
+    network.add_argument("--unmetered", dest="network", action="store_const", const="wifi",
+                         help="start on emulated Wi-Fi")
+    parser.add_argument("--wifi-only", choices=("yes", "no"), help="the setting 'Only download on Wi-Fi'")
+    parser.add_argument("--set-network", choices=("metered", "wifi"),
+                        help="flip the emulated network of this profile (running or not) and exit")
+    parser.add_argument("--headless", action="store_true",
+                        help="no window: run the background service only (metered pushes wait for Wi-Fi)")
+    parser.add_argument("--screenshot", metavar="PATH",
+                        help="save the window as PNG after --screenshot-delay seconds, and again on SIGUSR1")
+    parser.add_argument("--screenshot-delay", type=float, default=3.0, metavar="SECONDS")
+    parser.add_argument("--quit-after", type=float, metavar="SECONDS", help="exit after this many seconds")
+    parser.add_argument("--size", default="420x860", help="window size WxH (default 420x860, a phone)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the receiver; returns the exit status."""
+    from shared.paths import data_dir
+
+    from mobile_receiver.platform.desktop import NETWORK_FILE
+    from mobile_receiver.storage import read_json, write_json_atomic
+
+    directory = data_dir("receiver", args.profile, args.data_dir)
+    if args.set_network:
+        write_json_atomic(directory / NETWORK_FILE, {"metered": args.set_network == "metered"})
+        print(f"{directory / NETWORK_FILE}: {args.set_network}")
+        return 0
+    if args.network:
+        write_json_atomic(directory / NETWORK_FILE, {"metered": args.network == "metered"})
+    elif read_json(directory / NETWORK_FILE) is None:
+        write_json_atomic(directory / NETWORK_FILE, {"metered": False})
+
+    from mobile_receiver.profile import ProfileStore
+
+    store = ProfileStore(directory)
+    profile = store.load()
+    for flag, attr in (("device_name", "device_name"), ("model", "model"), ("platform", "platform"), ("relay", "relay_url"), ("username", "username")):
+        value = getattr(args, flag)
+        if value:
+            setattr(profile, attr, value.rstrip("/") if attr == "relay_url" else value)
+    if args.wifi_only:
+        profile.wifi_only = args.wifi_only == "yes"
+    store.save(profile)
+
+    from mobile_receiver.service import ReceiverService
+
+    service = ReceiverService(directory, can_ask=not args.headless)
+    if args.relay and args.username and args.password:
+        if not _log_in_with_retries(service, args):
+            return 2
+    if args.headless:
+        return _run_headless(service, args)
+    from mobile_receiver.ui.app import run_app
+
+    width, _, height = args.size.partition("x")
+    return run_app(
+        service,
+        size=(int(width), int(height)),
+        screenshot=args.screenshot,
+        screenshot_delay=args.screenshot_delay,
+        quit_after=args.quit_after,
+        prefill={"password": args.password or ""},
+    )
+
+
+def _log_in_with_retries(service, args, wait: float = 30.0) -> bool:
+    """Log in from the flags; the relay may still be starting, so keep trying for a while."""
+    from shared.relay_client import RelayError
+
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            service.log_in(args.relay, args.username, args.password, args.device_name)
+            log.info("logged in to %s as %s (device %s)", args.relay, args.username, service.profile.device_id)
+            return True
+        except RelayError as exc:
+            if not exc.transient or time.monotonic() > deadline:
+                log.error("cannot log in to %s: %s", args.relay, exc)
+                return False
+            time.sleep(0.5)
+
+
+def _run_headless(service, args) -> int:
+    if not service.profile.logged_in:
+        log.error("not logged in: give --relay, --username and --password (or run with a window once)")
+        return 2
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    service.start()
+    log.info("receiver %s running headless; data in %s", service.profile.device_id, service.data_dir)
+    try:
+        done.wait(args.quit_after)
+    finally:
+        service.stop()
+    return 0
