@@ -266,6 +266,16 @@ class Inbox:
         else:
             raise ValueError(f"unknown answer {choice!r}")
 
+    def use_mobile_data(self, push_id: str) -> None:
+        """"Use mobile data" on a push waiting for Wi-Fi (or asking): download now on this network."""
+        rec = self._require(push_id)
+        if rec.prompt == PROMPT_METERED:
+            self.answer_metered(push_id, "now")
+        elif rec.push_state is S.WAITING_FOR_WIFI:
+            with self._lock:
+                rec.allow_metered = True
+            self._start_download(rec)
+
     def pause(self, push_id: str) -> None:
         """Pause tapped: stop the download, keep what is on disk."""
         rec = self._require(push_id)

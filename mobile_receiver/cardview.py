@@ -1,0 +1,113 @@
+"""What one push's card on the app-message page says and offers [0130, 0138]. Kivy-free.
+
+The Kivy card only draws a :class:`CardView`; everything a user reads and every button
+they get is decided here, so it is tested without a window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.protocol import PushState
+
+from mobile_receiver.formatting import human_eta, human_size, human_speed, human_when
+from mobile_receiver.record import PROMPT_DOWNLOAD, PROMPT_METERED, PushRecord
+
+S = PushState
+
+# Button actions, named like the Inbox methods they call.
+DOWNLOAD, DISMISS, PAUSE, RESUME, CANCEL, RETRY, USE_MOBILE_DATA, REMOVE = (
+    "download", "dismiss", "pause", "resume", "cancel", "retry", "use_mobile_data", "forget",
+)
+
+BUTTON_TEXT = {
+    DOWNLOAD: "Download",
+    DISMISS: "Dismiss",
+    PAUSE: "Pause",
+    RESUME: "Resume",
+    CANCEL: "Cancel",
+    RETRY: "Retry",
+    USE_MOBILE_DATA: "Use mobile data",
+    REMOVE: "Remove",
+}
+
+
+@dataclass(frozen=True)
+class CardView:
+    """The texts and controls of one card."""
+
+    push_id: str
+    app_id: str
+    title: str
+    subtitle: str  # version and size
+    origin: str  # who sent it, from which device, when
+    state: str  # PushState value (for the colour)
+    state_text: str  # the state in words
+    show_progress: bool
+    progress: float  # 0..1
+    progress_text: str  # "12.3 MB of 41.2 MB · 2.1 MB/s · 14 s left"
+    notice: str
+    actions: tuple[str, ...]  # first is the main one
+    icon_url: str | None
+
+    @property
+    def layout_key(self) -> tuple:
+        """Changes when the card's shape changes (not on every progress tick)."""
+        return (self.state, self.show_progress, self.actions, bool(self.notice))
+
+
+def card_view(rec: PushRecord) -> CardView:
+    """The card for ``rec`` as it stands now."""
+    state = rec.push_state
+    app = rec.app
+    version = app.get("version")
+    subtitle = " · ".join(x for x in (f"Version {version}" if version else "", human_size(rec.size) if rec.size else "") if x)
+    sender = rec.sender or {}
+    who = sender.get("username") or "someone"
+    device = sender.get("device_name") or sender.get("device_id")
+    origin = f"From {who}" + (f" on {device}" if device else "") + f" · {human_when(rec.created_at)}"
+
+    show_progress = state in (S.DOWNLOADING, S.PAUSED, S.WAITING_FOR_WIFI, S.VERIFYING, S.INSTALLING) or (
+        state is S.FAILED and rec.bytes_done > 0
+    )
+    total = rec.size
+    progress = min(1.0, rec.bytes_done / total) if total else 0.0
+    if state in (S.VERIFYING, S.INSTALLING):
+        progress = 1.0
+    parts = []
+    if show_progress and state not in (S.VERIFYING, S.INSTALLING):
+        parts.append(f"{human_size(rec.bytes_done)} of {human_size(total)}" if total else human_size(rec.bytes_done))
+        if state is S.DOWNLOADING:
+            parts += [p for p in (human_speed(rec.speed), human_eta(rec.eta)) if p]
+
+    if rec.prompt == PROMPT_DOWNLOAD:
+        actions: tuple[str, ...] = (DOWNLOAD, DISMISS)
+    elif rec.prompt == PROMPT_METERED:
+        actions = (USE_MOBILE_DATA, CANCEL)
+    elif state is S.DOWNLOADING:
+        actions = (PAUSE, CANCEL)
+    elif state is S.PAUSED:
+        actions = (RESUME, CANCEL)
+    elif state is S.WAITING_FOR_WIFI:
+        actions = (USE_MOBILE_DATA, PAUSE, CANCEL)
+    elif state is S.FAILED:
+        actions = (RETRY, CANCEL)
+    elif rec.is_final:
+        actions = (REMOVE,)
+    else:
+        actions = ()
+    return CardView(
+        push_id=rec.push_id,
+        app_id=app["id"],
+        title=rec.app_name,
+        subtitle=subtitle,
+        origin=origin,
+        state=rec.state,
+        state_text=rec.label,
+        show_progress=show_progress,
+        progress=progress,
+        progress_text=" · ".join(parts),
+        notice=rec.notice or "",
+        actions=actions,
+        icon_url=app.get("icon_url"),
+    )

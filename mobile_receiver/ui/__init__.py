@@ -1,0 +1,44 @@
+"""The Kivy screens of the receiver. Import ``run_app`` from here: it configures Kivy first.
+
+Kivy reads its environment and window configuration when first imported, so nothing in
+this package imports Kivy at module level except the modules ``run_app`` loads after
+``prepare_kivy``.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def prepare_kivy(size: tuple[int, int] = (420, 860), *, quiet: bool | None = None) -> None:
+    """Set Kivy's environment and window size; call before anything imports Kivy.
+
+    Kivy's console log is off unless ``APPBEAM_KIVY_LOG=1`` (or ``quiet=False``).
+    """
+    os.environ.setdefault("KIVY_NO_ARGS", "1")  # our flags are argparse's, not Kivy's
+    if quiet is None:
+        quiet = os.environ.get("APPBEAM_KIVY_LOG") != "1"
+    if quiet:
+        os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
+    os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    from kivy.config import Config
+
+    Config.set("graphics", "width", str(size[0]))
+    Config.set("graphics", "height", str(size[1]))
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+    Config.set("kivy", "exit_on_escape", "1")
+
+
+def run_app(service, *, size=(420, 860), screenshot=None, screenshot_delay=3.0, quit_after=None, prefill=None) -> int:
+    """Run the receiver window over ``service`` until it is closed."""
+    prepare_kivy(size)
+    from mobile_receiver.ui.app import ReceiverApp
+
+    ReceiverApp(
+        service,
+        screenshot=screenshot,
+        screenshot_delay=screenshot_delay,
+        quit_after=quit_after,
+        prefill=prefill,
+    ).run()
+    return 0

@@ -1,0 +1,197 @@
+"""The Kivy application: screens over the background service, and the glue between threads.
+
+The service's threads (stream, downloads, network) call listeners from wherever they
+run; every such call is handed to the UI thread with ``Clock.schedule_once`` (changes
+to one push are coalesced into one redraw per frame). User actions that may block
+(log in, log out) run in threads; the others are quick and call the inbox directly.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import signal
+import threading
+
+from kivy.app import App
+from kivy.clock import Clock, mainthread
+from kivy.core.window import Window
+from kivy.uix.screenmanager import ScreenManager, SlideTransition
+
+from mobile_receiver.icons import IconCache
+from mobile_receiver.service import Connection, ReceiverService
+from mobile_receiver.ui import theme
+from mobile_receiver.ui.screens.inbox import InboxScreen
+from mobile_receiver.ui.screens.login import LoginScreen
+from mobile_receiver.ui.screens.settings import SettingsScreen
+
+log = logging.getLogger(__name__)
+
+
+class ReceiverApp(App):
+    """The phone app: login, the app-message page, settings."""
+
+    title = "Appbeam"
+
+    def __init__(
+        self,
+        service: ReceiverService,
+        *,
+        start_service: bool = True,
+        screenshot: str | None = None,
+        screenshot_delay: float = 3.0,
+        quit_after: float | None = None,
+        prefill: dict | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.service = service
+        self.start_service = start_service
+        self.screenshot_path = screenshot
+        self.screenshot_delay = screenshot_delay
+        self.quit_after = quit_after
+        self.prefill = prefill or {}
+        self.icons = IconCache(service.data_dir / "icons", self._resolve_icon_url)
+        self._dirty: set[str | None] = set()
+        self._dirty_lock = threading.Lock()
+        self._redraw = None
+        self._service_started = False
+
+    # ------------------------------------------------------------------ building
+
+    def build(self):
+        Window.clearcolor = theme.BACKGROUND
+        self.manager = ScreenManager(transition=SlideTransition(duration=0.18))
+        self.login_screen = LoginScreen(name="login", app=self)
+        self.inbox_screen = InboxScreen(name="inbox", app=self)
+        self.settings_screen = SettingsScreen(name="settings", app=self)
+        for screen in (self.login_screen, self.inbox_screen, self.settings_screen):
+            self.manager.add_widget(screen)
+        self.login_screen.prefill(self.prefill.get("password", ""))
+        self.manager.current = "inbox" if self.service.profile.logged_in else "login"
+        self._redraw = Clock.create_trigger(self._apply_changes, 0)
+        self.service.inbox.subscribe(self._on_push_changed)
+        self.service.inbox.on_notice(self._on_notice)
+        self.service.on_connection(self._on_connection)
+        self._update_device_text()
+        self.inbox_screen.refresh_all()
+        Clock.schedule_interval(self._tick_connection, 1.0)
+        return self.manager
+
+    def on_start(self):
+        if self.start_service:
+            self.service.start()
+            self._service_started = True
+        self._show_connection(self.service.connection)
+        if self.screenshot_path:
+            Clock.schedule_once(lambda dt: self.take_screenshot(), self.screenshot_delay)
+            if hasattr(signal, "SIGUSR1") and threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGUSR1, lambda *_: Clock.schedule_once(lambda dt: self.take_screenshot()))
+        if self.quit_after:
+            Clock.schedule_once(lambda dt: self.stop(), self.quit_after)
+
+    def on_stop(self):
+        if self._service_started:
+            self.service.stop()
+            self._service_started = False
+        self.icons.join(2)
+
+    def take_screenshot(self, path: str | None = None) -> str:
+        """Save the window as PNG at ``path`` (default: the --screenshot path); returns the file."""
+        target = path or self.screenshot_path
+        Window.screenshot(name=target)
+        # Kivy numbers screenshots (x0001.png); keep the name the caller asked for.
+        written = _numbered(target)
+        if written and written != target:
+            os.replace(written, target)
+        log.info("screenshot saved to %s", target)
+        return target
+
+    # ------------------------------------------------------------------ listeners (any thread)
+
+    def _on_push_changed(self, push_id: str | None) -> None:
+        with self._dirty_lock:
+            self._dirty.add(push_id)
+        self._redraw()
+
+    def _apply_changes(self, *_):
+        with self._dirty_lock:
+            dirty, self._dirty = self._dirty, set()
+        if None in dirty:
+            self.inbox_screen.refresh_all()
+            return
+        for push_id in dirty:
+            self.inbox_screen.refresh_one(push_id)
+
+    @mainthread
+    def _on_notice(self, text: str) -> None:
+        self.inbox_screen.show_snackbar(text)
+
+    @mainthread
+    def _on_connection(self, connection: Connection) -> None:
+        self._show_connection(connection)
+
+    def _show_connection(self, connection: Connection) -> None:
+        self.inbox_screen.show_connection(connection.describe(), connection.state)
+
+    def _tick_connection(self, *_):
+        # the "Reconnecting in N s" countdown
+        if self.service.connection.state == "reconnecting":
+            self._show_connection(self.service.connection)
+
+    def _update_device_text(self) -> None:
+        profile = self.service.profile
+        self.inbox_screen.device_text = profile.device_name or profile.model
+
+    def _resolve_icon_url(self, url: str) -> str:
+        client = self.service.client
+        return client.absolute_url(url) if client is not None else url
+
+    # ------------------------------------------------------------------ user actions
+
+    def on_card_action(self, action: str, push_id: str) -> None:
+        """A card's button: call the inbox method of the same name."""
+        getattr(self.service.inbox, action)(push_id)
+
+    def refresh(self) -> None:
+        """Pull to refresh / the Refresh button."""
+        self.inbox_screen.show_snackbar("Refreshing...", 1.5)
+        threading.Thread(target=self.service.refresh, name="refresh", daemon=True).start()
+
+    def show_settings(self) -> None:
+        self.manager.transition.direction = "left"
+        self.manager.current = "settings"
+
+    def show_inbox(self) -> None:
+        self.manager.transition.direction = "right"
+        self.manager.current = "inbox"
+        self.inbox_screen.refresh_all()
+
+    def logged_in(self) -> None:
+        """Called on the UI thread after a successful login."""
+        if not self._service_started and self.start_service:
+            self.service.start()
+            self._service_started = True
+        self._update_device_text()
+        self.show_inbox()
+
+    def log_out(self) -> None:
+        def work():
+            self.service.log_out()
+            Clock.schedule_once(lambda dt: self._logged_out())
+
+        threading.Thread(target=work, name="logout", daemon=True).start()
+
+    def _logged_out(self) -> None:
+        self.login_screen.prefill()
+        self.manager.transition.direction = "right"
+        self.manager.current = "login"
+
+
+def _numbered(name: str) -> str | None:
+    """The file Window.screenshot actually wrote for ``name`` (it appends a counter)."""
+    root, ext = os.path.splitext(name)
+    candidates = sorted(glob.glob(f"{glob.escape(root)}[0-9][0-9][0-9][0-9]{ext}"), key=os.path.getmtime)
+    return candidates[-1] if candidates else None
+

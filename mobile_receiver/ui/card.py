@@ -1,0 +1,97 @@
+"""One push on the app-message page: icon, name, version, size, sender, state, progress, controls."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+
+from shared.protocol import PushState
+
+from mobile_receiver.cardview import BUTTON_TEXT, CANCEL, DISMISS, REMOVE, CardView
+from mobile_receiver.ui import theme
+from mobile_receiver.ui import widgets  # noqa: F401 - loads the rules the card uses
+from mobile_receiver.ui.widgets import PillButton
+
+Builder.load_file(str(Path(__file__).with_suffix(".kv")))
+
+
+class PushCard(BoxLayout):
+    """Draws a CardView; its buttons call ``on_action(action, push_id)``."""
+
+    push_id = StringProperty("")
+    title = StringProperty("")
+    subtitle = StringProperty("")
+    origin = StringProperty("")
+    state_text = StringProperty("")
+    state_colour = ColorProperty(theme.PRIMARY)
+    show_progress = BooleanProperty(False)
+    progress = NumericProperty(0.0)
+    progress_text = StringProperty("")
+    notice = StringProperty("")
+    icon_source = StringProperty("")
+    icon_letter = StringProperty("?")
+    icon_tint = ColorProperty(theme.PLACEHOLDERS[0])
+
+    def __init__(self, on_action: Callable[[str, str], None], **kwargs):
+        super().__init__(**kwargs)
+        self.on_action = on_action
+        self._layout_key = None
+        # ids are weak: keep the parts that come and go alive while they are out of the card
+        self._parts = {name: self.ids[name].__self__ for name in ("progress_line", "progress_label", "notice_label", "actions")}
+
+    def show(self, view: CardView) -> None:
+        """Update the card; the buttons are rebuilt only when the state changes."""
+        self.push_id = view.push_id
+        self.title = view.title
+        self.subtitle = view.subtitle
+        self.origin = view.origin
+        self.state_text = view.state_text
+        self.state_colour = theme.STATE_COLOURS.get(PushState(view.state), theme.PRIMARY)
+        self.show_progress = view.show_progress
+        self.progress = view.progress
+        self.progress_text = view.progress_text
+        self.notice = view.notice
+        self.icon_letter = (view.title[:1] or "?").upper()
+        self.icon_tint = theme.placeholder_colour(view.app_id)
+        if view.layout_key != self._layout_key:
+            self._layout_key = view.layout_key
+            self._relayout(view)
+            self._build_actions(view.actions)
+
+    def _relayout(self, view: CardView) -> None:
+        """Only the parts this state needs are in the card (hidden ones would still take room)."""
+        parts = self._parts
+        optional = [
+            (parts["progress_line"], view.show_progress),
+            (parts["progress_label"], view.show_progress and view.state not in ("verifying", "installing")),
+            (parts["notice_label"], bool(view.notice)),
+            (parts["actions"], bool(view.actions)),
+        ]
+        for widget, _ in optional:
+            if widget.parent is self:
+                self.remove_widget(widget)
+        for widget, wanted in optional:
+            if wanted:
+                self.add_widget(widget, index=0)  # index 0 = last in a vertical BoxLayout
+
+    def _build_actions(self, actions: tuple[str, ...]) -> None:
+        box = self._parts["actions"]
+        box.clear_widgets()
+        for i, action in enumerate(actions):
+            quiet = action in (CANCEL, DISMISS, REMOVE)
+            button = PillButton(
+                text=BUTTON_TEXT[action],
+                action=action,
+                filled=i == 0 and not quiet,
+                tint=theme.RED if action == CANCEL else (theme.GREY if quiet else theme.PRIMARY),
+            )
+            button.bind(on_release=lambda b: self.on_action(b.action, self.push_id))
+            box.add_widget(button)
+
+    def button(self, action: str) -> PillButton | None:
+        """The button for ``action`` (tests tap it)."""
+        return next((b for b in self._parts["actions"].children if b.action == action), None)

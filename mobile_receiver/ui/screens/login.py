@@ -1,0 +1,70 @@
+"""First run: relay address, account and device name; logs in and registers this device."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from kivy.clock import mainthread
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+from kivy.uix.screenmanager import Screen
+
+from shared.relay_client import RelayError
+
+from mobile_receiver.ui import widgets  # noqa: F401
+
+Builder.load_file(str(Path(__file__).with_suffix(".kv")))
+
+LOGO = Path(__file__).resolve().parents[3] / "assets" / "icons" / "appbeam.png"
+
+
+class LoginScreen(Screen):
+    """The login form; logging in runs in a thread so the window never freezes."""
+
+    app = ObjectProperty(None)
+    error = StringProperty("")
+    busy = BooleanProperty(False)
+    logo = StringProperty(str(LOGO) if LOGO.exists() else "")
+    device_line = StringProperty("")
+
+    def prefill(self, password: str = "") -> None:
+        """Fill the form from the profile (and flags)."""
+        profile = self.app.service.profile
+        self.ids.relay.text = profile.relay_url or "http://127.0.0.1:8765"
+        self.ids.username.text = profile.username
+        self.ids.password.text = password
+        self.ids.device_name.text = profile.device_name
+        self.device_line = f"{profile.model} · {profile.platform}"
+
+    def submit(self) -> None:
+        relay = self.ids.relay.text.strip()
+        username = self.ids.username.text.strip()
+        password = self.ids.password.text
+        device_name = self.ids.device_name.text.strip()
+        if not relay or not username or not password:
+            self.error = "Enter the relay address, your username and your password."
+            return
+        if not relay.startswith(("http://", "https://")):
+            relay = "http://" + relay
+        self.error = ""
+        self.busy = True
+        threading.Thread(
+            target=self._log_in, args=(relay, username, password, device_name), name="login", daemon=True
+        ).start()
+
+    def _log_in(self, relay: str, username: str, password: str, device_name: str) -> None:
+        try:
+            self.app.service.log_in(relay, username, password, device_name or None)
+        except RelayError as exc:
+            self._done(exc.message if exc.status else f"Cannot reach the relay at {relay}")
+        else:
+            self._done(None)
+
+    @mainthread
+    def _done(self, error: str | None) -> None:
+        self.busy = False
+        if error:
+            self.error = error
+        else:
+            self.app.logged_in()

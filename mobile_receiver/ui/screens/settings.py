@@ -1,0 +1,85 @@
+"""Settings: Wi-Fi only, the emulated metered switch, relay and account, log out, installed apps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.screenmanager import Screen
+
+from mobile_receiver.platform.base import InstalledApp
+from mobile_receiver.ui import widgets  # noqa: F401
+
+Builder.load_file(str(Path(__file__).with_suffix(".kv")))
+
+
+class InstalledAppRow(BoxLayout):
+    """One installed app with an Uninstall button."""
+
+    app_id = StringProperty("")
+    title = StringProperty("")
+    hint = StringProperty("")
+    screen = ObjectProperty(None)
+
+
+class SettingsScreen(Screen):
+    """Reads and writes the profile and the device layer through the app."""
+
+    app = ObjectProperty(None)
+    wifi_only = BooleanProperty(False)
+    treat_as_metered = BooleanProperty(False)
+    network_text = StringProperty("")
+    relay_text = StringProperty("")
+    account_text = StringProperty("")
+    device_text = StringProperty("")
+    device_id_text = StringProperty("")
+
+    def on_pre_enter(self, *args) -> None:
+        self.load()
+
+    def load(self) -> None:
+        """Show the current settings and installed apps."""
+        service = self.app.service
+        profile = service.profile
+        network = service.platform.network
+        self.wifi_only = profile.wifi_only
+        self.treat_as_metered = network.treat_as_metered
+        status = network.status()
+        self.network_text = (
+            "Now: metered (mobile data)" if status.metered else "Now: Wi-Fi (not metered)"
+        ) + ("" if status.source in ("setting", "test") else f" · from {status.source}")
+        self.relay_text = profile.relay_url or "not set"
+        self.account_text = profile.username or "not logged in"
+        self.device_text = f"{profile.device_name or profile.device_id} · {profile.model} · {profile.platform}"
+        self.device_id_text = profile.device_id
+        box = self.ids.installed
+        box.clear_widgets()
+        apps = service.platform.installer.installed_apps()
+        for app in apps:
+            box.add_widget(InstalledAppRow(app_id=app.app_id, title=app.name or app.app_id, hint=_describe(app), screen=self))
+        self.ids.no_apps.height = 0 if apps else self.ids.no_apps.texture_size[1] + 24
+        self.ids.no_apps.opacity = 0 if apps else 1
+
+    def set_wifi_only(self, value: bool) -> None:
+        profile = self.app.service.profile
+        if profile.wifi_only != value:
+            profile.wifi_only = value
+            self.app.service.save_profile()
+
+    def set_treat_as_metered(self, value: bool) -> None:
+        network = self.app.service.platform.network
+        if network.treat_as_metered != value:
+            network.set_treat_as_metered(value)
+        self.load()
+
+    def uninstall(self, app_id: str) -> None:
+        self.app.service.platform.installer.uninstall(app_id)
+        self.load()
+
+
+def _describe(app: InstalledApp) -> str:
+    version = f"Version {app.version}" if app.version else "Unknown version"
+    when = (app.installed_at or "")[:10]
+    return f"{version} · {app.app_id}" + (f" · {when}" if when else "")

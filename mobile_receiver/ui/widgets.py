@@ -1,0 +1,72 @@
+"""Small reusable widgets: pill buttons, a thin progress bar, a state chip, an app icon, a top bar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, StringProperty
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.label import Label
+from kivy.uix.relativelayout import RelativeLayout
+from kivy.uix.widget import Widget
+
+from mobile_receiver.ui import theme
+
+Builder.load_file(str(Path(__file__).with_suffix(".kv")))
+
+
+class PillButton(ButtonBehavior, Label):
+    """A rounded button: ``filled`` for the main action, tinted otherwise."""
+
+    tint = ColorProperty(theme.PRIMARY)
+    filled = BooleanProperty(False)
+    action = StringProperty("")
+
+
+class ProgressLine(Widget):
+    """A thin rounded progress bar (``value`` 0..1)."""
+
+    value = NumericProperty(0.0)
+    tint = ColorProperty(theme.PRIMARY)
+
+
+class StateChip(Label):
+    """The push state in words on a soft coloured background."""
+
+    tint = ColorProperty(theme.PRIMARY)
+
+
+class AppIcon(RelativeLayout):
+    """An app's icon, or a coloured square with its initial while there is none."""
+
+    source = StringProperty("")
+    letter = StringProperty("?")
+    tint = ColorProperty(theme.PLACEHOLDERS[0])
+
+
+class ToggleSwitch(ButtonBehavior, Widget):
+    """An on/off switch in the style of today's phones; tap to flip ``active``."""
+
+    active = BooleanProperty(False)
+
+    def on_release(self):
+        self.active = not self.active
+
+
+class TopBar(BoxLayout):
+    """The coloured bar at the top of a screen."""
+
+    title = StringProperty("")
+
+
+class SectionTitle(Label):
+    """A small heading above a group of settings."""
+
+
+class SettingRow(BoxLayout):
+    """A setting: a title, a hint under it, and a control on the right."""
+
+    title = StringProperty("")
+    hint = StringProperty("")
