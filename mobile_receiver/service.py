@@ -69,14 +69,16 @@ class ReceiverService:
         stream_options: dict | None = None,
         download_options: dict | None = None,
         reporter_options: dict | None = None,
+        client: RelayClient | None = None,
     ):
+        """``client`` replaces the profile's relay client (tests give a fake one)."""
         self.data_dir = Path(data_dir)
         self.store = ProfileStore(self.data_dir)
         self.profile: Profile = self.store.load()
         self.db = ReceiverDB(self.data_dir / "receiver.sqlite3")
         self.platform = platform or device_platform.choose(self.data_dir, self.profile.platform)
         self.stream_options = stream_options or {}
-        self._client: RelayClient | None = self.profile.client() if self.profile.logged_in else None
+        self._client: RelayClient | None = client or (self.profile.client() if self.profile.logged_in else None)
         self.reporter = Reporter(self.db, lambda: self._client, **(reporter_options or {}))
         self.reporter.on_signed_out = lambda: self._set_connection(Connection("signed_out"))
         self.inbox = Inbox(
@@ -173,6 +175,8 @@ class ReceiverService:
             self._start_stream()
 
     def _start_stream(self) -> None:
+        if not hasattr(self._client, "stream"):
+            return  # a client without an event stream (a test double) only takes reports
         self._stop.clear()
         self._thread = threading.Thread(target=self._run_stream, name="relay-stream", daemon=True)
         self._thread.start()

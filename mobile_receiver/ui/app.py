@@ -17,7 +17,7 @@ import threading
 from kivy.app import App
 from kivy.clock import Clock, mainthread
 from kivy.core.window import Window
-from kivy.uix.screenmanager import ScreenManager, SlideTransition
+from kivy.uix.screenmanager import NoTransition, ScreenManager, SlideTransition
 
 from mobile_receiver.icons import IconCache
 from mobile_receiver.service import Connection, ReceiverService
@@ -62,7 +62,7 @@ class ReceiverApp(App):
 
     def build(self):
         Window.clearcolor = theme.BACKGROUND
-        self.manager = ScreenManager(transition=SlideTransition(duration=0.18))
+        self.manager = ScreenManager(transition=NoTransition())  # no slide at start-up
         self.login_screen = LoginScreen(name="login", app=self)
         self.inbox_screen = InboxScreen(name="inbox", app=self)
         self.settings_screen = SettingsScreen(name="settings", app=self)
@@ -70,6 +70,7 @@ class ReceiverApp(App):
             self.manager.add_widget(screen)
         self.login_screen.prefill(self.prefill.get("password", ""))
         self.manager.current = "inbox" if self.service.profile.logged_in else "login"
+        self.manager.transition = SlideTransition(duration=0.18)
         self._redraw = Clock.create_trigger(self._apply_changes, 0)
         self.service.inbox.subscribe(self._on_push_changed)
         self.service.inbox.on_notice(self._on_notice)

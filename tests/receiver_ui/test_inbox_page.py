@@ -1,0 +1,133 @@
+"""The app-message page in a real Kivy window, driven by taps, with a fake relay client."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from mobile_receiver.profile import Profile, ProfileStore
+from mobile_receiver.service import Connection, ReceiverService
+
+from receiver.fakes import FakeRelayClient, fake_platform, push_message
+from receiver.package_server import PackageServer
+
+BODY = os.urandom(700_000)
+FAST = {"backoff_initial": 0.01, "backoff_max": 0.05, "chunk_size": 16384}
+
+
+@pytest.fixture
+def make_app(tmp_path):
+    """A ReceiverApp over a logged-in profile, a fake relay client and a fake network."""
+    from mobile_receiver.ui.app import ReceiverApp
+
+    def make(metered=False):
+        data_dir = tmp_path / "phone"
+        data_dir.mkdir(exist_ok=True)
+        ProfileStore(data_dir).save(Profile(device_id="phone-1", device_name="Test phone", relay_url="http://127.0.0.1:1",
+                                            username="anna", token="tok"))
+        client = FakeRelayClient()
+        service = ReceiverService(data_dir, platform=fake_platform(data_dir, metered=metered), client=client,
+                                  download_options=FAST)
+        return ReceiverApp(service), client
+
+    return make
+
+
+def test_tap_pause_then_resume(make_app, drive, tmp_path):
+    app, client = make_app()
+    ui = drive(app)
+    inbox = app.service.inbox
+    with PackageServer(BODY, delay=0.02) as srv:
+        inbox.receive(push_message("p1", srv.url, BODY, name="VLC"))
+        ui.wait_until(lambda: ui.card("p1") and ui.card("p1").state_text.startswith("Downloading"), what="downloading card")
+        ui.wait_until(lambda: inbox.get("p1").bytes_done > 50_000, what="progress")
+        card = ui.card("p1")
+        assert card.title == "VLC"
+        assert card.show_progress and card.progress > 0
+        ui.tap(card.button("pause"))
+        ui.wait_until(lambda: card.state_text == "Paused", what="Paused on the card")
+        assert inbox.get("p1").state == "paused"
+        assert card.button("resume") is not None and card.button("pause") is None
+        ui.screenshot(tmp_path / "paused.png")
+        srv.delay = 0
+        ui.tap(card.button("resume"))
+        ui.wait_until(lambda: card.state_text == "Installed", what="Installed on the card")
+    assert client.states("p1") == ["delivered", "downloading", "paused", "downloading", "verifying", "installing", "installed"]
+    assert (tmp_path / "paused.png").stat().st_size > 10_000
+
+
+def test_tap_download_on_notify_push(make_app, drive):
+    app, client = make_app()
+    ui = drive(app)
+    with PackageServer(BODY) as srv:
+        app.service.inbox.receive(push_message("p1", srv.url, BODY, mode="notify", name="F-Droid"))
+        ui.wait_until(lambda: ui.card("p1") is not None, what="the card")
+        card = ui.card("p1")
+        assert card.state_text == "Ready to download"
+        assert srv.requests == []
+        ui.tap(card.button("download"))
+        ui.wait_until(lambda: card.state_text == "Installed", what="Installed")
+    assert app.service.platform.installer.installed("org.example.app") is not None
+
+
+def test_tap_dismiss_on_notify_push(make_app, drive):
+    app, client = make_app()
+    ui = drive(app)
+    app.service.inbox.receive(push_message("p1", "http://127.0.0.1:9/x.apk", BODY, mode="notify"))
+    ui.wait_until(lambda: ui.card("p1") is not None)
+    ui.tap(ui.card("p1").button("dismiss"))
+    ui.wait_until(lambda: ui.card("p1").state_text == "Declined")
+    assert client.states("p1") == ["delivered", "declined"]
+
+
+def test_metered_dialog_wait_for_wifi_then_resume_on_wifi(make_app, drive):
+    app, client = make_app(metered=True)
+    ui = drive(app)
+    with PackageServer(BODY) as srv:
+        app.service.inbox.receive(push_message("p1", srv.url, BODY))
+        ui.wait_until(lambda: app.inbox_screen.dialog is not None, what="the metered dialog")
+        dialog = app.inbox_screen.dialog
+        assert "0.7 MB" in dialog.message
+        ui.tap(dialog.ids.wait)
+        ui.wait_until(lambda: ui.card("p1").state_text == "Waiting for Wi-Fi")
+        assert srv.requests == []
+        app.service.platform.network.set_metered(False)
+        ui.wait_until(lambda: ui.card("p1").state_text == "Installed", what="installed on Wi-Fi")
+
+
+def test_metered_dialog_download_now(make_app, drive):
+    app, client = make_app(metered=True)
+    ui = drive(app)
+    with PackageServer(BODY) as srv:
+        app.service.inbox.receive(push_message("p1", srv.url, BODY))
+        ui.wait_until(lambda: app.inbox_screen.dialog is not None)
+        ui.tap(app.inbox_screen.dialog.ids.now)
+        ui.wait_until(lambda: ui.card("p1").state_text == "Installed")
+
+
+def test_connection_state_is_shown(make_app, drive):
+    app, _ = make_app()
+    ui = drive(app)
+    app._on_connection(Connection("reconnecting", retry_at=__import__("time").monotonic() + 5))
+    ui.wait_until(lambda: app.inbox_screen.connection_text.startswith("Reconnecting in"))
+    app._on_connection(Connection("connected"))
+    ui.wait_until(lambda: app.inbox_screen.connection_text == "Connected")
+
+
+def test_settings_switch_flips_metered_and_lists_installed_apps(make_app, drive):
+    app, _ = make_app()
+    ui = drive(app)
+    with PackageServer(BODY) as srv:
+        app.service.inbox.receive(push_message("p1", srv.url, BODY, name="VLC"))
+        ui.wait_until(lambda: ui.card("p1") and ui.card("p1").state_text == "Installed")
+    ui.tap(app.inbox_screen.ids.settings)
+    ui.wait_until(lambda: app.manager.current == "settings")
+    ui.frames(15)  # the slide transition
+    screen = app.settings_screen
+    assert [row.title for row in screen.ids.installed.children] == ["VLC"]
+    assert not app.service.platform.network.is_metered()
+    ui.tap(screen.ids.metered)
+    assert app.service.platform.network.is_metered()
+    ui.tap(screen.ids.installed.children[0].children[0])  # Uninstall
+    assert app.service.platform.installer.installed("org.example.app") is None
