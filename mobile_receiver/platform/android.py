@@ -1,0 +1,210 @@
+"""Android implementations of the device layer, through pyjnius.
+
+UNTESTED ON A DEVICE. These classes have only been exercised against a fake ``jnius``
+module in the unit tests (``tests/receiver/test_android_platform.py``), which checks the
+calls they make to the Android APIs, not that Android accepts them. Before shipping:
+run the buildozer build on a phone, push an app install-now and notify, toggle mobile
+data, and watch ``adb logcat``.
+
+- Network: ``ConnectivityManager.getNetworkCapabilities(activeNetwork)`` and
+  ``NET_CAPABILITY_NOT_METERED`` (API 23+), polled, because registering a
+  ``NetworkCallback`` needs a Java subclass that pyjnius can only provide via
+  ``PythonJavaClass`` (a possible improvement).
+- Installer: ``PackageInstaller`` sessions (API 21+): create a session, stream the APK
+  into it, commit with a ``PendingIntent``; Android then asks the user to confirm
+  (``REQUEST_INSTALL_PACKAGES`` permission). Which apps are installed, and at what
+  version, comes from ``PackageManager.getPackageInfo``.
+- Notifications: ``Notification.Builder`` on a channel (API 26+).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from shared.protocol import InstallInfo
+
+from mobile_receiver.platform.base import (
+    InstalledApp,
+    InstallError,
+    Installer,
+    NetworkMonitor,
+    NetworkStatus,
+    Notifier,
+)
+
+log = logging.getLogger(__name__)
+
+NOTIFICATION_CHANNEL = "appbeam_pushes"
+INSTALL_ACTION = "org.appbeam.receiver.INSTALL_RESULT"
+
+
+def _jnius():
+    import jnius  # imported lazily: only present inside a python-for-android build
+
+    return jnius
+
+
+def _activity():
+    jnius = _jnius()
+    return jnius.autoclass("org.kivy.android.PythonActivity").mActivity
+
+
+class AndroidNetworkMonitor(NetworkMonitor):
+    """Metered or not, from ConnectivityManager; polls and tells listeners of changes."""
+
+    def __init__(self, poll_interval: float = 2.0):
+        super().__init__()
+        self.poll_interval = poll_interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last: bool | None = None
+
+    def _manager(self):
+        jnius = _jnius()
+        context = jnius.autoclass("android.content.Context")
+        return _activity().getSystemService(context.CONNECTIVITY_SERVICE)
+
+    def status(self) -> NetworkStatus:
+        jnius = _jnius()
+        capabilities_class = jnius.autoclass("android.net.NetworkCapabilities")
+        manager = self._manager()
+        network = manager.getActiveNetwork()
+        if network is None:
+            return NetworkStatus(True, "android")  # no network: nothing may download anyway
+        capabilities = manager.getNetworkCapabilities(network)
+        if capabilities is None:
+            return NetworkStatus(True, "android")
+        not_metered = capabilities.hasCapability(capabilities_class.NET_CAPABILITY_NOT_METERED)
+        return NetworkStatus(not not_metered, "android")
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._last = self.status().metered
+            self._thread = threading.Thread(target=self._watch, name="android-network", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def poll(self) -> None:
+        """Check once; tell listeners if the metered flag changed."""
+        status = self.status()
+        if status.metered != self._last:
+            self._last = status.metered
+            self._emit(status)
+
+    def _watch(self) -> None:
+        jnius = _jnius()
+        try:
+            while not self._stop.wait(self.poll_interval):
+                try:
+                    self.poll()
+                except Exception:  # noqa: BLE001 - a Java exception must not end the watch
+                    log.exception("reading the network state failed")
+        finally:
+            jnius.detach()  # threads that touched Java must detach before they end
+
+
+class AndroidInstaller(Installer):
+    """Installs APKs with a PackageInstaller session; reads versions from PackageManager."""
+
+    def __init__(self, data_dir: Path):
+        self.data_dir = Path(data_dir)
+
+    def installed(self, app_id: str) -> InstalledApp | None:
+        jnius = _jnius()
+        manager = _activity().getPackageManager()
+        try:
+            info = manager.getPackageInfo(app_id, 0)
+        except jnius.JavaException:
+            return None  # NameNotFoundException: not installed
+        code = info.getLongVersionCode() if hasattr(info, "getLongVersionCode") else info.versionCode
+        return InstalledApp(app_id=app_id, name=None, version=info.versionName, version_code=int(code), format="apk")
+
+    def installed_apps(self) -> list[InstalledApp]:
+        # Android lists every package on the phone; show the ones Appbeam installed.
+        return [app for app in (self.installed(a) for a in self._ours()) if app is not None]
+
+    def _ours(self) -> list[str]:
+        path = self.data_dir / "installed_by_appbeam.txt"
+        return path.read_text().split() if path.exists() else []
+
+    def install(self, package: Path, app: InstallInfo, fmt: str, sha256: str | None) -> InstalledApp:
+        if fmt != "apk":
+            raise InstallError(f"Android installs .apk packages, not .{fmt}")
+        jnius = _jnius()
+        activity = _activity()
+        params_class = jnius.autoclass("android.content.pm.PackageInstaller$SessionParams")
+        intent_class = jnius.autoclass("android.content.Intent")
+        pending_class = jnius.autoclass("android.app.PendingIntent")
+        installer = activity.getPackageManager().getPackageInstaller()
+        params = params_class(params_class.MODE_FULL_INSTALL)
+        params.setAppPackageName(app.id)
+        try:
+            session_id = installer.createSession(params)
+            session = installer.openSession(session_id)
+            out = session.openWrite("appbeam", 0, package.stat().st_size)
+            with open(package, "rb") as source:
+                while True:
+                    block = source.read(256 * 1024)
+                    if not block:
+                        break
+                    out.write(block)  # pyjnius turns bytes into byte[]
+            session.fsync(out)
+            out.close()
+            intent = intent_class(INSTALL_ACTION)
+            flags = pending_class.FLAG_UPDATE_CURRENT | pending_class.FLAG_MUTABLE
+            pending = pending_class.getBroadcast(activity, session_id, intent, flags)
+            session.commit(pending.getIntentSender())
+            session.close()
+        except jnius.JavaException as exc:
+            raise InstallError(f"Android refused the package: {exc}") from exc
+        # The commit is asynchronous (the user confirms); record the app as handed over.
+        path = self.data_dir / "installed_by_appbeam.txt"
+        ours = set(self._ours()) | {app.id}
+        path.write_text("\n".join(sorted(ours)))
+        return InstalledApp(app_id=app.id, name=app.name, version=app.version, version_code=app.version_code,
+                            format=fmt, sha256=sha256)
+
+    def uninstall(self, app_id: str) -> None:
+        jnius = _jnius()
+        intent_class = jnius.autoclass("android.content.Intent")
+        uri_class = jnius.autoclass("android.net.Uri")
+        intent = intent_class(intent_class.ACTION_DELETE, uri_class.parse(f"package:{app_id}"))
+        _activity().startActivity(intent)  # Android asks the user to confirm
+
+
+class AndroidNotifier(Notifier):
+    """System notifications on the "App pushes" channel."""
+
+    def __init__(self):
+        self._channel_ready = False
+
+    def _ensure_channel(self, manager) -> None:
+        if self._channel_ready:
+            return
+        jnius = _jnius()
+        channel_class = jnius.autoclass("android.app.NotificationChannel")
+        manager_class = jnius.autoclass("android.app.NotificationManager")
+        channel = channel_class(NOTIFICATION_CHANNEL, "App pushes", manager_class.IMPORTANCE_DEFAULT)
+        manager.createNotificationChannel(channel)
+        self._channel_ready = True
+
+    def notify(self, title: str, message: str, *, key: str | None = None) -> None:
+        jnius = _jnius()
+        activity = _activity()
+        context_class = jnius.autoclass("android.content.Context")
+        builder_class = jnius.autoclass("android.app.Notification$Builder")
+        manager = activity.getSystemService(context_class.NOTIFICATION_SERVICE)
+        self._ensure_channel(manager)
+        builder = builder_class(activity, NOTIFICATION_CHANNEL)
+        builder.setContentTitle(title)
+        builder.setContentText(message)
+        builder.setSmallIcon(activity.getApplicationInfo().icon)
+        builder.setAutoCancel(True)
+        manager.notify(abs(hash(key or message)) % (2**31), builder.build())
