@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 
-def prepare_kivy(size: tuple[int, int] = (420, 860), *, quiet: bool | None = None) -> None:
+def prepare_kivy(size: tuple[int, int] | None = (420, 860), *, quiet: bool | None = None) -> None:
     """Set Kivy's environment and window size; call before anything imports Kivy.
 
     Kivy's console log is off unless ``APPBEAM_KIVY_LOG=1`` (or ``quiet=False``).
@@ -23,8 +23,9 @@ def prepare_kivy(size: tuple[int, int] = (420, 860), *, quiet: bool | None = Non
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
     from kivy.config import Config
 
-    Config.set("graphics", "width", str(size[0]))
-    Config.set("graphics", "height", str(size[1]))
+    if size:  # None on a phone: the screen decides
+        Config.set("graphics", "width", str(size[0]))
+        Config.set("graphics", "height", str(size[1]))
     Config.set("input", "mouse", "mouse,disable_multitouch")
     Config.set("kivy", "exit_on_escape", "1")
 
