@@ -1,0 +1,106 @@
+"""The receiver window against a real relay process: log in on the form, then tap through pushes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+
+from shared.relay_client import DeviceInfo, RelayClient
+from tests.helpers.relay_process import RelayProcess
+
+from mobile_receiver.service import ReceiverService
+
+from receiver.fakes import fake_platform
+from receiver.package_server import PackageServer
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "correct horse"
+
+
+@pytest.fixture
+def relay(tmp_path):
+    with RelayProcess(tmp_path / "relay") as process:
+        laptop = RelayClient(process.url)
+        laptop.create_account("anna", PASSWORD)
+        laptop.login("anna", PASSWORD, DeviceInfo("anna-laptop", "Anna's laptop", "ThinkPad", "linux"))
+        process.laptop = laptop
+        yield process
+
+
+@pytest.fixture
+def logged_in(relay, tmp_path, drive):
+    """A receiver window that logged in through its own login screen."""
+    from mobile_receiver.ui.app import ReceiverApp
+
+    data_dir = tmp_path / "phone"
+    data_dir.mkdir()
+    service = ReceiverService(data_dir, platform=fake_platform(data_dir),
+                              download_options={"backoff_initial": 0.05, "backoff_max": 0.2})
+    app = ReceiverApp(service)
+    ui = drive(app)
+    assert app.manager.current == "login"
+    form = app.login_screen.ids
+    form.relay.text = relay.url
+    form.username.text = "anna"
+    form.password.text = PASSWORD
+    form.device_name.text = "Anna's test phone"
+    ui.tap(form.submit)
+    ui.wait_until(lambda: app.manager.current == "inbox", what="the inbox after login")
+    ui.wait_until(lambda: app.inbox_screen.connection_text == "Connected", what="Connected")
+    device = next(d for d in relay.laptop.devices() if d["name"] == "Anna's test phone")
+    assert device["platform"] == "android" and device["online"]
+    return app, ui, device["id"]
+
+
+def state_at_relay(relay, push_id):
+    return relay.laptop.get_push(push_id)["state"]
+
+
+def test_wrong_password_is_shown_on_the_form(relay, tmp_path, drive):
+    from mobile_receiver.ui.app import ReceiverApp
+
+    data_dir = tmp_path / "phone"
+    data_dir.mkdir()
+    app = ReceiverApp(ReceiverService(data_dir, platform=fake_platform(data_dir)))
+    ui = drive(app)
+    form = app.login_screen.ids
+    form.relay.text, form.username.text, form.password.text = relay.url, "anna", "wrong password"
+    ui.tap(form.submit)
+    ui.wait_until(lambda: app.login_screen.error != "", what="an error")
+    assert app.manager.current == "login"
+
+
+def test_notify_push_from_relay_then_tap_download(relay, logged_in):
+    app, ui, device_id = logged_in
+    push = relay.laptop.push({"id": "org.fdroid.fdroid"}, "notify", [device_id])[0]
+    ui.wait_until(lambda: ui.card(push["id"]) is not None, what="the card")
+    card = ui.card(push["id"])
+    assert card.title == "F-Droid" and card.state_text == "Ready to download"
+    assert "From anna on Anna's laptop" in card.origin
+    ui.wait_until(lambda: state_at_relay(relay, push["id"]) == "delivered", what="acknowledged")
+    ui.tap(card.button("download"))
+    ui.wait_until(lambda: card.state_text == "Installed", what="Installed on the card")
+    ui.wait_until(lambda: state_at_relay(relay, push["id"]) == "installed", what="installed at the relay")
+    ui.wait_until(lambda: card.icon_source != "", what="the icon from the relay")
+
+
+def test_pause_and_resume_taps_are_reported_to_the_sender(relay, logged_in):
+    app, ui, device_id = logged_in
+    body = os.urandom(1_500_000)
+    with PackageServer(body, delay=0.02) as srv:
+        info = {"id": "org.example.big", "name": "Big", "version": "1.0",
+                "packages": [{"format": "apk", "url": srv.url, "sha256": hashlib.sha256(body).hexdigest(),
+                              "size": len(body)}]}
+        push = relay.laptop.push(info, "install_now", [device_id])[0]
+        ui.wait_until(lambda: ui.card(push["id"]) is not None and ui.card(push["id"]).button("pause") is not None)
+        ui.wait_until(lambda: app.service.inbox.get(push["id"]).bytes_done > 100_000)
+        card = ui.card(push["id"])
+        ui.tap(card.button("pause"))
+        ui.wait_until(lambda: state_at_relay(relay, push["id"]) == "paused", what="paused at the relay")
+        srv.delay = 0
+        ui.tap(card.button("resume"))
+        ui.wait_until(lambda: state_at_relay(relay, push["id"]) == "installed", what="installed at the relay")
+    states = [h["state"] for h in relay.laptop.get_push(push["id"])["history"]]
+    assert states.index("paused") < len(states) - 1 - states[::-1].index("downloading")
