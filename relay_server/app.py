@@ -14,6 +14,7 @@ from relay_server.context import Relay
 from relay_server.db import database, init_database
 from relay_server.errors import register_error_handlers
 from relay_server.hub import Hub
+from relay_server.janitor import Janitor
 from relay_server.metrics import RelayMetrics
 from relay_server.mirror import Mirror
 from relay_server.openapi import openapi_document
@@ -44,6 +45,8 @@ def create_app(config: RelayConfig | None = None) -> Flask:
         with database.connection_context():
             catalog.seed_demo(relay)
     relay.mirror.start()
+    relay.janitor = Janitor(relay)
+    relay.janitor.start()
 
     register_error_handlers(app)
     app.register_blueprint(api)
@@ -74,5 +77,6 @@ def close_app(app: Flask) -> None:
     relay: Relay = app.extensions["appbeam_relay"]
     relay.hub.close_all()
     relay.mirror.stop()
+    relay.janitor.stop()
     if not database.is_closed():
         database.close()

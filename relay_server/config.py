@@ -32,6 +32,10 @@ class RelayConfig:
     mirror_max_bytes: int = 2 * 1024**3
     #: Seconds to wait for an outside server while mirroring (connect and each read).
     mirror_timeout: float = 30.0
+    #: Seconds a push may wait for an offline device before it expires (default 14 days).
+    queue_ttl: int = 14 * 24 * 3600
+    #: Seconds that updates about finished pushes stay in the event log (default 7 days).
+    event_retention: int = 7 * 24 * 3600
     #: Largest JSON request body, in bytes.
     max_request_bytes: int = 1024 * 1024
     #: Base URL devices should use for the relay's own files when the request has no Host

@@ -20,6 +20,7 @@ class Relay:
     store: PackageStore
     mirror: "object"  # relay_server.mirror.Mirror (set after construction)
     metrics: "object"  # relay_server.metrics.RelayMetrics
+    janitor: "object" = None  # relay_server.janitor.Janitor
 
 
 def current_relay() -> Relay:

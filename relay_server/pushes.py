@@ -16,6 +16,7 @@ from shared.protocol import (
     CANCELLABLE_STATES,
     DEVICE_REPORTED_STATES,
     FINAL_STATES,
+    MAX_INT,
     UNACKNOWLEDGED_STATES,
     InstallInfo,
     PackageRef,
@@ -140,7 +141,7 @@ def create(relay: Relay, sender: Device, body: Any, own_base_url: str) -> list[P
                 mirror_status="pending" if needs_mirror else "none",
                 state=str(PushState.SENT if online else PushState.QUEUED),
             )
-            _record(push)
+            record_state(push)
             if needs_mirror:
                 mirror_ids.append(push.id)
             else:
@@ -153,7 +154,7 @@ def create(relay: Relay, sender: Device, body: Any, own_base_url: str) -> list[P
     return pushes
 
 
-def _record(push: Push, forward: bool = True) -> None:
+def record_state(push: Push, forward: bool = True) -> None:
     """History row for the push's current state, and its update for the sender's stream."""
     PushHistory.create(
         push=push, state=push.state, detail=push.detail, bytes_done=push.bytes_done,
@@ -188,8 +189,8 @@ def _parse_report(body: Any) -> tuple[PushState, int | None, int | None, str | N
     numbers = []
     for key in ("bytes_done", "bytes_total"):
         value = body.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-            raise bad_request(f"{key}: must be a whole number of bytes", "invalid_field")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT):
+            raise bad_request(f"{key}: must be a whole number of bytes (0 to {MAX_INT})", "invalid_field")
         numbers.append(value)
     done, total = numbers
     if done is not None and total is not None and done > total:
@@ -214,6 +215,9 @@ def report(relay: Relay, device: Device, push_id: str, body: Any) -> Push:
             return push
         if not can_transition(current, state):
             raise ApiError(409, "bad_transition", f"a push that is {current} cannot become {state}")
+        effective_total = total if total is not None else push.bytes_total
+        if done is not None and effective_total is not None and done > effective_total:
+            raise bad_request("bytes_done: cannot be more than bytes_total", "invalid_field")
         now = utcnow()
         changed = state != current
         if current in UNACKNOWLEDGED_STATES:
@@ -227,7 +231,7 @@ def report(relay: Relay, device: Device, push_id: str, body: Any) -> Push:
             push.bytes_total = total
         push.detail = detail if (detail or changed) else push.detail
         if changed or state is PushState.FAILED:
-            _record(push)
+            record_state(push)
         elif _progress_due(push, now):
             _forward(push)
         push.save()
@@ -260,7 +264,7 @@ def cancel(relay: Relay, device: Device, push_id: str) -> Push:
         push.state = str(PushState.CANCELLED)
         push.detail = "cancelled by the sender"
         push.updated_at = utcnow()
-        _record(push)
+        record_state(push)
         push.save()
         events.append(push.target_device_id, StreamEvent.PUSH_CANCELLED, push=push,
                       payload={"push_id": push.id})
@@ -278,7 +282,7 @@ def mark_sent(relay: Relay, push_ids: Iterable[str]) -> None:
         for push in Push.select().where(Push.id.in_(ids), Push.state == str(PushState.QUEUED)):
             push.state = str(PushState.SENT)
             push.updated_at = push.sent_at = utcnow()
-            _record(push)
+            record_state(push)
             push.save()
             senders.add(push.sender_device_id)
     relay.hub.notify(senders)
@@ -299,7 +303,7 @@ def mirror_finished(relay: Relay, push_id: str, sha256: str | None, size: int | 
             push.mirror_status = "failed"
             push.detail = f"the relay could not keep a copy ({problem}); the device will fetch the original"
             push.updated_at = utcnow()
-            _record(push)
+            record_state(push)
         push.save()
         if PushState(push.state) not in FINAL_STATES:
             events.append(push.target_device_id, StreamEvent.PUSH, push=push)

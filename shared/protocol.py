@@ -254,6 +254,8 @@ _APP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,199}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
 MAX_TEXT = 500
+#: Largest whole number the protocol carries (sizes, version codes): exact in JSON everywhere.
+MAX_INT = 2**53 - 1
 
 
 def _text(data: Mapping[str, Any], key: str, *, required=False, limit=MAX_TEXT, where="") -> str | None:
@@ -281,6 +283,8 @@ def _int(data: Mapping[str, Any], key: str, *, where="", minimum=0) -> int | Non
         raise ProtocolError(f"{where}{key}", "must be a whole number")
     if value < minimum:
         raise ProtocolError(f"{where}{key}", f"must be at least {minimum}")
+    if value > MAX_INT:
+        raise ProtocolError(f"{where}{key}", f"must be at most {MAX_INT}")
     return value
 
 

@@ -6,7 +6,7 @@ import logging
 
 from flask import Response, g, request
 
-from shared.protocol import PushState, StreamEvent
+from shared.protocol import MAX_INT, PushState, StreamEvent
 
 from relay_server import events, pushes
 from relay_server.api import api
@@ -27,8 +27,8 @@ def _last_event_id() -> int | None:
         value = int(raw)
     except ValueError:
         raise bad_request("Last-Event-ID: must be a whole number", "invalid_field") from None
-    if value < 0:
-        raise bad_request("Last-Event-ID: must not be negative", "invalid_field")
+    if not 0 <= value <= MAX_INT:
+        raise bad_request(f"Last-Event-ID: must be 0 to {MAX_INT}", "invalid_field")
     return value
 
 

@@ -1,0 +1,73 @@
+"""Periodic housekeeping: expire pushes queued too long, trim the event log.
+
+Runs in a background thread of the relay process; ``run_once`` does one pass (tests call it).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from shared.protocol import FINAL_STATES, PushState, StreamEvent
+
+from relay_server.db import database, utcnow
+from relay_server.models import Event, Push
+from relay_server.pushes import record_state
+
+log = logging.getLogger(__name__)
+
+class Janitor:
+    """Expires queued pushes after ``config.queue_ttl`` seconds; drops stale update events."""
+
+    def __init__(self, relay, interval: float = 60.0):
+        self.relay = relay
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="janitor", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.run_once()
+            except Exception:  # housekeeping must never take the relay down
+                log.exception("housekeeping failed")
+
+    def run_once(self) -> dict[str, int]:
+        """One pass; returns how many pushes expired and events were removed."""
+        now = utcnow()
+        expired_senders: set[str] = set()
+        with database.connection_context():
+            with database.atomic():
+                cutoff = now - timedelta(seconds=self.relay.config.queue_ttl)
+                stale = list(Push.select().where((Push.state == str(PushState.QUEUED)) & (Push.created_at < cutoff)))
+                for push in stale:
+                    push.state = str(PushState.EXPIRED)
+                    push.detail = "the device did not come back in time"
+                    push.updated_at = now
+                    push.mirror_status = "none" if push.mirror_status == "pending" else push.mirror_status
+
+                    record_state(push)
+                    push.save()
+                    expired_senders.add(push.sender_device_id)
+                # Updates about finished pushes are only history once a week has passed.
+                old = now - timedelta(seconds=self.relay.config.event_retention)
+                finished = Push.select(Push.id).where(Push.state.in_([str(s) for s in FINAL_STATES]))
+                removed = (Event.delete()
+                           .where((Event.created_at < old) & (Event.kind != str(StreamEvent.PUSH))
+                                  & (Event.push.in_(finished)))
+                           .execute())
+        self.relay.hub.notify(expired_senders)
+        if stale or removed:
+            log.info("housekeeping: %d queued pushes expired, %d old events removed", len(stale), removed)
+        return {"expired": len(stale), "events_removed": removed}
