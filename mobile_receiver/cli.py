@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
     if args.headless:
         return _run_headless(service, args)
-    from mobile_receiver.ui.app import run_app
+    from mobile_receiver.ui import run_app
 
     width, _, height = args.size.partition("x")
     return run_app(

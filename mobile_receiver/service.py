@@ -194,11 +194,12 @@ class ReceiverService:
     @staticmethod
     def _close_stream(stream) -> None:
         # EventStream.close() only closes the response, which does not wake a thread blocked
-        # in recv() until the next keepalive; shutting the socket down does.
+        # in recv() until the next keepalive; shutting the socket down does. Close first, so
+        # the reader sees the stream closed when the read fails, and does not reconnect.
         response = getattr(stream, "_response", None)
+        stream.close()
         if response is not None:
             abort_response(response)
-        stream.close()
 
     def _on_stream_status(self, status: ConnectionStatus) -> None:
         if status.state == "connected":

@@ -20,6 +20,11 @@ def prepare_kivy(size: tuple[int, int] | None = (420, 860), *, quiet: bool | Non
         quiet = os.environ.get("APPBEAM_KIVY_LOG") != "1"
     if quiet:
         os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
+        # Kivy logs through Python logging too; keep its start-up chatter (and its
+        # tracebacks about absent multitouch and clipboard tools) out of our log.
+        import logging
+
+        logging.getLogger("kivy").propagate = False
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
     from kivy.config import Config
 
