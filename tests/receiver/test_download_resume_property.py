@@ -27,8 +27,7 @@ def test_any_sequence_of_drops_ends_with_the_exact_package(size, seed, drops, ig
     body = (seed * (size // len(seed) + 1))[:size]
     with tempfile.TemporaryDirectory() as tmp, PackageServer(body, ignore_range=ignore_range) as srv:
         part = Path(tmp) / "pkg.part"
-        # A partial file from an earlier run, possibly of other bytes or longer than the package:
-        # without validators it may only be trusted if the server honours Range, and the SHA tells.
+        # A partial file left by an earlier run of this package, with no validators beside it.
         part.write_bytes(body[:stale_prefix])
         for drop in drops:
             srv.drop_after, srv.drop_times = drop, 1
