@@ -41,7 +41,9 @@ def init_database(url: str) -> peewee.Database:
     from relay_server.models import ALL_MODELS
 
     if url.startswith("sqlite"):
-        db = connect(url, pragmas=_SQLITE_PRAGMAS)
+        # IMMEDIATE: a transaction takes the write lock when it begins, so two writers queue on
+        # busy_timeout instead of one failing at once when it upgrades from reading to writing.
+        db = connect(url, pragmas=_SQLITE_PRAGMAS, lock_type="IMMEDIATE")
     else:
         db = connect(url)
         _make_postgres_cooperative()

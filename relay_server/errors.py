@@ -72,10 +72,9 @@ def register_error_handlers(app: Flask) -> None:
         message = exc.description or exc.name
         if exc.code == 413:
             message = "request body is too large"
-        resp = error_response(exc.code or 500, code, message)
-        if exc.code == 405 and exc.valid_methods:
-            resp.headers["Allow"] = ", ".join(exc.valid_methods)
-        return resp
+        # Keep what the exception says in headers (Allow on 405, Content-Range on 416, ...).
+        extra = {k: v for k, v in exc.get_headers() if k.lower() not in ("content-type", "content-length")}
+        return error_response(exc.code or 500, code, message, extra)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

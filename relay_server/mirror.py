@@ -121,8 +121,8 @@ class Mirror:
         local = pushes.relay_package_sha(url)
         if local and self.relay.store.has(local) and not urlsplit(url).netloc:
             return local, self.relay.store.path_for(local).stat().st_size
-        if expected_sha256 and self.relay.store.has(expected_sha256):
-            return expected_sha256, self.relay.store.path_for(expected_sha256).stat().st_size
+        # A hash the sender merely claims proves nothing: the bytes are always fetched from the
+        # push's own URL (the store keeps one copy however many pushes use it).
         for attempt in Retrying(
             retry=retry_if_exception_type(_Transient),
             wait=wait_exponential_jitter(multiplier=1, max=20),

@@ -294,8 +294,12 @@ def _url(data: Mapping[str, Any], key: str, *, required=False, where="") -> str 
         return None
     if value.startswith("/"):  # relative to the relay (its own store and package URLs)
         return value
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        parts = urlsplit(value)
+        parts.port  # raises ValueError for a port out of range
+    except ValueError:
+        raise ProtocolError(f"{where}{key}", "is not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ProtocolError(f"{where}{key}", "must be an http(s) URL")
     return value
 

@@ -11,7 +11,10 @@ from relay_server.errors import bad_request
 
 def json_body() -> dict[str, Any]:
     """The request's JSON object; 400 when it is missing, malformed or not an object."""
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nesting deeper than the JSON parser will follow
+        raise bad_request("the JSON body is nested too deeply", "invalid_json") from None
     if data is None:
         raise bad_request("send a JSON body with 'Content-Type: application/json'", "invalid_json")
     if not isinstance(data, dict):

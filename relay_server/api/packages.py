@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import g
 
+from relay_server import catalog
 from relay_server.api import api
 from relay_server.auth import device_required
 from relay_server.context import current_relay
@@ -22,7 +23,11 @@ def download_package(sha256: str):
     package = Package.get_or_none(Package.sha256 == sha256)
     if package is None or not current_relay().store.has(sha256):
         raise not_found(f"the relay keeps no package {sha256}", "unknown_package")
-    entitled = Push.select().where((Push.target_device == g.device.id) & (Push.package_sha256 == sha256)).exists()
+    # Only a push whose package the relay itself fetched (or took from its catalog) unlocks
+    # the copy: a sender cannot name someone else's hash and have it served to their device.
+    mine = Push.select().where((Push.target_device == g.device.id) & (Push.package_sha256 == sha256))
+    entitled = (mine.where(Push.package_url == f"/api/v1/packages/{sha256}").exists()
+                or (mine.exists() and catalog.public_package(sha256) is not None))
     if not entitled:
         raise ApiError(403, "not_entitled", "no push to this device uses that package")
     return send_package(package, f"{sha256}.pkg")
