@@ -7,6 +7,7 @@ this package imports Kivy at module level except the modules ``run_app`` loads a
 
 from __future__ import annotations
 
+import logging
 import os
 
 
@@ -20,19 +21,31 @@ def prepare_kivy(size: tuple[int, int] | None = (420, 860), *, quiet: bool | Non
         quiet = os.environ.get("APPBEAM_KIVY_LOG") != "1"
     if quiet:
         os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
-        # Kivy logs through Python logging too; keep its start-up chatter (and its
-        # tracebacks about absent multitouch and clipboard tools) out of our log.
-        import logging
-
-        logging.getLogger("kivy").propagate = False
+        # Kivy logs through Python logging too: keep its start-up chatter, and its complaints
+        # about multitouch and clipboard tools a desktop emulator does not need, out of our log
+        # (warnings and real errors, including tracebacks Kivy routes via stderr, still show).
+        logging.getLogger("kivy").addFilter(_drop_harmless_kivy_noise)
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    root_level = logging.getLogger().level
     from kivy.config import Config
+
+    logging.getLogger().setLevel(root_level)  # Kivy resets the root logger's level on import
+    if quiet:
+        Config.set("kivy", "log_level", "warning")
+        logging.getLogger("kivy").setLevel(logging.WARNING)  # Kivy set it on import
 
     if size:  # None on a phone: the screen decides
         Config.set("graphics", "width", str(size[0]))
         Config.set("graphics", "height", str(size[1]))
     Config.set("input", "mouse", "mouse,disable_multitouch")
     Config.set("kivy", "exit_on_escape", "1")
+
+
+_HARMLESS = ("Input: MTDev", "Cutbuffer:", "Clipboard:")
+
+
+def _drop_harmless_kivy_noise(record) -> bool:
+    return not str(record.msg).startswith(_HARMLESS)
 
 
 def run_app(service, *, size=(420, 860), screenshot=None, screenshot_delay=3.0, quit_after=None, prefill=None) -> int:
