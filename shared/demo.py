@@ -1,0 +1,248 @@
+"""``appbeam demo``: the whole system on one machine, each part in its own process.
+
+Starts the relay (with its demo store) on a free port, creates two demo accounts that are
+friends, then starts three receivers ("Phone": Alex's Android phone, "Tablet": Alex's iPad,
+"Sam's phone": the friend's Android phone) and the desktop sender logged in as Alex.
+Closing the sender or Ctrl-C stops everything. A second run reuses the data.
+
+``--headless`` runs the same without a screen (offscreen Qt, Kivy on Mesa), takes the
+sender through one push (picker open, "Install now" to the phone), and writes screenshots
+of every window to a folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.paths import data_dir
+
+log = logging.getLogger("appbeam.demo")
+
+PASSWORD = "appbeam-demo"
+OWNER = "alex"
+FRIEND = "sam"
+
+
+@dataclass(frozen=True)
+class DemoReceiver:
+    """One emulated phone or tablet of the demo."""
+
+    profile: str
+    username: str
+    name: str
+    model: str
+    platform: str
+
+
+RECEIVERS = (
+    DemoReceiver("phone", OWNER, "Alex's Pixel", "Pixel 8", "android"),
+    DemoReceiver("tablet", OWNER, "Alex's iPad", "iPad Air", "ios"),
+    DemoReceiver("sam-phone", FRIEND, "Sam's Galaxy", "Galaxy S24", "android"),
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", help="where the demo keeps everything (default: the user data dir)")
+    parser.add_argument("--port", type=int, default=0, help="relay port (default: a free one)")
+    parser.add_argument("--headless", action="store_true",
+                        help="no screen: run offscreen, take the sender through one push, save screenshots")
+    parser.add_argument("--screenshots", metavar="DIR", default="screenshots",
+                        help="with --headless: folder for the PNGs (default ./screenshots)")
+    parser.add_argument("--demo-scale", type=float, default=1.0,
+                        help="size factor of the generated demo packages (default 1.0: 1-50 MB)")
+
+
+def run(args: argparse.Namespace) -> int:
+    demo = Demo(Path(args.data_dir) if args.data_dir else data_dir("demo"), port=args.port,
+                headless=args.headless, screenshots=Path(args.screenshots).resolve(), demo_scale=args.demo_scale)
+    return demo.run()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Demo:
+    """Starts, supervises and stops the demo's processes."""
+
+    def __init__(self, root: Path, *, port: int = 0, headless: bool = False, screenshots: Path | None = None,
+                 demo_scale: float = 1.0):
+        self.root = root
+        self.port = port or _free_port()
+        self.headless = headless
+        self.screenshots = screenshots or root / "screenshots"
+        self.demo_scale = demo_scale
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.logs = root / "logs"
+
+    @property
+    def relay_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    # ------------------------------------------------------------------ processes
+
+    def _spawn(self, name: str, *args: str, env: dict | None = None) -> subprocess.Popen:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        log_file = open(self.logs / f"{name}.log", "ab")
+        cmd = [sys.executable, "-m", "shared.cli", *args]
+        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+                                start_new_session=True)  # Ctrl-C reaches us; we stop the children
+        log_file.close()
+        self.processes[name] = proc
+        log.info("started %s (pid %d); log in %s", name, proc.pid, self.logs / f"{name}.log")
+        return proc
+
+    def stop_all(self) -> None:
+        """SIGTERM every child, then SIGKILL what is still running after a grace period."""
+        for proc in self.processes.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for name, proc in self.processes.items():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("%s did not stop; killing it", name)
+                proc.kill()
+                proc.wait(5)
+        self.processes.clear()
+
+    # ------------------------------------------------------------------ steps
+
+    def start_relay(self) -> None:
+        self._spawn("relay", "relay", "--host", "127.0.0.1", "--port", str(self.port),
+                    "--data-dir", str(self.root / "relay"), "--demo-scale", str(self.demo_scale))
+        self._wait_for_relay()
+
+    def _wait_for_relay(self, timeout: float = 120.0) -> None:
+        # The first start generates the demo packages (a few seconds).
+        from shared.relay_client import RelayClient, RelayError
+
+        client = RelayClient(self.relay_url, timeout=2)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.processes["relay"].poll() is not None:
+                raise RuntimeError(f"the relay exited; see {self.logs / 'relay.log'}")
+            try:
+                client.health()
+                return
+            except RelayError:
+                time.sleep(0.2)
+        raise RuntimeError(f"the relay did not answer within {timeout:.0f} s")
+
+    def prepare_accounts(self) -> None:
+        """Both demo accounts exist and are friends (idempotent: a second run changes nothing)."""
+        from shared.relay_client import DeviceInfo, RelayClient, RelayError
+
+        clients = {}
+        for username in (OWNER, FRIEND):
+            client = RelayClient(self.relay_url)
+            try:
+                client.create_account(username, PASSWORD)
+            except RelayError as exc:
+                if exc.code != "username_taken":
+                    raise
+            # A short-lived device just for the set-up; removed again so pickers never show it.
+            client.login(username, PASSWORD, DeviceInfo(f"demo-setup-{username}", "Demo set-up", "script", "linux"))
+            clients[username] = client
+        try:
+            status = {f["username"]: f["status"] for f in clients[OWNER].friends()}.get(FRIEND)
+            if status is None:
+                clients[OWNER].request_friend(FRIEND)
+                clients[FRIEND].accept_friend(OWNER)
+            elif status == "pending_outgoing":
+                clients[FRIEND].accept_friend(OWNER)
+            elif status == "pending_incoming":
+                clients[OWNER].accept_friend(FRIEND)
+        finally:
+            for username, client in clients.items():
+                client.remove_device(f"demo-setup-{username}")
+
+    def start_receivers(self) -> None:
+        for receiver in RECEIVERS:
+            args = ["receiver", "--profile", receiver.profile,
+                    "--data-dir", str(self.root / "receivers" / receiver.profile),
+                    "--relay", self.relay_url, "--username", receiver.username, "--password", PASSWORD,
+                    "--device-name", receiver.name, "--model", receiver.model, "--platform", receiver.platform]
+            if self.headless:
+                self.screenshots.mkdir(parents=True, exist_ok=True)
+                args += ["--screenshot", str(self.screenshots / f"receiver-{receiver.profile}.png"),
+                         "--screenshot-delay", "3600"]  # taken on SIGUSR1 when the tour says so
+            self._spawn(f"receiver-{receiver.profile}", *args)
+
+    def start_sender(self) -> subprocess.Popen:
+        args = ["sender", "--profile", "demo", "--data-dir", str(self.root / "sender"),
+                "--relay", self.relay_url, "--username", OWNER, "--password", PASSWORD,
+                "--device-name", "Alex's laptop"]
+        if self.headless:
+            args += ["--headless", "--tour", str(self.screenshots)]
+        return self._spawn("sender", *args)
+
+    def take_receiver_screenshots(self) -> None:
+        for receiver in RECEIVERS:
+            proc = self.processes.get(f"receiver-{receiver.profile}")
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGUSR1)
+
+    # ------------------------------------------------------------------ main
+
+    def run(self) -> int:
+        self.root.mkdir(parents=True, exist_ok=True)
+        stop = {"asked": False}
+
+        def on_signal(signum, frame):
+            stop["asked"] = True
+
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            print(f"Appbeam demo: data in {self.root}, logs in {self.logs}")
+            self.start_relay()
+            self.prepare_accounts()
+            print(f"Relay and store: {self.relay_url}/  (accounts {OWNER!r} and {FRIEND!r}, password {PASSWORD!r})")
+            self.start_receivers()
+            sender = self.start_sender()
+            print("Receivers: Alex's Pixel (Android), Alex's iPad (iOS), Sam's Galaxy (Android, a friend).")
+            print("Click 'Free download' in the sender window. Close it or press Ctrl-C to stop everything.")
+            status = self._supervise(sender, stop)
+            if self.headless:
+                self.take_receiver_screenshots()
+                time.sleep(3)
+                shots = sorted(p.name for p in self.screenshots.glob("*.png"))
+                print(f"Screenshots in {self.screenshots}: {', '.join(shots) or 'none'}")
+            return status
+        finally:
+            self.stop_all()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            print("Appbeam demo stopped.")
+
+    def _supervise(self, sender: subprocess.Popen, stop: dict) -> int:
+        """Wait until the sender closes or Ctrl-C; report a part that dies on its way."""
+        reported = set()
+        while not stop["asked"]:
+            code = sender.poll()
+            if code is not None:
+                return 0 if code in (0, -signal.SIGTERM) else code
+            for name, proc in self.processes.items():
+                if name != "sender" and proc.poll() is not None and name not in reported:
+                    reported.add(name)
+                    print(f"{name} stopped unexpectedly (exit {proc.returncode}); see {self.logs / (name + '.log')}")
+            if self.headless and "tour_done" not in reported:
+                marker = self.screenshots / "sender-pushes.png"
+                if marker.exists():
+                    reported.add("tour_done")
+                    self.take_receiver_screenshots()
+            time.sleep(0.2)
+        return 0
