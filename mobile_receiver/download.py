@@ -26,7 +26,6 @@ import json
 import logging
 import os
 import shutil
-import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ import requests
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from mobile_receiver.storage import write_json_atomic
+from shared.relay_client import abort_response
 
 log = logging.getLogger(__name__)
 
@@ -368,24 +368,6 @@ class PackageDownload:
             raise NotEnoughSpace(
                 f"not enough free space: needs {_mb(needed + self.space_margin)}, {_mb(free)} free"
             )
-
-
-def abort_response(resp: requests.Response) -> None:
-    """Close a response another thread may be blocked reading.
-
-    ``Response.close()`` alone does not wake a thread blocked in ``recv`` on a silent
-    server; shutting the socket down does, so pause and cancel take effect at once.
-    """
-    sock = getattr(getattr(resp.raw, "_connection", None), "sock", None)
-    if sock is None:
-        fp = getattr(getattr(resp.raw, "_fp", None), "fp", None)
-        sock = getattr(getattr(fp, "raw", None), "_sock", None)
-    if sock is not None:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-    resp.close()
 
 
 def _strong(etag: str | None) -> bool:

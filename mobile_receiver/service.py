@@ -21,7 +21,6 @@ from shared.protocol import StreamEvent
 from shared.relay_client import ConnectionStatus, Event, RelayClient, RelayError
 
 from mobile_receiver import platform as device_platform
-from mobile_receiver.download import abort_response
 from mobile_receiver.inbox import Inbox
 from mobile_receiver.platform.base import DevicePlatform
 from mobile_receiver.profile import Profile, ProfileStore, log_in, log_out
@@ -193,13 +192,7 @@ class ReceiverService:
 
     @staticmethod
     def _close_stream(stream) -> None:
-        # EventStream.close() only closes the response, which does not wake a thread blocked
-        # in recv() until the next keepalive; shutting the socket down does. Close first, so
-        # the reader sees the stream closed when the read fails, and does not reconnect.
-        response = getattr(stream, "_response", None)
-        stream.close()
-        if response is not None:
-            abort_response(response)
+        stream.close()  # shuts the socket down too, so the reader thread wakes at once
 
     def _on_stream_status(self, status: ConnectionStatus) -> None:
         if status.state == "connected":

@@ -418,8 +418,12 @@ class PushSender:
     device_name: str
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "PushSender":
-        return cls(data["username"], data["device_id"], data.get("device_name") or data["device_id"])
+    def from_dict(cls, data: Any) -> "PushSender":
+        if not isinstance(data, Mapping):
+            raise ProtocolError("sender", "must be an object")
+        username = _text(data, "username", required=True, limit=64, where="sender.")
+        device_id = parse_device_id(data.get("device_id"), "sender.device_id")
+        return cls(username, device_id, _text(data, "device_name", limit=100, where="sender.") or device_id)
 
 
 @dataclass(frozen=True)
@@ -444,7 +448,7 @@ class PushMessage:
         return cls(
             push_id=_text(data, "push_id", required=True, limit=64),
             mode=mode,
-            sender=PushSender.from_dict(data.get("sender") or {}),
+            sender=PushSender.from_dict(data.get("sender")),
             app=InstallInfo.from_dict(data.get("app")),
             package=PackageRef.from_dict(data.get("package")),
             created_at=_text(data, "created_at", required=True, limit=64),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping
@@ -23,6 +24,24 @@ from shared.protocol import API_PREFIX, InstallInfo, PushMode, PushState
 log = logging.getLogger(__name__)
 
 USER_AGENT = "appbeam/0.1"
+
+
+def abort_response(resp: requests.Response) -> None:
+    """Close a response that another thread may be blocked reading.
+
+    ``Response.close()`` alone does not wake a thread blocked in ``recv`` on a quiet
+    connection; shutting the socket down does, so closing takes effect at once.
+    """
+    sock = getattr(getattr(resp.raw, "_connection", None), "sock", None)
+    if sock is None:
+        fp = getattr(getattr(resp.raw, "_fp", None), "fp", None)
+        sock = getattr(getattr(fp, "raw", None), "_sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    resp.close()
 
 
 class RelayError(Exception):
@@ -310,7 +329,7 @@ class EventStream:
         with self._lock:
             resp, self._response = self._response, None
         if resp is not None:
-            resp.close()
+            abort_response(resp)
 
     @property
     def closed(self) -> bool:
@@ -380,6 +399,9 @@ class EventStream:
             raise error
         with self._lock:
             self._response = resp
+        if self._closed.is_set():  # closed while we were connecting
+            abort_response(resp)
+            raise _Closed()
         return resp
 
     # -- reading
