@@ -113,6 +113,10 @@ class Mirror:
             log.warning("could not mirror %s for push %s: %s", push.original_url, push_id, exc)
             pushes.mirror_finished(self.relay, push_id, None, None, str(exc))
             return
+        except Exception as exc:  # anything else: still deliver the push, never leave it pending
+            log.exception("unexpected error mirroring %s for push %s", push.original_url, push_id)
+            pushes.mirror_finished(self.relay, push_id, None, None, f"unexpected error: {exc}")
+            return
         log.info("mirrored %s as %s for push %s", push.original_url, sha, push_id)
         pushes.mirror_finished(self.relay, push_id, sha, size, None)
 

@@ -23,10 +23,10 @@ def _last_event_id() -> int | None:
     raw = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
     if raw is None or raw.strip() == "":
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise bad_request("Last-Event-ID: must be a whole number", "invalid_field") from None
+    raw = raw.strip()
+    if not (raw.isascii() and raw.isdigit()):
+        raise bad_request("Last-Event-ID: must be a whole number", "invalid_field")
+    value = int(raw)
     if not 0 <= value <= MAX_INT:
         raise bad_request(f"Last-Event-ID: must be 0 to {MAX_INT}", "invalid_field")
     return value

@@ -5,11 +5,21 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from argon2 import PasswordHasher
 
+from relay_server import auth
 from relay_server.app import close_app, create_app
 from relay_server.config import RelayConfig
 
 _counter = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(monkeypatch):
+    """argon2 at test strength (the real cost is ~0.25 s per hash); behaviour is the same."""
+    fast = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    monkeypatch.setattr(auth, "_hasher", fast)
+    monkeypatch.setattr(auth, "_DUMMY_HASH", fast.hash("timing-equaliser"))
 
 
 @pytest.fixture

@@ -5,19 +5,9 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from argon2 import PasswordHasher
 
-from relay_server import auth
 from relay_server.db import database
 from relay_server.models import Package, Push
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(monkeypatch):
-    """argon2 at test strength (the real cost is ~0.25 s per hash); behaviour is the same."""
-    fast = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    monkeypatch.setattr(auth, "_hasher", fast)
-    monkeypatch.setattr(auth, "_DUMMY_HASH", fast.hash("timing-equaliser"))
 
 
 @pytest.fixture

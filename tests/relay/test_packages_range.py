@@ -11,19 +11,9 @@ import subprocess
 
 import pytest
 import requests
-from argon2 import PasswordHasher
 
-from relay_server import auth
 
 APK_MIME = "application/vnd.android.package-archive"
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(monkeypatch):
-    """argon2 at test strength (the real cost is ~0.25 s per hash); behaviour is the same."""
-    fast = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    monkeypatch.setattr(auth, "_hasher", fast)
-    monkeypatch.setattr(auth, "_DUMMY_HASH", fast.hash("timing-equaliser"))
 
 
 def _error(resp) -> dict:

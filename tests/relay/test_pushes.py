@@ -8,9 +8,7 @@ import json
 import threading
 
 import pytest
-from argon2 import PasswordHasher
 
-from relay_server import auth
 from relay_server.app import close_app, create_app
 from relay_server.db import database
 from relay_server.models import Event, Push, PushHistory
@@ -23,14 +21,6 @@ from shared.protocol import (
 )
 
 S = PushState
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(monkeypatch):
-    """argon2 at test strength (the real cost is ~0.25 s per hash); behaviour is the same."""
-    fast = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    monkeypatch.setattr(auth, "_hasher", fast)
-    monkeypatch.setattr(auth, "_DUMMY_HASH", fast.hash("timing-equaliser"))
 
 
 def _error(resp) -> dict:
