@@ -50,6 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="save the window as PNG after --screenshot-delay seconds, and again on SIGUSR1")
     parser.add_argument("--screenshot-delay", type=float, default=3.0, metavar="SECONDS")
     parser.add_argument("--quit-after", type=float, metavar="SECONDS", help="exit after this many seconds")
+    parser.add_argument("--control", action="store_true",
+                        help="listen on control.sock in the data dir for automation (demo tour, end-to-end tests)")
     parser.add_argument("--size", default="420x860", help="window size WxH (default 420x860, a phone)")
 
 
@@ -88,19 +90,28 @@ def run(args: argparse.Namespace) -> int:
     if args.relay and args.username and args.password:
         if not _log_in_with_retries(service, args):
             return 2
-    if args.headless:
-        return _run_headless(service, args)
-    from mobile_receiver.ui import run_app
+    control = None
+    if args.control:
+        from mobile_receiver.control import SOCKET_NAME, ControlServer
 
-    width, _, height = args.size.partition("x")
-    return run_app(
-        service,
-        size=(int(width), int(height)),
-        screenshot=args.screenshot,
-        screenshot_delay=args.screenshot_delay,
-        quit_after=args.quit_after,
-        prefill={"password": args.password or ""},
-    )
+        control = ControlServer(service, directory / SOCKET_NAME).start()
+    try:
+        if args.headless:
+            return _run_headless(service, args)
+        from mobile_receiver.ui import run_app
+
+        width, _, height = args.size.partition("x")
+        return run_app(
+            service,
+            size=(int(width), int(height)),
+            screenshot=args.screenshot,
+            screenshot_delay=args.screenshot_delay,
+            quit_after=args.quit_after,
+            prefill={"password": args.password or ""},
+        )
+    finally:
+        if control is not None:
+            control.stop()
 
 
 def _log_in_with_retries(service, args, wait: float = 30.0) -> bool:

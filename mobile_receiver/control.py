@@ -1,0 +1,134 @@
+"""A local automation socket: what adb and UI Automator are to an Android phone.
+
+With ``appbeam receiver --control`` the receiver listens on ``control.sock`` in its data
+dir (a Unix socket, so only this machine's users with access to that folder can use it).
+One JSON object per line in, one per line out:
+
+- ``{"action": "state"}`` answers the connection state, the installed apps and every push
+  as the app-message page shows it;
+- ``{"action": "tap", "push_id": "...", "button": "download"}`` presses a card's button,
+  through the same inbox method the button calls (download, dismiss, pause, resume,
+  cancel, retry, use_mobile_data, wait_for_wifi).
+
+The demo's headless tour and the end-to-end test use it to act as the phone's user.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import socketserver
+import threading
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SOCKET_NAME = "control.sock"
+
+#: button -> how the inbox does it
+BUTTONS = {
+    "download": lambda inbox, push_id: inbox.download(push_id),
+    "dismiss": lambda inbox, push_id: inbox.dismiss(push_id),
+    "pause": lambda inbox, push_id: inbox.pause(push_id),
+    "resume": lambda inbox, push_id: inbox.resume(push_id),
+    "cancel": lambda inbox, push_id: inbox.cancel(push_id),
+    "retry": lambda inbox, push_id: inbox.retry(push_id),
+    "use_mobile_data": lambda inbox, push_id: inbox.use_mobile_data(push_id),
+    "wait_for_wifi": lambda inbox, push_id: inbox.answer_metered(push_id, "wait"),
+}
+
+
+def describe(service) -> dict[str, Any]:
+    """What the user would see: connection, installed apps, every push card."""
+    pushes = [
+        {
+            "push_id": rec.push_id,
+            "app_id": rec.app.get("id"),
+            "name": rec.app.get("name"),
+            "mode": rec.mode,
+            "state": rec.state,
+            "bytes_done": rec.bytes_done,
+            "bytes_total": rec.bytes_total,
+            "detail": rec.detail,
+            "prompt": rec.prompt,
+        }
+        for rec in service.inbox.records()
+    ]
+    installed = [
+        {"app_id": app.app_id, "version": app.version}
+        for app in service.platform.installer.installed_apps()
+    ]
+    return {"connection": service.connection.state, "pushes": pushes, "installed": installed}
+
+
+def handle(service, request: Any) -> dict[str, Any]:
+    """Carry out one request; errors come back as ``{"error": "..."}``."""
+    if not isinstance(request, dict):
+        return {"error": "send a JSON object"}
+    action = request.get("action")
+    if action == "state":
+        return describe(service)
+    if action == "tap":
+        button = request.get("button")
+        if button not in BUTTONS:
+            return {"error": f"unknown button {button!r}; one of {', '.join(BUTTONS)}"}
+        push_id = request.get("push_id")
+        if service.inbox.get(push_id) is None:
+            return {"error": f"no push {push_id!r} on this device"}
+        BUTTONS[button](service.inbox, push_id)
+        return {"ok": True}
+    return {"error": f"unknown action {action!r}; use state or tap"}
+
+
+class ControlServer:
+    """Serves :func:`handle` on a Unix socket until stopped."""
+
+    def __init__(self, service, path: Path):
+        self.service = service
+        self.path = Path(path)
+        outer = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                for line in self.rfile:
+                    try:
+                        reply = handle(outer.service, json.loads(line))
+                    except (ValueError, KeyError) as exc:
+                        reply = {"error": str(exc)}
+                    self.wfile.write(json.dumps(reply).encode() + b"\n")
+                    self.wfile.flush()
+
+        self.path.unlink(missing_ok=True)
+        self._server = socketserver.ThreadingUnixStreamServer(str(self.path), Handler)
+        self._server.daemon_threads = True
+        os.chmod(self.path, 0o600)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="control", daemon=True)
+
+    def start(self) -> "ControlServer":
+        self._thread.start()
+        log.info("automation socket at %s", self.path)
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+        self.path.unlink(missing_ok=True)
+
+
+def send(path: Path | str, request: dict, timeout: float = 10.0) -> dict:
+    """Send one request to a receiver's automation socket and return its answer."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(str(path))
+        sock.sendall(json.dumps(request).encode() + b"\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return json.loads(data)
