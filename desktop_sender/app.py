@@ -9,6 +9,7 @@ notice says where the app is going. Every relay call runs on a worker thread.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from dataclasses import dataclass, replace
@@ -40,8 +41,22 @@ from desktop_sender.style import STYLE_SHEET
 from desktop_sender.web_api import install_web_api
 from shared.protocol import InstallInfo, ProtocolError
 from shared.relay_client import RelayClient, RelayError
+from desktop_sender.signals import emit
 
 log = logging.getLogger(__name__)
+
+
+def _unless_closed(method):
+    """Skip a slot once the sender is closed: answers already queued by worker threads
+    still arrive after ``close()``, and the widgets they would touch are gone."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        if self.closed:
+            return None
+        return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 @dataclass
@@ -92,6 +107,7 @@ class SenderApp(QObject):
         self.username = ""
         self._pick_serial = 0
         self._setup_dialog: SetupDialog | None = None
+        self.closed = False
 
         self.web_profile = self._make_web_profile()
         install_web_api(self.web_profile)
@@ -139,7 +155,7 @@ class SenderApp(QObject):
         elif self.options.interactive:
             self.show_setup_dialog()
         else:
-            self.sign_in_failed.emit("not signed in: give --username and --password")
+            emit(self.sign_in_failed, "not signed in: give --username and --password")
 
     def _open_start_page(self) -> None:
         url = self.options.start_url or self._home_url()
@@ -152,7 +168,20 @@ class SenderApp(QObject):
         if self.listener is not None:
             self.listener.stop()
             self.listener = None
+        self.worker.drop_pending()
         self.worker.wait_for_done(3000)
+
+    def close(self) -> None:
+        """Shut down and destroy the window before the browser profile.
+
+        Chromium warns (and may crash at exit) when a profile goes while a page of it lives.
+        """
+        self.shutdown()
+        self.closed = True
+        self.window.close()
+        self.window.browser.page().deleteLater()
+        self.window.deleteLater()
+        self.web_profile.deleteLater()
 
     # ------------------------------------------------------------------ signing in
 
@@ -178,6 +207,7 @@ class SenderApp(QObject):
         call.succeeded.connect(lambda answer, u=username: self._on_sign_in_done(u, answer))
         call.failed.connect(self._on_sign_in_error)
 
+    @_unless_closed
     def _on_sign_in_done(self, username: str, answer: dict) -> None:
         settings = self.profile.settings
         settings.username = username
@@ -189,20 +219,22 @@ class SenderApp(QObject):
         self._open_start_page()
         self._on_signed_in(username)
 
+    @_unless_closed
     def _on_sign_in_error(self, error: RelayError) -> None:
         message = relay_error_text(error, self.client.base_url)
         log.warning("sign-in failed: %s", message)
         if self._setup_dialog is not None:
             self._setup_dialog.set_error(message)
-        self.sign_in_failed.emit(message)
+        emit(self.sign_in_failed, message)
 
+    @_unless_closed
     def _on_signed_in(self, username: str) -> None:
         self.username = username
         self.window.set_account(username, self.profile.device_info().name)
         self.window.pushes_panel.username = username
         self._start_listener()
         self.load_pushes()
-        self.signed_in.emit(username)
+        emit(self.signed_in, username)
 
     def _start_listener(self) -> None:
         if self.listener is not None:
@@ -228,14 +260,17 @@ class SenderApp(QObject):
             self._request_devices(serial)
         return serial
 
+    @_unless_closed
     def _on_package_requested(self, link: PackageLink, page: QWebEnginePage | None) -> None:
         self.open_picker(info_from_link(link), link, page)
 
+    @_unless_closed
     def _on_send_link_requested(self, url: str, text: str) -> None:
         page = self.window.browser.page()
         link = PackageLink(url=url, page_url=page.url().toString())
         self.open_picker(info_from_link(link), link, page)
 
+    @_unless_closed
     def _on_page_push_requested(self, value: Any, page_url: str) -> None:
         try:
             info = info_from_page_call(value, page_url)
@@ -245,6 +280,7 @@ class SenderApp(QObject):
         url = info.packages[0].url if info.packages else ""
         self.open_picker(info, PackageLink(url=url, page_url=page_url), None)
 
+    @_unless_closed
     def _on_json_ld(self, serial: int, link: PackageLink, items: list, base: str) -> None:
         if serial != self._pick_serial:
             return
@@ -262,7 +298,7 @@ class SenderApp(QObject):
 
     def _load_icon(self, info: InstallInfo, serial: int) -> None:
         def show(pixmap: QPixmap, url=info.icon_url) -> None:
-            if serial == self._pick_serial:
+            if serial == self._pick_serial and not self.closed:
                 self.window.picker.set_icon(pixmap, url)
 
         self.icons.load(info.icon_url, show)
@@ -278,10 +314,12 @@ class SenderApp(QObject):
         call.succeeded.connect(lambda devices, s=serial: self._on_devices(s, devices))
         call.failed.connect(lambda error, s=serial: self._on_devices_error(s, error))
 
+    @_unless_closed
     def _on_devices(self, serial: int, devices: list[dict]) -> None:
         if serial == self._pick_serial and self.window.picker.isVisible():
             self.window.picker.set_devices(devices)
 
+    @_unless_closed
     def _on_devices_error(self, serial: int, error: RelayError) -> None:
         if serial == self._pick_serial and self.window.picker.isVisible():
             self.window.picker.set_relay_error(relay_error_text(error, self.client.base_url), detail=str(error))
@@ -298,6 +336,7 @@ class SenderApp(QObject):
         call.succeeded.connect(lambda pushes, s=serial, i=info: self._on_pushed(s, i, pushes))
         call.failed.connect(lambda error, s=serial: self._on_push_error(s, error))
 
+    @_unless_closed
     def _on_pushed(self, serial: int, info: InstallInfo, pushes: list[dict]) -> None:
         self.board.add_pushes(pushes)
         self._show_board()
@@ -306,34 +345,43 @@ class SenderApp(QObject):
             self.window.picker.hide()
         self.window.show_pushes()
         self.window.show_notice(sent_message(info.name or info.id, pushes))
-        self.push_sent.emit(pushes)
+        emit(self.push_sent, pushes)
 
+    @_unless_closed
     def _on_push_error(self, serial: int, error: RelayError) -> None:
         if serial == self._pick_serial:
             self.window.picker.set_send_error(relay_error_text(error, self.client.base_url))
 
     # ------------------------------------------------------------------ pushes
 
+    @_unless_closed
     def load_pushes(self) -> None:
         """Ask the relay for every push this computer sent (at start and after each reconnect)."""
         call = self.worker.call("pushes", "sent")
         call.succeeded.connect(self._on_pushes_loaded)
-        call.failed.connect(lambda error: self.window.pushes_panel.set_error(f"Can't load your pushes: {relay_error_text(error, self.client.base_url)}"))
+        call.failed.connect(self._on_pushes_error)
 
+    @_unless_closed
+    def _on_pushes_error(self, error: RelayError) -> None:
+        self.window.pushes_panel.set_error(f"Can't load your pushes: {relay_error_text(error, self.client.base_url)}")
+
+    @_unless_closed
     def _on_pushes_loaded(self, pushes: list[dict]) -> None:
         self.window.pushes_panel.set_error("")
         self.board.add_pushes(pushes)
         self._show_board()
-        self.pushes_loaded.emit()
+        emit(self.pushes_loaded)
 
+    @_unless_closed
     def _show_board(self) -> None:
         panel = self.window.pushes_panel
         entries = self.board.entries()
         panel.set_entries(entries)
         for entry in entries:
             row = panel.rows[entry.push_id]
-            self.icons.load(entry.icon_url, row.set_icon)
+            self.icons.load(entry.icon_url, lambda pixmap, r=row: None if self.closed else r.set_icon(pixmap))
 
+    @_unless_closed
     def _on_push_update(self, update: dict) -> None:
         entry = self.board.apply_update(update)
         if entry is not None:
@@ -343,13 +391,20 @@ class SenderApp(QObject):
         if push_id and push_id not in self.board:
             # A push this computer sent that the list has not caught up with yet.
             call = self.worker.call("get_push", push_id)
-            call.succeeded.connect(lambda push: (self.board.add_pushes([push]), self._show_board()))
+            call.succeeded.connect(self._on_push_fetched)
 
+    @_unless_closed
+    def _on_push_fetched(self, push: dict) -> None:
+        self.board.add_pushes([push])
+        self._show_board()
+
+    @_unless_closed
     def _on_stream_status(self, state: str, error: str) -> None:
         self.window.pushes_panel.set_connection(state, error)
         if state == "connected" and len(self.board):
             self.load_pushes()  # catch up on anything that changed while disconnected
 
+    @_unless_closed
     def _on_stream_failed(self, error: RelayError) -> None:
         if error.status == 401:
             self.profile.tokens.clear()
@@ -361,9 +416,10 @@ class SenderApp(QObject):
 
     def _on_cancel_requested(self, push_id: str) -> None:
         call = self.worker.call("cancel_push", push_id)
-        call.succeeded.connect(lambda push: (self.board.add_pushes([push]), self._show_board()))
+        call.succeeded.connect(self._on_push_fetched)
         call.failed.connect(lambda error, p=push_id: self._on_cancel_failed(p, error))
 
+    @_unless_closed
     def _on_cancel_failed(self, push_id: str, error: RelayError) -> None:
         self.window.pushes_panel.set_error(f"Can't cancel: {relay_error_text(error, self.client.base_url)}")
         entry = self.board.get(push_id)

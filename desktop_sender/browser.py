@@ -9,6 +9,7 @@ from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QWidget
 
 from desktop_sender.web_api import AppbeamBridge, attach_bridge
+from desktop_sender.signals import emit
 
 
 class BrowserView(QWebEngineView):
@@ -29,7 +30,7 @@ class BrowserView(QWebEngineView):
         """The sender's own entries for a link's context menu."""
         action = QAction("Send to device...", self)
         action.setObjectName("sendToDevice")
-        action.triggered.connect(lambda: self.send_link_requested.emit(link_url, link_text))
+        action.triggered.connect(lambda: emit(self.send_link_requested, link_url, link_text))
         return [action]
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:

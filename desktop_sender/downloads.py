@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, QUrl, Signal
 from PySide6.QtWebEngineCore import QWebEngineDownloadRequest, QWebEnginePage, QWebEngineProfile
 
 from desktop_sender.install_info import PackageLink, is_package
+from desktop_sender.signals import emit
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class SavedDownload(QObject):
             self._request.cancel()
 
     def _on_progress(self, *_args) -> None:
-        self.progress_changed.emit(self._request.receivedBytes(), self._request.totalBytes())
+        emit(self.progress_changed, self._request.receivedBytes(), self._request.totalBytes())
 
     def _on_state_changed(self, state: QWebEngineDownloadRequest.DownloadState) -> None:
         if self.done:
@@ -63,13 +64,13 @@ class SavedDownload(QObject):
         if state == _State.DownloadCompleted:
             self.done = True
             self.path = str(Path(self._request.downloadDirectory()) / self._request.downloadFileName())
-            self.finished.emit(self.path)
+            emit(self.finished, self.path)
         elif state == _State.DownloadCancelled:
             self.done = True
-            self.failed.emit("cancelled")
+            emit(self.failed, "cancelled")
         elif state == _State.DownloadInterrupted:
             self.done = True
-            self.failed.emit(self._request.interruptReasonString() or "interrupted")
+            emit(self.failed, self._request.interruptReasonString() or "interrupted")
 
 
 class DownloadInterceptor(QObject):
@@ -119,7 +120,7 @@ class DownloadInterceptor(QObject):
         # Not saved: the package goes to a device, never to this computer's disk.
         request.cancel()
         log.info("intercepted package %s (%s, %s)", link.display_name, mime or "no MIME type", link.format)
-        self.package_requested.emit(link, page)
+        emit(self.package_requested, link, page)
 
     def _save(self, request: QWebEngineDownloadRequest) -> None:
         self.downloads_dir.mkdir(parents=True, exist_ok=True)
@@ -128,4 +129,4 @@ class DownloadInterceptor(QObject):
         self.saved.append(download)
         request.accept()
         log.info("saving %s to %s", download.url, self.downloads_dir)
-        self.download_started.emit(download)
+        emit(self.download_started, download)

@@ -12,6 +12,7 @@ from desktop_sender.downloads_bar import DownloadsIndicator
 from desktop_sender.notice import SentNotice
 from desktop_sender.picker import DevicePicker
 from desktop_sender.pushes_panel import PushesPanel
+from desktop_sender.signals import emit
 
 
 class MainWindow(QMainWindow):
@@ -158,7 +159,7 @@ class MainWindow(QMainWindow):
         if watched is self.browser and event.type() in (QEvent.Type.Resize, QEvent.Type.Move):
             self.reposition_overlays()
         elif watched is self.account_label and event.type() == QEvent.Type.MouseButtonRelease:
-            self.account_clicked.emit()
+            emit(self.account_clicked)
         return super().eventFilter(watched, event)
 
     # ------------------------------------------------------------------ slots

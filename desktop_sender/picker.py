@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from desktop_sender.install_info import PackageLink, human_size
 from desktop_sender.style import DIM, letter_icon, rounded
 from shared.protocol import PLATFORM_LABELS, InstallInfo, Platform, PushMode
+from desktop_sender.signals import emit
 
 ICON_SIZE = 64
 CARD_WIDTH = 600
@@ -152,7 +153,7 @@ class DeviceRow(QFrame):
         self.setProperty("checked", "true" if checked else "false")
         self.style().unpolish(self)
         self.style().polish(self)
-        self.toggled.emit()
+        emit(self.toggled)
 
 
 class DevicePicker(QWidget):
@@ -411,7 +412,7 @@ class DevicePicker(QWidget):
         """Close the picker without sending."""
         if self.isVisible():
             self.hide()
-            self.dismissed.emit()
+            emit(self.dismissed)
 
     # ------------------------------------------------------------------ state
 
@@ -471,13 +472,13 @@ class DevicePicker(QWidget):
             return  # the button is disabled; this guards programmatic clicks too
         self.error_label.hide()
         self.set_sending(True)
-        self.push_requested.emit(self.info, str(mode), ids)
+        emit(self.push_requested, self.info, str(mode), ids)
 
     def _on_save_clicked(self) -> None:
         url = self._save_url()
         if url:
             self.hide()
-            self.save_requested.emit(url)
+            emit(self.save_requested, url)
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from desktop_sender.push_board import PushEntry
 from desktop_sender.style import ERROR, MUTED, OK, STATE_COLORS, WARN, letter_icon, rounded
 from shared.protocol import PushMode, PushState
+from desktop_sender.signals import emit
 
 ROW_ICON = 36
 _PROGRESS_STATES = {PushState.DOWNLOADING, PushState.PAUSED, PushState.VERIFYING, PushState.INSTALLING}
@@ -58,7 +59,7 @@ class PushRow(QFrame):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setObjectName("cancelPush")
         self.cancel_button.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.cancel_button.clicked.connect(lambda: self.cancel_clicked.emit(self.push_id))
+        self.cancel_button.clicked.connect(lambda: emit(self.cancel_clicked, self.push_id))
 
         text = QVBoxLayout()
         text.setSpacing(2)
@@ -201,4 +202,4 @@ class PushesPanel(QDockWidget):
         row = self.rows.get(push_id)
         if row is not None:
             row.cancel_button.setEnabled(False)
-        self.cancel_requested.emit(push_id)
+        emit(self.cancel_requested, push_id)

@@ -1,26 +1,29 @@
 """Relay calls and the relay's event stream, off the UI thread.
 
 Every call to the relay blocks on the network, so none runs on the UI thread: a
-:class:`RelayWorker` runs each call as a ``QRunnable`` on its own thread pool and reports
-back through a :class:`RelayCall`'s signals, which Qt delivers on the UI thread. The event
+:class:`RelayWorker` runs each call on a worker thread and reports back through a
+:class:`RelayCall`'s signals, which are emitted on the UI thread. The event
 stream runs in a :class:`PushEventListener` thread for as long as the sender is logged in.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal
+from PySide6.QtCore import QObject, Qt, QThread, Signal
 
 from shared.protocol import StreamEvent
 from shared.relay_client import ConnectionStatus, RelayClient, RelayError, RelayUnavailable
+from desktop_sender.signals import emit
 
 log = logging.getLogger(__name__)
 
 
 class RelayCall(QObject):
-    """One relay call in flight; ``succeeded(result)`` or ``failed(RelayError)`` fires once."""
+    """One relay call in flight; ``succeeded(result)`` or ``failed(RelayError)`` fires once, on the UI thread."""
 
     succeeded = Signal(object)
     failed = Signal(object)
@@ -31,55 +34,61 @@ class RelayCall(QObject):
         self.done = False
 
 
-class _CallRunnable(QRunnable):
-    def __init__(self, call: RelayCall, fn: Callable[..., Any], args: tuple, kwargs: dict):
-        super().__init__()
-        self._call = call
-        self._fn = fn
-        self._args = args
-        self._kwargs = kwargs
-
-    def run(self) -> None:
-        # Emitting from the pool thread: the RelayCall lives on the UI thread, so Qt queues
-        # the signal there and the slots run on the UI thread.
-        try:
-            result = self._fn(*self._args, **self._kwargs)
-        except RelayError as exc:
-            self._call.failed.emit(exc)
-        except Exception as exc:  # a bug or an unexpected reply must not die silently in a thread
-            log.exception("relay call %s failed", self._call.name)
-            self._call.failed.emit(RelayError(None, "internal_error", f"{type(exc).__name__}: {exc}"))
-        else:
-            self._call.succeeded.emit(result)
+def _run_call(name: str, fn: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[bool, Any]:
+    """Run one call on a worker thread; never raises (the answer is a value either way)."""
+    try:
+        return True, fn(*args, **kwargs)
+    except RelayError as exc:
+        return False, exc
+    except Exception as exc:  # a bug or an unexpected reply must not die silently in a thread
+        log.exception("relay call %s failed", name)
+        return False, RelayError(None, "internal_error", f"{type(exc).__name__}: {exc}")
 
 
 class RelayWorker(QObject):
-    """Runs relay calls on worker threads; the UI connects to each call's signals."""
+    """Runs relay calls on worker threads; the UI connects to each call's signals.
+
+    Work runs on a plain ``ThreadPoolExecutor`` (Python owns every object, no Qt ownership
+    transfer); each answer comes back through one queued signal of this object, which
+    lives on the UI thread, and is re-emitted there by the call it belongs to.
+    """
+
+    _answered = Signal(object, bool, object)  # call, ok, result or error
 
     def __init__(self, client: RelayClient, parent: QObject | None = None, *, max_threads: int = 4):
         super().__init__(parent)
         self.client = client
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(max_threads)
+        self._executor = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="relay")
         self._in_flight: set[RelayCall] = set()
+        self._answered.connect(self._on_answered, Qt.ConnectionType.QueuedConnection)
 
     def submit(self, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> RelayCall:
-        """Run ``fn(*args, **kwargs)`` on a worker thread; returns the call to connect to."""
+        """Run ``fn(*args, **kwargs)`` on a worker thread; returns the call to connect to.
+
+        The answer is always delivered by the event loop, so slots connected right after
+        ``submit()`` returns never miss it, however fast the relay is.
+        """
         call = RelayCall(name, self)
         self._in_flight.add(call)
-        call.succeeded.connect(lambda _result, c=call: self._finish(c))
-        call.failed.connect(lambda _error, c=call: self._finish(c))
-        self._pool.start(_CallRunnable(call, fn, args, kwargs))
+        future = self._executor.submit(_run_call, name, fn, args, kwargs)
+        future.add_done_callback(lambda f, c=call: emit(self._answered, c, *f.result()))
         return call
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> RelayCall:
         """Call ``RelayClient.<method>`` on a worker thread."""
         return self.submit(method, getattr(self.client, method), *args, **kwargs)
 
-    def _finish(self, call: RelayCall) -> None:
-        call.done = True
+    def _on_answered(self, call: RelayCall, ok: bool, payload: Any) -> None:
+        if call not in self._in_flight:
+            return  # dropped: the window it was for is closing
         self._in_flight.discard(call)
+        call.done = True
+        emit(call.succeeded if ok else call.failed, payload)
         call.deleteLater()
+
+    def drop_pending(self) -> None:
+        """Forget the answers of calls still running (the window they were for is closing)."""
+        self._in_flight.clear()
 
     @property
     def busy(self) -> bool:
@@ -87,7 +96,12 @@ class RelayWorker(QObject):
 
     def wait_for_done(self, msecs: int = 5000) -> bool:
         """Wait for running calls to end (shutdown and tests)."""
-        return self._pool.waitForDone(msecs)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + msecs / 1000
+        threads = list(getattr(self._executor, "_threads", ()))
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in threads)
 
 
 class PushEventListener(QThread):
@@ -117,20 +131,25 @@ class PushEventListener(QThread):
         try:
             for event in stream:
                 if event.event == StreamEvent.PUSH_UPDATE and isinstance(event.data, dict):
-                    self.push_updated.emit(event.data)
+                    emit(self.push_updated, event.data)
         except RelayError as exc:
             # Not transient (revoked token, account gone): retrying will not help.
             if not isinstance(exc, RelayUnavailable):
-                self.stream_failed.emit(exc)
+                emit(self.stream_failed, exc)
         except Exception:
             log.exception("the event stream stopped")
 
     def _on_stream_status(self, status: ConnectionStatus) -> None:
-        self.status_changed.emit(status.state, status.error or "")
+        emit(self.status_changed, status.state, status.error or "")
 
     def stop(self, wait_ms: int = 5000) -> None:
-        """Close the stream and wait for the thread to end."""
+        """Close the stream and wait for the thread to end; no signal is delivered after this."""
         self._stopping = True
+        for signal in (self.push_updated, self.status_changed, self.stream_failed):
+            try:
+                signal.disconnect()
+            except (RuntimeError, TypeError):
+                pass  # nothing was connected
         if self._stream is not None:
             self._stream.close()
         self.wait(wait_ms)

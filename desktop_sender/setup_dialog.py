@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from desktop_sender.signals import emit
 
 
 class SetupDialog(QDialog):
@@ -96,4 +97,4 @@ class SetupDialog(QDialog):
             return
         self.error_label.hide()
         self.set_busy(True)
-        self.sign_in_requested.emit(relay, username, password, self.device_edit.text().strip(), self.create_check.isChecked())
+        emit(self.sign_in_requested, relay, username, password, self.device_edit.text().strip(), self.create_check.isChecked())

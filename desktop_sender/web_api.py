@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import QFile, QIODevice, QObject, Signal, Slot
 from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile, QWebEngineScript
+from desktop_sender.signals import emit
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class AppbeamBridge(QObject):
         except ValueError:
             log.info("appbeam.push() got something that is not JSON")
             return
-        self.push_requested.emit(value, self._page.url().toString())
+        emit(self.push_requested, value, self._page.url().toString())
 
 
 def _qwebchannel_js() -> str:

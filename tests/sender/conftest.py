@@ -1,0 +1,80 @@
+"""Fixtures for the desktop sender's tests: Qt WebEngine offscreen, a real relay, accounts.
+
+The environment must be set before anything imports Qt, and QtWebEngineWidgets must be
+imported before pytest-qt creates the QApplication; both happen here, at import time.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+os.environ["QTWEBENGINE_DISABLE_SANDBOX"] = "1"
+os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu")
+os.environ.setdefault("QT_LOGGING_RULES", "qt.webenginecontext.debug=false")
+
+from PySide6 import QtWebEngineWidgets  # noqa: E402,F401  (before the QApplication)
+
+import pytest  # noqa: E402
+
+from sender_helpers import Accounts, make_accounts, SenderHarness, StaticSite  # noqa: E402
+from desktop_sender.relay_process import RelayProcess  # noqa: E402
+
+#: Harmless noise of Chromium on a machine without GPU, display or D-Bus (see the guide).
+QT_NOISE = [
+    "Failed to create RHI",
+    "QRhiGles2",
+    "Failed to connect to the bus",
+    "GPUInfo",
+    "propagateSizeHints",
+    "Vulkan",
+    "GBM",
+    "Sandboxing disabled",
+    "Release of profile requested",
+    "js:",
+]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in QT_NOISE:
+        config.addinivalue_line("qt_log_ignore", line)
+
+
+@pytest.fixture(scope="session")
+def qapp_args():
+    return ["appbeam-sender-tests"]
+
+
+@pytest.fixture(scope="session")
+def relay(tmp_path_factory):
+    """One real relay subprocess for the session (tests use fresh accounts each)."""
+    process = RelayProcess(tmp_path_factory.mktemp("relay"))
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def accounts(relay) -> Accounts:
+    """A fresh account with an online phone, an offline tablet, and a friend with a phone."""
+    accounts = make_accounts(relay.url)
+    yield accounts
+    accounts.close()
+
+
+@pytest.fixture
+def site(tmp_path):
+    """A local web site (127.0.0.1) for pages that are not the relay's store."""
+    site = StaticSite(tmp_path / "site")
+    site.start()
+    yield site
+    site.stop()
+
+
+@pytest.fixture
+def sender(qtbot, relay, accounts, tmp_path):
+    """A signed-in sender showing the relay's store."""
+    harness = SenderHarness(qtbot, tmp_path / "sender", relay.url, accounts.username, accounts.password)
+    harness.start()
+    yield harness
+    harness.close()
