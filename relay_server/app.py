@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 
 from relay_server import catalog
 from relay_server.api import api
 from relay_server.config import RelayConfig
 from relay_server.context import Relay
 from relay_server.db import database, init_database
-from relay_server.errors import register_error_handlers
+from relay_server.errors import bad_request, register_error_handlers
 from relay_server.hub import Hub
 from relay_server.janitor import Janitor
 from relay_server.metrics import RelayMetrics
@@ -54,6 +54,12 @@ def create_app(config: RelayConfig | None = None) -> Flask:
 
     @app.before_request
     def _open_db():
+        # No route takes a NUL character anywhere (and PostgreSQL cannot store one).
+        if "\x00" in request.path:
+            raise bad_request("the URL path must not contain NUL characters")
+        for key, value in request.args.items(multi=True):
+            if "\x00" in key or "\x00" in value:
+                raise bad_request(f"{key.replace(chr(0), '')}: must not contain NUL characters", "invalid_field")
         database.connect(reuse_if_open=True)
 
     @app.teardown_request

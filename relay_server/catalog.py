@@ -22,11 +22,11 @@ def seed_demo(relay) -> int:
     runtimes = {(app.id, p.format): p.runtime for app in demo_catalog.DEMO_APPS for p in app.packages}
     with database.atomic():
         for app in demo_catalog.DEMO_APPS:
-            CatalogApp.insert(
-                app_id=app.id, name=app.name, version=app.version, version_code=app.version_code,
-                description=app.description, developer=app.developer, license=app.license,
-                homepage=app.homepage, category=app.category, icon=app.icon,
-            ).on_conflict_replace().execute()
+            fields = dict(name=app.name, version=app.version, version_code=app.version_code,
+                          description=app.description, developer=app.developer, license=app.license,
+                          homepage=app.homepage, category=app.category, icon=app.icon)
+            (CatalogApp.insert(app_id=app.id, **fields)
+             .on_conflict(conflict_target=[CatalogApp.app_id], update=fields).execute())
         for pkg in generated:
             sha, size = relay.store.add_file(pkg.path)
             Package.insert(sha256=sha, size=size, content_type=pkg.mime_type).on_conflict_ignore().execute()

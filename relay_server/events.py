@@ -4,18 +4,30 @@ from __future__ import annotations
 
 import json
 from typing import Any
-
-from peewee import JOIN
 from urllib.parse import urljoin
+
+from peewee import JOIN, PostgresqlDatabase
 
 from shared.protocol import UNACKNOWLEDGED_STATES, StreamEvent
 
-from relay_server.db import iso
+from relay_server.db import database, iso
 from relay_server.models import Device, Event, Push
 
 
+#: Any fixed number: the advisory lock that orders event writes on PostgreSQL.
+_EVENT_LOCK = 0x61707062
+
+
 def append(device_id: str, kind: StreamEvent, push: Push | None = None, payload: dict | None = None) -> Event:
-    """Record an event for a device (inside the caller's transaction)."""
+    """Record an event for a device (inside the caller's transaction).
+
+    Streams read "events after the last id I sent", so ids must become visible in the
+    order they were given out. SQLite has one writer at a time; on PostgreSQL two
+    transactions could commit out of order, so event writers take one transaction-scoped
+    advisory lock first (held until commit, re-entrant within the transaction).
+    """
+    if isinstance(database.obj, PostgresqlDatabase):
+        database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_EVENT_LOCK,))
     return Event.create(
         device=device_id,
         kind=str(kind),

@@ -19,7 +19,28 @@ def json_body() -> dict[str, Any]:
         raise bad_request("send a JSON body with 'Content-Type: application/json'", "invalid_json")
     if not isinstance(data, dict):
         raise bad_request("the JSON body must be an object", "invalid_json")
+    if _has_nul(data):
+        raise bad_request("text must not contain NUL characters", "invalid_json")
     return data
+
+
+def _has_nul(value: Any) -> bool:
+    """True if any string (key or value) in the parsed body holds a NUL character.
+
+    No field of the protocol may hold one, and PostgreSQL cannot store one in text.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def text_field(data: dict, key: str, *, min_len: int = 1, max_len: int = 256) -> str:

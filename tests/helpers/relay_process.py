@@ -21,6 +21,8 @@ from pathlib import Path
 
 import requests
 
+from tests.helpers.database import reset_database, test_database_url
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -43,6 +45,8 @@ class RelayProcess:
         self.env = env or {}
         self.proc: subprocess.Popen | None = None
         self.log_path = self.data_dir / "relay.log"
+        self.database_url = test_database_url()
+        self._started_once = False
 
     @property
     def url(self) -> str:
@@ -54,6 +58,11 @@ class RelayProcess:
                "--data-dir", str(self.data_dir), "--demo-scale", str(self.demo_scale),
                "--keepalive", str(self.keepalive), "--allow-private-mirror", *self.extra_args]
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
+        if self.database_url:
+            env["APPBEAM_DATABASE_URL"] = self.database_url
+            if not self._started_once:  # a restart after kill() keeps the data, as a real one would
+                reset_database(self.database_url)
+        self._started_once = True
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env)
         log.close()

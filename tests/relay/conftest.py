@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 from relay_server import auth
 from relay_server.app import close_app, create_app
 from relay_server.config import RelayConfig
+from tests.helpers.database import reset_database, test_database_url
 
 _counter = itertools.count()
 
@@ -24,7 +25,10 @@ def _fast_passwords(monkeypatch):
 
 @pytest.fixture
 def relay_config(tmp_path) -> RelayConfig:
-    return RelayConfig(data_dir=tmp_path / "relay", demo_scale=0.01, keepalive=0.2).with_()
+    """A fresh relay: its own data dir, and an empty database (SQLite file or PostgreSQL)."""
+    url = test_database_url()
+    reset_database(url)
+    return RelayConfig(data_dir=tmp_path / "relay", database_url=url, demo_scale=0.01, keepalive=0.2)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import pytest
 
 from relay_server.demo_catalog import DEMO_APPS
 from shared.protocol import FORMAT_MIME_TYPES
+from tests.helpers.database import test_database_url
 
 
 def _error(resp) -> dict:
@@ -299,7 +300,7 @@ def test_healthz(client):
     assert resp.status_code == 200
     body = resp.get_json()
     assert body["status"] == "ok"
-    assert body["database"] == "sqlite"
+    assert body["database"] == ("postgresql" if test_database_url() else "sqlite")
     assert isinstance(body["version"], str) and body["version"]
 
 
