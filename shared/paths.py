@@ -17,7 +17,7 @@ def data_dir(part: str, profile: str = "default", override: str | os.PathLike | 
     ``override`` (a ``--data-dir`` flag) wins; then ``APPBEAM_HOME`` (all parts under one
     folder, as the demo and the tests use); then the platform's user data directory.
     """
-    if not _PROFILE.match(profile):
+    if not _PROFILE.fullmatch(profile):
         raise ValueError(f"profile name {profile!r}: use letters, digits, '.', '_' or '-'")
     if override:
         path = Path(override)

@@ -292,7 +292,7 @@ def _url(data: Mapping[str, Any], key: str, *, required=False, where="") -> str 
     value = _text(data, key, required=required, limit=2048, where=where)
     if value is None:
         return None
-    if value.startswith("/"):  # relative to the relay (its own store and package URLs)
+    if value.startswith("/") and not value.startswith("//"):  # relative to the relay (its own files)
         return value
     try:
         parts = urlsplit(value)
@@ -306,14 +306,14 @@ def _url(data: Mapping[str, Any], key: str, *, required=False, where="") -> str 
 
 def parse_app_id(value: Any, name: str = "app.id") -> str:
     """Check an app id (``org.videolan.vlc``): letters, digits, dots, dashes, underscores."""
-    if not isinstance(value, str) or not _APP_ID.match(value):
+    if not isinstance(value, str) or not _APP_ID.fullmatch(value):
         raise ProtocolError(name, "must be 1-200 letters, digits, '.', '_' or '-'")
     return value
 
 
 def parse_device_id(value: Any, name: str = "device.id") -> str:
     """Check a client-chosen device id."""
-    if not isinstance(value, str) or not _DEVICE_ID.match(value):
+    if not isinstance(value, str) or not _DEVICE_ID.fullmatch(value):
         raise ProtocolError(name, "must be 1-128 letters, digits, '.', '_', ':' or '-'")
     return value
 
@@ -322,7 +322,7 @@ def parse_sha256(value: Any, name: str) -> str | None:
     """A lower-case hex SHA-256, or None when absent."""
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or not _SHA256.match(value.lower()):
+    if not isinstance(value, str) or not _SHA256.fullmatch(value.lower()):
         raise ProtocolError(name, "must be 64 hexadecimal digits")
     return value.lower()
 

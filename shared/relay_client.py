@@ -336,6 +336,12 @@ class EventStream:
         return self._closed.is_set()
 
     def __iter__(self) -> Iterator[Event]:
+        try:
+            yield from self._connections()
+        finally:
+            self.on_status(ConnectionStatus("closed"))
+
+    def _connections(self) -> Iterator[Event]:
         while not self._closed.is_set():
             try:
                 resp = self._connect_with_backoff()
@@ -353,7 +359,6 @@ class EventStream:
                 resp.close()
             if not self._closed.is_set():
                 self.on_status(ConnectionStatus("reconnecting", retry_in=0.0, error="connection lost"))
-        self.on_status(ConnectionStatus("closed"))
 
     # -- connecting
 
@@ -410,7 +415,7 @@ class EventStream:
         event_id: int | None = None
         name = "message"
         data_lines: list[str] = []
-        for raw in resp.iter_lines(chunk_size=None):
+        for raw in _lines(resp):
             if self._closed.is_set():
                 return
             line = raw.decode("utf-8", errors="replace")
@@ -432,6 +437,29 @@ class EventStream:
                 name = value
             elif key == "id":
                 event_id = int(value) if value.isdigit() else None
+
+
+def _lines(resp: requests.Response) -> Iterator[bytes]:
+    """The response body's lines as they arrive (SSE allows CRLF, LF or CR endings).
+
+    A chunked body is read chunk by chunk; a body that ends when the connection closes (no
+    chunking, no length: HTTP/1.0 or some proxies) is read with ``read1``, which returns
+    what has arrived instead of waiting for a full buffer.
+    """
+    if getattr(resp.raw, "chunked", False) or not hasattr(resp.raw, "read1"):
+        chunks = resp.iter_content(chunk_size=None)
+    else:
+        chunks = iter(lambda: resp.raw.read1(65536), b"")
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        lines = pending.splitlines(keepends=True)
+        # The last piece may be a line still arriving (or a CR whose LF is in the next chunk).
+        pending = lines.pop() if lines and not lines[-1].endswith(b"\n") else b""
+        for line in lines:
+            yield line.rstrip(b"\r\n")
+    if pending:
+        yield pending.rstrip(b"\r\n")
 
 
 def _decode(lines: list[str]) -> Any:

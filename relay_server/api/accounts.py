@@ -23,7 +23,7 @@ _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,31}$")
 
 def _username(data: dict) -> str:
     username = data.get("username")
-    if not isinstance(username, str) or not _USERNAME.match(username.strip().lower()):
+    if not isinstance(username, str) or not _USERNAME.fullmatch(username.strip().lower()):
         raise bad_request("username: 3-32 characters of a-z, 0-9, '.', '_' or '-'", "invalid_field")
     return username.strip().lower()
 
