@@ -27,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--downloads-dir", help="where normal downloads are saved (default: the Downloads folder)")
     parser.add_argument("--headless", action="store_true", help="run without a screen (Qt offscreen platform)")
     parser.add_argument("--screenshot", metavar="PATH", help="save a PNG of the window once the start page has loaded")
+    parser.add_argument("--tour", metavar="DIR", help="headless demo: send one app to an own device, saving screenshots to DIR, then quit")
     parser.add_argument("--quit-after", type=float, metavar="SECONDS", help="quit after this many seconds (demos, smoke tests)")
 
 
@@ -60,6 +61,10 @@ def run(args: argparse.Namespace) -> int:
     sender.sign_in_failed.connect(lambda message: log.error("sign-in failed: %s", message))
     if args.screenshot:
         _screenshot_when_loaded(sender, args.screenshot)
+    if args.tour:
+        from desktop_sender.tour import SenderTour
+
+        SenderTour(sender, args.tour).start()
     if args.quit_after:
         QTimer.singleShot(int(args.quit_after * 1000), app.quit)
     app.aboutToQuit.connect(sender.shutdown)

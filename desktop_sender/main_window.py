@@ -35,6 +35,7 @@ class MainWindow(QMainWindow):
 
         self.pushes_panel = PushesPanel(self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.pushes_panel)
+        self.resizeDocks([self.pushes_panel], [340], Qt.Orientation.Horizontal)
         toggle = self.pushes_panel.toggleViewAction()
         toggle.setText("Pushes")
         toggle.setToolTip("Show or hide the Pushes panel (Ctrl+P)")

@@ -125,6 +125,7 @@ class PushesPanel(QDockWidget):
         body.setObjectName("pushesBody")
         self.connection_label = QLabel("Not connected")
         self.connection_label.setObjectName("connection")
+        self.connection_label.setWordWrap(True)
         self.error_label = QLabel()
         self.error_label.setObjectName("connection")
         self.error_label.setStyleSheet(f"color: {ERROR};")
@@ -189,8 +190,8 @@ class PushesPanel(QDockWidget):
             "reconnecting": ("● Reconnecting to the relay…", WARN),
             "closed": ("● Not connected", MUTED),
         }.get(state, (f"● {state}", MUTED))
-        if error and state != "connected":
-            text += f" ({error[:80]})"
+        # The technical reason goes in the tooltip: in the panel it would only be noise.
+        self.connection_label.setToolTip(error if state != "connected" else "")
         self.connection_label.setText(text)
         self.connection_label.setStyleSheet(f"color: {color};")
 

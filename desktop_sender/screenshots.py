@@ -93,7 +93,7 @@ def render(outdir: Path) -> list[Path]:
 
     from desktop_sender.app import SenderApp, SenderOptions
     from desktop_sender.profile import SenderProfile
-    from desktop_sender.relay_process import RelayProcess, free_port
+    from desktop_sender.relay_process import RelayProcess
 
     outdir.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance() or QApplication(["appbeam-screenshots"])
@@ -153,10 +153,12 @@ def render(outdir: Path) -> list[Path]:
 
             # The relay goes away: the picker says so instead of freezing.
             window.notice.hide()
-            sender.client.base_url = f"http://127.0.0.1:{free_port()}/"
+            stop_streams()
+            relay.stop()
             open_picker_js = f"document.querySelector('a.download[data-app-id=\"{APP_ID}\"]').click()"
             window.browser.page().runJavaScript(open_picker_js)
             wait_until(app, lambda: window.picker.isVisible() and window.picker.retry_button.isVisible(), what="the relay-down message")
+            wait_until(app, lambda: "Reconnecting" in window.pushes_panel.connection_label.text(), what="the stream to notice")
             settle(app, 0.5)
             written.append(_save(window, outdir / "sender-relay-down.png"))
             sender.shutdown()

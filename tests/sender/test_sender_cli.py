@@ -38,3 +38,20 @@ def test_headless_run_signs_in_registers_the_computer_and_writes_a_screenshot(re
     # The token was kept, 0600, for the next start.
     token = tmp_path / "sender" / "token"
     assert token.exists() and (token.stat().st_mode & 0o777) == 0o600
+
+
+@pytest.mark.qt
+def test_headless_tour_sends_one_app_to_an_own_device_and_saves_screenshots(relay, accounts, tmp_path):
+    shots = tmp_path / "shots"
+    result = subprocess.run(
+        [sys.executable, "-m", "desktop_sender", "--headless", "--relay", relay.url, "--username", accounts.username,
+         "--password", accounts.password, "--data-dir", str(tmp_path / "sender"), "--tour", str(shots)],
+        cwd=REPO, capture_output=True, text=True, timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (shots / "sender-picker.png").stat().st_size > 10_000
+    assert (shots / "sender-pushes.png").stat().st_size > 10_000
+    # The online phone got it as "install now"; the offline tablet and the friend were not chosen.
+    assert [p["mode"] for p in accounts.phone.pushes("received")] == ["install_now"]
+    assert accounts.tablet.pushes("received") == []
+    assert accounts.friend_phone.pushes("received") == []
