@@ -53,6 +53,7 @@ class MainWindow(QMainWindow):
         self.picker = DevicePicker(self)
         self.notice = SentNotice(self)
         self.notice.show_pushes_clicked.connect(self.show_pushes)
+        self.picker.dismissed.connect(self._on_picker_dismissed)
         self.browser.installEventFilter(self)
 
         self.browser.urlChanged.connect(self._on_url_changed)
@@ -164,6 +165,9 @@ class MainWindow(QMainWindow):
         return super().eventFilter(watched, event)
 
     # ------------------------------------------------------------------ slots
+
+    def _on_picker_dismissed(self) -> None:
+        self.browser.setFocus()  # keys go back to the page, as before the picker opened
 
     def _on_address_entered(self) -> None:
         self.navigate(self.address.text())

@@ -16,6 +16,16 @@ from pathlib import Path
 import requests
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to end the relay if the caller dies without stopping it
+    (a crashed test run must not leave relays behind)."""
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 nobody listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -45,6 +55,7 @@ class RelayProcess:
             [sys.executable, "-m", "shared.cli", "relay", "--host", "127.0.0.1", "--port", str(self.port),
              "--data-dir", str(self.data_dir), "--ready-file", str(ready), *self.extra_args],
             cwd=repo_root, stdout=log, stderr=subprocess.STDOUT, env=env,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
         log.close()
         deadline = time.monotonic() + timeout

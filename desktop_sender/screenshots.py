@@ -8,7 +8,8 @@ download button and saves:
 - ``sender-picker.png``: the device picker over the store page;
 - ``sender-picker-friend.png``: a friend's device chosen, "Install now" disabled;
 - ``sender-pushes.png``: after sending, the notice and the Pushes panel with live states;
-- ``sender-relay-down.png``: the picker when the relay cannot be reached.
+- ``sender-relay-down.png``: the picker when the relay cannot be reached;
+- ``sender-setup.png``: the first-run dialog.
 """
 
 from __future__ import annotations
@@ -161,6 +162,18 @@ def render(outdir: Path) -> list[Path]:
             wait_until(app, lambda: "Reconnecting" in window.pushes_panel.connection_label.text(), what="the stream to notice")
             settle(app, 0.5)
             written.append(_save(window, outdir / "sender-relay-down.png"))
+
+            # First run: where the user names the relay and the account.
+            from desktop_sender.setup_dialog import SetupDialog
+            from desktop_sender.style import STYLE_SHEET
+
+            dialog = SetupDialog(relay.url, "ben", "Ben's laptop")
+            dialog.setStyleSheet(STYLE_SHEET)
+            dialog.password_edit.setText("secret password")
+            dialog.show()
+            settle(app, 0.5)
+            written.append(_save(dialog, outdir / "sender-setup.png"))
+            dialog.close()
             sender.shutdown()
             window.close()
         finally:

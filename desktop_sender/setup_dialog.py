@@ -30,7 +30,7 @@ class SetupDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Connect to your relay")
         self.setModal(True)
-        self.setMinimumWidth(460)
+        self.setMinimumWidth(520)
         title = QLabel("Send apps from this browser to your phone")
         title.setStyleSheet("font-size: 17px; font-weight: 600;")
         intro = QLabel(
@@ -46,6 +46,7 @@ class SetupDialog(QDialog):
         self.device_edit = QLineEdit(device_name)
         self.create_check = QCheckBox("Create this account on the relay")
         form = QFormLayout()
+        form.setVerticalSpacing(10)
         form.addRow("Relay address", self.relay_edit)
         form.addRow("Username", self.username_edit)
         form.addRow("Password", self.password_edit)

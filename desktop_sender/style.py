@@ -50,6 +50,8 @@ QLineEdit#address {{ background: #f1f5f9; border: 1px solid transparent; border-
 QLineEdit#address:focus {{ background: {SURFACE}; border: 1px solid {ACCENT}; }}
 QLabel#account {{ background: #f1f5f9; border-radius: 15px; padding: 6px 12px; color: #334155; }}
 
+QDialog QLineEdit {{ background: {SURFACE}; border: 1px solid #cbd5e1; border-radius: 8px; padding: 6px 10px; }}
+QDialog QLineEdit:focus {{ border: 1px solid {ACCENT}; }}
 QFrame#pickerCard {{ background: {SURFACE}; border-radius: 16px; border: 1px solid {BORDER}; }}
 QLabel#appName {{ font-size: 20px; font-weight: 600; }}
 QLabel#appMeta {{ color: {MUTED}; }}
