@@ -10,6 +10,7 @@ from desktop_sender import cli
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Parse the sender's flags and run it."""
     parser = argparse.ArgumentParser(prog="appbeam-sender", description="Send apps from your browser to your phone.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     cli.add_arguments(parser)

@@ -186,6 +186,7 @@ class SenderApp(QObject):
     # ------------------------------------------------------------------ signing in
 
     def show_setup_dialog(self) -> None:
+        """Ask for the relay and the account (first run, or the account chip)."""
         settings = self.profile.settings
         dialog = SetupDialog(settings.relay_url, settings.username, settings.device_name or self.profile.device_info().name, self.window)
         dialog.setStyleSheet(STYLE_SHEET)

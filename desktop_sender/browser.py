@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QContextMenuEvent
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
 from PySide6.QtWebEngineWidgets import QWebEngineView
@@ -35,6 +35,7 @@ class BrowserView(QWebEngineView):
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         menu = self.createStandardContextMenu()
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one menu per right click, not a pile-up
         request = self.lastContextMenuRequest()
         if request is not None and request.linkUrl().isValid():
             actions = self.link_menu_actions(request.linkUrl().toString(), request.linkText())

@@ -44,10 +44,12 @@ class SavedDownload(QObject):
 
     @property
     def received_bytes(self) -> int:
+        """Bytes saved so far."""
         return self._request.receivedBytes()
 
     @property
     def total_bytes(self) -> int:
+        """The file's size, or -1 when the server did not say."""
         return self._request.totalBytes()
 
     def cancel(self) -> None:

@@ -25,6 +25,7 @@ class DownloadsIndicator(QWidget):
         self.hide()
 
     def track(self, download: SavedDownload) -> None:
+        """Follow ``download`` until it is saved or fails."""
         self.current = download
         download.progress_changed.connect(lambda done, total, d=download: self._on_progress(d, done, total))
         download.finished.connect(lambda path, d=download: self._on_finished(d, path))

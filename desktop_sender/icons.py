@@ -36,6 +36,7 @@ class IconCache(QObject):
         self._waiting: dict[str, list[Callable[[QPixmap], None]]] = {}
 
     def load(self, url: str | None, callback: Callable[[QPixmap], None]) -> None:
+        """Call ``callback(pixmap)`` with the icon at ``url`` once it is here (never for no URL)."""
         if not url:
             return
         if url in self._pixmaps:

@@ -120,6 +120,7 @@ class MainWindow(QMainWindow):
             self.browser.load(url)
 
     def go_home(self) -> None:
+        """Open the relay's store."""
         if self.home_url:
             self.browser.load(QUrl(self.home_url))
 
@@ -128,6 +129,7 @@ class MainWindow(QMainWindow):
         self.account_label.setText(f"{username} · {device_name}" if username else "Not signed in")
 
     def show_pushes(self) -> None:
+        """Show the Pushes panel."""
         self.pushes_panel.show()
         self.pushes_panel.raise_()
 
@@ -139,6 +141,7 @@ class MainWindow(QMainWindow):
         return QRect(top_left, self.browser.size())
 
     def reposition_overlays(self) -> None:
+        """Keep the picker and the notice over the browser after a resize."""
         area = self.browser_area()
         if self.picker.isVisible():
             self.picker.reposition(area)
@@ -150,6 +153,7 @@ class MainWindow(QMainWindow):
         self.picker.reposition(self.browser_area())
 
     def show_notice(self, text: str) -> None:
+        """Show the after-sending notice at the bottom of the browser."""
         self.notice.show_message(text, self.browser_area())
 
     def resizeEvent(self, event) -> None:

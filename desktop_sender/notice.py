@@ -36,6 +36,7 @@ class SentNotice(QFrame):
         self.hide()
 
     def show_message(self, text: str, area: QRect) -> None:
+        """Show ``text`` over ``area`` for a few seconds."""
         self.label.setText(text)
         self.reposition(area)
         self.show()

@@ -139,6 +139,7 @@ class DeviceRow(QFrame):
 
     @property
     def checked(self) -> bool:
+        """True when this device is chosen."""
         return self.checkbox.isChecked()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
@@ -356,6 +357,7 @@ class DevicePicker(QWidget):
             self.icon.setPixmap(rounded(pixmap, ICON_SIZE))
 
     def set_loading(self) -> None:
+        """Say the device list is on its way."""
         self._clear_rows()
         self._show_status("Asking the relay for your devices…")
         self._update_buttons()
@@ -403,6 +405,7 @@ class DevicePicker(QWidget):
         self._update_buttons()
 
     def set_send_error(self, message: str) -> None:
+        """The relay refused the push: say why and let the user try again."""
         self.set_sending(False)
         self.error_label.setText(f"Not sent: {message}")
         self.error_label.show()
@@ -417,9 +420,11 @@ class DevicePicker(QWidget):
     # ------------------------------------------------------------------ state
 
     def selected_device_ids(self) -> list[str]:
+        """Ids of the chosen devices that can take the app."""
         return [r.device_id for r in self.rows if r.checked and r.compatible]
 
     def row_for(self, device_id: str) -> DeviceRow | None:
+        """The row of one device, or None."""
         return next((r for r in self.rows if r.device_id == device_id), None)
 
     def _clear_rows(self) -> None:

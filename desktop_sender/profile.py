@@ -68,6 +68,7 @@ class TokenStore:
         self._keyring = _load_keyring() if use_keyring else None
 
     def load(self) -> str | None:
+        """The stored token, or None."""
         if self._keyring is not None:
             try:
                 token = self._keyring.get_password(KEYRING_SERVICE, self.account_key)
@@ -81,6 +82,7 @@ class TokenStore:
             return None
 
     def save(self, token: str) -> None:
+        """Store the token (keyring, else a file only the user can read)."""
         if self._keyring is not None:
             try:
                 self._keyring.set_password(KEYRING_SERVICE, self.account_key, token)
@@ -95,6 +97,7 @@ class TokenStore:
         os.chmod(self.path, 0o600)
 
     def clear(self) -> None:
+        """Forget the token (signed out, or another relay or account)."""
         if self._keyring is not None:
             try:
                 self._keyring.delete_password(KEYRING_SERVICE, self.account_key)
@@ -159,6 +162,7 @@ class SenderProfile:
         return SenderSettings(**known)
 
     def save(self) -> None:
+        """Write the settings atomically."""
         tmp = self.settings_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(asdict(self.settings), indent=2), encoding="utf-8")
         tmp.replace(self.settings_path)

@@ -60,6 +60,7 @@ class PushEntry:
 
     @property
     def percent(self) -> int | None:
+        """Download progress in percent, when the device said how far it is."""
         if self.bytes_total and self.bytes_done is not None:
             return max(0, min(100, int(self.bytes_done * 100 / self.bytes_total)))
         return None
@@ -71,10 +72,12 @@ class PushEntry:
 
     @property
     def cancellable(self) -> bool:
+        """True while the sender may still withdraw the push."""
         return self.state in CANCELLABLE_STATES
 
     @property
     def finished(self) -> bool:
+        """True when nothing more will happen to the push."""
         return self.state in FINAL_STATES
 
 
@@ -91,6 +94,7 @@ class PushBoard:
         return push_id in self._entries
 
     def get(self, push_id: str) -> PushEntry | None:
+        """One push by id, or None."""
         return self._entries.get(push_id)
 
     def entries(self) -> list[PushEntry]:

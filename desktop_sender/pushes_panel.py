@@ -104,6 +104,7 @@ class PushRow(QFrame):
         self.cancel_button.setEnabled(True)
 
     def set_icon(self, pixmap: QPixmap) -> None:
+        """Show the app's real icon."""
         if not pixmap.isNull():
             self.icon.setPixmap(rounded(pixmap, ROW_ICON))
 
@@ -196,6 +197,7 @@ class PushesPanel(QDockWidget):
         self.connection_label.setStyleSheet(f"color: {color};")
 
     def set_error(self, message: str) -> None:
+        """Show a problem above the list (empty text hides it)."""
         self.error_label.setText(message)
         self.error_label.setVisible(bool(message))
 

@@ -45,6 +45,7 @@ class RelayProcess:
         self.log_path = self.data_dir / "relay.log"
 
     def start(self, timeout: float = 30.0) -> "RelayProcess":
+        """Start the relay and wait until it answers its health check."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         ready = self.data_dir / "ready"
         ready.unlink(missing_ok=True)
@@ -73,6 +74,7 @@ class RelayProcess:
         raise RuntimeError(f"the relay did not start within {timeout}s: {self.log_tail()}")
 
     def stop(self) -> None:
+        """Stop the relay (terminate, then kill if it hangs)."""
         if self.process is None:
             return
         if self.process.poll() is None:
@@ -85,6 +87,7 @@ class RelayProcess:
         self.process = None
 
     def log_tail(self, lines: int = 20) -> str:
+        """The last lines of the relay's log, for error messages."""
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:

@@ -92,6 +92,7 @@ class RelayWorker(QObject):
 
     @property
     def busy(self) -> bool:
+        """True while calls are in flight."""
         return bool(self._in_flight)
 
     def wait_for_done(self, msecs: int = 5000) -> bool:

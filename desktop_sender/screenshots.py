@@ -189,6 +189,7 @@ def _save(window, path: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Render the screens into the folder given on the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("outdir", type=Path, nargs="?", default=Path("screenshots"))
     args = parser.parse_args(argv)

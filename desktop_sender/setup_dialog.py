@@ -77,11 +77,13 @@ class SetupDialog(QDialog):
         self.create_check.toggled.connect(lambda on: self.connect_button.setText("Create account" if on else "Sign in"))
 
     def set_busy(self, busy: bool) -> None:
+        """Lock the form while signing in."""
         for widget in (self.relay_edit, self.username_edit, self.password_edit, self.device_edit, self.create_check, self.connect_button):
             widget.setEnabled(not busy)
         self.setCursor(Qt.CursorShape.BusyCursor if busy else Qt.CursorShape.ArrowCursor)
 
     def set_error(self, message: str) -> None:
+        """Show why signing in failed and unlock the form."""
         self.set_busy(False)
         self.error_label.setText(message)
         self.error_label.setVisible(bool(message))

@@ -51,6 +51,7 @@ class SenderTour(QObject):
         sender.window.browser.loadFinished.connect(self._on_load_finished)
 
     def start(self) -> None:
+        """Begin the tour once the sender is signed in and the store is shown."""
         self._wait(lambda: bool(self.sender.username) and self._page_ready(), 60, self._click_download, "sign-in and the store")
 
     # ------------------------------------------------------------------ steps
