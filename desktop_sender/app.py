@@ -295,6 +295,10 @@ class SenderApp(QObject):
             picker.link = link
             picker.set_info(info)
             self._load_icon(info, serial)
+        if not info.packages and not from_page:
+            # A link that is no package and no app the page describes: nothing a device could install.
+            picker.set_problem(f"{link.display_name} is not an app package Appbeam knows (apk, ipa, deb, AppImage, …).")
+            return
         self._request_devices(serial)
 
     def _load_icon(self, info: InstallInfo, serial: int) -> None:

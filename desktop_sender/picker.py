@@ -369,6 +369,12 @@ class DevicePicker(QWidget):
         self.status_label.setToolTip(detail)
         self._update_buttons()
 
+    def set_problem(self, message: str) -> None:
+        """Nothing can be sent (not a package): say why; only closing or saving remain."""
+        self._clear_rows()
+        self._show_status(message)
+        self._update_buttons()
+
     def set_devices(self, devices: Sequence[Mapping[str, Any]]) -> None:
         """Fill the device list: own devices first, then friends', compatible before not."""
         self._clear_rows()

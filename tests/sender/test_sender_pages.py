@@ -111,3 +111,12 @@ def test_relay_down_gives_a_message_not_a_frozen_window(qtbot, tmp_path, site):
         qtbot.waitUntil(lambda: "Reconnecting" in harness.panel.connection_label.text(), timeout=15000)
     finally:
         harness.close()
+
+
+def test_send_to_device_on_a_link_that_is_no_package_says_so(sender, site):
+    sender.load(site.write("about.html", page("<a href='readme.html'>readme</a>")))
+    (action,) = sender.window.browser.link_menu_actions(f"{site.url}/readme.html", "readme")
+    action.trigger()
+    sender.qtbot.waitUntil(lambda: "not an app package" in sender.picker.status_label.text(), timeout=10000)
+    assert sender.picker.rows == []
+    assert not sender.picker.install_button.isEnabled() and not sender.picker.notify_button.isEnabled()
