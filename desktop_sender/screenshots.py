@@ -174,8 +174,10 @@ def render(outdir: Path) -> list[Path]:
             settle(app, 0.5)
             written.append(_save(dialog, outdir / "sender-setup.png"))
             dialog.close()
-            sender.shutdown()
-            window.close()
+            sender.close()
+            from PySide6.QtCore import QCoreApplication, QEvent
+
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         finally:
             stop_streams()
     return written
