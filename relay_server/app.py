@@ -11,7 +11,8 @@ from relay_server import catalog
 from relay_server.api import api
 from relay_server.config import RelayConfig
 from relay_server.context import Relay
-from relay_server.db import database, init_database
+from relay_server.cluster import Cluster
+from relay_server.db import database, init_database, is_postgres
 from relay_server.errors import bad_request, register_error_handlers
 from relay_server.hub import Hub
 from relay_server.janitor import Janitor
@@ -44,6 +45,10 @@ def create_app(config: RelayConfig | None = None) -> Flask:
     if config.demo_catalog:
         with database.connection_context():
             catalog.seed_demo(relay)
+    if is_postgres():
+        # Other relay processes may share this database: wake-ups and presence go through it.
+        hub.cluster = Cluster(config.effective_database_url, hub)
+        hub.cluster.start()
     relay.mirror.start()
     relay.janitor = Janitor(relay)
     relay.janitor.start()
@@ -84,5 +89,7 @@ def close_app(app: Flask) -> None:
     relay.hub.close_all()
     relay.mirror.stop()
     relay.janitor.stop()
+    if relay.hub.cluster is not None:
+        relay.hub.cluster.stop()
     if not database.is_closed():
         database.close()

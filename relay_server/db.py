@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from datetime import datetime, timezone
+from typing import Iterator
 
 import peewee
 from playhouse.db_url import connect
@@ -34,6 +36,24 @@ def iso(moment: datetime | None) -> str | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc).isoformat()
+
+
+@contextmanager
+def connection() -> Iterator[None]:
+    """A database connection for this block: the thread's open one, or one opened and closed here.
+
+    Workers and long-lived streams use this so they never hold a connection between uses
+    (ten thousand idle streams must not mean ten thousand connections).
+    """
+    if not database.is_closed():
+        yield
+        return
+    with database.connection_context():
+        yield
+
+
+def is_postgres() -> bool:
+    return isinstance(database.obj, peewee.PostgresqlDatabase)
 
 
 def init_database(url: str) -> peewee.Database:

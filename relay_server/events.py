@@ -6,11 +6,11 @@ import json
 from typing import Any
 from urllib.parse import urljoin
 
-from peewee import JOIN, PostgresqlDatabase
+from peewee import JOIN
 
 from shared.protocol import UNACKNOWLEDGED_STATES, StreamEvent
 
-from relay_server.db import database, iso
+from relay_server.db import database, is_postgres, iso
 from relay_server.models import Device, Event, Push
 
 
@@ -26,7 +26,7 @@ def append(device_id: str, kind: StreamEvent, push: Push | None = None, payload:
     transactions could commit out of order, so event writers take one transaction-scoped
     advisory lock first (held until commit, re-entrant within the transaction).
     """
-    if isinstance(database.obj, PostgresqlDatabase):
+    if is_postgres():
         database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_EVENT_LOCK,))
     return Event.create(
         device=device_id,

@@ -2,7 +2,8 @@
 
 Only ids travel through the hub: the database is the source of truth, so a stream that
 is woken simply reads its new events. With gevent the waits are cooperative; under a
-plain threaded server they are ordinary thread waits.
+plain threaded server they are ordinary thread waits. With a ``cluster`` (several relay
+processes on PostgreSQL) wake-ups, disconnects and presence also reach the other processes.
 """
 
 from __future__ import annotations
@@ -38,28 +39,42 @@ class Subscription:
 
 
 class Hub:
-    """In-process registry of open streams by device id."""
+    """Registry of open streams by device id (this process's, plus the cluster's presence)."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._subs: dict[str, set[Subscription]] = defaultdict(set)
+        self.cluster = None  # relay_server.cluster.Cluster when several processes share the database
 
     def subscribe(self, device_id: str, token_hash: str | None = None) -> Subscription:
         sub = Subscription(self, device_id, token_hash)
         with self._lock:
+            first = not self._subs.get(device_id)
             self._subs[device_id].add(sub)
+        if first and self.cluster is not None:
+            self.cluster.set_present(device_id, True)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
         with self._lock:
             subs = self._subs.get(sub.device_id)
+            last = False
             if subs is not None:
                 subs.discard(sub)
                 if not subs:
                     del self._subs[sub.device_id]
+                    last = True
+        if last and self.cluster is not None:
+            self.cluster.set_present(sub.device_id, False)
 
     def notify(self, device_ids: Iterable[str]) -> None:
-        """Wake every stream of these devices."""
+        """Wake every stream of these devices, in this process and the others."""
+        device_ids = set(device_ids)
+        self.wake_local(device_ids)
+        if self.cluster is not None and device_ids:
+            self.cluster.publish_wake(device_ids)
+
+    def wake_local(self, device_ids: Iterable[str]) -> None:
         with self._lock:
             subs = [s for d in set(device_ids) for s in self._subs.get(d, ())]
         for sub in subs:
@@ -67,16 +82,25 @@ class Hub:
 
     def disconnect(self, device_id: str, token_hash: str | None = None) -> None:
         """Close the streams of this device (only those opened with ``token_hash`` if given)."""
+        self.disconnect_local(device_id, token_hash)
+        if self.cluster is not None:
+            self.cluster.publish_disconnect(device_id, token_hash)
+
+    def disconnect_local(self, device_id: str, token_hash: str | None = None) -> None:
         with self._lock:
             subs = [s for s in self._subs.get(device_id, ()) if token_hash in (None, s.token_hash)]
         for sub in subs:
             sub.close()
 
     def is_connected(self, device_id: str) -> bool:
+        """True if the device holds a stream on this relay process or another live one."""
         with self._lock:
-            return bool(self._subs.get(device_id))
+            if self._subs.get(device_id):
+                return True
+        return self.cluster is not None and self.cluster.is_present_elsewhere(device_id)
 
     def connected_count(self) -> int:
+        """Devices with a stream on this process (each process reports its own)."""
         with self._lock:
             return len(self._subs)
 

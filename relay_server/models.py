@@ -154,4 +154,23 @@ class Event(BaseModel):
         indexes = ((("device", "id"), False),)
 
 
-ALL_MODELS = [Account, Device, Token, Friendship, Package, CatalogApp, CatalogPackage, Push, PushHistory, Event]
+class RelayInstance(BaseModel):
+    """One running relay process."""
+
+    id = pw.CharField(max_length=32, primary_key=True)
+    started_at = pw.DateTimeField(default=utcnow)
+    heartbeat_at = pw.DateTimeField(default=utcnow)
+
+
+class Presence(BaseModel):
+    """A device holding at least one stream on a relay instance."""
+
+    device = pw.ForeignKeyField(Device, on_delete="CASCADE")
+    instance = pw.ForeignKeyField(RelayInstance, on_delete="CASCADE")
+
+    class Meta:
+        primary_key = pw.CompositeKey("device", "instance")
+
+
+ALL_MODELS = [Account, Device, Token, Friendship, Package, CatalogApp, CatalogPackage, Push, PushHistory, Event,
+              RelayInstance, Presence]

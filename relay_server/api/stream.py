@@ -12,7 +12,7 @@ from relay_server import events, pushes
 from relay_server.api import api
 from relay_server.auth import device_required
 from relay_server.context import Relay, current_relay
-from relay_server.db import database, utcnow
+from relay_server.db import connection, utcnow
 from relay_server.errors import bad_request
 from relay_server.models import Device
 
@@ -53,7 +53,7 @@ def _touch(device_id: str) -> None:
 
 def _batch(relay: Relay, device_id: str, query, base_url: str) -> tuple[list[str], int | None, list[str]]:
     """Render a batch of events; returns (texts, highest id, ids of queued pushes in it)."""
-    with database.connection_context():
+    with connection():
         rows = query()
         texts = [events.render(e, base_url) for e in rows]
     newly_sent = [e.push_id for e in rows if e.kind == str(StreamEvent.PUSH) and e.push.state == str(PushState.QUEUED)]
@@ -64,29 +64,36 @@ def _events(relay: Relay, subscription, device_id: str, last_id: int | None, bas
     keepalive = relay.config.keepalive
     try:
         yield "retry: 3000\n: connected\n\n"
-        with database.connection_context():
+        with connection():
             cursor = max(last_id or 0, events.latest_id(device_id) if last_id is None else 0)
         texts, top, newly_sent = _batch(relay, device_id, lambda: events.pending_for(device_id, last_id), base_url)
         cursor = max(cursor, top or 0)
         for text in texts:
             yield text
         _sent(relay, newly_sent)
+        polling = relay.hub.cluster is not None
         while not subscription.closed:
-            if not subscription.wait(keepalive):
+            if not subscription.wait(keepalive) and not polling:
                 yield ": keepalive\n\n"
                 continue
+            sent_any = False
             while not subscription.closed:
                 texts, top, newly_sent = _batch(relay, device_id, lambda: events.newer_than(device_id, cursor), base_url)
                 if top is None:
                     break
+                sent_any = True
                 cursor = top
                 for text in texts:
                     yield text
                 _sent(relay, newly_sent)
+            if polling and not sent_any:
+                # In a cluster a wake-up can be lost between processes; this tick doubles as
+                # the catch-up poll, and as the keepalive when there was nothing to send.
+                yield ": keepalive\n\n"
     finally:
         relay.hub.unsubscribe(subscription)
         try:
-            with database.connection_context():
+            with connection():
                 _touch(device_id)
         except Exception:  # the stream is over either way; never mask the real exit
             log.debug("could not record last_seen for %s", device_id, exc_info=True)
@@ -94,5 +101,5 @@ def _events(relay: Relay, subscription, device_id: str, last_id: int | None, bas
 
 def _sent(relay: Relay, push_ids: list[str]) -> None:
     if push_ids:
-        with database.connection_context():
+        with connection():
             pushes.mark_sent(relay, push_ids)

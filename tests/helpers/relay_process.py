@@ -36,7 +36,8 @@ class RelayProcess:
     """``appbeam relay`` on 127.0.0.1, a free port, and a private data directory."""
 
     def __init__(self, data_dir: Path, *, port: int | None = None, demo_scale: float = 0.01,
-                 keepalive: float = 1.0, extra_args: list[str] | None = None, env: dict | None = None):
+                 keepalive: float = 1.0, extra_args: list[str] | None = None, env: dict | None = None,
+                 fresh_database: bool = True):
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.demo_scale = demo_scale
@@ -46,7 +47,8 @@ class RelayProcess:
         self.proc: subprocess.Popen | None = None
         self.log_path = self.data_dir / "relay.log"
         self.database_url = test_database_url()
-        self._started_once = False
+        # False for a second relay process joining the same database as a first one.
+        self._started_once = not fresh_database
 
     @property
     def url(self) -> str:

@@ -1,0 +1,160 @@
+"""Several relay processes on one PostgreSQL database.
+
+A device's stream is held by one process; a push may be accepted by another. Two things
+cross the process boundary, both through PostgreSQL:
+
+- wake-ups: ``NOTIFY appbeam`` carries only device ids (or a disconnect order); every
+  process LISTENs and wakes its own streams, which then read the database, the source of
+  truth. A lost notification costs no more than the streams' catch-up poll.
+- presence: which devices hold a stream, per relay instance, with a heartbeat, so a push
+  knows whether its target is online (and a killed process's devices stop counting once
+  its heartbeat is stale).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import select
+import threading
+from datetime import timedelta
+from typing import Iterable
+
+import peewee as pw
+
+from relay_server.db import connection, database, utcnow
+from relay_server.models import Presence, RelayInstance
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "appbeam"
+HEARTBEAT = 5.0
+#: An instance whose heartbeat is older than this is taken as gone.
+STALE_AFTER = timedelta(seconds=3 * HEARTBEAT)
+_MAX_PAYLOAD = 7000  # PostgreSQL allows 8000 bytes per notification
+
+
+
+
+class Cluster:
+    """This process's membership: heartbeat, presence rows, NOTIFY out, LISTEN in."""
+
+    def __init__(self, database_url: str, hub):
+        self.url = database_url
+        self.hub = hub
+        self.instance_id = secrets.token_hex(8)
+        self._stop = threading.Event()
+        self._wakeup_r, self._wakeup_w = os.pipe()  # lets stop() interrupt the listener's select
+        self._threads: list[threading.Thread] = []
+
+    # ------------------------------------------------------------------ life
+
+    def start(self) -> None:
+        with database.connection_context():
+            RelayInstance.create(id=self.instance_id)
+        for target, name in ((self._heartbeat, "cluster-heartbeat"), (self._listen, "cluster-listen")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        log.info("relay instance %s joined the cluster", self.instance_id)
+
+    def stop(self) -> None:
+        self._stop.set()
+        os.write(self._wakeup_w, b"x")
+        for thread in self._threads:
+            thread.join(timeout=10)
+        os.close(self._wakeup_r)
+        os.close(self._wakeup_w)
+        try:
+            with database.connection_context():
+                RelayInstance.delete().where(RelayInstance.id == self.instance_id).execute()
+        except pw.PeeweeException:
+            log.warning("could not remove relay instance %s", self.instance_id)
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(HEARTBEAT):
+            try:
+                with database.connection_context():
+                    RelayInstance.update(heartbeat_at=utcnow()).where(
+                        RelayInstance.id == self.instance_id).execute()
+                    RelayInstance.delete().where(RelayInstance.heartbeat_at < utcnow() - 4 * STALE_AFTER).execute()
+            except pw.PeeweeException:
+                log.exception("cluster heartbeat failed")
+
+    # ------------------------------------------------------------------ presence
+
+    def set_present(self, device_id: str, present: bool) -> None:
+        with connection():
+            if present:
+                Presence.insert(device=device_id, instance=self.instance_id).on_conflict_ignore().execute()
+            else:
+                Presence.delete().where((Presence.device == device_id)
+                                        & (Presence.instance == self.instance_id)).execute()
+
+    def _live(self):
+        return RelayInstance.heartbeat_at >= utcnow() - STALE_AFTER
+
+    def is_present_elsewhere(self, device_id: str) -> bool:
+        with connection():
+            return (Presence.select().join(RelayInstance)
+                    .where((Presence.device == device_id) & (RelayInstance.id != self.instance_id)
+                           & self._live())
+                    .exists())
+
+    def present_elsewhere(self) -> set[str]:
+        rows = (Presence.select(Presence.device).join(RelayInstance)
+                .where((RelayInstance.id != self.instance_id) & self._live()).tuples())
+        return {device for (device,) in rows}
+
+    # ------------------------------------------------------------------ messages
+
+    def publish_wake(self, device_ids: Iterable[str]) -> None:
+        self._publish("w", sorted(set(device_ids)))
+
+    def publish_disconnect(self, device_id: str, token_hash: str | None) -> None:
+        self._publish("d", [f"{device_id}|{token_hash or ''}"])
+
+    def _publish(self, kind: str, items: list[str]) -> None:
+        with connection():
+            self._send(kind, items)
+
+    def _send(self, kind: str, items: list[str]) -> None:
+        batch: list[str] = []
+        for item in items + [None]:
+            if item is None or sum(len(i) + 1 for i in batch) + len(item) > _MAX_PAYLOAD:
+                if batch:
+                    database.execute_sql("SELECT pg_notify(%s, %s)", (CHANNEL, kind + ":" + ",".join(batch)))
+                batch = []
+            if item is not None:
+                batch.append(item)
+
+    def _listen(self) -> None:
+        """Receive other processes' messages; reconnect if the server goes away."""
+        import psycopg2
+
+        while not self._stop.is_set():
+            try:
+                conn = psycopg2.connect(self.url)
+                conn.autocommit = True
+                conn.cursor().execute(f"LISTEN {CHANNEL}")
+                while not self._stop.is_set():
+                    ready = select.select([conn, self._wakeup_r], [], [], HEARTBEAT)[0]
+                    if conn in ready:
+                        conn.poll()
+                        while conn.notifies:
+                            self._handle(conn.notifies.pop(0).payload)
+                conn.close()
+            except psycopg2.Error:
+                log.exception("cluster listener lost its connection; reconnecting")
+                self._stop.wait(1.0)
+
+    def _handle(self, payload: str) -> None:
+        kind, _, body = payload.partition(":")
+        items = [i for i in body.split(",") if i]
+        if kind == "w":
+            self.hub.wake_local(items)
+        elif kind == "d":
+            for item in items:
+                device_id, _, token_hash = item.partition("|")
+                self.hub.disconnect_local(device_id, token_hash or None)
