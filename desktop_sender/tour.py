@@ -18,7 +18,6 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
 from desktop_sender.app import SenderApp
-from shared.protocol import PushState
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +32,6 @@ CLICK_FIRST_APK = """
 """
 
 #: States that show the push made it to the device and is moving.
-_PROGRESSED = {PushState.DOWNLOADING, PushState.VERIFYING, PushState.INSTALLING, PushState.INSTALLED, PushState.ALREADY_INSTALLED}
-
-
 class SenderTour(QObject):
     """Drives one push through the sender's real UI and writes PNG files into ``outdir``."""
 
@@ -90,7 +86,8 @@ class SenderTour(QObject):
 
         def progressed() -> bool:
             entries = [board.get(i) for i in ids]
-            return all(e is not None and e.state in _PROGRESSED for e in entries)
+            # The picture is worth most once the phone is done (Installed), not mid-way.
+            return all(e is not None and e.finished for e in entries)
 
         self._wait(progressed, self.follow_seconds, self._pushes_shot, "the device to report progress", fail=self._pushes_shot)
 
