@@ -94,12 +94,12 @@ def render(outdir: Path) -> list[Path]:
 
     from desktop_sender.app import SenderApp, SenderOptions
     from desktop_sender.profile import SenderProfile
-    from desktop_sender.relay_process import RelayProcess
+    from shared.local_relay import LocalRelay
 
     outdir.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance() or QApplication(["appbeam-screenshots"])
     written: list[Path] = []
-    with tempfile.TemporaryDirectory(prefix="appbeam-shots-") as tmp, RelayProcess(Path(tmp) / "relay") as relay:
+    with tempfile.TemporaryDirectory(prefix="appbeam-shots-") as tmp, LocalRelay(Path(tmp) / "relay") as relay:
         devices, stop_streams = set_up_accounts(relay.url)
         try:
             profile = SenderProfile("shots", Path(tmp) / "sender", use_keyring=False)

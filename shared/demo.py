@@ -16,13 +16,13 @@ import argparse
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared.local_relay import free_port
 from shared.paths import data_dir
 
 log = logging.getLogger("appbeam.demo")
@@ -67,23 +67,18 @@ def run(args: argparse.Namespace) -> int:
     return demo.run()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Demo:
     """Starts, supervises and stops the demo's processes."""
 
     def __init__(self, root: Path, *, port: int = 0, headless: bool = False, screenshots: Path | None = None,
                  demo_scale: float = 1.0):
         self.root = root
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.headless = headless
         self.screenshots = screenshots or root / "screenshots"
         self.demo_scale = demo_scale
         self.processes: dict[str, subprocess.Popen] = {}
+        self.relay = None  # shared.local_relay.LocalRelay
         self.logs = root / "logs"
 
     @property
@@ -105,7 +100,7 @@ class Demo:
         return proc
 
     def stop_all(self) -> None:
-        """SIGTERM every child, then SIGKILL what is still running after a grace period."""
+        """SIGTERM every child, then SIGKILL what is still running after a grace period; the relay last."""
         for proc in self.processes.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -118,29 +113,20 @@ class Demo:
                 proc.kill()
                 proc.wait(5)
         self.processes.clear()
+        if self.relay is not None:
+            self.relay.stop()
 
     # ------------------------------------------------------------------ steps
 
     def start_relay(self) -> None:
-        self._spawn("relay", "relay", "--host", "127.0.0.1", "--port", str(self.port),
-                    "--data-dir", str(self.root / "relay"), "--demo-scale", str(self.demo_scale))
-        self._wait_for_relay()
+        from shared.local_relay import LocalRelay
 
-    def _wait_for_relay(self, timeout: float = 120.0) -> None:
-        # The first start generates the demo packages (a few seconds).
-        from shared.relay_client import RelayClient, RelayError
-
-        client = RelayClient(self.relay_url, timeout=2)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.processes["relay"].poll() is not None:
-                raise RuntimeError(f"the relay exited; see {self.logs / 'relay.log'}")
-            try:
-                client.health()
-                return
-            except RelayError:
-                time.sleep(0.2)
-        raise RuntimeError(f"the relay did not answer within {timeout:.0f} s")
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.relay = LocalRelay(self.root / "relay", port=self.port,
+                                extra_args=["--demo-scale", str(self.demo_scale)])
+        self.relay.log_path = self.logs / "relay.log"
+        self.relay.start()  # the first start generates the demo packages (a few seconds)
+        log.info("started relay (pid %d); log in %s", self.relay.proc.pid, self.relay.log_path)
 
     def prepare_accounts(self) -> None:
         """Both demo accounts exist and are friends (idempotent: a second run changes nothing)."""
@@ -235,6 +221,9 @@ class Demo:
             code = sender.poll()
             if code is not None:
                 return 0 if code in (0, -signal.SIGTERM) else code
+            if not self.relay.running and "relay" not in reported:
+                reported.add("relay")
+                print(f"the relay stopped unexpectedly; see {self.relay.log_path}")
             for name, proc in self.processes.items():
                 if name != "sender" and proc.poll() is not None and name not in reported:
                     reported.add(name)

@@ -6,38 +6,15 @@ imported before pytest-qt creates the QApplication; both happen here, at import 
 
 from __future__ import annotations
 
-import os
+import pytest
 
-os.environ["QT_QPA_PLATFORM"] = "offscreen"
-os.environ["QTWEBENGINE_DISABLE_SANDBOX"] = "1"
-os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu")
-os.environ.setdefault("QT_LOGGING_RULES", "qt.webenginecontext.debug=false")
-
-from PySide6 import QtWebEngineWidgets  # noqa: E402,F401  (before the QApplication)
-
-import pytest  # noqa: E402
-
+from tests.helpers.qt import ignore_qt_noise  # noqa: F401  (sets up Qt before anything imports it)
 from sender_helpers import Accounts, make_accounts, SenderHarness, StaticSite  # noqa: E402
-from desktop_sender.relay_process import RelayProcess  # noqa: E402
-
-#: Harmless noise of Chromium on a machine without GPU, display or D-Bus (see the guide).
-QT_NOISE = [
-    "Failed to create RHI",
-    "QRhiGles2",
-    "Failed to connect to the bus",
-    "GPUInfo",
-    "propagateSizeHints",
-    "Vulkan",
-    "GBM",
-    "Sandboxing disabled",
-    "Release of profile requested",
-    "js:",
-]
+from tests.helpers.relay_process import RelayProcess  # noqa: E402
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for line in QT_NOISE:
-        config.addinivalue_line("qt_log_ignore", line)
+    ignore_qt_noise(config)
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from desktop_sender.relay_process import RelayProcess
+from tests.helpers.relay_process import RelayProcess
 from sender_helpers import SenderHarness, make_accounts
 from shared.protocol import PushMode
 
