@@ -58,7 +58,7 @@ def describe(service) -> dict[str, Any]:
         for rec in service.inbox.records()
     ]
     installed = [
-        {"app_id": app.app_id, "version": app.version}
+        {"app_id": app.app_id, "version": app.version, "sha256": app.sha256, "path": app.path}
         for app in service.platform.installer.installed_apps()
     ]
     return {"connection": service.connection.state, "pushes": pushes, "installed": installed}

@@ -47,6 +47,11 @@ class ThrottledFileServer(FileServer):
         super().__init__(root)
         self.httpd.RequestHandlerClass = functools.partial(_ThrottledHandler, directory=str(root),
                                                            rate=bytes_per_second)
+        self.httpd.range_log = []  # the Range header of every GET ("" when none), in order
+
+    @property
+    def range_log(self) -> list[str]:
+        return self.httpd.range_log
 
 
 class _ThrottledHandler(_QuietHandler):
@@ -62,6 +67,7 @@ class _ThrottledHandler(_QuietHandler):
         size = path.stat().st_size
         start, end = 0, size - 1
         header = self.headers.get("Range", "")
+        self.server.range_log.append(header)
         etag = f'"{size}-{int(path.stat().st_mtime)}"'
         if header.startswith("bytes=") and self.headers.get("If-Range", etag) == etag:
             first, _, last = header[6:].partition("-")
