@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: demo test test-core test-receiver-ui test-sender test-e2e bench screenshots clean
+.PHONY: demo test test-core test-postgres test-receiver-ui test-sender test-e2e bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,10 +22,15 @@ demo: $(STAMP)
 
 # Qt and Kivy each get their own pytest process: two GUI event loops in one process do not mix.
 test: $(STAMP)
-	$(MAKE) --no-print-directory test-core test-receiver-ui test-sender test-e2e
+	$(MAKE) --no-print-directory test-core test-postgres test-receiver-ui test-sender test-e2e
 
 test-core: $(STAMP)
 	$(PYTEST) tests/shared tests/relay tests/receiver
+
+# The relay's suite again on a throwaway PostgreSQL server (skipped, with a note, where
+# PostgreSQL is not installed), including the two-relay-process tests.
+test-postgres: $(STAMP)
+	tests/with_postgres.sh $(PYTEST) tests/relay
 
 test-receiver-ui: $(STAMP)
 	$(PYTEST) tests/receiver_ui
