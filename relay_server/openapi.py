@@ -99,6 +99,11 @@ def openapi_document() -> dict:
             "401": {"$ref": "#/components/responses/Unauthorized"},
             "409": {"$ref": "#/components/responses/Conflict"}}, body=device_body, auth=False)},
         "/api/v1/logout": {"post": _op("Revoke this token", {"204": {"description": "Logged out"}})},
+        "/api/v1/password": {"post": _op("Change the password (logs every device out; returns a new token)", {
+            "200": _json({"type": "object", "required": ["token"], "properties": {"token": _STR}}),
+            "403": {"$ref": "#/components/responses/Forbidden"}},
+            body={"type": "object", "required": ["current_password", "new_password"],
+                  "properties": {"current_password": _STR, "new_password": _STR}})},
         "/api/v1/me": {"get": _op("The calling account and device", {"200": _json({"type": "object"})})},
         "/api/v1/devices": {"get": _op("Associated devices, own first", {
             "200": _json({"type": "object", "properties": {"devices": {"type": "array", "items": _ref("Device")}}})},

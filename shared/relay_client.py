@@ -190,6 +190,12 @@ class RelayClient:
         self.request("POST", "/logout")
         self.token = None
 
+    def change_password(self, current_password: str, new_password: str) -> None:
+        """Change the password; every device is logged out, this one keeps a fresh token."""
+        body = self.request("POST", "/password", json_body={"current_password": current_password,
+                                                             "new_password": new_password})
+        self.token = body["token"]
+
     def me(self) -> dict:
         return self.request("GET", "/me")
 

@@ -95,6 +95,30 @@ def logout():
     return "", 204
 
 
+@api.post("/password")
+@device_required
+def change_password():
+    """Change the account's password: every token of the account stops working (all devices
+    log in again); the calling device gets a fresh token at once."""
+    data = json_body()
+    current = text_field(data, "current_password", min_len=1, max_len=256)
+    new = text_field(data, "new_password", min_len=8, max_len=256)
+    account = g.account
+    if not check_password(account.password_hash, current):
+        raise ApiError(403, "bad_credentials", "the current password is wrong")
+    with database.atomic():
+        account.password_hash = hash_password(new)
+        account.save()
+        devices = [d.id for d in account.devices]
+        (Token.update(revoked_at=utcnow())
+         .where(Token.device.in_(devices) & Token.revoked_at.is_null()).execute())
+        token = issue_token(g.device)
+    hub = current_relay().hub
+    for device_id in devices:
+        hub.disconnect(device_id)
+    return jsonify({"token": token})
+
+
 @api.get("/me")
 @device_required
 def me():

@@ -159,3 +159,33 @@ def test_sigkill_after_201_loses_no_push(relay, outside_package):
             received.add(events.next("push", timeout=15).data["push_id"])
     mirrored = laptop.get_push(created[-1])
     assert mirrored["mirrored"] is True and mirrored["package"]["sha256"] == sha
+
+
+def test_password_change_closes_the_other_devices_streams(relay):
+    import threading
+
+    laptop, phone = _devices(relay.url)
+    statuses, errors = [], []
+    connected, ended = threading.Event(), threading.Event()
+
+    def on_status(status):
+        statuses.append(status.state)
+        if status.state == "connected":
+            connected.set()
+
+    def read():
+        try:
+            for _ in phone.stream(read_timeout=10, on_status=on_status):
+                pass
+        except Exception as exc:  # the relay refuses the old token when the stream reconnects
+            errors.append(exc)
+        ended.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    assert connected.wait(10)
+    laptop.change_password("correct horse", "battery staple")
+
+    assert ended.wait(10), "the phone's stream stayed open"
+    assert [getattr(e, "status", None) for e in errors] == [401]
+    assert statuses[-1] == "closed"
+    assert laptop.me()["device"]["id"] == "anna-laptop"  # the caller keeps working with its new token
