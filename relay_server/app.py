@@ -16,6 +16,7 @@ from relay_server.db import database, init_database, is_postgres
 from relay_server.errors import bad_request, register_error_handlers
 from relay_server.hub import Hub
 from relay_server.janitor import Janitor
+from relay_server.limits import RateLimits
 from relay_server.metrics import RelayMetrics
 from relay_server.mirror import Mirror
 from relay_server.openapi import openapi_document
@@ -30,6 +31,7 @@ ASSETS = Path(__file__).resolve().parents[1] / "assets"
 def create_app(config: RelayConfig | None = None) -> Flask:
     """Build a relay: database, package store, mirror worker, routes. Call ``close_app`` to stop it."""
     config = config or RelayConfig.from_env()
+    config.packages_dir.mkdir(parents=True, exist_ok=True)
     app = Flask(__name__, static_folder=str(ASSETS), static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
     app.json.sort_keys = False
@@ -39,6 +41,7 @@ def create_app(config: RelayConfig | None = None) -> Flask:
     relay = Relay(config=config, hub=hub, store=PackageStore(config.packages_dir), mirror=None,
                   metrics=RelayMetrics(hub))
     relay.store.clean_tmp()
+    relay.limits = RateLimits(config)
     relay.mirror = Mirror(relay)
     app.extensions["appbeam_relay"] = relay
 

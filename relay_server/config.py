@@ -36,6 +36,14 @@ class RelayConfig:
     queue_ttl: int = 14 * 24 * 3600
     #: Seconds that updates about finished pushes stay in the event log (default 7 days).
     event_retention: int = 7 * 24 * 3600
+    #: Rate limits (``limits`` notation: "10/minute"); off only for tests and benchmarks.
+    rate_limits: bool = True
+    limit_login_per_account: str = "10/minute"
+    limit_login_per_address: str = "30/minute"
+    limit_accounts_per_address: str = "20/hour"
+    limit_pushes_per_device: str = "120/minute"
+    #: Bytes of mirrored packages one account's pushes may keep on the relay (default 5 GiB).
+    mirror_quota_bytes: int = 5 * 1024**3
     #: Largest JSON request body, in bytes.
     max_request_bytes: int = 1024 * 1024
     #: Base URL devices should use for the relay's own files when the request has no Host

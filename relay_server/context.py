@@ -21,6 +21,7 @@ class Relay:
     mirror: "object"  # relay_server.mirror.Mirror (set after construction)
     metrics: "object"  # relay_server.metrics.RelayMetrics
     janitor: "object" = None  # relay_server.janitor.Janitor
+    limits: "object" = None  # relay_server.limits.RateLimits
 
 
 def current_relay() -> Relay:

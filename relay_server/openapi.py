@@ -90,14 +90,16 @@ def openapi_document() -> dict:
         "/api/v1/healthz": {"get": _op("Health check", {"200": _json({"type": "object"})}, auth=False)},
         "/api/v1/accounts": {"post": _op("Create an account", {
             "201": _json({"type": "object", "properties": {"username": _STR}}, "Created"),
-            "409": {"$ref": "#/components/responses/Conflict"}},
+            "409": {"$ref": "#/components/responses/Conflict"},
+            "429": {"$ref": "#/components/responses/TooManyRequests"}},
             body={"type": "object", "required": ["username", "password"],
                   "properties": {"username": _STR, "password": _STR}}, auth=False)},
         "/api/v1/login": {"post": _op("Log a device in and get its token", {
             "200": _json({"type": "object", "required": ["token", "device"], "properties": {
                 "token": _STR, "account": {"type": "object"}, "device": _ref("Device")}}),
             "401": {"$ref": "#/components/responses/Unauthorized"},
-            "409": {"$ref": "#/components/responses/Conflict"}}, body=device_body, auth=False)},
+            "409": {"$ref": "#/components/responses/Conflict"},
+            "429": {"$ref": "#/components/responses/TooManyRequests"}}, body=device_body, auth=False)},
         "/api/v1/logout": {"post": _op("Revoke this token", {"204": {"description": "Logged out"}})},
         "/api/v1/password": {"post": _op("Change the password (logs every device out; returns a new token)", {
             "200": _json({"type": "object", "required": ["token"], "properties": {"token": _STR}}),
@@ -130,7 +132,8 @@ def openapi_document() -> dict:
                              "Created"),
                 "403": {"$ref": "#/components/responses/Forbidden"},
                 "404": {"$ref": "#/components/responses/NotFound"},
-                "422": {"$ref": "#/components/responses/Unprocessable"}},
+                "422": {"$ref": "#/components/responses/Unprocessable"},
+                "429": {"$ref": "#/components/responses/TooManyRequests"}},
                 body={"type": "object", "required": ["app", "mode", "device_ids"], "properties": {
                     "app": _ref("InstallInfo"), "mode": {"type": "string", "enum": [m.value for m in PushMode]},
                     "device_ids": {"type": "array", "items": _STR, "minItems": 1, "maxItems": 50}}}),
@@ -178,7 +181,8 @@ def openapi_document() -> dict:
         name: {"description": text, "content": {"application/json": {"schema": _ref("Error")}}}
         for name, text in [("BadRequest", "Bad input"), ("Unauthorized", "No, bad or revoked token"),
                            ("Forbidden", "Not allowed"), ("NotFound", "Not found"), ("Conflict", "Conflict"),
-                           ("Unprocessable", "No compatible package")]
+                           ("Unprocessable", "No compatible package"),
+                           ("TooManyRequests", "Rate limited; see Retry-After")]
     }
     return {
         "openapi": "3.1.0",

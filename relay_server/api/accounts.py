@@ -16,6 +16,7 @@ from relay_server.auth import check_password, device_required, hash_password, is
 from relay_server.context import current_relay
 from relay_server.db import database, utcnow
 from relay_server.errors import ApiError, bad_request
+from relay_server.limits import client_address
 from relay_server.models import Account, Device, Token
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,31}$")
@@ -33,6 +34,7 @@ def create_account():
     data = json_body()
     username = _username(data)
     password = text_field(data, "password", min_len=8, max_len=256)
+    current_relay().limits.check("new_account", client_address())
     try:
         with database.atomic():
             Account.create(username=username, password_hash=hash_password(password))
@@ -68,6 +70,9 @@ def login():
     username = data.get("username") if isinstance(data.get("username"), str) else ""
     password = text_field(data, "password", min_len=1, max_len=256)
     fields = _device_fields(data)
+    limits = current_relay().limits
+    limits.check("login_address", client_address())
+    limits.check("login_account", username.strip().lower())
     account = Account.get_or_none(Account.username == username.strip().lower())
     if not check_password(account.password_hash if account else None, password):
         raise ApiError(401, "bad_credentials", "wrong username or password")
@@ -104,6 +109,7 @@ def change_password():
     current = text_field(data, "current_password", min_len=1, max_len=256)
     new = text_field(data, "new_password", min_len=8, max_len=256)
     account = g.account
+    current_relay().limits.check("login_account", account.username)
     if not check_password(account.password_hash, current):
         raise ApiError(403, "bad_credentials", "the current password is wrong")
     with database.atomic():

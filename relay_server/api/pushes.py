@@ -15,7 +15,12 @@ from relay_server.errors import bad_request
 @api.post("/pushes")
 @device_required
 def create_pushes():
-    created = pushes.create(current_relay(), g.device, json_body(), request.host_url)
+    relay = current_relay()
+    body = json_body()
+    targets = body.get("device_ids")
+    # Each target counts: one request to fifty devices is fifty pushes.
+    relay.limits.check("push", g.device.id, cost=len(targets) if isinstance(targets, list) and targets else 1)
+    created = pushes.create(relay, g.device, body, request.host_url)
     return jsonify({"pushes": [pushes.to_dict(p) for p in created]}), 201
 
 

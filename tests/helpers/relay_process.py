@@ -23,7 +23,7 @@ class RelayProcess(LocalRelay):
                  fresh_database: bool = True):
         args = ["--demo-scale", str(demo_scale), "--keepalive", str(keepalive), "--allow-private-mirror",
                 *(extra_args or [])]
-        env = dict(env or {})
+        env = {"APPBEAM_RATE_LIMITS": "0", **(env or {})}  # tests make many accounts from 127.0.0.1
         self.database_url = test_database_url()
         if self.database_url:
             env["APPBEAM_DATABASE_URL"] = self.database_url

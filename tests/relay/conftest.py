@@ -28,7 +28,9 @@ def relay_config(tmp_path) -> RelayConfig:
     """A fresh relay: its own data dir, and an empty database (SQLite file or PostgreSQL)."""
     url = test_database_url()
     reset_database(url)
-    return RelayConfig(data_dir=tmp_path / "relay", database_url=url, demo_scale=0.01, keepalive=0.2)
+    # Tests create many accounts from one address; rate limits have their own tests.
+    return RelayConfig(data_dir=tmp_path / "relay", database_url=url, demo_scale=0.01, keepalive=0.2,
+                       rate_limits=False)
 
 
 @pytest.fixture
