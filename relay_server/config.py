@@ -44,6 +44,8 @@ class RelayConfig:
     limit_pushes_per_device: str = "120/minute"
     #: Bytes of mirrored packages one account's pushes may keep on the relay (default 5 GiB).
     mirror_quota_bytes: int = 5 * 1024**3
+    #: Seconds a package copy no push uses any more is kept before it is deleted.
+    package_grace: int = 3600
     #: Largest JSON request body, in bytes.
     max_request_bytes: int = 1024 * 1024
     #: Base URL devices should use for the relay's own files when the request has no Host

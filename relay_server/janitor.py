@@ -12,7 +12,7 @@ from datetime import timedelta
 from shared.protocol import FINAL_STATES, PushState, StreamEvent
 
 from relay_server.db import database, utcnow
-from relay_server.models import Event, Push
+from relay_server.models import CatalogPackage, Event, Package, Push
 from relay_server.pushes import record_state
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,29 @@ class Janitor:
                                   & (Event.push.in_(finished)))
                            .execute())
         self.relay.hub.notify(expired_senders)
-        if stale or removed:
-            log.info("housekeeping: %d queued pushes expired, %d old events removed", len(stale), removed)
-        return {"expired": len(stale), "events_removed": removed}
+        collected = self.collect_packages(now)
+        if stale or removed or collected:
+            log.info("housekeeping: %d queued pushes expired, %d old events removed, %d packages deleted",
+                     len(stale), removed, collected)
+        return {"expired": len(stale), "events_removed": removed, "packages_removed": collected}
+
+    def collect_packages(self, now) -> int:
+        """Delete the relay's copies that no unfinished push and no catalog app uses any more.
+
+        A grace period keeps a copy that a new push is about to use (the mirror writes the
+        file before the push points at it).
+        """
+        grace = now - timedelta(seconds=self.relay.config.package_grace)
+        finals = [str(s) for s in FINAL_STATES]
+        with database.connection_context():
+            used_by_pushes = Push.select(Push.package_sha256).where(
+                (Push.package_sha256.is_null(False)) & (Push.state.not_in(finals)))
+            in_catalog = CatalogPackage.select(CatalogPackage.package)
+            unused = list(Package.select().where(
+                Package.sha256.not_in(used_by_pushes) & Package.sha256.not_in(in_catalog)
+                & (Package.created_at < grace)))
+            for package in unused:
+                with database.atomic():
+                    package.delete_instance()
+                self.relay.store.path_for(package.sha256).unlink(missing_ok=True)
+        return len(unused)

@@ -16,6 +16,7 @@ import threading
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from peewee import fn
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from shared.protocol import FORMAT_MIME_TYPES
@@ -23,12 +24,22 @@ from shared.relay_client import USER_AGENT
 
 from relay_server import pushes
 from relay_server.db import database
-from relay_server.models import Package, Push
+from relay_server.models import Device, Package, Push
 from relay_server.package_store import HashMismatch, TooLarge
 
 log = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 5
+
+
+def account_usage(account_id: int) -> int:
+    """Bytes of the relay's copies that pushes sent from this account still use."""
+    in_use = (Push.select(Push.package_sha256)
+              .join(Device, on=(Push.sender_device == Device.id))
+              .where((Device.account == account_id) & (Push.mirror_status == "done"))
+              .distinct())
+    total = Package.select(fn.COALESCE(fn.SUM(Package.size), 0)).where(Package.sha256.in_(in_use)).scalar()
+    return int(total or 0)
 
 
 class MirrorRefused(Exception):
@@ -107,8 +118,12 @@ class Mirror:
         push = Push.get_or_none(Push.id == push_id)
         if push is None or push.mirror_status != "pending":
             return
+        room = self.relay.config.mirror_quota_bytes - account_usage(push.sender_device.account_id)
+        if room <= 0:
+            pushes.mirror_finished(self.relay, push_id, None, None, "the sender's storage quota on the relay is used up")
+            return
         try:
-            sha, size = self.fetch(push.original_url, push.package_sha256, push.format)
+            sha, size = self.fetch(push.original_url, push.package_sha256, push.format, max_bytes=room)
         except (MirrorRefused, requests.RequestException, _Transient, OSError) as exc:
             log.warning("could not mirror %s for push %s: %s", push.original_url, push_id, exc)
             pushes.mirror_finished(self.relay, push_id, None, None, str(exc))
@@ -120,8 +135,11 @@ class Mirror:
         log.info("mirrored %s as %s for push %s", push.original_url, sha, push_id)
         pushes.mirror_finished(self.relay, push_id, sha, size, None)
 
-    def fetch(self, url: str, expected_sha256: str | None, fmt: str) -> tuple[str, int]:
-        """Copy ``url`` into the store (once per SHA-256); returns (sha256, size)."""
+    def fetch(self, url: str, expected_sha256: str | None, fmt: str, max_bytes: int | None = None) -> tuple[str, int]:
+        """Copy ``url`` into the store (once per SHA-256); returns (sha256, size).
+
+        ``max_bytes`` (the sender's remaining quota) lowers the size cap for this copy.
+        """
         local = pushes.relay_package_sha(url)
         if local and self.relay.store.has(local) and not urlsplit(url).netloc:
             return local, self.relay.store.path_for(local).stat().st_size
@@ -134,14 +152,15 @@ class Mirror:
             reraise=True,
         ):
             with attempt:
-                sha, size = self._download(url, expected_sha256)
+                sha, size = self._download(url, expected_sha256, max_bytes)
         with database.atomic():
             Package.insert(sha256=sha, size=size,
                            content_type=FORMAT_MIME_TYPES.get(fmt, "application/octet-stream")).on_conflict_ignore().execute()
         return sha, size
 
-    def _download(self, url: str, expected_sha256: str | None) -> tuple[str, int]:
+    def _download(self, url: str, expected_sha256: str | None, max_bytes: int | None) -> tuple[str, int]:
         config = self.relay.config
+        cap = min(config.mirror_max_bytes, max_bytes) if max_bytes is not None else config.mirror_max_bytes
         with requests.Session() as session:
             session.headers["User-Agent"] = USER_AGENT
             for _ in range(MAX_REDIRECTS + 1):
@@ -160,10 +179,10 @@ class Mirror:
                     if resp.status_code != 200:
                         raise MirrorRefused(f"HTTP {resp.status_code} from {url}")
                     declared = int(resp.headers.get("Content-Length") or 0)
-                    if declared > config.mirror_max_bytes:
-                        raise MirrorRefused(f"package is {declared} bytes, more than the {config.mirror_max_bytes} allowed")
+                    if declared > cap:
+                        raise MirrorRefused(f"package is {declared} bytes, more than the {cap} allowed")
                     try:
-                        with self.relay.store.writer(expected_sha256, config.mirror_max_bytes) as writer:
+                        with self.relay.store.writer(expected_sha256, cap) as writer:
                             for chunk in resp.iter_content(chunk_size=256 * 1024):
                                 writer.write(chunk)
                     except (TooLarge, HashMismatch) as exc:

@@ -46,3 +46,32 @@ def test_old_updates_of_finished_pushes_are_trimmed_but_pushes_kept(app, api, cl
     with database.connection_context():
         assert Event.select().where((Event.push == push["id"]) & (Event.kind == "push_update")).count() == 0
     assert client.get(f"/api/v1/pushes/{push['id']}", headers=laptop).get_json()["state"] == "already_installed"
+
+
+def test_copies_no_unfinished_push_uses_are_deleted_catalog_kept(app, api, client):
+    from relay_server.models import Package
+
+    relay = app.extensions["appbeam_relay"]
+    with relay.store.writer() as writer:
+        writer.write(b"an orphaned copy" * 100)
+    orphan = writer.sha256
+    with relay.store.writer() as writer:
+        writer.write(b"a copy a queued push still needs" * 100)
+    needed = writer.sha256
+    anna = api.account("anna")
+    laptop = api.login(anna, "anna-laptop", platform="linux")
+    api.login(anna, "anna-phone")
+    api.push(laptop, ["anna-phone"], app={"id": "org.example.app", "packages": [
+        {"format": "apk", "url": "https://example.org/app.apk", "sha256": needed}]})
+    old = utcnow() - timedelta(seconds=relay.config.package_grace + 5)
+    with database.connection_context():
+        for sha in (orphan, needed):
+            Package.create(sha256=sha, size=1600, content_type="application/octet-stream", created_at=old)
+        catalog_count = Package.select().count() - 2
+
+    assert relay.janitor.run_once()["packages_removed"] == 1
+
+    assert not relay.store.has(orphan)
+    assert relay.store.has(needed)
+    with database.connection_context():
+        assert Package.select().count() == catalog_count + 1

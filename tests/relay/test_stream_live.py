@@ -189,3 +189,17 @@ def test_password_change_closes_the_other_devices_streams(relay):
     assert [getattr(e, "status", None) for e in errors] == [401]
     assert statuses[-1] == "closed"
     assert laptop.me()["device"]["id"] == "anna-laptop"  # the caller keeps working with its new token
+
+
+def test_mirror_refuses_beyond_the_senders_quota_and_still_delivers(tmp_path, outside_package):
+    """A sender over their storage quota: the push still goes out, with the original URL."""
+    server, data = outside_package
+    with RelayProcess(tmp_path / "quota-relay", env={"APPBEAM_MIRROR_QUOTA_BYTES": "1000"}) as small:
+        laptop, phone = _devices(small.url)
+        push = laptop.push(_outside_app(server.url, hashlib.sha256(data).hexdigest(), len(data)),
+                           "notify", ["anna-phone"])[0]
+        with StreamReader(phone) as events:
+            event = events.next("push")
+        assert event.data["package"]["url"] == f"{server.url}/notes.apk"
+        shown = laptop.get_push(push["id"])
+        assert shown["mirrored"] is False and "relay could not keep a copy" in shown["detail"]
