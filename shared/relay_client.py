@@ -158,6 +158,7 @@ class RelayClient:
                 params=params,
                 headers=self._headers(),
                 timeout=self.timeout,
+                verify=self.verify,  # per request: requests lets REQUESTS_CA_BUNDLE beat session.verify
             )
         except requests.RequestException as exc:
             raise RelayUnavailable(f"cannot reach the relay at {self.base_url}: {exc}") from exc
@@ -273,6 +274,7 @@ class RelayClient:
                 headers=self._headers(),
                 allow_redirects=False,
                 timeout=self.timeout,
+                verify=self.verify,
             )
         except requests.RequestException as exc:
             raise RelayUnavailable(f"cannot reach the relay at {self.base_url}: {exc}") from exc
@@ -401,6 +403,7 @@ class EventStream:
                 headers=headers,
                 stream=True,
                 timeout=(self.client.timeout, self.read_timeout),
+                verify=self.client.verify,
             )
         except requests.RequestException as exc:
             raise RelayUnavailable(f"cannot reach the relay: {exc}") from exc
