@@ -1,0 +1,109 @@
+"""RESULTS.md from results.json: one table of headline numbers, then each benchmark's detail."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def _v(x, unit=""):
+    return "n/a" if x is None else f"{x}{unit}"
+
+
+def _met(t: dict | None) -> str:
+    if not t:
+        return ""
+    return {True: "met", False: "**missed**", None: "n/a"}[t.get("met")]
+
+
+def headline_rows(b: dict) -> list[tuple[str, str, str, str, str]]:
+    rows = []
+    e = b.get("push_latency")
+    if e and e.get("status") == "ok":
+        for r in e["relay"]:
+            peer = next((m for m in e.get("mosquitto", []) if m["n"] == r["n"]), {})
+            last = r is e["relay"][-1]
+            rows.append((f"1. push latency, N={r['n']} ({e['rate_per_s']}/s)",
+                         f"p50 {_v(r['p50_ms'])} / p99 {_v(r['p99_ms'])} / max {_v(r['max_ms'])} ms; "
+                         f"{r['delivered']}/{r['accepted']} delivered",
+                         f"p50 {_v(peer.get('p50_ms'))} / p99 {_v(peer.get('p99_ms'))} / max {_v(peer.get('max_ms'))} ms",
+                         "p99 ≤ 10 ms" if last else "", _met(e["target"]) if last else ""))
+    e = b.get("push_throughput")
+    if e and e.get("status") == "ok":
+        rows.append((f"2. sustained throughput (N={e['n']})", f"{e['relay_max_rate']} pushes/s",
+                     f"{_v(e.get('mosquitto_max_rate'))} msg/s", "≥ 1,000/s", _met(e["target"])))
+    e = b.get("connections")
+    if e and e.get("status") == "ok":
+        r, m = e["relay"], e.get("mosquitto", {})
+        rows.append((f"3. {r['n']} streams, keepalive {e['keepalive_s']} s",
+                     f"{r['rss_per_connection_kb']} KB/conn; {r['devices_with_push']}/{r['n']} got a push; "
+                     f"connect {r['connect_s']} s",
+                     f"{_v(m.get('rss_per_connection_kb'))} KB/conn; {_v(m.get('devices_with_push'))} got one",
+                     "≤ 50 KB/conn, all get a push", _met(e["target"])))
+    e = b.get("reconnect_storm")
+    if e and e.get("status") == "ok":
+        r, m = e["relay"], e.get("mosquitto", {})
+        rows.append((f"4. reconnect storm, {r['n']} devices over {r['reconnect_spread_s']} s",
+                     f"last delivery {r['last_delivery_s']} s; {r['delivered']}/{r['pushes']}; errors {r['errors']}",
+                     f"last {_v(m.get('last_delivery_s'))} s; {_v(m.get('delivered'))}/{_v(m.get('pushes'))}",
+                     "all, 0 errors", _met(e["target"])))
+    e = b.get("package_serving")
+    if e and e.get("status") == "ok":
+        for c in (1, 8):
+            rows.append((f"5. serving {e['file_mb']} MB, {c} client(s)", f"{e[f'relay_{c}']['mb_per_s']} MB/s",
+                         f"nginx {_v(e.get(f'nginx_{c}', {}).get('mb_per_s'))} MB/s (ratio {_v(e.get(f'ratio_{c}'))})",
+                         "≥ 0.5 × nginx", _met(e["target"]) if c == 8 else ""))
+    e = b.get("download_engine")
+    if e and e.get("status") == "ok":
+        rows.append((f"6. download engine, {e['file_mb']} MB", f"{e['engine_mb_per_s']} MB/s, RSS +{e['rss_growth_mb']} MB, "
+                     f"SHA-256 {'ok' if e['sha256_ok'] else 'WRONG'}",
+                     f"curl {e['curl_mb_per_s']} MB/s (ratio {e['ratio']})", "≥ 0.8 × curl, < 30 MB", _met(e["target"])))
+    e = b.get("sender")
+    if e and e.get("status") == "ok":
+        rows.append(("7. sender: click → picker visible", f"p50 {e['picker_visible']['p50_ms']} / p99 "
+                     f"{e['picker_visible']['p99_ms']} ms", "", "< 150 ms", ""))
+        rows.append(("7. sender: click → device list filled", f"p50 {e['devices_filled']['p50_ms']} / p99 "
+                     f"{e['devices_filled']['p99_ms']} ms", "", "< 300 ms", _met(e["target"])))
+        rows.append(("7. sender: launch → first page loaded", f"{e['launch_to_first_page_ms']} ms", "", "", ""))
+    for name, e in b.items():
+        if e.get("status") != "ok":
+            rows.append((name, f"ERROR: {e.get('error')}", "", "", "**failed**"))
+    return rows
+
+
+def write_markdown(results: dict, path: Path) -> None:
+    b = results.get("benchmarks", {})
+    m = results.get("machine", {})
+    lines = [
+        f"# Benchmark results ({results.get('mode')} run)",
+        "",
+        f"Machine: {m.get('cpus')} CPUs, {m.get('memory_gib')} GiB, Python {m.get('python')}, "
+        f"kernel {m.get('kernel')}; load at start {m.get('load_at_start')}. Total {results.get('total_seconds')} s.",
+        "Relay: one process (gevent WSGI), SQLite. Clients: one asyncio process (aiohttp / aiomqtt) on the same machine.",
+        "",
+        "| Benchmark | Appbeam | Peer | Target | |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [f"| {' | '.join(r)} |" for r in headline_rows(b)]
+    lines += ["", "Latencies are from the accepting answer (HTTP 201 / MQTT PUBACK) to the device reading the event. "
+              "Raw numbers, every step and the load average before/after each benchmark are in `results.json`.", ""]
+    tp = b.get("push_throughput")
+    if tp and tp.get("status") == "ok":
+        lines += ["## Throughput steps", "", "| system | offered/s | achieved/s | delivered | p50 ms | p99 ms | max ms | ok |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for who in ("relay", "mosquitto"):
+            for s in tp.get(f"{who}_steps", []):
+                lines.append(f"| {who} | {s['offered_rate']} | {s['achieved_rate']} | {s['delivered']}/{s['accepted']} | "
+                             f"{s['p50_ms']} | {s['p99_ms']} | {s['max_ms']} | {'yes' if s['ok'] else 'no'} |")
+        lines.append("")
+    notes = results.get("notes")
+    if notes:
+        lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
+    path.write_text("\n".join(lines))
+
+
+if __name__ == "__main__":
+    import sys
+
+    p = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).with_name("results") / "results.json")
+    write_markdown(json.loads(p.read_text()), p.with_name("RESULTS.md"))

@@ -1,0 +1,61 @@
+"""``python -m bench --smoke`` runs every benchmark at a tiny size and writes sane results."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+EXPECTED = ["push_latency", "push_throughput", "connections", "reconnect_storm", "package_serving",
+            "download_engine", "sender"]
+
+
+@pytest.mark.timeout(400)
+def test_bench_smoke(tmp_path):
+    results = tmp_path / "results"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--results", str(results),
+                           "--workdir", str(tmp_path / "work")],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=380)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    data = json.loads((results / "results.json").read_text())
+    assert (results / "RESULTS.md").read_text().count("|") > 20
+    assert data["mode"] == "smoke"
+    b = data["benchmarks"]
+    assert sorted(b) == sorted(EXPECTED)
+    for name in EXPECTED:
+        assert b[name]["status"] == "ok", (name, b[name].get("error"))
+
+    lat = b["push_latency"]
+    for row in lat["relay"] + lat["mosquitto"]:
+        assert row["accepted"] > 0 and row["delivered"] == row["accepted"], row
+        assert row["errors"] == 0
+        assert 0 <= row["p50_ms"] <= row["p99_ms"] <= row["max_ms"], row
+        assert row["from_send"]["p50_ms"] > 0, row  # request sent -> event read is strictly positive
+
+    tp = b["push_throughput"]
+    assert tp["relay_steps"] and tp["relay_steps"][0]["delivered"] == tp["relay_steps"][0]["accepted"] > 0
+    assert tp["relay_max_rate"] >= 0
+
+    conn = b["connections"]["relay"]
+    assert conn["streams_open"] == conn["n"] and conn["all_received"], conn
+    assert conn["streams_with_keepalive"] == conn["n"], conn
+
+    storm = b["reconnect_storm"]["relay"]
+    assert storm["all_received"] and storm["errors"] == 0 and storm["delivered"] == storm["pushes"] == storm["n"]
+    assert storm["last_delivery_s"] > 0
+
+    serving = b["package_serving"]
+    assert serving["relay_1"]["mb_per_s"] > 0 and serving["relay_8"]["mb_per_s"] > 0
+
+    engine = b["download_engine"]
+    assert engine["sha256_ok"] and engine["engine_mb_per_s"] > 0 and engine["curl_mb_per_s"] > 0
+
+    sender = b["sender"]
+    assert 0 < sender["picker_visible"]["p50_ms"] and 0 < sender["devices_filled"]["p50_ms"]
+    assert sender["devices_in_list"] >= 1 and sender["launch_to_first_page_ms"] > 0
