@@ -61,7 +61,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="size factor of the generated demo packages (default 1.0: 1-50 MB)")
 
 
+def has_screen() -> bool:
+    """True where windows can be shown (macOS, Windows, or an X11/Wayland session on Linux)."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def run(args: argparse.Namespace) -> int:
+    if not args.headless and not has_screen():
+        print("No screen here (no DISPLAY or WAYLAND_DISPLAY): running the demo headless; "
+              f"screenshots go to {Path(args.screenshots).resolve()}.")
+        args.headless = True
     demo = Demo(Path(args.data_dir) if args.data_dir else data_dir("demo"), port=args.port,
                 headless=args.headless, screenshots=Path(args.screenshots).resolve(), demo_scale=args.demo_scale)
     return demo.run()
