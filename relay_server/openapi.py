@@ -29,10 +29,12 @@ _NINT = {"type": ["integer", "null"], "minimum": 0}
 
 def _op(summary: str, responses: dict, *, body: dict | None = None, params: list | None = None,
         auth: bool = True) -> dict:
-    op = {"summary": summary, "responses": {**responses, **(_ERRORS if auth or body else {})}}
+    # Any route can answer 400 (bad input anywhere, even in the URL); the shared 401 belongs to
+    # authenticated routes, while a route's own responses (login's 401) always stay.
+    errors = {"400": _ERRORS["400"], **({"401": _ERRORS["401"]} if auth else {})}
+    op = {"summary": summary, "responses": {**errors, **responses}}
     if not auth:
         op["security"] = []
-        op["responses"].pop("401", None)
     if body is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
     if params:
