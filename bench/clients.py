@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import time
 from dataclasses import dataclass, field
 
 import aiohttp
+
+# aiomqtt warns "There are N pending publish calls" whenever more than 10 QoS 1 publishes are
+# in flight, which is the point of an open-loop load: keep the output readable.
+for _name in ("mqtt", "aiomqtt"):
+    logging.getLogger(_name).setLevel(logging.ERROR)
 
 
 @dataclass
@@ -78,6 +84,8 @@ class SseFleet:
                         self.connected[i].set()
                     elif line.startswith(b": keepalive"):
                         self.arrivals.keepalives[i] = self.arrivals.keepalives.get(i, 0) + 1
+                # the relay ended the stream: a device would reconnect; here it counts as an error
+                self.arrivals.errors.append(f"device {i}: stream ended by the relay")
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure is counted
