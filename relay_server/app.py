@@ -12,7 +12,7 @@ from relay_server.api import api
 from relay_server.config import RelayConfig
 from relay_server.context import Relay
 from relay_server.cluster import Cluster
-from relay_server.db import database, init_database, is_postgres
+from relay_server.db import close_pool, database, init_database, is_postgres
 from relay_server.errors import bad_request, register_error_handlers
 from relay_server.hub import Hub
 from relay_server.janitor import Janitor
@@ -96,3 +96,4 @@ def close_app(app: Flask) -> None:
         relay.hub.cluster.stop()
     if not database.is_closed():
         database.close()
+    close_pool()

@@ -23,6 +23,16 @@ _SQLITE_PRAGMAS = {
 }
 
 
+#: Connections one relay process keeps open at most (requests and streams borrow them briefly).
+POOL_SIZE = 32
+
+
+def close_pool() -> None:
+    """Close every idle pooled connection (the relay is stopping)."""
+    if hasattr(database.obj, "close_all"):
+        database.close_all()
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -56,16 +66,26 @@ def is_postgres() -> bool:
     return isinstance(database.obj, peewee.PostgresqlDatabase)
 
 
+
 def init_database(url: str) -> peewee.Database:
     """Connect the proxy to ``url`` and create any missing tables."""
     from relay_server.models import ALL_MODELS
 
+    scheme, sep, rest = url.partition("://")
+    if sep and "+pool" not in scheme:
+        # Requests and stream wake-ups borrow a connection for a moment and give it back: a
+        # pool keeps them open (for SQLite, closing the last connection also checkpoints the
+        # WAL, which made every request pay for a checkpoint).
+        url = f"{scheme}+pool://{rest}"
+    pool = {"max_connections": POOL_SIZE, "stale_timeout": 300, "timeout": 30}
     if url.startswith("sqlite"):
         # IMMEDIATE: a transaction takes the write lock when it begins, so two writers queue on
         # busy_timeout instead of one failing at once when it upgrades from reading to writing.
-        db = connect(url, pragmas=_SQLITE_PRAGMAS, lock_type="IMMEDIATE")
+        # check_same_thread off: a pooled connection serves one thread at a time, but not
+        # always the thread that opened it.
+        db = connect(url, pragmas=_SQLITE_PRAGMAS, lock_type="IMMEDIATE", check_same_thread=False, **pool)
     else:
-        db = connect(url)
+        db = connect(url, **pool)
         _make_postgres_cooperative()
     database.initialize(db)
     with db.connection_context():

@@ -11,7 +11,7 @@ from peewee import JOIN
 from shared.protocol import UNACKNOWLEDGED_STATES, StreamEvent
 
 from relay_server.db import database, is_postgres, iso
-from relay_server.models import Device, Event, Push
+from relay_server.models import Account, Device, Event, Push
 
 
 #: Any fixed number: the advisory lock that orders event writes on PostgreSQL.
@@ -76,30 +76,34 @@ def push_message(push: Push, base_url: str) -> dict[str, Any]:
     }
 
 
+_Sender = Device.alias()
+_SenderAccount = Account.alias()
+_SENDER_COLUMNS = (_Sender.id, _Sender.name, _Sender.account, _SenderAccount.id, _SenderAccount.username)
+
+
+def _with_push(query):
+    """Join each event's push with its sender device and account: rendering a ``push`` event
+    then needs no further query (thousands of streams wake at once in a reconnect storm)."""
+    return (query
+            .join(Push, JOIN.LEFT_OUTER, on=(Event.push == Push.id))
+            .join(_Sender, JOIN.LEFT_OUTER, on=(Push.sender_device == _Sender.id), attr="sender_device")
+            .join(_SenderAccount, JOIN.LEFT_OUTER, on=(_Sender.account == _SenderAccount.id), attr="account"))
+
+
 def pending_for(device_id: str, after_id: int | None, limit: int = 500) -> list[Event]:
     """Events a stream should send: everything after ``after_id``, plus, on (re)connect,
     every push not yet acknowledged (``after_id`` None means a fresh connection that only
     wants unacknowledged pushes and what comes next)."""
     unacked = (Event.kind == str(StreamEvent.PUSH)) & (Push.state.in_([str(s) for s in UNACKNOWLEDGED_STATES]))
     condition = unacked if after_id is None else (unacked | (Event.id > after_id))
-    return list(
-        Event.select(Event, Push)
-        .join(Push, join_type=JOIN.LEFT_OUTER, on=(Event.push == Push.id))
-        .where((Event.device == device_id) & condition)
-        .order_by(Event.id)
-        .limit(limit)
-    )
+    return list(_with_push(Event.select(Event, Push, *_SENDER_COLUMNS))
+                .where((Event.device == device_id) & condition).order_by(Event.id).limit(limit))
 
 
 def newer_than(device_id: str, after_id: int, limit: int = 500) -> list[Event]:
     """Live events after ``after_id``."""
-    return list(
-        Event.select(Event, Push)
-        .join(Push, join_type=JOIN.LEFT_OUTER, on=(Event.push == Push.id))
-        .where((Event.device == device_id) & (Event.id > after_id))
-        .order_by(Event.id)
-        .limit(limit)
-    )
+    return list(_with_push(Event.select(Event, Push, *_SENDER_COLUMNS))
+                .where((Event.device == device_id) & (Event.id > after_id)).order_by(Event.id).limit(limit))
 
 
 def latest_id(device_id: str) -> int:
