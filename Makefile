@@ -25,7 +25,7 @@ test: $(STAMP)
 	$(MAKE) --no-print-directory test-core test-postgres test-receiver-ui test-sender test-e2e
 
 test-core: $(STAMP)
-	$(PYTEST) tests/shared tests/relay tests/receiver tests/fuzz tests/faults
+	$(PYTEST) tests/shared tests/relay tests/receiver tests/fuzz tests/faults tests/bench
 
 # The relay's suite again on a throwaway PostgreSQL server (skipped, with a note, where
 # PostgreSQL is not installed), including the two-relay-process tests.
