@@ -56,8 +56,9 @@ class NetworkMonitor(ABC):
             listener(status)
 
     def set_treat_as_metered(self, value: bool) -> None:
-        """The user's "Treat this connection as metered" switch (not every platform has one)."""
-        raise NotImplementedError
+        """The user's "Treat this connection as metered" switch (not every platform has one:
+        Android knows from the system; the Settings screen hides the switch there)."""
+        raise NotImplementedError(f"{type(self).__name__} takes the metered flag from the system")
 
     @property
     def treat_as_metered(self) -> bool:
