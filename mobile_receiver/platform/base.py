@@ -55,9 +55,12 @@ class NetworkMonitor(ABC):
         for listener in listeners:
             listener(status)
 
+    #: Whether this platform has a "Treat this connection as metered" switch (Android knows
+    #: from the system, so it has none and Settings disables the switch).
+    has_metered_switch = False
+
     def set_treat_as_metered(self, value: bool) -> None:
-        """The user's "Treat this connection as metered" switch (not every platform has one:
-        Android knows from the system; the Settings screen hides the switch there)."""
+        """The user's "Treat this connection as metered" switch, where ``has_metered_switch``."""
         raise NotImplementedError(f"{type(self).__name__} takes the metered flag from the system")
 
     @property

@@ -104,6 +104,8 @@ class DesktopNetworkMonitor(NetworkMonitor):
             return NetworkStatus(True, "networkmanager")
         return NetworkStatus(self._setting, "setting")
 
+    has_metered_switch = True
+
     def set_treat_as_metered(self, value: bool) -> None:
         """Flip the emulated switch; persisted, and listeners hear of it at once."""
         write_json_atomic(self.path, {"metered": bool(value)})

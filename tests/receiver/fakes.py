@@ -78,6 +78,8 @@ class FakeNetwork(NetworkMonitor):
         if changed:
             self._emit(self.status())
 
+    has_metered_switch = True
+
     def set_treat_as_metered(self, value: bool) -> None:
         self.set_metered(value)
 

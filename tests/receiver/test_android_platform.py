@@ -297,3 +297,11 @@ def test_notification_is_posted_on_the_channel(android, tmp_path):
     assert [n[1]["text"] for n in android.notifications] == ["VLC installed", "F-Droid installed"]
     assert android.notifications[0][1]["channel"] == "appbeam_pushes"
     assert android.notifications[0][0] != android.notifications[1][0]
+
+
+def test_android_has_no_metered_switch_and_says_so(android, tmp_path):
+    network = choose(tmp_path, "android").network
+    assert network.has_metered_switch is False  # Settings disables the switch
+    with pytest.raises(NotImplementedError, match="from the system"):
+        network.set_treat_as_metered(True)
+    assert choose(tmp_path, "android").network.is_metered() is False

@@ -30,6 +30,7 @@ class SettingsScreen(Screen):
     app = ObjectProperty(None)
     wifi_only = BooleanProperty(False)
     treat_as_metered = BooleanProperty(False)
+    has_metered_switch = BooleanProperty(True)
     network_text = StringProperty("")
     relay_text = StringProperty("")
     account_text = StringProperty("")
@@ -46,6 +47,7 @@ class SettingsScreen(Screen):
         network = service.platform.network
         self.wifi_only = profile.wifi_only
         self.treat_as_metered = network.treat_as_metered
+        self.has_metered_switch = network.has_metered_switch
         status = network.status()
         self.network_text = (
             "Now: metered (mobile data)" if status.metered else "Now: Wi-Fi (not metered)"
@@ -70,7 +72,7 @@ class SettingsScreen(Screen):
 
     def set_treat_as_metered(self, value: bool) -> None:
         network = self.app.service.platform.network
-        if network.treat_as_metered != value:
+        if network.has_metered_switch and network.treat_as_metered != value:
             network.set_treat_as_metered(value)
         self.load()
 
