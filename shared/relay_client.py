@@ -394,7 +394,9 @@ class EventStream:
     def _connect_once(self) -> requests.Response:
         if self._closed.is_set():
             raise _Closed()
-        headers = {"Accept": "text/event-stream", **self.client._headers()}
+        # Connection: close: a stream's connection is never handed back to the pool, so a
+        # reconnect never lands on a socket the server already closed.
+        headers = {"Accept": "text/event-stream", "Connection": "close", **self.client._headers()}
         if self.last_event_id is not None:
             headers["Last-Event-ID"] = str(self.last_event_id)
         try:

@@ -205,7 +205,7 @@ def private_mirror(relay_config):
 
 
 def test_offline_push_is_mirrored_and_points_at_the_relays_copy(private_mirror):
-    from conftest import Api  # the relay tests' helper, on sys.path through the conftest
+    from tests.helpers.relay_api import Api
 
     application, url, body = private_mirror
     client = application.test_client()

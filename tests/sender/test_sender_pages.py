@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from tests.helpers.relay_process import RelayProcess
-from sender_helpers import SenderHarness, make_accounts
+from tests.sender.sender_helpers import SenderHarness, make_accounts
 from shared.protocol import PushMode
 
 pytestmark = pytest.mark.qt

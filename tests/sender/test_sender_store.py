@@ -171,7 +171,7 @@ def test_queued_push_to_an_offline_device_can_be_cancelled(sender, relay, accoun
 
 
 def test_pushes_panel_lists_earlier_pushes_at_start(qtbot, relay, accounts, tmp_path):
-    from sender_helpers import SenderHarness
+    from tests.sender.sender_helpers import SenderHarness
 
     first = SenderHarness(qtbot, tmp_path / "one", relay.url, accounts.username, accounts.password)
     first.start()
