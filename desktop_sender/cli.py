@@ -69,7 +69,14 @@ def run(args: argparse.Namespace) -> int:
         QTimer.singleShot(int(args.quit_after * 1000), app.quit)
     app.aboutToQuit.connect(sender.shutdown)
     sender.start()
-    return app.exec()
+    status = app.exec()
+    # Destroy the page and window before the browser profile, while Qt can still do it in
+    # order: left to Python's garbage collector, Chromium may crash on the way out.
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    sender.close()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    return status
 
 
 def _screenshot_when_loaded(sender, path: str) -> None:
