@@ -337,7 +337,7 @@ class EventStream:
         with self._lock:
             resp, self._response = self._response, None
         if resp is not None:
-            abort_response(resp)
+            _end(resp)
 
     @property
     def closed(self) -> bool:
@@ -364,7 +364,7 @@ class EventStream:
                     break
                 log.info("event stream dropped: %s", exc)
             finally:
-                resp.close()
+                _end(resp)
             if not self._closed.is_set():
                 self.on_status(ConnectionStatus("reconnecting", retry_in=0.0, error="connection lost"))
 
@@ -394,13 +394,16 @@ class EventStream:
     def _connect_once(self) -> requests.Response:
         if self._closed.is_set():
             raise _Closed()
-        # Connection: close: a stream's connection is never handed back to the pool, so a
-        # reconnect never lands on a socket the server already closed.
         headers = {"Accept": "text/event-stream", "Connection": "close", **self.client._headers()}
         if self.last_event_id is not None:
             headers["Last-Event-ID"] = str(self.last_event_id)
+        # Each stream connection gets a session (and so a socket) of its own: when a stream
+        # ends, its socket must never be handed to the next request, which could then land on
+        # a connection the server is closing.
+        session = requests.Session()
+        session.headers["User-Agent"] = USER_AGENT
         try:
-            resp = self.client.session.get(
+            resp = session.get(
                 self.client.url("/stream"),
                 headers=headers,
                 stream=True,
@@ -408,15 +411,17 @@ class EventStream:
                 verify=self.client.verify,
             )
         except requests.RequestException as exc:
+            session.close()
             raise RelayUnavailable(f"cannot reach the relay: {exc}") from exc
+        resp._appbeam_session = session  # closed with the response (see _end)
         if resp.status_code != 200:
             error = _error_from_response(resp)
-            resp.close()
+            _end(resp)
             raise error
         with self._lock:
             self._response = resp
         if self._closed.is_set():  # closed while we were connecting
-            abort_response(resp)
+            _end(resp)
             raise _Closed()
         return resp
 
@@ -448,6 +453,14 @@ class EventStream:
                 name = value
             elif key == "id":
                 event_id = int(value) if value.isdigit() else None
+
+
+def _end(resp: requests.Response) -> None:
+    """Close a stream's response, its socket and the session made for it."""
+    abort_response(resp)
+    session = getattr(resp, "_appbeam_session", None)
+    if session is not None:
+        session.close()
 
 
 def _lines(resp: requests.Response) -> Iterator[bytes]:

@@ -164,6 +164,32 @@ class RelayDatabase:
     def __init__(self, relay: RelayProcess):
         self.relay = relay
 
+    def snapshot(self, *sqls: str) -> list[list[tuple]]:
+        """Run several queries on one consistent snapshot (the relay may be writing meanwhile)."""
+        if self.relay.database_url:
+            import psycopg2
+
+            conn = psycopg2.connect(self.relay.database_url)
+            try:
+                conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
+                with conn.cursor() as cur:
+                    results = []
+                    for sql in sqls:
+                        cur.execute(sql)
+                        results.append(cur.fetchall())
+                    return results
+            finally:
+                conn.close()
+        path = Path(self.relay.data_dir) / "relay.db"
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10, isolation_level=None)
+        try:
+            conn.execute("BEGIN")  # one read transaction: every query sees the same WAL snapshot
+            results = [conn.execute(sql).fetchall() for sql in sqls]
+            conn.execute("COMMIT")
+            return results
+        finally:
+            conn.close()
+
     def rows(self, sql: str) -> list[tuple]:
         if self.relay.database_url:
             import psycopg2

@@ -222,9 +222,13 @@ def _check_database(db: RelayDatabase, final: bool) -> list[str]:
     """Every invariant of the push tables the crash could break; returns the problems."""
     problems = []
     valid = {s.value for s in PushState}
-    pushes = {row[0]: row[1:] for row in db.rows("SELECT id, state, mirror_status, package_url, package_sha256 FROM push")}
+    # Both tables from one snapshot: the restarted relay may be taking reports meanwhile.
+    push_rows, history_rows = db.snapshot(
+        "SELECT id, state, mirror_status, package_url, package_sha256 FROM push",
+        "SELECT push_id, state FROM pushhistory ORDER BY id")
+    pushes = {row[0]: row[1:] for row in push_rows}
     history = collections.defaultdict(list)
-    for push_id, state in db.rows("SELECT push_id, state FROM pushhistory ORDER BY id"):
+    for push_id, state in history_rows:
         history[push_id].append(state)
     for push_id, (state, mirror, url, sha) in pushes.items():
         states = history.get(push_id, [])

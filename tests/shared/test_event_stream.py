@@ -232,7 +232,7 @@ def test_reconnects_after_the_connection_ends_and_resumes_from_the_last_id(serve
     assert second.header("Last-Event-ID") == "2"
     assert second.header("Authorization") == "Bearer tok-123"
     assert stream.last_event_id == 3
-    assert status_log.states == ["connecting", "connected", "reconnecting", "connecting", "connected", "closed"]
+    assert status_log.states == ["connecting", "connected", "reconnecting", "connecting", "connected", "closed"], status_log.items
     lost = status_log.items[2]
     assert lost.retry_in == 0.0 and lost.error
     assert status_log.items[-1] == ConnectionStatus("closed")
