@@ -9,7 +9,9 @@ test database (PostgreSQL when ``tests/with_postgres.sh`` asks for it, emptied f
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from shared.local_relay import LocalRelay, free_port  # noqa: F401  (free_port: re-exported for tests)
 from tests.helpers.database import reset_database, test_database_url
@@ -37,3 +39,17 @@ class RelayProcess(LocalRelay):
             self._database_ready = True
         super().start(timeout)
         return self
+
+
+@contextmanager
+def relay_with_laptop(data_dir: Path, username: str, password: str) -> Iterator[RelayProcess]:
+    """A relay with one account whose laptop is logged in (``relay.laptop``, a RelayClient)."""
+    from shared.relay_client import DeviceInfo, RelayClient
+
+    with RelayProcess(data_dir) as process:
+        laptop = RelayClient(process.url)
+        laptop.create_account(username, password)
+        laptop.login(username, password, DeviceInfo(f"{username}-laptop", f"{username.title()}'s laptop",
+                                                    "ThinkPad", "linux"))
+        process.laptop = laptop
+        yield process

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.relay_client import DeviceInfo, RelayClient
-from tests.helpers.relay_process import RelayProcess
+from tests.helpers.relay_process import relay_with_laptop
 
 from mobile_receiver.service import LAST_EVENT_ID, ReceiverService
 
@@ -29,11 +28,7 @@ FAST = {"backoff_initial": 0.05, "backoff_max": 0.2}
 
 @pytest.fixture
 def relay(tmp_path):
-    with RelayProcess(tmp_path / "relay") as process:
-        laptop = RelayClient(process.url)
-        laptop.create_account("anna", PASSWORD)
-        laptop.login("anna", PASSWORD, DeviceInfo("anna-laptop", "Anna's laptop", "ThinkPad", "linux"))
-        process.laptop = laptop
+    with relay_with_laptop(tmp_path / "relay", "anna", PASSWORD) as process:
         yield process
 
 

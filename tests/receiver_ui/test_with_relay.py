@@ -7,8 +7,7 @@ import os
 
 import pytest
 
-from shared.relay_client import DeviceInfo, RelayClient
-from tests.helpers.relay_process import RelayProcess
+from tests.helpers.relay_process import relay_with_laptop
 
 from mobile_receiver.service import ReceiverService
 
@@ -21,11 +20,7 @@ PASSWORD = "correct horse"
 
 @pytest.fixture
 def relay(tmp_path):
-    with RelayProcess(tmp_path / "relay") as process:
-        laptop = RelayClient(process.url)
-        laptop.create_account("anna", PASSWORD)
-        laptop.login("anna", PASSWORD, DeviceInfo("anna-laptop", "Anna's laptop", "ThinkPad", "linux"))
-        process.laptop = laptop
+    with relay_with_laptop(tmp_path / "relay", "anna", PASSWORD) as process:
         yield process
 
 
