@@ -44,7 +44,8 @@ def test_tap_pause_then_resume(make_app, drive, tmp_path):
         ui.wait_until(lambda: inbox.get("p1").bytes_done > 50_000, what="progress")
         card = ui.card("p1")
         assert card.title == "VLC"
-        assert card.show_progress and card.progress > 0
+        # The card refreshes progress a few times a second: wait for it rather than race it.
+        ui.wait_until(lambda: card.show_progress and card.progress > 0, what="progress on the card")
         ui.tap(card.button("pause"))
         ui.wait_until(lambda: card.state_text == "Paused", what="Paused on the card")
         assert inbox.get("p1").state == "paused"
