@@ -90,8 +90,27 @@ def init_database(url: str) -> peewee.Database:
     database.initialize(db)
     with db.connection_context():
         db.create_tables(ALL_MODELS, safe=True)
+        _add_new_columns(db, ALL_MODELS)
     log.info("database ready: %s", url.split("@")[-1])
     return db
+
+
+def _add_new_columns(db: peewee.Database, models) -> None:
+    """Bring a database made by an older relay up to date: add the (nullable) columns that
+    models gained since. Tables are created whole by ``create_tables``; nothing is dropped."""
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    migrator = SchemaMigrator.from_database(db)
+    for model in models:
+        table = model._meta.table_name
+        present = {c.name for c in db.get_columns(table)}
+        missing = [f for f in model._meta.sorted_fields if f.column_name not in present]
+        for field in missing:
+            if not field.null:
+                raise RuntimeError(f"{table}.{field.column_name} is new and required: write a migration for it")
+            log.info("adding column %s.%s", table, field.column_name)
+            with db.atomic():
+                migrate(migrator.add_column(table, field.column_name, field))
 
 
 def _make_postgres_cooperative() -> None:

@@ -72,6 +72,7 @@ def push_message(push: Push, base_url: str) -> dict[str, Any]:
         },
         "app": app,
         "package": package,
+        "signature": push.signature_dict,
         "created_at": iso(push.created_at),
     }
 

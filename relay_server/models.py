@@ -30,6 +30,8 @@ class Device(BaseModel):
     name = pw.CharField(max_length=100)
     model = pw.CharField(max_length=100)
     platform = pw.CharField(max_length=32)
+    #: The device's Ed25519 public key (base64), registered at login; it signs its pushes.
+    public_key = pw.CharField(max_length=64, null=True)
     created_at = pw.DateTimeField(default=utcnow)
     last_seen = pw.DateTimeField(null=True)
 
@@ -119,10 +121,16 @@ class Push(BaseModel):
     #: Last progress forwarded to the sender, for coalescing (percent, time).
     forwarded_percent = pw.IntegerField(null=True)
     forwarded_at = pw.DateTimeField(null=True)
+    #: The sender's signature for this target (shared.signing.PushSignature as JSON), if signed.
+    signature = pw.TextField(null=True)
 
     @property
     def app(self) -> dict:
         return json.loads(self.app_json)
+
+    @property
+    def signature_dict(self) -> dict | None:
+        return json.loads(self.signature) if self.signature else None
 
 
 class PushHistory(BaseModel):

@@ -66,13 +66,18 @@ def openapi_document() -> dict:
             "runtime": _NSTR, "description": _NSTR,
             "packages": {"type": "array", "items": _ref("Package"), "maxItems": 16}}},
         "DeviceInfo": {"type": "object", "required": ["id", "name", "model", "platform"], "properties": {
-            "id": _STR, "name": _STR, "model": _STR, "platform": {"type": "string", "enum": [p.value for p in Platform]}}},
+            "id": _STR, "name": _STR, "model": _STR, "platform": {"type": "string", "enum": [p.value for p in Platform]},
+            "public_key": {"type": "string", "description": "base64 of the device's 32-byte Ed25519 public key"}}},
+        "PushSignature": {"type": "object", "required": ["push_id", "signed_at", "value"], "properties": {
+            "push_id": {"type": "string", "pattern": "^p_[0-9a-f]{24}$"}, "signed_at": _STR,
+            "sha256": {"type": ["string", "null"], "pattern": "^[0-9a-fA-F]{64}$"},
+            "value": {"type": "string", "description": "base64 of the 64-byte Ed25519 signature"}}},
         "Device": {"type": "object", "required": ["id", "name", "model", "platform", "owner", "relation", "online",
                                                   "compatible"], "properties": {
             "id": _STR, "name": _STR, "model": _STR, "platform": _STR, "owner": _STR,
             "relation": {"type": "string", "enum": ["self", "friend"]}, "online": {"type": "boolean"},
             "last_seen": _NSTR, "formats": {"type": "array", "items": _STR}, "compatible": {"type": "boolean"},
-            "reason": _NSTR}},
+            "reason": _NSTR, "public_key": _NSTR, "fingerprint": _NSTR}},
         "Friend": {"type": "object", "required": ["username", "status"], "properties": {
             "username": _STR, "status": {"type": "string", "enum": ["accepted", "pending_incoming", "pending_outgoing"]}}},
         "Push": {"type": "object", "required": ["id", "app", "mode", "device_id", "state", "format", "package"],
@@ -81,7 +86,7 @@ def openapi_document() -> dict:
             "requested_mode": _STR, "device_id": _STR, "device_name": _STR, "owner": _STR,
             "sender": {"type": "object"}, "format": _STR, "package": _ref("Package"),
             "state": {"type": "string", "enum": states}, "bytes_done": _NINT, "bytes_total": _NINT,
-            "detail": _NSTR, "mirrored": {"type": "boolean"}, "created_at": _STR, "updated_at": _STR,
+            "detail": _NSTR, "mirrored": {"type": "boolean"}, "signed": {"type": "boolean"}, "created_at": _STR, "updated_at": _STR,
             "history": {"type": "array", "items": {"type": "object"}}}},
         "App": {"allOf": [_ref("InstallInfo"), {"type": "object", "properties": {
             "developer": _STR, "license": _STR, "homepage": _STR, "category": _STR, "store_url": _STR}}]},
@@ -134,11 +139,14 @@ def openapi_document() -> dict:
                              "Created"),
                 "403": {"$ref": "#/components/responses/Forbidden"},
                 "404": {"$ref": "#/components/responses/NotFound"},
+                "409": {"$ref": "#/components/responses/Conflict"},
                 "422": {"$ref": "#/components/responses/Unprocessable"},
                 "429": {"$ref": "#/components/responses/TooManyRequests"}},
                 body={"type": "object", "required": ["app", "mode", "device_ids"], "properties": {
                     "app": _ref("InstallInfo"), "mode": {"type": "string", "enum": [m.value for m in PushMode]},
-                    "device_ids": {"type": "array", "items": _STR, "minItems": 1, "maxItems": 50}}}),
+                    "device_ids": {"type": "array", "items": _STR, "minItems": 1, "maxItems": 50},
+                    "signatures": {"type": "object", "additionalProperties": _ref("PushSignature"),
+                                   "description": "per target device id: the sender's signature"}}}),
             "get": _op("Pushes this device sent or received", {"200": _json({"type": "object", "properties": {
                 "pushes": {"type": "array", "items": _ref("Push")}}})},
                 params=[_query("role", {"type": "string", "enum": ["sent", "received"]}),

@@ -7,10 +7,11 @@ streams only after it committed, so a stream never reads a half-made push.
 from __future__ import annotations
 
 import json
-import secrets
 from datetime import timedelta
 from typing import Any, Iterable, Mapping
 from urllib.parse import urlsplit
+
+from peewee import IntegrityError
 
 from shared.protocol import (
     CANCELLABLE_STATES,
@@ -29,7 +30,9 @@ from shared.protocol import (
     parse_device_id,
 )
 
-from relay_server import catalog, events
+from shared.signing import new_push_id
+
+from relay_server import catalog, events, signatures
 from relay_server.associations import relation
 from relay_server.context import Relay
 from relay_server.db import database, iso, utcnow
@@ -39,10 +42,6 @@ from relay_server.models import Account, Device, Push, PushHistory
 MAX_TARGETS = 50
 #: Forward download progress to the sender at most this often (or on a new whole percent).
 PROGRESS_INTERVAL = timedelta(seconds=1)
-
-
-def _new_push_id() -> str:
-    return "p_" + secrets.token_hex(12)
 
 
 def relay_package_sha(url: str) -> str | None:
@@ -59,7 +58,7 @@ def relay_package_sha(url: str) -> str | None:
     return candidate if len(candidate) == 64 and all(c in "0123456789abcdef" for c in candidate) else None
 
 
-def _parse_request(body: Any) -> tuple[InstallInfo, PushMode, list[str]]:
+def _parse_request(body: Any) -> tuple[InstallInfo, PushMode, list[str], dict]:
     if not isinstance(body, Mapping):
         raise bad_request("send a JSON object with app, mode and device_ids")
     app = InstallInfo.from_dict(body.get("app"))
@@ -72,8 +71,8 @@ def _parse_request(body: Any) -> tuple[InstallInfo, PushMode, list[str]]:
         raise bad_request("device_ids: give one or more device ids", "invalid_field")
     if len(device_ids) > MAX_TARGETS:
         raise bad_request(f"device_ids: at most {MAX_TARGETS} devices per push", "invalid_field")
-    ids = [parse_device_id(d, "device_ids[]") for d in device_ids]
-    return app, mode, list(dict.fromkeys(ids))
+    ids = list(dict.fromkeys(parse_device_id(d, "device_ids[]") for d in device_ids))
+    return app, mode, ids, signatures.parse(body, ids)
 
 
 def _with_catalog(app: InstallInfo) -> InstallInfo:
@@ -96,8 +95,12 @@ def is_own_url(url: str, own_base_url: str) -> bool:
 
 
 def create(relay: Relay, sender: Device, body: Any, own_base_url: str) -> list[Push]:
-    """Create one push per target device, or none at all if any target is refused."""
-    app, mode, device_ids = _parse_request(body)
+    """Create one push per target device, or none at all if any target is refused.
+
+    A target with a signature gets the push id the sender signed; the signature must verify
+    with the sender's registered key, or nothing is created (``relay_server/signatures.py``).
+    """
+    app, mode, device_ids, signed = _parse_request(body)
     app = _with_catalog(app)
     account: Account = sender.account
 
@@ -114,19 +117,35 @@ def create(relay: Relay, sender: Device, body: Any, own_base_url: str) -> list[P
                            f"{device.name}: {incompatibility_reason(device.platform, app.formats)}")
         # A friend can never make a device install silently.
         effective = mode if rel == "self" else PushMode.NOTIFY
-        plans.append((device, fmt, effective))
+        ref: PackageRef = app.package_for(fmt)
+        local_sha = relay_package_sha(ref.url) if is_own_url(ref.url, own_base_url) else None
+        if local_sha and not relay.store.has(local_sha):
+            local_sha = None
+        signature = signed.get(device.id)
+        if signature is not None:
+            signatures.check(sender, signature, target_id=device.id, mode=str(mode), app=app, fmt=fmt,
+                             sha256=ref.sha256 or local_sha)
+        plans.append((device, fmt, effective, ref, local_sha, signature))
 
+    try:
+        pushes, mirror_ids = _store(relay, sender, app, mode, plans)
+    except IntegrityError:  # a push id the sender chose is taken (a retry, or two requests racing)
+        raise ApiError(409, "push_exists", "a push with one of these push ids exists already") from None
+    relay.hub.notify([sender.id, *(p.target_device_id for p in pushes)])
+    for push_id in mirror_ids:
+        relay.mirror.enqueue(push_id)
+    relay.metrics.pushes_created.inc(len(pushes))
+    return pushes
+
+
+def _store(relay: Relay, sender: Device, app: InstallInfo, mode: PushMode, plans: list) -> tuple[list[Push], list[str]]:
     pushes, mirror_ids = [], []
     with database.atomic():
-        for device, fmt, effective in plans:
-            ref: PackageRef = app.package_for(fmt)
-            local_sha = relay_package_sha(ref.url) if is_own_url(ref.url, own_base_url) else None
-            if local_sha and not relay.store.has(local_sha):
-                local_sha = None
+        for device, fmt, effective, ref, local_sha, signature in plans:
             online = relay.hub.is_connected(device.id)
             needs_mirror = not online and local_sha is None
             push = Push.create(
-                id=_new_push_id(),
+                id=signature.push_id if signature else new_push_id(),
                 sender_device=sender,
                 target_device=device,
                 app_id=app.id,
@@ -140,6 +159,7 @@ def create(relay: Relay, sender: Device, body: Any, own_base_url: str) -> list[P
                 package_size=ref.size,
                 mirror_status="pending" if needs_mirror else "none",
                 state=str(PushState.SENT if online else PushState.QUEUED),
+                signature=json.dumps(signature.to_dict()) if signature else None,
             )
             record_state(push)
             if needs_mirror:
@@ -147,11 +167,7 @@ def create(relay: Relay, sender: Device, body: Any, own_base_url: str) -> list[P
             else:
                 events.append(device.id, StreamEvent.PUSH, push=push)
             pushes.append(push)
-    relay.hub.notify([sender.id, *(p.target_device_id for p in pushes)])
-    for push_id in mirror_ids:
-        relay.mirror.enqueue(push_id)
-    relay.metrics.pushes_created.inc(len(pushes))
-    return pushes
+    return pushes, mirror_ids
 
 
 def record_state(push: Push, forward: bool = True) -> None:
@@ -350,6 +366,7 @@ def to_dict(push: Push, history: bool = False) -> dict[str, Any]:
         "bytes_total": push.bytes_total,
         "detail": push.detail,
         "mirrored": push.mirror_status == "done",
+        "signed": push.signature is not None,
         "created_at": iso(push.created_at),
         "updated_at": iso(push.updated_at),
     }

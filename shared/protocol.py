@@ -436,6 +436,7 @@ class PushMessage:
     app: InstallInfo
     package: PackageRef  # the one package chosen for this device
     created_at: str  # ISO 8601, UTC
+    signature: Any = None  # shared.signing.PushSignature when the sender signed it
 
     @classmethod
     def from_dict(cls, data: Any) -> "PushMessage":
@@ -452,6 +453,7 @@ class PushMessage:
             app=InstallInfo.from_dict(data.get("app")),
             package=PackageRef.from_dict(data.get("package")),
             created_at=_text(data, "created_at", required=True, limit=64),
+            signature=_signature(data.get("signature")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -462,7 +464,16 @@ class PushMessage:
             "app": self.app.to_dict(),
             "package": self.package.to_dict(),
             "created_at": self.created_at,
+            "signature": self.signature.to_dict() if self.signature else None,
         }
+
+
+def _signature(data: Any):
+    if data is None:
+        return None
+    from shared.signing import PushSignature  # signing builds on this module
+
+    return PushSignature.from_dict(data)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from urllib.parse import urljoin
 import requests
 from tenacity import Retrying, retry_if_exception, stop_never, wait_exponential_jitter
 
-from shared.protocol import API_PREFIX, InstallInfo, PushMode, PushState
+from shared.protocol import API_PREFIX, InstallInfo, PushMode, PushState, choose_format
+from shared.signing import DeviceKey, PushFacts, new_push_id, utc_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,13 @@ class DeviceInfo:
         return {"id": self.id, "name": self.name, "model": self.model, "platform": self.platform}
 
 
+def _merge_catalog(given: InstallInfo, catalog: Mapping[str, Any]) -> InstallInfo:
+    """What the relay will make of ``given``: the catalog's entry with the given fields on top."""
+    merged = dict(InstallInfo.from_dict(catalog).to_dict())
+    merged.update({k: v for k, v in given.to_dict().items() if v not in (None, [], ())})
+    return InstallInfo.from_dict(merged)
+
+
 @dataclass(frozen=True)
 class Event:
     """One Server-Sent Event from the relay."""
@@ -104,18 +112,25 @@ def _error_from_response(resp: requests.Response) -> RelayError:
 
 
 class RelayClient:
-    """Talks to one relay as one device. Thread-safe for independent calls."""
+    """Talks to one relay as one device. Thread-safe for independent calls.
+
+    ``key`` is the device's signing key (``shared.signing``): registered at login and used to
+    sign every push. A client that logs in without one makes a fresh key for this session,
+    so its pushes are signed too (phones see a new key each time; real devices keep theirs).
+    """
 
     def __init__(
         self,
         base_url: str,
         token: str | None = None,
         *,
+        key: DeviceKey | None = None,
         verify: bool | str = True,
         timeout: float = 10.0,
     ):
         self.base_url = base_url.rstrip("/") + "/"
         self.token = token
+        self.key = key
         self.verify = verify
         self.timeout = timeout
         self._local = threading.local()
@@ -179,11 +194,12 @@ class RelayClient:
     def create_account(self, username: str, password: str) -> dict:
         return self.request("POST", "/accounts", json_body={"username": username, "password": password})
 
-    def login(self, username: str, password: str, device: DeviceInfo) -> dict:
-        """Log in as ``device``; keeps the returned token for later calls."""
-        body = self.request(
-            "POST", "/login", json_body={"username": username, "password": password, "device": device.to_dict()}
-        )
+    def login(self, username: str, password: str, device: DeviceInfo, key: DeviceKey | None = None) -> dict:
+        """Log in as ``device`` and register its public key; keeps the token for later calls."""
+        self.key = key or self.key or DeviceKey.generate()
+        device_body = {**device.to_dict(), "public_key": self.key.public_key}
+        body = self.request("POST", "/login", json_body={"username": username, "password": password,
+                                                         "device": device_body})
         self.token = body["token"]
         return body
 
@@ -223,11 +239,46 @@ class RelayClient:
 
     # ------------------------------------------------------------------ pushes
 
-    def push(self, app: InstallInfo | Mapping[str, Any], mode: PushMode | str, device_ids: Iterable[str]) -> list[dict]:
-        """Push one app to one or more devices; returns one push per device."""
-        app_body = app.to_dict() if isinstance(app, InstallInfo) else dict(app)
-        body = {"app": app_body, "mode": str(PushMode(mode)), "device_ids": list(device_ids)}
+    def push(self, app: InstallInfo | Mapping[str, Any], mode: PushMode | str, device_ids: Iterable[str],
+             *, platforms: Mapping[str, str] | None = None) -> list[dict]:
+        """Push one app to one or more devices; returns one push per device.
+
+        With a key, each target's push is signed; ``platforms`` (device id to platform, as
+        the device picker has them) saves asking the relay which package each target gets.
+        """
+        info = app if isinstance(app, InstallInfo) else InstallInfo.from_dict(app)
+        mode, device_ids = PushMode(mode), list(device_ids)
+        body: dict[str, Any] = {"mode": str(mode), "device_ids": device_ids}
+        if self.key is not None:
+            info = self._complete(info)
+            body["signatures"] = self._sign(info, mode, device_ids, platforms)
+        body["app"] = info.to_dict()
         return self.request("POST", "/pushes", json_body=body)["pushes"]
+
+    def _complete(self, info: InstallInfo) -> InstallInfo:
+        """Fill an app given by id only from the relay's catalog, so what is signed is what is sent."""
+        if info.packages:
+            return info
+        try:
+            return _merge_catalog(info, self.app(info.id))
+        except RelayError as exc:
+            if exc.status == 404:
+                return info  # the relay will say there is no such app
+            raise
+
+    def _sign(self, info: InstallInfo, mode: PushMode, device_ids: list[str],
+              platforms: Mapping[str, str] | None) -> dict[str, dict]:
+        if platforms is None or any(d not in platforms for d in device_ids):
+            platforms = {d["id"]: d["platform"] for d in self.devices()}
+        signed_at, signatures = utc_timestamp(), {}
+        for device_id in device_ids:
+            fmt = choose_format(platforms.get(device_id, ""), info.formats)
+            if fmt is None:
+                continue  # unknown device or no package it can install: the relay says which
+            facts = PushFacts(new_push_id(), device_id, str(mode), info.id, info.version, fmt,
+                              info.package_for(fmt).sha256, signed_at)
+            signatures[device_id] = self.key.sign(facts).to_dict()
+        return signatures
 
     def report(
         self,

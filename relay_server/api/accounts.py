@@ -8,6 +8,7 @@ from flask import g, jsonify
 from peewee import IntegrityError
 
 from shared.protocol import Platform, parse_device_id
+from shared.signing import parse_public_key
 
 from relay_server.api import api
 from relay_server.api.body import json_body, text_field
@@ -60,6 +61,8 @@ def _device_fields(data: dict) -> dict:
             raise bad_request(f"device.{key}: 1-100 characters", "invalid_field")
         fields[key] = value.strip()
     fields["platform"] = platform
+    if device.get("public_key") is not None:
+        fields["public_key"] = parse_public_key(device.get("public_key"), "device.public_key")
     return fields
 
 
@@ -84,6 +87,9 @@ def login():
             device = Device.create(account=account, last_seen=utcnow(), **fields)
         else:
             device.name, device.model, device.platform = fields["name"], fields["model"], fields["platform"]
+            # A new key replaces the old (the app was reinstalled); the account's other devices
+            # see the change and do not trust the new key until their user does.
+            device.public_key = fields.get("public_key", device.public_key)
             device.last_seen = utcnow()
             device.save()
         token = issue_token(device)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import g, jsonify, request
 
 from shared.protocol import FORMAT_MIME_TYPES, formats_for, incompatibility_reason
+from shared.signing import fingerprint
 
 from relay_server.api import api
 from relay_server.associations import associated_devices
@@ -29,6 +30,8 @@ def device_dict(device: Device, relation: str, hub: Hub, formats: list[str] | No
         "online": online,
         "last_seen": iso(utcnow() if online else device.last_seen),
         "formats": list(formats_for(device.platform)),
+        "public_key": device.public_key,
+        "fingerprint": fingerprint(device.public_key) if device.public_key else None,
         "compatible": reason is None,
         "reason": reason,
     }

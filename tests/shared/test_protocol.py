@@ -468,6 +468,7 @@ def push_message() -> dict:
         "app": full_app(),
         "package": {"format": "apk", "url": "https://example.org/vlc.apk", "sha256": SHA, "size": 41234567},
         "created_at": "2026-11-26T17:02:11.123456+00:00",
+        "signature": None,
     }
 
 

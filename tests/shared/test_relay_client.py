@@ -243,7 +243,8 @@ def test_login_keeps_the_token_and_logout_drops_it(server, make_client):
     client.health()
     login, me, logout, health = server.recorded
     assert login.header("Authorization") is None
-    assert login.json == {"username": "anna", "password": "secret123", "device": device.to_dict()}
+    assert login.json == {"username": "anna", "password": "secret123",
+                          "device": {**device.to_dict(), "public_key": client.key.public_key}}
     assert me.header("Authorization") == "Bearer fresh"
     assert logout.header("Authorization") == "Bearer fresh"
     assert health.header("Authorization") is None
