@@ -4,6 +4,8 @@ A queued push's package is fetched into the content-addressed store by a backgro
 worker; pushes still waiting for their copy are picked up again after a restart. Fetching
 is bounded (size cap, timeouts, a few redirects) and, unless the operator allows it,
 refuses loopback, private, link-local and other non-public addresses, checked on every hop.
+The connection goes to exactly the address that was checked (``pinned_http``), so a DNS
+server cannot answer a public address to the check and a private one to the connection.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from relay_server import pushes
 from relay_server.db import database
 from relay_server.models import Device, Package, Push
 from relay_server.package_store import HashMismatch, TooLarge
+from relay_server.pinned_http import PinnedAdapter
 
 log = logging.getLogger(__name__)
 
@@ -50,24 +53,35 @@ class _Transient(Exception):
     """A failure worth another try (connection reset, 5xx)."""
 
 
-def check_address(url: str, allow_private: bool) -> None:
-    """Refuse URLs whose host is not a public address (SSRF protection)."""
+def check_url(url: str) -> None:
+    """Refuse anything but http(s) URLs with a host."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise MirrorRefused(f"only http(s) URLs can be mirrored, not {url!r}")
-    if allow_private:
-        return
+
+
+def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """The SSRF policy: only globally routable addresses may be fetched."""
+    return address.is_global
+
+
+def public_address(hostname: str) -> str:
+    """Resolve ``hostname`` once and return the address to connect to (SSRF protection).
+
+    Refuses the name if any of its addresses is loopback, private, link-local or otherwise
+    not public; the caller must connect to the address returned, not resolve the name again.
+    """
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
-                                   type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(hostname, None, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise MirrorRefused(f"cannot resolve {parts.hostname}: {exc}") from exc
+        raise MirrorRefused(f"cannot resolve {hostname}: {exc}") from exc
     for info in infos:
         address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
             address = address.ipv4_mapped
-        if not address.is_global:
-            raise MirrorRefused(f"{parts.hostname} resolves to a non-public address ({address})")
+        if not _is_public(address):
+            raise MirrorRefused(f"{hostname} resolves to a non-public address ({address})")
+    return infos[0][4][0]
 
 
 class Mirror:
@@ -163,8 +177,12 @@ class Mirror:
         cap = min(config.mirror_max_bytes, max_bytes) if max_bytes is not None else config.mirror_max_bytes
         with requests.Session() as session:
             session.headers["User-Agent"] = USER_AGENT
+            if not config.mirror_allow_private:
+                # Every connection, on every hop, resolves once, checks, and goes to that address.
+                session.mount("http://", PinnedAdapter(public_address))
+                session.mount("https://", PinnedAdapter(public_address))
             for _ in range(MAX_REDIRECTS + 1):
-                check_address(url, config.mirror_allow_private)
+                check_url(url)
                 try:
                     resp = session.get(url, stream=True, allow_redirects=False,
                                        timeout=(config.mirror_timeout, config.mirror_timeout))
