@@ -100,7 +100,8 @@ class SenderApp(QObject):
             profile.tokens.clear()
         profile.save()
 
-        self.client = RelayClient(settings.relay_url or "http://127.0.0.1:8765", profile.tokens.load())
+        self.client = RelayClient(settings.relay_url or "http://127.0.0.1:8765", profile.tokens.load(),
+                                  key=profile.signing_key)
         self.worker = RelayWorker(self.client, self)
         self.board = PushBoard()
         self.listener: PushEventListener | None = None

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from shared.paths import data_dir
 from shared.relay_client import DeviceInfo
+from shared.signing import DeviceKey
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,11 @@ class SenderProfile:
             self.settings.device_id = f"{current_platform()}-{uuid.uuid4().hex[:16]}"
             self.save()
         self.tokens = TokenStore(self.directory, f"{name}:{self.settings.device_id}", use_keyring=use_keyring)
+
+    @property
+    def signing_key(self) -> DeviceKey:
+        """This computer's push-signing key, made on first use (``shared/signing.py``)."""
+        return DeviceKey.load_or_create(self.directory / "device_key.pem")
 
     @property
     def web_storage_dir(self) -> Path:

@@ -47,10 +47,32 @@ class SenderTour(QObject):
         sender.window.browser.loadFinished.connect(self._on_load_finished)
 
     def start(self) -> None:
-        """Begin the tour once the sender is signed in and the store is shown."""
-        self._wait(lambda: bool(self.sender.username) and self._page_ready(), 60, self._click_download, "sign-in and the store")
+        """Begin the tour once the sender is signed in, the store is shown and a phone is online."""
+        self._wait(lambda: bool(self.sender.username) and self._page_ready(), 60, self._wait_for_phone,
+                   "sign-in and the store")
 
     # ------------------------------------------------------------------ steps
+
+    def _wait_for_phone(self) -> None:
+        """The demo starts the phones after this laptop logged in: give them a moment to connect."""
+        online = {"seen": False}
+
+        def ask() -> None:
+            call = self.sender.worker.call("devices")
+            call.succeeded.connect(lambda devices: online.update(
+                seen=any(d["relation"] == "self" and d["online"] for d in devices)))
+
+        poll = QTimer(self)
+        poll.setInterval(500)
+        poll.timeout.connect(ask)
+        poll.start()
+        ask()
+
+        def then() -> None:
+            poll.stop()
+            self._click_download()
+
+        self._wait(lambda: online["seen"], 45, then, "a phone to come online", fail=then)
 
     def _click_download(self) -> None:
         QTimer.singleShot(1500, self, lambda: self.sender.window.browser.page().runJavaScript(CLICK_FIRST_APK, 0, self._on_clicked))

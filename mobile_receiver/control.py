@@ -8,7 +8,8 @@ One JSON object per line in, one per line out:
   as the app-message page shows it;
 - ``{"action": "tap", "push_id": "...", "button": "download"}`` presses a card's button,
   through the same inbox method the button calls (download, dismiss, pause, resume,
-  cancel, retry, use_mobile_data, wait_for_wifi).
+  cancel, retry, use_mobile_data, wait_for_wifi);
+- ``{"action": "trust", "device_id": "..."}`` taps Trust on a device key in Settings.
 
 The demo's headless tour and the end-to-end test use it to act as the phone's user.
 """
@@ -54,6 +55,8 @@ def describe(service) -> dict[str, Any]:
             "bytes_total": rec.bytes_total,
             "detail": rec.detail,
             "prompt": rec.prompt,
+            "notice": rec.notice,
+            "downgraded": rec.downgraded,
         }
         for rec in service.inbox.records()
     ]
@@ -61,7 +64,9 @@ def describe(service) -> dict[str, Any]:
         {"app_id": app.app_id, "version": app.version, "sha256": app.sha256, "path": app.path}
         for app in service.platform.installer.installed_apps()
     ]
-    return {"connection": service.connection.state, "pushes": pushes, "installed": installed}
+    keys = [{"device_id": k.device_id, "name": k.name, "fingerprint": k.fingerprint, "trusted": k.trusted}
+            for k in service.keyring.keys()]
+    return {"connection": service.connection.state, "pushes": pushes, "installed": installed, "keys": keys}
 
 
 def handle(service, request: Any) -> dict[str, Any]:
@@ -80,7 +85,13 @@ def handle(service, request: Any) -> dict[str, Any]:
             return {"error": f"no push {push_id!r} on this device"}
         BUTTONS[button](service.inbox, push_id)
         return {"ok": True}
-    return {"error": f"unknown action {action!r}; use state or tap"}
+    if action == "trust":
+        device_id = request.get("device_id")
+        if not isinstance(device_id, str) or service.keyring.get(device_id) is None:
+            return {"error": f"no key of a device {device_id!r} on this phone"}
+        service.trust_key(device_id)
+        return {"ok": True}
+    return {"error": f"unknown action {action!r}; use state, tap or trust"}
 
 
 class ControlServer:

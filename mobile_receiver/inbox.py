@@ -9,7 +9,8 @@ made it; they must hand it to their own thread.
 
 Flow of one push (states from ``shared.protocol``):
 
-    received -> stored -> delivered (ack)
+    received -> install_now not signed by a trusted key of this account? -> notify, saying why
+             -> stored -> delivered (ack)
       already installed at same/newer version -> already_installed          [0080]
       notify   -> waits for Download / Dismiss (declined)                  [0141]
       install_now, or Download tapped:
@@ -83,11 +84,15 @@ class Inbox:
         reporter: Reporter,
         client: Callable[[], RelayClient | None],
         *,
+        silent_install_refusal: Callable[[dict], str | None],
         wifi_only: Callable[[], bool] = lambda: False,
         can_ask: bool = True,
         download_options: dict | None = None,
     ):
+        """``silent_install_refusal(push message)`` says why an install_now push may not install
+        without asking (None when it may): the key ring's check, ``mobile_receiver/trust.py``."""
         self.db = db
+        self.silent_install_refusal = silent_install_refusal
         self.downloads_dir = Path(data_dir) / "downloads"
         self.platform = platform
         self.device_platform = device_platform
@@ -167,6 +172,10 @@ class Inbox:
             except Exception:  # noqa: BLE001 - a broken screen must not stop downloads
                 log.exception("inbox listener failed")
 
+    def announce(self, text: str, title: str = "Appbeam") -> None:
+        """A notification and a snackbar that are about no push in particular."""
+        self._notice(text, title)
+
     def _notice(self, text: str, title: str = "Appbeam", key: str | None = None) -> None:
         try:
             self.platform.notifier.notify(title, text, key=key)
@@ -206,12 +215,28 @@ class Inbox:
             except ProtocolError as exc:
                 log.warning("ignoring a malformed push %s: %s", push_id, exc)
                 return None
+        if rec.mode == str(PushMode.INSTALL_NOW):
+            reason = self._refusal(data)
+            if reason:
+                log.warning("push %s will not install by itself: %s", rec.push_id, reason)
+                rec.mode, rec.downgraded = str(PushMode.NOTIFY), reason
+        with self._lock:
+            if rec.push_id in self._records:
+                return None
             self._records[rec.push_id] = rec
             self._save(rec)  # stored first ...
-        self.reporter.report(rec.push_id, S.DELIVERED)  # ... then acknowledged
+        detail = f"waiting for the user: {rec.downgraded}" if rec.downgraded else None
+        self.reporter.report(rec.push_id, S.DELIVERED, detail=detail)  # ... then acknowledged
         self._changed(None)
         self._act_on_new(rec)
         return rec
+
+    def _refusal(self, data: dict) -> str | None:
+        try:
+            return self.silent_install_refusal(data)
+        except Exception as exc:  # noqa: BLE001 - a failing check must never mean "install"
+            log.exception("checking the signature of %s failed", data.get("push_id"))
+            return f"the signature could not be checked ({exc})"
 
     def sender_cancelled(self, push_id: str) -> None:
         """A ``push_cancelled`` event: stop, delete the partial file, show it as cancelled."""
@@ -336,10 +361,13 @@ class Inbox:
         if rec.mode == str(PushMode.NOTIFY):
             with self._lock:
                 rec.prompt = PROMPT_DOWNLOAD
+                if rec.downgraded:
+                    rec.notice = f"Not installed by itself: {rec.downgraded}"
                 self._save(rec)
             self._changed(rec.push_id)
             who = rec.sender.get("device_name") or rec.sender.get("username")
-            self._notice(f"{who} sent you {rec.app_name}. Tap Download to install it.", key=rec.push_id)
+            why = " It was not installed by itself because " + rec.downgraded + "." if rec.downgraded else ""
+            self._notice(f"{who} sent you {rec.app_name}.{why} Tap Download to install it.", key=rec.push_id)
             return
         self._begin(rec)
 

@@ -12,10 +12,13 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from shared.relay_client import DeviceInfo, RelayClient
+from shared.signing import DeviceKey
 
 from mobile_receiver.storage import read_json, write_json_atomic
 
 PROFILE_FILE = "profile.json"
+#: This device's signing key (made at first login; on Android this belongs in the Keystore).
+KEY_FILE = "device_key.pem"
 
 
 def default_model() -> str:
@@ -74,7 +77,7 @@ def log_in(store: ProfileStore, profile: Profile, relay_url: str, username: str,
     Raises RelayError when the relay refuses or cannot be reached. The password is never stored.
     """
     client = RelayClient(relay_url)
-    client.login(username, password, profile.device_info())
+    client.login(username, password, profile.device_info(), key=DeviceKey.load_or_create(store.path.parent / KEY_FILE))
     profile.relay_url = client.base_url.rstrip("/")
     profile.username = username
     profile.token = client.token

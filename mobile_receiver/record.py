@@ -79,6 +79,8 @@ class PushRecord:
     prompt: str | None = None
     allow_metered: bool = False  # the user said "Download now" on mobile data
     notice: str | None = None  # one line for the user under the state (why it paused, ...)
+    #: Why an install_now push became a notice here (unsigned, untrusted key, ...): mobile_receiver/trust.py
+    downgraded: str | None = None
     speed: float | None = field(default=None, compare=False)
     eta: float | None = field(default=None, compare=False)
 

@@ -19,13 +19,15 @@ from typing import Callable
 
 from shared.protocol import StreamEvent
 from shared.relay_client import ConnectionStatus, Event, RelayClient, RelayError
+from shared.signing import DeviceKey
 
 from mobile_receiver import platform as device_platform
 from mobile_receiver.inbox import Inbox
 from mobile_receiver.platform.base import DevicePlatform
-from mobile_receiver.profile import Profile, ProfileStore, log_in, log_out
+from mobile_receiver.profile import KEY_FILE, Profile, ProfileStore, log_in, log_out
 from mobile_receiver.reporter import Reporter
 from mobile_receiver.storage import ReceiverDB
+from mobile_receiver.trust import KeyRing, KnownKey
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,7 @@ class ReceiverService:
         self._client: RelayClient | None = client or (self.profile.client() if self.profile.logged_in else None)
         self.reporter = Reporter(self.db, lambda: self._client, **(reporter_options or {}))
         self.reporter.on_signed_out = lambda: self._set_connection(Connection("signed_out"))
+        self.keyring = KeyRing(self.data_dir)
         self.inbox = Inbox(
             self.db,
             self.data_dir,
@@ -87,6 +90,7 @@ class ReceiverService:
             self.profile.platform,
             self.reporter,
             lambda: self._client,
+            silent_install_refusal=self.silent_install_refusal,
             wifi_only=lambda: self.profile.wifi_only,
             can_ask=can_ask,
             download_options=download_options,
@@ -134,6 +138,10 @@ class ReceiverService:
         log_in(self.store, self.profile, relay_url, username, password)
         self._stop_stream()
         self._client = self.profile.client()
+        try:
+            self.keyring.pin_account(self._client.devices())
+        except RelayError as exc:  # the ring then pins what it first sees once connected
+            log.warning("could not read the account's device keys: %s", exc)
         self.reporter.wake()
         if self._started:
             self._start_stream()
@@ -143,6 +151,7 @@ class ReceiverService:
         """Forget the token and disconnect (blocking: call it off the UI thread)."""
         self._stop_stream()
         log_out(self.store, self.profile)
+        self.keyring.clear()
         self._client = None
         self._set_connection(Connection("offline"))
 
@@ -198,6 +207,7 @@ class ReceiverService:
         if status.state == "connected":
             self._set_connection(Connection("connected"))
             self.reporter.wake()  # back online: send what queued up
+            threading.Thread(target=self.refresh_keys, name="refresh-keys", daemon=True).start()
         elif status.state == "reconnecting":
             retry_at = time.monotonic() + status.retry_in if status.retry_in else None
             self._set_connection(Connection("reconnecting", retry_at, status.error))
@@ -229,6 +239,41 @@ class ReceiverService:
                 self._set_connection(Connection("reconnecting", None))
         if self.connection.state not in ("signed_out",):
             self._set_connection(Connection("offline"))
+
+    # ------------------------------------------------------------------ keys
+
+    def refresh_keys(self) -> list[KnownKey]:
+        """Read the account's device keys; announce keys this phone has not seen before."""
+        client = self._client
+        if client is None or not hasattr(client, "devices"):
+            return []
+        try:
+            announced = self.keyring.observe(client.devices())
+        except RelayError as exc:
+            log.info("could not refresh the account's device keys: %s", exc)
+            return []
+        for key in announced:
+            self.inbox.announce(
+                f"{key.describe()}. Its pushes will not install by themselves until you trust it in Settings.",
+                title="New device key")
+        return announced
+
+    def silent_install_refusal(self, push: dict) -> str | None:
+        """The key ring's verdict on an install_now push (refreshing the keys once if the sender's
+        key is not known yet: it may be a device that just logged in)."""
+        sender = (push.get("sender") or {}).get("device_id")
+        key = self.keyring.get(sender) if isinstance(sender, str) else None
+        if key is None or key.public_key is None:
+            self.refresh_keys()
+        return self.keyring.refusal(push, self.profile.device_id)
+
+    def own_fingerprint(self) -> str:
+        """This device's key, as the user compares it with what other devices show."""
+        return DeviceKey.load_or_create(self.data_dir / KEY_FILE).fingerprint
+
+    def trust_key(self, device_id: str) -> KnownKey:
+        """The user trusts a device's key (Settings)."""
+        return self.keyring.trust(device_id)
 
     def handle_event(self, event: Event) -> None:
         """Act on one stream event, then remember its id (so it is not replayed again)."""

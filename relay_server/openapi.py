@@ -69,7 +69,7 @@ def openapi_document() -> dict:
             "id": _STR, "name": _STR, "model": _STR, "platform": {"type": "string", "enum": [p.value for p in Platform]},
             "public_key": {"type": "string", "description": "base64 of the device's 32-byte Ed25519 public key"}}},
         "PushSignature": {"type": "object", "required": ["push_id", "signed_at", "value"], "properties": {
-            "push_id": {"type": "string", "pattern": "^p_[0-9a-f]{24}$"}, "signed_at": _STR,
+            "push_id": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,40}$"}, "signed_at": _STR,
             "sha256": {"type": ["string", "null"], "pattern": "^[0-9a-fA-F]{64}$"},
             "value": {"type": "string", "description": "base64 of the 64-byte Ed25519 signature"}}},
         "Device": {"type": "object", "required": ["id", "name", "model", "platform", "owner", "relation", "online",

@@ -30,6 +30,7 @@ log = logging.getLogger("appbeam.demo")
 PASSWORD = "appbeam-demo"
 OWNER = "alex"
 FRIEND = "sam"
+SENDER_NAME = "Alex's laptop"
 
 
 @dataclass(frozen=True)
@@ -182,10 +183,31 @@ class Demo:
     def start_sender(self) -> subprocess.Popen:
         args = ["sender", "--profile", "demo", "--data-dir", str(self.root / "sender"),
                 "--relay", self.relay_url, "--username", OWNER, "--password", PASSWORD,
-                "--device-name", "Alex's laptop"]
+                "--device-name", SENDER_NAME]
         if self.headless:
             args += ["--headless", "--tour", str(self.screenshots)]
         return self._spawn("sender", *args)
+
+    def wait_for_sender_key(self, timeout: float = 90.0) -> None:
+        """Wait until the sender has logged in and registered its signing key."""
+        from shared.relay_client import DeviceInfo, RelayClient, RelayError
+
+        client = RelayClient(self.relay_url)
+        client.login(OWNER, PASSWORD, DeviceInfo("demo-setup-wait", "Demo set-up", "script", "linux"))
+        try:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if any(d["name"] == SENDER_NAME and d.get("public_key") for d in client.devices()):
+                    return
+                sender = self.processes.get("sender")
+                if sender is not None and sender.poll() is not None:
+                    return  # the supervisor reports it
+                time.sleep(0.3)
+            log.warning("the sender did not log in within %.0f s; starting the receivers anyway", timeout)
+        except RelayError as exc:
+            log.warning("could not check the sender's login: %s", exc)
+        finally:
+            client.remove_device("demo-setup-wait")
 
     def take_receiver_screenshots(self) -> None:
         for receiver in RECEIVERS:
@@ -208,8 +230,11 @@ class Demo:
             self.start_relay()
             self.prepare_accounts()
             print(f"Relay and store: {self.relay_url}/  (accounts {OWNER!r} and {FRIEND!r}, password {PASSWORD!r})")
-            self.start_receivers()
+            # The laptop first, as in life: phones pin the keys their account has when they log
+            # in, and a device key that appears later waits for the phone's user to trust it.
             sender = self.start_sender()
+            self.wait_for_sender_key()
+            self.start_receivers()
             print("Receivers: Alex's Pixel (Android), Alex's iPad (iOS), Sam's Galaxy (Android, a friend).")
             print("Click 'Free download' in the sender window. Close it or press Ctrl-C to stop everything.")
             status = self._supervise(sender, stop)

@@ -8,13 +8,14 @@ exponential backoff and jitter and resuming from the last event id it saw.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import socket
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Iterator, Mapping
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from tenacity import Retrying, retry_if_exception, stop_never, wait_exponential_jitter
@@ -25,6 +26,8 @@ from shared.signing import DeviceKey, PushFacts, new_push_id, utc_timestamp
 log = logging.getLogger(__name__)
 
 USER_AGENT = "appbeam/0.1"
+#: A sender hashes a package the page gave no SHA-256 for, up to this size.
+MAX_HASHED_BYTES = 2 * 1024**3
 
 
 def abort_response(resp: requests.Response) -> None:
@@ -250,8 +253,7 @@ class RelayClient:
         mode, device_ids = PushMode(mode), list(device_ids)
         body: dict[str, Any] = {"mode": str(mode), "device_ids": device_ids}
         if self.key is not None:
-            info = self._complete(info)
-            body["signatures"] = self._sign(info, mode, device_ids, platforms)
+            info, body["signatures"] = self._sign(self._complete(info), mode, device_ids, platforms)
         body["app"] = info.to_dict()
         return self.request("POST", "/pushes", json_body=body)["pushes"]
 
@@ -267,18 +269,50 @@ class RelayClient:
             raise
 
     def _sign(self, info: InstallInfo, mode: PushMode, device_ids: list[str],
-              platforms: Mapping[str, str] | None) -> dict[str, dict]:
+              platforms: Mapping[str, str] | None) -> tuple[InstallInfo, dict[str, dict]]:
         if platforms is None or any(d not in platforms for d in device_ids):
             platforms = {d["id"]: d["platform"] for d in self.devices()}
+        chosen = {d: choose_format(platforms.get(d, ""), info.formats) for d in device_ids}
+        if mode is PushMode.INSTALL_NOW:
+            info = self._hash_missing(info, {f for f in chosen.values() if f})
         signed_at, signatures = utc_timestamp(), {}
-        for device_id in device_ids:
-            fmt = choose_format(platforms.get(device_id, ""), info.formats)
+        for device_id, fmt in chosen.items():
             if fmt is None:
                 continue  # unknown device or no package it can install: the relay says which
             facts = PushFacts(new_push_id(), device_id, str(mode), info.id, info.version, fmt,
                               info.package_for(fmt).sha256, signed_at)
             signatures[device_id] = self.key.sign(facts).to_dict()
-        return signatures
+        return info, signatures
+
+    def _hash_missing(self, info: InstallInfo, formats: set[str]) -> InstallInfo:
+        """Hash the packages to be installed whose SHA-256 the page did not give, so the phone
+        can install them by itself (a package it cannot fetch stays unhashed: a notice then)."""
+        packages = []
+        for ref in info.packages:
+            if ref.format in formats and ref.sha256 is None:
+                try:
+                    sha, size = self.hash_package(ref.url)
+                    ref = replace(ref, sha256=sha, size=size)
+                except (requests.RequestException, RelayError, ValueError) as exc:
+                    log.warning("could not hash %s: %s", ref.url, exc)
+            packages.append(ref)
+        return replace(info, packages=tuple(packages))
+
+    def hash_package(self, url: str, max_bytes: int = MAX_HASHED_BYTES) -> tuple[str, int]:
+        """SHA-256 and size of the package at ``url`` (the token goes only to the relay)."""
+        url = self.absolute_url(url)
+        own = urlsplit(url)[:2] == urlsplit(self.base_url)[:2]
+        digest, size = hashlib.sha256(), 0
+        with self.session.get(url, stream=True, timeout=self.timeout, verify=self.verify,
+                              headers=self._headers() if own else {}) as resp:
+            if resp.status_code != 200:
+                raise RelayError(resp.status_code, "http_error", f"HTTP {resp.status_code} from {url}")
+            for chunk in resp.iter_content(chunk_size=256 * 1024):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise ValueError(f"more than {max_bytes} bytes: too large to hash before sending")
+                digest.update(chunk)
+        return digest.hexdigest(), size
 
     def report(
         self,

@@ -17,6 +17,7 @@ import binascii
 import hashlib
 import json
 import os
+import re
 import secrets
 import tempfile
 from dataclasses import asdict, dataclass
@@ -37,7 +38,8 @@ MAX_AGE = timedelta(days=30)
 #: How far ahead of the receiver's clock a signature may be (clock skew).
 MAX_SKEW = timedelta(minutes=10)
 
-PUSH_ID_LENGTH = 26  # "p_" + 24 hex digits
+#: Push ids senders may choose (the relay's own are ``p_`` and 24 hex digits).
+_PUSH_ID = re.compile(r"[A-Za-z0-9_.:-]{1,40}")
 
 
 def new_push_id() -> str:
@@ -46,8 +48,7 @@ def new_push_id() -> str:
 
 
 def is_push_id(value: Any) -> bool:
-    return (isinstance(value, str) and len(value) == PUSH_ID_LENGTH and value.startswith("p_")
-            and all(c in "0123456789abcdef" for c in value[2:]))
+    return isinstance(value, str) and _PUSH_ID.fullmatch(value) is not None
 
 
 def utc_timestamp(when: datetime | None = None) -> str:
@@ -131,7 +132,7 @@ class PushSignature:
             raise ProtocolError(where.rstrip("."), "must be an object")
         push_id = data.get("push_id")
         if not is_push_id(push_id):
-            raise ProtocolError(f"{where}push_id", "must look like p_ and 24 hex digits")
+            raise ProtocolError(f"{where}push_id", "must be 1-40 letters, digits, '.', '_', ':' or '-'")
         signed_at = data.get("signed_at")
         parse_timestamp(signed_at, f"{where}signed_at")
         value = _b64decode(data.get("value"), 64, f"{where}value")

@@ -9,9 +9,11 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 from shared.relay_client import RelayError, RelayUnavailable
+from shared.signing import DeviceKey, PushFacts, utc_timestamp
 
 from mobile_receiver.platform.base import DevicePlatform, NetworkMonitor, NetworkStatus, Notifier
 from mobile_receiver.platform.desktop import EmulatedInstaller
+from mobile_receiver.trust import KeyRing
 
 
 class FakeRelayClient:
@@ -105,6 +107,12 @@ def fake_platform(data_dir: Path, platform: str = "android", metered: bool = Fal
     )
 
 
+#: The fake sending laptop and its key; the device id the fake receivers use.
+SENDER_ID = "laptop-anna"
+SENDER_KEY = DeviceKey.generate()
+RECEIVER_ID = "phone-test"
+
+
 def push_message(
     push_id: str,
     url: str | None,
@@ -118,17 +126,20 @@ def push_message(
     fmt: str = "apk",
     name: str = "Example",
     icon_url: str | None = None,
+    signed: bool = True,
+    target: str = RECEIVER_ID,
 ) -> dict:
-    """A ``push`` event body like the relay sends."""
+    """A ``push`` event body like the relay sends, signed by the fake sender's key for ``target``
+    (when it names a package: a receiver refuses to install silently without a signed hash)."""
     if sha256 == "auto":
         sha256 = hashlib.sha256(body).hexdigest() if body is not None else None
     package = None
     if url is not None:
         package = {"format": fmt, "url": url, "sha256": sha256, "size": len(body) if body is not None else None}
-    return {
+    message = {
         "push_id": push_id,
         "mode": mode,
-        "sender": {"username": "anna", "device_id": "laptop-anna", "device_name": "Anna's laptop"},
+        "sender": {"username": "anna", "device_id": SENDER_ID, "device_name": "Anna's laptop"},
         "app": {
             "id": app_id,
             "name": name,
@@ -140,7 +151,20 @@ def push_message(
         },
         "package": package,
         "created_at": "2026-11-26T10:00:00+00:00",
+        "signature": None,
     }
+    if signed and package is not None:
+        facts = PushFacts(push_id, target, "install_now", app_id, version, fmt, sha256, utc_timestamp())
+        message["signature"] = SENDER_KEY.sign(facts).to_dict()
+    return message
+
+
+def trusted_keyring(data_dir: Path) -> KeyRing:
+    """A receiver's key ring that trusts the fake sender's key, as after logging in."""
+    ring = KeyRing(data_dir)
+    ring.pin_account([{"id": SENDER_ID, "name": "Anna's laptop", "relation": "self",
+                       "public_key": SENDER_KEY.public_key}])
+    return ring
 
 
 def wait_until(condition, timeout: float = 15.0, what: str = "condition") -> None:

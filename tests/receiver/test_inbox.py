@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from shared.relay_client import RelayError
+from shared.signing import DeviceKey, PushFacts, utc_timestamp
 
 from mobile_receiver.inbox import Inbox
 from mobile_receiver.platform.base import InstalledApp
@@ -17,7 +18,8 @@ from mobile_receiver.record import PROMPT_DOWNLOAD, PROMPT_METERED
 from mobile_receiver.reporter import Reporter
 from mobile_receiver.storage import ReceiverDB
 
-from .fakes import FakeRelayClient, fake_platform, push_message, wait_until
+from . import fakes
+from .fakes import RECEIVER_ID, FakeRelayClient, fake_platform, push_message, trusted_keyring, wait_until
 from .package_server import PackageServer
 
 BODY = os.urandom(600_000)
@@ -34,6 +36,7 @@ class Rig:
         self.db = ReceiverDB(data_dir / "receiver.sqlite3")
         self.reporter = Reporter(self.db, lambda: self.client, backoff_initial=0.01, backoff_max=0.05)
         self.wifi_only = wifi_only
+        self.keyring = trusted_keyring(data_dir)
         self.inbox = Inbox(
             self.db,
             data_dir,
@@ -41,6 +44,7 @@ class Rig:
             "android",
             self.reporter,
             lambda: self.client,
+            silent_install_refusal=lambda push: self.keyring.refusal(push, RECEIVER_ID),
             wifi_only=lambda: self.wifi_only,
             can_ask=can_ask,
             download_options={**FAST, **options},
@@ -322,14 +326,104 @@ def test_wrong_format_for_device_fails(rigs):
     assert "no package for this device" in rig.inbox.get("p1").detail
 
 
-def test_missing_package_is_resolved_through_the_catalog(rigs):
+def test_missing_package_waits_for_the_user_then_is_resolved_through_the_catalog(rigs):
+    """No package means no signed hash: it cannot install by itself, but Download works."""
     rig = rigs()
     with PackageServer(BODY) as srv:
-        rig.client.catalog[("org.example.app", "android")] = srv.url.replace("/pkg", "/pkg") 
-        msg = push_message("p1", None, BODY)
-        rig.inbox.receive(msg)
+        rig.client.catalog[("org.example.app", "android")] = srv.url
+        rig.inbox.receive(push_message("p1", None, BODY))
+        assert rig.inbox.get("p1").prompt == PROMPT_DOWNLOAD
+        rig.inbox.download("p1")
         rig.wait_state("p1", "installed")
     assert rig.inbox.get("p1").package["url"] == srv.url
+
+
+# --------------------------------------------------------------------------- signed pushes
+
+
+def _signed_by(key, push_id, url, sender_id=fakes.SENDER_ID):
+    msg = push_message(push_id, url, BODY)
+    msg["sender"]["device_id"] = sender_id
+    msg["signature"] = key.sign(PushFacts(push_id, RECEIVER_ID, "install_now", "org.example.app", "1.0", "apk",
+                                          msg["package"]["sha256"], utc_timestamp())).to_dict()
+    return msg
+
+
+def _changed(msg, field):
+    if field == "hash":  # the relay swaps the package and its hash
+        msg["package"]["sha256"] = hashlib.sha256(b"evil").hexdigest()
+    elif field == "version":
+        msg["app"]["version"] = "6.6.6"
+    elif field == "push_id":
+        msg["push_id"] = "p9"
+    elif field == "format":
+        msg["package"]["format"] = "deb"
+    return msg
+
+
+@pytest.mark.parametrize("make, reason", [
+    (lambda url: push_message("p1", url, BODY, signed=False), "not signed"),
+    (lambda url: _signed_by(DeviceKey.generate(), "p1", url), "does not match"),
+    (lambda url: push_message("p1", url, BODY, target="another-phone"), "does not match"),
+    (lambda url: push_message("p1", url, BODY, sha256=None), "SHA-256 was not known"),
+    (lambda url: _changed(push_message("p1", url, BODY), "hash"), "differs from the one the sender signed"),
+    (lambda url: _changed(push_message("p1", url, BODY), "version"), "does not match"),
+    (lambda url: _changed(push_message("p1", url, BODY), "format"), "does not match"),
+    (lambda url: _changed(push_message("p1", url, BODY), "push_id"), "another push"),
+    (lambda url: _signed_by(DeviceKey.generate(), "p1", url, sender_id="laptop-unknown"), "unknown"),
+], ids=["unsigned", "wrong-key", "signed-for-another-device", "no-hash", "swapped-hash", "changed-version",
+        "changed-format", "replayed-under-another-id", "unknown-sender"])
+def test_install_now_that_does_not_verify_becomes_a_notice_saying_why(rigs, make, reason):
+    rig = rigs()
+    with PackageServer(BODY) as srv:
+        msg = make(srv.url)
+        rig.inbox.receive(msg)
+        rec = rig.inbox.get(msg["push_id"])
+        assert rec.mode == "notify" and rec.prompt == PROMPT_DOWNLOAD
+        assert reason in rec.downgraded and reason in rec.notice
+        assert not srv.requests, "nothing is downloaded before the user says so"
+        assert rig.platform.installer.installed("org.example.app") is None
+        assert rig.reported(msg["push_id"]) == ["delivered"]
+        assert reason in rig.client.reports[0]["detail"]
+
+
+def test_a_new_key_of_the_account_is_not_trusted_until_the_user_trusts_it(rigs):
+    rig = rigs()
+    new_laptop = DeviceKey.generate()
+    announced = rig.keyring.observe([
+        {"id": fakes.SENDER_ID, "name": "Anna's laptop", "relation": "self", "public_key": fakes.SENDER_KEY.public_key},
+        {"id": "laptop-new", "name": "Work laptop", "relation": "self", "public_key": new_laptop.public_key},
+        {"id": "ben-phone", "name": "Ben's phone", "relation": "friend", "public_key": DeviceKey.generate().public_key},
+    ])
+    assert [(k.device_id, k.trusted) for k in announced] == [("laptop-new", False)]
+
+    with PackageServer(BODY) as srv:
+        rig.inbox.receive(_signed_by(new_laptop, "p1", srv.url, sender_id="laptop-new"))
+        assert "Work laptop is new" in rig.inbox.get("p1").downgraded
+        rig.keyring.trust("laptop-new")
+        rig.inbox.receive(_signed_by(new_laptop, "p2", srv.url, sender_id="laptop-new"))
+        rig.wait_state("p2", "installed")
+    assert rig.inbox.get("p2").downgraded is None
+
+
+def test_a_changed_key_of_a_trusted_device_is_not_trusted(rigs):
+    rig = rigs()
+    thief = DeviceKey.generate()
+    (announced,) = rig.keyring.observe([
+        {"id": fakes.SENDER_ID, "name": "Anna's laptop", "relation": "self", "public_key": thief.public_key}])
+    assert announced.changed and not announced.trusted
+    with PackageServer(BODY) as srv:
+        rig.inbox.receive(_signed_by(thief, "p1", srv.url))
+        assert "changed its key" in rig.inbox.get("p1").downgraded
+        assert not srv.requests
+
+
+def test_signed_install_now_still_checks_the_downloaded_bytes_against_the_signed_hash(rigs):
+    rig = rigs()
+    with PackageServer(b"not what was signed" * 1000) as srv:
+        rig.inbox.receive(push_message("p1", srv.url, BODY))
+        rig.wait_state("p1", "failed")
+    assert rig.platform.installer.installed("org.example.app") is None
 
 
 def test_token_goes_only_to_the_relay(rigs, tmp_path):

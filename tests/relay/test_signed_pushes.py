@@ -147,7 +147,7 @@ def test_signatures_must_name_targets_of_the_push_and_need_a_registered_key(clie
     app, apk = _catalog_apk(client)
     stray = api.push(fam["laptop"], ["anna-phone"], signatures={"anna-ipad": _sign(keys["laptop"], app, apk)})
     keyless = api.push(fam["ipad"], ["anna-phone"], signatures={"anna-phone": _sign(keys["laptop"], app, apk)})
-    malformed = api.push(fam["laptop"], ["anna-phone"], signatures={"anna-phone": {"push_id": "x"}})
+    malformed = api.push(fam["laptop"], ["anna-phone"], signatures={"anna-phone": {"push_id": "not a push id!"}})
 
     assert stray.status_code == keyless.status_code == malformed.status_code == 400
     assert keyless.get_json()["error"]["code"] == "no_public_key"

@@ -1,4 +1,5 @@
-"""Settings: Wi-Fi only, the emulated metered switch, relay and account, log out, installed apps."""
+"""Settings: Wi-Fi only, the emulated metered switch, relay and account, log out, trusted device keys,
+installed apps."""
 
 from __future__ import annotations
 
@@ -24,6 +25,16 @@ class InstalledAppRow(BoxLayout):
     screen = ObjectProperty(None)
 
 
+class DeviceKeyRow(BoxLayout):
+    """One device of the account and its signing key, with Trust for a key not trusted yet."""
+
+    device_id = StringProperty("")
+    title = StringProperty("")
+    hint = StringProperty("")
+    trusted = BooleanProperty(True)
+    screen = ObjectProperty(None)
+
+
 class SettingsScreen(Screen):
     """Reads and writes the profile and the device layer through the app."""
 
@@ -36,6 +47,7 @@ class SettingsScreen(Screen):
     account_text = StringProperty("")
     device_text = StringProperty("")
     device_id_text = StringProperty("")
+    own_key_text = StringProperty("")
 
     def on_pre_enter(self, *args) -> None:
         self.load()
@@ -56,6 +68,13 @@ class SettingsScreen(Screen):
         self.account_text = profile.username or "not logged in"
         self.device_text = f"{profile.device_name or profile.device_id} · {profile.model} · {profile.platform}"
         self.device_id_text = profile.device_id
+        self.own_key_text = f"Fingerprint {service.own_fingerprint()}"
+        keys = self.ids.keys
+        keys.clear_widgets()
+        for key in service.keyring.keys():
+            state = "Trusted" if key.trusted else ("Key changed: not trusted" if key.changed else "New: not trusted")
+            keys.add_widget(DeviceKeyRow(device_id=key.device_id, title=key.name, trusted=key.trusted,
+                                         hint=f"{state} · {key.fingerprint}", screen=self))
         box = self.ids.installed
         box.clear_widgets()
         apps = service.platform.installer.installed_apps()
@@ -74,6 +93,10 @@ class SettingsScreen(Screen):
         network = self.app.service.platform.network
         if network.has_metered_switch and network.treat_as_metered != value:
             network.set_treat_as_metered(value)
+        self.load()
+
+    def trust(self, device_id: str) -> None:
+        self.app.service.trust_key(device_id)
         self.load()
 
     def uninstall(self, app_id: str) -> None:

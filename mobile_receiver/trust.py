@@ -1,0 +1,201 @@
+"""Which devices may make this phone install silently: its account's device keys, pinned here.
+
+"Install now" runs only for a push signed by a key this phone trusts, over exactly the
+package it was given (``shared/signing.py``). The keys come from the relay's device list,
+but the relay does not decide which are trusted:
+
+- at login (the user just typed the password on this phone) every key the account's
+  devices have then is pinned as trusted;
+- a key seen later (a new device, or a device whose key changed) is announced to the user
+  and is *not* trusted until they tap Trust in Settings, after comparing fingerprints;
+- a device that leaves the account leaves the key ring.
+
+So a compromised relay, or someone editing its database, can add devices and keys but can
+not make this phone install anything silently: such pushes become notices that say why.
+Kept in ``trusted_keys.json`` in the receiver's data dir, written atomically.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from shared.protocol import ProtocolError
+from shared.signing import MAX_AGE, MAX_SKEW, PushSignature, fingerprint, parse_timestamp, verify
+
+from mobile_receiver.storage import read_json, write_json_atomic
+
+TRUST_FILE = "trusted_keys.json"
+
+
+@dataclass
+class KnownKey:
+    """One device of this account and the key it signs with."""
+
+    device_id: str
+    name: str
+    public_key: str
+    trusted: bool
+    first_seen: str
+    changed: bool = False  # the device had another key before
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.public_key)
+
+    def describe(self) -> str:
+        what = "changed its key" if self.changed else "is new"
+        return f"{self.name} {what} (fingerprint {self.fingerprint})"
+
+
+def _own_keys(devices: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """Devices of this account that registered a key, by id (friends' devices never count)."""
+    return {d["id"]: d for d in devices if d.get("relation") == "self" and d.get("public_key")}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class KeyRing:
+    """The pinned keys of one receiver profile. Thread-safe."""
+
+    def __init__(self, data_dir: Path):
+        self.path = Path(data_dir) / TRUST_FILE
+        self._lock = threading.Lock()
+        data = read_json(self.path, {}) or {}
+        self._initialized = bool(data.get("initialized"))
+        self._keys: dict[str, KnownKey] = {}
+        for entry in data.get("keys", []):
+            try:
+                key = KnownKey(**entry)
+            except TypeError:
+                continue
+            self._keys[key.device_id] = key
+
+    # ------------------------------------------------------------------ reading
+
+    def keys(self) -> list[KnownKey]:
+        """Every known key: trusted first, then by name."""
+        with self._lock:
+            return sorted(self._keys.values(), key=lambda k: (not k.trusted, k.name.lower()))
+
+    def get(self, device_id: str) -> KnownKey | None:
+        with self._lock:
+            return self._keys.get(device_id)
+
+    @property
+    def initialized(self) -> bool:
+        return self._initialized
+
+    # ------------------------------------------------------------------ changes
+
+    def pin_account(self, devices: Iterable[Mapping[str, Any]]) -> None:
+        """At login: trust every key the account's devices have now."""
+        with self._lock:
+            current = _own_keys(devices)
+            for device_id, device in current.items():
+                self._keys[device_id] = KnownKey(device_id, device.get("name") or device_id, device["public_key"],
+                                                 trusted=True, first_seen=_now())
+            for gone in set(self._keys) - set(current):
+                del self._keys[gone]
+            self._initialized = True
+            self._save()
+
+    def observe(self, devices: Iterable[Mapping[str, Any]]) -> list[KnownKey]:
+        """The account's devices as the relay lists them now; returns keys to announce.
+
+        A ring never pinned (a profile from before signed pushes) pins what it sees first.
+        """
+        devices = list(devices)
+        if not self._initialized:
+            self.pin_account(devices)
+            return []
+        announce = []
+        with self._lock:
+            current = _own_keys(devices)
+            for device_id, device in current.items():
+                known = self._keys.get(device_id)
+                name = device.get("name") or device_id
+                if known is not None and known.public_key == device["public_key"]:
+                    known.name = name
+                    continue
+                key = KnownKey(device_id, name, device["public_key"], trusted=False, first_seen=_now(),
+                               changed=known is not None)
+                self._keys[device_id] = key
+                announce.append(key)
+            for gone in set(self._keys) - set(current):
+                del self._keys[gone]
+            self._save()
+        return announce
+
+    def trust(self, device_id: str) -> KnownKey:
+        """The user compared the fingerprint and trusts this key."""
+        with self._lock:
+            key = self._keys[device_id]
+            key.trusted, key.changed = True, False
+            self._save()
+            return key
+
+    def distrust(self, device_id: str) -> KnownKey:
+        with self._lock:
+            key = self._keys[device_id]
+            key.trusted = False
+            self._save()
+            return key
+
+    def clear(self) -> None:
+        """Logged out: the next login pins afresh."""
+        with self._lock:
+            self._keys.clear()
+            self._initialized = False
+            self._save()
+
+    def _save(self) -> None:
+        write_json_atomic(self.path, {"initialized": self._initialized,
+                                      "keys": [asdict(k) for k in self._keys.values()]})
+
+    # ------------------------------------------------------------------ the decision
+
+    def refusal(self, push: Mapping[str, Any], own_device_id: str, now: datetime | None = None) -> str | None:
+        """Why this ``push`` message may *not* install silently here, or None if it may.
+
+        Checked: a signature is there, made by a trusted key of the sending device, over this
+        push id, *this* device, install_now, the app id, version, format and the package's
+        SHA-256, recently enough.
+        """
+        raw = push.get("signature")
+        if not raw:
+            return "the push is not signed"
+        try:
+            signature = PushSignature.from_dict(raw)
+        except ProtocolError as exc:
+            return f"the signature is malformed ({exc})"
+        sender_id = (push.get("sender") or {}).get("device_id")
+        key = self.get(sender_id) if isinstance(sender_id, str) else None
+        if key is None:
+            return "the sending device's key is unknown to this phone"
+        if not key.trusted:
+            return f"{key.describe()}; trust it in Settings first"
+        package = push.get("package") or {}
+        if not package.get("sha256") or not signature.sha256:
+            return "the package's SHA-256 was not known when the push was signed"
+        if package["sha256"].lower() != signature.sha256:
+            return "the package's SHA-256 differs from the one the sender signed"
+        if signature.push_id != push.get("push_id"):
+            return "the signature belongs to another push"
+        app = push.get("app") or {}
+        facts = signature.facts(device_id=own_device_id, mode="install_now", app_id=str(app.get("id")),
+                                version=app.get("version"), fmt=str(package.get("format")))
+        if not verify(key.public_key, facts, signature.value):
+            return "the signature does not match this push (changed after it was signed)"
+        now = now or datetime.now(timezone.utc)
+        signed_at = parse_timestamp(signature.signed_at)
+        if signed_at > now + MAX_SKEW:
+            return "the signature is dated in the future"
+        if now - signed_at > MAX_AGE:
+            return f"the signature is older than {MAX_AGE.days} days"
+        return None
