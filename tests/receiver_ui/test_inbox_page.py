@@ -9,7 +9,7 @@ import pytest
 from mobile_receiver.profile import Profile, ProfileStore
 from mobile_receiver.service import Connection, ReceiverService
 
-from receiver.fakes import FakeRelayClient, fake_platform, push_message
+from receiver.fakes import RECEIVER_ID, FakeRelayClient, fake_platform, push_message, trusted_keyring
 from receiver.package_server import PackageServer
 
 BODY = os.urandom(700_000)
@@ -24,7 +24,8 @@ def make_app(tmp_path):
     def make(metered=False):
         data_dir = tmp_path / "phone"
         data_dir.mkdir(exist_ok=True)
-        ProfileStore(data_dir).save(Profile(device_id="phone-1", device_name="Test phone", relay_url="http://127.0.0.1:1",
+        trusted_keyring(data_dir)  # logged in after the fake laptop: its key is pinned
+        ProfileStore(data_dir).save(Profile(device_id=RECEIVER_ID, device_name="Test phone", relay_url="http://127.0.0.1:1",
                                             username="anna", token="tok"))
         client = FakeRelayClient()
         service = ReceiverService(data_dir, platform=fake_platform(data_dir, metered=metered), client=client,
@@ -130,5 +131,51 @@ def test_settings_switch_flips_metered_and_lists_installed_apps(make_app, drive)
     assert not app.service.platform.network.is_metered()
     ui.tap(screen.ids.metered)
     assert app.service.platform.network.is_metered()
-    ui.tap(screen.ids.installed.children[0].children[0])  # Uninstall
+    row = screen.ids.installed.children[0]
+    _scroll_into_view(row)
+    ui.frames(5)
+    ui.tap(row.children[0])  # Uninstall
     assert app.service.platform.installer.installed("org.example.app") is None
+
+
+def test_unsigned_install_now_shows_why_and_settings_trusts_a_new_key(make_app, drive, tmp_path):
+    from shared.signing import DeviceKey
+
+    app, _ = make_app()
+    ui = drive(app)
+    with PackageServer(BODY) as srv:
+        app.service.inbox.receive(push_message("p1", srv.url, BODY, name="VLC", signed=False))
+        ui.wait_until(lambda: ui.card("p1") is not None, what="the card")
+        card = ui.card("p1")
+        ui.wait_until(lambda: card.notice, what="the notice on the card")
+        assert card.state_text == "Ready to download"
+        assert card.notice == "Not installed by itself: the push is not signed"
+        assert srv.requests == []
+        ui.screenshot(tmp_path / "downgraded.png")
+
+    work_laptop = DeviceKey.generate()
+    app.service.keyring.observe([
+        {"id": "laptop-anna", "name": "Anna's laptop", "relation": "self",
+         "public_key": app.service.keyring.get("laptop-anna").public_key},
+        {"id": "laptop-work", "name": "Work laptop", "relation": "self", "public_key": work_laptop.public_key}])
+    ui.tap(app.inbox_screen.ids.settings)
+    ui.wait_until(lambda: app.manager.current == "settings")
+    ui.frames(15)
+    rows = {row.device_id: row for row in app.settings_screen.ids.key_rows.children}
+    assert rows["laptop-anna"].trusted and not rows["laptop-work"].trusted
+    assert rows["laptop-work"].hint == f"New: not trusted · {work_laptop.fingerprint}"
+    ui.screenshot(tmp_path / "settings-keys.png")
+    trust = next(w for w in rows["laptop-work"].children if getattr(w, "text", "") == "Trust")
+    ui.tap(trust)
+    assert app.service.keyring.get("laptop-work").trusted
+    rows = {row.device_id: row for row in app.settings_screen.ids.key_rows.children}
+    assert rows["laptop-work"].hint.startswith("Trusted")
+
+
+def _scroll_into_view(widget) -> None:
+    from kivy.uix.scrollview import ScrollView
+
+    parent = widget.parent
+    while parent is not None and not isinstance(parent, ScrollView):
+        parent = parent.parent
+    parent.scroll_to(widget, padding=0, animate=False)
