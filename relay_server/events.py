@@ -10,7 +10,7 @@ from peewee import JOIN
 
 from shared.protocol import UNACKNOWLEDGED_STATES, StreamEvent
 
-from relay_server.db import database, is_postgres, iso
+from relay_server.db import Prepared, database, is_postgres, iso, slot, utcnow
 from relay_server.models import Account, Device, Event, Push
 
 
@@ -18,7 +18,12 @@ from relay_server.models import Account, Device, Event, Push
 _EVENT_LOCK = 0x61707062
 
 
-def append(device_id: str, kind: StreamEvent, push: Push | None = None, payload: dict | None = None) -> Event:
+_INSERT = Prepared(lambda: Event.insert(
+    device=slot("device"), kind=slot("kind"), push=slot("push"), payload=slot("payload"),
+    created_at=slot("created_at", Event.created_at)))
+
+
+def append(device_id: str, kind: StreamEvent, push: Push | None = None, payload: dict | None = None) -> None:
     """Record an event for a device (inside the caller's transaction).
 
     Streams read "events after the last id I sent", so ids must become visible in the
@@ -28,12 +33,8 @@ def append(device_id: str, kind: StreamEvent, push: Push | None = None, payload:
     """
     if is_postgres():
         database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_EVENT_LOCK,))
-    return Event.create(
-        device=device_id,
-        kind=str(kind),
-        push=push,
-        payload=json.dumps(payload) if payload is not None else None,
-    )
+    _INSERT.execute(device=device_id, kind=str(kind), push=push.id if push is not None else None,
+                    payload=json.dumps(payload) if payload is not None else None, created_at=utcnow())
 
 
 def push_update_payload(push: Push) -> dict[str, Any]:
@@ -91,25 +92,44 @@ def _with_push(query):
             .join(_SenderAccount, JOIN.LEFT_OUTER, on=(_Sender.account == _SenderAccount.id), attr="account"))
 
 
-def pending_for(device_id: str, after_id: int | None, limit: int = 500) -> list[Event]:
+#: How many events a stream reads at once.
+BATCH = 500
+
+
+def _events_where(condition) -> Prepared:
+    return Prepared(lambda: (_with_push(Event.select(Event, Push, *_SENDER_COLUMNS))
+                             .where((Event.device == slot("device")) & condition())
+                             .order_by(Event.id).limit(BATCH)))
+
+
+def _unacked():
+    return (Event.kind == str(StreamEvent.PUSH)) & (Push.state.in_([str(s) for s in UNACKNOWLEDGED_STATES]))
+
+
+_NEWER = _events_where(lambda: Event.id > slot("after"))
+_UNACKED = _events_where(_unacked)
+_UNACKED_OR_NEWER = _events_where(lambda: _unacked() | (Event.id > slot("after")))
+_LATEST_ID = Prepared(lambda: (Event.select(Event.id).where(Event.device == slot("device"))
+                               .order_by(Event.id.desc()).limit(1)))
+
+
+def pending_for(device_id: str, after_id: int | None) -> list[Event]:
     """Events a stream should send: everything after ``after_id``, plus, on (re)connect,
     every push not yet acknowledged (``after_id`` None means a fresh connection that only
     wants unacknowledged pushes and what comes next)."""
-    unacked = (Event.kind == str(StreamEvent.PUSH)) & (Push.state.in_([str(s) for s in UNACKNOWLEDGED_STATES]))
-    condition = unacked if after_id is None else (unacked | (Event.id > after_id))
-    return list(_with_push(Event.select(Event, Push, *_SENDER_COLUMNS))
-                .where((Event.device == device_id) & condition).order_by(Event.id).limit(limit))
+    if after_id is None:
+        return _UNACKED.rows(device=device_id)
+    return _UNACKED_OR_NEWER.rows(device=device_id, after=after_id)
 
 
-def newer_than(device_id: str, after_id: int, limit: int = 500) -> list[Event]:
+def newer_than(device_id: str, after_id: int) -> list[Event]:
     """Live events after ``after_id``."""
-    return list(_with_push(Event.select(Event, Push, *_SENDER_COLUMNS))
-                .where((Event.device == device_id) & (Event.id > after_id)).order_by(Event.id).limit(limit))
+    return _NEWER.rows(device=device_id, after=after_id)
 
 
 def latest_id(device_id: str) -> int:
-    row = Event.select(Event.id).where(Event.device == device_id).order_by(Event.id.desc()).first()
-    return row.id if row else 0
+    row = _LATEST_ID.execute(device=device_id).fetchone()
+    return row[0] if row else 0
 
 
 def render(event: Event, base_url: str) -> str:

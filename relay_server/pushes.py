@@ -35,9 +35,9 @@ from shared.signing import new_push_id
 from relay_server import catalog, events, signatures
 from relay_server.associations import relation
 from relay_server.context import Relay
-from relay_server.db import database, iso, utcnow
+from relay_server.db import Prepared, database, iso, slot, utcnow
 from relay_server.errors import ApiError, bad_request, not_found
-from relay_server.models import Account, Device, Push, PushHistory
+from relay_server.models import Account, CatalogApp, Device, Push, PushHistory
 
 MAX_TARGETS = 50
 #: Forward download progress to the sender at most this often (or on a new whole percent).
@@ -75,9 +75,13 @@ def _parse_request(body: Any) -> tuple[InstallInfo, PushMode, list[str], dict]:
     return app, mode, ids, signatures.parse(body, ids)
 
 
+_IN_CATALOG = Prepared(lambda: CatalogApp.select(CatalogApp.app_id).where(CatalogApp.app_id == slot("app_id")))
+
+
 def _with_catalog(app: InstallInfo) -> InstallInfo:
     """Fill what the caller left out from the relay's catalog (download by app id [0074])."""
-    known = catalog.install_info(app.id)
+    # Most pushes name an app that is not in the catalog: one cheap look first.
+    known = catalog.install_info(app.id) if _IN_CATALOG.execute(app_id=app.id).fetchone() else None
     if known is None:
         if not app.packages:
             raise ApiError(404, "unknown_app",
@@ -94,6 +98,10 @@ def is_own_url(url: str, own_base_url: str) -> bool:
     return not parts.netloc or parts.netloc.lower() == urlsplit(own_base_url).netloc.lower()
 
 
+#: A push's target, with its account (``to_dict`` shows the owner).
+_DEVICE = Prepared(lambda: Device.select(Device, Account).join(Account).where(Device.id == slot("id")))
+
+
 def create(relay: Relay, sender: Device, body: Any, own_base_url: str) -> list[Push]:
     """Create one push per target device, or none at all if any target is refused.
 
@@ -106,7 +114,8 @@ def create(relay: Relay, sender: Device, body: Any, own_base_url: str) -> list[P
 
     plans = []
     for device_id in device_ids:
-        device = Device.get_or_none(Device.id == device_id)
+        found = _DEVICE.rows(id=device_id)
+        device = found[0] if found else None
         rel = relation(account, device) if device is not None else None
         if rel is None or device.id == sender.id:
             raise ApiError(403, "not_associated",
@@ -138,18 +147,24 @@ def create(relay: Relay, sender: Device, body: Any, own_base_url: str) -> list[P
     return pushes
 
 
+_INSERT_PUSH = Prepared(lambda: Push.insert({f: slot(f.name, f) for f in Push._meta.sorted_fields}))
+_INSERT_HISTORY = Prepared(lambda: PushHistory.insert(
+    {f: slot(f.name, f) for f in PushHistory._meta.sorted_fields if f is not PushHistory.id}))
+
+
 def _store(relay: Relay, sender: Device, app: InstallInfo, mode: PushMode, plans: list) -> tuple[list[Push], list[str]]:
     pushes, mirror_ids = [], []
+    app_json = json.dumps(app.to_dict())
     with database.atomic():
         for device, fmt, effective, ref, local_sha, signature in plans:
             online = relay.hub.is_connected(device.id)
             needs_mirror = not online and local_sha is None
-            push = Push.create(
+            push = Push(
                 id=signature.push_id if signature else new_push_id(),
                 sender_device=sender,
                 target_device=device,
                 app_id=app.id,
-                app_json=json.dumps(app.to_dict()),
+                app_json=app_json,
                 requested_mode=str(mode),
                 mode=str(effective),
                 format=fmt,
@@ -161,6 +176,7 @@ def _store(relay: Relay, sender: Device, app: InstallInfo, mode: PushMode, plans
                 state=str(PushState.SENT if online else PushState.QUEUED),
                 signature=json.dumps(signature.to_dict()) if signature else None,
             )
+            _INSERT_PUSH.execute(**{f.name: push.__data__.get(f.name) for f in Push._meta.sorted_fields})
             record_state(push)
             if needs_mirror:
                 mirror_ids.append(push.id)
@@ -172,8 +188,8 @@ def _store(relay: Relay, sender: Device, app: InstallInfo, mode: PushMode, plans
 
 def record_state(push: Push, forward: bool = True) -> None:
     """History row for the push's current state, and its update for the sender's stream."""
-    PushHistory.create(
-        push=push, state=push.state, detail=push.detail, bytes_done=push.bytes_done,
+    _INSERT_HISTORY.execute(
+        push=push.id, state=push.state, detail=push.detail, bytes_done=push.bytes_done,
         bytes_total=push.bytes_total, at=push.updated_at,
     )
     if forward:
