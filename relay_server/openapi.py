@@ -114,6 +114,9 @@ def openapi_document() -> dict:
             body={"type": "object", "required": ["current_password", "new_password"],
                   "properties": {"current_password": _STR, "new_password": _STR}})},
         "/api/v1/me": {"get": _op("The calling account and device", {"200": _json({"type": "object"})})},
+        "/api/v1/me/key": {"put": _op("Register or replace the calling device's public key", {
+            "200": _json({"type": "object", "properties": {"device": _ref("Device")}})},
+            body={"type": "object", "required": ["public_key"], "properties": {"public_key": _STR}})},
         "/api/v1/devices": {"get": _op("Associated devices, own first", {
             "200": _json({"type": "object", "properties": {"devices": {"type": "array", "items": _ref("Device")}}})},
             params=[_query("format", {"type": "array", "items": {"type": "string"}})])},

@@ -210,6 +210,12 @@ class RelayClient:
         self.request("POST", "/logout")
         self.token = None
 
+    def register_key(self) -> dict:
+        """Register this client's key for its device (one that logged in before it had a key)."""
+        if self.key is None:
+            raise ValueError("this client has no signing key")
+        return self.request("PUT", "/me/key", json_body={"public_key": self.key.public_key})
+
     def change_password(self, current_password: str, new_password: str) -> None:
         """Change the password; every device is logged out, this one keeps a fresh token."""
         body = self.request("POST", "/password", json_body={"current_password": current_password,
@@ -255,6 +261,12 @@ class RelayClient:
         if self.key is not None:
             info, body["signatures"] = self._sign(self._complete(info), mode, device_ids, platforms)
         body["app"] = info.to_dict()
+        try:
+            return self.request("POST", "/pushes", json_body=body)["pushes"]
+        except RelayError as exc:
+            if exc.code != "no_public_key":
+                raise
+        self.register_key()  # logged in before this device had a key: register it, then again
         return self.request("POST", "/pushes", json_body=body)["pushes"]
 
     def _complete(self, info: InstallInfo) -> InstallInfo:

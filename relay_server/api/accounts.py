@@ -136,3 +136,15 @@ def change_password():
 def me():
     return jsonify({"account": {"username": g.account.username},
                     "device": device_dict(g.device, "self", current_relay().hub)})
+
+
+@api.put("/me/key")
+@device_required
+def register_key():
+    """Register (or replace) the calling device's public key: for a device that logged in
+    before it had one. Phones treat a changed key as new until their user trusts it."""
+    public_key = parse_public_key(json_body().get("public_key"), "public_key")
+    with database.atomic():
+        Device.update(public_key=public_key).where(Device.id == g.device.id).execute()
+    g.device.public_key = public_key
+    return jsonify({"device": device_dict(g.device, "self", current_relay().hub)})

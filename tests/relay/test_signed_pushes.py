@@ -170,3 +170,15 @@ def test_a_database_from_before_signatures_gets_the_new_columns_and_keeps_its_ro
         assert "public_key" in {r[1] for r in raw.execute("PRAGMA table_info(device)")}
         assert "signature" in {r[1] for r in raw.execute("PRAGMA table_info(push)")}
         assert raw.execute("SELECT count(*) FROM device").fetchone()[0] == 4
+
+
+def test_a_device_that_logged_in_without_a_key_can_register_one_with_its_token(client, api, fam, keys):
+    bad = client.put("/api/v1/me/key", headers=fam["ipad"], json={"public_key": "nope"})
+    good = client.put("/api/v1/me/key", headers=fam["ipad"], json={"public_key": keys["other"].public_key})
+
+    assert bad.status_code == 400
+    assert good.status_code == 200
+    assert good.get_json()["device"]["fingerprint"] == keys["other"].fingerprint
+    with database.connection_context():
+        assert Device.get_by_id("anna-ipad").public_key == keys["other"].public_key
+    assert client.put("/api/v1/me/key", json={"public_key": keys["other"].public_key}).status_code == 401
