@@ -25,12 +25,18 @@ class Subscription:
 
     def wait(self, timeout: float) -> bool:
         """Block until woken or ``timeout``; True if there may be something new."""
-        woken = self._wake.wait(timeout)
-        self._wake.clear()
+        self._wake.wait(timeout)
+        # Read and reset the flag in one step, not from wait()'s answer: a wake-up that lands
+        # after the timeout fired but before this waiter ran again (gevent answers False
+        # then) would otherwise be cleared unseen, and the push left for the next wake-up.
+        with self.hub.lock:
+            woken = self._wake.is_set()
+            self._wake.clear()
         return woken
 
     def wake(self) -> None:
-        self._wake.set()
+        with self.hub.lock:
+            self._wake.set()
 
     def close(self) -> None:
         """Ask the stream to end (device removed, token revoked, relay stopping)."""
@@ -42,13 +48,14 @@ class Hub:
     """Registry of open streams by device id (this process's, plus the cluster's presence)."""
 
     def __init__(self):
-        self._lock = threading.Lock()
+        #: Guards the registry, and each subscription's wake flag (set vs read-and-reset).
+        self.lock = threading.Lock()
         self._subs: dict[str, set[Subscription]] = defaultdict(set)
         self.cluster = None  # relay_server.cluster.Cluster when several processes share the database
 
     def subscribe(self, device_id: str, token_hash: str | None = None) -> Subscription:
         sub = Subscription(self, device_id, token_hash)
-        with self._lock:
+        with self.lock:
             first = not self._subs.get(device_id)
             self._subs[device_id].add(sub)
         if first and self.cluster is not None:
@@ -56,7 +63,7 @@ class Hub:
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
-        with self._lock:
+        with self.lock:
             subs = self._subs.get(sub.device_id)
             last = False
             if subs is not None:
@@ -75,7 +82,7 @@ class Hub:
             self.cluster.publish_wake(device_ids)
 
     def wake_local(self, device_ids: Iterable[str]) -> None:
-        with self._lock:
+        with self.lock:
             subs = [s for d in set(device_ids) for s in self._subs.get(d, ())]
         for sub in subs:
             sub.wake()
@@ -87,25 +94,25 @@ class Hub:
             self.cluster.publish_disconnect(device_id, token_hash)
 
     def disconnect_local(self, device_id: str, token_hash: str | None = None) -> None:
-        with self._lock:
+        with self.lock:
             subs = [s for s in self._subs.get(device_id, ()) if token_hash in (None, s.token_hash)]
         for sub in subs:
             sub.close()
 
     def is_connected(self, device_id: str) -> bool:
         """True if the device holds a stream on this relay process or another live one."""
-        with self._lock:
+        with self.lock:
             if self._subs.get(device_id):
                 return True
         return self.cluster is not None and self.cluster.is_present_elsewhere(device_id)
 
     def connected_count(self) -> int:
         """Devices with a stream on this process (each process reports its own)."""
-        with self._lock:
+        with self.lock:
             return len(self._subs)
 
     def close_all(self) -> None:
-        with self._lock:
+        with self.lock:
             subs = [s for group in self._subs.values() for s in group]
         for sub in subs:
             sub.close()
