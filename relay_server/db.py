@@ -94,6 +94,7 @@ class Prepared:
         self._build = build
         self._for = None  # the database the SQL below was built for
         self._query = self._sql = self._params = None
+        self._layout = None  # (query, peewee's column-to-model mapping for its rows)
 
     def _compiled(self):
         if self._for is not database.obj:
@@ -111,7 +112,17 @@ class Prepared:
     def rows(self, **values) -> list:
         """Run a SELECT; its rows as the query would give them (models, with joined ones)."""
         query, _, _ = self._compiled()
-        return list(query._get_cursor_wrapper(self.execute(**values)))
+        wrapper = query._get_cursor_wrapper(self.execute(**values))
+        if self._layout is not None and self._layout[0] is query:
+            # peewee works out which column goes to which model from the cursor's column names
+            # on every run; the SQL is the same each time, so the first run's answer is reused.
+            wrapper.__dict__.update(self._layout[1])
+            wrapper.initialized = True
+        rows = list(wrapper)
+        if wrapper.initialized and (self._layout is None or self._layout[0] is not query):
+            fresh = vars(query._get_cursor_wrapper(None))
+            self._layout = (query, {k: v for k, v in vars(wrapper).items() if k not in fresh})
+        return rows
 
 
 def _fill(param, values: dict):
