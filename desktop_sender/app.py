@@ -189,7 +189,8 @@ class SenderApp(QObject):
     def show_setup_dialog(self) -> None:
         """Ask for the relay and the account (first run, or the account chip)."""
         settings = self.profile.settings
-        dialog = SetupDialog(settings.relay_url, settings.username, settings.device_name or self.profile.device_info().name, self.window)
+        dialog = SetupDialog(settings.relay_url, settings.username, settings.device_name or self.profile.device_info().name,
+                             self.window, fingerprint=self.client.key.fingerprint if self.client.key else "")
         dialog.setStyleSheet(STYLE_SHEET)
         dialog.sign_in_requested.connect(self._on_dialog_sign_in)
         self._setup_dialog = dialog

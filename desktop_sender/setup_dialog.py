@@ -26,7 +26,8 @@ class SetupDialog(QDialog):
 
     sign_in_requested = Signal(str, str, str, str, bool)  # relay URL, username, password, device name, create
 
-    def __init__(self, relay_url: str = "", username: str = "", device_name: str = "", parent: QWidget | None = None):
+    def __init__(self, relay_url: str = "", username: str = "", device_name: str = "", parent: QWidget | None = None,
+                 fingerprint: str = ""):
         super().__init__(parent)
         self.setWindowTitle("Connect to your relay")
         self.setModal(True)
@@ -52,6 +53,14 @@ class SetupDialog(QDialog):
         form.addRow("Password", self.password_edit)
         form.addRow("This computer's name", self.device_edit)
         form.addRow("", self.create_check)
+        if fingerprint:
+            # Phones show this next to "Trust" when this computer is new to them.
+            self.fingerprint_label = QLabel(fingerprint)
+            self.fingerprint_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.fingerprint_label.setStyleSheet("font-family: monospace; color: #334155;")
+            self.fingerprint_label.setToolTip("This computer's signing key. Your phones list it in Settings; "
+                                              "compare before you trust it there.")
+            form.addRow("This computer's key", self.fingerprint_label)
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #dc2626;")

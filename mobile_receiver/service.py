@@ -283,5 +283,7 @@ class ReceiverService:
             push_id = event.data.get("push_id") if isinstance(event.data, dict) else None
             if push_id:
                 self.inbox.sender_cancelled(push_id)
+        elif event.event == StreamEvent.DEVICE_KEY:
+            threading.Thread(target=self.refresh_keys, name="refresh-keys", daemon=True).start()
         if event.id is not None:
             self.db.set_meta(LAST_EVENT_ID, str(event.id))

@@ -141,6 +141,7 @@ class StreamEvent(StrEnum):
     PUSH = "push"  # to the target device: a push message (PushMessage)
     PUSH_UPDATE = "push_update"  # to the sending device: a push changed state (PushUpdate)
     PUSH_CANCELLED = "push_cancelled"  # to the target device: the sender withdrew a push
+    DEVICE_KEY = "device_key"  # to the account's other devices: a device registered a new signing key
 
 
 # --------------------------------------------------------------------------- platforms

@@ -7,9 +7,10 @@ import re
 from flask import g, jsonify
 from peewee import IntegrityError
 
-from shared.protocol import Platform, parse_device_id
+from shared.protocol import Platform, StreamEvent, parse_device_id
 from shared.signing import parse_public_key
 
+from relay_server import events
 from relay_server.api import api
 from relay_server.api.body import json_body, text_field
 from relay_server.api.devices import device_dict
@@ -83,6 +84,7 @@ def login():
         device = Device.get_or_none(Device.id == fields["id"])
         if device is not None and device.account_id != account.id:
             raise ApiError(409, "device_taken", "this device id is registered to another account; log out there first")
+        old_key = device.public_key if device is not None else None
         if device is None:
             device = Device.create(account=account, last_seen=utcnow(), **fields)
         else:
@@ -93,6 +95,8 @@ def login():
             device.last_seen = utcnow()
             device.save()
         token = issue_token(device)
+        told = _announce_key(device, old_key)
+    current_relay().hub.notify(told)
     return jsonify({"token": token, "account": {"username": account.username},
                     "device": device_dict(device, "self", current_relay().hub)})
 
@@ -144,7 +148,21 @@ def register_key():
     """Register (or replace) the calling device's public key: for a device that logged in
     before it had one. Phones treat a changed key as new until their user trusts it."""
     public_key = parse_public_key(json_body().get("public_key"), "public_key")
+    old_key = g.device.public_key
     with database.atomic():
         Device.update(public_key=public_key).where(Device.id == g.device.id).execute()
-    g.device.public_key = public_key
+        g.device.public_key = public_key
+        told = _announce_key(g.device, old_key)
+    current_relay().hub.notify(told)
     return jsonify({"device": device_dict(g.device, "self", current_relay().hub)})
+
+
+def _announce_key(device: Device, old_key: str | None) -> list[str]:
+    """Tell the account's other devices that ``device`` has a new key (inside the transaction);
+    returns their ids, to wake after the commit. Phones then refresh and announce it."""
+    if not device.public_key or device.public_key == old_key:
+        return []
+    others = [d.id for d in Device.select(Device.id).where((Device.account == device.account_id) & (Device.id != device.id))]
+    for other in others:
+        events.append(other, StreamEvent.DEVICE_KEY, payload={"device_id": device.id, "name": device.name})
+    return others

@@ -52,6 +52,13 @@ class ReceiverProcess:
         answer = send(self.socket, {"action": "tap", "push_id": push_id, "button": button})
         assert answer == {"ok": True}, answer
 
+    def trust(self, device_id: str, timeout: float = 30.0) -> None:
+        """As the phone's user: wait for a device's new key to be announced, then tap Trust."""
+        self.wait_for(lambda st: any(k["device_id"] == device_id for k in st["keys"]), timeout,
+                      f"the key of {device_id} to be announced")
+        answer = send(self.socket, {"action": "trust", "device_id": device_id})
+        assert answer == {"ok": True}, answer
+
     def set_metered(self, metered: bool) -> None:
         """Flip the emulated network, as the user's phone moving off or onto Wi-Fi."""
         write_json_atomic(self.data_dir / NETWORK_FILE, {"metered": metered})

@@ -182,3 +182,23 @@ def test_a_device_that_logged_in_without_a_key_can_register_one_with_its_token(c
     with database.connection_context():
         assert Device.get_by_id("anna-ipad").public_key == keys["other"].public_key
     assert client.put("/api/v1/me/key", json={"public_key": keys["other"].public_key}).status_code == 401
+
+
+def _kinds(device_id: str) -> list[str]:
+    from relay_server.models import Event
+
+    with database.connection_context():
+        return [e.kind for e in Event.select().where(Event.device == device_id).order_by(Event.id)]
+
+
+def test_a_new_key_is_announced_to_the_accounts_other_devices_only(api, fam, keys):
+    before = _kinds("anna-phone").count("device_key")
+    api.login("anna", "anna-laptop", platform="linux", public_key=keys["laptop"].public_key)  # same key
+    assert _kinds("anna-phone").count("device_key") == before
+
+    api.login("anna", "anna-laptop", platform="linux", public_key=keys["other"].public_key)
+
+    assert _kinds("anna-phone").count("device_key") == before + 1
+    assert "device_key" in _kinds("anna-ipad")
+    assert "device_key" not in _kinds("ben-phone")
+    assert _kinds("anna-laptop").count("device_key") == 1  # only the phone's first login, told to it
