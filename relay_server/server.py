@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 from pathlib import Path
@@ -14,6 +15,32 @@ from relay_server.config import RelayConfig
 
 log = logging.getLogger(__name__)
 
+#: Seconds between the relay's own full garbage collections (see ``_collect_garbage``).
+FULL_GC_INTERVAL = 300.0
+
+
+def _collect_garbage(interval: float = FULL_GC_INTERVAL) -> gevent.Greenlet:
+    """Keep full garbage collections out of the way of pushes.
+
+    A full collection walks every object of every open stream (tens of objects each, so
+    0.1-0.2 s with 5,000 streams, all greenlets stopped), and Python starts one by itself
+    whenever the long-lived objects grew by a quarter: with thousands of streams opening,
+    that lands in the middle of pushes. Young collections still run as usual (they reclaim
+    the garbage of requests); the full one runs here, every ``interval``. What is loaded at
+    start-up (modules, the app) is frozen out of the collections for good.
+    """
+    gc.collect()
+    gc.freeze()
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, 1_000_000)  # the full generation: only below
+
+    def loop():
+        while True:
+            gevent.sleep(interval)
+            gc.collect()
+
+    return gevent.spawn(loop)
+
 
 def serve(host: str, port: int, overrides: dict, *, certfile=None, keyfile=None, ready_file=None) -> int:
     """Run until SIGINT/SIGTERM; returns the exit status."""
@@ -22,6 +49,7 @@ def serve(host: str, port: int, overrides: dict, *, certfile=None, keyfile=None,
     ssl_args = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
     server = WSGIServer((host, port), app, log=None, error_log=logging.getLogger("relay_server.wsgi"),
                         **ssl_args)
+    collector = _collect_garbage()
     server.start()
     scheme = "https" if certfile else "http"
     url = f"{scheme}://{host}:{server.server_port}/"
@@ -38,4 +66,5 @@ def serve(host: str, port: int, overrides: dict, *, certfile=None, keyfile=None,
     log.info("relay stopping")
     close_app(app)
     server.stop(timeout=2)
+    collector.kill()
     return 0
