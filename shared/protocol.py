@@ -515,6 +515,8 @@ def state_label(state: PushState | str, percent: int | None = None, detail: str 
         return f"Downloading {percent}%"
     if state is PushState.FAILED and detail:
         return f"Failed: {detail}"
+    if state is PushState.DELIVERED and detail:
+        return f"Delivered, {detail}"  # e.g. waiting for the user: the push could not install by itself
     return _LABELS[state]
 
 

@@ -627,6 +627,9 @@ def test_state_label_with_progress_and_detail():
     # percent and detail only matter where they mean something
     assert state_label("paused", 42, "x") == "Paused"
     assert state_label("installed", 100, "done") == "Installed"
+    # a phone that could not install by itself says why when it acknowledges
+    assert state_label("delivered", detail="waiting for the user: the push is not signed") == \
+        "Delivered, waiting for the user: the push is not signed"
     with pytest.raises(ValueError):
         state_label("bogus")
 
