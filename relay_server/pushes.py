@@ -7,6 +7,8 @@ streams only after it committed, so a stream never reads a half-made push.
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from datetime import timedelta
 from typing import Any, Iterable, Mapping
 from urllib.parse import urlsplit
@@ -35,9 +37,11 @@ from shared.signing import new_push_id
 from relay_server import catalog, events, signatures
 from relay_server.associations import relation
 from relay_server.context import Relay
-from relay_server.db import Prepared, database, iso, slot, utcnow
+from relay_server.db import Prepared, connection, database, iso, slot, utcnow
 from relay_server.errors import ApiError, bad_request, not_found
 from relay_server.models import Account, CatalogApp, Device, Push, PushHistory
+
+log = logging.getLogger(__name__)
 
 MAX_TARGETS = 50
 #: Forward download progress to the sender at most this often (or on a new whole percent).
@@ -304,6 +308,12 @@ def cancel(relay: Relay, device: Device, push_id: str) -> Push:
     return push
 
 
+_MARK_SENT = Prepared(lambda: Push.update(
+    state=str(PushState.SENT), updated_at=slot("at", Push.updated_at), sent_at=slot("at", Push.sent_at),
+    forwarded_at=slot("at", Push.forwarded_at), forwarded_percent=slot("percent"),
+).where((Push.id == slot("id")) & (Push.state == str(PushState.QUEUED))))
+
+
 def mark_sent(relay: Relay, push_ids: Iterable[str]) -> None:
     """Pushes just written to their device's stream: queued -> sent, sender told."""
     ids = list(push_ids)
@@ -315,9 +325,57 @@ def mark_sent(relay: Relay, push_ids: Iterable[str]) -> None:
             push.state = str(PushState.SENT)
             push.updated_at = push.sent_at = utcnow()
             record_state(push)
-            push.save()
+            _MARK_SENT.execute(id=push.id, at=push.updated_at, percent=push.forwarded_percent)
             senders.add(push.sender_device_id)
     relay.hub.notify(senders)
+
+
+class SentMarks:
+    """Pushes that streams wrote, on their way to ``mark_sent``, many in one transaction.
+
+    When thousands of devices reconnect at once, each stream sends the pushes it missed;
+    marking them in one write transaction per stream cost more than sending them. Streams
+    hand the ids over here instead: one drainer (a greenlet under gevent, a thread
+    otherwise) marks whatever gathered while it was busy, ``BATCH`` at a time (so a write
+    transaction never holds up the other greenlets for long), and ends when none are left.
+    """
+
+    BATCH = 100
+
+    def __init__(self, relay: Relay):
+        self.relay = relay
+        self._ids: list[str] = []
+        self._lock = threading.Lock()
+        self._draining = False
+
+    def add(self, push_ids: Iterable[str]) -> None:
+        with self._lock:
+            self._ids.extend(push_ids)
+            if self._draining or not self._ids:
+                return
+            self._draining = True
+        threading.Thread(target=self._drain, name="sent-marks", daemon=True).start()
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                batch, self._ids = self._ids[:self.BATCH], self._ids[self.BATCH:]
+                if not batch:
+                    self._draining = False
+                    return
+            try:
+                with connection():
+                    mark_sent(self.relay, batch)
+            except Exception:  # noqa: BLE001 - the device has the push; the next batch must still go
+                log.exception("could not mark %d pushes as sent", len(batch))
+
+
+def sent_marks(relay: Relay) -> SentMarks:
+    """The relay's ``SentMarks`` (made on first use)."""
+    marks = getattr(relay, "sent_marks", None)
+    if marks is None:
+        marks = relay.sent_marks = SentMarks(relay)
+    return marks
 
 
 def mirror_finished(relay: Relay, push_id: str, sha256: str | None, size: int | None, problem: str | None) -> None:

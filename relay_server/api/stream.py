@@ -101,5 +101,4 @@ def _events(relay: Relay, subscription, device_id: str, last_id: int | None, bas
 
 def _sent(relay: Relay, push_ids: list[str]) -> None:
     if push_ids:
-        with connection():
-            pushes.mark_sent(relay, push_ids)
+        pushes.sent_marks(relay).add(push_ids)
