@@ -12,7 +12,7 @@ from relay_server import events, pushes
 from relay_server.api import api
 from relay_server.auth import device_required
 from relay_server.context import Relay, current_relay
-from relay_server.db import connection, utcnow
+from relay_server.db import Prepared, connection, slot, utcnow
 from relay_server.errors import bad_request
 from relay_server.models import Device
 
@@ -47,8 +47,11 @@ def stream():
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
+_TOUCH = Prepared(lambda: Device.update(last_seen=slot("at", Device.last_seen)).where(Device.id == slot("id")))
+
+
 def _touch(device_id: str) -> None:
-    Device.update(last_seen=utcnow()).where(Device.id == device_id).execute()
+    _TOUCH.execute(id=device_id, at=utcnow())
 
 
 def _batch(relay: Relay, device_id: str, query, base_url: str) -> tuple[list[str], int | None, list[str]]:
