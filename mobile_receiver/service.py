@@ -139,9 +139,11 @@ class ReceiverService:
         self._stop_stream()
         self._client = self.profile.client()
         try:
-            self.keyring.pin_account(self._client.devices())
+            announced = self.keyring.pin_account(self._client.devices(), self._account_name())
         except RelayError as exc:  # the ring then pins what it first sees once connected
             log.warning("could not read the account's device keys: %s", exc)
+        else:
+            self._announce(announced)
         self.reporter.wake()
         if self._started:
             self._start_stream()
@@ -150,8 +152,7 @@ class ReceiverService:
     def log_out(self) -> None:
         """Forget the token and disconnect (blocking: call it off the UI thread)."""
         self._stop_stream()
-        log_out(self.store, self.profile)
-        self.keyring.clear()
+        log_out(self.store, self.profile)  # the key ring stays: logging in again pins nothing new
         self._client = None
         self._set_connection(Connection("offline"))
 
@@ -252,11 +253,17 @@ class ReceiverService:
         except RelayError as exc:
             log.info("could not refresh the account's device keys: %s", exc)
             return []
-        for key in announced:
+        self._announce(announced)
+        return announced
+
+    def _announce(self, keys: list[KnownKey]) -> None:
+        for key in keys:
             self.inbox.announce(
                 f"{key.describe()}. Its pushes will not install by themselves until you trust it in Settings.",
                 title="New device key")
-        return announced
+
+    def _account_name(self) -> str:
+        return f"{self.profile.username}@{self.profile.relay_url}"
 
     def silent_install_refusal(self, push: dict) -> str | None:
         """The key ring's verdict on an install_now push (refreshing the keys once if the sender's

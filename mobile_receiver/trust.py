@@ -4,8 +4,10 @@
 package it was given (``shared/signing.py``). The keys come from the relay's device list,
 but the relay does not decide which are trusted:
 
-- at login (the user just typed the password on this phone) every key the account's
-  devices have then is pinned as trusted;
+- at the first login to an account on this phone (the user just typed the password) every
+  key the account's devices have then is pinned as trusted; logging in again to the same
+  account (after a logout or a password change) pins nothing new: a key the relay swapped in
+  the meantime is a changed key like any other;
 - a key seen later (a new device, or a device whose key changed) is announced to the user
   and is *not* trusted until they tap Trust in Settings, after comparing fingerprints;
 - a device that leaves the account leaves the key ring.
@@ -68,6 +70,7 @@ class KeyRing:
         self._lock = threading.Lock()
         data = read_json(self.path, {}) or {}
         self._initialized = bool(data.get("initialized"))
+        self._account = data.get("account")
         self._keys: dict[str, KnownKey] = {}
         for entry in data.get("keys", []):
             try:
@@ -93,17 +96,22 @@ class KeyRing:
 
     # ------------------------------------------------------------------ changes
 
-    def pin_account(self, devices: Iterable[Mapping[str, Any]]) -> None:
-        """At login: trust every key the account's devices have now."""
+    def pin_account(self, devices: Iterable[Mapping[str, Any]], account: str | None = None) -> list[KnownKey]:
+        """At login to ``account`` (``user@relay``): on the first login to it, trust every key its
+        devices have now; on a later login, only announce what is new (returned)."""
+        devices = list(devices)
+        if self._initialized and account is not None and account == self._account:
+            return self.observe(devices)
         with self._lock:
+            self._keys.clear()
+            self._account = account
             current = _own_keys(devices)
             for device_id, device in current.items():
                 self._keys[device_id] = KnownKey(device_id, device.get("name") or device_id, device["public_key"],
                                                  trusted=True, first_seen=_now())
-            for gone in set(self._keys) - set(current):
-                del self._keys[gone]
             self._initialized = True
             self._save()
+        return []
 
     def observe(self, devices: Iterable[Mapping[str, Any]]) -> list[KnownKey]:
         """The account's devices as the relay lists them now; returns keys to announce.
@@ -112,8 +120,7 @@ class KeyRing:
         """
         devices = list(devices)
         if not self._initialized:
-            self.pin_account(devices)
-            return []
+            return self.pin_account(devices, self._account)
         announce = []
         with self._lock:
             current = _own_keys(devices)
@@ -147,15 +154,8 @@ class KeyRing:
             self._save()
             return key
 
-    def clear(self) -> None:
-        """Logged out: the next login pins afresh."""
-        with self._lock:
-            self._keys.clear()
-            self._initialized = False
-            self._save()
-
     def _save(self) -> None:
-        write_json_atomic(self.path, {"initialized": self._initialized,
+        write_json_atomic(self.path, {"initialized": self._initialized, "account": self._account,
                                       "keys": [asdict(k) for k in self._keys.values()]})
 
     # ------------------------------------------------------------------ the decision

@@ -392,10 +392,6 @@ def test_a_notify_push_flipped_to_install_now_in_the_database_is_not_installed(w
 # --------------------------------------------------------------------------- a forced new login
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "product bug: ReceiverService.log_in calls KeyRing.pin_account on every login, which trusts "
-    "every key the relay lists at that moment (replacing keys pinned before), so a relay that signs "
-    "the phone out and swaps a device's key gets that key trusted without any announcement"))
 def test_a_key_swapped_by_the_relay_before_it_forces_a_new_login_is_not_trusted(world):
     """The relay replaces the laptop's registered key with its own and revokes the phone's
     token; the user, signed out, types the password again. The laptop was pinned at the first
