@@ -74,6 +74,8 @@ def _events(relay: Relay, subscription, device_id: str, last_id: int | None, bas
         for text in texts:
             yield text
         _sent(relay, newly_sent)
+        if len(texts) == events.BATCH:
+            subscription.wake()  # more than one batch was waiting: read on at once
         polling = relay.hub.cluster is not None
         while not subscription.closed:
             if not subscription.wait(keepalive) and not polling:
@@ -82,13 +84,16 @@ def _events(relay: Relay, subscription, device_id: str, last_id: int | None, bas
             sent_any = False
             while not subscription.closed:
                 texts, top, newly_sent = _batch(relay, device_id, lambda: events.newer_than(device_id, cursor), base_url)
-                if top is None:
+                if top is not None:
+                    sent_any = True
+                    cursor = top
+                    for text in texts:
+                        yield text
+                    _sent(relay, newly_sent)
+                if len(texts) < events.BATCH:
+                    # Caught up. An event committed after this read is announced after its
+                    # commit, so it wakes this stream again: no need to read once more to be sure.
                     break
-                sent_any = True
-                cursor = top
-                for text in texts:
-                    yield text
-                _sent(relay, newly_sent)
             if polling and not sent_any:
                 # In a cluster a wake-up can be lost between processes; this tick doubles as
                 # the catch-up poll, and as the keepalive when there was nothing to send.
