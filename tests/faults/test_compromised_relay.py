@@ -12,8 +12,8 @@ it made itself, but it has no device's private key.
   not trusted: its push is a notice; once the user taps Trust, its *next* push installs;
 - an unsigned (or signed-as-notify) notify push flipped to install_now in the database is
   a notice, not an install;
-- (expected to fail, a known product bug) a key the relay swaps before it forces the phone
-  to log in again must stay untrusted.
+- a key the relay swaps before it forces the phone to log in again stays untrusted (only
+  the first login to an account pins keys).
 
 Each test checks what the user sees (installed apps, the card, its reason, the key list)
 and that the attacker's package bytes are nowhere on the phone. "Nothing happened" is
