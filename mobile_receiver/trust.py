@@ -181,8 +181,10 @@ class KeyRing:
         if not key.trusted:
             return f"{key.describe()}; trust it in Settings first"
         package = push.get("package") or {}
-        if not package.get("sha256") or not signature.sha256:
+        if not signature.sha256:
             return "the package's SHA-256 was not known when the push was signed"
+        if not package.get("sha256"):
+            return "the push names no SHA-256 for its package, though the sender signed one"
         if package["sha256"].lower() != signature.sha256:
             return "the package's SHA-256 differs from the one the sender signed"
         if signature.push_id != push.get("push_id"):

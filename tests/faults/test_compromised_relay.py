@@ -260,7 +260,7 @@ SWAPS = {
     # ... and the hash inside the stored signature too, so that the two agree
     "package-hash-and-signed-hash": ("does not match this push", True, True),
     # the package, and no hash at all (so the download could not be checked either)
-    "package-without-hash": ("SHA-256 was not known", False, False),
+    "package-without-hash": ("names no SHA-256 for its package", False, False),
 }
 
 

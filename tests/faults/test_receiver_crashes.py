@@ -106,8 +106,9 @@ def test_killed_mid_download_resumes_with_range_and_installs_the_right_bytes(tmp
         requests_before = len(slow.range_log)
 
         phone.start()
-        state = phone.wait_for(lambda s: any(a["app_id"] == "org.example.slow" for a in s["installed"]), 60,
-                               "the install after the restart")
+        # The installed list is written just before the card says "installed": wait for both.
+        state = phone.wait_for(lambda s: any(a["app_id"] == "org.example.slow" for a in s["installed"])
+                               and _card(s, push["id"])["state"] == "installed", 60, "the install after the restart")
         resumed = slow.range_log[requests_before:]
     assert slow.range_log[0] == "", slow.range_log  # the first request fetched the whole package
     assert resumed, "no request after the restart"
