@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import signal
+import socket
 from pathlib import Path
 
 import gevent
@@ -42,12 +43,27 @@ def _collect_garbage(interval: float = FULL_GC_INTERVAL) -> gevent.Greenlet:
     return gevent.spawn(loop)
 
 
+class _RelayServer(WSGIServer):
+    """gevent's WSGI server with Nagle's algorithm off on every connection.
+
+    An event stream writes each event as one small chunk. With Nagle's algorithm a chunk
+    written while the previous one is still unacknowledged waits for that ACK, and clients
+    delay ACKs by up to 40 ms: a device sent two pushes in quick succession got the second
+    one 40 ms late (the p99 of the latency benchmark with one device at 200 pushes/s).
+    """
+
+    def handle(self, sock, address):
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().handle(sock, address)
+
+
 def serve(host: str, port: int, overrides: dict, *, certfile=None, keyfile=None, ready_file=None) -> int:
     """Run until SIGINT/SIGTERM; returns the exit status."""
     config = RelayConfig.from_env(**overrides)
     app = create_app(config)
     ssl_args = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
-    server = WSGIServer((host, port), app, log=None, error_log=logging.getLogger("relay_server.wsgi"),
+    server = _RelayServer((host, port), app, log=None, error_log=logging.getLogger("relay_server.wsgi"),
                         **ssl_args)
     collector = _collect_garbage()
     server.start()
