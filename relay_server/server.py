@@ -9,10 +9,12 @@ import socket
 from pathlib import Path
 
 import gevent
-from gevent.pywsgi import WSGIServer
+import gevent.ssl
+from gevent.pywsgi import WSGIHandler, WSGIServer
 
 from relay_server.app import close_app, create_app
 from relay_server.config import RelayConfig
+from relay_server.sendfile import SendfileWrapper, send_file_range, sendfile_source
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,39 @@ def _collect_garbage(interval: float = FULL_GC_INTERVAL) -> gevent.Greenlet:
     return gevent.spawn(loop)
 
 
+class _RelayHandler(WSGIHandler):
+    """pywsgi's handler, sending package files with ``os.sendfile`` (see relay_server.sendfile).
+
+    Only the body changes: pywsgi still builds and sends the status line and headers (the
+    ``write(b'')`` below is how it flushes them for an empty body), and every answer
+    sendfile cannot serve byte for byte as promised goes through pywsgi's usual loop.
+    """
+
+    def get_environ(self):
+        environ = super().get_environ()
+        environ["wsgi.file_wrapper"] = SendfileWrapper
+        return environ
+
+    def process_result(self):
+        source = sendfile_source(self.result)
+        if (source is None
+                # HEAD, 204 and 304 answers never reach here with a file (Werkzeug answers
+                # them with an empty body), but the headers must promise an exact length:
+                or self.provided_content_length is None or self.code in (204, 304)
+                # TLS encrypts in user space: the kernel cannot send the file for it.
+                or isinstance(self.socket, gevent.ssl.SSLSocket)):
+            return super().process_result()
+        file, offset = source
+        self.write(b"")  # the status line and headers, exactly as pywsgi sends them
+        try:
+            self.response_length += send_file_range(self.socket, file, offset, int(self.provided_content_length))
+        except OSError as ex:  # what pywsgi's _sendall records for its access log
+            self.status = "socket error: %s" % ex
+            if self.code > 0:
+                self.code = -self.code
+            raise
+
+
 class _RelayServer(WSGIServer):
     """gevent's WSGI server with Nagle's algorithm off on every connection.
 
@@ -56,6 +91,8 @@ class _RelayServer(WSGIServer):
         if sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().handle(sock, address)
+
+    handler_class = _RelayHandler
 
 
 def serve(host: str, port: int, overrides: dict, *, certfile=None, keyfile=None, ready_file=None) -> int:
