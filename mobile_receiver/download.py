@@ -34,12 +34,13 @@ from typing import Callable, Mapping
 import requests
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+from mobile_receiver.background_hash import BackgroundHasher
 from mobile_receiver.storage import write_json_atomic
 from shared.relay_client import abort_response
 
 log = logging.getLogger(__name__)
 
-CHUNK_SIZE = 64 * 1024
+CHUNK_SIZE = 1024 * 1024
 #: Space kept free on top of the package itself, so a download never fills the disk.
 SPACE_MARGIN = 16 * 1024 * 1024
 
@@ -303,7 +304,7 @@ class PackageDownload:
             sidecar_path(self.part_path),
             {"url": self.url, "etag": etag, "last_modified": resp.headers.get("Last-Modified"), "total": total},
         )
-        hasher = self._hash_existing(offset) if append else hashlib.sha256()
+        hasher = BackgroundHasher(self._hash_existing(offset) if append else None)
         self.bytes_done, self.bytes_total = offset, total
         self.progress(self.bytes_done, self.bytes_total)
         mode = "ab" if append else "wb"
@@ -329,6 +330,8 @@ class PackageDownload:
             if self._stop.is_set():
                 raise _Stopped() from exc
             raise DownloadError(f"cannot write the package: {exc.strerror or exc}") from exc
+        finally:
+            hasher.close()
         if self._stop.is_set():
             raise _Stopped()
         if total is not None and self.bytes_done < total:
