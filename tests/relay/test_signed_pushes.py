@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from relay_server.db import close_pool, database, init_database
 from relay_server.models import Device, Push
 from shared.signing import DeviceKey, PushFacts, PushSignature, fingerprint, new_push_id, utc_timestamp, verify
-from tests.helpers.database import test_database_url
 
 
 @pytest.fixture
@@ -156,20 +153,17 @@ def test_signatures_must_name_targets_of_the_push_and_need_a_registered_key(clie
 
 
 def test_a_database_from_before_signatures_gets_the_new_columns_and_keeps_its_rows(relay_config, api, fam):
-    if test_database_url():
-        pytest.skip("the column check is the same code on PostgreSQL; dropping columns is shown on SQLite")
-    path = relay_config.data_dir / "relay.db"
+    with database.connection_context():  # what a relay from before signed pushes made
+        database.execute_sql("ALTER TABLE device DROP COLUMN public_key")
+        database.execute_sql("ALTER TABLE push DROP COLUMN signature")
     close_pool()
-    with sqlite3.connect(path) as raw:  # what a relay from before signed pushes made
-        raw.execute("ALTER TABLE device DROP COLUMN public_key")
-        raw.execute("ALTER TABLE push DROP COLUMN signature")
 
     init_database(relay_config.effective_database_url)
 
-    with sqlite3.connect(path) as raw:
-        assert "public_key" in {r[1] for r in raw.execute("PRAGMA table_info(device)")}
-        assert "signature" in {r[1] for r in raw.execute("PRAGMA table_info(push)")}
-        assert raw.execute("SELECT count(*) FROM device").fetchone()[0] == 4
+    with database.connection_context():
+        assert "public_key" in {c.name for c in database.get_columns("device")}
+        assert "signature" in {c.name for c in database.get_columns("push")}
+        assert Device.select().count() == 4
 
 
 def test_a_device_that_logged_in_without_a_key_can_register_one_with_its_token(client, api, fam, keys):
