@@ -10,6 +10,7 @@ run it without a window.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -249,7 +250,7 @@ class ReceiverService:
         if client is None or not hasattr(client, "devices"):
             return []
         try:
-            announced = self.keyring.observe(client.devices())
+            announced = self.keyring.observe(client.devices(), self._account_name())
         except RelayError as exc:
             log.info("could not refresh the account's device keys: %s", exc)
             return []
@@ -270,12 +271,13 @@ class ReceiverService:
         key is not known yet: it may be a device that just logged in)."""
         sender = (push.get("sender") or {}).get("device_id")
         key = self.keyring.get(sender) if isinstance(sender, str) else None
-        if key is None or key.public_key is None:
+        if key is None:
             self.refresh_keys()
         return self.keyring.refusal(push, self.profile.device_id)
 
+    @functools.cached_property
     def own_fingerprint(self) -> str:
-        """This device's key, as the user compares it with what other devices show."""
+        """This device's key, as the user compares it with what other devices show (read once)."""
         return DeviceKey.load_or_create(self.data_dir / KEY_FILE).fingerprint
 
     def trust_key(self, device_id: str) -> KnownKey:

@@ -113,14 +113,15 @@ class KeyRing:
             self._save()
         return []
 
-    def observe(self, devices: Iterable[Mapping[str, Any]]) -> list[KnownKey]:
+    def observe(self, devices: Iterable[Mapping[str, Any]], account: str | None = None) -> list[KnownKey]:
         """The account's devices as the relay lists them now; returns keys to announce.
 
-        A ring never pinned (a profile from before signed pushes) pins what it sees first.
+        A ring never pinned (a profile from before signed pushes, or a login that could not
+        read the keys) pins what it sees first, as ``account``'s.
         """
         devices = list(devices)
         if not self._initialized:
-            return self.pin_account(devices, self._account)
+            return self.pin_account(devices, account or self._account)
         announce = []
         with self._lock:
             current = _own_keys(devices)

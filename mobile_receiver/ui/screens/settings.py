@@ -68,7 +68,7 @@ class SettingsScreen(Screen):
         self.account_text = profile.username or "not logged in"
         self.device_text = f"{profile.device_name or profile.device_id} · {profile.model} · {profile.platform}"
         self.device_id_text = profile.device_id
-        self.own_key_text = f"Fingerprint {service.own_fingerprint()}"
+        self.own_key_text = f"Fingerprint {service.own_fingerprint}"
         keys = self.ids.key_rows
         keys.clear_widgets()
         for key in service.keyring.keys():
