@@ -32,6 +32,16 @@ class RelayConfig:
     mirror_max_bytes: int = 2 * 1024**3
     #: Seconds to wait for an outside server while mirroring (connect and each read).
     mirror_timeout: float = 30.0
+    #: Copies the mirror makes at once (a small pool of workers, shared fairly between accounts).
+    mirror_workers: int = 4
+    #: Copies one sending account may have in progress at once; while its turns are taken,
+    #: the other accounts' copies go first (keep it below ``mirror_workers``).
+    mirror_per_account: int = 2
+    #: A copy that averages fewer bytes per second than this over ``mirror_rate_window``
+    #: seconds is abandoned as too slow (the push goes out with the original URL); 0: no minimum.
+    mirror_min_rate: int = 16 * 1024
+    #: Seconds over which a copy's speed is averaged for ``mirror_min_rate``.
+    mirror_rate_window: float = 30.0
     #: Seconds a push may wait for an offline device before it expires (default 14 days).
     queue_ttl: int = 14 * 24 * 3600
     #: Seconds that updates about finished pushes stay in the event log (default 7 days).

@@ -1,4 +1,5 @@
-"""Periodic housekeeping: expire pushes queued too long, trim the event log.
+"""Periodic housekeeping: expire pushes queued too long, trim the event log, hand the mirror
+the copies it dropped.
 
 Runs in a background thread of the relay process; ``run_once`` does one pass (tests call it).
 """
@@ -18,7 +19,8 @@ from relay_server.pushes import record_state
 log = logging.getLogger(__name__)
 
 class Janitor:
-    """Expires queued pushes after ``config.queue_ttl`` seconds; drops stale update events."""
+    """Expires queued pushes after ``config.queue_ttl`` seconds; drops stale update events;
+    hands the mirror again every push still waiting for a copy that it is not making."""
 
     def __init__(self, relay, interval: float = 60.0):
         self.relay = relay
@@ -44,7 +46,9 @@ class Janitor:
                 log.exception("housekeeping failed")
 
     def run_once(self) -> dict[str, int]:
-        """One pass; returns how many pushes expired and events were removed."""
+        """One pass; returns how many pushes expired, events were removed, packages were
+        deleted and copies were handed back to the mirror."""
+        requeued = self.requeue_copies()
         now = utcnow()
         expired_senders: set[str] = set()
         with database.connection_context():
@@ -69,10 +73,27 @@ class Janitor:
                            .execute())
         self.relay.hub.notify(expired_senders)
         collected = self.collect_packages(now)
-        if stale or removed or collected:
-            log.info("housekeeping: %d queued pushes expired, %d old events removed, %d packages deleted",
-                     len(stale), removed, collected)
-        return {"expired": len(stale), "events_removed": removed, "packages_removed": collected}
+        if stale or removed or collected or requeued:
+            log.info("housekeeping: %d queued pushes expired, %d old events removed, %d packages deleted, "
+                     "%d mirror copies tried again", len(stale), removed, collected, requeued)
+        return {"expired": len(stale), "events_removed": removed, "packages_removed": collected,
+                "mirror_requeued": requeued}
+
+    def requeue_copies(self) -> int:
+        """Hand the mirror the pushes still waiting for a copy that it holds neither queued nor
+        in progress: a copy whose outcome the database refused (a full disk) is made again.
+
+        Runs first, and never stops the pass: the rest of housekeeping writes, which a full
+        disk may refuse, while this only reads.
+        """
+        mirror = getattr(self.relay, "mirror", None)
+        if mirror is None:
+            return 0
+        try:
+            return mirror.requeue_pending()
+        except Exception:  # noqa: BLE001 - the next pass tries again
+            log.exception("could not hand pending copies back to the mirror")
+            return 0
 
     def collect_packages(self, now) -> int:
         """Delete the relay's copies that no unfinished push and no catalog app uses any more.
