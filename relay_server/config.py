@@ -48,7 +48,12 @@ class RelayConfig:
     event_retention: int = 7 * 24 * 3600
     #: Rate limits (``limits`` notation: "10/minute"); off only for tests and benchmarks.
     rate_limits: bool = True
+    #: Password checks per account for signed-in devices (changing the password).
     limit_login_per_account: str = "10/minute"
+    #: Wrong passwords per (address, account) pair, and per account from all addresses
+    #: together (a device already registered to the account is not held by the latter).
+    limit_login_failures: str = "10/minute"
+    limit_login_failures_per_account: str = "100/hour"
     limit_login_per_address: str = "30/minute"
     limit_accounts_per_address: str = "20/hour"
     limit_pushes_per_device: str = "120/minute"
@@ -58,6 +63,12 @@ class RelayConfig:
     package_grace: int = 3600
     #: Largest JSON request body, in bytes.
     max_request_bytes: int = 1024 * 1024
+    #: Seconds a client has to send its request headers, then its body (nginx's
+    #: client_header_timeout and client_body_timeout), and an idle connection waits for its
+    #: next request. A slow client is answered 408 (relay_server/request_deadlines.py).
+    header_timeout: float = 20.0
+    body_timeout: float = 20.0
+    idle_timeout: float = 75.0
     #: Base URL devices should use for the relay's own files when the request has no Host
     #: (empty: taken from each request).
     public_url: str = ""

@@ -14,6 +14,7 @@ from gevent.pywsgi import WSGIHandler, WSGIServer
 
 from relay_server.app import close_app, create_app
 from relay_server.config import RelayConfig
+from relay_server.request_deadlines import DeadlineHandler, Deadlines
 from relay_server.sendfile import SendfileWrapper, send_file_range, sendfile_source
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,9 @@ def _collect_garbage(interval: float = FULL_GC_INTERVAL) -> gevent.Greenlet:
     return gevent.spawn(loop)
 
 
-class _RelayHandler(WSGIHandler):
-    """pywsgi's handler, sending package files with ``os.sendfile`` (see relay_server.sendfile).
+class _RelayHandler(DeadlineHandler, WSGIHandler):
+    """pywsgi's handler, with deadlines for reading requests (see relay_server.request_deadlines),
+    sending package files with ``os.sendfile`` (see relay_server.sendfile).
 
     Only the body changes: pywsgi still builds and sends the status line and headers (the
     ``write(b'')`` below is how it flushes them for an empty body), and every answer
@@ -101,7 +103,9 @@ def serve(host: str, port: int, overrides: dict, *, certfile=None, keyfile=None,
     app = create_app(config)
     ssl_args = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
     server = _RelayServer((host, port), app, log=None, error_log=logging.getLogger("relay_server.wsgi"),
-                        **ssl_args)
+                          **ssl_args)
+    server.deadlines = Deadlines(idle_timeout=config.idle_timeout, header_timeout=config.header_timeout,
+                                 body_timeout=config.body_timeout, max_body=config.max_request_bytes)
     collector = _collect_garbage()
     server.start()
     scheme = "https" if certfile else "http"
