@@ -21,6 +21,7 @@ from relay_server.metrics import RelayMetrics
 from relay_server.mirror import Mirror
 from relay_server.openapi import openapi_document
 from relay_server.package_store import PackageStore
+from relay_server.storage_health import StorageProbe
 from relay_server.store import store
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,10 @@ def create_app(config: RelayConfig | None = None) -> Flask:
                   metrics=RelayMetrics(hub))
     relay.store.clean_tmp()
     relay.limits = RateLimits(config)
+    relay.storage = StorageProbe(config.data_dir)
+    if not relay.storage.check().ok:
+        log.error("the relay's storage is not usable: %s (/api/v1/healthz says so until it is fixed)",
+                  "; ".join(relay.storage.check().problems))
     relay.mirror = Mirror(relay)
     app.extensions["appbeam_relay"] = relay
 

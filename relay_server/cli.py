@@ -6,6 +6,7 @@ Nothing heavy is imported at module level: ``appbeam --help`` builds every part'
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,5 +40,16 @@ def run(args: argparse.Namespace) -> int:
         "demo_catalog": False if args.no_demo_catalog else None,
         "mirror_allow_private": True if args.allow_private_mirror else None,
     }
-    return serve(args.host, args.port, overrides, certfile=args.certfile, keyfile=args.keyfile,
-                 ready_file=args.ready_file)
+    try:
+        return serve(args.host, args.port, overrides, certfile=args.certfile, keyfile=args.keyfile,
+                     ready_file=args.ready_file)
+    except OSError as exc:
+        # Storage that cannot be written at start-up: say which folder and what to do, no traceback.
+        from relay_server.storage_health import storage_problem
+
+        if storage_problem(exc) is None or not exc.filename:
+            raise
+        reason = "the disk is full" if storage_problem(exc) == "full" else exc.strerror
+        print(f"appbeam relay: {exc.filename} cannot be written ({reason}). Free some space or give "
+              f"--data-dir a folder this user can write, then start the relay again.", file=sys.stderr)
+        return 2

@@ -9,6 +9,7 @@ from flask import current_app
 from relay_server.config import RelayConfig
 from relay_server.hub import Hub
 from relay_server.package_store import PackageStore
+from relay_server.storage_health import StorageProbe
 
 
 @dataclass
@@ -22,6 +23,7 @@ class Relay:
     metrics: "object"  # relay_server.metrics.RelayMetrics
     janitor: "object" = None  # relay_server.janitor.Janitor
     limits: "object" = None  # relay_server.limits.RateLimits
+    storage: StorageProbe | None = None
 
 
 def current_relay() -> Relay:

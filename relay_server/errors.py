@@ -7,9 +7,18 @@ import logging
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from playhouse.pool import MaxConnectionsExceeded
+
 from shared.protocol import API_PREFIX, ProtocolError
 
+from relay_server.storage_health import MESSAGES as STORAGE_MESSAGES
+from relay_server.storage_health import RETRY_AFTER as STORAGE_RETRY_AFTER
+from relay_server.storage_health import storage_problem
+
 log = logging.getLogger(__name__)
+
+#: Seconds a client waits before retrying when every database connection is in use.
+BUSY_RETRY_AFTER = 5
 
 
 class ApiError(Exception):
@@ -76,7 +85,19 @@ def register_error_handlers(app: Flask) -> None:
         extra = {k: v for k, v in exc.get_headers() if k.lower() not in ("content-type", "content-length")}
         return error_response(exc.code or 500, code, message, extra)
 
+    @app.errorhandler(MaxConnectionsExceeded)
+    def _busy(exc: MaxConnectionsExceeded):
+        log.warning("no database connection free for %s %s", request.method, request.path)
+        return error_response(503, "busy", "the relay is busy; nothing was changed. Try again in a few seconds",
+                              {"Retry-After": str(BUSY_RETRY_AFTER)})
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
+        problem = storage_problem(exc)
+        if problem is not None:
+            log.error("storage refused a write on %s %s (%s): %s", request.method, request.path, problem, exc)
+            status = 507 if problem == "full" else 503
+            return error_response(status, "storage_full" if problem == "full" else "storage_unavailable",
+                                  STORAGE_MESSAGES[problem], {"Retry-After": str(STORAGE_RETRY_AFTER)})
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "the relay hit an unexpected error; it was logged")
