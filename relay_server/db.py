@@ -222,6 +222,7 @@ def init_database(url: str) -> peewee.Database:
     with db.connection_context():
         db.create_tables(ALL_MODELS, safe=True)
         _add_new_columns(db, ALL_MODELS)
+        _use_sequences(db, ALL_MODELS)
     log.info("database ready: %s", url.split("@")[-1])
     return db
 
@@ -242,6 +243,33 @@ def _add_new_columns(db: peewee.Database, models) -> None:
             log.info("adding column %s.%s", table, field.column_name)
             with db.atomic():
                 migrate(migrator.add_column(table, field.column_name, field))
+
+
+def _use_sequences(db: peewee.Database, models) -> None:
+    """Rebuild, once, a SQLite table made before its id became a ``SequenceField`` (ids that
+    never go back need ``AUTOINCREMENT``, which SQLite cannot add to an existing table)."""
+    from relay_server.models import SequenceField
+
+    if not isinstance(db, peewee.SqliteDatabase):
+        return
+    for model in models:
+        if not isinstance(model._meta.primary_key, SequenceField):
+            continue
+        table = model._meta.table_name
+        row = db.execute_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
+        if row is None or "AUTOINCREMENT" in row[0].upper():
+            continue
+        log.info("rebuilding table %s so its ids never go back", table)
+        columns = ", ".join(f'"{f.column_name}"' for f in model._meta.sorted_fields)
+        with db.atomic():
+            indexes = db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                                     "AND sql IS NOT NULL", (table,)).fetchall()
+            for (name,) in indexes:
+                db.execute_sql(f'DROP INDEX "{name}"')
+            db.execute_sql(f'ALTER TABLE "{table}" RENAME TO "{table}__before_sequence"')
+            model.create_table(safe=False)
+            db.execute_sql(f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM "{table}__before_sequence"')
+            db.execute_sql(f'DROP TABLE "{table}__before_sequence"')
 
 
 def _make_postgres_cooperative() -> None:

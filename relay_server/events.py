@@ -6,7 +6,7 @@ import json
 from typing import Any
 from urllib.parse import urljoin
 
-from peewee import JOIN
+from peewee import JOIN, fn
 
 from shared.protocol import UNACKNOWLEDGED_STATES, StreamEvent
 
@@ -107,19 +107,27 @@ def _unacked():
 
 
 _NEWER = _events_where(lambda: Event.id > slot("after"))
-_UNACKED = _events_where(_unacked)
-_UNACKED_OR_NEWER = _events_where(lambda: _unacked() | (Event.id > slot("after")))
+_UNACKED = _events_where(lambda: _unacked() & (Event.id > slot("page")))
+_UNACKED_OR_NEWER = _events_where(lambda: (_unacked() | (Event.id > slot("after"))) & (Event.id > slot("page")))
 _LATEST_ID = Prepared(lambda: (Event.select(Event.id).where(Event.device == slot("device"))
                                .order_by(Event.id.desc()).limit(1)))
+_HIGHEST_ID = Prepared(lambda: Event.select(fn.MAX(Event.id)))
 
 
-def pending_for(device_id: str, after_id: int | None) -> list[Event]:
-    """Events a stream should send: everything after ``after_id``, plus, on (re)connect,
-    every push not yet acknowledged (``after_id`` None means a fresh connection that only
-    wants unacknowledged pushes and what comes next)."""
+def pending_for(device_id: str, after_id: int | None, page_after: int = 0) -> list[Event]:
+    """Events a stream should send on (re)connecting, one batch with ids above ``page_after``
+    (call again with the last id until a batch comes back short): everything after
+    ``after_id``, plus every push not yet acknowledged (``after_id`` None means a fresh
+    connection that only wants unacknowledged pushes and what comes next)."""
     if after_id is None:
-        return _UNACKED.rows(device=device_id)
-    return _UNACKED_OR_NEWER.rows(device=device_id, after=after_id)
+        return _UNACKED.rows(device=device_id, page=page_after)
+    return _UNACKED_OR_NEWER.rows(device=device_id, after=after_id, page=page_after)
+
+
+def highest_id() -> int:
+    """The highest event id in the log (0 when empty)."""
+    row = _HIGHEST_ID.execute().fetchone()
+    return (row[0] if row else None) or 0
 
 
 def newer_than(device_id: str, after_id: int) -> list[Event]:

@@ -41,6 +41,7 @@ from shared.protocol import FORMAT_MIME_TYPES, PushState
 from shared.relay_client import USER_AGENT
 
 from relay_server import pushes
+from relay_server.address_policy import is_public
 from relay_server.db import connection, database
 from relay_server.models import Device, Package, Push
 from relay_server.package_store import HashMismatch, TooLarge
@@ -113,11 +114,6 @@ def check_url(url: str) -> None:
         raise MirrorRefused(f"only http(s) URLs can be mirrored, not {url!r}")
 
 
-def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """The SSRF policy: only globally routable addresses may be fetched."""
-    return address.is_global
-
-
 def public_address(hostname: str) -> str:
     """Resolve ``hostname`` once and return the address to connect to (SSRF protection).
 
@@ -130,9 +126,7 @@ def public_address(hostname: str) -> str:
         raise MirrorRefused(f"cannot resolve {hostname}: {exc}") from exc
     for info in infos:
         address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            address = address.ipv4_mapped
-        if not _is_public(address):
+        if not is_public(address):
             raise MirrorRefused(f"{hostname} resolves to a non-public address ({address})")
     return infos[0][4][0]
 
@@ -308,9 +302,13 @@ class Mirror:
             worker.join(max(0.0, deadline - time.monotonic()))
         self._workers = []
 
-    def enqueue(self, push_id: str) -> None:
-        """Queue the copy for a push (one already waiting or in progress is not queued again)."""
-        self._queue.put(self._sender_account(push_id), push_id)
+    def enqueue(self, push_id: str, account_id: int | None = None) -> None:
+        """Queue the copy for a push (one already waiting or in progress is not queued again).
+
+        ``account_id`` is the sending account, when the caller knows it (saves a query on the
+        push path); otherwise it is looked up.
+        """
+        self._queue.put(account_id if account_id is not None else self._sender_account(push_id), push_id)
 
     def requeue_pending(self) -> int:
         """Queue every push still waiting for its copy that is neither queued nor in progress

@@ -9,6 +9,23 @@ import peewee as pw
 from relay_server.db import database, utcnow
 
 
+class SequenceField(pw.AutoField):
+    """An id that never goes back, even after the highest rows were deleted.
+
+    SQLite hands out ``max(id) + 1`` for a plain integer primary key, so deleting the newest
+    rows (a removed device's events) gave their ids out again, and a device holding one of
+    them as its Last-Event-ID missed what came next. ``AUTOINCREMENT`` keeps the high-water
+    mark in ``sqlite_sequence``; PostgreSQL's sequences never go back anyway. Databases made
+    before this are rebuilt once at start-up (``relay_server.db._use_sequences``).
+    """
+
+    def ddl(self, ctx):
+        node = super().ddl(ctx)
+        if isinstance(self.model._meta.database.obj, pw.SqliteDatabase):
+            return pw.NodeList((node, pw.SQL("AUTOINCREMENT")))
+        return node
+
+
 class BaseModel(pw.Model):
     class Meta:
         database = database
@@ -151,7 +168,7 @@ class Event(BaseModel):
     offline gets the install information as it stands then (pointing at the mirror).
     """
 
-    id = pw.AutoField()
+    id = SequenceField()
     device = pw.ForeignKeyField(Device, backref="events", on_delete="CASCADE")
     kind = pw.CharField(max_length=24)
     push = pw.ForeignKeyField(Push, null=True, on_delete="CASCADE")
@@ -180,5 +197,12 @@ class Presence(BaseModel):
         primary_key = pw.CompositeKey("device", "instance")
 
 
+class HealthProbe(BaseModel):
+    """One row the health check rewrites: proof that the database still takes a write."""
+
+    id = pw.IntegerField(primary_key=True)
+    at = pw.DateTimeField(default=utcnow)
+
+
 ALL_MODELS = [Account, Device, Token, Friendship, Package, CatalogApp, CatalogPackage, Push, PushHistory, Event,
-              RelayInstance, Presence]
+              RelayInstance, Presence, HealthProbe]

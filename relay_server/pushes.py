@@ -96,6 +96,19 @@ def _with_catalog(app: InstallInfo) -> InstallInfo:
     return InstallInfo.from_dict(merged)
 
 
+def may_push_package(account: Account, sha256: str) -> bool:
+    """May ``account`` push the relay's copy ``sha256``? Only a store package (public), or a
+    copy the relay made for a push this account sent or received: naming a hash must never
+    unlock someone else's private package (the target could then download it)."""
+    if catalog.public_package(sha256) is not None:
+        return True
+    mine = Device.select(Device.id).where(Device.account == account.id)
+    return (Push.select(Push.id)
+            .where((Push.package_url == f"/api/v1/packages/{sha256}")
+                   & (Push.sender_device.in_(mine) | Push.target_device.in_(mine)))
+            .exists())
+
+
 def is_own_url(url: str, own_base_url: str) -> bool:
     """True for a URL relative to the relay or on the relay's own host."""
     parts = urlsplit(url)
@@ -134,6 +147,9 @@ def create(relay: Relay, sender: Device, body: Any, own_base_url: str) -> list[P
         local_sha = relay_package_sha(ref.url) if is_own_url(ref.url, own_base_url) else None
         if local_sha and not relay.store.has(local_sha):
             local_sha = None
+        if local_sha and not may_push_package(account, local_sha):
+            raise ApiError(403, "not_entitled", "that package on the relay is not yours to send; "
+                                                "push the app's own download address instead")
         signature = signed.get(device.id)
         if signature is not None:
             signatures.check(sender, signature, target_id=device.id, mode=str(mode), app=app, fmt=fmt,
@@ -146,7 +162,7 @@ def create(relay: Relay, sender: Device, body: Any, own_base_url: str) -> list[P
         raise ApiError(409, "push_exists", "a push with one of these push ids exists already") from None
     relay.hub.notify([sender.id, *(p.target_device_id for p in pushes)])
     for push_id in mirror_ids:
-        relay.mirror.enqueue(push_id)
+        relay.mirror.enqueue(push_id, account.id)
     relay.metrics.pushes_created.inc(len(pushes))
     return pushes
 

@@ -75,15 +75,25 @@ def login():
     password = text_field(data, "password", min_len=1, max_len=256)
     fields = _device_fields(data)
     limits = current_relay().limits
+    username = username.strip().lower()
+    pair = f"{client_address()} {username}"
     limits.check("login_address", client_address())
-    limits.check("login_account", username.strip().lower())
-    account = Account.get_or_none(Account.username == username.strip().lower())
+    limits.check_failures("login_failures", pair)
+    account = Account.get_or_none(Account.username == username)
+    known = account is not None and Device.select().where(
+        (Device.id == fields["id"]) & (Device.account == account.id)).exists()
+    if not known:  # the account's own devices are never held up by guesses from elsewhere
+        limits.check_failures("login_failures_account", username)
     if not check_password(account.password_hash if account else None, password):
+        limits.failed("login_failures", pair)
+        limits.failed("login_failures_account", username)
         raise ApiError(401, "bad_credentials", "wrong username or password")
     with database.atomic():
         device = Device.get_or_none(Device.id == fields["id"])
         if device is not None and device.account_id != account.id:
-            raise ApiError(409, "device_taken", "this device id is registered to another account; log out there first")
+            # Says no more than that this id cannot be used: whose it is stays private.
+            raise ApiError(409, "device_id_unavailable",
+                           "this device id cannot be used; log in again with a new device id")
         old_key = device.public_key if device is not None else None
         if device is None:
             device = Device.create(account=account, last_seen=utcnow(), **fields)

@@ -19,28 +19,35 @@ def json_body() -> dict[str, Any]:
         raise bad_request("send a JSON body with 'Content-Type: application/json'", "invalid_json")
     if not isinstance(data, dict):
         raise bad_request("the JSON body must be an object", "invalid_json")
-    if _has_nul(data):
-        raise bad_request("text must not contain NUL characters", "invalid_json")
+    problem = _bad_text(data)
+    if problem:
+        raise bad_request(problem, "invalid_json")
     return data
 
 
-def _has_nul(value: Any) -> bool:
-    """True if any string (key or value) in the parsed body holds a NUL character.
+def _bad_text(value: Any) -> str | None:
+    """Why a string (key or value) of the parsed body cannot be stored, or None.
 
-    No field of the protocol may hold one, and PostgreSQL cannot store one in text.
+    No field of the protocol may hold a NUL character (PostgreSQL cannot store one in
+    text), and JSON's ``\\ud800``-style escapes can produce a lone UTF-16 surrogate, which
+    is no character at all: neither database can store it, nor can it be sent on as UTF-8.
     """
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
             if "\x00" in item:
-                return True
+                return "text must not contain NUL characters"
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "text must be valid Unicode (a lone surrogate such as \\ud800 is not)"
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
-    return False
+    return None
 
 
 def text_field(data: dict, key: str, *, min_len: int = 1, max_len: int = 256) -> str:

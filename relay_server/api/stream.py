@@ -38,13 +38,16 @@ def stream():
     relay = current_relay()
     device_id = g.device.id
     last_id = _last_event_id()
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    if request.method == "HEAD":
+        # Only the headers: no subscription (the device would look online for good) and no body.
+        return Response(b"", mimetype="text/event-stream", headers=headers)
     base_url = request.host_url
     # Subscribe before reading, so nothing written in between is missed.
     subscription = relay.hub.subscribe(device_id, g.token_hash)
     _touch(device_id)
     body = _events(relay, subscription, device_id, last_id, base_url)
-    return Response(body, mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return Response(body, mimetype="text/event-stream", headers=headers)
 
 
 _TOUCH = Prepared(lambda: Device.update(last_seen=slot("at", Device.last_seen)).where(Device.id == slot("id")))
@@ -54,13 +57,13 @@ def _touch(device_id: str) -> None:
     _TOUCH.execute(id=device_id, at=utcnow())
 
 
-def _batch(relay: Relay, device_id: str, query, base_url: str) -> tuple[list[str], int | None, list[str]]:
-    """Render a batch of events; returns (texts, highest id, ids of queued pushes in it)."""
+def _batch(relay: Relay, device_id: str, query, base_url: str) -> tuple[list[tuple[int, str]], list[str]]:
+    """Render a batch of events; returns ((id, text) for each, ids of queued pushes in it)."""
     with connection():
         rows = query()
-        texts = [events.render(e, base_url) for e in rows]
+        rendered = [(e.id, events.render(e, base_url)) for e in rows]
     newly_sent = [e.push_id for e in rows if e.kind == str(StreamEvent.PUSH) and e.push.state == str(PushState.QUEUED)]
-    return texts, (rows[-1].id if rows else None), newly_sent
+    return rendered, newly_sent
 
 
 def _events(relay: Relay, subscription, device_id: str, last_id: int | None, base_url: str):
@@ -68,14 +71,32 @@ def _events(relay: Relay, subscription, device_id: str, last_id: int | None, bas
     try:
         yield "retry: 3000\n: connected\n\n"
         with connection():
-            cursor = max(last_id or 0, events.latest_id(device_id) if last_id is None else 0)
-        texts, top, newly_sent = _batch(relay, device_id, lambda: events.pending_for(device_id, last_id), base_url)
-        cursor = max(cursor, top or 0)
-        for text in texts:
-            yield text
-        _sent(relay, newly_sent)
-        if len(texts) == events.BATCH:
-            subscription.wake()  # more than one batch was waiting: read on at once
+            if last_id is not None and last_id > events.highest_id():
+                # The device saw ids this log never gave out: the relay's database was reset
+                # or restored from a backup. Start afresh rather than wait for ids to catch up.
+                log.info("stream of %s: Last-Event-ID %d is ahead of the log; replaying afresh", device_id, last_id)
+                last_id = None
+            cursor = last_id if last_id is not None else events.latest_id(device_id)
+        # Catch up, batch by batch until none is left: every unacknowledged push, and everything
+        # after ``last_id``. The live reads below go on from ``cursor``. With a ``last_id`` the
+        # catch-up sent every event up to its last id, so the cursor moves there; on a fresh
+        # connection it sent only pushes, so those beyond the cursor (written meanwhile) are
+        # remembered instead, not to be sent twice.
+        replayed: set[int] = set()
+        page = 0
+        while not subscription.closed:
+            rendered, newly_sent = _batch(relay, device_id,
+                                          lambda: events.pending_for(device_id, last_id, page), base_url)
+            for event_id, text in rendered:
+                if last_id is not None:
+                    cursor = max(cursor, event_id)
+                elif event_id > cursor:
+                    replayed.add(event_id)
+                yield text
+            _sent(relay, newly_sent)
+            if len(rendered) < events.BATCH:
+                break
+            page = rendered[-1][0]
         polling = relay.hub.cluster is not None
         while not subscription.closed:
             if not subscription.wait(keepalive) and not polling:
@@ -83,14 +104,18 @@ def _events(relay: Relay, subscription, device_id: str, last_id: int | None, bas
                 continue
             sent_any = False
             while not subscription.closed:
-                texts, top, newly_sent = _batch(relay, device_id, lambda: events.newer_than(device_id, cursor), base_url)
-                if top is not None:
+                rendered, newly_sent = _batch(relay, device_id, lambda: events.newer_than(device_id, cursor),
+                                              base_url)
+                if rendered:
                     sent_any = True
-                    cursor = top
-                    for text in texts:
-                        yield text
+                    cursor = rendered[-1][0]
+                    for event_id, text in rendered:
+                        if event_id in replayed:
+                            replayed.discard(event_id)
+                        else:
+                            yield text
                     _sent(relay, newly_sent)
-                if len(texts) < events.BATCH:
+                if len(rendered) < events.BATCH:
                     # Caught up. An event committed after this read is announced after its
                     # commit, so it wakes this stream again: no need to read once more to be sure.
                     break

@@ -146,7 +146,7 @@ def test_wrong_password_is_401_with_the_same_message_as_an_unknown_user(client, 
     assert _count(Device) == 0, "a failed login must not register the device"
 
 
-def test_device_id_of_another_account_is_409_device_taken(client, api):
+def test_device_id_of_another_account_is_409_without_saying_whose(client, api):
     api.account("anna")
     api.account("ben")
     api.login("anna", "shared-phone")
@@ -154,7 +154,8 @@ def test_device_id_of_another_account_is_409_device_taken(client, api):
     resp = client.post("/api/v1/login", json=_login_body(username="ben", device_id="shared-phone"))
 
     assert resp.status_code == 409
-    assert _error(resp)["code"] == "device_taken"
+    assert _error(resp)["code"] == "device_id_unavailable"
+    assert "account" not in _error(resp)["message"]
     with database.connection_context():
         assert Device.get_by_id("shared-phone").account.username == "anna"
 

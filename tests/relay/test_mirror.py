@@ -92,8 +92,8 @@ def connections(monkeypatch):
 def loopback_counts_as_public(monkeypatch):
     """Lets the SSRF check accept 127.0.0.1, so a pinned connection can reach a test server
     while ``mirror_allow_private`` stays off (the pinning path is the one under test)."""
-    real = mirror._is_public
-    monkeypatch.setattr(mirror, "_is_public", lambda address: address.is_loopback or real(address))
+    real = mirror.is_public
+    monkeypatch.setattr(mirror, "is_public", lambda address: address.is_loopback or real(address))
 
 
 class _Recording(http.server.BaseHTTPRequestHandler):

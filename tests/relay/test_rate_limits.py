@@ -9,7 +9,7 @@ from relay_server.app import close_app, create_app
 
 @pytest.fixture
 def limited(relay_config):
-    config = relay_config.with_(rate_limits=True, limit_login_per_account="3/minute",
+    config = relay_config.with_(rate_limits=True, limit_login_per_account="3/minute", limit_login_failures="3/minute",
                                 limit_login_per_address="5/minute", limit_accounts_per_address="4/hour",
                                 limit_pushes_per_device="3/minute")
     app = create_app(config)
