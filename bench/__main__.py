@@ -15,7 +15,7 @@ from pathlib import Path
 from bench.common import REPO, load_average, log, raise_nofile
 
 BENCHMARKS = ["push_latency", "push_throughput", "connections", "reconnect_storm", "package_serving",
-              "download_engine", "sender"]
+              "download_engine", "sender", "abuse"]
 
 
 class Context:
@@ -36,7 +36,7 @@ class Context:
 
 
 def _function(name: str):
-    from bench import b_connections, b_files, b_push, b_sender
+    from bench import b_abuse, b_connections, b_files, b_push, b_sender
 
     return {
         "push_latency": b_push.push_latency,
@@ -46,6 +46,7 @@ def _function(name: str):
         "package_serving": b_files.package_serving,
         "download_engine": b_files.download_engine,
         "sender": b_sender.sender,
+        "abuse": b_abuse.abuse,
     }[name]
 
 

@@ -71,10 +71,59 @@ def headline_rows(b: dict) -> list[tuple[str, str, str, str, str]]:
         rows.append(("7. sender: click → device list filled", f"p50 {e['devices_filled']['p50_ms']} / p99 "
                      f"{e['devices_filled']['p99_ms']} ms", "", "< 300 ms", _met(e["target"])))
         rows.append(("7. sender: launch → first page loaded", f"{e['launch_to_first_page_ms']} ms", "", "", ""))
+    e = b.get("abuse")
+    if e and e.get("status") == "ok":
+        s = e["sizes"]
+        for key, label in (("quiet", f"8. normal account, quiet ({s['rate']:g}/s for {s['seconds']:g} s)"),
+                           ("abuse", f"8. same, under abuse: {s['slow']} slow clients, {s['idle']} idle streams, "
+                                     "1 account mirroring a trickle")):
+            p = e[key]
+            rows.append((label, f"POST → read p50 {_v(p['latency']['p50_ms'])} / p99 {_v(p['latency']['p99_ms'])} ms; "
+                                f"{p['online_delivered']}/{p['posts']} read, {p['offline_mirrored']}/"
+                                f"{p['offline_accepted']} mirrored; 5xx {p['http_5xx']}, errors {p['errors']}",
+                         "", "all delivered, p99 < 100 ms, no 5xx" if key == "abuse" else "",
+                         _met(e["target"]) if key == "abuse" else ""))
     for name, e in b.items():
         if e.get("status") != "ok":
             rows.append((name, f"ERROR: {e.get('error')}", "", "", "**failed**"))
     return rows
+
+
+def abuse_section(e: dict | None) -> list[str]:
+    """What the normal account saw in each phase, and what the abusers saw (benchmark 8)."""
+    if not e or e.get("status") != "ok":
+        return []
+    lines = ["## Under abuse (benchmark 8)", "",
+             "The normal account's latency here is from just before its POST to its online phone reading the "
+             "event (not from the 201); quiet and abuse phases ran on the same relay, one after the other.", "",
+             "| phase | latency p50 / p99 / max ms | POST answers | POST answer p99 ms | online read | "
+             "offline mirrored (time p50 / max s) | healthz | errors |",
+             "|---|---|---|---|---|---|---|---|"]
+    for key in ("quiet", "abuse"):
+        p = e[key]
+        lat, m = p["latency"], p["to_mirrored_s"]
+        lines.append(f"| {key} | {_v(lat['p50_ms'])} / {_v(lat['p99_ms'])} / {_v(lat['max_ms'])} | "
+                     f"{p['post_statuses']} | {_v(p['post_answer']['p99_ms'])} | {p['online_delivered']}/{p['posts']} | "
+                     f"{p['offline_mirrored']}/{p['offline_accepted']} ({_v(m['p50_s'])} / {_v(m['max_s'])}) | "
+                     f"{p['healthz'].get('statuses')} (p99 {_v(p['healthz'].get('p99_ms'))} ms) | {p['errors']} |")
+    a = e.get("abusers", {})
+    slow = a.get("slow", {})
+    lines.append("")
+    if "idle" in a:
+        lines.append(f"Abusers: idle streams open at the end {a.get('idle_open_at_stop')}/{a['idle']['n']} "
+                     f"(HTTP {a['idle']['http_status']}); slowloris headers: {slow.get('headers', {}).get('connects')} "
+                     f"connections, answers {slow.get('headers', {}).get('answers')}; slow bodies: "
+                     f"{slow.get('body', {}).get('connects')} connections, answers {slow.get('body', {}).get('answers')}; "
+                     f"abusive account's pushes {a.get('abuser_pushes')}; trickle server: "
+                     f"{a.get('trickle', {}).get('requests')} mirror requests.")
+    else:
+        lines.append(f"Abusers: {a.get('error')}")
+    after = e.get("after_abuse_push", {})
+    final = e.get("final_offline_check", {})
+    lines += [f"After the abuse: a push answered {after.get('status')} in {after.get('answer_ms')} ms; the offline "
+              f"phone read {final.get('read_with_relay_copy')}/{final.get('mirrored')} mirrored pushes with the "
+              "relay's copy.", ""]
+    return lines
 
 
 def write_markdown(results: dict, path: Path) -> None:
@@ -102,6 +151,7 @@ def write_markdown(results: dict, path: Path) -> None:
                 lines.append(f"| {who} | {s['offered_rate']} | {s['achieved_rate']} | {s['delivered']}/{s['accepted']} | "
                              f"{s['p50_ms']} | {s['p99_ms']} | {s['max_ms']} | {'yes' if s['ok'] else 'no'} |")
         lines.append("")
+    lines += abuse_section(b.get("abuse"))
     notes = results.get("notes")
     if notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
