@@ -11,7 +11,7 @@ import uuid
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from shared.relay_client import DeviceInfo, RelayClient
+from shared.relay_client import DeviceInfo, RelayClient, RelayError
 from shared.signing import DeviceKey
 
 from mobile_receiver.storage import read_json, write_json_atomic
@@ -77,7 +77,16 @@ def log_in(store: ProfileStore, profile: Profile, relay_url: str, username: str,
     Raises RelayError when the relay refuses or cannot be reached. The password is never stored.
     """
     client = RelayClient(relay_url)
-    client.login(username, password, profile.device_info(), key=DeviceKey.load_or_create(store.path.parent / KEY_FILE))
+    key = DeviceKey.load_or_create(store.path.parent / KEY_FILE)
+    try:
+        client.login(username, password, profile.device_info(), key=key)
+    except RelayError as exc:
+        if exc.code != "device_id_unavailable":
+            raise
+        # This phone's id is registered to another account (it was used with one before):
+        # it becomes a new device of this account, under a new id.
+        profile.device_id = Profile().device_id
+        client.login(username, password, profile.device_info(), key=key)
     profile.relay_url = client.base_url.rstrip("/")
     profile.username = username
     profile.token = client.token

@@ -171,3 +171,23 @@ def test_headless_receiver_process_end_to_end(relay, tmp_path):
         log.close()
     assert proc.returncode == 0, (tmp_path / "receiver.log").read_text()
     assert '"org.example.proc"' in (data_dir / "installed.json").read_text()
+
+
+def test_a_phone_used_with_another_account_before_joins_this_one_under_a_new_id(relay, tmp_path):
+    """Its old id belongs to the other account: the relay refuses it without saying whose, and
+    the phone logs in as a new device of this account by itself."""
+    from shared.relay_client import RelayClient
+
+    from mobile_receiver.profile import ProfileStore, log_in
+
+    store = ProfileStore(tmp_path / "phone")
+    profile = store.load()
+    old_id = profile.device_id
+    RelayClient(relay.url).create_account("ben", PASSWORD)
+    log_in(store, profile, relay.url, "ben", PASSWORD)  # Ben used this phone first
+
+    profile = log_in(store, store.load(), relay.url, "anna", PASSWORD)
+
+    assert profile.device_id != old_id and store.load().device_id == profile.device_id
+    anna_devices = [d["id"] for d in relay.laptop.devices()]
+    assert profile.device_id in anna_devices and old_id not in anna_devices
