@@ -56,3 +56,12 @@ class Api:
 
     def report(self, auth: dict, push_id: str, state: str, **extra):
         return self.client.post(f"/api/v1/pushes/{push_id}/events", headers=auth, json={"state": state, **extra})
+
+
+def mirror_statuses(push_ids) -> dict[str, str]:
+    """Where the relay's copy of each push's package stands (none, pending, done, failed)."""
+    from relay_server.db import database
+    from relay_server.models import Push
+
+    with database.connection_context():
+        return {p.id: p.mirror_status for p in Push.select().where(Push.id.in_(list(push_ids)))}

@@ -12,7 +12,6 @@ import errno
 import hashlib
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import peewee
@@ -21,29 +20,14 @@ import pytest
 from relay_server import pushes
 from relay_server.app import close_app, create_app
 from relay_server.db import database
-from relay_server.models import Event, Push
-from tests.helpers.relay_api import Api
+from relay_server.models import Event
+from tests.helpers.polling import wait_for
+from tests.helpers.relay_api import Api, mirror_statuses
 from tests.helpers.servers import FileServer
 
 BODY = hashlib.sha256(b"disk full").digest() * 2048  # 64 KiB
 SHA = hashlib.sha256(BODY).hexdigest()
 DISK_FULL_DETAIL = "the relay could not keep a copy (its disk is full); the device will fetch the original"
-
-
-def wait_for(condition, timeout: float, what: str):
-    """Poll ``condition`` until it returns something true; fail naming ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.02)
-    raise AssertionError(f"gave up after {timeout} s waiting for {what}")
-
-
-def mirror_statuses(push_ids) -> dict[str, str]:
-    with database.connection_context():
-        return {p.id: p.mirror_status for p in Push.select().where(Push.id.in_(list(push_ids)))}
 
 
 def delivered(device_id: str) -> set[str]:

@@ -15,30 +15,13 @@ import time
 import pytest
 
 from relay_server.app import close_app, create_app
-from relay_server.db import database
 from relay_server.mirror import _FairQueue
-from relay_server.models import Push
-from tests.helpers.relay_api import Api
+from tests.helpers.polling import wait_for
+from tests.helpers.relay_api import Api, mirror_statuses
 from tests.helpers.servers import FileServer, ThrottledFileServer
 
 SLOW_BODY = hashlib.sha256(b"trickle").digest() * 8192  # 256 KiB: over four minutes at 1 KB/s
 FAST_BODY = hashlib.sha256(b"ordinary").digest() * 2048  # 64 KiB
-
-
-def wait_for(condition, timeout: float, what: str):
-    """Poll ``condition`` until it returns something true; fail naming ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.02)
-    raise AssertionError(f"gave up after {timeout} s waiting for {what}")
-
-
-def mirror_statuses(push_ids) -> dict[str, str]:
-    with database.connection_context():
-        return {p.id: p.mirror_status for p in Push.select().where(Push.id.in_(list(push_ids)))}
 
 
 @pytest.fixture
