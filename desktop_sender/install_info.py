@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterable, Iterator, Mapping
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
+from shared.formatting import human_size  # noqa: F401 - re-exported: the picker shows sizes through it
 from shared.protocol import (
     InstallInfo,
     PackageRef,
@@ -317,18 +318,6 @@ def _positive(value: int | None) -> int | None:
 def _is_http(url: str) -> bool:
     parts = urlsplit(url)
     return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
-def human_size(size: int | None) -> str:
-    """Bytes for a person, in binary units as the store shows them (``23.5 MB``)."""
-    if not size:
-        return ""
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit in ("B", "KB") else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
 
 
 __all__ = [

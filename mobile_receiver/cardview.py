@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from shared.protocol import PushState
 
-from mobile_receiver.formatting import human_eta, human_size, human_speed, human_when
+from shared.formatting import human_eta, human_size, human_speed, human_when
 from mobile_receiver.record import PROMPT_DOWNLOAD, PROMPT_METERED, PushRecord
 
 S = PushState

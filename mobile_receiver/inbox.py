@@ -44,7 +44,7 @@ from shared.protocol import (
 from shared.relay_client import RelayClient, RelayError
 
 from mobile_receiver.download import DownloadError, DownloadOutcome, PackageDownload, discard_partial
-from mobile_receiver.formatting import ProgressMeter, megabytes
+from shared.formatting import ProgressMeter, megabytes
 from mobile_receiver.platform.base import DevicePlatform, InstallError, NetworkStatus
 from mobile_receiver.record import PROMPT_DOWNLOAD, PROMPT_METERED, PushRecord, parse_push
 from mobile_receiver.reporter import Reporter

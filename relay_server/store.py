@@ -6,21 +6,13 @@ from urllib.parse import urljoin
 
 from flask import Blueprint, abort, render_template, request
 
+from shared.formatting import human_size
+
 from relay_server import catalog
 from relay_server.models import CatalogApp
 from relay_server.serving import send_package
 
 store = Blueprint("store", __name__)
-
-
-def _human_size(size: int | None) -> str:
-    if not size:
-        return ""
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit in ("bytes", "KB") else f"{size:.1f} {unit}"
-        size /= 1024
-    return ""
 
 
 def json_ld(app: dict) -> dict:
@@ -54,9 +46,9 @@ def json_ld(app: dict) -> dict:
 def _view(app: CatalogApp) -> dict:
     data = catalog.app_dict(app)
     data["json_ld"] = json_ld(data)
-    data["size_label"] = _human_size(data.get("size"))
+    data["size_label"] = human_size(data.get("size"))
     for ref in data["packages"]:
-        ref["size_label"] = _human_size(ref["size"])
+        ref["size_label"] = human_size(ref["size"])
     return data
 
 

@@ -9,7 +9,7 @@ from kivy.lang import Builder
 from kivy.properties import StringProperty
 from kivy.uix.modalview import ModalView
 
-from mobile_receiver.formatting import megabytes
+from shared.formatting import megabytes
 from mobile_receiver.record import PushRecord
 from mobile_receiver.ui import widgets  # noqa: F401
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from mobile_receiver import cli
 from mobile_receiver.cardview import card_view
-from mobile_receiver.formatting import ProgressMeter, human_eta, human_size, human_when
+from shared.formatting import ProgressMeter, human_eta, human_size, human_when
 from mobile_receiver.icons import IconCache
 from mobile_receiver.platform.desktop import DesktopNetworkMonitor, EmulatedInstaller, parse_nmcli_metered
 from mobile_receiver.profile import ProfileStore

@@ -122,7 +122,11 @@ def test_clicked_format_first():
     assert with_clicked_first(info, "ipa").formats == ("ipa", "apk")
 
 
-def test_human_size_matches_the_store():
-    assert human_size(445206) == "435 KB"
-    assert human_size(24_641_536) == "23.5 MB"
+def test_human_size_is_the_one_the_store_and_the_phone_use():
+    from relay_server.store import human_size as store_size
+    from shared.formatting import human_size as phone_size
+
+    assert human_size(445206) == "445 kB"
+    assert human_size(24_641_536) == "24.6 MB"
+    assert human_size is store_size is phone_size
     assert human_size(None) == ""

@@ -1,4 +1,6 @@
-"""Numbers in words for the screens: sizes, speeds, time left, how long ago. Kivy-free."""
+"""Numbers in words for every screen (sender, receiver, store): sizes, speeds, time left, how
+long ago. One convention everywhere: decimal (SI) units, 1 MB = 1,000,000 bytes, as phones
+show storage; no toolkit imports."""
 
 from __future__ import annotations
 
@@ -8,9 +10,9 @@ from datetime import datetime, timezone
 
 
 def human_size(n: int | None) -> str:
-    """``41234567`` -> ``41.2 MB`` (decimal units, as phones show storage)."""
+    """``41234567`` -> ``41.2 MB`` (decimal units, as phones show storage); "" when unknown."""
     if n is None:
-        return "unknown size"
+        return ""
     if n < 1000:
         return f"{n} B"
     for unit in ("kB", "MB", "GB", "TB"):
