@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: demo test test-core test-postgres test-receiver-ui test-sender test-e2e bench screenshots clean
+.PHONY: demo test test-stress test-core test-postgres test-receiver-ui test-sender test-e2e bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,15 @@ demo: $(STAMP)
 	$(BIN)/appbeam demo $(ARGS)
 
 # Qt and Kivy each get their own pytest process: two GUI event loops in one process do not mix.
+# Every suite runs even when an earlier one fails; a summary line per suite and one for all
+# five come last; the exit status is non-zero when any failed.
 test: $(STAMP)
-	$(MAKE) --no-print-directory test-core test-postgres test-receiver-ui test-sender test-e2e
+	$(BIN)/python tests/run_suites.py core postgres receiver-ui sender e2e
+
+# The GUI, sender and end-to-end suites three times in a row with every core kept busy by
+# CPU burners (a busy machine): every round must be green. ARGS=--rounds=5, ARGS=--burners=4...
+test-stress: $(STAMP)
+	$(BIN)/python tests/run_suites.py --stress $(ARGS) receiver-ui sender e2e
 
 test-core: $(STAMP)
 	$(PYTEST) tests/shared tests/relay tests/receiver tests/fuzz tests/faults tests/bench
