@@ -15,6 +15,9 @@ from mobile_receiver.storage import write_json_atomic
 
 REPO = Path(__file__).resolve().parents[2]
 
+#: Seconds to wait for a state of the receiver before giving up: generous, for a busy machine.
+WAIT = 60.0
+
 
 class ReceiverProcess:
     """``appbeam receiver --headless --control`` logged in as one device."""
@@ -31,7 +34,7 @@ class ReceiverProcess:
     def socket(self) -> Path:
         return self.data_dir / SOCKET_NAME
 
-    def start(self, timeout: float = 30.0) -> "ReceiverProcess":
+    def start(self, timeout: float = WAIT) -> "ReceiverProcess":
         self.data_dir.mkdir(parents=True, exist_ok=True)
         cmd = [sys.executable, "-m", "shared.cli", "receiver", "--headless", "--control", *self.args]
         with open(self.log_path, "ab") as log:
@@ -43,27 +46,27 @@ class ReceiverProcess:
     def state(self) -> dict:
         if self.proc is None or self.proc.poll() is not None:
             raise RuntimeError(f"the receiver is not running:\n{self.log_tail()}")
-        return send(self.socket, {"action": "state"})
+        return send(self.socket, {"action": "state"}, timeout=WAIT)
 
     def push(self, push_id: str) -> dict | None:
         return next((p for p in self.state()["pushes"] if p["push_id"] == push_id), None)
 
     def tap(self, push_id: str, button: str) -> None:
-        answer = send(self.socket, {"action": "tap", "push_id": push_id, "button": button})
+        answer = send(self.socket, {"action": "tap", "push_id": push_id, "button": button}, timeout=WAIT)
         assert answer == {"ok": True}, answer
 
-    def trust(self, device_id: str, timeout: float = 30.0) -> None:
+    def trust(self, device_id: str, timeout: float = WAIT) -> None:
         """As the phone's user: wait for a device's new key to be announced, then tap Trust."""
         self.wait_for(lambda st: any(k["device_id"] == device_id for k in st["keys"]), timeout,
                       f"the key of {device_id} to be announced")
-        answer = send(self.socket, {"action": "trust", "device_id": device_id})
+        answer = send(self.socket, {"action": "trust", "device_id": device_id}, timeout=WAIT)
         assert answer == {"ok": True}, answer
 
     def set_metered(self, metered: bool) -> None:
         """Flip the emulated network, as the user's phone moving off or onto Wi-Fi."""
         write_json_atomic(self.data_dir / NETWORK_FILE, {"metered": metered})
 
-    def wait_for(self, condition, timeout: float = 30.0, what: str = "a state") -> dict:
+    def wait_for(self, condition, timeout: float = WAIT, what: str = "a state") -> dict:
         deadline = time.monotonic() + timeout
         last: dict | None = None
         while time.monotonic() < deadline:

@@ -41,6 +41,8 @@ class ThrottledFileServer(FileServer):
     """Like FileServer, but sends file bodies at about ``bytes_per_second`` (a slow store).
 
     Range requests are honoured (single ranges), so a client can resume from it.
+    ``hold(name, after)`` makes it stop sending that file at byte ``after`` until ``release()``:
+    a download is then certainly mid-way while a test acts on it, however busy the machine.
     """
 
     def __init__(self, root: Path, bytes_per_second: int):
@@ -48,10 +50,39 @@ class ThrottledFileServer(FileServer):
         self.httpd.RequestHandlerClass = functools.partial(_ThrottledHandler, directory=str(root),
                                                            rate=bytes_per_second)
         self.httpd.range_log = []  # the Range header of every GET ("" when none), in order
+        self.httpd.hold = None
 
     @property
     def range_log(self) -> list[str]:
         return self.httpd.range_log
+
+    def hold(self, name: str, after: int) -> "_Hold":
+        """From now on, responses for the file ``name`` wait at byte ``after`` until ``release()``."""
+        self.httpd.hold = _Hold(name, after)
+        return self.httpd.hold
+
+    def release(self) -> None:
+        """Let held responses go on (and hold nothing any more)."""
+        hold, self.httpd.hold = self.httpd.hold, None
+        if hold is not None:
+            hold.released.set()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+        super().__exit__(*exc)
+
+
+class _Hold:
+    def __init__(self, name: str, after: int):
+        self.name = name
+        self.after = after
+        self.reached = threading.Event()  # a response is waiting at ``after``
+        self.released = threading.Event()
+
+    def wait_at(self, name: str, position: int) -> None:
+        if name == self.name and position >= self.after and not self.released.is_set():
+            self.reached.set()
+            self.released.wait()
 
 
 class _ThrottledHandler(_QuietHandler):
@@ -93,6 +124,9 @@ class _ThrottledHandler(_QuietHandler):
             remaining = end - start + 1
             try:
                 while remaining > 0:
+                    hold = self.server.hold
+                    if hold is not None:
+                        hold.wait_at(path.name, end + 1 - remaining)
                     data = fileobj.read(min(chunk, remaining))
                     self.wfile.write(data)
                     remaining -= len(data)

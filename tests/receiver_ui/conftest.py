@@ -27,6 +27,10 @@ prepare_kivy((420, 860))
 
 pytestmark = pytest.mark.kivy
 
+#: Seconds a test waits for something it needs before it gives up: generous, because the
+#: machine may be busy; waiting ends as soon as the thing happens.
+WAIT = 60.0
+
 
 class Driver:
     """Runs one ReceiverApp inside the shared window; taps widgets; waits for conditions."""
@@ -66,7 +70,8 @@ class Driver:
         for _ in range(count):
             self.loop.idle()
 
-    def wait_until(self, condition, timeout=15.0, what="condition"):
+    def wait_until(self, condition, timeout=WAIT, what="condition"):
+        """Pump frames until ``condition()`` holds; the deadline is generous (a busy machine)."""
         deadline = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > deadline:
@@ -75,23 +80,41 @@ class Driver:
             time.sleep(0.01)
         self.frames(2)
 
-    def tap(self, widget):
-        """A real touch at the widget's centre, through the window's dispatch."""
+    def tap(self, widget, what=None):
+        """A real touch at the widget's centre, through the window's dispatch; returns once the
+        widget has handled it: a button's ``on_release``, any other widget's ``on_touch_up``.
+
+        A ScrollView holds a short tap back and hands it on to its children 0.2 s later by its
+        clock; waiting for the widget to get it, not for a time, holds on a busy machine too.
+        """
         from kivy.tests.common import UnitTestTouch
 
-        assert widget.get_root_window() is not None, f"{widget} is not on screen"
+        assert widget is not None, "no widget to tap"
+        what = what or getattr(widget, "text", "") or type(widget).__name__
+        assert widget.get_root_window() is not None, f"{what} is not on screen"
+        # A ScreenManager lets no touch through while a screen slides in (and the screen moves).
+        self.wait_until(lambda: not self.app.manager.transition.is_active, what="the screen to stop sliding")
+        landed = []
+        if widget.is_event_type("on_release"):
+            event, handler = "on_release", lambda *_: landed.append(True)
+        else:
+            event, handler = "on_touch_up", lambda _, t: t is touch and landed.append(True)
         x, y = widget.to_window(*widget.center)
         touch = UnitTestTouch(x, y)
-        touch.touch_down()
-        self.run_for(0.08)  # a finger stays down a moment; ScrollView decides tap vs. scroll on time
-        touch.touch_up()
-        self.run_for(0.3)  # ScrollView hands a tap on to its children a little later
+        uid = widget.fbind(event, handler)
+        try:
+            touch.touch_down()
+            self.frames(2)
+            touch.touch_up()
+            self.wait_until(lambda: landed, what=f"the tap on {what} to reach it")
+        finally:
+            widget.unbind_uid(event, uid)
 
-    def run_for(self, seconds):
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            self.frames()
-            time.sleep(0.01)
+    def show_screen(self, name):
+        """Wait until the screen ``name`` is shown and its slide transition has ended."""
+        manager = self.app.manager
+        self.wait_until(lambda: manager.current == name and not manager.transition.is_active,
+                        what=f"the {name} screen")
 
     def card(self, push_id):
         return self.app.inbox_screen.cards.get(push_id)
@@ -121,7 +144,7 @@ def no_leftover_threads():
     """Threads the test started (downloads, outbox, stream, servers) must end with it."""
     before = set(threading.enumerate())
     yield
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30  # they end soon after being told; a busy machine is slower
     while True:
         extra = [
             t for t in threading.enumerate()

@@ -11,6 +11,7 @@ from mobile_receiver.service import Connection, ReceiverService
 
 from receiver.fakes import RECEIVER_ID, FakeRelayClient, fake_platform, push_message, trusted_keyring
 from receiver.package_server import PackageServer
+from receiver_ui.gated_server import GatedPackageServer
 
 BODY = os.urandom(700_000)
 FAST = {"backoff_initial": 0.01, "backoff_max": 0.05, "chunk_size": 16384}
@@ -39,10 +40,12 @@ def test_tap_pause_then_resume(make_app, drive, tmp_path):
     app, client = make_app()
     ui = drive(app)
     inbox = app.service.inbox
-    with PackageServer(BODY, delay=0.02) as srv:
+    # The server holds the download after 200 kB until the test lets it go on: the card is
+    # "Downloading" with its Pause button for as long as the test needs, on any machine.
+    with GatedPackageServer(BODY, hold_at=200_000) as srv:
         inbox.receive(push_message("p1", srv.url, BODY, name="VLC"))
         ui.wait_until(lambda: ui.card("p1") and ui.card("p1").state_text.startswith("Downloading"), what="downloading card")
-        ui.wait_until(lambda: inbox.get("p1").bytes_done > 50_000, what="progress")
+        ui.wait_until(lambda: srv.holding.is_set() and inbox.get("p1").bytes_done >= srv.hold_at, what="progress")
         card = ui.card("p1")
         assert card.title == "VLC"
         # The card refreshes progress a few times a second: wait for it rather than race it.
@@ -50,9 +53,10 @@ def test_tap_pause_then_resume(make_app, drive, tmp_path):
         ui.tap(card.button("pause"))
         ui.wait_until(lambda: card.state_text == "Paused", what="Paused on the card")
         assert inbox.get("p1").state == "paused"
-        assert card.button("resume") is not None and card.button("pause") is None
+        ui.wait_until(lambda: card.button("resume") is not None, what="the Resume button")
+        assert card.button("pause") is None
         ui.screenshot(tmp_path / "paused.png")
-        srv.delay = 0
+        srv.open()
         ui.tap(card.button("resume"))
         ui.wait_until(lambda: card.state_text == "Installed", what="Installed on the card")
     assert client.states("p1") == ["delivered", "downloading", "paused", "downloading", "verifying", "installing", "installed"]
@@ -111,7 +115,8 @@ def test_metered_dialog_download_now(make_app, drive):
 def test_connection_state_is_shown(make_app, drive):
     app, _ = make_app()
     ui = drive(app)
-    app._on_connection(Connection("reconnecting", retry_at=__import__("time").monotonic() + 5))
+    # An hour away: the countdown still shows "Reconnecting in" however long the frame takes.
+    app._on_connection(Connection("reconnecting", retry_at=__import__("time").monotonic() + 3600))
     ui.wait_until(lambda: app.inbox_screen.connection_text.startswith("Reconnecting in"))
     app._on_connection(Connection("connected"))
     ui.wait_until(lambda: app.inbox_screen.connection_text == "Connected")
@@ -124,18 +129,17 @@ def test_settings_switch_flips_metered_and_lists_installed_apps(make_app, drive)
         app.service.inbox.receive(push_message("p1", srv.url, BODY, name="VLC"))
         ui.wait_until(lambda: ui.card("p1") and ui.card("p1").state_text == "Installed")
     ui.tap(app.inbox_screen.ids.settings)
-    ui.wait_until(lambda: app.manager.current == "settings")
-    ui.frames(15)  # the slide transition
+    ui.show_screen("settings")
     screen = app.settings_screen
     assert [row.title for row in screen.ids.installed.children] == ["VLC"]
     assert not app.service.platform.network.is_metered()
-    ui.tap(screen.ids.metered)
-    assert app.service.platform.network.is_metered()
+    ui.tap(screen.ids.metered, "the metered switch")
+    ui.wait_until(lambda: app.service.platform.network.is_metered(), what="a metered network")
     row = screen.ids.installed.children[0]
     _scroll_into_view(row)
-    ui.frames(5)
+    ui.wait_until(lambda: _on_screen(row.children[0]), what="the Uninstall button in view")
     ui.tap(row.children[0])  # Uninstall
-    assert app.service.platform.installer.installed("org.example.app") is None
+    ui.wait_until(lambda: app.service.platform.installer.installed("org.example.app") is None, what="the uninstall")
 
 
 def test_unsigned_install_now_shows_why_and_settings_trusts_a_new_key(make_app, drive, tmp_path):
@@ -159,8 +163,7 @@ def test_unsigned_install_now_shows_why_and_settings_trusts_a_new_key(make_app, 
          "public_key": app.service.keyring.get("laptop-anna").public_key},
         {"id": "laptop-work", "name": "Work laptop", "relation": "self", "public_key": work_laptop.public_key}])
     ui.tap(app.inbox_screen.ids.settings)
-    ui.wait_until(lambda: app.manager.current == "settings")
-    ui.frames(15)
+    ui.show_screen("settings")
     rows = {row.device_id: row for row in app.settings_screen.ids.key_rows.children}
     assert rows["laptop-anna"].trusted and not rows["laptop-work"].trusted
     assert rows["laptop-work"].hint == f"New: not trusted · {work_laptop.fingerprint}"
@@ -168,14 +171,30 @@ def test_unsigned_install_now_shows_why_and_settings_trusts_a_new_key(make_app, 
     trust = next(w for w in rows["laptop-work"].children if getattr(w, "text", "") == "Trust")
     ui.tap(trust)
     assert app.service.keyring.get("laptop-work").trusted
-    rows = {row.device_id: row for row in app.settings_screen.ids.key_rows.children}
-    assert rows["laptop-work"].hint.startswith("Trusted")
+
+    def trusted_hint():
+        rows = {row.device_id: row for row in app.settings_screen.ids.key_rows.children}
+        return rows["laptop-work"].hint.startswith("Trusted")
+
+    ui.wait_until(trusted_hint, what="the key row to say Trusted")
 
 
-def _scroll_into_view(widget) -> None:
+def _scroll_view_of(widget):
     from kivy.uix.scrollview import ScrollView
 
     parent = widget.parent
     while parent is not None and not isinstance(parent, ScrollView):
         parent = parent.parent
-    parent.scroll_to(widget, padding=0, animate=False)
+    return parent
+
+
+def _on_screen(widget) -> bool:
+    """The widget's centre lies inside the visible part of its ScrollView."""
+    view = _scroll_view_of(widget)
+    x, y = widget.to_window(*widget.center)
+    left, bottom = view.to_window(view.x, view.y)
+    return left <= x < left + view.width and bottom <= y < bottom + view.height
+
+
+def _scroll_into_view(widget) -> None:
+    _scroll_view_of(widget).scroll_to(widget, padding=0, animate=False)

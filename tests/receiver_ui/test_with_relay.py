@@ -12,7 +12,7 @@ from tests.helpers.relay_process import relay_with_laptop
 from mobile_receiver.service import ReceiverService
 
 from receiver.fakes import fake_platform
-from receiver.package_server import PackageServer
+from receiver_ui.gated_server import GatedPackageServer
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "correct horse"
@@ -32,7 +32,8 @@ def logged_in(relay, tmp_path, drive):
     data_dir = tmp_path / "phone"
     data_dir.mkdir()
     service = ReceiverService(data_dir, platform=fake_platform(data_dir),
-                              download_options={"backoff_initial": 0.05, "backoff_max": 0.2})
+                              # 16 KiB reads, as the package servers send: progress shows block by block
+                              download_options={"backoff_initial": 0.05, "backoff_max": 0.2, "chunk_size": 16384})
     app = ReceiverApp(service)
     ui = drive(app)
     assert app.manager.current == "login"
@@ -42,7 +43,7 @@ def logged_in(relay, tmp_path, drive):
     form.password.text = PASSWORD
     form.device_name.text = "Anna's test phone"
     ui.tap(form.submit)
-    ui.wait_until(lambda: app.manager.current == "inbox", what="the inbox after login")
+    ui.show_screen("inbox")  # after the login
     ui.wait_until(lambda: app.inbox_screen.connection_text == "Connected", what="Connected")
     device = next(d for d in relay.laptop.devices() if d["name"] == "Anna's test phone")
     assert device["platform"] == "android" and device["online"]
@@ -84,17 +85,21 @@ def test_notify_push_from_relay_then_tap_download(relay, logged_in):
 def test_pause_and_resume_taps_are_reported_to_the_sender(relay, logged_in):
     app, ui, device_id = logged_in
     body = os.urandom(1_500_000)
-    with PackageServer(body, delay=0.02) as srv:
+    # Held after 300 kB until the test lets it go on: the Pause button is there for the tap.
+    with GatedPackageServer(body, hold_at=300_000) as srv:
         info = {"id": "org.example.big", "name": "Big", "version": "1.0",
                 "packages": [{"format": "apk", "url": srv.url, "sha256": hashlib.sha256(body).hexdigest(),
                               "size": len(body)}]}
         push = relay.laptop.push(info, "install_now", [device_id])[0]
-        ui.wait_until(lambda: ui.card(push["id"]) is not None and ui.card(push["id"]).button("pause") is not None)
-        ui.wait_until(lambda: app.service.inbox.get(push["id"]).bytes_done > 100_000)
+        ui.wait_until(lambda: ui.card(push["id"]) is not None and ui.card(push["id"]).button("pause") is not None,
+                      what="the card with Pause")
+        ui.wait_until(lambda: srv.holding.is_set() and app.service.inbox.get(push["id"]).bytes_done >= srv.hold_at,
+                      what="the download held mid-way")
         card = ui.card(push["id"])
         ui.tap(card.button("pause"))
         ui.wait_until(lambda: state_at_relay(relay, push["id"]) == "paused", what="paused at the relay")
-        srv.delay = 0
+        ui.wait_until(lambda: card.button("resume") is not None, what="the Resume button")
+        srv.open()
         ui.tap(card.button("resume"))
         ui.wait_until(lambda: state_at_relay(relay, push["id"]) == "installed", what="installed at the relay")
     states = [h["state"] for h in relay.laptop.get_push(push["id"])["history"]]

@@ -13,6 +13,10 @@ from shared.relay_client import DeviceInfo, EventStream, RelayClient
 
 PASSWORD = "test password 123"
 
+#: Milliseconds a test waits for something it needs before giving up: generous, because the
+#: machine may be busy (Chromium is slow to start there); waiting ends as soon as it happens.
+WAIT_MS = 60_000
+
 
 @dataclass
 class Accounts:
@@ -38,7 +42,8 @@ def _hold_stream(client: RelayClient) -> EventStream:
     connected = threading.Event()
     stream.on_status = lambda status: connected.set() if status.state == "connected" else None
     threading.Thread(target=lambda: [None for _ in stream], daemon=True).start()
-    connected.wait(10)
+    # The tests count on this device being online: a stream that never connected is an error.
+    assert connected.wait(WAIT_MS / 1000), "the device's event stream did not connect"
     return stream
 
 
@@ -134,21 +139,21 @@ class SenderHarness:
         failures: list[str] = []
         self.app.sign_in_failed.connect(failures.append)
         self.app.start()
-        self.qtbot.waitUntil(lambda: bool(self.app.username or failures), timeout=15000)
+        self.qtbot.waitUntil(lambda: bool(self.app.username or failures), timeout=WAIT_MS)
         assert not failures, f"sign-in failed: {failures}"
         self.wait_loaded()
 
     def wait_loaded(self) -> None:
-        self.qtbot.waitUntil(lambda: self.window.browser.url().scheme() == "http", timeout=15000)
-        self.qtbot.waitUntil(lambda: self.js("document.readyState") == "complete", timeout=15000)
+        self.qtbot.waitUntil(lambda: self.window.browser.url().scheme() == "http", timeout=WAIT_MS)
+        self.qtbot.waitUntil(lambda: self.js("document.readyState") == "complete", timeout=WAIT_MS)
 
     def load(self, url: str) -> None:
         from PySide6.QtCore import QUrl
 
-        with self.qtbot.waitSignal(self.window.browser.loadFinished, timeout=15000):
+        with self.qtbot.waitSignal(self.window.browser.loadFinished, timeout=WAIT_MS):
             self.window.browser.load(QUrl(url))
 
-    def js(self, script: str, timeout: int = 10000):
+    def js(self, script: str, timeout: int = WAIT_MS):
         """Run JavaScript in the page and return its result."""
         result = []
         self.window.browser.page().runJavaScript(script, 0, result.append)
@@ -161,7 +166,7 @@ class SenderHarness:
 
     def open_picker_by_click(self, selector: str) -> None:
         self.click(selector)
-        self.qtbot.waitUntil(lambda: self.picker.isVisible() and bool(self.picker.rows), timeout=15000)
+        self.qtbot.waitUntil(lambda: self.picker.isVisible() and bool(self.picker.rows), timeout=WAIT_MS)
 
     def send(self, button) -> list[dict]:
         count = len(self.sent)
@@ -170,7 +175,7 @@ class SenderHarness:
         assert button.isEnabled(), f"{button.text()} is disabled"
         self.qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
         try:
-            self.qtbot.waitUntil(lambda: len(self.sent) > count or self.picker.error_label.isVisible(), timeout=15000)
+            self.qtbot.waitUntil(lambda: len(self.sent) > count or self.picker.error_label.isVisible(), timeout=WAIT_MS)
         except Exception:
             import faulthandler, sys
             faulthandler.dump_traceback(sys.stderr, all_threads=True)

@@ -23,13 +23,16 @@ def test_cli_module_does_not_import_qt():
 def test_headless_run_signs_in_registers_the_computer_and_writes_a_screenshot(relay, tmp_path):
     shot = tmp_path / "sender.png"
     env = {**os.environ, "APPBEAM_PASSWORD": "demo password 1"}
+    # --quit-after quits at that time whatever happened: it must leave room for Chromium to
+    # start, sign in and load the page on a busy machine (10 s left little room).
     result = subprocess.run(
         [sys.executable, "-m", "desktop_sender", "--headless", "--relay", relay.url, "--username", "clidemo",
          "--create-account", "--device-name", "Demo laptop", "--data-dir", str(tmp_path / "sender"),
-         "--downloads-dir", str(tmp_path / "downloads"), "--screenshot", str(shot), "--quit-after", "10"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+         "--downloads-dir", str(tmp_path / "downloads"), "--screenshot", str(shot), "--quit-after", "30"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=180,
     )
     assert result.returncode == 0, result.stderr[-2000:]
+    assert "screenshot saved" in result.stderr, result.stderr[-2000:]
     assert shot.exists() and shot.stat().st_size > 10_000
     phone = RelayClient(relay.url)
     phone.login("clidemo", "demo password 1", DeviceInfo("cli-phone", "Phone", "Pixel", "android"))

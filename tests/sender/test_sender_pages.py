@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from tests.helpers.relay_process import RelayProcess
-from tests.sender.sender_helpers import SenderHarness, make_accounts
+from tests.sender.sender_helpers import WAIT_MS, SenderHarness, make_accounts
 from shared.protocol import PushMode
 
 pytestmark = pytest.mark.qt
@@ -23,8 +23,8 @@ def test_a_normal_download_is_saved_with_progress(sender, site):
     sender.load(site.write("files.html", page("<a id='f' href='notes.zip' download>notes</a>")))
     sender.click("#f")
     target = sender.downloads / "notes.zip"
-    sender.qtbot.waitUntil(lambda: target.exists() and target.stat().st_size == 12000, timeout=15000)
-    sender.qtbot.waitUntil(lambda: "Saved notes.zip" in sender.window.downloads_indicator.label.text(), timeout=10000)
+    sender.qtbot.waitUntil(lambda: target.exists() and target.stat().st_size == 12000, timeout=WAIT_MS)
+    sender.qtbot.waitUntil(lambda: "Saved notes.zip" in sender.window.downloads_indicator.label.text(), timeout=WAIT_MS)
     assert not sender.picker.isVisible()
     assert sender.sent == []
 
@@ -56,7 +56,7 @@ def test_no_compatible_device_offers_a_normal_download(sender, site):
     assert picker.save_button.isEnabled() and picker.save_button.objectName() == "primary"
     sender.qtbot.mouseClick(picker.save_button, Qt.MouseButton.LeftButton)
     target = sender.downloads / "legacy.xap"
-    sender.qtbot.waitUntil(lambda: target.exists() and target.read_bytes() == b"windows phone package", timeout=15000)
+    sender.qtbot.waitUntil(lambda: target.exists() and target.read_bytes() == b"windows phone package", timeout=WAIT_MS)
     assert not picker.isVisible()
 
 
@@ -69,7 +69,7 @@ def test_pages_can_start_a_push_with_the_javascript_api(sender, site, accounts):
       };
     """
     sender.load(site.write("api.html", page(f"<button id='send'>Send to phone</button><script>{script}</script>")))
-    sender.qtbot.waitUntil(lambda: sender.js("typeof window.appbeam") == "object", timeout=10000)
+    sender.qtbot.waitUntil(lambda: sender.js("typeof window.appbeam") == "object", timeout=WAIT_MS)
     sender.open_picker_by_click("#send")
     assert sender.picker.name_label.text() == "Example Chat"
     sender.picker.row_for(accounts.ids["phone"]).checkbox.setChecked(True)
@@ -83,7 +83,7 @@ def test_send_to_device_on_a_link_uses_the_page_json_ld(sender, relay, accounts)
     (action,) = sender.window.browser.link_menu_actions(link, "Free download")
     assert action.text() == "Send to device..."
     action.trigger()
-    sender.qtbot.waitUntil(lambda: sender.picker.isVisible() and bool(sender.picker.rows), timeout=15000)
+    sender.qtbot.waitUntil(lambda: sender.picker.isVisible() and bool(sender.picker.rows), timeout=WAIT_MS)
     assert sender.picker.info.id == app_id
     assert sender.picker.info.icon_url  # from the JSON-LD, a link alone has no icon
 
@@ -102,13 +102,13 @@ def test_relay_down_gives_a_message_not_a_frozen_window(qtbot, tmp_path, site):
         harness.load(site.write("down.html", page("<a id='apk' href='app.apk'>app</a>")))
         harness.click("#apk")
         picker = harness.picker
-        qtbot.waitUntil(lambda: picker.isVisible() and picker.retry_button.isVisible(), timeout=15000)
+        qtbot.waitUntil(lambda: picker.isVisible() and picker.retry_button.isVisible(), timeout=WAIT_MS)
         assert "does not answer" in picker.status_label.text()
         assert not picker.install_button.isEnabled()
         # The window still reacts: Esc closes the picker.
         qtbot.keyClick(picker, Qt.Key.Key_Escape)
         assert not picker.isVisible()
-        qtbot.waitUntil(lambda: "Reconnecting" in harness.panel.connection_label.text(), timeout=15000)
+        qtbot.waitUntil(lambda: "Reconnecting" in harness.panel.connection_label.text(), timeout=WAIT_MS)
     finally:
         harness.close()
 
@@ -117,6 +117,6 @@ def test_send_to_device_on_a_link_that_is_no_package_says_so(sender, site):
     sender.load(site.write("about.html", page("<a href='readme.html'>readme</a>")))
     (action,) = sender.window.browser.link_menu_actions(f"{site.url}/readme.html", "readme")
     action.trigger()
-    sender.qtbot.waitUntil(lambda: "not an app package" in sender.picker.status_label.text(), timeout=10000)
+    sender.qtbot.waitUntil(lambda: "not an app package" in sender.picker.status_label.text(), timeout=WAIT_MS)
     assert sender.picker.rows == []
     assert not sender.picker.install_button.isEnabled() and not sender.picker.notify_button.isEnabled()

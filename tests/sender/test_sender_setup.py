@@ -10,6 +10,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from desktop_sender.app import SenderApp, SenderOptions
 from desktop_sender.profile import SenderProfile
 from shared.relay_client import DeviceInfo, RelayClient
+from tests.sender.sender_helpers import WAIT_MS
 
 pytestmark = pytest.mark.qt
 
@@ -26,14 +27,14 @@ def first_run(qtbot, tmp_path):
 def test_first_run_creates_the_account_and_registers_this_computer(qtbot, relay, first_run):
     first_run.start()
     dialog = first_run._setup_dialog
-    qtbot.waitUntil(dialog.isVisible, timeout=5000)
+    qtbot.waitUntil(dialog.isVisible, timeout=WAIT_MS)
     username = f"new{uuid.uuid4().hex[:8]}"
     dialog.relay_edit.setText(relay.url)
     dialog.username_edit.setText(username)
     dialog.password_edit.setText("first run password")
     dialog.device_edit.setText("Office PC")
     dialog.create_check.setChecked(True)
-    with qtbot.waitSignal(first_run.signed_in, timeout=15000):
+    with qtbot.waitSignal(first_run.signed_in, timeout=WAIT_MS):
         qtbot.mouseClick(dialog.connect_button, Qt.MouseButton.LeftButton)
     assert not dialog.isVisible()
     assert first_run.window.account_label.text() == f"{username} · Office PC"
@@ -53,7 +54,7 @@ def test_wrong_password_is_explained_in_the_dialog(qtbot, relay, accounts, first
     dialog.relay_edit.setText(relay.url)
     dialog.username_edit.setText(accounts.username)
     dialog.password_edit.setText("not the password")
-    with qtbot.waitSignal(first_run.sign_in_failed, timeout=15000):
+    with qtbot.waitSignal(first_run.sign_in_failed, timeout=WAIT_MS):
         qtbot.mouseClick(dialog.connect_button, Qt.MouseButton.LeftButton)
     assert dialog.isVisible() and dialog.error_label.isVisible()
     assert dialog.error_label.text()

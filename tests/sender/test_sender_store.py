@@ -8,6 +8,7 @@ from PySide6.QtCore import QPoint, Qt
 from desktop_sender.install_info import human_size
 from shared.protocol import PushMode
 from shared.relay_client import RelayClient
+from tests.sender.sender_helpers import WAIT_MS
 
 pytestmark = pytest.mark.qt
 
@@ -34,11 +35,11 @@ def test_store_download_opens_picker_with_page_info_and_devices(sender, relay, a
     picker = sender.picker
 
     # Name, size and icon come from the page's JSON-LD, not from the file name.
-    sender.qtbot.waitUntil(lambda: picker.name_label.text() == app["name"], timeout=10000)
+    sender.qtbot.waitUntil(lambda: picker.name_label.text() == app["name"], timeout=WAIT_MS)
     assert human_size(app["packages"][0]["size"]) in picker.meta_label.text()
     assert picker.info.icon_url and picker.info.icon_url.endswith(".png")
     assert picker.info.id == app["id"]
-    sender.qtbot.waitUntil(lambda: picker.info.icon_url in sender.app.icons._pixmaps, timeout=10000)
+    sender.qtbot.waitUntil(lambda: picker.info.icon_url in sender.app.icons._pixmaps, timeout=WAIT_MS)
 
     rows = {r.device_id: r for r in picker.rows}
     assert set(rows) == set(accounts.ids.values())  # never this computer itself
@@ -94,8 +95,8 @@ def test_friend_device_cannot_get_install_now(sender, relay, accounts):
     assert not picker.install_button.isEnabled()
     assert "friend" in picker.install_button.toolTip().lower()
     assert picker.notify_button.isEnabled()
-    picker.install_button.click()  # disabled: nothing may happen
-    sender.qtbot.wait(300)
+    with sender.qtbot.assertNotEmitted(picker.install_button.clicked):
+        picker.install_button.click()  # disabled: nothing may happen
     assert sender.sent == []
 
     picker.row_for(accounts.ids["phone"]).checkbox.setChecked(False)
@@ -130,7 +131,7 @@ def test_pushes_panel_follows_a_push_through_its_states(sender, relay, accounts)
     qtbot = sender.qtbot
 
     def state_is(text):
-        qtbot.waitUntil(lambda: row.state_label.text() == text, timeout=10000)
+        qtbot.waitUntil(lambda: row.state_label.text() == text, timeout=WAIT_MS)
 
     assert row.cancel_button.isVisibleTo(row)
     accounts.phone.report(push["id"], "delivered")
@@ -155,7 +156,7 @@ def test_failed_state_shows_the_reason(sender, relay, accounts):
     (push,) = sender.send(sender.picker.notify_button)
     accounts.phone.report(push["id"], "failed", detail="not enough space")
     row = sender.panel.rows[push["id"]]
-    sender.qtbot.waitUntil(lambda: row.state_label.text() == "Failed: not enough space", timeout=10000)
+    sender.qtbot.waitUntil(lambda: row.state_label.text() == "Failed: not enough space", timeout=WAIT_MS)
 
 
 def test_queued_push_to_an_offline_device_can_be_cancelled(sender, relay, accounts):
@@ -166,7 +167,7 @@ def test_queued_push_to_an_offline_device_can_be_cancelled(sender, relay, accoun
     row = sender.panel.rows[push["id"]]
     assert row.state_label.text() == "Queued (device offline)"
     sender.qtbot.mouseClick(row.cancel_button, Qt.MouseButton.LeftButton)
-    sender.qtbot.waitUntil(lambda: row.state_label.text() == "Cancelled", timeout=10000)
+    sender.qtbot.waitUntil(lambda: row.state_label.text() == "Cancelled", timeout=WAIT_MS)
     assert accounts.tablet.get_push(push["id"])["state"] == "cancelled"
 
 
@@ -184,7 +185,7 @@ def test_pushes_panel_lists_earlier_pushes_at_start(qtbot, relay, accounts, tmp_
     # The same profile directory again: the same device id, so the relay lists its pushes.
     again = SenderHarness(qtbot, tmp_path / "one", relay.url, accounts.username, accounts.password)
     try:
-        with qtbot.waitSignal(again.app.pushes_loaded, timeout=15000):
+        with qtbot.waitSignal(again.app.pushes_loaded, timeout=WAIT_MS):
             again.app.start()
         assert push["id"] in again.panel.rows
     finally:
