@@ -39,6 +39,7 @@ from desktop_sender.relay_worker import PushEventListener, RelayWorker
 from desktop_sender.setup_dialog import SetupDialog
 from desktop_sender.style import STYLE_SHEET
 from desktop_sender.web_api import install_web_api
+from shared.explain import explain, relay_place
 from shared.protocol import InstallInfo, ProtocolError
 from shared.relay_client import RelayClient, RelayError
 from desktop_sender.signals import emit
@@ -156,7 +157,8 @@ class SenderApp(QObject):
         elif self.options.interactive:
             self.show_setup_dialog()
         else:
-            emit(self.sign_in_failed, "not signed in: give --username and --password")
+            self.window.set_account("", "", problem="Not signed in: start with --username and --password.")
+            emit(self.sign_in_failed, "Not signed in: start with --username and --password.")
 
     def _open_start_page(self) -> None:
         url = self.options.start_url or self._home_url()
@@ -186,15 +188,26 @@ class SenderApp(QObject):
 
     # ------------------------------------------------------------------ signing in
 
-    def show_setup_dialog(self) -> None:
-        """Ask for the relay and the account (first run, or the account chip)."""
+    def show_setup_dialog(self, error: str = "", username: str = "") -> None:
+        """Ask for the relay and the account (first run, the account chip, or after a failed
+        sign-in: then with the reason shown and the fields as they were)."""
         settings = self.profile.settings
-        dialog = SetupDialog(settings.relay_url, settings.username, settings.device_name or self.profile.device_info().name,
+        if self._setup_dialog is not None:
+            self._setup_dialog.set_error(error)
+            return
+        dialog = SetupDialog(settings.relay_url, username or settings.username,
+                             settings.device_name or self.profile.device_info().name,
                              self.window, fingerprint=self.client.key.fingerprint if self.client.key else "")
         dialog.setStyleSheet(STYLE_SHEET)
         dialog.sign_in_requested.connect(self._on_dialog_sign_in)
+        dialog.finished.connect(self._on_setup_dialog_closed)
         self._setup_dialog = dialog
+        if error:
+            dialog.set_error(error)
         dialog.open()
+
+    def _on_setup_dialog_closed(self, _result: int) -> None:
+        self._setup_dialog = None
 
     def _on_dialog_sign_in(self, relay_url: str, username: str, password: str, device_name: str, create: bool) -> None:
         self._sign_in(relay_url, username, password, device_name, create)
@@ -208,7 +221,7 @@ class SenderApp(QObject):
         self.client.token = None
         call = self.worker.submit("sign_in", sign_in, self.client, username, password, self.profile.device_info(), create)
         call.succeeded.connect(lambda answer, u=username: self._on_sign_in_done(u, answer))
-        call.failed.connect(self._on_sign_in_error)
+        call.failed.connect(lambda error, u=username: self._on_sign_in_error(u, error))
 
     @_unless_closed
     def _on_sign_in_done(self, username: str, answer: dict) -> None:
@@ -223,11 +236,13 @@ class SenderApp(QObject):
         self._on_signed_in(username)
 
     @_unless_closed
-    def _on_sign_in_error(self, error: RelayError) -> None:
+    def _on_sign_in_error(self, username: str, error: RelayError) -> None:
         message = relay_error_text(error, self.client.base_url)
-        log.warning("sign-in failed: %s", message)
-        if self._setup_dialog is not None:
-            self._setup_dialog.set_error(message)
+        log.warning("sign-in as %s failed: %s (%s)", username, message, error)
+        self.window.set_account("", "", problem=message)
+        if self._setup_dialog is not None or self.options.interactive:
+            # Say why, and keep what was typed: the relay address and the username stay filled in.
+            self.show_setup_dialog(error=message, username=username)
         emit(self.sign_in_failed, message)
 
     @_unless_closed
@@ -313,7 +328,8 @@ class SenderApp(QObject):
     def _request_devices(self, serial: int) -> None:
         picker = self.window.picker
         if not self.client.token:
-            picker.set_relay_error("this computer is not signed in to a relay yet (click the account name in the toolbar)")
+            picker.set_relay_error("This computer is not signed in to a relay yet. Click the account chip in the "
+                                   "toolbar to sign in.")
             return
         picker.set_loading()
         formats = picker.info.formats if picker.info else ()
@@ -349,7 +365,7 @@ class SenderApp(QObject):
         self._show_board()
         if serial == self._pick_serial:
             self.window.picker.set_sending(False)
-            self.window.picker.hide()
+            self.window.close_picker()
         self.window.show_pushes()
         self.window.show_notice(sent_message(info.name or info.id, pushes))
         emit(self.push_sent, pushes)
@@ -419,7 +435,7 @@ class SenderApp(QObject):
             self.window.set_account("", "")
             self.window.pushes_panel.set_error("The relay signed this computer out. Click the account chip to sign in again.")
         else:
-            self.window.pushes_panel.set_error(f"Live updates stopped: {error.message}")
+            self.window.pushes_panel.set_error(f"Live updates stopped. {relay_error_text(error, self.client.base_url)}")
 
     def _on_cancel_requested(self, push_id: str) -> None:
         call = self.worker.call("cancel_push", push_id)
@@ -434,11 +450,9 @@ class SenderApp(QObject):
             self.window.pushes_panel.update_entry(entry)
 
 
-def relay_error_text(error: RelayError, relay_url: str) -> str:
-    """A relay failure in words for the user; the technical detail goes to the log."""
-    if error.status is None:
-        return f"the relay at {relay_url.rstrip('/')} does not answer. Check that it is running and your network is up."
-    return error.message
+def relay_error_text(error: Exception, relay_url: str) -> str:
+    """A relay failure as a sentence for the user (``shared.explain``); the detail goes to the log."""
+    return explain(error, place=relay_place(relay_url)).text
 
 
 def _default_downloads_dir(profile: SenderProfile) -> Path:

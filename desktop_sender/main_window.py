@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QPoint, QRect, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
+from PySide6.QtWebEngineCore import QWebEngineLoadingInfo, QWebEnginePage, QWebEngineProfile
 from PySide6.QtWidgets import QLabel, QLineEdit, QMainWindow, QSizePolicy, QStatusBar, QToolBar, QWidget
 
 from desktop_sender.browser import BrowserView
@@ -13,6 +13,10 @@ from desktop_sender.notice import SentNotice
 from desktop_sender.picker import DevicePicker
 from desktop_sender.pushes_panel import PushesPanel
 from desktop_sender.signals import emit
+
+#: Chromium's net::ERR_ABORTED: a navigation that was stopped (it became a download, or the user
+#: stopped it), which is no failure to report.
+_ABORTED = -3
 
 
 class MainWindow(QMainWindow):
@@ -57,7 +61,7 @@ class MainWindow(QMainWindow):
         self.browser.installEventFilter(self)
 
         self.browser.urlChanged.connect(self._on_url_changed)
-        self.browser.loadFinished.connect(self._on_load_finished)
+        self.browser.page().loadingChanged.connect(self._on_loading_changed)
         self.browser.page().titleChanged.connect(self._on_title_changed)
 
     def _build_toolbar(self) -> None:
@@ -124,9 +128,10 @@ class MainWindow(QMainWindow):
         if self.home_url:
             self.browser.load(QUrl(self.home_url))
 
-    def set_account(self, username: str, device_name: str) -> None:
-        """Show who is signed in and as which device."""
+    def set_account(self, username: str, device_name: str, problem: str = "") -> None:
+        """Show who is signed in and as which device (or why nobody is: in the tooltip)."""
         self.account_label.setText(f"{username} · {device_name}" if username else "Not signed in")
+        self.account_label.setToolTip(problem or "The account and the name of this computer on the relay")
 
     def show_pushes(self) -> None:
         """Show the Pushes panel."""
@@ -171,7 +176,19 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ slots
 
     def _on_picker_dismissed(self) -> None:
-        self.browser.setFocus()  # keys go back to the page, as before the picker opened
+        self.return_focus_to_page()
+
+    def close_picker(self) -> None:
+        """Hide the picker after a send, giving the page its keys back."""
+        self.picker.hide()
+        self.return_focus_to_page()
+
+    def return_focus_to_page(self) -> None:
+        """Keys go back to the page, as before the picker opened, without leaving a focus ring
+        on whatever element the page had focused when the picker took over."""
+        self.browser.setFocus()
+        self.browser.page().runJavaScript("document.activeElement && document.activeElement.blur && "
+                                          "document.activeElement.blur();")
 
     def _on_address_entered(self) -> None:
         self.navigate(self.address.text())
@@ -179,9 +196,15 @@ class MainWindow(QMainWindow):
     def _on_url_changed(self, url: QUrl) -> None:
         self.address.setText(url.toString())
 
-    def _on_load_finished(self, ok: bool) -> None:
-        if not ok:
-            self.statusBar().showMessage("The page could not be loaded.", 5000)
+    def _on_loading_changed(self, info: QWebEngineLoadingInfo) -> None:
+        if info.status() != QWebEngineLoadingInfo.LoadStatus.LoadFailedStatus:
+            return
+        # The address bar shows the page that is really there (a link that turned out to be a
+        # download, or a failed load, must not leave its own address behind).
+        self.address.setText(self.browser.url().toString())
+        if info.isDownload() or info.errorCode() == _ABORTED:
+            return  # a package link became a push (or a download): nothing failed
+        self.statusBar().showMessage("The page could not be loaded. Check the address and your connection.", 8000)
 
     def _on_title_changed(self, title: str) -> None:
         self.setWindowTitle(f"{title} – Appbeam" if title else "Appbeam")

@@ -334,7 +334,7 @@ class DevicePicker(QWidget):
         meta = []
         if info.version:
             meta.append(f"Version {info.version}")
-        size = info.size or next((p.size for p in info.packages if p.size), None)
+        size = self._clicked_size(info)
         if size:
             meta.append(human_size(size))
         if info.formats:
@@ -348,6 +348,19 @@ class DevicePicker(QWidget):
             self._icon_url = info.icon_url
             self.icon.setPixmap(letter_icon(info.name or info.id, ICON_SIZE))
         self._place_card()
+
+    def _clicked_size(self, info: InstallInfo) -> int | None:
+        """The size of the package the user clicked (an app's formats differ in size); the
+        app's own size only when there is no better answer."""
+        clicked = self.link.format if self.link else None
+        for ref in info.packages:
+            if ref.format == clicked and ref.size:
+                return ref.size
+        if clicked and self.link.total_bytes:
+            return self.link.total_bytes
+        if len(info.packages) <= 1 and info.size:
+            return info.size
+        return next((p.size for p in info.packages if p.size), None) if not clicked else None
 
     def set_icon(self, pixmap: QPixmap, url: str | None = None) -> None:
         """Show the app's real icon (fetched in the background)."""

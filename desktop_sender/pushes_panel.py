@@ -24,7 +24,17 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_sender.push_board import PushEntry
-from desktop_sender.style import ERROR, MUTED, OK, STATE_COLORS, WARN, letter_icon, rounded
+from desktop_sender.style import (
+    ERROR,
+    MUTED,
+    OK,
+    STATE_COLORS,
+    WARN,
+    breakable,
+    letter_icon,
+    rounded,
+    wrapping_label,
+)
 from shared.protocol import PushMode, PushState
 from desktop_sender.signals import emit
 
@@ -45,14 +55,14 @@ class PushRow(QFrame):
         self.icon = QLabel()
         self.icon.setFixedSize(ROW_ICON, ROW_ICON)
         self.icon.setPixmap(letter_icon(entry.app_name, ROW_ICON))
-        self.title = QLabel()
+        # Every text wraps inside the row: a long app name, device name or reason never
+        # widens the row past the panel (nor pushes Cancel out of view).
+        self.title = wrapping_label(QLabel())
         self.title.setObjectName("pushTitle")
-        self.target = QLabel()
+        self.target = wrapping_label(QLabel())
         self.target.setObjectName("pushTarget")
-        self.target.setWordWrap(True)
-        self.state_label = QLabel()
+        self.state_label = wrapping_label(QLabel())
         self.state_label.setObjectName("pushState")
-        self.state_label.setWordWrap(True)
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
         self.progress.setTextVisible(False)
@@ -82,13 +92,13 @@ class PushRow(QFrame):
     def update_entry(self, entry: PushEntry) -> None:
         """Show the push's current state."""
         self.entry = entry
-        self.title.setText(f"{entry.app_name} {entry.app_version or ''}".strip())
+        self.title.setText(breakable(f"{entry.app_name} {entry.app_version or ''}".strip()))
         mode = "Install now" if entry.mode is PushMode.INSTALL_NOW else "Notice"
         if entry.requested_mode is PushMode.INSTALL_NOW and entry.mode is PushMode.NOTIFY:
             mode = "Notice (friend's device)"
         owner = f" ({entry.owner}'s)" if entry.owner and entry.owner != self.own_username else ""
-        self.target.setText(f"→ {entry.device_name}{owner} · {mode}")
-        self.state_label.setText(entry.label)
+        self.target.setText(breakable(f"→ {entry.device_name}{owner} · {mode}"))
+        self.state_label.setText(breakable(entry.label))
         color = STATE_COLORS.get(str(entry.state), MUTED)
         self.state_label.setStyleSheet(f"color: {color};")
         self.progress.setVisible(entry.state in _PROGRESS_STATES)
@@ -127,7 +137,7 @@ class PushesPanel(QDockWidget):
         self.connection_label = QLabel("Not connected")
         self.connection_label.setObjectName("connection")
         self.connection_label.setWordWrap(True)
-        self.error_label = QLabel()
+        self.error_label = wrapping_label(QLabel())
         self.error_label.setObjectName("connection")
         self.error_label.setStyleSheet(f"color: {ERROR};")
         self.error_label.setWordWrap(True)
@@ -198,7 +208,7 @@ class PushesPanel(QDockWidget):
 
     def set_error(self, message: str) -> None:
         """Show a problem above the list (empty text hides it)."""
-        self.error_label.setText(message)
+        self.error_label.setText(breakable(message))
         self.error_label.setVisible(bool(message))
 
     def _on_cancel_clicked(self, push_id: str) -> None:

@@ -6,6 +6,7 @@ import hashlib
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPixmap
+from PySide6.QtWidgets import QLabel, QSizePolicy
 
 ACCENT = "#2563eb"
 ACCENT_DARK = "#1d4ed8"
@@ -141,3 +142,25 @@ def rounded(pixmap: QPixmap, size: int) -> QPixmap:
     painter.drawPixmap((size - scaled.width()) // 2, (size - scaled.height()) // 2, scaled)
     painter.end()
     return out
+
+
+def wrapping_label(label: QLabel) -> QLabel:
+    """Make ``label`` wrap within whatever width its row has, never widen the row: long text
+    wraps, and even a long word (an address, a file name) breaks instead of pushing buttons
+    out of view. Set its text with :func:`breakable`."""
+    label.setWordWrap(True)
+    label.setMinimumWidth(0)
+    policy = label.sizePolicy()
+    policy.setHorizontalPolicy(QSizePolicy.Policy.Ignored)
+    label.setSizePolicy(policy)
+    return label
+
+
+def breakable(text: str, longest: int = 24) -> str:
+    """``text`` with invisible break points inside words longer than ``longest`` characters."""
+    def split(word: str) -> str:
+        if len(word) <= longest:
+            return word
+        return "\u200b".join(word[i:i + 12] for i in range(0, len(word), 12))
+
+    return " ".join(split(word) for word in text.split(" "))
