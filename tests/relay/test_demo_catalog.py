@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from relay_server import demo_catalog
-from relay_server.demo_catalog import DEMO_APPS, generate_demo_packages
+from relay_server.demo_catalog import DEMO_APPS, build_package, generate_demo_packages
+from shared.package_check import inspect_package, read_android_manifest
 from shared.protocol import FORMAT_MIME_TYPES, PLATFORM_FORMATS, Platform, parse_app_id
 
 SCALE = 0.01  # about 3.8 MB for the whole catalog
@@ -118,11 +119,11 @@ def test_bytes_do_not_depend_on_the_machine(tmp_path):
     assert by_name["org.fdroid.fdroid-1.20.0.apk"] == GOLDEN_APK
 
 
-GOLDEN_SISX = "a901c91daa02710e1035c9a0ccfb2d9f744ab8f4837d890177f43132179fb104"
-GOLDEN_APK = "bcf41f19d52adcc0aa1ba7762ce75b6925df8e8c3beddcc1e58530300e1cacbe"
+GOLDEN_SISX = "6b07918c6708d18e48f971dc507f24a3f326c0ace9c1e1f40ccd92825cc59014"
+GOLDEN_APK = "1299f8590dd49c5ec4aeec74efeb422f4f3b663f44059c304551f58ed81ae203"
 
 
-def test_apk_is_a_zip_with_manifest_dex_and_signature_manifest(generated):
+def test_apk_is_a_zip_with_a_compiled_manifest_dex_and_signature_manifest(generated):
     _, packages = generated
     for g in (g for g in packages if g.format == "apk"):
         app = demo_catalog.get_app(g.app_id)
@@ -130,12 +131,30 @@ def test_apk_is_a_zip_with_manifest_dex_and_signature_manifest(generated):
             assert zf.testzip() is None
             assert zf.namelist() == ["AndroidManifest.xml", "classes.dex", "META-INF/MANIFEST.MF"]
             assert all(i.compress_type == zipfile.ZIP_STORED for i in zf.infolist())
-            manifest = zf.read("AndroidManifest.xml").decode()
-            assert f'package="{app.id}"' in manifest
-            assert f'android:versionName="{app.version}"' in manifest
-            assert f'android:versionCode="{app.version_code}"' in manifest
+            raw = zf.read("AndroidManifest.xml")
+            assert raw[:2] == b"\x03\x00", "binary XML, as a phone reads it, not text"
+            manifest = read_android_manifest(raw)  # decoded by apkInspector
             assert zf.read("classes.dex").startswith(b"dex\n035\x00")
             assert "Name: classes.dex" in zf.read("META-INF/MANIFEST.MF").decode()
+        assert manifest["package"] == app.id
+        assert manifest["versionName"] == app.version
+        assert manifest["versionCode"] == app.version_code
+        assert manifest["label"] == app.name
+
+
+def test_apk_manifest_reads_back_through_apkinspector_as_xml():
+    """The compiled manifest, decoded by the library's own XML printer."""
+    import io
+
+    from shared.package_check import _apkinspector
+
+    raw = demo_catalog.android_manifest("org.example.notes", 30, "3.0", "Notes & Co", min_sdk=24)
+    xml = _apkinspector().get_manifest(io.BytesIO(raw))
+    assert 'package="org.example.notes"' in xml
+    assert 'android:versionCode="30"' in xml
+    assert 'android:versionName="3.0"' in xml
+    assert 'android:minSdkVersion="24"' in xml
+    assert 'android:label="Notes &amp; Co"' in xml
 
 
 def test_ipa_is_a_zip_with_a_real_info_plist(generated):
@@ -155,14 +174,41 @@ def test_ipa_is_a_zip_with_a_real_info_plist(generated):
         assert info["CFBundleVersion"] == str(app.version_code)
 
 
-def test_other_formats_start_with_a_readable_header(generated):
+def test_every_generated_package_passes_the_package_check(generated):
+    """What the store serves is what the sender and the phones accept: a real container of its
+    format carrying the app's identity."""
     _, packages = generated
-    others = [g for g in packages if g.format not in ("apk", "ipa")]
-    assert others
-    for g in others:
-        head = g.path.read_bytes()[:200]
-        assert head.startswith(b"APPBEAM DEMO PACKAGE\n")
-        assert f"app: {g.app_id}\n".encode() in head
+    assert {g.format for g in packages} >= {"apk", "ipa", "sisx"}
+    for g in packages:
+        app = demo_catalog.get_app(g.app_id)
+        package = app.package(g.format)
+        facts = inspect_package(g.path, g.format)
+        assert facts.format == g.format
+        assert facts.name == app.name, g.filename
+        assert facts.version == app.version, g.filename
+        if g.format in ("apk", "ipa"):
+            assert facts.app_id == (package.native_id or app.id)
+            assert facts.version_code == app.version_code
+        if g.format == "sisx":
+            assert g.path.read_bytes()[:4] == (0x10201A7A).to_bytes(4, "little")
+
+
+@pytest.mark.parametrize("fmt", ["apk", "ipa", "pxl", "xap", "deb", "sis", "sisx"])
+def test_build_package_makes_every_mobile_format(tmp_path, fmt):
+    data = build_package(fmt, "org.example.notes", "Notes", "3.0.1", 301, size=40_000)
+    assert abs(len(data) - 40_000) < 4
+    assert data == build_package(fmt, "org.example.notes", "Notes", "3.0.1", 301, size=40_000), "deterministic"
+    path = tmp_path / f"notes.{fmt}"
+    path.write_bytes(data)
+    facts = inspect_package(path, fmt)
+    assert facts.name == "Notes"
+    assert facts.version == ("3.0" if fmt == "sis" else "3.0.1")  # an old SIS has major.minor only
+    if fmt in ("apk", "ipa", "pxl", "deb"):
+        assert facts.app_id == "org.example.notes"
+
+
+def test_every_catalog_format_has_a_writer():
+    assert {p.format for app in DEMO_APPS for p in app.packages} <= set(demo_catalog._WRITERS)
 
 
 # --------------------------------------------------------------------------- reruns
