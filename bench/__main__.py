@@ -107,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     from bench.report import write_markdown
 
     write_markdown(results, args.results / "RESULTS.md")
+    from bench.report import push_path_table
+
+    table = push_path_table(results)
+    if table:
+        print("\n" + "\n".join(table) + "\n", flush=True)
     log(f"results in {json_path} and {args.results / 'RESULTS.md'} ({results['total_seconds']} s)")
     return 1 if failed else 0
 

@@ -27,6 +27,8 @@ class Arrivals:
     keepalives: dict[int, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     waiters: dict[str, asyncio.Future] = field(default_factory=dict)
+    #: push id -> HTTP status of the device's acknowledgement (``SseFleet(ack=True)``)
+    acks: dict[str, int] = field(default_factory=dict)
 
     def record(self, device: int, key: str) -> None:
         now = time.perf_counter()
@@ -40,24 +42,54 @@ def connector() -> aiohttp.TCPConnector:
 
 
 class SseFleet:
-    """N device event streams to one relay."""
+    """N device event streams to one relay.
 
-    def __init__(self, base_url: str, tokens: list[str], arrivals: Arrivals):
+    With ``ack=True`` every device acknowledges each push it reads, as a phone does
+    (``POST /pushes/<id>/events {"state": "delivered"}``, on keep-alive connections of their
+    own session); ``arrivals.acks`` holds the answers.
+    """
+
+    def __init__(self, base_url: str, tokens: list[str], arrivals: Arrivals, ack: bool = False):
         self.base_url = base_url
         self.tokens = tokens
         self.arrivals = arrivals
+        self.ack = ack
         self.session: aiohttp.ClientSession | None = None
+        self.ack_session: aiohttp.ClientSession | None = None
         self.tasks: dict[int, asyncio.Task] = {}
+        self.ack_tasks: set[asyncio.Task] = set()
         self.connected: dict[int, asyncio.Event] = {}
         self.status: dict[int, int] = {}
 
     async def __aenter__(self):
         self.session = aiohttp.ClientSession(connector=connector(), timeout=aiohttp.ClientTimeout(total=None))
+        if self.ack:
+            self.ack_session = aiohttp.ClientSession(connector=connector(), timeout=aiohttp.ClientTimeout(total=60))
         return self
 
     async def __aexit__(self, *exc):
         await self.close_all()
+        if self.ack_tasks:
+            await asyncio.gather(*self.ack_tasks, return_exceptions=True)
         await self.session.close()
+        if self.ack_session is not None:
+            await self.ack_session.close()
+
+    def _acknowledge(self, i: int, push_id: str) -> None:
+        task = asyncio.create_task(self._post_ack(i, push_id))
+        self.ack_tasks.add(task)
+        task.add_done_callback(self.ack_tasks.discard)
+
+    async def _post_ack(self, i: int, push_id: str) -> None:
+        headers = {"Authorization": f"Bearer {self.tokens[i]}"}
+        try:
+            async with self.ack_session.post(f"{self.base_url}/api/v1/pushes/{push_id}/events",
+                                             json={"state": "delivered"}, headers=headers) as resp:
+                await resp.read()
+                self.arrivals.acks[push_id] = resp.status
+        except Exception as exc:  # noqa: BLE001 - counted, never raised
+            self.arrivals.acks[push_id] = -1
+            self.arrivals.errors.append(f"device {i}: ack {push_id}: {type(exc).__name__}: {exc}")
 
     async def _stream(self, i: int) -> None:
         headers = {"Authorization": f"Bearer {self.tokens[i]}", "Accept": "text/event-stream"}
@@ -74,7 +106,11 @@ class SseFleet:
                 async for line in resp.content:
                     if line == b"\n":
                         if kind == "push" and data is not None:
-                            self.arrivals.record(i, json.loads(data)["push_id"])
+                            push_id = json.loads(data)["push_id"]
+                            first = push_id not in self.arrivals.at
+                            self.arrivals.record(i, push_id)
+                            if self.ack and first:
+                                self._acknowledge(i, push_id)
                         kind = data = None
                     elif line.startswith(b"event:"):
                         kind = line[6:].strip().decode()
@@ -135,9 +171,12 @@ class Pusher:
         await self.session.close()
 
     async def post(self, body: dict) -> tuple[int, list[str], float, float]:
-        """(status, push ids, perf_counter sent, perf_counter of the answer)."""
+        """(status, push ids, perf_counter just before the request call, perf_counter of the answer).
+
+        The clock starts before waiting for a free slot: a push held back in the client
+        because too many were in flight counts that wait too (the same for MQTT)."""
+        sent = time.perf_counter()
         async with self.gate:
-            sent = time.perf_counter()
             try:
                 async with self.session.post(self.url, json=body, headers=self.headers) as resp:
                     payload = await resp.read()
@@ -238,8 +277,9 @@ class MqttPublisher:
         await self.client.__aexit__(*exc)
 
     async def post(self, device: int, key: str) -> tuple[int, list[str], float, float]:
+        """(201 once PUBACK came, [key], perf_counter just before the publish call, perf_counter of PUBACK)."""
+        sent = time.perf_counter()
         async with self.gate:
-            sent = time.perf_counter()
             try:
                 await self.client.publish(f"dev/{device}", key.encode() + b"|" + self.payload_pad, qos=1)
                 return 201, [key], sent, time.perf_counter()
@@ -269,18 +309,22 @@ async def wait_for(keys, arrivals: Arrivals, timeout: float) -> bool:
 
 
 def latencies(answers: list[tuple], arrivals: Arrivals) -> dict:
-    """From the answers of ``open_loop``: accepted count, delivered count, and latencies
-    (arrival minus the accepting answer, and arrival minus the request being sent)."""
+    """From the answers of ``open_loop``: accepted count, delivered count, acknowledged count
+    (when the devices acknowledge), and latencies: ``from_send`` = arrival minus the moment
+    just before the request/publish call (the headline figure, the same for both systems),
+    ``from_ack`` = arrival minus the accepting answer (201 / PUBACK; 0 when the event came first)."""
     from bench.common import summary_ms
 
     accepted, from_ack, from_send, errors, early = 0, [], [], 0, 0
-    missing = 0
+    missing = acked = 0
     for status, ids, sent, done in answers:
         if status != 201:
             errors += 1
             continue
         for key in ids:
             accepted += 1
+            if arrivals.acks.get(key) == 200:
+                acked += 1
             at = arrivals.at.get(key)
             if at is None:
                 missing += 1
@@ -289,5 +333,16 @@ def latencies(answers: list[tuple], arrivals: Arrivals) -> dict:
                 early += 1  # the event was read before the 201 (both race after the commit)
             from_ack.append(max(0.0, at - done))
             from_send.append(at - sent)
-    return {"accepted": accepted, "delivered": accepted - missing, "errors": errors,
+    return {"accepted": accepted, "delivered": accepted - missing, "acknowledged": acked, "errors": errors,
             "event_before_ack": early, "from_ack": summary_ms(from_ack), "from_send": summary_ms(from_send)}
+
+
+async def wait_acks(keys, arrivals: Arrivals, timeout: float) -> bool:
+    """Until every key was acknowledged (any answer) or ``timeout``."""
+    keys = list(keys)
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if all(k in arrivals.acks for k in keys):
+            return True
+        await asyncio.sleep(0.01)
+    return all(k in arrivals.acks for k in keys)

@@ -43,11 +43,13 @@ def test_bench_smoke(smoke_run):
     for row in lat["relay"] + lat["mosquitto"]:
         assert row["accepted"] > 0 and row["delivered"] == row["accepted"], row
         assert row["errors"] == 0
-        assert 0 <= row["p50_ms"] <= row["p99_ms"] <= row["max_ms"], row
-        assert row["from_send"]["p50_ms"] > 0, row  # request sent -> event read is strictly positive
+        assert 0 < row["p50_ms"] <= row["p99_ms"] <= row["max_ms"], row  # from before the request: > 0
+        assert row["acknowledged"] == row["delivered"], row  # every device acknowledged every push
+        assert row["server_cpu_ms_per_push"] is not None and row["server_cpu_ms_per_push"] >= 0, row
 
     tp = b["push_throughput"]
     assert tp["relay_steps"] and tp["relay_steps"][0]["delivered"] == tp["relay_steps"][0]["accepted"] > 0
+    assert tp["relay_steps"][0]["acknowledged"] == tp["relay_steps"][0]["delivered"]
     assert tp["relay_max_rate"] >= 0
 
     conn = b["connections"]["relay"]
