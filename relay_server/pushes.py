@@ -286,9 +286,15 @@ def report(relay: Relay, device: Device, push_id: str, body: Any) -> Push:
             record_state(push)
         elif _progress_due(push, now):
             _forward(push)
-        push.save()
+        _SAVE_REPORT.execute(id=push.id, **{f.name: getattr(push, f.name) for f in _REPORTED})
     relay.hub.notify([push.sender_device_id])
     return push
+
+
+#: What a report can change in a push (``report``): saved by one prepared UPDATE.
+_REPORTED = (Push.state, Push.updated_at, Push.acknowledged_at, Push.bytes_done, Push.bytes_total, Push.detail,
+             Push.forwarded_at, Push.forwarded_percent)
+_SAVE_REPORT = Prepared(lambda: Push.update({f: slot(f.name, f) for f in _REPORTED}).where(Push.id == slot("id", Push.id)))
 
 
 def _progress_due(push: Push, now) -> bool:
@@ -416,9 +422,24 @@ def mirror_finished(relay: Relay, push_id: str, sha256: str | None, size: int | 
     relay.hub.notify([push.target_device_id, push.sender_device_id])
 
 
+_Sender, _SenderAccount, _Target, _TargetAccount = Device.alias(), Account.alias(), Device.alias(), Account.alias()
+#: A push with its sender and target devices and their accounts: ``to_dict`` needs no further query.
+_PUSH = Prepared(lambda: (
+    # (Named columns: a whole Device alias would select its ``model`` column wrongly, as the alias's model.)
+    Push.select(Push, _Sender.id, _Sender.name, _Sender.account, _SenderAccount.id, _SenderAccount.username,
+                _Target.id, _Target.name, _Target.account, _TargetAccount.id, _TargetAccount.username)
+    .join(_Sender, on=(Push.sender_device == _Sender.id), attr="sender_device")
+    .join(_SenderAccount, on=(_Sender.account == _SenderAccount.id), attr="account")
+    .switch(Push)
+    .join(_Target, on=(Push.target_device == _Target.id), attr="target_device")
+    .join(_TargetAccount, on=(_Target.account == _TargetAccount.id), attr="account")
+    .where(Push.id == slot("id"))))
+
+
 def _visible_push(device: Device, push_id: str) -> Push:
     """The push if ``device`` sent or received it; 404 otherwise (no existence leak)."""
-    push = Push.get_or_none(Push.id == push_id)
+    found = _PUSH.rows(id=push_id)
+    push = found[0] if found else None
     if push is None or device.id not in (push.sender_device_id, push.target_device_id):
         raise not_found(f"no push {push_id!r} for this device", "unknown_push")
     return push
