@@ -6,6 +6,12 @@ handled. For a package, :class:`DownloadInterceptor` copies what it needs into a
 ``package_requested``; nothing is written to disk [1, 0053]. Other downloads are accepted
 into the downloads folder and wrapped in a :class:`SavedDownload` with its own signals, so
 the rest of the sender never touches Qt's request (qutebrowser's download wrapper idea).
+
+A package on this computer (a ``file://`` address) comes from no web page: its link carries
+no page address (so nothing says "from <the page that was open>") and no page is handed on
+(the open page's JSON-LD does not describe it: the file itself does, see
+``install_info.info_from_link``). A local file that is not the package it is named as (a web
+page saved as .apk) is refused at once with the reason: ``package_refused``.
 """
 
 from __future__ import annotations
@@ -13,10 +19,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QUrl, Signal
+from dataclasses import replace
+
+from PySide6.QtCore import QMetaMethod, QObject, QUrl, Signal
 from PySide6.QtWebEngineCore import QWebEngineDownloadRequest, QWebEnginePage, QWebEngineProfile
 
-from desktop_sender.install_info import PackageLink, is_package
+from desktop_sender.install_info import PackageLink, is_local, is_package, local_package_problem
 from desktop_sender.signals import emit
 
 log = logging.getLogger(__name__)
@@ -81,10 +89,14 @@ class DownloadInterceptor(QObject):
     ``package_requested(PackageLink, QWebEnginePage | None)``: an installable package was
     clicked; the page (if still known) is where its JSON-LD can be read.
     ``download_started(SavedDownload)``: a normal download is being saved.
+    ``package_refused(PackageLink, str)``: a package on this computer is not what its name says;
+    the sentence says why. (With nothing connected to it, the link goes out as
+    ``package_requested`` with the page, whose controller then says it is no app package.)
     """
 
     package_requested = Signal(object, object)
     download_started = Signal(object)
+    package_refused = Signal(object, str)
 
     def __init__(self, profile: QWebEngineProfile, downloads_dir: str | Path, parent: QObject | None = None):
         super().__init__(parent)
@@ -122,7 +134,20 @@ class DownloadInterceptor(QObject):
         # Not saved: the package goes to a device, never to this computer's disk.
         request.cancel()
         log.info("intercepted package %s (%s, %s)", link.display_name, mime or "no MIME type", link.format)
+        if is_local(url):
+            self._on_local_package(replace(link, page_url=""), page)
+            return
         emit(self.package_requested, link, page)
+
+    def _on_local_package(self, link: PackageLink, page: QWebEnginePage | None) -> None:
+        problem = local_package_problem(link)
+        if problem is None:
+            emit(self.package_requested, link, None)
+        elif self.isSignalConnected(QMetaMethod.fromSignal(self.package_refused)):
+            log.info("refused %s: %s", link.url, problem)
+            emit(self.package_refused, link, problem)
+        else:
+            emit(self.package_requested, link, page)
 
     def _save(self, request: QWebEngineDownloadRequest) -> None:
         self.downloads_dir.mkdir(parents=True, exist_ok=True)

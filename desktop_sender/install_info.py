@@ -12,16 +12,20 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+from urllib.request import url2pathname
 
 from shared.formatting import human_size  # noqa: F401 - re-exported: the picker shows sizes through it
+from shared.package_check import NotAPackage, PackageFacts, inspect_package
 from shared.protocol import (
     InstallInfo,
     PackageRef,
     ProtocolError,
     format_from_filename,
     format_from_mime,
+    parse_app_id,
 )
 
 log = logging.getLogger(__name__)
@@ -90,7 +94,13 @@ def app_id_from_file_name(file_name: str) -> tuple[str, str | None]:
 
 
 def info_from_link(link: PackageLink) -> InstallInfo:
-    """Install information from the link and the HTTP response alone (no JSON-LD) [0053]."""
+    """Install information from the link and the HTTP response alone (no JSON-LD) [0053].
+
+    A package on this computer (``file://``) is read: its own id, name and version (an APK's
+    manifest, an IPA's Info.plist...) replace what the file name suggests. It has no package
+    URL a phone could fetch: the push names the app by its id (the relay's store has it or
+    says it has not).
+    """
     fmt = link.format
     app_id, version = app_id_from_file_name(link.display_name)
     packages: tuple[PackageRef, ...] = ()
@@ -99,7 +109,75 @@ def info_from_link(link: PackageLink) -> InstallInfo:
     name = link.display_name
     if format_from_filename(name):
         name = name.rsplit(".", 1)[0]
-    return InstallInfo(id=app_id, name=name, version=version, size=_positive(link.total_bytes), packages=packages)
+    info = InstallInfo(id=app_id, name=name, version=version, size=_positive(link.total_bytes), packages=packages)
+    path = local_path(link.url)
+    if fmt and path is not None:
+        facts = _local_facts(path, fmt)
+        if facts is not None:
+            info = _with_facts(replace(info, size=_file_size(path) or info.size), facts)
+    return info
+
+
+def local_path(url: str) -> Path | None:
+    """The file a ``file://`` URL names on this computer, or None for any other URL."""
+    parts = urlsplit(url)
+    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+        return None
+    return Path(url2pathname(parts.path))
+
+
+def is_local(url: str) -> bool:
+    """True for a ``file://`` URL: a file on this computer, not from any web site."""
+    return local_path(url) is not None
+
+
+def local_package_problem(link: PackageLink) -> str | None:
+    """Why a package on this computer (``file://``) cannot be sent, as a sentence; None when it is
+    a package of the format its name says (or not a local file at all)."""
+    path, fmt = local_path(link.url), link.format
+    if path is None or not fmt:
+        return None
+    if not path.is_file():
+        return f"{link.display_name} is no longer on this computer."
+    try:
+        inspect_package(path, fmt)
+    except NotAPackage as exc:
+        return str(exc)
+    except OSError:
+        return f"Appbeam can't read {link.display_name}. Check that you may open it."
+    return None
+
+
+def _local_facts(path: Path, fmt: str) -> PackageFacts | None:
+    try:
+        return inspect_package(path, fmt)
+    except (NotAPackage, OSError) as exc:
+        log.info("%s is not a %s package: %s", path, fmt, exc)
+        return None
+
+
+def _file_size(path: Path) -> int | None:
+    try:
+        return _positive(path.stat().st_size)
+    except OSError:
+        return None
+
+
+def _with_facts(info: InstallInfo, facts: PackageFacts) -> InstallInfo:
+    """``info`` guessed from a file name, with what the package itself says instead."""
+    changes: dict[str, Any] = {}
+    if facts.app_id:
+        try:
+            changes["id"] = parse_app_id(facts.app_id)
+        except ProtocolError:
+            pass  # not an id the protocol carries: keep the one from the file name
+    if facts.name:
+        changes["name"] = _clip(facts.name, 200)
+    if facts.version:
+        changes["version"] = _clip(facts.version, 64)
+    if facts.version_code is not None and 0 <= facts.version_code <= 2**53 - 1:
+        changes["version_code"] = facts.version_code
+    return replace(info, **changes)
 
 
 # --------------------------------------------------------------------------- from JSON-LD
@@ -328,8 +406,11 @@ __all__ = [
     "info_from_json_ld",
     "info_from_link",
     "info_from_page_call",
+    "is_local",
     "is_package",
     "iter_app_objects",
+    "local_package_problem",
+    "local_path",
     "parse_file_size",
     "resolve_install_info",
     "with_clicked_first",

@@ -105,29 +105,35 @@ def describe(fmt: str) -> str:
     return FORMAT_DESCRIPTIONS.get(fmt, f"a {fmt} package")
 
 
-def inspect_package(path: str | Path, fmt: str) -> PackageFacts:
-    """Check that the file at ``path`` is a package of format ``fmt``; return what it says about
-    itself, or raise :class:`NotAPackage` with a sentence saying what it is instead."""
-    fmt = fmt.lower()
+def inspect_package(path: str | Path | BinaryIO, fmt: str) -> PackageFacts:
+    """Check that the file at ``path`` (or an open binary file) is a package of format ``fmt``;
+    return what it says about itself, or raise :class:`NotAPackage` with a sentence saying what
+    it is instead."""
+    if hasattr(path, "read"):
+        return _inspect(path, fmt.lower())  # type: ignore[arg-type]
     with open(path, "rb") as f:
-        f.seek(0, io.SEEK_END)
-        size = f.tell()
+        return _inspect(f, fmt.lower())
+
+
+def _inspect(f: BinaryIO, fmt: str) -> PackageFacts:
+    f.seek(0, io.SEEK_END)
+    size = f.tell()
+    f.seek(0)
+    head = f.read(_HEAD_BYTES)
+    if size == 0:
+        raise NotAPackage(f"The download is empty: there is no {fmt.upper()} in it. Try downloading it again.",
+                          "empty")
+    checker = _CHECKERS.get(fmt)
+    if checker is not None and _MAGIC_OK[fmt](head):
         f.seek(0)
-        head = f.read(_HEAD_BYTES)
-        if size == 0:
-            raise NotAPackage(f"The download is empty: there is no {fmt.upper()} in it. Try downloading it again.",
-                              "empty")
-        checker = _CHECKERS.get(fmt)
-        if checker is not None and _MAGIC_OK[fmt](head):
-            f.seek(0)
-            return checker(f, size, fmt)
-        if checker is None and fmt in _MAGIC_OK and _MAGIC_OK[fmt](head):
-            return PackageFacts(fmt)
-        _refuse_by_content(head, fmt)
-        if checker is None and fmt not in _MAGIC_OK:
-            return PackageFacts(fmt)  # a format with no magic number we can check: not a web page, at least
-        raise NotAPackage(f"This file is not {describe(fmt)}: it does not start the way {_a(fmt)} does. It may "
-                          f"be damaged, or something else under that name.", "wrong_kind")
+        return checker(f, size, fmt)
+    if checker is None and fmt in _MAGIC_OK and _MAGIC_OK[fmt](head):
+        return PackageFacts(fmt)
+    _refuse_by_content(head, fmt)
+    if checker is None and fmt not in _MAGIC_OK:
+        return PackageFacts(fmt)  # a format with no magic number we can check: not a web page, at least
+    raise NotAPackage(f"This file is not {describe(fmt)}: it does not start the way {_a(fmt)} does. It may "
+                      f"be damaged, or something else under that name.", "wrong_kind")
 
 
 # --------------------------------------------------------------------------- what a file is instead

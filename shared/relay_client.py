@@ -12,15 +12,17 @@ import hashlib
 import json
 import logging
 import socket
+import tempfile
 import threading
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Iterator, Mapping
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
 from tenacity import Retrying, retry_if_exception, stop_never, wait_exponential_jitter
 
-from shared.protocol import API_PREFIX, InstallInfo, PushMode, PushState, choose_format
+from shared.package_check import NotAPackage, PackageFacts, inspect_package
+from shared.protocol import API_PREFIX, InstallInfo, ProtocolError, PushMode, PushState, choose_format, parse_app_id
 from shared.signing import DeviceKey, PushFacts, new_push_id, utc_timestamp
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,17 @@ class RelayUnavailable(RelayError):
         super().__init__(None, "unavailable", message)
 
 
+class PackageRefused(RelayError):
+    """The sender checked a package before pushing it and it is not what it claims to be (a web
+    page saved as .apk, a download cut short: ``shared.package_check``). Nothing was pushed;
+    ``message`` is the sentence to show, ``url`` the package's address."""
+
+    def __init__(self, message: str, url: str = "", reason: str = "not_a_package"):
+        super().__init__(422, "not_a_package", message)
+        self.url = url
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class DeviceInfo:
     """How a device describes itself at login [0049]."""
@@ -89,6 +102,32 @@ def _merge_catalog(given: InstallInfo, catalog: Mapping[str, Any]) -> InstallInf
     merged = dict(InstallInfo.from_dict(catalog).to_dict())
     merged.update({k: v for k, v in given.to_dict().items() if v not in (None, [], ())})
     return InstallInfo.from_dict(merged)
+
+
+def _with_identity(info: InstallInfo, facts: PackageFacts) -> InstallInfo:
+    """``info`` with what its only package says of itself where the page said nothing.
+
+    A link without install information gives only a guess from the file name
+    (``notesapp-3.0.apk`` -> id ``notesapp``, name ``notesapp-3.0``): when the name is missing or
+    is just the package's file name, the package's own id, name and version replace the guess;
+    otherwise only what is missing is filled in (the page's words stay)."""
+    (ref,) = info.packages
+    stem = unquote(urlsplit(ref.url).path.rsplit("/", 1)[-1])
+    stem = stem.rsplit(".", 1)[0] if "." in stem else stem
+    guessed = not info.name or info.name == stem
+    changes: dict[str, Any] = {}
+    if facts.name and (guessed or not info.name):
+        changes["name"] = facts.name[:200]
+    if facts.version and (guessed or not info.version):
+        changes["version"] = facts.version[:64]
+    if facts.version_code is not None and info.version_code is None and 0 <= facts.version_code <= 2**53 - 1:
+        changes["version_code"] = facts.version_code
+    if guessed and facts.app_id:
+        try:
+            changes["id"] = parse_app_id(facts.app_id)
+        except ProtocolError:
+            pass  # not an id the protocol carries (a Symbian UID is fine, a GUID with braces is not)
+    return replace(info, **changes) if changes else info
 
 
 @dataclass(frozen=True)
@@ -297,24 +336,55 @@ class RelayClient:
         return info, signatures
 
     def _hash_missing(self, info: InstallInfo, formats: set[str]) -> InstallInfo:
-        """Hash the packages to be installed whose SHA-256 the page did not give, so the phone
-        can install them by itself (a package it cannot fetch stays unhashed: a notice then)."""
+        """Fetch and check the packages to be installed whose SHA-256 the page did not give, so
+        the phone can install them by itself (a package it cannot fetch stays unhashed: a notice
+        then). A package that is not what it claims raises PackageRefused: nothing is pushed.
+        What the package says of itself fills in what a bare link could not (_with_identity)."""
         packages = []
+        facts: PackageFacts | None = None
         for ref in info.packages:
             if ref.format in formats and ref.sha256 is None:
                 try:
-                    sha, size = self.hash_package(ref.url)
+                    sha, size, facts_here = self.check_package(ref.url, ref.format)
                     ref = replace(ref, sha256=sha, size=size)
+                    facts = facts_here if len(info.packages) == 1 else None
+                except PackageRefused:
+                    raise
                 except (requests.RequestException, RelayError, ValueError) as exc:
                     log.warning("could not hash %s: %s", ref.url, exc)
             packages.append(ref)
-        return replace(info, packages=tuple(packages))
+        info = replace(info, packages=tuple(packages))
+        return _with_identity(info, facts) if facts is not None else info
 
     def hash_package(self, url: str, max_bytes: int = MAX_HASHED_BYTES) -> tuple[str, int]:
         """SHA-256 and size of the package at ``url`` (the token goes only to the relay)."""
+        digest, size = hashlib.sha256(), 0
+        for chunk in self._package_chunks(url, max_bytes):
+            size += len(chunk)
+            digest.update(chunk)
+        return digest.hexdigest(), size
+
+    def check_package(self, url: str, fmt: str, max_bytes: int = MAX_HASHED_BYTES) -> tuple[str, int, PackageFacts]:
+        """Fetch the package at ``url`` once: its SHA-256, its size and what it says of itself
+        (``shared.package_check``), or PackageRefused with the reason when it is not a ``fmt``
+        package. The bytes go to an anonymous temporary file, gone when this returns."""
+        digest, size = hashlib.sha256(), 0
+        with tempfile.TemporaryFile(prefix="appbeam-check-") as spool:
+            for chunk in self._package_chunks(url, max_bytes):
+                size += len(chunk)
+                digest.update(chunk)
+                spool.write(chunk)
+            try:
+                facts = inspect_package(spool, fmt)
+            except NotAPackage as exc:
+                log.info("refused %s as %s: %s", url, fmt, exc)
+                raise PackageRefused(str(exc), url, exc.reason) from exc
+        return digest.hexdigest(), size, facts
+
+    def _package_chunks(self, url: str, max_bytes: int) -> Iterator[bytes]:
         url = self.absolute_url(url)
         own = urlsplit(url)[:2] == urlsplit(self.base_url)[:2]
-        digest, size = hashlib.sha256(), 0
+        size = 0
         with self.session.get(url, stream=True, timeout=self.timeout, verify=self.verify,
                               headers=self._headers() if own else {}) as resp:
             if resp.status_code != 200:
@@ -323,8 +393,7 @@ class RelayClient:
                 size += len(chunk)
                 if size > max_bytes:
                     raise ValueError(f"more than {max_bytes} bytes: too large to hash before sending")
-                digest.update(chunk)
-        return digest.hexdigest(), size
+                yield chunk
 
     def report(
         self,

@@ -289,3 +289,76 @@ def _arsc(type_id: int, values: list[str]) -> bytes:
     package = struct.pack("<HHI", 0x0200, 288, 288 + len(body)) + header + body
     table = _pool(values) + package
     return struct.pack("<HHII", 0x0002, 12, 12 + len(table), 1) + table
+
+
+# --------------------------------------------------------------------------- the sender checks before it pushes
+# The scriptable server (tests/shared/conftest.py) plays both the package host and the relay.
+
+
+def _serve(server, files: dict[str, bytes]) -> None:
+    def app(handler):
+        if handler.path in files:
+            handler.reply(200, files[handler.path], content_type="application/vnd.android.package-archive")
+        elif handler.path == "/api/v1/pushes":
+            handler.reply(201, {"pushes": [{"id": "p_1", "device_id": "phone-1"}]})
+        else:
+            handler.error(404, "not_found", "nothing here")
+    server.app = app
+
+
+def _push_link(server, client, path: str, **app_fields):
+    from shared.signing import DeviceKey
+
+    client.key = DeviceKey.generate()
+    name = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    app = {"id": name.split("-")[0], "name": name, "version": None,
+           "packages": [{"format": "apk", "url": server.url + path}], **app_fields}
+    return client.push(app, "install_now", ["phone-1"], platforms={"phone-1": "android"})
+
+
+def test_the_sender_refuses_a_web_page_called_apk_and_pushes_nothing(server, client):
+    from shared.relay_client import PackageRefused
+
+    _serve(server, {"/dl/fake.apk": LOGIN_PAGE})
+    with pytest.raises(PackageRefused) as info:
+        _push_link(server, client, "/dl/fake.apk")
+    assert info.value.message == ("This file is a web page, not an Android app (apk). "
+                                  "The site may need you to sign in first.")
+    assert info.value.status is not None and not info.value.transient  # shown as is, not "relay down"
+    assert server.requests_to("/api/v1/pushes") == []
+
+
+def test_the_sender_refuses_a_download_cut_short(server, client):
+    from shared.explain import explain
+    from shared.relay_client import PackageRefused
+
+    data = build_package("apk", "org.example.notes", "Notes", "3.0", 30, size=50_000)
+    _serve(server, {"/dl/notes.apk": data[:30_000]})
+    with pytest.raises(PackageRefused) as info:
+        _push_link(server, client, "/dl/notes.apk")
+    assert explain(info.value).text == "The download is incomplete: the APK archive is cut short. Try downloading it again."
+    assert server.requests_to("/api/v1/pushes") == []
+
+
+def test_a_bare_link_to_a_real_apk_is_pushed_with_the_apps_own_identity(server, client):
+    """No install information on the page: the name, version and id come from the manifest
+    (never 'Version ?' on the phone), and the signature covers them."""
+    data = build_package("apk", "org.example.notes", "Notes", "3.0", 30, size=50_000)
+    _serve(server, {"/dl/notesapp-3.0.apk": data})
+    _push_link(server, client, "/dl/notesapp-3.0.apk")
+    (request,) = server.requests_to("/api/v1/pushes")
+    app = request.json["app"]
+    assert (app["id"], app["name"], app["version"], app["version_code"]) == ("org.example.notes", "Notes", "3.0", 30)
+    (package,) = app["packages"]
+    assert package["size"] == len(data)
+    signature = request.json["signatures"]["phone-1"]
+    assert signature["sha256"] == package["sha256"]
+
+
+def test_what_the_page_said_stays_and_the_package_fills_in_the_rest(server, client):
+    data = build_package("apk", "org.example.notes", "Notes", "3.0", 30, size=50_000)
+    _serve(server, {"/dl/notes.apk": data})
+    _push_link(server, client, "/dl/notes.apk", id="org.example.notes", name="Notes for Android", version="3.0")
+    (request,) = server.requests_to("/api/v1/pushes")
+    app = request.json["app"]
+    assert (app["name"], app["version"], app["version_code"]) == ("Notes for Android", "3.0", 30)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from mobile_receiver.trust import KeyRing
+from relay_server.demo_catalog import build_package
 from shared.relay_client import USER_AGENT, DeviceInfo, RelayClient
 from shared.signing import PushSignature, fingerprint, verify
 from tests.helpers.relay_process import RelayProcess
@@ -168,7 +169,7 @@ def test_a_package_url_without_sha256_is_hashed_by_the_sender_before_signing(rel
     online, so the relay does not mirror: the hash can only have come from the sender."""
     laptop = relay.laptop
     phone = clients(relay.url, "anna", "anna-phone", "Anna's Pixel", "android")
-    body = os.urandom(300_000)
+    body = build_package("apk", "org.example.hashme", "Hash me", "2.1", 21, size=300_000, seed=os.urandom(16))
     good_sha = hashlib.sha256(body).hexdigest()
     sent = record_pushes(laptop)
 
