@@ -95,3 +95,42 @@ def test_a_web_page_served_as_apk_is_not_pushed_and_the_picker_says_why(sender, 
                                          "The site may need you to sign in first.")
     assert sender.sent == []
     assert [p for p in accounts.phone.pushes("received") if p["app"]["id"] == "fake"] == []
+
+
+# --------------------------------------------------------------------------- without a window
+
+
+def test_a_file_url_names_a_file_on_this_computer(tmp_path):
+    from desktop_sender.install_info import is_local, local_path
+
+    path = tmp_path / "my notes 3.0.apk"
+    assert local_path(path.as_uri()) == path
+    assert is_local(path.as_uri())
+    assert local_path("http://127.0.0.1:8765/files/a/notes.apk") is None
+    assert local_path("file://otherhost/share/notes.apk") is None  # a network share is not this computer
+
+
+def test_a_local_package_gives_install_information_from_its_own_manifest(tmp_path):
+    from desktop_sender.install_info import PackageLink, info_from_link, local_package_problem
+
+    path = tmp_path / "notesapp-3.0.apk"
+    path.write_bytes(NOTES_APK)
+    link = PackageLink(url=path.as_uri(), file_name=path.name)
+    info = info_from_link(link)
+    assert (info.id, info.name, info.version, info.version_code) == ("org.example.notes", "Notes", "3.0", 30)
+    assert info.size == len(NOTES_APK)
+    assert info.packages == ()  # a phone cannot fetch a file:// URL: the push names the app by id
+    assert local_package_problem(link) is None
+
+
+def test_a_local_file_that_is_no_package_keeps_the_guess_and_says_why(tmp_path):
+    from desktop_sender.install_info import PackageLink, info_from_link, local_package_problem
+
+    path = tmp_path / "fake.apk"
+    path.write_text(LOGIN_PAGE)
+    link = PackageLink(url=path.as_uri(), file_name=path.name)
+    assert info_from_link(link).id == "fake"
+    assert local_package_problem(link) == ("This file is a web page, not an Android app (apk). "
+                                           "The site may need you to sign in first.")
+    path.unlink()
+    assert local_package_problem(link) == "fake.apk is no longer on this computer."
