@@ -320,7 +320,7 @@ def _axml_string_pool(strings: list[str]) -> bytes:
     return _axml_chunk(_AXML_STRINGS, header, index + data)
 
 
-def android_manifest(package: str, version_code: int, version_name: str, label: str | int,
+def android_manifest(package: str, version_code: int, version_name: str | int, label: str | int,
                      min_sdk: int | None = None) -> bytes:
     """A compiled (binary XML, "AXML") AndroidManifest.xml, as ``aapt`` would write:
 
@@ -329,8 +329,8 @@ def android_manifest(package: str, version_code: int, version_name: str, label: 
           <application android:label=".."/>
         </manifest>
 
-    A ``label`` given as a number is a resource reference (``@string/app_name`` is 0x7f......),
-    as most real apps have, to be looked up in resources.arsc.
+    A ``label`` or ``version_name`` given as a number is a resource reference (``@string/app_name``
+    is 0x7f......), as most real apps' labels are, to be looked up in resources.arsc.
 
     Chunks: the file header, a string pool (android: attribute names first, in the order of the
     resource map that follows), the start of the android namespace, the elements, its end.
@@ -364,7 +364,9 @@ def android_manifest(package: str, version_code: int, version_name: str, label: 
 
     namespace = struct.pack("<II", ref("android"), ref(ANDROID_NS))
     body = [_axml_chunk(_AXML_START_NS, struct.pack("<II", 1, _NO_STRING), namespace)]
-    body.append(start("manifest", [attribute("versionCode", version_code), attribute("versionName", version_name),
+    name_kind = _VALUE_REFERENCE if isinstance(version_name, int) else _VALUE_STRING
+    body.append(start("manifest", [attribute("versionCode", version_code),
+                                   attribute("versionName", version_name, kind=name_kind),
                                    attribute("package", package, namespaced=False)], 2))
     if min_sdk is not None:
         body += [start("uses-sdk", [attribute("minSdkVersion", min_sdk)], 3), end("uses-sdk", 3)]

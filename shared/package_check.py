@@ -261,7 +261,8 @@ def _check_apk(f: BinaryIO, size: int, fmt: str) -> PackageFacts:
         raw = _read_entry(zf, info, fmt)
         manifest = read_android_manifest(raw)
         resources = None
-        if manifest.get("label_ref") is not None and "resources.arsc" in zf.NameToInfo:
+        refs = manifest.get("label_ref") is not None or manifest.get("versionName_ref") is not None
+        if refs and "resources.arsc" in zf.NameToInfo:
             try:
                 resources = _read_entry(zf, zf.getinfo("resources.arsc"), fmt)
             except NotAPackage:
@@ -270,10 +271,13 @@ def _check_apk(f: BinaryIO, size: int, fmt: str) -> PackageFacts:
     if not app_id:
         raise NotAPackage("This file is not an installable Android app (apk): its manifest names no application "
                           "id.", "damaged")
-    name = manifest.get("label")
-    if name is None and resources is not None:
-        name = resolve_string_resource(resources, manifest["label_ref"])
-    return PackageFacts(fmt, app_id=app_id, name=name, version=manifest.get("versionName"),
+    name, version = manifest.get("label"), manifest.get("versionName")
+    if resources is not None:
+        if name is None and manifest.get("label_ref") is not None:
+            name = resolve_string_resource(resources, manifest["label_ref"])
+        if version is None and manifest.get("versionName_ref") is not None:
+            version = resolve_string_resource(resources, manifest["versionName_ref"])
+    return PackageFacts(fmt, app_id=app_id, name=name, version=version,
                         version_code=manifest.get("versionCode"))
 
 
@@ -391,8 +395,9 @@ def _apkinspector():
 
 def read_android_manifest(raw: bytes) -> dict:
     """The application id, versionName, versionCode and label of a compiled AndroidManifest.xml,
-    as ``{"package", "versionName", "versionCode", "label", "label_ref"}`` (absent ones None);
-    ``label_ref`` is the resource id when the label is a reference into resources.arsc.
+    as ``{"package", "versionName", "versionCode", "label", "label_ref", "versionName_ref"}``
+    (absent ones None); the ``_ref`` entries are resource ids, when the label or the version
+    name is a reference into resources.arsc (``@string/app_name``).
     Raises NotAPackage when the manifest is plain text or cannot be decoded."""
     text = _as_text(raw[:_HEAD_BYTES])
     if text is not None and text.lstrip().startswith("<"):
@@ -406,7 +411,8 @@ def read_android_manifest(raw: bytes) -> dict:
         parsed = axml.ManifestStruct.parse(io.BytesIO(raw))
         strings = parsed.string_pool.string_list
         resids = list(getattr(parsed.resource_map, "resids", []) or [])
-        found: dict = {"package": None, "versionName": None, "versionCode": None, "label": None, "label_ref": None}
+        found: dict = {"package": None, "versionName": None, "versionCode": None, "label": None, "label_ref": None,
+                       "versionName_ref": None}
         for element in parsed.elements:
             if not isinstance(element, axml.XmlStartElement):
                 continue
@@ -420,6 +426,8 @@ def read_android_manifest(raw: bytes) -> dict:
                 value = _attribute_value(attr, strings)
                 if tag == "manifest" and name == "package" and isinstance(value, str):
                     found["package"] = value.strip() or None
+                elif tag == "manifest" and name == "versionName" and isinstance(value, tuple):
+                    found["versionName_ref"] = value[1]
                 elif tag == "manifest" and name == "versionName" and isinstance(value, (str, int)):
                     found["versionName"] = str(value).strip() or None
                 elif tag == "manifest" and name == "versionCode" and isinstance(value, int):

@@ -94,6 +94,13 @@ def test_a_label_given_as_a_string_resource_is_looked_up_in_resources_arsc(tmp_p
     assert inspect_package(path, "apk") == PackageFacts("apk", "org.example.notes", "Notes Pro", "3.0", 30)
 
 
+def test_a_version_name_given_as_a_string_resource_is_looked_up_too(tmp_path):
+    manifest = android_manifest("org.example.notes", 30, 0x7F0B0001, 0x7F0B0000)
+    apk = _zip({"AndroidManifest.xml": manifest, "resources.arsc": _arsc(0x0B, ["Notes Pro", "3.0-beta"])})
+    path = _write(tmp_path, "notes.apk", apk)
+    assert inspect_package(path, "apk") == PackageFacts("apk", "org.example.notes", "Notes Pro", "3.0-beta", 30)
+
+
 def test_an_unresolvable_label_leaves_the_name_unknown_but_the_app_valid(tmp_path):
     manifest = android_manifest("org.example.notes", 30, "3.0", 0x7F0B0007)
     path = _write(tmp_path, "notes.apk", _zip({"AndroidManifest.xml": manifest, "classes.dex": b"dex\n035\0"}))
