@@ -107,6 +107,14 @@ def test_an_unresolvable_label_leaves_the_name_unknown_but_the_app_valid(tmp_pat
     assert inspect_package(path, "apk") == PackageFacts("apk", "org.example.notes", None, "3.0", 30)
 
 
+def test_resources_with_a_utf8_string_pool_are_read_too():
+    """aapt2 writes the table's values as UTF-8."""
+    arsc = _arsc(0x0B, ["Notes", "Pad — Ünïcode"], utf8=True)
+    assert resolve_string_resource(arsc, 0x7F0B0001) == "Pad — Ünïcode"
+    assert resolve_string_resource(arsc, 0x7F0B0002) is None  # no such entry
+    assert resolve_string_resource(arsc, 0x7F0C0000) is None  # no such type
+
+
 def test_resolving_a_resource_in_damaged_resources_gives_none():
     assert resolve_string_resource(b"\x02\x00\x0c\x00garbage", 0x7F0B0000) is None
     assert resolve_string_resource(b"", 0x7F0B0000) is None
@@ -268,18 +276,23 @@ def test_importing_the_manifest_reader_leaves_logging_alone():
 # --------------------------------------------------------------------------- a tiny resources.arsc
 
 
-def _pool(strings: list[str]) -> bytes:
+def _pool(strings: list[str], utf8: bool = False) -> bytes:
     data, offsets = b"", []
     for text in strings:
-        encoded = text.encode("utf-16-le")
         offsets.append(len(data))
-        data += struct.pack("<H", len(encoded) // 2) + encoded + b"\0\0"
+        if utf8:  # character count, byte count (one byte each here: short strings), bytes, NUL
+            encoded = text.encode("utf-8")
+            data += bytes([len(text), len(encoded)]) + encoded + b"\0"
+        else:
+            encoded = text.encode("utf-16-le")
+            data += struct.pack("<H", len(encoded) // 2) + encoded + b"\0\0"
     data += b"\0" * (-len(data) % 4)
     body = struct.pack(f"<{len(strings)}I", *offsets) + data
-    return struct.pack("<HHIIIIII", 0x0001, 28, 28 + len(body), len(strings), 0, 0, 28 + 4 * len(strings), 0) + body
+    flags = 0x100 if utf8 else 0
+    return struct.pack("<HHIIIIII", 0x0001, 28, 28 + len(body), len(strings), 0, flags, 28 + 4 * len(strings), 0) + body
 
 
-def _arsc(type_id: int, values: list[str]) -> bytes:
+def _arsc(type_id: int, values: list[str], utf8: bool = False) -> bytes:
     """A resource table with one package (0x7f) whose type ``type_id`` has one string entry per value,
     in the default configuration."""
     type_strings, key_strings = _pool(["string"]), _pool([f"s{i}" for i in range(len(values))])
@@ -294,7 +307,7 @@ def _arsc(type_id: int, values: list[str]) -> bytes:
     header = struct.pack("<I", 0x7F) + name + struct.pack("<IIIII", 288, 0, 288 + len(type_strings), 0, 0)
     body = type_strings + key_strings + spec + type_chunk
     package = struct.pack("<HHI", 0x0200, 288, 288 + len(body)) + header + body
-    table = _pool(values) + package
+    table = _pool(values, utf8) + package
     return struct.pack("<HHII", 0x0002, 12, 12 + len(table), 1) + table
 
 
