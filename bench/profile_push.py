@@ -68,6 +68,24 @@ def summarize(raw: Path, top: int = 30) -> str:
     return "\n".join(out)
 
 
+def _write_batches(url: str) -> tuple[float, float] | None:
+    """(transactions, writes) from the relay's /metrics (relay_server/group_commit.py)."""
+    import requests
+
+    try:
+        text = requests.get(f"{url}/metrics", timeout=10).text
+    except requests.RequestException:
+        return None
+    values = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in ("appbeam_write_transactions_total", "appbeam_writes_total"):
+            values[name] = float(value)
+    if len(values) != 2:
+        return None
+    return values["appbeam_write_transactions_total"], values["appbeam_writes_total"]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile_push", description=__doc__)
     parser.add_argument("--n", type=int, default=1000, help="device streams")
@@ -101,6 +119,7 @@ def main(argv=None) -> int:
                                      [(args.rate, int(args.rate * args.seconds))], pids))
         for _, proc in spies:
             proc.wait(duration + 30)
+        batches = _write_batches(relay.url)
     finally:
         discard(relay)
         if not args.workdir:
@@ -109,6 +128,9 @@ def main(argv=None) -> int:
     print(f"N={args.n} rate={args.rate}/s: delivered {step['delivered']}/{step['accepted']}, acked "
           f"{step['acknowledged']}, from send p50 {step['from_send']['p50_ms']} / p99 {step['from_send']['p99_ms']} ms, "
           f"relay CPU {step['server_cpu_ms_per_push']} ms/push, client CPU {step['client_cpu_ms_per_push']} ms/push")
+    if batches:
+        print(f"group commit: {batches[1]:.0f} writes in {batches[0]:.0f} transactions "
+              f"({batches[1] / max(1, batches[0]):.2f} per transaction; one relay process's counters)")
     for target, _ in spies:
         if target.exists():
             print(f"\n== {target}\n" + summarize(target))

@@ -14,6 +14,7 @@ from relay_server.context import Relay
 from relay_server.cluster import Cluster
 from relay_server.db import close_pool, database, init_database, is_postgres
 from relay_server.errors import bad_request, register_error_handlers
+from relay_server.group_commit import GroupCommit
 from relay_server.hub import Hub
 from relay_server.janitor import Janitor
 from relay_server.limits import RateLimits
@@ -43,6 +44,8 @@ def create_app(config: RelayConfig | None = None) -> Flask:
                   metrics=RelayMetrics(hub))
     relay.store.clean_tmp()
     relay.limits = RateLimits(config)
+    relay.commits = GroupCommit()
+    relay.metrics.watch_commits(relay.commits)
     relay.storage = StorageProbe(config.data_dir)
     if not relay.storage.check().ok:
         log.error("the relay's storage is not usable: %s (/api/v1/healthz says so until it is fixed)",

@@ -24,6 +24,7 @@ class Relay:
     janitor: "object" = None  # relay_server.janitor.Janitor
     limits: "object" = None  # relay_server.limits.RateLimits
     storage: StorageProbe | None = None
+    commits: "object" = None  # relay_server.group_commit.GroupCommit (pushes and reports)
 
 
 def current_relay() -> Relay:

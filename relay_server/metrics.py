@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import peewee as pw
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from relay_server.db import database
 from relay_server.models import Push
@@ -24,6 +24,20 @@ class _PushStateCollector:
         yield family
 
 
+class _GroupCommitCollector:
+    """Transactions the group commit wrote and the writes they carried (writes / transactions =
+    the mean batch)."""
+
+    def __init__(self, commits):
+        self.commits = commits
+
+    def collect(self):
+        yield CounterMetricFamily("appbeam_write_transactions", "Transactions committed for pushes and reports",
+                                  value=self.commits.transactions)
+        yield CounterMetricFamily("appbeam_writes", "Pushes and reports written (several per transaction when "
+                                  "they arrive together)", value=self.commits.writes)
+
+
 class RelayMetrics:
     """One registry per relay application (tests create many applications)."""
 
@@ -39,6 +53,9 @@ class RelayMetrics:
             registry=self.registry,
         )
         self.registry.register(_PushStateCollector())
+
+    def watch_commits(self, commits) -> None:
+        self.registry.register(_GroupCommitCollector(commits))
 
     def observe_delivery(self, created_at: datetime, acknowledged_at: datetime) -> None:
         if created_at.tzinfo is None:

@@ -157,7 +157,9 @@ def create(relay: Relay, sender: Device, body: Any, own_base_url: str) -> list[P
         plans.append((device, fmt, effective, ref, local_sha, signature))
 
     try:
-        pushes, mirror_ids = _store(relay, sender, app, mode, plans)
+        # One transaction with the other requests' writes of the moment (relay_server/group_commit.py);
+        # returns once it committed.
+        pushes, mirror_ids = _commit(relay, lambda: _store(relay, sender, app, mode, plans))
     except IntegrityError:  # a push id the sender chose is taken (a retry, or two requests racing)
         raise ApiError(409, "push_exists", "a push with one of these push ids exists already") from None
     relay.hub.notify([sender.id, *(p.target_device_id for p in pushes)])
@@ -172,37 +174,46 @@ _INSERT_HISTORY = Prepared(lambda: PushHistory.insert(
     {f: slot(f.name, f) for f in PushHistory._meta.sorted_fields if f is not PushHistory.id}))
 
 
+def _commit(relay: Relay, work):
+    """``work()`` in a committed transaction: shared with concurrent requests when the relay has a
+    ``GroupCommit`` (``relay.commits``), else one of its own."""
+    if relay.commits is not None:
+        return relay.commits.run(work)
+    with database.atomic():
+        return work()
+
+
 def _store(relay: Relay, sender: Device, app: InstallInfo, mode: PushMode, plans: list) -> tuple[list[Push], list[str]]:
+    """Write the pushes (inside the caller's transaction)."""
     pushes, mirror_ids = [], []
     app_json = json.dumps(app.to_dict())
-    with database.atomic():
-        for device, fmt, effective, ref, local_sha, signature in plans:
-            online = relay.hub.is_connected(device.id)
-            needs_mirror = not online and local_sha is None
-            push = Push(
-                id=signature.push_id if signature else new_push_id(),
-                sender_device=sender,
-                target_device=device,
-                app_id=app.id,
-                app_json=app_json,
-                requested_mode=str(mode),
-                mode=str(effective),
-                format=fmt,
-                package_url=ref.url,
-                original_url=ref.url,
-                package_sha256=ref.sha256 or local_sha,
-                package_size=ref.size,
-                mirror_status="pending" if needs_mirror else "none",
-                state=str(PushState.SENT if online else PushState.QUEUED),
-                signature=json.dumps(signature.to_dict()) if signature else None,
-            )
-            _INSERT_PUSH.execute(**{f.name: push.__data__.get(f.name) for f in Push._meta.sorted_fields})
-            record_state(push)
-            if needs_mirror:
-                mirror_ids.append(push.id)
-            else:
-                events.append(device.id, StreamEvent.PUSH, push=push)
-            pushes.append(push)
+    for device, fmt, effective, ref, local_sha, signature in plans:
+        online = relay.hub.is_connected(device.id)
+        needs_mirror = not online and local_sha is None
+        push = Push(
+            id=signature.push_id if signature else new_push_id(),
+            sender_device=sender,
+            target_device=device,
+            app_id=app.id,
+            app_json=app_json,
+            requested_mode=str(mode),
+            mode=str(effective),
+            format=fmt,
+            package_url=ref.url,
+            original_url=ref.url,
+            package_sha256=ref.sha256 or local_sha,
+            package_size=ref.size,
+            mirror_status="pending" if needs_mirror else "none",
+            state=str(PushState.SENT if online else PushState.QUEUED),
+            signature=json.dumps(signature.to_dict()) if signature else None,
+        )
+        _INSERT_PUSH.execute(**{f.name: push.__data__.get(f.name) for f in Push._meta.sorted_fields})
+        record_state(push)
+        if needs_mirror:
+            mirror_ids.append(push.id)
+        else:
+            events.append(device.id, StreamEvent.PUSH, push=push)
+        pushes.append(push)
     return pushes, mirror_ids
 
 
@@ -256,38 +267,45 @@ def _parse_report(body: Any) -> tuple[PushState, int | None, int | None, str | N
 def report(relay: Relay, device: Device, push_id: str, body: Any) -> Push:
     """A target device reports where it stands with a push."""
     state, done, total, detail = _parse_report(body)
-    with database.atomic():
-        push = _visible_push(device, push_id)
-        if push.target_device_id != device.id:
-            raise ApiError(403, "not_target", "only the device that received a push reports on it")
-        current = PushState(push.state)
-        if state is PushState.DELIVERED and current not in UNACKNOWLEDGED_STATES and current not in FINAL_STATES:
-            return push  # a repeated acknowledgement (at-least-once delivery): nothing changes
-        if state == current and state is not PushState.DOWNLOADING and state is not PushState.FAILED:
-            return push
-        if not can_transition(current, state):
-            raise ApiError(409, "bad_transition", f"a push that is {current} cannot become {state}")
-        effective_total = total if total is not None else push.bytes_total
-        if done is not None and effective_total is not None and done > effective_total:
-            raise bad_request("bytes_done: cannot be more than bytes_total", "invalid_field")
-        now = utcnow()
-        changed = state != current
-        if current in UNACKNOWLEDGED_STATES:
-            push.acknowledged_at = now
-            relay.metrics.observe_delivery(push.created_at, now)
-        push.state = str(state)
-        push.updated_at = now
-        if done is not None:
-            push.bytes_done = done
-        if total is not None:
-            push.bytes_total = total
-        push.detail = detail if (detail or changed) else push.detail
-        if changed or state is PushState.FAILED:
-            record_state(push)
-        elif _progress_due(push, now):
-            _forward(push)
-        _SAVE_REPORT.execute(id=push.id, **{f.name: getattr(push, f.name) for f in _REPORTED})
+    # Committed with the other requests' writes of the moment (relay_server/group_commit.py).
+    push = _commit(relay, lambda: _apply_report(relay, device, push_id, state, done, total, detail))
     relay.hub.notify([push.sender_device_id])
+    return push
+
+
+def _apply_report(relay: Relay, device: Device, push_id: str, state: PushState, done: int | None,
+                  total: int | None, detail: str | None) -> Push:
+    """The report's reads and writes (inside the caller's transaction)."""
+    push = _visible_push(device, push_id)
+    if push.target_device_id != device.id:
+        raise ApiError(403, "not_target", "only the device that received a push reports on it")
+    current = PushState(push.state)
+    if state is PushState.DELIVERED and current not in UNACKNOWLEDGED_STATES and current not in FINAL_STATES:
+        return push  # a repeated acknowledgement (at-least-once delivery): nothing changes
+    if state == current and state is not PushState.DOWNLOADING and state is not PushState.FAILED:
+        return push
+    if not can_transition(current, state):
+        raise ApiError(409, "bad_transition", f"a push that is {current} cannot become {state}")
+    effective_total = total if total is not None else push.bytes_total
+    if done is not None and effective_total is not None and done > effective_total:
+        raise bad_request("bytes_done: cannot be more than bytes_total", "invalid_field")
+    now = utcnow()
+    changed = state != current
+    if current in UNACKNOWLEDGED_STATES:
+        push.acknowledged_at = now
+        relay.metrics.observe_delivery(push.created_at, now)
+    push.state = str(state)
+    push.updated_at = now
+    if done is not None:
+        push.bytes_done = done
+    if total is not None:
+        push.bytes_total = total
+    push.detail = detail if (detail or changed) else push.detail
+    if changed or state is PushState.FAILED:
+        record_state(push)
+    elif _progress_due(push, now):
+        _forward(push)
+    _SAVE_REPORT.execute(id=push.id, **{f.name: getattr(push, f.name) for f in _REPORTED})
     return push
 
 

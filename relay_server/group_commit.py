@@ -1,0 +1,125 @@
+"""Group commit: the writes of concurrent requests in one transaction, each answered after it committed.
+
+Every push and every report is a small write transaction of its own: ``BEGIN IMMEDIATE``,
+a few INSERTs and an UPDATE, ``COMMIT``. Most of what a commit costs does not grow with
+what it carries (the write lock; on SQLite the WAL frames of every page touched, and the
+same index pages are touched by every push; on PostgreSQL a round trip and a WAL flush).
+When requests arrive together, one transaction carries them all:
+
+- a request hands its write (``work``, a function that only uses the database) to ``run``
+  and waits; the first one to arrive while no batch is being written leads: it lets the
+  other ready requests run first (one turn of the event loop under gevent, a time slice
+  with threads), so those that arrived with it join, then runs every write waiting, in
+  arrival order, in one transaction, and commits;
+- ``run`` returns (or raises) for each request only after that commit: an answer such as
+  201 still means the write is durable (for SQLite in WAL mode with ``synchronous=NORMAL``:
+  it survives the relay being killed, ``tests/faults/test_relay_crashes.py``);
+- each write runs inside a savepoint of its own when it shares the transaction, so one
+  that fails (a push id taken, a refused state change) is rolled back alone and its request
+  gets its own error, as if it had run alone; if the commit itself fails (disk full), every
+  request of the batch gets that error and nothing of the batch was written;
+- one request waiting alone runs at once, with no extra statements (no savepoint).
+
+The write runs on the leader's thread (greenlet) and database connection, so it must not
+use request state (Flask's ``request``/``g``): callers capture what they need first.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable
+
+from relay_server.db import database
+
+#: The most writes one transaction carries (the others wait for the next one).
+MAX_BATCH = 64
+
+
+class _Write:
+    __slots__ = ("work", "result", "error", "done", "turn")
+
+    def __init__(self, work: Callable[[], Any]):
+        self.work = work
+        self.result = None
+        self.error: BaseException | None = None
+        self.done = False
+        self.turn = threading.Event()  # set when done, or when it is this write's turn to lead
+
+    def outcome(self):
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+class GroupCommit:
+    """Runs writes of concurrent requests in shared transactions (see the module's doc)."""
+
+    def __init__(self, max_batch: int = MAX_BATCH):
+        self.max_batch = max_batch
+        self._lock = threading.Lock()
+        self._waiting: list[_Write] = []
+        self._leading = False
+        #: Transactions committed and writes carried (for metrics and tests).
+        self.transactions = 0
+        self.writes = 0
+
+    def run(self, work: Callable[[], Any]):
+        """Run ``work()`` in a transaction shared with other requests' writes; its result once committed."""
+        write = _Write(work)
+        with self._lock:
+            self._waiting.append(write)
+            lead = not self._leading
+            self._leading = True
+        if lead:
+            # Let the requests that became ready together with this one reach this point too.
+            time.sleep(0)
+        else:
+            write.turn.wait()
+            if write.done:
+                return write.outcome()
+        self._lead()
+        return write.outcome()
+
+    def _lead(self) -> None:
+        with self._lock:
+            batch, self._waiting = self._waiting[:self.max_batch], self._waiting[self.max_batch:]
+        try:
+            self._commit(batch)
+        finally:
+            for write in batch:
+                if not write.done:  # the leader itself was interrupted
+                    write.error = write.error or RuntimeError("the shared transaction was interrupted")
+                    write.done = True
+            with self._lock:
+                successor = self._waiting[0] if self._waiting else None
+                self._leading = successor is not None
+            for write in batch:
+                write.turn.set()
+            if successor is not None:
+                successor.turn.set()  # not done: it leads the next transaction
+
+    def _commit(self, batch: list[_Write]) -> None:
+        shared = len(batch) > 1
+        try:
+            with database.atomic():
+                for write in batch:
+                    if not shared:
+                        write.result = write.work()  # alone: its error rolls the transaction back
+                        continue
+                    database.execute_sql("SAVEPOINT group_write")
+                    try:
+                        write.result = write.work()
+                    except Exception as exc:  # noqa: BLE001 - handed to its own request
+                        write.error = exc
+                        database.execute_sql("ROLLBACK TO SAVEPOINT group_write")
+                    database.execute_sql("RELEASE SAVEPOINT group_write")
+        except Exception as exc:  # noqa: BLE001 - the commit failed: no write of the batch happened
+            for write in batch:
+                if write.error is None:
+                    write.error, write.result = exc, None
+        else:
+            self.transactions += 1
+            self.writes += len(batch)
+        for write in batch:
+            write.done = True
