@@ -120,6 +120,7 @@ class SenderApp(QObject):
         self.interceptor = DownloadInterceptor(self.web_profile, downloads, self)
 
         self.interceptor.package_requested.connect(self._on_package_requested)
+        self.interceptor.package_refused.connect(self._on_package_refused)
         self.interceptor.download_started.connect(self.window.downloads_indicator.track)
         self.window.browser.send_link_requested.connect(self._on_send_link_requested)
         self.window.browser.bridge.push_requested.connect(self._on_page_push_requested)
@@ -281,6 +282,14 @@ class SenderApp(QObject):
     @_unless_closed
     def _on_package_requested(self, link: PackageLink, page: QWebEnginePage | None) -> None:
         self.open_picker(info_from_link(link), link, page)
+
+    @_unless_closed
+    def _on_package_refused(self, link: PackageLink, why: str) -> None:
+        """A local file that is not the package it claims to be: say why in the picker."""
+        self._pick_serial += 1
+        self.window.show_picker()
+        self.window.picker.open_for(info_from_link(link), link)
+        self.window.picker.set_problem(why)
 
     @_unless_closed
     def _on_send_link_requested(self, url: str, text: str) -> None:

@@ -17,6 +17,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from shared.relay_client import RelayClient
+from relay_server.demo_catalog import build_package
 from tests.helpers.receiver_process import ReceiverProcess
 from tests.helpers.relay_process import RelayProcess
 from tests.helpers.servers import FileServer, ThrottledFileServer
@@ -61,7 +62,8 @@ def _third_party_store(root: Path, relay: RelayProcess) -> dict:
     pages, files = root / "pages", root / "files"
     pages.mkdir(parents=True)
     files.mkdir()
-    big = hashlib.shake_128(b"appbeam e2e big apk").digest(BIG_APK)
+    big = build_package("apk", "org.example.bignotes", "Big Notes", "2.0", 20, size=BIG_APK)  # a real apk
+    assert len(big) == BIG_APK
     (files / "big-notes-2.0.apk").write_bytes(big)
     ipa = next((relay.data_dir / "demo-packages").glob("org.videolan.vlc-*.ipa"))
     shutil.copy(ipa, files / "vlc-ios-3.6.0.ipa")

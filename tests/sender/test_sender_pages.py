@@ -7,11 +7,12 @@ from PySide6.QtCore import Qt
 
 from tests.helpers.relay_process import RelayProcess
 from tests.sender.sender_helpers import WAIT_MS, SenderHarness, make_accounts
+from relay_server.demo_catalog import build_package
 from shared.protocol import PushMode
 
 pytestmark = pytest.mark.qt
 
-APK_BYTES = b"PK\x03\x04 not really an apk, but the relay does not look inside" * 50
+APK_BYTES = build_package("apk", "org.example.notes", "Notes", "1.2", 12)  # a real apk: the sender checks
 
 
 def page(body: str) -> str:
@@ -103,7 +104,7 @@ def test_relay_down_gives_a_message_not_a_frozen_window(qtbot, tmp_path, site):
         harness.click("#apk")
         picker = harness.picker
         qtbot.waitUntil(lambda: picker.isVisible() and picker.retry_button.isVisible(), timeout=WAIT_MS)
-        assert picker.status_label.text().startswith("Can't reach the relay at 127.0.0.1:")
+        assert "Can't reach the relay at 127.0.0.1:" in picker.status_label.text()
         assert not picker.install_button.isEnabled()
         # The window still reacts: Esc closes the picker.
         qtbot.keyClick(picker, Qt.Key.Key_Escape)
