@@ -21,6 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="let the mirror fetch loopback/private addresses (off by default: SSRF)")
     parser.add_argument("--certfile", help="TLS certificate (PEM) to serve HTTPS")
     parser.add_argument("--keyfile", help="TLS private key (PEM)")
+    parser.add_argument("--http-server", choices=("lean", "pywsgi"), default=None,
+                        help="HTTP server in front of the app: lean (httptools, default) or pywsgi (gevent's); "
+                             "env APPBEAM_HTTP_SERVER")
     parser.add_argument("--ready-file", help="write the listening URL to this file once serving (for scripts)")
 
 
@@ -41,8 +44,11 @@ def run(args: argparse.Namespace) -> int:
         "mirror_allow_private": True if args.allow_private_mirror else None,
     }
     try:
+        import os
+
+        http_server = args.http_server or os.environ.get("APPBEAM_HTTP_SERVER") or "lean"
         return serve(args.host, args.port, overrides, certfile=args.certfile, keyfile=args.keyfile,
-                     ready_file=args.ready_file)
+                     ready_file=args.ready_file, http_server=http_server)
     except OSError as exc:
         # Storage that cannot be written at start-up: say which folder and what to do, no traceback.
         from relay_server.storage_health import storage_problem

@@ -97,15 +97,37 @@ class _RelayServer(WSGIServer):
     handler_class = _RelayHandler
 
 
-def serve(host: str, port: int, overrides: dict, *, certfile=None, keyfile=None, ready_file=None) -> int:
+#: The HTTP servers ``serve`` can put in front of the app (``appbeam relay --http-server``).
+HTTP_SERVERS = ("lean", "pywsgi")
+
+
+def make_server(listener, app, deadlines: Deadlines, http_server: str = "lean", ssl_args: dict | None = None):
+    """The relay's HTTP server for ``app`` on ``listener`` (an address or a bound socket).
+
+    ``lean`` (the default): httptools' C parser on gevent connections (relay_server.lean_http);
+    ``pywsgi``: gevent's pure-Python WSGI server with the same deadlines and sendfile.
+    """
+    ssl_args = ssl_args or {}
+    if http_server == "lean":
+        from relay_server.lean_http import LeanServer
+
+        return LeanServer(listener, app, deadlines, **ssl_args)
+    if http_server != "pywsgi":
+        raise ValueError(f"unknown HTTP server {http_server!r}: one of {', '.join(HTTP_SERVERS)}")
+    server = _RelayServer(listener, app, log=None, error_log=logging.getLogger("relay_server.wsgi"), **ssl_args)
+    server.deadlines = deadlines
+    return server
+
+
+def serve(host: str, port: int, overrides: dict, *, certfile=None, keyfile=None, ready_file=None,
+          http_server: str = "lean") -> int:
     """Run until SIGINT/SIGTERM; returns the exit status."""
     config = RelayConfig.from_env(**overrides)
     app = create_app(config)
     ssl_args = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
-    server = _RelayServer((host, port), app, log=None, error_log=logging.getLogger("relay_server.wsgi"),
-                          **ssl_args)
-    server.deadlines = Deadlines(idle_timeout=config.idle_timeout, header_timeout=config.header_timeout,
-                                 body_timeout=config.body_timeout, max_body=config.max_request_bytes)
+    deadlines = Deadlines(idle_timeout=config.idle_timeout, header_timeout=config.header_timeout,
+                          body_timeout=config.body_timeout, max_body=config.max_request_bytes)
+    server = make_server((host, port), app, deadlines, http_server, ssl_args)
     collector = _collect_garbage()
     server.start()
     scheme = "https" if certfile else "http"

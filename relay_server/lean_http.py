@@ -1,0 +1,452 @@
+"""A lean HTTP/1.1 front for the relay's WSGI app: gevent connections, httptools' C parser.
+
+gevent's pywsgi is pure Python: the request line and headers go through ``email``'s parser,
+the answer's head is built with several joins and formats, and a dozen small objects are
+made per request. On the push path (``POST /pushes``, the device's ``POST /pushes/<id>/events``,
+and the event written to the stream) that was a fifth of the relay's CPU. This server keeps
+everything else the same (one greenlet per connection, the Flask app called as WSGI, streams
+written chunk by chunk as they are yielded) and does the HTTP part with httptools (llhttp, the
+parser of Node.js; it also decodes chunked bodies) and a few preformatted byte strings.
+
+It keeps the relay's serving rules (``relay_server.request_deadlines``, ``relay_server.sendfile``):
+
+- an idle keep-alive connection waits ``idle_timeout`` for its next request, then closes quietly;
+- once a request started, its headers must arrive within ``header_timeout`` and its body within
+  ``body_timeout``, else ``408`` with the relay's JSON error, and the connection closes;
+- the whole body is read before the application runs (no database connection is held for a
+  slow client); a ``Content-Length`` above ``max_body`` is not read: the application answers 413
+  from the announced length and the connection closes; a chunked body past it gets 413 here;
+- package bodies leave with ``os.sendfile`` on plain TCP (``wsgi.file_wrapper``);
+- ``Expect: 100-continue`` is answered before the body is read; HEAD, 204 and 304 have no body;
+  an answer of unknown length is sent chunked (HTTP/1.1) or closes the connection (HTTP/1.0);
+- TCP_NODELAY on every connection (see ``relay_server.server``).
+
+``appbeam relay --http-server pywsgi`` serves with gevent's pywsgi instead (the same rules).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import socket
+import sys
+import time
+from collections import deque
+from email.utils import formatdate
+from http import HTTPStatus
+from urllib.parse import unquote_to_bytes
+
+import gevent
+import gevent.ssl
+import httptools
+from gevent.server import StreamServer
+
+from relay_server.request_deadlines import Deadlines
+from relay_server.sendfile import SendfileWrapper, send_file_range, sendfile_source
+
+log = logging.getLogger("relay_server.wsgi")
+
+_READ = 65536
+_NO_BODY_STATUSES = (204, 304)
+_REASONS = {s.value: s.phrase for s in HTTPStatus}
+
+
+def _error(status: int, code: str, message: str) -> bytes:
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    return (f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1") + body
+
+
+class _Date:
+    """The Date header, formatted once a second."""
+
+    def __init__(self):
+        self._second = -1
+        self._value = b""
+
+    def header(self) -> bytes:
+        now = int(time.time())
+        if now != self._second:
+            self._second = now
+            self._value = b"Date: " + formatdate(now, usegmt=True).encode("ascii") + b"\r\n"
+        return self._value
+
+
+_date = _Date()
+
+
+class _Message:
+    """One request as the parser reported it."""
+
+    __slots__ = ("url", "headers", "body", "complete", "version", "method", "keep_alive", "too_large",
+                 "header_bytes")
+
+    def __init__(self):
+        self.url = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.body: list[bytes] | None = None
+        self.complete = False
+        self.version = "1.1"
+        self.method = b"GET"
+        self.keep_alive = True
+        self.too_large = False
+        self.header_bytes = 0
+
+
+class _Parse:
+    """httptools callbacks: complete requests are appended to ``messages``."""
+
+    def __init__(self, max_body: int):
+        self.max_body = max_body
+        self.messages: deque[_Message] = deque()
+        self.current: _Message | None = None
+        self.headers_done = False
+        self.body_size = 0
+        self.parser = httptools.HttpRequestParser(self)
+        self._name = b""
+
+    def on_message_begin(self):
+        self.current = _Message()
+        self.headers_done = False
+        self.body_size = 0
+
+    def on_url(self, url: bytes):
+        self.current.url += url
+
+    def on_header(self, name: bytes, value: bytes):
+        self.current.headers.append((name, value))
+
+    def on_headers_complete(self):
+        message = self.current
+        message.version = self.parser.get_http_version()
+        message.method = self.parser.get_method()
+        message.keep_alive = self.parser.should_keep_alive()
+        message.body = []
+        self.headers_done = True
+
+    def on_body(self, body: bytes):
+        message = self.current
+        self.body_size += len(body)
+        if self.body_size > self.max_body:
+            message.too_large = True
+            return
+        message.body.append(body)
+
+    def on_message_complete(self):
+        self.current.complete = True
+        self.messages.append(self.current)
+        self.current = None
+        self.headers_done = False
+
+
+class _Timeout(Exception):
+    """A request part did not arrive within its deadline."""
+
+
+class _Connection:
+    """Serves the requests of one client connection, one after the other."""
+
+    def __init__(self, server: "LeanServer", sock, address):
+        self.server = server
+        self.sock = sock
+        self.address = address
+        self.limits: Deadlines = server.deadlines
+        self.parse = _Parse(self.limits.max_body)
+        self.tls = isinstance(sock, gevent.ssl.SSLSocket)
+
+    # ------------------------------------------------------------------ reading
+
+    def _recv(self, seconds: float | None) -> bytes:
+        self.sock.settimeout(seconds)
+        return self.sock.recv(_READ)
+
+    def _feed(self, data: bytes) -> None:
+        self.parse.parser.feed_data(data)
+
+    def next_message(self) -> _Message | None:
+        """The next complete request (None: the client went away or stayed idle)."""
+        parse = self.parse
+        if parse.messages:
+            return parse.messages.popleft()
+        limits = self.limits
+        started = None  # when the first byte of this request arrived
+        header_deadline = body_deadline = None
+        continued = False
+        while True:
+            now = time.monotonic()
+            if parse.current is None:
+                wait = limits.idle_timeout if started is None else limits.header_timeout
+            elif not parse.headers_done:
+                if header_deadline is None:
+                    header_deadline = (started or now) + limits.header_timeout
+                wait = header_deadline - now
+            else:
+                message = parse.current
+                if message.too_large:
+                    return message  # answered 413 without reading the rest
+                if not continued and _header(message, b"expect").lower() == b"100-continue":
+                    continued = True
+                    if not _too_long(message, limits.max_body):
+                        self.sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+                if _too_long(message, limits.max_body):
+                    return message  # the application answers 413 from Content-Length; nothing is read
+                if body_deadline is None:
+                    body_deadline = now + limits.body_timeout
+                wait = body_deadline - now
+            if wait <= 0:
+                raise _Timeout()
+            try:
+                data = self._recv(wait)
+            except socket.timeout:
+                if parse.current is None and started is None:
+                    return None  # idle: close quietly
+                raise _Timeout() from None
+            if not data:
+                return None
+            if started is None:
+                started = now
+            self._feed(data)
+            if parse.messages:
+                return parse.messages.popleft()
+
+    # ------------------------------------------------------------------ serving
+
+    def serve(self) -> None:
+        try:
+            while True:
+                try:
+                    message = self.next_message()
+                except _Timeout:
+                    self._timed_out()
+                    return
+                except httptools.HttpParserUpgrade:
+                    self.sock.sendall(_error(400, "bad_request", "protocol upgrades are not supported"))
+                    return
+                except httptools.HttpParserError as exc:
+                    self.sock.sendall(_error(400, "bad_request", f"malformed HTTP request: {exc}"))
+                    return
+                if message is None:
+                    return
+                if not self.respond(message):
+                    return
+        except OSError:
+            return  # the client went away
+        finally:
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+
+    def _timed_out(self) -> None:
+        parse = self.parse
+        if parse.current is not None and parse.headers_done:
+            seconds = self.limits.body_timeout
+            log.info("(from %s) request body not received within %g s", self.address, seconds)
+            text = f"the request body did not arrive within {seconds:g} s; send the request again"
+        else:
+            seconds = self.limits.header_timeout
+            log.info("(from %s) request headers not received within %g s", self.address, seconds)
+            text = f"the request headers took longer than {seconds:g} s; send the request again"
+        try:
+            self.sock.sendall(_error(408, "request_timeout", text))
+        except OSError:
+            pass
+
+    def respond(self, message: _Message) -> bool:
+        """Run the application for one request; True if the connection may serve another."""
+        if message.too_large:
+            self.sock.sendall(_error(413, "too_large", "request body is too large"))
+            return False
+        environ = self._environ(message)
+        keep_alive = message.keep_alive and message.complete
+        state = {"status": None, "headers": None, "sent": False, "code": 0}
+
+        def start_response(status, headers, exc_info=None):
+            if exc_info:
+                try:
+                    if state["sent"]:
+                        raise exc_info[1].with_traceback(exc_info[2])
+                finally:
+                    exc_info = None
+            elif state["status"] is not None:
+                raise AssertionError("start_response called twice")
+            state["status"] = status
+            state["headers"] = headers
+            state["code"] = int(status[:3])
+            return write
+
+        chunked = False
+        head_only = message.method == b"HEAD"
+
+        def head(length: int | None) -> bytes:
+            nonlocal chunked, keep_alive
+            code = state["code"]
+            lines = [b"HTTP/1.1 ", state["status"].encode("latin-1"), b"\r\n", _date.header()]
+            has_length = False
+            for name, value in state["headers"]:
+                lower = name.lower()
+                if lower == "content-length":
+                    has_length = True
+                elif lower == "connection":
+                    if value.lower() == "close":
+                        keep_alive = False
+                    continue
+                elif lower == "transfer-encoding":
+                    continue
+                lines += [name.encode("latin-1"), b": ", value.encode("latin-1"), b"\r\n"]
+            no_body = head_only or code in _NO_BODY_STATUSES or 100 <= code < 200
+            if not has_length and not no_body:
+                if length is not None:
+                    lines.append(b"Content-Length: %d\r\n" % length)
+                elif message.version == "1.1":
+                    chunked = True
+                    lines.append(b"Transfer-Encoding: chunked\r\n")
+                else:
+                    keep_alive = False
+            if not keep_alive:
+                lines.append(b"Connection: close\r\n")
+            elif message.version == "1.0":
+                lines.append(b"Connection: keep-alive\r\n")
+            lines.append(b"\r\n")
+            state["sent"] = True
+            return b"".join(lines)
+
+        def write(data: bytes) -> None:
+            out = b"" if state["sent"] else head(None)
+            if data and not head_only:
+                out += (b"%x\r\n%s\r\n" % (len(data), data)) if chunked else data
+            if out:
+                self.sock.sendall(out)
+
+        result = None
+        self.sock.settimeout(None)  # writing waits as long as pywsgi's does (the client reads or hangs up)
+        try:
+            result = self.server.application(environ, start_response)
+            started = state["status"] is not None
+            length = _content_length(state["headers"]) if started else None
+            no_body = head_only or state["code"] in _NO_BODY_STATUSES
+            source = sendfile_source(result) if started and not self.tls and not no_body else None
+            if source is not None and length is not None:
+                self.sock.sendall(head(None))
+                file, offset = source
+                send_file_range(self.sock, file, offset, length)
+            elif started and length is not None and length <= _READ:
+                # The usual answer (JSON with its length): head and body leave in one send.
+                body = b"".join(result)
+                self.sock.sendall(head(None) + (b"" if no_body else body))
+            else:
+                for data in result:
+                    if data:
+                        write(data)
+                        if head_only:
+                            break
+                if not state["sent"]:
+                    if state["status"] is None:
+                        raise AssertionError("the application returned without calling start_response")
+                    self.sock.sendall(head(0) + (b"0\r\n\r\n" if chunked else b""))
+                elif chunked and not head_only:
+                    self.sock.sendall(b"0\r\n\r\n")
+            return keep_alive
+        except (OSError, EOFError):
+            return False  # the client went away (or a file ended early): the connection cannot go on
+        except Exception:  # noqa: BLE001 - one request failed; the server goes on
+            log.exception("error serving %s %s", message.method.decode("latin-1"), message.url[:200])
+            if not state["sent"]:
+                try:
+                    self.sock.sendall(_error(500, "internal_error", "the relay failed to answer this request"))
+                except OSError:
+                    pass
+            return False
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:  # noqa: BLE001
+                    log.exception("error closing a response")
+
+    def _environ(self, message: _Message) -> dict:
+        url = httptools.parse_url(message.url)
+        path = unquote_to_bytes(url.path or b"/").decode("latin-1")
+        server = self.server
+        env = {
+            "REQUEST_METHOD": message.method.decode("latin-1"),
+            "SCRIPT_NAME": "",
+            "PATH_INFO": path,
+            "QUERY_STRING": (url.query or b"").decode("latin-1"),
+            "SERVER_NAME": server.server_name,
+            "SERVER_PORT": server.server_port_str,
+            "SERVER_PROTOCOL": f"HTTP/{message.version}",
+            "REMOTE_ADDR": self.address[0] if isinstance(self.address, tuple) else "",
+            "REMOTE_PORT": str(self.address[1]) if isinstance(self.address, tuple) else "",
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "https" if self.tls else "http",
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+            "wsgi.file_wrapper": SendfileWrapper,
+        }
+        for raw_name, raw_value in message.headers:
+            name = raw_name.decode("latin-1").upper()
+            if "_" in name:
+                continue  # never let "X_Foo" pose as "X-Foo" (as pywsgi does)
+            value = raw_value.decode("latin-1").strip()
+            if name == "CONTENT-TYPE":
+                env["CONTENT_TYPE"] = value
+                continue
+            if name == "CONTENT-LENGTH":
+                env["CONTENT_LENGTH"] = value
+                continue
+            key = "HTTP_" + name.replace("-", "_")
+            env[key] = env[key] + "," + value if key in env else value
+        body = b"".join(message.body or ())
+        if message.body is not None and (body or "CONTENT_LENGTH" in env or "HTTP_TRANSFER_ENCODING" in env):
+            if not _too_long(message, self.limits.max_body):
+                env["CONTENT_LENGTH"] = str(len(body))
+                env.pop("HTTP_TRANSFER_ENCODING", None)
+        env["wsgi.input"] = io.BytesIO(body)
+        return env
+
+
+def _header(message: _Message, name: bytes) -> bytes:
+    for key, value in message.headers:
+        if key.lower() == name:
+            return value.strip()
+    return b""
+
+
+def _too_long(message: _Message, max_body: int) -> bool:
+    raw = _header(message, b"content-length")
+    return raw.isdigit() and int(raw) > max_body
+
+
+def _content_length(headers) -> int | None:
+    for name, value in headers or ():
+        if name.lower() == "content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+class LeanServer(StreamServer):
+    """gevent's StreamServer running ``_Connection`` for each client (TLS through ``ssl_args``)."""
+
+    def __init__(self, listener, application, deadlines: Deadlines | None = None, **ssl_args):
+        super().__init__(listener, self._serve, **ssl_args)
+        self.application = application
+        self.deadlines = deadlines or Deadlines()
+
+    def init_socket(self):
+        super().init_socket()
+        self.server_name = socket.getfqdn(self.server_host) if self.server_host in ("", "0.0.0.0", "::") \
+            else self.server_host
+        self.server_port_str = str(self.server_port)
+
+    def _serve(self, sock, address):
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        _Connection(self, sock, address).serve()

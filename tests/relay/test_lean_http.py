@@ -1,0 +1,124 @@
+"""The lean HTTP front (relay_server/lean_http.py) speaks HTTP/1.1 the way pywsgi did: keep-alive
+and pipelining, HTTP/1.0, HEAD, Expect: 100-continue, chunked bodies, oversize bodies, bad
+requests, and header names with underscores dropped. Both servers answer these the same way."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+
+from tests.helpers.relay_process import RelayProcess
+
+
+@pytest.fixture(scope="module", params=["lean", "pywsgi"])
+def relay(request, tmp_path_factory):
+    data = tmp_path_factory.mktemp(f"relay-{request.param}")
+    with RelayProcess(data, extra_args=["--http-server", request.param],
+                      env={"APPBEAM_MAX_REQUEST_BYTES": "2000"}) as process:
+        yield process
+
+
+def _connect(relay) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", relay.port), timeout=30)
+
+
+def _read_answer(sock: socket.socket, buffer: bytearray, head_only: bool = False) -> tuple[bytes, dict, bytes]:
+    """One answer (status line, headers, body) read from ``buffer`` + the socket."""
+    while b"\r\n\r\n" not in buffer:
+        chunk = sock.recv(65536)
+        assert chunk, bytes(buffer)
+        buffer += chunk
+    head, _, rest = bytes(buffer).partition(b"\r\n\r\n")
+    status, *lines = head.split(b"\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(b":") for line in lines)}
+    del buffer[:len(head) + 4]
+    if b"content-length" in headers and not head_only:
+        length = int(headers[b"content-length"])
+        while len(buffer) < length:
+            buffer += sock.recv(65536)
+        body = bytes(buffer[:length])
+        del buffer[:length]
+    else:
+        body = b""
+    return status, headers, body
+
+
+def test_keep_alive_and_pipelined_requests_get_answers_in_order(relay):
+    sock = _connect(relay)
+    buffer = bytearray()
+    try:
+        sock.sendall(b"GET /api/v1/healthz HTTP/1.1\r\nHost: relay\r\n\r\n"
+                     b"GET /api/v1/nothing-here HTTP/1.1\r\nHost: relay\r\n\r\n")
+        first = _read_answer(sock, buffer)
+        second = _read_answer(sock, buffer)
+        assert first[0] == b"HTTP/1.1 200 OK" and isinstance(json.loads(first[2]), dict)
+        assert second[0].startswith(b"HTTP/1.1 404")
+        sock.sendall(b"HEAD /api/v1/healthz HTTP/1.1\r\nHost: relay\r\n\r\n")
+        status, headers, _ = _read_answer(sock, bytearray(), head_only=True)
+        assert status == b"HTTP/1.1 200 OK" and int(headers[b"content-length"]) > 0
+        assert b"date" in headers
+    finally:
+        sock.close()
+
+
+def test_http_1_0_closes_after_the_answer(relay):
+    sock = _connect(relay)
+    try:
+        sock.sendall(b"GET /api/v1/healthz HTTP/1.0\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+        assert data.startswith(b"HTTP/1.") and b" 200 " in data.split(b"\r\n")[0]
+    finally:
+        sock.close()
+
+
+def test_expect_100_continue_gets_its_interim_answer(relay):
+    body = json.dumps({"username": f"expect-{relay.port}", "password": "correct horse"}).encode()
+    sock = _connect(relay)
+    try:
+        sock.sendall(b"POST /api/v1/accounts HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n"
+                     b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body))
+        assert sock.recv(65536).startswith(b"HTTP/1.1 100 Continue")
+        sock.sendall(body)
+        status, _, answer = _read_answer(sock, bytearray())
+        assert status.startswith(b"HTTP/1.1 201"), answer
+    finally:
+        sock.close()
+
+
+def test_a_body_over_the_limit_is_refused_413_without_being_read(relay):
+    sock = _connect(relay)
+    try:
+        sock.sendall(b"POST /api/v1/accounts HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 5000\r\n\r\n{")
+        status, _, body = _read_answer(sock, bytearray())
+        assert status.startswith(b"HTTP/1.1 413"), body
+    finally:
+        sock.close()
+
+
+def test_a_malformed_request_is_400_and_closed(relay):
+    sock = _connect(relay)
+    try:
+        sock.sendall(b"THIS IS NOT HTTP\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+        assert data.startswith(b"HTTP/1.1 400") or data.startswith(b"HTTP/1.0 400")
+    finally:
+        sock.close()
+
+
+def test_a_header_name_with_an_underscore_cannot_pose_as_authorization(relay):
+    sock = _connect(relay)
+    try:
+        # The real header is absent; "Authori_zation" would become HTTP_AUTHORI_ZATION, but
+        # "X_Forwarded_For"-style spoofing of any header must not reach the app at all.
+        sock.sendall(b"GET /api/v1/me HTTP/1.1\r\nHost: relay\r\nAUTHORIZATION_: Bearer nope\r\n\r\n")
+        status, _, _ = _read_answer(sock, bytearray())
+        assert status.startswith(b"HTTP/1.1 401")
+    finally:
+        sock.close()
