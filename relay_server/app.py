@@ -11,7 +11,7 @@ from relay_server import catalog
 from relay_server.api import api
 from relay_server.config import RelayConfig
 from relay_server.context import Relay
-from relay_server.cluster import Cluster
+from relay_server.cluster import Cluster, HostCluster
 from relay_server.db import close_pool, database, init_database, is_postgres
 from relay_server.errors import bad_request, register_error_handlers
 from relay_server.group_commit import GroupCommit
@@ -60,6 +60,10 @@ def create_app(config: RelayConfig | None = None) -> Flask:
         # Other relay processes may share this database: wake-ups and presence go through it.
         hub.cluster = Cluster(config.effective_database_url, hub)
         hub.cluster.start()
+    elif config.processes > 1:
+        # Sibling processes on this host share the SQLite file: wake-ups go over local sockets.
+        hub.cluster = HostCluster(_cluster_dir(config), hub)
+        hub.cluster.start()
     relay.mirror.start()
     relay.janitor = Janitor(relay)
     relay.janitor.start()
@@ -92,6 +96,18 @@ def create_app(config: RelayConfig | None = None) -> Flask:
         return jsonify(openapi_document())
 
     return app
+
+
+def _cluster_dir(config: RelayConfig) -> Path:
+    """Where the processes of one relay put their wake-up sockets (short enough for AF_UNIX)."""
+    import hashlib
+    import tempfile
+
+    directory = config.data_dir / "cluster"
+    if len(str(directory)) > 70:  # socket paths must stay under 108 bytes
+        digest = hashlib.sha256(str(config.data_dir.resolve()).encode()).hexdigest()[:16]
+        directory = Path(tempfile.gettempdir()) / f"appbeam-cluster-{digest}"
+    return directory
 
 
 def close_app(app: Flask) -> None:

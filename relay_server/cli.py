@@ -21,6 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="let the mirror fetch loopback/private addresses (off by default: SSRF)")
     parser.add_argument("--certfile", help="TLS certificate (PEM) to serve HTTPS")
     parser.add_argument("--keyfile", help="TLS private key (PEM)")
+    parser.add_argument("--processes", type=int, default=None,
+                        help="relay processes on this port (SO_REUSEPORT), sharing the data dir and database "
+                             "(default 1; env APPBEAM_PROCESSES)")
     parser.add_argument("--http-server", choices=("lean", "pywsgi"), default=None,
                         help="HTTP server in front of the app: lean (httptools, default) or pywsgi (gevent's); "
                              "env APPBEAM_HTTP_SERVER")
@@ -42,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         "demo_scale": args.demo_scale,
         "demo_catalog": False if args.no_demo_catalog else None,
         "mirror_allow_private": True if args.allow_private_mirror else None,
+        "processes": args.processes,
     }
     try:
         import os

@@ -1,7 +1,8 @@
-"""Several relay processes on one PostgreSQL database.
+"""Several relay processes on one database: PostgreSQL (any hosts), or SQLite (one host).
 
 A device's stream is held by one process; a push may be accepted by another. Two things
-cross the process boundary, both through PostgreSQL:
+cross the process boundary (through PostgreSQL in ``Cluster``; ``HostCluster`` sends the
+wake-ups over Unix datagram sockets instead, for processes sharing a SQLite database):
 
 - wake-ups: ``NOTIFY appbeam`` carries only device ids (or a disconnect order); every
   process LISTENs and wakes its own streams, which then read the database, the source of
@@ -158,3 +159,110 @@ class Cluster:
             for item in items:
                 device_id, _, token_hash = item.partition("|")
                 self.hub.disconnect_local(device_id, token_hash or None)
+
+
+class HostCluster(Cluster):
+    """Relay processes on one host sharing one database (``appbeam relay --processes N``).
+
+    Presence and heartbeats are the same table rows as ``Cluster``'s; wake-ups and disconnect
+    orders go from process to process as Unix datagrams instead of ``NOTIFY``, so it also
+    works on SQLite: every process binds ``<directory>/<instance>.sock`` and sends each
+    message to every other socket there (one ``sendto`` each, never waiting: a message that
+    finds a full buffer is dropped, and the streams' catch-up poll at every keepalive tick
+    covers it, as for a lost notification). Sockets of processes that died are removed by
+    the next process that cannot deliver to them.
+    """
+
+    _RESCAN = 1.0  # seconds between fresh listings of the peers' sockets
+
+    def __init__(self, directory, hub):
+        super().__init__("", hub)
+        from pathlib import Path
+
+        self.directory = Path(directory)
+        self.path = self.directory / f"{self.instance_id}.sock"
+        self._sock = None
+        self._peers: list[str] = []
+        self._scanned = 0.0
+
+    def start(self) -> None:
+        import socket
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.bind(str(self.path))
+        self._sock.setblocking(False)
+        super().start()
+
+    def stop(self) -> None:
+        super().stop()
+        if self._sock is not None:
+            self._sock.close()
+        try:
+            self.path.unlink()
+        except OSError:
+            pass
+
+    def _publish(self, kind: str, items: list[str]) -> None:
+        self._send(kind, items)
+
+    def _peer_paths(self) -> list[str]:
+        import time
+
+        now = time.monotonic()
+        if now - self._scanned > self._RESCAN:
+            try:
+                self._peers = [str(p) for p in self.directory.glob("*.sock") if p != self.path]
+            except OSError:
+                self._peers = []
+            self._scanned = now
+        return self._peers
+
+    def _send(self, kind: str, items: list[str]) -> None:
+        payloads, batch = [], []
+        for item in items + [None]:
+            if item is None or sum(len(i) + 1 for i in batch) + len(item) > _MAX_PAYLOAD:
+                if batch:
+                    payloads.append((kind + ":" + ",".join(batch)).encode())
+                batch = []
+            if item is not None:
+                batch.append(item)
+        for peer in self._peer_paths():
+            for payload in payloads:
+                try:
+                    self._sock.sendto(payload, peer)
+                except BlockingIOError:
+                    break  # that process is behind: its streams catch up at their next poll
+                except (ConnectionRefusedError, FileNotFoundError):
+                    self._forget(peer)
+                    break
+                except OSError:
+                    break
+
+    def _forget(self, peer: str) -> None:
+        """A socket nobody reads any more: its process died (it rejoins with a new one)."""
+        import os
+
+        try:
+            os.unlink(peer)
+        except OSError:
+            pass
+        self._scanned = 0.0
+
+    def _listen(self) -> None:
+        wake = self._wakeup_r
+        while not self._stop.is_set():
+            try:
+                ready = select.select([self._sock, wake], [], [], HEARTBEAT)[0]
+            except (OSError, ValueError):
+                return
+            if self._sock not in ready:
+                continue
+            while True:
+                try:
+                    payload = self._sock.recv(65536)
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError:
+                    return
+                self._handle(payload.decode())

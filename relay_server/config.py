@@ -57,6 +57,8 @@ class RelayConfig:
     limit_login_per_address: str = "30/minute"
     limit_accounts_per_address: str = "20/hour"
     limit_pushes_per_device: str = "120/minute"
+    #: Pairing codes a device may make (each is good for 10 minutes and once).
+    limit_pairings_per_device: str = "20/hour"
     #: Bytes of mirrored packages one account's pushes may keep on the relay (default 5 GiB).
     mirror_quota_bytes: int = 5 * 1024**3
     #: Seconds a package copy no push uses any more is kept before it is deleted.
@@ -69,6 +71,9 @@ class RelayConfig:
     header_timeout: float = 20.0
     body_timeout: float = 20.0
     idle_timeout: float = 75.0
+    #: Relay processes serving one port on this host (SO_REUSEPORT; ``appbeam relay --processes``).
+    #: Above 1 on SQLite they wake each other's streams through ``relay_server.cluster.HostCluster``.
+    processes: int = 1
     #: Base URL devices should use for the relay's own files when the request has no Host
     #: (empty: taken from each request).
     public_url: str = ""

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import signal
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import gevent
@@ -123,11 +127,17 @@ def serve(host: str, port: int, overrides: dict, *, certfile=None, keyfile=None,
           http_server: str = "lean") -> int:
     """Run until SIGINT/SIGTERM; returns the exit status."""
     config = RelayConfig.from_env(**overrides)
+    worker = os.environ.get(WORKER_ENV)
+    if config.processes > 1 and worker is None:
+        return supervise(config.processes, host, port, config.data_dir, ready_file)
     app = create_app(config)
     ssl_args = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
     deadlines = Deadlines(idle_timeout=config.idle_timeout, header_timeout=config.header_timeout,
                           body_timeout=config.body_timeout, max_body=config.max_request_bytes)
-    server = make_server((host, port), app, deadlines, http_server, ssl_args)
+    listener = (host, port)
+    if worker is not None:
+        listener = _shared_listener(host, port, config.data_dir, worker)
+    server = make_server(listener, app, deadlines, http_server, ssl_args)
     collector = _collect_garbage()
     server.start()
     scheme = "https" if certfile else "http"
@@ -147,3 +157,102 @@ def serve(host: str, port: int, overrides: dict, *, certfile=None, keyfile=None,
     server.stop(timeout=2)
     collector.kill()
     return 0
+
+
+# ---------------------------------------------------------------------------- several processes
+
+#: Set in the environment of each relay process started by ``supervise`` (its number).
+WORKER_ENV = "APPBEAM_WORKER_INDEX"
+
+
+def _run_dir(data_dir: Path) -> Path:
+    return Path(data_dir) / "run"
+
+
+def _shared_listener(host: str, port: int, data_dir: Path, worker: str) -> socket.socket:
+    """This worker's listening socket on the shared port (SO_REUSEPORT: the kernel spreads new
+    connections over the workers' sockets). It listens only once every worker is ready, so
+    the first connections do not all land on the first worker up."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    run = _run_dir(data_dir)
+    (run / f"ready-{worker}").write_text(str(os.getpid()))
+    go = run / "go"
+    while not go.exists():
+        time.sleep(0.05)  # gevent's sleep: the app's background work goes on meanwhile
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+def supervise(processes: int, host: str, port: int, data_dir: Path, ready_file: str | None) -> int:
+    """Start ``processes`` relay processes on one port (SO_REUSEPORT) and keep them running.
+
+    Each is this command again with ``APPBEAM_WORKER_INDEX`` set; they share the data dir and
+    the database (SQLite: ``HostCluster`` wakes streams across them; PostgreSQL: its
+    ``Cluster``). A process that dies is started again; SIGTERM/SIGINT stop them all.
+    """
+    if port == 0:
+        print("appbeam relay: --processes needs a fixed --port", file=sys.stderr)
+        return 2
+    run = _run_dir(data_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    for stale in run.glob("*"):
+        stale.unlink(missing_ok=True)
+    command = [sys.executable, "-m", "shared.cli", *sys.argv[1:]]
+    workers: dict[int, subprocess.Popen] = {}
+
+    def start(index: int) -> None:
+        env = {**os.environ, WORKER_ENV: str(index)}
+        workers[index] = subprocess.Popen(command, env=env, preexec_fn=_die_with_parent)
+
+    for index in range(processes):
+        start(index)
+    stop = gevent.event.Event()
+    gevent.signal_handler(signal.SIGINT, stop.set)
+    gevent.signal_handler(signal.SIGTERM, stop.set)
+    deadline = time.monotonic() + 300
+    while not all((run / f"ready-{i}").exists() for i in range(processes)):
+        if stop.is_set() or time.monotonic() > deadline or any(w.poll() is not None for w in workers.values()):
+            log.error("the relay processes did not all start")
+            _stop_all(workers)
+            return 1
+        gevent.sleep(0.05)
+    (run / "go").write_text("")
+    url = f"http://{host}:{port}/"
+    log.info("relay listening on %s with %d processes (data in %s)", url, processes, data_dir)
+    if ready_file:
+        tmp = Path(ready_file + ".tmp")
+        tmp.write_text(url)
+        tmp.replace(ready_file)
+    while not stop.wait(0.5):
+        for index, proc in list(workers.items()):
+            if proc.poll() is not None:
+                log.error("relay process %d exited with %s; starting it again", index, proc.returncode)
+                start(index)
+    _stop_all(workers)
+    return 0
+
+
+def _stop_all(workers: dict) -> None:
+    for proc in workers.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in workers.values():
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _die_with_parent() -> None:
+    """In a worker, before exec: end it if the supervisor dies without stopping it (Linux)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
