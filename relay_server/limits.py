@@ -36,6 +36,7 @@ class RateLimits:
             "login_failures_account": parse(config.limit_login_failures_per_account),
             "new_account": parse(config.limit_accounts_per_address),
             "push": parse(config.limit_pushes_per_device),
+            "new_pairing": parse(config.limit_pairings_per_device),
         }
         self.enabled = config.rate_limits
 

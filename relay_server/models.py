@@ -197,6 +197,21 @@ class Presence(BaseModel):
         primary_key = pw.CompositeKey("device", "instance")
 
 
+class Pairing(BaseModel):
+    """A one-time code that signs a new phone in to an account without a password (issue 14).
+
+    Only the code's SHA-256 is stored; it is good for ``PAIRING_TTL`` seconds and once.
+    """
+
+    code_hash = pw.CharField(max_length=64, primary_key=True)
+    account = pw.ForeignKeyField(Account, on_delete="CASCADE")
+    created_by = pw.ForeignKeyField(Device, on_delete="CASCADE")
+    created_at = pw.DateTimeField(default=utcnow)
+    expires_at = pw.DateTimeField()
+    used_at = pw.DateTimeField(null=True)
+    used_by = pw.CharField(max_length=128, null=True)
+
+
 class HealthProbe(BaseModel):
     """One row the health check rewrites: proof that the database still takes a write."""
 
@@ -205,4 +220,4 @@ class HealthProbe(BaseModel):
 
 
 ALL_MODELS = [Account, Device, Token, Friendship, Package, CatalogApp, CatalogPackage, Push, PushHistory, Event,
-              RelayInstance, Presence, HealthProbe]
+              RelayInstance, Presence, Pairing, HealthProbe]

@@ -117,6 +117,21 @@ def openapi_document() -> dict:
         "/api/v1/me/key": {"put": _op("Register or replace the calling device's public key", {
             "200": _json({"type": "object", "properties": {"device": _ref("Device")}})},
             body={"type": "object", "required": ["public_key"], "properties": {"public_key": _STR}})},
+        "/api/v1/pairings": {"post": _op("Make a one-time code that pairs a new device with this account", {
+            "201": _json({"type": "object", "required": ["code", "qr_payload", "expires_at"], "properties": {
+                "code": _STR, "qr_payload": _STR, "expires_at": _STR}}, "Created"),
+            "429": {"$ref": "#/components/responses/TooManyRequests"}})},
+        "/api/v1/pairings/claim": {"post": _op("Join the account of a pairing code as this device", {
+            "200": _json({"type": "object", "required": ["token", "device", "account", "paired_by"], "properties": {
+                "token": _STR, "account": {"type": "object"}, "device": _ref("Device"),
+                "paired_by": {"type": "object", "properties": {"device_id": _STR, "name": _STR,
+                                                               "public_key": _NSTR}}}}),
+            "404": {"$ref": "#/components/responses/NotFound"},
+            "409": {"$ref": "#/components/responses/Conflict"},
+            "410": _json(_ref("Error"), "The code was used already or has expired"),
+            "429": {"$ref": "#/components/responses/TooManyRequests"}},
+            body={"type": "object", "required": ["code", "device"], "properties": {
+                "code": _STR, "device": _ref("DeviceInfo")}}, auth=False)},
         "/api/v1/devices": {"get": _op("Associated devices, own first", {
             "200": _json({"type": "object", "properties": {"devices": {"type": "array", "items": _ref("Device")}}})},
             params=[_query("format", {"type": "array", "items": {"type": "string"}})])},

@@ -245,6 +245,19 @@ class RelayClient:
         self.token = body["token"]
         return body
 
+    def create_pairing(self) -> dict:
+        """A one-time code that pairs a new device with this account: ``{code, qr_payload, expires_at}``."""
+        return self.request("POST", "/pairings")
+
+    def claim_pairing(self, code: str, device: DeviceInfo, key: DeviceKey | None = None) -> dict:
+        """Join the account of a pairing code as ``device`` (no password); keeps the token.
+        The answer's ``paired_by`` names the device that made the code, with its public key."""
+        self.key = key or self.key or DeviceKey.generate()
+        body = self.request("POST", "/pairings/claim", json_body={
+            "code": code, "device": {**device.to_dict(), "public_key": self.key.public_key}})
+        self.token = body["token"]
+        return body
+
     def logout(self) -> None:
         self.request("POST", "/logout")
         self.token = None

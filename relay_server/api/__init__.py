@@ -7,4 +7,14 @@ from shared.protocol import API_PREFIX
 api = Blueprint("api", __name__, url_prefix=API_PREFIX)
 
 # Importing the modules registers their routes on ``api``.
-from relay_server.api import accounts, catalog, devices, friends, ops, packages, pushes, stream  # noqa: E402,F401
+from relay_server.api import (  # noqa: E402,F401
+    accounts,
+    catalog,
+    devices,
+    friends,
+    ops,
+    packages,
+    pairings,
+    pushes,
+    stream,
+)

@@ -45,7 +45,7 @@ def create_account():
     return jsonify({"username": username}), 201
 
 
-def _device_fields(data: dict) -> dict:
+def device_fields(data: dict) -> dict:
     device = data.get("device")
     if not isinstance(device, dict):
         raise bad_request("device: give {id, name, model, platform}", "invalid_field")
@@ -73,7 +73,7 @@ def login():
     data = json_body()
     username = data.get("username") if isinstance(data.get("username"), str) else ""
     password = text_field(data, "password", min_len=1, max_len=256)
-    fields = _device_fields(data)
+    fields = device_fields(data)
     limits = current_relay().limits
     username = username.strip().lower()
     pair = f"{client_address()} {username}"
@@ -89,26 +89,32 @@ def login():
         limits.failed("login_failures_account", username)
         raise ApiError(401, "bad_credentials", "wrong username or password")
     with database.atomic():
-        device = Device.get_or_none(Device.id == fields["id"])
-        if device is not None and device.account_id != account.id:
-            # Says no more than that this id cannot be used: whose it is stays private.
-            raise ApiError(409, "device_id_unavailable",
-                           "this device id cannot be used; log in again with a new device id")
-        old_key = device.public_key if device is not None else None
-        if device is None:
-            device = Device.create(account=account, last_seen=utcnow(), **fields)
-        else:
-            device.name, device.model, device.platform = fields["name"], fields["model"], fields["platform"]
-            # A new key replaces the old (the app was reinstalled); the account's other devices
-            # see the change and do not trust the new key until their user does.
-            device.public_key = fields.get("public_key", device.public_key)
-            device.last_seen = utcnow()
-            device.save()
-        token = issue_token(device)
-        told = _announce_key(device, old_key)
+        device, token, told = enrol_device(account, fields)
     current_relay().hub.notify(told)
     return jsonify({"token": token, "account": {"username": account.username},
                     "device": device_dict(device, "self", current_relay().hub)})
+
+
+def enrol_device(account: Account, fields: dict) -> tuple[Device, str, list[str]]:
+    """Add the device to the account's list (or update its entry) and give it a token, inside
+    the caller's transaction; returns it, the token, and the devices to wake after the commit
+    (told about a new key). Used by password login and by pairing."""
+    device = Device.get_or_none(Device.id == fields["id"])
+    if device is not None and device.account_id != account.id:
+        # Says no more than that this id cannot be used: whose it is stays private.
+        raise ApiError(409, "device_id_unavailable",
+                       "this device id cannot be used; log in again with a new device id")
+    old_key = device.public_key if device is not None else None
+    if device is None:
+        device = Device.create(account=account, last_seen=utcnow(), **fields)
+    else:
+        device.name, device.model, device.platform = fields["name"], fields["model"], fields["platform"]
+        # A new key replaces the old (the app was reinstalled); the account's other devices
+        # see the change and do not trust the new key until their user does.
+        device.public_key = fields.get("public_key", device.public_key)
+        device.last_seen = utcnow()
+        device.save()
+    return device, issue_token(device), _announce_key(device, old_key)
 
 
 @api.post("/logout")

@@ -72,7 +72,7 @@ def test_the_api_has_the_routes_of_docs_api_md(app):
         ("/api/v1/pushes/{push_id}", "get"), ("/api/v1/pushes/{push_id}/events", "post"),
         ("/api/v1/pushes/{push_id}", "delete"), ("/api/v1/stream", "get"), ("/api/v1/packages/{sha256}", "get"),
         ("/api/v1/apps", "get"), ("/api/v1/apps/{app_id}", "get"), ("/api/v1/apps/{app_id}/package", "get"),
-        ("/api/v1/healthz", "get"),
+        ("/api/v1/healthz", "get"), ("/api/v1/pairings", "post"), ("/api/v1/pairings/claim", "post"),
     }
     assert expected <= _routes(app)
 
@@ -87,7 +87,7 @@ def test_path_parameters_are_declared(document):
 
 def test_public_routes_need_no_token_and_the_others_do(document):
     public = {("/api/v1/healthz", "get"), ("/api/v1/accounts", "post"), ("/api/v1/login", "post"),
-              ("/api/v1/apps", "get"), ("/api/v1/apps/{app_id}", "get"), ("/api/v1/apps/{app_id}/package", "get")}
+              ("/api/v1/pairings/claim", "post"), ("/api/v1/apps", "get"), ("/api/v1/apps/{app_id}", "get"), ("/api/v1/apps/{app_id}/package", "get")}
     for path, item in document["paths"].items():
         for method, operation in item.items():
             if (path, method) in public:
