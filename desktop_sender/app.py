@@ -21,6 +21,7 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
 
 from desktop_sender.account import sign_in
+from desktop_sender.add_phone import AddPhoneDialog
 from desktop_sender.downloads import DownloadInterceptor
 from desktop_sender.icons import IconCache
 from desktop_sender.install_info import (
@@ -86,6 +87,7 @@ class SenderApp(QObject):
     sign_in_failed = Signal(str)
     pushes_loaded = Signal()
     push_sent = Signal(list)
+    pairing_shown = Signal(dict)
 
     def __init__(self, profile: SenderProfile, options: SenderOptions, parent: QObject | None = None):
         super().__init__(parent)
@@ -125,6 +127,8 @@ class SenderApp(QObject):
         self.window.browser.send_link_requested.connect(self._on_send_link_requested)
         self.window.browser.bridge.push_requested.connect(self._on_page_push_requested)
         self.window.account_clicked.connect(self.show_setup_dialog)
+        self.window.add_phone_clicked.connect(self.show_add_phone)
+        self.add_phone_dialog: AddPhoneDialog | None = None
         picker = self.window.picker
         picker.push_requested.connect(self._on_push_requested)
         picker.save_requested.connect(self._on_save_requested)
@@ -182,6 +186,8 @@ class SenderApp(QObject):
         """
         self.shutdown()
         self.closed = True
+        if self.add_phone_dialog is not None:
+            self.add_phone_dialog.close()
         self.window.close()
         self.window.browser.page().deleteLater()
         self.window.deleteLater()
@@ -263,6 +269,38 @@ class SenderApp(QObject):
         self.listener.status_changed.connect(self._on_stream_status)
         self.listener.stream_failed.connect(self._on_stream_failed)
         self.listener.start()
+
+    # ------------------------------------------------------------------ adding a phone
+
+    def show_add_phone(self) -> AddPhoneDialog:
+        """Show a pairing code for a new phone (a fresh one from the relay)."""
+        if self.add_phone_dialog is None:
+            dialog = AddPhoneDialog(self.window)
+            dialog.setStyleSheet(STYLE_SHEET)
+            dialog.new_code_requested.connect(self._request_pairing)
+            self.add_phone_dialog = dialog
+        self.add_phone_dialog.open()
+        self._request_pairing()
+        return self.add_phone_dialog
+
+    def _request_pairing(self) -> None:
+        if not self.client.token:
+            self.add_phone_dialog.set_error("Sign this computer in first: click the account chip in the toolbar.")
+            return
+        call = self.worker.call("create_pairing")
+        call.succeeded.connect(self._on_pairing)
+        call.failed.connect(self._on_pairing_failed)
+
+    @_unless_closed
+    def _on_pairing(self, pairing: dict) -> None:
+        if self.add_phone_dialog is not None:
+            self.add_phone_dialog.set_pairing(pairing)
+            emit(self.pairing_shown, pairing)
+
+    @_unless_closed
+    def _on_pairing_failed(self, error: RelayError) -> None:
+        if self.add_phone_dialog is not None:
+            self.add_phone_dialog.set_error(f"No code this time. {relay_error_text(error, self.client.base_url)}")
 
     # ------------------------------------------------------------------ the picker
 

@@ -26,6 +26,7 @@ class MainWindow(QMainWindow):
     """
 
     account_clicked = Signal()
+    add_phone_clicked = Signal()
 
     def __init__(self, profile: QWebEngineProfile, home_url: str = "", parent: QWidget | None = None):
         super().__init__(parent)
@@ -104,6 +105,12 @@ class MainWindow(QMainWindow):
         self.account_label.setToolTip("The account and the name of this computer on the relay")
         self.account_label.installEventFilter(self)
         bar.addWidget(self.account_label)
+
+        self.add_phone_action = QAction("Add a phone", self)
+        self.add_phone_action.setToolTip("Sign a phone or tablet in to this account with a QR code, no password")
+        self.add_phone_action.triggered.connect(lambda: emit(self.add_phone_clicked))
+        bar.addAction(self.add_phone_action)
+        bar.widgetForAction(self.add_phone_action).setObjectName("addPhone")
 
     # ------------------------------------------------------------------ navigation
 
