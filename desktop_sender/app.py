@@ -380,7 +380,8 @@ class SenderApp(QObject):
             return
         picker.set_loading()
         formats = picker.info.formats if picker.info else ()
-        call = self.worker.call("devices", formats)
+        app_id = picker.info.id if picker.info else None
+        call = self.worker.call("devices", formats, app_id=app_id)
         call.succeeded.connect(lambda devices, s=serial: self._on_devices(s, devices))
         call.failed.connect(lambda error, s=serial: self._on_devices_error(s, error))
 

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from desktop_sender.install_info import PackageLink, human_size
 from desktop_sender.style import DIM, letter_icon, rounded
 from shared.protocol import PLATFORM_LABELS, InstallInfo, Platform, PushMode
+from shared.versions import compare_versions, is_same_or_newer
 from desktop_sender.signals import emit
 
 ICON_SIZE = 64
@@ -68,6 +69,22 @@ def last_seen_text(iso: str | None, now: datetime | None = None) -> str:
     return f"last seen {days} day{'s' if days > 1 else ''} ago"
 
 
+def installed_note(installed: Mapping[str, Any] | None, offered: InstallInfo | None) -> tuple[str, bool] | None:
+    """What a device has of the offered app, as the picker says it: ``("Installed", True)``
+    when it has this version (or a newer one), ``("Update from 3.5 to 3.6", False)`` when it
+    has an older one, None when it has none (or the relay did not say)."""
+    if not installed or offered is None:
+        return None
+    have, have_code = installed.get("version"), installed.get("version_code")
+    if is_same_or_newer(have, have_code, offered.version, offered.version_code):
+        same = (have_code == offered.version_code if have_code is not None and offered.version_code is not None
+                else not (have and offered.version) or compare_versions(have, offered.version) == 0)
+        return ("Installed" if same else f"Has a newer version ({have})"), True
+    if have and offered.version:
+        return f"Update from {have} to {offered.version}", False
+    return "Update available", False
+
+
 def _chip(text: str, name: str = "chip") -> QLabel:
     label = QLabel(text)
     label.setObjectName(name)
@@ -80,7 +97,7 @@ class DeviceRow(QFrame):
 
     toggled = Signal()
 
-    def __init__(self, device: Mapping[str, Any], parent: QWidget | None = None):
+    def __init__(self, device: Mapping[str, Any], parent: QWidget | None = None, offered: InstallInfo | None = None):
         super().__init__(parent)
         self.setObjectName("deviceRow")
         self.device = dict(device)
@@ -101,6 +118,11 @@ class DeviceRow(QFrame):
         top.addStretch(1)
         if self.is_friend:
             top.addWidget(_chip(f"{device.get('owner')}'s device", "chipFriend"))
+        #: ("Installed", True) / ("Update from 3.5 to 3.6", False) / None, from what the device reported.
+        self.installed = installed_note(device.get("installed"), offered)
+        if self.installed is not None:
+            text, current = self.installed
+            top.addWidget(_chip(text, "chipInstalled" if current else "chipUpdate"))
         top.addWidget(_chip("Online", "chipOnline") if self.online else _chip("Offline", "chipOffline"))
 
         model = " · ".join(x for x in (str(device.get("model") or ""), platform_label(str(device.get("platform") or ""))) if x)
@@ -119,6 +141,9 @@ class DeviceRow(QFrame):
         layout.addWidget(self.detail)
 
         self.note = None
+        if self.installed is not None and self.installed[1]:
+            # Still selectable (a reinstall), but shown as done, as app stores do.
+            self.setProperty("installed", "true")
         if not self.compatible:
             note = f"Can't install it: {device.get('reason') or 'no package for this device'}"
         elif not self.online:
@@ -396,7 +421,7 @@ class DevicePicker(QWidget):
             key=lambda d: (d.get("relation") == "friend", not d.get("compatible", True), not d.get("online"), str(d.get("name") or "")),
         )
         for device in ordered:
-            row = DeviceRow(device, self.device_list)
+            row = DeviceRow(device, self.device_list, offered=self.info)
             row.toggled.connect(self._update_buttons)
             self.device_layout.insertWidget(self.device_layout.count() - 1, row)
             self.rows.append(row)

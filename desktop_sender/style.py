@@ -47,6 +47,7 @@ QToolBar#navigation QToolButton:hover {{ background: #f1f5f9; }}
 QToolBar#navigation QToolButton:disabled {{ color: #cbd5e1; }}
 QToolBar#navigation QToolButton:checked {{ background: #dbeafe; color: {ACCENT_DARK}; }}
 QToolBar#navigation QToolButton#pushesToggle {{ font-size: 13px; font-weight: 600; padding: 7px 14px; border-radius: 15px; }}
+QToolBar#navigation QToolButton#addPhone {{ font-size: 13px; padding: 7px 12px; border-radius: 15px; color: {ACCENT_DARK}; }}
 QLineEdit#address {{ background: #f1f5f9; border: 1px solid transparent; border-radius: 17px; padding: 6px 14px; font-size: 13px; min-height: 20px; }}
 QLineEdit#address:focus {{ background: {SURFACE}; border: 1px solid {ACCENT}; }}
 QLabel#account {{ background: #f1f5f9; border-radius: 15px; padding: 6px 12px; color: #334155; }}
@@ -71,6 +72,9 @@ QLabel#deviceReason {{ color: #94a3b8; font-size: 12px; }}
 QLabel#chip {{ background: #f1f5f9; color: #475569; border-radius: 9px; padding: 2px 8px; font-size: 11px; }}
 QLabel#chipFriend {{ background: #fef3c7; color: #92400e; border-radius: 9px; padding: 2px 8px; font-size: 11px; }}
 QLabel#chipOnline {{ background: #dcfce7; color: #166534; border-radius: 9px; padding: 2px 8px; font-size: 11px; }}
+QLabel#chipInstalled {{ background: #e0e7ff; color: #3730a3; border-radius: 9px; padding: 2px 8px; font-size: 11px; }}
+QLabel#chipUpdate {{ background: #dbeafe; color: #1d4ed8; border-radius: 9px; padding: 2px 8px; font-size: 11px; font-weight: 600; }}
+QFrame#deviceRow[installed="true"] QCheckBox {{ color: #64748b; }}
 QLabel#chipOffline {{ background: #f1f5f9; color: #64748b; border-radius: 9px; padding: 2px 8px; font-size: 11px; }}
 
 QPushButton {{ border-radius: 10px; padding: 9px 16px; font-weight: 600; border: 1px solid {BORDER}; background: {SURFACE}; }}

@@ -197,6 +197,20 @@ class Presence(BaseModel):
         primary_key = pw.CompositeKey("device", "instance")
 
 
+class InstalledApp(BaseModel):
+    """An app installed on a device, as the device last reported it (its own account sees it:
+    the picker shows "Installed" or "Update from 3.5 to 3.6")."""
+
+    device = pw.ForeignKeyField(Device, on_delete="CASCADE")
+    app_id = pw.CharField(max_length=200)
+    version = pw.CharField(max_length=64, null=True)
+    version_code = pw.BigIntegerField(null=True)
+    updated_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        primary_key = pw.CompositeKey("device", "app_id")
+
+
 class Pairing(BaseModel):
     """A one-time code that signs a new phone in to an account without a password (issue 14).
 
@@ -220,4 +234,4 @@ class HealthProbe(BaseModel):
 
 
 ALL_MODELS = [Account, Device, Token, Friendship, Package, CatalogApp, CatalogPackage, Push, PushHistory, Event,
-              RelayInstance, Presence, Pairing, HealthProbe]
+              RelayInstance, Presence, Pairing, InstalledApp, HealthProbe]

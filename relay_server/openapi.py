@@ -77,7 +77,8 @@ def openapi_document() -> dict:
             "id": _STR, "name": _STR, "model": _STR, "platform": _STR, "owner": _STR,
             "relation": {"type": "string", "enum": ["self", "friend"]}, "online": {"type": "boolean"},
             "last_seen": _NSTR, "formats": {"type": "array", "items": _STR}, "compatible": {"type": "boolean"},
-            "reason": _NSTR, "public_key": _NSTR, "fingerprint": _NSTR}},
+            "reason": _NSTR, "public_key": _NSTR, "fingerprint": _NSTR,
+            "installed": {"type": ["object", "null"], "properties": {"version": _NSTR, "version_code": _NINT}}}},
         "Friend": {"type": "object", "required": ["username", "status"], "properties": {
             "username": _STR, "status": {"type": "string", "enum": ["accepted", "pending_incoming", "pending_outgoing"]}}},
         "Push": {"type": "object", "required": ["id", "app", "mode", "device_id", "state", "format", "package"],
@@ -134,7 +135,13 @@ def openapi_document() -> dict:
                 "code": _STR, "device": _ref("DeviceInfo")}}, auth=False)},
         "/api/v1/devices": {"get": _op("Associated devices, own first", {
             "200": _json({"type": "object", "properties": {"devices": {"type": "array", "items": _ref("Device")}}})},
-            params=[_query("format", {"type": "array", "items": {"type": "string"}})])},
+            params=[_query("format", {"type": "array", "items": {"type": "string"}}),
+                    _query("app_id", {"type": "string"})])},
+        "/api/v1/me/installed": {"put": _op("Report the apps installed on this device", {
+            "200": _json({"type": "object", "properties": {"installed": {"type": "integer"}}})},
+            body={"type": "object", "required": ["apps"], "properties": {"apps": {"type": "array", "items": {
+                "type": "object", "required": ["id"], "properties": {
+                    "id": _STR, "version": _NSTR, "version_code": _NINT}}}}})},
         "/api/v1/devices/{device_id}": {"delete": _op("Remove one of the account's devices", {
             "204": {"description": "Removed"}, "404": {"$ref": "#/components/responses/NotFound"}},
             params=[_path_param("device_id")])},

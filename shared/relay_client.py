@@ -277,9 +277,17 @@ class RelayClient:
     def me(self) -> dict:
         return self.request("GET", "/me")
 
-    def devices(self, formats: Iterable[str] = ()) -> list[dict]:
-        """Associated devices, own first, each marked compatible or not with ``formats`` [5]."""
-        return self.request("GET", "/devices", params=[("format", f) for f in formats])["devices"]
+    def devices(self, formats: Iterable[str] = (), app_id: str | None = None) -> list[dict]:
+        """Associated devices, own first, each marked compatible or not with ``formats`` [5];
+        with ``app_id``, the account's own devices also say which version of it they have
+        (``installed``: ``{version, version_code}`` or None)."""
+        params = [("format", f) for f in formats] + ([("app_id", app_id)] if app_id else [])
+        return self.request("GET", "/devices", params=params)["devices"]
+
+    def report_installed(self, apps: Iterable[dict]) -> None:
+        """Tell the relay which apps this device has (``{id, version, version_code}`` each),
+        replacing what it said before; only this account's devices see it."""
+        self.request("PUT", "/me/installed", json_body={"apps": list(apps)})
 
     def remove_device(self, device_id: str) -> None:
         self.request("DELETE", f"/devices/{device_id}")

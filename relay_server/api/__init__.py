@@ -12,6 +12,7 @@ from relay_server.api import (  # noqa: E402,F401
     catalog,
     devices,
     friends,
+    installed,
     ops,
     packages,
     pairings,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import g, jsonify, request
 
-from shared.protocol import FORMAT_MIME_TYPES, formats_for, incompatibility_reason
+from shared.protocol import FORMAT_MIME_TYPES, formats_for, incompatibility_reason, parse_app_id
 from shared.signing import fingerprint
 
 from relay_server.api import api
@@ -45,7 +45,18 @@ def list_devices():
     if unknown:
         raise bad_request(f"format: unknown package format {unknown[0]!r}", "invalid_field")
     hub = current_relay().hub
-    devices = [device_dict(d, rel, hub, formats) for d, rel in associated_devices(g.account, g.device.id)]
+    associated = associated_devices(g.account, g.device.id)
+    devices = [device_dict(d, rel, hub, formats) for d, rel in associated]
+    app_id = request.args.get("app_id")
+    if app_id:
+        # What the caller's own devices have of this app (never a friend's: that stays theirs).
+        from relay_server.api.installed import installed_versions
+
+        own = [d.id for d, rel in associated if rel == "self"]
+        versions = installed_versions(own, parse_app_id(app_id, "app_id"))
+        for entry in devices:
+            if entry["relation"] == "self":
+                entry["installed"] = versions.get(entry["id"])
     return jsonify({"devices": devices})
 
 
