@@ -44,7 +44,8 @@ def create_app(config: RelayConfig | None = None) -> Flask:
                   metrics=RelayMetrics(hub))
     relay.store.clean_tmp()
     relay.limits = RateLimits(config)
-    relay.commits = GroupCommit()
+    # Several processes on one SQLite file: wait for each other's write lock cooperatively.
+    relay.commits = GroupCommit(cooperative_begin=config.processes > 1 and not is_postgres())
     relay.metrics.watch_commits(relay.commits)
     relay.storage = StorageProbe(config.data_dir)
     if not relay.storage.check().ok:

@@ -24,7 +24,7 @@ from typing import Iterable
 
 import peewee as pw
 
-from relay_server.db import connection, database, utcnow
+from relay_server.db import Prepared, connection, database, is_postgres, slot, utcnow
 from relay_server.models import Presence, RelayInstance
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,21 @@ STALE_AFTER = timedelta(seconds=3 * HEARTBEAT)
 _MAX_PAYLOAD = 7000  # PostgreSQL allows 8000 bytes per notification
 
 
+
+
+#: Is the device present on another live relay instance? (The one query a push to a device
+#: not connected here costs.)
+_PRESENT_ELSEWHERE = Prepared(lambda: (
+    Presence.select(Presence.device).join(RelayInstance)
+    .where((Presence.device == slot("device")) & (RelayInstance.id != slot("instance"))
+           & (RelayInstance.heartbeat_at >= slot("since", RelayInstance.heartbeat_at)))
+    .limit(1)))
+
+
+def _unhurried() -> None:
+    """In this PostgreSQL transaction, commit without waiting for the WAL flush."""
+    if is_postgres():
+        database.execute_sql("SET LOCAL synchronous_commit TO OFF")
 
 
 class Cluster:
@@ -87,21 +102,21 @@ class Cluster:
 
     def set_present(self, device_id: str, present: bool) -> None:
         with connection():
-            if present:
-                Presence.insert(device=device_id, instance=self.instance_id).on_conflict_ignore().execute()
-            else:
-                Presence.delete().where((Presence.device == device_id)
-                                        & (Presence.instance == self.instance_id)).execute()
+            with database.atomic():
+                _unhurried()  # a presence row need not survive a power cut: no WAL flush wait
+                if present:
+                    Presence.insert(device=device_id, instance=self.instance_id).on_conflict_ignore().execute()
+                else:
+                    Presence.delete().where((Presence.device == device_id)
+                                            & (Presence.instance == self.instance_id)).execute()
 
     def _live(self):
         return RelayInstance.heartbeat_at >= utcnow() - STALE_AFTER
 
     def is_present_elsewhere(self, device_id: str) -> bool:
         with connection():
-            return (Presence.select().join(RelayInstance)
-                    .where((Presence.device == device_id) & (RelayInstance.id != self.instance_id)
-                           & self._live())
-                    .exists())
+            return bool(_PRESENT_ELSEWHERE.execute(device=device_id, instance=self.instance_id,
+                                                   since=utcnow() - STALE_AFTER).fetchone())
 
     def present_elsewhere(self) -> set[str]:
         rows = (Presence.select(Presence.device).join(RelayInstance)
@@ -125,7 +140,12 @@ class Cluster:
         for item in items + [None]:
             if item is None or sum(len(i) + 1 for i in batch) + len(item) > _MAX_PAYLOAD:
                 if batch:
-                    database.execute_sql("SELECT pg_notify(%s, %s)", (CHANNEL, kind + ":" + ",".join(batch)))
+                    # Outside a transaction the notification is a transaction of its own: it need
+                    # not wait for a WAL flush (nothing durable is in it). Inside one, the
+                    # caller's commit decides.
+                    sql = ("SELECT pg_notify(%s, %s)" if database.in_transaction() else
+                           "SELECT set_config('synchronous_commit', 'off', true), pg_notify(%s, %s)")
+                    database.execute_sql(sql, (CHANNEL, kind + ":" + ",".join(batch)))
                 batch = []
             if item is not None:
                 batch.append(item)
@@ -165,15 +185,18 @@ class HostCluster(Cluster):
     """Relay processes on one host sharing one database (``appbeam relay --processes N``).
 
     Presence and heartbeats are the same table rows as ``Cluster``'s; wake-ups and disconnect
-    orders go from process to process as Unix datagrams instead of ``NOTIFY``, so it also
-    works on SQLite: every process binds ``<directory>/<instance>.sock`` and sends each
-    message to every other socket there (one ``sendto`` each, never waiting: a message that
-    finds a full buffer is dropped, and the streams' catch-up poll at every keepalive tick
-    covers it, as for a lost notification). Sockets of processes that died are removed by
-    the next process that cannot deliver to them.
+    orders go from process to process over Unix stream sockets instead of ``NOTIFY``, so it
+    also works on SQLite: every process listens on ``<directory>/<instance>.sock`` and keeps
+    one connection to each other process's socket, writing one line per message. A stream
+    socket holds a few hundred KB and a full one makes the sender wait (up to ``SEND_TIMEOUT``),
+    so bursts are not dropped (datagram sockets queue only ten messages); a message that still
+    cannot go is covered by the streams' catch-up poll at every keepalive tick, as a lost
+    notification is. Sockets of processes that died are removed by the next process that
+    cannot connect to them.
     """
 
     _RESCAN = 1.0  # seconds between fresh listings of the peers' sockets
+    SEND_TIMEOUT = 2.0
 
     def __init__(self, directory, hub):
         super().__init__("", hub)
@@ -181,23 +204,28 @@ class HostCluster(Cluster):
 
         self.directory = Path(directory)
         self.path = self.directory / f"{self.instance_id}.sock"
-        self._sock = None
-        self._peers: list[str] = []
+        self._server = None
+        self._peers: dict[str, object] = {}  # socket path -> connected socket (None: not connected)
+        self._send_lock = threading.Lock()
         self._scanned = 0.0
 
     def start(self) -> None:
         import socket
 
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self._sock.bind(str(self.path))
-        self._sock.setblocking(False)
+        self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._server.bind(str(self.path))
+        self._server.listen(64)
         super().start()
 
     def stop(self) -> None:
         super().stop()
-        if self._sock is not None:
-            self._sock.close()
+        for sock in [self._server, *self._peers.values()]:
+            if sock is not None:
+                try:
+                    sock.close()
+                except OSError:
+                    pass
         try:
             self.path.unlink()
         except OSError:
@@ -212,57 +240,93 @@ class HostCluster(Cluster):
         now = time.monotonic()
         if now - self._scanned > self._RESCAN:
             try:
-                self._peers = [str(p) for p in self.directory.glob("*.sock") if p != self.path]
+                found = {str(p) for p in self.directory.glob("*.sock") if p != self.path}
             except OSError:
-                self._peers = []
+                found = set()
+            for gone in set(self._peers) - found:
+                self._drop(gone)
+                self._peers.pop(gone, None)
+            for new in found - set(self._peers):
+                self._peers[new] = None
             self._scanned = now
-        return self._peers
+        return list(self._peers)
 
     def _send(self, kind: str, items: list[str]) -> None:
-        payloads, batch = [], []
+        import socket
+
+        lines, batch = [], []
         for item in items + [None]:
             if item is None or sum(len(i) + 1 for i in batch) + len(item) > _MAX_PAYLOAD:
                 if batch:
-                    payloads.append((kind + ":" + ",".join(batch)).encode())
+                    lines.append(kind + ":" + ",".join(batch) + "\n")
                 batch = []
             if item is not None:
                 batch.append(item)
-        for peer in self._peer_paths():
-            for payload in payloads:
+        data = "".join(lines).encode()
+        if not data:
+            return
+        with self._send_lock:  # one writer at a time: lines never interleave
+            for peer in self._peer_paths():
+                sock = self._peers.get(peer)
                 try:
-                    self._sock.sendto(payload, peer)
-                except BlockingIOError:
-                    break  # that process is behind: its streams catch up at their next poll
+                    if sock is None:
+                        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                        sock.settimeout(self.SEND_TIMEOUT)
+                        sock.connect(peer)
+                        self._peers[peer] = sock
+                    sock.sendall(data)
                 except (ConnectionRefusedError, FileNotFoundError):
+                    self._drop(peer)
                     self._forget(peer)
-                    break
-                except OSError:
-                    break
+                except OSError:  # slow or gone: reconnect next time; streams catch up at their poll
+                    self._drop(peer)
+
+    def _drop(self, peer: str) -> None:
+        sock = self._peers.get(peer)
+        if sock is not None:
+            try:
+                sock.close()
+            except OSError:
+                pass
+        if peer in self._peers:
+            self._peers[peer] = None
 
     def _forget(self, peer: str) -> None:
-        """A socket nobody reads any more: its process died (it rejoins with a new one)."""
-        import os
-
+        """A socket nobody listens on any more: its process died (it rejoins with a new one)."""
         try:
             os.unlink(peer)
         except OSError:
             pass
+        self._peers.pop(peer, None)
         self._scanned = 0.0
 
     def _listen(self) -> None:
-        wake = self._wakeup_r
+        """Accept the other processes' connections; one reader for each."""
         while not self._stop.is_set():
             try:
-                ready = select.select([self._sock, wake], [], [], HEARTBEAT)[0]
+                ready = select.select([self._server, self._wakeup_r], [], [], HEARTBEAT)[0]
+                if self._server not in ready:
+                    continue
+                conn, _ = self._server.accept()
             except (OSError, ValueError):
-                return
-            if self._sock not in ready:
-                continue
-            while True:
-                try:
-                    payload = self._sock.recv(65536)
-                except (BlockingIOError, InterruptedError):
-                    break
-                except OSError:
+                if self._stop.is_set():
                     return
-                self._handle(payload.decode())
+                continue
+            threading.Thread(target=self._read, args=(conn,), name="cluster-peer", daemon=True).start()
+
+    def _read(self, conn) -> None:
+        pending = b""
+        try:
+            while not self._stop.is_set():
+                data = conn.recv(65536)
+                if not data:
+                    return
+                pending += data
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    if line:
+                        self._handle(line.decode())
+        except OSError:
+            return
+        finally:
+            conn.close()

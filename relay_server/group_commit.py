@@ -22,18 +22,29 @@ When requests arrive together, one transaction carries them all:
 
 The write runs on the leader's thread (greenlet) and database connection, so it must not
 use request state (Flask's ``request``/``g``): callers capture what they need first.
+
+With several relay processes on one SQLite file (``cooperative_begin``), another process may
+hold the write lock when a batch begins. SQLite's own busy handler then sleeps inside C, and
+under gevent that stops every connection of this process for milliseconds at a time; instead
+the batch tries ``BEGIN IMMEDIATE`` without waiting and, while the lock is taken, yields to
+the other greenlets between tries (for up to ``BUSY_SECONDS``, SQLite's busy timeout).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 from typing import Any, Callable
+
+import peewee
 
 from relay_server.db import database
 
 #: The most writes one transaction carries (the others wait for the next one).
 MAX_BATCH = 64
+#: How long a batch waits for another process's write lock (``cooperative_begin``), seconds.
+BUSY_SECONDS = 5.0
 
 
 class _Write:
@@ -55,8 +66,9 @@ class _Write:
 class GroupCommit:
     """Runs writes of concurrent requests in shared transactions (see the module's doc)."""
 
-    def __init__(self, max_batch: int = MAX_BATCH):
+    def __init__(self, max_batch: int = MAX_BATCH, cooperative_begin: bool = False):
         self.max_batch = max_batch
+        self.cooperative_begin = cooperative_begin
         self._lock = threading.Lock()
         self._waiting: list[_Write] = []
         self._leading = False
@@ -102,7 +114,7 @@ class GroupCommit:
     def _commit(self, batch: list[_Write]) -> None:
         shared = len(batch) > 1
         try:
-            with database.atomic():
+            with self._transaction():
                 for write in batch:
                     if not shared:
                         write.result = write.work()  # alone: its error rolls the transaction back
@@ -123,3 +135,33 @@ class GroupCommit:
             self.writes += len(batch)
         for write in batch:
             write.done = True
+
+    def _transaction(self):
+        return self._cooperative_transaction() if self.cooperative_begin else database.atomic()
+
+    @contextmanager
+    def _cooperative_transaction(self):
+        """``database.atomic()``, waiting for another process's write lock by yielding, not in C."""
+        database.execute_sql("PRAGMA busy_timeout = 0")
+        try:
+            deadline = time.monotonic() + BUSY_SECONDS
+            pause = 0.0002
+            while True:
+                transaction = database.atomic()
+                try:
+                    transaction.__enter__()
+                    break
+                except peewee.OperationalError as exc:
+                    if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                time.sleep(pause)  # gevent's sleep: this process's other connections go on
+                pause = min(pause * 2, 0.005)
+        finally:
+            database.execute_sql(f"PRAGMA busy_timeout = {int(BUSY_SECONDS * 1000)}")
+        try:
+            yield
+        except BaseException as exc:
+            if not transaction.__exit__(type(exc), exc, exc.__traceback__):
+                raise
+        else:
+            transaction.__exit__(None, None, None)

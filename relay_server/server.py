@@ -209,18 +209,22 @@ def supervise(processes: int, host: str, port: int, data_dir: Path, ready_file: 
         env = {**os.environ, WORKER_ENV: str(index)}
         workers[index] = subprocess.Popen(command, env=env, preexec_fn=_die_with_parent)
 
-    for index in range(processes):
-        start(index)
     stop = gevent.event.Event()
     gevent.signal_handler(signal.SIGINT, stop.set)
     gevent.signal_handler(signal.SIGTERM, stop.set)
     deadline = time.monotonic() + 300
-    while not all((run / f"ready-{i}").exists() for i in range(processes)):
-        if stop.is_set() or time.monotonic() > deadline or any(w.poll() is not None for w in workers.values()):
-            log.error("the relay processes did not all start")
-            _stop_all(workers)
-            return 1
-        gevent.sleep(0.05)
+    # The first process alone first: it creates or migrates the tables, which two processes
+    # must not do at the same time (PostgreSQL's CREATE INDEX IF NOT EXISTS can race).
+    for wave in ([0], list(range(1, processes))):
+        for index in wave:
+            start(index)
+        while not all((run / f"ready-{i}").exists() for i in wave):
+            if (stop.is_set() or time.monotonic() > deadline
+                    or any(w.poll() is not None for w in workers.values())):
+                log.error("the relay processes did not all start")
+                _stop_all(workers)
+                return 1
+            gevent.sleep(0.05)
     (run / "go").write_text("")
     url = f"http://{host}:{port}/"
     log.info("relay listening on %s with %d processes (data in %s)", url, processes, data_dir)
