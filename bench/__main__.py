@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bench.common import REPO, load_average, log, raise_nofile
 
-BENCHMARKS = ["push_latency", "push_throughput", "connections", "reconnect_storm", "package_serving",
+BENCHMARKS = ["push_latency", "push_throughput", "push_processes", "connections", "reconnect_storm", "package_serving",
               "download_engine", "sender", "abuse"]
 
 
@@ -41,6 +41,7 @@ def _function(name: str):
     return {
         "push_latency": b_push.push_latency,
         "push_throughput": b_push.push_throughput,
+        "push_processes": b_push.push_processes,
         "connections": b_connections.connections,
         "reconnect_storm": b_connections.reconnect_storm,
         "package_serving": b_files.package_serving,

@@ -37,17 +37,20 @@ def _cpu_fields(cpu_s: float, client_cpu_s: float, delivered: int, wall_s: float
             "client_cpu_ms_per_push": per(client_cpu_s), "step_wall_s": round(wall_s, 3)}
 
 
-async def _measure_step(open_loop, wait, pids) -> tuple[list, dict]:
-    """Run one open-loop step; returns its answers and the CPU used meanwhile."""
+async def _measure_step(open_loop, wait, pids, db_pids=()) -> tuple[list, dict]:
+    """Run one open-loop step; returns its answers and the CPU used meanwhile (server, client,
+    and a separate database server's, if any)."""
     import psutil
 
     me = psutil.Process()
+    db0 = cpu_seconds(db_pids) if db_pids else 0.0
     cpu0, client0, t0 = cpu_seconds(pids), sum(me.cpu_times()[:2]), time.perf_counter()
     answers = await open_loop()
     await wait(answers)
     cpu = cpu_seconds(pids) - cpu0
     client = sum(me.cpu_times()[:2]) - client0
-    return answers, {"cpu": cpu, "client": client, "wall": time.perf_counter() - t0, "start": t0}
+    db = cpu_seconds(db_pids) - db0 if db_pids else None
+    return answers, {"cpu": cpu, "client": client, "db": db, "wall": time.perf_counter() - t0, "start": t0}
 
 
 def _finish_step(rate: float, count: int, answers: list, arrivals: Arrivals, used: dict) -> dict:
@@ -55,6 +58,8 @@ def _finish_step(rate: float, count: int, answers: list, arrivals: Arrivals, use
     last_ack = max((a[3] for a in answers), default=used["start"])
     step["achieved_rate"] = round(step["accepted"] / max(1e-9, last_ack - used["start"]), 1)
     step.update(_cpu_fields(used["cpu"], used["client"], step["delivered"], used["wall"]))
+    if used.get("db") is not None and step["delivered"]:
+        step["db_cpu_ms_per_push"] = round(used["db"] * 1000 / step["delivered"], 3)
     return step
 
 
@@ -62,7 +67,7 @@ def _finish_step(rate: float, count: int, answers: list, arrivals: Arrivals, use
 
 
 async def _relay_run(url: str, tokens: list[str], sender_token: str, n: int, plans: list[tuple[float, int]],
-                     pids, seed: int = 1) -> dict:
+                     pids, seed: int = 1, db_pids=()) -> dict:
     """Connect n devices, then for each (rate, count) in plans push open-loop; one result per plan."""
     rng = random.Random(seed)
     arrivals = Arrivals()
@@ -86,7 +91,8 @@ async def _relay_run(url: str, tokens: list[str], sender_token: str, n: int, pla
                 await wait_acks([k for k in keys if k in arrivals.at], arrivals, 30)
 
             answers, used = await _measure_step(
-                lambda: pusher.open_loop(rate, count, lambda k: push_body([f"dev-{targets[k]:05d}"])), wait, pids)
+                lambda: pusher.open_loop(rate, count, lambda k: push_body([f"dev-{targets[k]:05d}"])), wait, pids,
+                db_pids)
             step = _finish_step(rate, count, answers, arrivals, used)
             step["stream_errors"] = len(arrivals.errors)
             out["steps"].append(step)
@@ -203,7 +209,7 @@ def throughput_rates(smoke: bool) -> tuple[list[int], list[int], float]:
 
 
 def relay_throughput(seeded, n: int, rates: list[int], seconds: float, extra_args=None, env=None,
-                     database_url: str | None = None) -> dict:
+                     database_url: str | None = None, db_pids=()) -> dict:
     """Steps up the rate on one relay (``extra_args``: e.g. ``--processes 2``) until a step fails."""
     args = list(extra_args or [])
     if database_url:
@@ -211,7 +217,7 @@ def relay_throughput(seeded, n: int, rates: list[int], seconds: float, extra_arg
     relay = fresh_relay(seeded, extra_args=args, env=env)
     try:
         run = asyncio.run(_relay_run(relay.url, seeded.tokens, seeded.sender_token, n,
-                                     [(r, int(r * seconds)) for r in rates], relay_pids(relay)))
+                                     [(r, int(r * seconds)) for r in rates], relay_pids(relay), db_pids=db_pids))
     finally:
         discard(relay)
     steps = [_step_row(s) for s in run["steps"]]
@@ -223,7 +229,8 @@ def _best(steps: list[dict]) -> dict:
     best = max(ok, key=lambda s: s["offered_rate"], default=None)
     return {"max_rate": best["offered_rate"] if best else 0,
             "cpu_ms_per_push_at_max": best["server_cpu_ms_per_push"] if best else None,
-            "p99_ms_at_max": best["p99_ms"] if best else None}
+            "p99_ms_at_max": best["p99_ms"] if best else None,
+            "db_cpu_ms_per_push_at_max": best.get("db_cpu_ms_per_push") if best else None}
 
 
 def push_throughput(ctx) -> dict:
@@ -261,4 +268,41 @@ def _step_row(s: dict) -> dict:
             "p50_ms": s["from_send"]["p50_ms"], "p99_ms": s["from_send"]["p99_ms"], "max_ms": s["from_send"]["max_ms"],
             "p99_from_ack_ms": s["from_ack"]["p99_ms"], "server_cpu_ms_per_push": s["server_cpu_ms_per_push"],
             "server_cpu_share": s["server_cpu_share"], "client_cpu_ms_per_push": s["client_cpu_ms_per_push"],
+            **({"db_cpu_ms_per_push": s["db_cpu_ms_per_push"]} if "db_cpu_ms_per_push" in s else {}),
             "ok": _step_ok(s)}
+
+
+def push_processes(ctx) -> dict:
+    """Throughput and CPU per push with 1 and 2 relay processes (SO_REUSEPORT), on SQLite and on
+    PostgreSQL (a throwaway server, fsync on), the same acknowledging devices and steps."""
+    from bench.peers import Postgres
+    from bench.relay import seed
+
+    n = 5 if ctx.smoke else 1000
+    rates, seconds = ([50, 100], 1.0) if ctx.smoke else ([200, 400, 600, 800, 1000, 1250, 1500], 3.0)
+    result = {"n": n, "step_seconds": seconds, "runs": []}
+    seeded = ctx.seeded(max(n, 5))
+    for processes in (1, 2):
+        run = relay_throughput(seeded, n, rates, seconds, extra_args=["--processes", str(processes)])
+        result["runs"].append({"processes": processes, "database": "SQLite", **run})
+        log(f"  {processes} process(es), SQLite: {run['max_rate']}/s, CPU {run['cpu_ms_per_push_at_max']} ms/push")
+    pg = Postgres()
+    if not pg.available:
+        result["runs"].append({"processes": "1, 2", "database": "PostgreSQL", "steps": [], "max_rate": 0,
+                               "skipped": "PostgreSQL's server programs are not installed"})
+        return result
+    with pg:
+        template = pg.create("bench_template")
+        pg_seeded = seed(ctx.work, max(n, 5), template)
+        for processes in (1, 2):
+            name = f"bench_run_{processes}"
+            url = pg.create(name, template="bench_template")
+            try:
+                run = relay_throughput(pg_seeded, n, rates, seconds, extra_args=["--processes", str(processes)],
+                                       database_url=url, db_pids=[pg.server_pid])
+            finally:
+                pg.drop(name)
+            result["runs"].append({"processes": processes, "database": "PostgreSQL", **run})
+            log(f"  {processes} process(es), PostgreSQL: {run['max_rate']}/s, "
+                f"CPU {run['cpu_ms_per_push_at_max']} ms/push (+ PostgreSQL {run['db_cpu_ms_per_push_at_max']} ms/push)")
+    return result

@@ -144,3 +144,80 @@ http {{
                                      stdout=subprocess.DEVNULL, stderr=open(self.tmp / "logs" / "stderr", "wb"))
         _wait_port(self.port, self.proc)
         return self
+
+
+class Postgres(_Peer):
+    """A throwaway PostgreSQL server (Debian's server programs) on 127.0.0.1:<free port>, in a temp
+    dir, with its defaults (fsync on: a commit is durable, as for the relay on SQLite). Run as the
+    postgres user when root. ``url(name)``: a database's URL; ``create(name, template)``."""
+
+    name = "postgresql"
+
+    def __init__(self):
+        import glob
+
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        self.bindir = Path(found[-1]).parent if found else None
+        self.port = free_port()
+        self.tmp = None
+
+    @property
+    def available(self) -> bool:
+        return self.bindir is not None
+
+    def _as_user(self) -> list[str]:
+        if os.geteuid() != 0:
+            return []
+        import pwd
+
+        try:
+            pwd.getpwnam("postgres")
+            return ["runuser", "-u", "postgres", "--"]
+        except KeyError:
+            return ["runuser", "-u", "nobody", "--"]
+
+    def start(self) -> "Postgres":
+        self.tmp = Path(tempfile.mkdtemp(prefix="bench-postgres-"))
+        user = self._as_user()
+        if user:
+            shutil.chown(self.tmp, user[2])
+        data = self.tmp / "data"
+        subprocess.run([*user, str(self.bindir / "initdb"), "-D", str(data), "-U", "appbeam", "--auth=trust",
+                        "-E", "UTF8"], check=True, capture_output=True, timeout=120)
+        subprocess.run([*user, str(self.bindir / "pg_ctl"), "-D", str(data), "-l", str(self.tmp / "server.log"), "-w",
+                        "-o", f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.tmp} -c max_connections=300",
+                        "start"], check=True, capture_output=True, timeout=120)
+        self._pg_ctl_user = user
+        self.create("postgres_bench")
+        return self
+
+    @property
+    def server_pid(self) -> int:
+        """The postmaster's pid (its backends are its children)."""
+        return int((self.tmp / "data" / "postmaster.pid").read_text().split()[0])
+
+    def url(self, database: str) -> str:
+        return f"postgresql://appbeam@127.0.0.1:{self.port}/{database}"
+
+    def _sql(self, statement: str) -> None:
+        import psycopg2
+
+        conn = psycopg2.connect(self.url("postgres"))
+        conn.autocommit = True
+        try:
+            conn.cursor().execute(statement)
+        finally:
+            conn.close()
+
+    def create(self, database: str, template: str | None = None) -> str:
+        self._sql(f'CREATE DATABASE "{database}"' + (f' TEMPLATE "{template}"' if template else ""))
+        return self.url(database)
+
+    def drop(self, database: str) -> None:
+        self._sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+    def stop(self) -> None:
+        if self.tmp is not None and self.bindir is not None:
+            subprocess.run([*getattr(self, "_pg_ctl_user", []), str(self.bindir / "pg_ctl"), "-D",
+                            str(self.tmp / "data"), "-m", "immediate", "stop"], capture_output=True, timeout=60)
+        super().stop()

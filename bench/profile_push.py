@@ -32,12 +32,23 @@ LAYERS = [
     ("gevent hub / sockets", ("gevent/",)),
     ("werkzeug", ("werkzeug/",)),
     ("flask", ("flask/",)),
+    ("relay's HTTP front (lean_http)", ("relay_server/lean_http.py",)),
     ("relay code", ("relay_server/",)),
     ("shared code", ("shared/",)),
 ]
 
 
+#: Leaf frames whose own time is spent in C below them (py-spy shows Python frames only).
+LEAVES = [
+    ("sqlite (C, below peewee's execute/commit)", ("Database._execute_cursor", "Database.commit", "Database.rollback")),
+    ("socket syscalls (send/recv)", ("SocketMixin.send ", "SocketMixin.recv", "SocketMixin.sendall", "_sendall")),
+]
+
+
 def _layer(stack: list[str]) -> str:
+    for name, marks in LEAVES:
+        if any(m in stack[-1] for m in marks):
+            return name
     for frame in reversed(stack):
         for name, marks in LAYERS:
             if any(m in frame for m in marks):
@@ -93,14 +104,23 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--out", type=Path, default=Path("relay-profile.txt"), help="py-spy collapsed stacks")
     parser.add_argument("--workdir", type=Path)
-    parser.add_argument("--database-url")
+    parser.add_argument("--postgres", action="store_true",
+                        help="on a throwaway PostgreSQL server (bench.peers.Postgres) instead of SQLite")
     parser.add_argument("relay_args", nargs="*", help="extra relay flags (after --)")
     args = parser.parse_args(argv)
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     raise_nofile(65536)
     work = args.workdir or Path(tempfile.mkdtemp(prefix="appbeam-profile-"))
-    seeded = seed(work, max(args.n, 5))
-    extra = list(args.relay_args) + (["--database-url", args.database_url] if args.database_url else [])
+    pg = None
+    extra = list(args.relay_args)
+    if args.postgres:
+        from bench.peers import Postgres
+
+        pg = Postgres().start()
+        seeded = seed(work, max(args.n, 5), pg.create("bench_template"))
+        extra += ["--database-url", pg.create("bench_run", template="bench_template")]
+    else:
+        seeded = seed(work, max(args.n, 5))
     relay = fresh_relay(seeded, extra_args=extra)
     try:
         pids = relay_pids(relay)
@@ -116,18 +136,22 @@ def main(argv=None) -> int:
                  "--nonblocking", "--output", str(target)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
         time.sleep(0.5)
         run = asyncio.run(_relay_run(relay.url, seeded.tokens, seeded.sender_token, args.n,
-                                     [(args.rate, int(args.rate * args.seconds))], pids))
+                                     [(args.rate, int(args.rate * args.seconds))], pids,
+                                     db_pids=[pg.server_pid] if pg else ()))
         for _, proc in spies:
             proc.wait(duration + 30)
         batches = _write_batches(relay.url)
     finally:
         discard(relay)
+        if pg is not None:
+            pg.stop()
         if not args.workdir:
             shutil.rmtree(work, ignore_errors=True)
     step = run["steps"][0]
     print(f"N={args.n} rate={args.rate}/s: delivered {step['delivered']}/{step['accepted']}, acked "
           f"{step['acknowledged']}, from send p50 {step['from_send']['p50_ms']} / p99 {step['from_send']['p99_ms']} ms, "
-          f"relay CPU {step['server_cpu_ms_per_push']} ms/push, client CPU {step['client_cpu_ms_per_push']} ms/push")
+          f"relay CPU {step['server_cpu_ms_per_push']} ms/push, client CPU {step['client_cpu_ms_per_push']} ms/push"
+          + (f", PostgreSQL CPU {step.get('db_cpu_ms_per_push')} ms/push" if pg else ""))
     if batches:
         print(f"group commit: {batches[1]:.0f} writes in {batches[0]:.0f} transactions "
               f"({batches[1] / max(1, batches[0]):.2f} per transaction; one relay process's counters)")

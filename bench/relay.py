@@ -44,21 +44,23 @@ class Seeded:
         return f"dev-{i:05d}"
 
 
-def _open_db(data_dir: Path):
+def _open_db(data_dir: Path, database_url: str | None = None):
     from relay_server.db import database, init_database
 
-    init_database(f"sqlite:///{data_dir / 'relay.db'}")
+    init_database(database_url or f"sqlite:///{data_dir / 'relay.db'}")
     return database
 
 
-def seed(base: Path, devices: int) -> Seeded:
-    """Make a template data dir holding ``devices`` logged-in Android devices of one account."""
-    tpl = base / f"template-{devices}"
+def seed(base: Path, devices: int, database_url: str | None = None) -> Seeded:
+    """Make a template data dir holding ``devices`` logged-in Android devices of one account
+    (in ``database_url`` when given, e.g. a PostgreSQL template database; else SQLite in the dir)."""
+    tpl = base / (f"template-{devices}" if not database_url else f"template-pg-{devices}")
     if (tpl / "seed.json").exists():
         data = json.loads((tpl / "seed.json").read_text())
         return Seeded(tpl, data["tokens"], data["sender_token"])
     tpl.mkdir(parents=True, exist_ok=True)
-    relay = LocalRelay(tpl, extra_args=["--no-demo-catalog"], env=RELAY_ENV).start()
+    args = ["--no-demo-catalog"] + (["--database-url", database_url] if database_url else [])
+    relay = LocalRelay(tpl, extra_args=args, env=RELAY_ENV).start()
     try:
         api = f"{relay.url}/api/v1"
         requests.post(f"{api}/accounts", json={"username": USERNAME, "password": PASSWORD}, timeout=10).raise_for_status()
@@ -74,7 +76,7 @@ def seed(base: Path, devices: int) -> Seeded:
     finally:
         relay.stop()
 
-    database = _open_db(tpl)
+    database = _open_db(tpl, database_url)
     from relay_server.auth import token_digest
     from relay_server.db import utcnow
     from relay_server.models import Account, Device, Token
@@ -93,6 +95,9 @@ def seed(base: Path, devices: int) -> Seeded:
                 Token.insert_many([dict(token_hash=token_digest(t), device=Seeded.device_id(i), created_at=now)
                                    for i, t in zip(ids, new_tokens)]).execute()
     database.close()
+    from relay_server.db import close_pool
+
+    close_pool()  # (a PostgreSQL template database must have no connections left)
     (tpl / "relay.log").unlink(missing_ok=True)
     (tpl / "seed.json").write_text(json.dumps({"tokens": tokens, "sender_token": sender_token}))
     log(f"seeded {devices} devices in {tpl}")

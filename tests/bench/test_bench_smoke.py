@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-EXPECTED = ["push_latency", "push_throughput", "connections", "reconnect_storm", "package_serving",
+EXPECTED = ["push_latency", "push_throughput", "push_processes", "connections", "reconnect_storm", "package_serving",
             "download_engine", "sender", "abuse"]
 
 
@@ -51,6 +51,11 @@ def test_bench_smoke(smoke_run):
     assert tp["relay_steps"] and tp["relay_steps"][0]["delivered"] == tp["relay_steps"][0]["accepted"] > 0
     assert tp["relay_steps"][0]["acknowledged"] == tp["relay_steps"][0]["delivered"]
     assert tp["relay_max_rate"] >= 0
+
+    for run in b["push_processes"]["runs"]:
+        if not run.get("skipped"):
+            first = run["steps"][0]
+            assert first["delivered"] == first["accepted"] == first["acknowledged"] > 0, run
 
     conn = b["connections"]["relay"]
     assert conn["streams_open"] == conn["n"] and conn["all_received"], conn
