@@ -1,16 +1,22 @@
 """What one push's card on the app-message page says and offers [0130, 0138]. Kivy-free.
 
 The Kivy card only draws a :class:`CardView`; everything a user reads and every button
-they get is decided here, so it is tested without a window.
+they get is decided here, so it is tested without a window. The state chip holds a few
+words; why a push failed or waits is a sentence in the notice, which wraps. Views depend on
+the time (how long ago a push came, "Retrying in 4 s"): the screen asks for them again
+every second.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from shared.protocol import PushState
 
-from shared.formatting import human_eta, human_size, human_speed, human_when
+from shared.formatting import human_eta, human_speed, human_when
+from shared.formatting import human_size as _human_size
 from mobile_receiver.record import PROMPT_DOWNLOAD, PROMPT_METERED, PushRecord
 
 S = PushState
@@ -49,6 +55,8 @@ class CardView:
     notice: str
     actions: tuple[str, ...]  # first is the main one
     icon_url: str | None
+    waiting: bool = False  # held up by something passing (the relay, a server, the network): amber
+
 
     @property
     def layout_key(self) -> tuple:
@@ -56,8 +64,14 @@ class CardView:
         return (self.state, self.show_progress, self.actions, bool(self.notice))
 
 
-def card_view(rec: PushRecord) -> CardView:
-    """The card for ``rec`` as it stands now."""
+def human_size(n: int | None) -> str:
+    """``41.2 MB`` with a no-break space: a wrapped line never leaves "MB" alone."""
+    return _human_size(n).replace(" ", "\u00a0")
+
+
+def card_view(rec: PushRecord, now: float | None = None) -> CardView:
+    """The card for ``rec`` as it stands at ``now`` (``time.time()``; default: now)."""
+    now = time.time() if now is None else now
     state = rec.push_state
     app = rec.app
     version = app.get("version")
@@ -65,7 +79,8 @@ def card_view(rec: PushRecord) -> CardView:
     sender = rec.sender or {}
     who = sender.get("username") or "someone"
     device = sender.get("device_name") or sender.get("device_id")
-    origin = f"From {who}" + (f" on {device}" if device else "") + f" · {human_when(rec.created_at)}"
+    when = human_when(rec.created_at, datetime.fromtimestamp(now, timezone.utc))
+    origin = f"From {who}" + (f" on {device}" if device else "") + f" · {when}"
 
     show_progress = state in (S.DOWNLOADING, S.PAUSED, S.WAITING_FOR_WIFI, S.VERIFYING, S.INSTALLING) or (
         state is S.FAILED and rec.bytes_done > 0
@@ -78,7 +93,7 @@ def card_view(rec: PushRecord) -> CardView:
     if show_progress and state not in (S.VERIFYING, S.INSTALLING):
         parts.append(f"{human_size(rec.bytes_done)} of {human_size(total)}" if total else human_size(rec.bytes_done))
         if state is S.DOWNLOADING:
-            parts += [p for p in (human_speed(rec.speed), human_eta(rec.eta)) if p]
+            parts += [p.replace(" ", "\u00a0") for p in (human_speed(rec.speed), human_eta(rec.eta)) if p]
 
     if rec.prompt == PROMPT_DOWNLOAD:
         actions: tuple[str, ...] = (DOWNLOAD, DISMISS)
@@ -89,7 +104,7 @@ def card_view(rec: PushRecord) -> CardView:
     elif state is S.PAUSED:
         actions = (RESUME, CANCEL)
     elif state is S.WAITING_FOR_WIFI:
-        actions = (USE_MOBILE_DATA, PAUSE, CANCEL)
+        actions = (USE_MOBILE_DATA, CANCEL)  # nothing is downloading: there is nothing to pause
     elif state is S.FAILED:
         actions = (RETRY, CANCEL)
     elif rec.is_final:
@@ -107,7 +122,19 @@ def card_view(rec: PushRecord) -> CardView:
         show_progress=show_progress,
         progress=progress,
         progress_text=" · ".join(parts),
-        notice=rec.notice or "",
+        notice=_notice(rec, now),
         actions=actions,
         icon_url=app.get("icon_url"),
+        waiting=rec.waiting_for is not None,
     )
+
+
+def _notice(rec: PushRecord, now: float) -> str:
+    """The sentence under the state: why it failed, what it waits for and when it tries again."""
+    if rec.push_state is S.FAILED:
+        return rec.notice or rec.detail or ""
+    text = rec.notice or ""
+    if rec.waiting_for is not None and rec.retry_at is not None:
+        left = round(rec.retry_at - now)
+        text = f"{text} Retrying in {left}\u00a0s." if left >= 1 else f"{text} Retrying now."  # "3 s" not split
+    return text.strip()

@@ -43,9 +43,14 @@ BUTTONS = {
 
 
 def describe(service) -> dict[str, Any]:
-    """What the user would see: connection, installed apps, every push card."""
-    pushes = [
-        {
+    """What the user would see: connection, installed apps, every push card (``label``, ``card_notice``
+    and ``buttons`` are the card's words and buttons, as ``mobile_receiver.cardview`` makes them)."""
+    from mobile_receiver.cardview import card_view
+
+    pushes = []
+    for rec in service.inbox.records():
+        view = card_view(rec)
+        pushes.append({
             "push_id": rec.push_id,
             "app_id": rec.app.get("id"),
             "name": rec.app.get("name"),
@@ -57,16 +62,18 @@ def describe(service) -> dict[str, Any]:
             "prompt": rec.prompt,
             "notice": rec.notice,
             "downgraded": rec.downgraded,
-        }
-        for rec in service.inbox.records()
-    ]
+            "label": view.state_text,
+            "card_notice": view.notice,
+            "buttons": list(view.actions),
+        })
     installed = [
         {"app_id": app.app_id, "version": app.version, "sha256": app.sha256, "path": app.path}
         for app in service.platform.installer.installed_apps()
     ]
     keys = [{"device_id": k.device_id, "name": k.name, "fingerprint": k.fingerprint, "trusted": k.trusted}
             for k in service.keyring.keys()]
-    return {"connection": service.connection.state, "pushes": pushes, "installed": installed, "keys": keys}
+    return {"connection": service.connection.state, "connection_text": service.connection.describe(),
+            "pushes": pushes, "installed": installed, "keys": keys}
 
 
 def handle(service, request: Any) -> dict[str, Any]:

@@ -9,10 +9,18 @@ What it guarantees, in the spirit of Android's DownloadManager:
   ``416`` or a changed ETag restarts cleanly;
 - the SHA-256 is computed while downloading, seeded with the bytes already on disk;
 - free space is checked before any byte is written;
-- transient failures (connection dropped, timeouts, 5xx, 429) are retried with
-  exponential backoff (tenacity), each attempt resuming where the last one stopped;
+- transient failures (connection dropped, timeouts, 408, 429, 5xx) are retried with capped
+  exponential backoff and jitter (tenacity, ``mobile_receiver/retry.py``), by default for as
+  long as it takes, each attempt resuming where the last one stopped; ``on_retry`` hears of
+  each wait and ``wake()`` cuts the current one short (the network is back);
+- the body is read as it arrives (``read1``), so bytes received before a connection breaks
+  are on disk and never fetched twice;
 - ``pause()`` and ``cancel()`` are safe from any thread: pausing keeps the partial file,
   cancelling deletes it.
+
+Failures raise :class:`DownloadError` with the HTTP status or the exception that caused them;
+its ``reason`` is for the log. What a person reads is made from them by
+``mobile_receiver/failures.py``.
 
 The validators (ETag, Last-Modified, total size) live in a small sidecar ``<name>.part.json``
 so a download survives the process being killed and restarted.
@@ -32,9 +40,11 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 import requests
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+import urllib3
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_never
 
 from mobile_receiver.background_hash import BackgroundHasher
+from mobile_receiver.retry import DOWNLOAD_BACKOFF_CAP, DOWNLOAD_BACKOFF_INITIAL, Stopped, Wake, backoff
 from mobile_receiver.storage import write_json_atomic
 from shared.relay_client import abort_response
 
@@ -45,19 +55,40 @@ CHUNK_SIZE = 1024 * 1024
 SPACE_MARGIN = 16 * 1024 * 1024
 
 ProgressCallback = Callable[[int, "int | None"], None]
+#: ``on_retry(error, seconds)``: a transient failure; the next attempt is in ``seconds``.
+RetryCallback = Callable[["DownloadError", float], None]
+
+#: HTTP answers that mean "not now" rather than "never".
+TRANSIENT_STATUSES = frozenset({408, 425, 429})
 
 
 class DownloadError(Exception):
-    """A download failed. ``transient`` says whether trying again later may work."""
+    """A download failed. ``transient`` says whether trying again later may work.
 
-    def __init__(self, reason: str, *, transient: bool = False):
+    ``reason`` is for the log; ``status`` is the server's HTTP answer, when that was the
+    problem, and ``cause`` the exception behind it (a ``requests.HTTPError`` for an answer).
+    """
+
+    def __init__(self, reason: str, *, transient: bool = False, status: int | None = None,
+                 cause: BaseException | None = None):
         super().__init__(reason)
         self.reason = reason
         self.transient = transient
+        self.status = status
+        self.cause = cause
 
 
 class NotEnoughSpace(DownloadError):
     """The disk has less free space than the rest of the package needs."""
+
+    def __init__(self, reason: str, *, needed: int, free: int):
+        super().__init__(reason)
+        self.needed = needed
+        self.free = free
+
+
+class PackageChanged(DownloadError):
+    """The server's package is not the size the push announced."""
 
 
 class DownloadOutcome(enum.Enum):
@@ -77,6 +108,9 @@ class DownloadResult:
     bytes_done: int
     bytes_total: int | None
     sha256: str | None  # only for COMPLETE
+    #: True when some of the bytes came from an earlier connection (a resume with Range):
+    #: a checksum mismatch is then worth one fresh download before calling it a failure.
+    resumed: bool = False
 
 
 class _Stopped(Exception):
@@ -126,13 +160,15 @@ class PackageDownload:
         session: requests.Session | None = None,
         progress: ProgressCallback | None = None,
         chunk_size: int = CHUNK_SIZE,
-        attempts: int = 6,
-        backoff_initial: float = 0.5,
-        backoff_max: float = 20.0,
+        attempts: int | None = None,
+        backoff_initial: float = DOWNLOAD_BACKOFF_INITIAL,
+        backoff_max: float = DOWNLOAD_BACKOFF_CAP,
         timeout: tuple[float, float] = (10.0, 30.0),
         free_space: Callable[[Path], int] = _free_space,
         space_margin: int = SPACE_MARGIN,
+        on_retry: RetryCallback | None = None,
     ):
+        """``attempts``: connections tried before a transient failure is raised (None: no limit)."""
         self.url = url
         self.part_path = Path(part_path)
         self.headers = dict(headers or {})
@@ -147,7 +183,10 @@ class PackageDownload:
         self.timeout = timeout
         self.free_space = free_space
         self.space_margin = space_margin
+        self.on_retry = on_retry or (lambda error, seconds: None)
         self._stop = threading.Event()
+        self._wake = Wake()
+        self._resumed = False
         self._why_stop: DownloadOutcome | None = None
         self._lock = threading.Lock()
         self._response: requests.Response | None = None
@@ -170,9 +209,14 @@ class PackageDownload:
             if self._why_stop is not DownloadOutcome.CANCELLED:
                 self._why_stop = why
             self._stop.set()
+            self._wake.stop()
             resp, self._response = self._response, None
         if resp is not None:
             abort_response(resp)
+
+    def wake(self) -> None:
+        """Try again now if waiting to retry (the network or the relay is back); safe from any thread."""
+        self._wake.wake()
 
     # ------------------------------------------------------------------ running
 
@@ -183,15 +227,15 @@ class PackageDownload:
                 # a fresh run after a pause: forget the old pause request
                 self._why_stop = None
                 self._stop.clear()
+                self._wake.reset()
         self.part_path.parent.mkdir(parents=True, exist_ok=True)
+        self._resumed = False
         retrying = Retrying(
             retry=retry_if_exception(_transient),
-            wait=wait_exponential(multiplier=self.backoff_initial, max=self.backoff_max),
-            stop=stop_after_attempt(self.attempts),
+            wait=backoff(self.backoff_initial, self.backoff_max),
+            stop=stop_never if self.attempts is None else stop_after_attempt(self.attempts),
             sleep=self._sleep,
-            before_sleep=lambda state: log.info(
-                "download of %s failed (%s), retrying", self.url, state.outcome.exception()
-            ),
+            before_sleep=self._before_retry,
             reraise=True,
         )
         try:
@@ -205,7 +249,8 @@ class PackageDownload:
         finally:
             if self._own_session:
                 self.session.close()  # no idle keep-alive connection outlives the run
-        return DownloadResult(DownloadOutcome.COMPLETE, self.part_path, self.bytes_done, self.bytes_total, sha256)
+        return DownloadResult(DownloadOutcome.COMPLETE, self.part_path, self.bytes_done, self.bytes_total, sha256,
+                              resumed=self._resumed)
 
     def _stopped(self) -> DownloadResult:
         if self._why_stop is DownloadOutcome.CANCELLED:
@@ -214,8 +259,19 @@ class PackageDownload:
         return DownloadResult(self._why_stop, self.part_path, self.bytes_done, self.bytes_total, None)
 
     def _sleep(self, seconds: float) -> None:
-        if self._stop.wait(seconds):
-            raise _Stopped()
+        try:
+            self._wake.sleep(seconds)
+        except Stopped:
+            raise _Stopped() from None
+
+    def _before_retry(self, state) -> None:
+        error = state.outcome.exception()
+        seconds = state.next_action.sleep if state.next_action else 0.0
+        log.info("download of %s failed (%s), retrying in %.1f s", self.url, getattr(error, "reason", error), seconds)
+        try:
+            self.on_retry(error, seconds)
+        except Exception:  # noqa: BLE001 - a broken listener must not stop the download
+            log.exception("on_retry listener failed")
 
     def _attempt(self) -> str:
         """One connection: resume (or start) and read to the end; return the SHA-256."""
@@ -250,7 +306,7 @@ class PackageDownload:
         except requests.RequestException as exc:
             if self._stop.is_set():
                 raise _Stopped() from exc
-            raise DownloadError(f"cannot reach the server: {exc}", transient=True) from exc
+            raise DownloadError(f"cannot reach the server: {exc!r}", transient=True, cause=exc) from exc
         with self._lock:
             if self._stop.is_set():
                 resp.close()
@@ -271,6 +327,7 @@ class PackageDownload:
             if offset and total == offset and meta.get("total") == offset:
                 # everything is already on disk (killed between the last byte and the rename)
                 self.bytes_done, self.bytes_total = offset, total
+                self._resumed = True
                 return self._hash_existing(offset).hexdigest()
             raise _Restart("the server cannot serve the rest (416)")
         if status == 206:
@@ -285,19 +342,16 @@ class PackageDownload:
                 log.info("server sent the whole package again; restarting %s from zero", self.url)
             total = _int_header(resp.headers.get("Content-Length"))
             append = False
-        elif status == 429 or status >= 500:
-            raise DownloadError(f"the server is busy (HTTP {status})", transient=True)
-        elif status in (401, 403):
-            raise DownloadError(f"the server refused the download (HTTP {status})")
-        elif status == 404:
-            raise DownloadError("the package is no longer on the server (HTTP 404)")
         else:
-            raise DownloadError(f"unexpected answer from the server (HTTP {status})")
+            transient = status in TRANSIENT_STATUSES or status >= 500
+            raise DownloadError(f"HTTP {status} from {self.url}", transient=transient, status=status,
+                                cause=requests.HTTPError(f"HTTP {status}", response=resp))
 
         if self.expected_size is not None and total is not None and total != self.expected_size:
-            raise DownloadError(f"the server's package is {total} bytes, the push said {self.expected_size}")
+            raise PackageChanged(f"the server's package is {total} bytes, the push said {self.expected_size}")
         if not append:
             offset = 0
+        self._resumed = append  # bytes from an earlier connection are kept
         self._check_space(total, offset)
         # Validators first: if we are killed mid-body, the next run knows what it resumes.
         write_json_atomic(
@@ -310,7 +364,7 @@ class PackageDownload:
         mode = "ab" if append else "wb"
         try:
             with open(self.part_path, mode) as out:
-                for chunk in resp.iter_content(chunk_size=self.chunk_size):
+                for chunk in _body(resp, self.chunk_size):
                     if self._stop.is_set():
                         raise _Stopped()
                     if not chunk:
@@ -321,21 +375,24 @@ class PackageDownload:
                     if total is not None and self.bytes_done > total:
                         raise _Restart("the server sent more bytes than it announced")
                     self.progress(self.bytes_done, self.bytes_total)
-        except (requests.RequestException, ConnectionError, TimeoutError, AttributeError, ValueError) as exc:
+        except (requests.RequestException, urllib3.exceptions.HTTPError, ConnectionError, TimeoutError,
+                AttributeError, ValueError) as exc:
             # AttributeError/ValueError: the response was closed under us by pause()/cancel().
             if self._stop.is_set():
                 raise _Stopped() from exc
-            raise DownloadError(f"the connection dropped at byte {self.bytes_done}: {exc}", transient=True) from exc
+            raise DownloadError(f"the connection dropped at byte {self.bytes_done}: {exc!r}", transient=True,
+                                cause=exc) from exc
         except OSError as exc:  # the disk, not the network (requests' errors are OSErrors too)
             if self._stop.is_set():
                 raise _Stopped() from exc
-            raise DownloadError(f"cannot write the package: {exc.strerror or exc}") from exc
+            raise DownloadError(f"cannot write the package: {exc!r}", cause=exc) from exc
         finally:
             hasher.close()
         if self._stop.is_set():
             raise _Stopped()
         if total is not None and self.bytes_done < total:
-            raise DownloadError(f"the connection ended at byte {self.bytes_done} of {total}", transient=True)
+            raise DownloadError(f"the connection ended at byte {self.bytes_done} of {total}", transient=True,
+                                cause=ConnectionError("the connection ended early"))
         if total is None:
             self.bytes_total = self.bytes_done
         return hasher.hexdigest()
@@ -369,8 +426,25 @@ class PackageDownload:
         free = self.free_space(self.part_path.parent)
         if free < needed + self.space_margin:
             raise NotEnoughSpace(
-                f"not enough free space: needs {_mb(needed + self.space_margin)}, {_mb(free)} free"
+                f"not enough free space: needs {_mb(needed + self.space_margin)}, {_mb(free)} free",
+                needed=needed + self.space_margin, free=free,
             )
+
+
+def _body(resp: requests.Response, chunk_size: int):
+    """The body's bytes as they arrive, up to ``chunk_size`` at a time.
+
+    A body with a length is read with ``read1``, which returns what has arrived instead of
+    waiting for a whole chunk: when the connection breaks, every byte received so far has
+    been written, so the resume asks for nothing twice. A chunked body goes through
+    ``iter_content`` (urllib3 reads it chunk by chunk anyway).
+    """
+    raw = resp.raw
+    if getattr(raw, "chunked", False) or not hasattr(raw, "read1"):
+        yield from resp.iter_content(chunk_size=chunk_size)
+        return
+    while chunk := raw.read1(chunk_size, decode_content=True):
+        yield chunk
 
 
 def _strong(etag: str | None) -> bool:

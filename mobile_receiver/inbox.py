@@ -17,8 +17,13 @@ Flow of one push (states from ``shared.protocol``):
         metered network -> ask (Download now / Wait for Wi-Fi / Cancel)    [0081-0082]
                            or waiting_for_wifi when "Only download on Wi-Fi"
         downloading <-> paused, -> waiting_for_wifi when the network turns metered
-        -> verifying (SHA-256, format) -> installing -> installed        [0083, 0110]
-        failures -> failed (Retry goes back to downloading)
+        -> verifying (SHA-256, format, package check) -> installing -> installed   [0083, 0110]
+        passing causes (the relay away, the server down, no network): the download waits and
+          tries again by itself, resuming where it stopped (failures.py, retry.py)
+        permanent causes -> failed, with a sentence (Retry goes back to downloading)
+
+What a push waits for without anyone having paused it (the user is asked about mobile data,
+the relay is away...) the relay hears as ``paused`` with a ``Situation`` (situations.py).
 """
 
 from __future__ import annotations
@@ -28,26 +33,26 @@ import threading
 import time
 from pathlib import Path
 from typing import Callable
-from urllib.parse import urlsplit
 
+from shared.formatting import ProgressMeter, megabytes
 from shared.protocol import (
     CANCELLABLE_STATES,
     PackageRef,
     ProtocolError,
     PushMode,
     PushState,
+    Situation,
     can_transition,
-    choose_format,
-    format_from_filename,
-    formats_for,
 )
 from shared.relay_client import RelayClient, RelayError
 
+from mobile_receiver import failures, packages, situations, verify
 from mobile_receiver.download import DownloadError, DownloadOutcome, PackageDownload, discard_partial
-from shared.formatting import ProgressMeter, megabytes
+from mobile_receiver.failures import Failure, Where
 from mobile_receiver.platform.base import DevicePlatform, InstallError, NetworkStatus
 from mobile_receiver.record import PROMPT_DOWNLOAD, PROMPT_METERED, PushRecord, parse_push
 from mobile_receiver.reporter import Reporter
+from mobile_receiver.retry import Stopped, Wake
 from mobile_receiver.storage import ReceiverDB
 from mobile_receiver.versions import is_same_or_newer
 
@@ -70,6 +75,8 @@ class _Job:
         self.thread: threading.Thread | None = None
         self.engine: PackageDownload | None = None
         self.stop: str | None = None  # "pause" | "cancel", set before the engine exists
+        self.wake = Wake()  # the waits before the engine exists (asking the relay for the package)
+        self.failures = 0  # passing failures in a row
 
 
 class Inbox:
@@ -88,9 +95,11 @@ class Inbox:
         wifi_only: Callable[[], bool] = lambda: False,
         can_ask: bool = True,
         download_options: dict | None = None,
+        relay_connected: Callable[[], bool] = lambda: True,
     ):
         """``silent_install_refusal(push message)`` says why an install_now push may not install
-        without asking (None when it may): the key ring's check, ``mobile_receiver/trust.py``."""
+        without asking (None when it may): the key ring's check, ``mobile_receiver/trust.py``.
+        ``relay_connected()`` says whether the relay's event stream is open right now."""
         self.db = db
         self.silent_install_refusal = silent_install_refusal
         self.downloads_dir = Path(data_dir) / "downloads"
@@ -102,6 +111,7 @@ class Inbox:
         #: False when nobody can answer the metered question (headless): wait for Wi-Fi instead.
         self.can_ask = can_ask
         self.download_options = download_options or {}
+        self.relay_connected = relay_connected
         self._lock = threading.RLock()
         self._records: dict[str, PushRecord] = {r["push_id"]: PushRecord.from_dict(r) for r in db.load_pushes()}
         self._jobs: dict[str, _Job] = {}
@@ -110,6 +120,8 @@ class Inbox:
         self._last_ui: dict[str, float] = {}
         self._listeners: list[Listener] = []
         self._notices: list[Callable[[str], None]] = []
+        self._network_connected = True
+        self._metered = False
         self._started = False
 
     # ------------------------------------------------------------------ life cycle
@@ -119,6 +131,8 @@ class Inbox:
         if self._started:
             return
         self._started = True
+        status = self.platform.network.status()
+        self._network_connected, self._metered = status.connected, status.metered
         self.platform.network.subscribe(self._on_network)
         with self._lock:
             unfinished = [r for r in self._records.values() if not r.is_final]
@@ -130,11 +144,8 @@ class Inbox:
         self.platform.network.unsubscribe(self._on_network)
         with self._lock:
             jobs = list(self._jobs.values())
-            for job in jobs:
-                job.stop = job.stop or "shutdown"
         for job in jobs:
-            if job.engine:
-                job.engine.pause()
+            self._stop_job(job, job.stop or "shutdown")
         for job in jobs:
             if job.thread:
                 job.thread.join(timeout=10)
@@ -153,7 +164,8 @@ class Inbox:
         elif state is S.WAITING_FOR_WIFI and not self.platform.network.is_metered():
             self._start_download(rec)
         elif state in (S.VERIFYING, S.INSTALLING):
-            self._set(rec, S.FAILED, detail="interrupted while installing; tap Retry")
+            why = failures.interrupted_install()
+            self._set(rec, S.FAILED, detail=why.sentence, notice=why.sentence)
 
     # ------------------------------------------------------------------ listening
 
@@ -234,9 +246,9 @@ class Inbox:
     def _refusal(self, data: dict) -> str | None:
         try:
             return self.silent_install_refusal(data)
-        except Exception as exc:  # noqa: BLE001 - a failing check must never mean "install"
+        except Exception:  # noqa: BLE001 - a failing check must never mean "install"
             log.exception("checking the signature of %s failed", data.get("push_id"))
-            return f"the signature could not be checked ({exc})"
+            return "its signature could not be checked"
 
     def sender_cancelled(self, push_id: str) -> None:
         """A ``push_cancelled`` event: stop, delete the partial file, show it as cancelled."""
@@ -244,13 +256,24 @@ class Inbox:
             rec = self._records.get(push_id)
             if rec is None or rec.push_state not in CANCELLABLE_STATES:
                 return
-            rec.state, rec.prompt, rec.notice = str(S.CANCELLED), None, "The sender withdrew this app"
-            rec.speed = rec.eta = None
+            rec.state, rec.prompt, rec.notice, rec.situation = str(S.CANCELLED), None, "The sender withdrew this app", None
+            rec.speed = rec.eta = rec.retry_at = rec.waiting = None
             self._save(rec)
             job = self._jobs.get(push_id)
         self._stop_job(job, "cancel")
         discard_partial(self._part_path(rec))
         self._changed(push_id)
+
+    # ------------------------------------------------------------------ connectivity
+
+    def retry_now(self) -> None:
+        """The relay or the network is back: downloads waiting to try again try now."""
+        with self._lock:
+            jobs = list(self._jobs.values())
+        for job in jobs:
+            job.wake.wake()
+            if job.engine is not None:
+                job.engine.wake()
 
     # ------------------------------------------------------------------ user actions
 
@@ -326,7 +349,7 @@ class Inbox:
         self._decline(rec)
 
     def retry(self, push_id: str) -> None:
-        """Retry tapped on a failed push."""
+        """Retry tapped on a failed push (a package that failed its checks is fetched from zero)."""
         rec = self._require(push_id)
         if rec.push_state is not S.FAILED:
             return
@@ -381,6 +404,7 @@ class Inbox:
             with self._lock:
                 rec.prompt = PROMPT_METERED
                 rec.notice = f"Will use {megabytes(rec.size)} of mobile data"
+                situations.tell(self.reporter, rec, Situation.ASKING_ABOUT_MOBILE_DATA)
                 self._save(rec)
             self._changed(rec.push_id)
             return
@@ -391,8 +415,8 @@ class Inbox:
             if rec.is_final:
                 return
             old = self._jobs.get(rec.push_id)
-            if old and old.thread and old.thread.is_alive() and old.stop is None:
-                return  # already running
+            if old and old.thread and old.thread.is_alive() and old.stop is None and rec.push_state is S.DOWNLOADING:
+                return  # already running (a job that just failed may still be unwinding: the new one waits for it)
             job = _Job(previous=old)
             self._jobs[rec.push_id] = job
             self._set(rec, S.DOWNLOADING, notice=None, bytes_done=rec.bytes_done, bytes_total=rec.size)
@@ -407,6 +431,7 @@ class Inbox:
         with self._lock:
             job.stop = why
             engine = job.engine
+        job.wake.stop()
         if engine is not None:
             engine.cancel() if why == "cancel" else engine.pause()
 
@@ -419,7 +444,18 @@ class Inbox:
         discard_partial(self._part_path(rec))
 
     def _on_network(self, status: NetworkStatus) -> None:
-        """Pause downloads when the network turns metered, resume them on Wi-Fi [0083]."""
+        """Pause downloads when the network turns metered, resume them on Wi-Fi [0083]; when
+        a network comes back (or changes), downloads waiting to try again try at once."""
+        with self._lock:
+            was_metered, was_connected = self._metered, self._network_connected
+            self._network_connected = status.connected
+            if status.connected:
+                self._metered = status.metered
+        if not status.connected:
+            return  # nothing downloads without a network: running downloads wait and retry
+        self.retry_now()
+        if was_connected and status.metered == was_metered:
+            return  # connectivity changed, the kind of network did not
         if status.metered:
             paused = []
             with self._lock:
@@ -454,78 +490,115 @@ class Inbox:
         job.previous = None
         try:
             self._download_and_install(rec, job)
-        except Exception as exc:  # noqa: BLE001 - whatever happens, the push must not hang
+        except Exception:  # noqa: BLE001 - whatever happens, the push must not hang
             log.exception("push %s failed", rec.push_id)
-            self._fail(rec, job, f"unexpected error: {exc}")
+            self._fail(rec, job, failures.unexpected())
         finally:
             with self._lock:
                 if self._jobs.get(rec.push_id) is job:
                     del self._jobs[rec.push_id]
-                rec.speed = rec.eta = None
+                rec.speed = rec.eta = rec.retry_at = rec.waiting = None
             self._changed(rec.push_id)
 
     def _download_and_install(self, rec: PushRecord, job: _Job) -> None:
-        try:
-            package = self._resolve_package(rec)
-        except (RelayError, ProtocolError) as exc:
-            self._fail(rec, job, f"no package for this device: {getattr(exc, 'message', exc)}")
+        package = self._package_for(rec, job)
+        if package is None:
             return
-        url, headers = self._request_for(package.url)
+        url, headers = packages.request_for(package.url, self.client())
         meter = self._meters.setdefault(rec.push_id, ProgressMeter())
         meter.reset()
-        engine = PackageDownload(
-            url,
-            self._part_path(rec),
-            headers=headers,
-            expected_size=package.size,
-            progress=lambda done, total: self._on_progress(rec, job, done, total),
-            **self.download_options,
-        )
-        with self._lock:
-            if job.stop:
+        fresh = False
+        while True:
+            engine = PackageDownload(
+                url,
+                self._part_path(rec),
+                headers=headers,
+                expected_size=package.size,
+                progress=lambda done, total: self._on_progress(rec, job, done, total),
+                on_retry=lambda error, seconds: self._waiting(rec, job, failures.download_failure(error, self._where(url)), seconds),
+                **self.download_options,
+            )
+            with self._lock:
+                if job.stop:
+                    return
+                job.engine = engine
+            try:
+                result = engine.run()
+            except DownloadError as exc:
+                log.warning("download of push %s failed: %s", rec.push_id, exc.reason)
+                self._fail(rec, job, failures.download_failure(exc, self._where(url)))
                 return
-            job.engine = engine
+            if result.outcome is not DownloadOutcome.COMPLETE:
+                return  # whoever paused or cancelled has already set the state
+            self._went_on(rec)
+            expected = package.sha256 or (rec.package or {}).get("sha256")
+            mismatch = verify.checksum_problem(result.sha256, expected)
+            if mismatch is not None and result.resumed and not fresh:
+                # Pieced together from several connections: fetch it whole once before calling it bad.
+                log.warning("push %s: SHA-256 mismatch after a resumed download; downloading it again from zero",
+                            rec.push_id)
+                discard_partial(result.path)
+                fresh = True
+                continue
+            break
+        self._verify_and_install(rec, job, package, result.path, result.sha256, mismatch)
+
+    def _package_for(self, rec: PushRecord, job: _Job) -> PackageRef | None:
+        """The package to fetch (asking the relay waits for it if need be), or None when it failed
+        or the job was stopped."""
+        def on_wait(error: RelayError, seconds: float) -> None:
+            log.info("asking the relay for the package of %s failed (%s)", rec.push_id, error)
+            self._waiting(rec, job, failures.relay_failure(error, self._relay_url(),
+                                                           network_connected=self._network_connected), seconds)
+
         try:
-            result = engine.run()
-        except DownloadError as exc:
-            self._fail(rec, job, exc.reason)
-            return
-        if result.outcome is not DownloadOutcome.COMPLETE:
-            return  # whoever paused or cancelled has already set the state
-        self._verify_and_install(rec, job, package, result.path, result.sha256)
-
-    def _resolve_package(self, rec: PushRecord) -> PackageRef:
-        """The package this device should fetch: the push's, another of the app's, or the catalog's."""
-        wanted = formats_for(self.device_platform)
-        pkg = rec.package_ref
-        if pkg and pkg.format in wanted:
-            return pkg
-        info = rec.install_info
-        fmt = choose_format(self.device_platform, info.formats)
-        if fmt:
-            pkg = info.package_for(fmt)
-        else:
-            client = self.client()
-            if client is None:
-                raise RelayError(None, "offline", "not logged in to a relay")
-            url = client.package_url_for(info.id, self.device_platform)
-            fmt = format_from_filename(url) or (wanted[0] if wanted else None)
-            if fmt is None:
-                raise ProtocolError("package", f"no package format for {self.device_platform}")
-            pkg = PackageRef(format=fmt, url=url, sha256=None, size=info.size)
+            package = packages.resolve_waiting(
+                rec, self.device_platform, self.client, sleep=job.wake.sleep, on_wait=on_wait,
+                **{k: v for k, v in self.download_options.items() if k in ("backoff_initial", "backoff_max")})
+        except Stopped:
+            return None
+        except RelayError as exc:
+            log.warning("no package for push %s: %s", rec.push_id, exc)
+            self._fail(rec, job, failures.relay_failure(exc, self._relay_url()))
+            return None
+        except ProtocolError as exc:
+            log.warning("no package for push %s: %s", rec.push_id, exc)
+            self._fail(rec, job, failures.no_package_for_device(verify.platform_label(self.device_platform)))
+            return None
         with self._lock:
-            rec.package = pkg.to_dict()
+            rec.package = package.to_dict()
             self._save(rec)
-        return pkg
+        return package
 
-    def _request_for(self, url: str) -> tuple[str, dict]:
-        """The absolute URL of a package and the headers to send: the token only to the relay."""
+    def _relay_url(self) -> str | None:
         client = self.client()
-        if client is None:
-            return url, {}
-        absolute = client.absolute_url(url)
-        same_host = _origin(absolute) == _origin(client.base_url)
-        return absolute, (client._headers() if same_host else {})
+        return client.base_url if client is not None else None
+
+    def _where(self, url: str) -> Where:
+        return Where(url, self._relay_url(), relay_connected=self.relay_connected(),
+                     network_connected=self._network_connected)
+
+    def _waiting(self, rec: PushRecord, job: _Job, failure: Failure, seconds: float) -> None:
+        """A passing failure: the download tries again in ``seconds``; the card says why."""
+        with self._lock:
+            if job.stop or rec.push_state is not S.DOWNLOADING:
+                return
+            job.failures += 1
+            situations.waiting(self.reporter, rec, failure, seconds, job.failures)
+            self._save(rec)
+        self._changed(rec.push_id)
+
+    def _went_on(self, rec: PushRecord) -> None:
+        """Bytes are flowing again (or the download is complete): the wait is over."""
+        with self._lock:
+            job = self._jobs.get(rec.push_id)
+            if job is not None:
+                job.failures = 0
+            if not situations.went_on(self.reporter, rec):
+                return
+            self._last_report[rec.push_id] = time.monotonic()
+            self._save(rec)
+        self._changed(rec.push_id)
 
     def _on_progress(self, rec: PushRecord, job: _Job, done: int, total: int | None) -> None:
         now = time.monotonic()
@@ -537,6 +610,8 @@ class Inbox:
             rec.bytes_done = done
             if total:
                 rec.bytes_total = total
+        self._went_on(rec)
+        with self._lock:
             rec.speed = meter.speed
             rec.eta = meter.eta(rec.bytes_total)
             report = now - self._last_report.get(rec.push_id, 0.0) >= REPORT_INTERVAL or done == total
@@ -550,37 +625,36 @@ class Inbox:
         if ui:
             self._changed(rec.push_id)
 
-    def _verify_and_install(self, rec: PushRecord, job: _Job, package: PackageRef, path: Path, sha256: str | None) -> None:
+    def _verify_and_install(self, rec: PushRecord, job: _Job, package: PackageRef, path: Path, sha256: str | None,
+                            mismatch: Failure | None) -> None:
         with self._lock:
             if job.stop:
                 return
             self._set(rec, S.VERIFYING, notice=None)
-        expected = package.sha256 or (rec.package or {}).get("sha256")
-        if expected and sha256 != expected:
-            discard_partial(path)  # a corrupt file must not be resumed
-            with self._lock:
-                rec.bytes_done = 0
-            self._fail(rec, job, "the package does not match its SHA-256 checksum")
-            return
-        if package.format not in formats_for(self.device_platform):
-            self._fail(rec, job, f"this device cannot install .{package.format} packages")
+        problem = mismatch or verify.package_problem(path, package.format, self.device_platform)
+        if problem is not None:
+            self._fail(rec, job, problem)
             return
         self._set(rec, S.INSTALLING)
         try:
             installed = self.platform.installer.install(path, rec.install_info, package.format, sha256)
         except InstallError as exc:
-            self._fail(rec, job, str(exc))
+            log.warning("installing push %s failed: %s", rec.push_id, exc)
+            self._fail(rec, job, failures.install_failed(str(exc)))
             return
         discard_partial(path)
         self._set(rec, S.INSTALLED, notice=f"Version {installed.version or '?'} installed")
         self._notice(f"{rec.app_name} installed", key=rec.push_id)
 
-    def _fail(self, rec: PushRecord, job: _Job, reason: str) -> None:
+    def _fail(self, rec: PushRecord, job: _Job, failure: Failure) -> None:
         with self._lock:
             if job.stop or rec.push_state not in (S.DOWNLOADING, S.VERIFYING, S.INSTALLING, S.DELIVERED):
                 return
-            self._set(rec, S.FAILED, detail=reason, notice=None)
-        self._notice(f"{rec.app_name}: {reason}", key=rec.push_id)
+            if failure.fresh_download:
+                discard_partial(self._part_path(rec))  # what is on disk must not be resumed
+                rec.bytes_done = 0
+            self._set(rec, S.FAILED, detail=failure.sentence, notice=failure.sentence)
+        self._notice(f"{rec.app_name} was not installed. {failure.sentence}", key=rec.push_id)
 
     # ------------------------------------------------------------------ state changes
 
@@ -588,14 +662,15 @@ class Inbox:
         """Move ``rec`` to ``state``: store, report, tell listeners. Rejects impossible moves."""
         with self._lock:
             current = rec.push_state
-            if current is not state or state is S.DOWNLOADING:
-                if current is not state and not can_transition(current, state):
-                    log.warning("push %s: ignoring %s -> %s", rec.push_id, current, state)
-                    return
-            else:
+            if current is state and state is not S.DOWNLOADING and rec.situation is None:
                 return  # nothing new to say
+            if current is not state and not can_transition(current, state):
+                log.warning("push %s: ignoring %s -> %s", rec.push_id, current, state)
+                return
             rec.state = str(state)
             rec.detail = detail
+            rec.situation = None  # whatever the push waited for, the report below moves the relay on
+            rec.retry_at = rec.waiting = None
             if notice != "":
                 rec.notice = notice
             if state is not S.DOWNLOADING:
@@ -612,9 +687,3 @@ class Inbox:
 
     def _save(self, rec: PushRecord) -> None:
         self.db.save_push(rec.push_id, rec.to_dict())
-
-
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme.lower(), parts.netloc.lower()
-

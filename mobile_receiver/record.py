@@ -14,6 +14,8 @@ from shared.protocol import (
     PushMode,
     PushSender,
     PushState,
+    SITUATION_LABELS,
+    Situation,
     state_label,
 )
 
@@ -81,10 +83,16 @@ class PushRecord:
     notice: str | None = None  # one line for the user under the state (why it paused, ...)
     #: Why an install_now push became a notice here (unsigned, untrusted key, ...): mobile_receiver/trust.py
     downgraded: str | None = None
+    #: What the push waits for though nobody paused it (a ``shared.protocol.Situation``); while it
+    #: is set, the relay was told ``paused`` with it as the detail.
+    situation: str | None = None
     speed: float | None = field(default=None, compare=False)
     eta: float | None = field(default=None, compare=False)
+    #: While a download waits to try again: what for (a Situation) and when (time.time()).
+    waiting: str | None = field(default=None, compare=False)
+    retry_at: float | None = field(default=None, compare=False)
 
-    _TRANSIENT = ("speed", "eta")
+    _TRANSIENT = ("speed", "eta", "waiting", "retry_at")
 
     # ------------------------------------------------------------------ storage
 
@@ -134,15 +142,28 @@ class PushRecord:
         return max(0, min(100, int(self.bytes_done * 100 / total)))
 
     @property
+    def waiting_for(self) -> Situation | None:
+        """What a download that cannot go on right now waits for (it retries by itself)."""
+        if self.push_state is PushState.DOWNLOADING and self.waiting in SITUATION_LABELS:
+            return Situation(self.waiting)
+        return None
+
+    @property
     def label(self) -> str:
-        """The state in words (``Downloading 42%``, ``Failed: no space``)."""
+        """The state in a few words for the card's chip (``Downloading 42%``, ``Waiting for the relay``).
+
+        Short on purpose: why a push failed or waits is a sentence in ``notice``, where it wraps.
+        """
         if self.prompt == PROMPT_DOWNLOAD:
             return "Ready to download"
         if self.prompt == PROMPT_METERED:
             return "Uses mobile data"
+        waiting = self.waiting_for
+        if waiting is not None:
+            return SITUATION_LABELS[waiting]
         if self.push_state is PushState.DELIVERED:
             return "Starting"
-        return state_label(self.push_state, self.percent, self.detail)
+        return state_label(self.push_state, self.percent)
 
     @property
     def app_name(self) -> str:

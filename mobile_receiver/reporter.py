@@ -64,6 +64,11 @@ class Reporter:
         )
         self._wake.set()
 
+    def withdraw(self, push_id: str, state: PushState | str, *, detail: str | None = None) -> bool:
+        """Take back a report not sent yet (news that is over before the relay heard it).
+        True if one was still waiting; one already on its way is not stopped."""
+        return self.db.remove_unsent(push_id, str(PushState(state)), detail) > 0
+
     @property
     def pending(self) -> int:
         return self.db.count_reports()

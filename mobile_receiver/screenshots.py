@@ -1,16 +1,25 @@
 """Render the receiver's screens to PNG files from made-up pushes (no relay needed).
 
     python -m mobile_receiver.screenshots OUTDIR
+    python -m mobile_receiver.screenshots OUTDIR --outage [--size 900x600] [--scale 1.5] [--name NAME]
 
 Writes ``receiver-inbox.png`` (the app-message page mid-download), ``receiver-metered.png``
-(the mobile-data question), ``receiver-settings.png`` and ``receiver-login.png``.
+(the mobile-data question), ``receiver-settings.png`` and ``receiver-login.png``. With
+``--outage``: only the app-message page while the relay is away (``receiver-outage.png``):
+a download waiting for the relay, one waiting for its server, a failure, long names; every
+sentence made the way the running app makes it (``shared.explain``, ``mobile_receiver.failures``).
+``--size`` sets the window (default 420x860, a phone) and ``--scale`` Kivy's density (1.5 is a
+"1.5x" screen: everything 50% larger), to check that long text wraps and nothing is cut off.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import shutil
 import sys
 import tempfile
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -38,8 +47,9 @@ def _push(push_id, app_id, name, version, size, minutes, state, *, mode="install
 
 
 FAKE_PUSHES = [
-    _push("p-term", "com.termux", "Termux", "0.118.0", 1_245_267, 300, "failed", bytes_done=300_000,
-          detail="the connection dropped"),
+    _push("p-term", "com.termux", "Termux", "0.118.0", 1_245_267, 300, "failed", bytes_done=0,
+          detail="The package is no longer on the server at f-droid.org (HTTP 404).",
+          notice="The package is no longer on the server at f-droid.org (HTTP 404)."),
     _push("p-pipe", "org.schabi.newpipe", "NewPipe", "0.27.2", 11_560_494, 90, "installed",
           bytes_done=11_560_494, notice="Version 0.27.2 installed"),
     _push("p-signal", "org.thoughtcrime.securesms", "Signal", "7.20.3", 61_120_945, 12, "paused", bytes_done=17_900_000),
@@ -49,7 +59,19 @@ FAKE_PUSHES = [
 ]
 
 
-def prepare(data_dir: Path):
+OUTAGE_PUSHES = [
+    _push("p-pipe", "org.schabi.newpipe", "NewPipe", "0.27.2", 11_560_494, 90, "installed",
+          bytes_done=11_560_494, notice="Version 0.27.2 installed"),
+    _push("p-signal", "org.thoughtcrime.securesms", "Signal", "7.20.3", 61_120_945, 12, "waiting_for_wifi",
+          bytes_done=17_900_000, notice="Paused: the connection is metered. Resumes on Wi-Fi."),
+    _push("p-term", "com.termux", "Termux", "0.118.0", 1_245_267, 8, "failed", bytes_done=0),
+    _push("p-maps", "app.organicmaps", "Organic Maps: Hike, Bike, Drive Offline", "2024.03.18-5", 48_912_001, 3,
+          "downloading", bytes_done=20_114_000),
+    _push("p-vlc", "org.videolan.vlc", "VLC", "3.6.0", 41_234_567, 0.5, "downloading", bytes_done=17_318_518),
+]
+
+
+def prepare(data_dir: Path, pushes: list[dict] | None = None):
     """A logged-in receiver profile over ``data_dir`` holding the made-up pushes; not started."""
     from mobile_receiver.profile import Profile, ProfileStore
     from mobile_receiver.storage import ReceiverDB, write_json_atomic
@@ -65,35 +87,43 @@ def prepare(data_dir: Path):
         "org.wikipedia": {"app_id": "org.wikipedia", "name": "Wikipedia", "version": "2.7.50497",
                           "version_code": 50497, "installed_at": _ago(3000), "format": "apk"},
     })
+    pushes = FAKE_PUSHES if pushes is None else pushes
     db = ReceiverDB(data_dir / "receiver.sqlite3")
-    for record in FAKE_PUSHES:
+    for record in pushes:
         db.save_push(record["push_id"], record)
     db.close()
     icons = data_dir / "icons"
     icons.mkdir(exist_ok=True)
-    for record in FAKE_PUSHES:
+    for record in pushes:
         source = ICONS / f"{record['app']['id']}.png"
         if source.exists() and record["push_id"] != "p-fdroid":  # one placeholder, to show it too
             shutil.copy(source, icons / source.name)
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print(__doc__, file=sys.stderr)
-        return 2
-    out = Path(argv[0]).resolve()
+    parser = argparse.ArgumentParser(prog="python -m mobile_receiver.screenshots", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("outdir")
+    parser.add_argument("--outage", action="store_true", help="only the app-message page while the relay is away")
+    parser.add_argument("--size", default="420x860", help="window WxH in pixels (default 420x860)")
+    parser.add_argument("--scale", type=float, help="screen density, e.g. 1.5 (KIVY_METRICS_DENSITY)")
+    parser.add_argument("--name", help="file name of the outage picture (default receiver-outage.png)")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    out = Path(args.outdir).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    width, _, height = args.size.partition("x")
+    if args.scale:  # read by Kivy when it is first imported, below
+        os.environ["KIVY_METRICS_DENSITY"] = str(args.scale)
     with tempfile.TemporaryDirectory(prefix="appbeam-shots-") as tmp:
         data_dir = Path(tmp) / "receiver"
         data_dir.mkdir()
-        prepare(data_dir)
+        prepare(data_dir, OUTAGE_PUSHES if args.outage else None)
         from mobile_receiver.ui import prepare_kivy
 
-        prepare_kivy((420, 860))
-        import os
-
+        prepare_kivy((int(width), int(height)))
         os.environ.setdefault("KIVY_HOME", str(Path(tmp) / "kivy"))
+        if args.outage:
+            return _outage(data_dir, out / (args.name or "receiver-outage.png"))
         from kivy.clock import Clock
 
         from mobile_receiver.service import Connection, ReceiverService
@@ -135,6 +165,63 @@ def _ask_metered(service, app) -> None:
     rec = service.inbox.get("p-fdroid")
     rec.prompt, rec.notice = PROMPT_METERED, "Will use 12.6 MB of mobile data"
     app.inbox_screen.refresh_all()
+
+
+def _outage(data_dir: Path, target: Path) -> int:
+    """The app-message page while the relay is away, with every sentence made as the app makes it."""
+    import requests
+    from kivy.clock import Clock
+
+    from shared.explain import explain, relay_place
+    from shared.relay_client import RelayUnavailable
+
+    from mobile_receiver import failures
+    from mobile_receiver.download import DownloadError
+    from mobile_receiver.failures import Where
+    from mobile_receiver.service import Connection, ReceiverService
+    from mobile_receiver.ui.app import ReceiverApp
+
+    relay = "https://relay.example.org:8765/"
+    refused = _raised(RelayUnavailable("cannot reach the relay"), ConnectionRefusedError(111, "Connection refused"))
+    service = ReceiverService(data_dir)
+    service.profile.device_name = "Anna's Pixel 8 Pro (work profile)"
+    service.connection = Connection("reconnecting", time.monotonic() + 2.4,
+                                    explanation=explain(refused, place=relay_place(relay)).text)
+
+    def waiting(push_id: str, error: BaseException, url: str, relay_up: bool, retry_in: float) -> None:
+        rec = service.inbox.get(push_id)
+        failure = failures.download_failure(DownloadError("", transient=True, cause=error),
+                                            Where(url, relay, relay_connected=relay_up))
+        rec.waiting, rec.notice, rec.retry_at = str(failure.situation), failure.sentence, time.time() + retry_in
+
+    waiting("p-vlc", refused, relay + "api/v1/packages/" + "0" * 64, False, 3.4)
+    timeout = _raised(requests.ConnectionError("read timed out"), TimeoutError("timed out"))
+    waiting("p-maps", timeout, "https://cdn.organicmaps.example/apk/organicmaps-2024.apk", True, 7.4)
+    gone = requests.Response()
+    gone.status_code = 410
+    term = service.inbox.get("p-term")
+    failure = failures.download_failure(DownloadError("", status=410, cause=requests.HTTPError(response=gone)),
+                                        Where("https://f-droid.example.org/repo/com.termux_118.apk", relay))
+    term.detail = term.notice = failure.sentence
+    app = ReceiverApp(service, start_service=False)
+
+    def shoot(dt):
+        app.take_screenshot(str(target))
+        app.stop()
+
+    Clock.schedule_once(shoot, 2.0)
+    app.run()
+    service.db.close()
+    print(target)
+    return 0
+
+
+def _raised(error: BaseException, cause: BaseException) -> BaseException:
+    """``error`` as if raised ``from cause`` (what the app sees)."""
+    try:
+        raise error from cause
+    except BaseException as exc:  # noqa: BLE001
+        return exc
 
 
 if __name__ == "__main__":

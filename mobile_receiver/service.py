@@ -4,8 +4,10 @@ Holds the device's event stream in its own thread, hands ``push`` and ``push_can
 events to the inbox, and persists the id of the last event it handled so that after a
 restart the relay replays what was missed (``Last-Event-ID``). Owns the report outbox
 and the network monitor, and says how the connection is doing (connected, reconnecting
-in N s, offline) for the screens to show. Kivy-free: the headless receiver and the tests
-run it without a window.
+in N s, offline: in a sentence from ``shared.explain``) for the screens to show. The
+stream tries again at once when the platform says the network changed, and downloads
+waiting for the relay try again the moment its stream is back. Kivy-free: the headless
+receiver and the tests run it without a window.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from shared.explain import explain, relay_place
 from shared.protocol import StreamEvent
 from shared.relay_client import ConnectionStatus, Event, RelayClient, RelayError
 from shared.signing import DeviceKey
 
 from mobile_receiver import platform as device_platform
 from mobile_receiver.inbox import Inbox
-from mobile_receiver.platform.base import DevicePlatform
+from mobile_receiver.platform.base import DevicePlatform, NetworkStatus
 from mobile_receiver.profile import KEY_FILE, Profile, ProfileStore, log_in, log_out
 from mobile_receiver.reporter import Reporter
 from mobile_receiver.storage import ReceiverDB
@@ -41,22 +44,26 @@ class Connection:
 
     state: str  # "offline" | "connecting" | "connected" | "reconnecting" | "signed_out"
     retry_at: float | None = None  # time.monotonic() of the next attempt, when reconnecting
-    error: str | None = None
+    error: str | None = None  # for the log
+    #: What went wrong, as a sentence for a person (``shared.explain``), when something did.
+    explanation: str | None = None
 
     def describe(self, now: float | None = None) -> str:
-        """``Connected``, ``Reconnecting in 4 s``, ``Offline``..."""
+        """``Connected``, ``Can't reach the relay at relay.example. Retrying in 4 s.``, ``Offline``..."""
         if self.state == "connected":
             return "Connected"
         if self.state == "reconnecting":
-            if self.retry_at is None:
-                return "Reconnecting"
-            left = max(0, round(self.retry_at - (now if now is not None else time.monotonic())))
+            left = None
+            if self.retry_at is not None:
+                left = max(0, round(self.retry_at - (now if now is not None else time.monotonic())))
+            if self.explanation:
+                return f"{self.explanation} Retrying in {left}\u00a0s." if left else f"{self.explanation} Retrying now."
             return f"Reconnecting in {left} s" if left else "Reconnecting"
         if self.state == "connecting":
             return "Connecting"
         if self.state == "signed_out":
             return "Signed out: log in again"
-        return "Offline"
+        return self.explanation or "Offline"
 
 
 class ReceiverService:
@@ -95,6 +102,7 @@ class ReceiverService:
             wifi_only=lambda: self.profile.wifi_only,
             can_ask=can_ask,
             download_options=download_options,
+            relay_connected=lambda: self.connection.state == "connected",
         )
         self.connection = Connection("offline")
         self._connection_listeners: list[Callable[[Connection], None]] = []
@@ -115,6 +123,7 @@ class ReceiverService:
         if self._started:
             return
         self._started = True
+        self.platform.network.subscribe(self._network_changed)
         self.platform.network.start()
         self.reporter.start()
         self.inbox.start()
@@ -124,6 +133,7 @@ class ReceiverService:
     def stop(self) -> None:
         """Stop every thread this service started; partial downloads stay for next time."""
         self._stop_stream()
+        self.platform.network.unsubscribe(self._network_changed)
         self.inbox.stop()
         self.reporter.stop()
         self.platform.network.stop()
@@ -205,14 +215,34 @@ class ReceiverService:
     def _close_stream(stream) -> None:
         stream.close()  # shuts the socket down too, so the reader thread wakes at once
 
+    def _network_changed(self, status: NetworkStatus) -> None:
+        """The platform says the network changed: a stream waiting to reconnect tries now."""
+        if not status.connected:
+            return
+        with self._stream_lock:
+            stream = self._stream
+        if stream is not None and hasattr(stream, "retry_now"):
+            stream.retry_now()
+        self.reporter.wake()
+
+    def _explain(self, error: BaseException | None) -> str:
+        place = relay_place(self._client.base_url if self._client is not None else self.profile.relay_url)
+        if error is None:
+            return f"Lost the connection to {place}."
+        return explain(error, place=place).text
+
     def _on_stream_status(self, status: ConnectionStatus) -> None:
         if status.state == "connected":
             self._set_connection(Connection("connected"))
             self.reporter.wake()  # back online: send what queued up
+            self.inbox.retry_now()  # downloads waiting for the relay go on now
             threading.Thread(target=self.refresh_keys, name="refresh-keys", daemon=True).start()
         elif status.state == "reconnecting":
             retry_at = time.monotonic() + status.retry_in if status.retry_in else None
-            self._set_connection(Connection("reconnecting", retry_at, status.error))
+            with self._stream_lock:
+                stream = self._stream
+            error = getattr(stream, "last_error", None) if status.retry_in else None
+            self._set_connection(Connection("reconnecting", retry_at, status.error, self._explain(error)))
         elif status.state == "connecting" and self.connection.state != "reconnecting":
             self._set_connection(Connection("connecting"))
 
@@ -232,7 +262,8 @@ class ReceiverService:
                     self.handle_event(event)
             except RelayError as exc:
                 log.warning("the relay closed this device's stream: %s", exc)
-                self._set_connection(Connection("signed_out" if exc.status == 401 else "offline", error=str(exc)))
+                self._set_connection(Connection("signed_out" if exc.status == 401 else "offline", error=str(exc),
+                                                explanation=self._explain(exc)))
                 break
             finally:
                 with self._stream_lock:

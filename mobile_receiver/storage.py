@@ -150,6 +150,13 @@ class ReceiverDB:
         with self._lock:
             self._conn.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
 
+    def remove_unsent(self, push_id: str, state: str, detail: str | None) -> int:
+        """Delete the unsent reports of ``push_id`` with this state and detail; how many went."""
+        with self._lock:
+            return self._conn.execute(
+                "DELETE FROM outbox WHERE push_id = ? AND state = ? AND detail IS ?", (push_id, state, detail)
+            ).rowcount
+
     def count_reports(self) -> int:
         with self._lock:
             return self._conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]

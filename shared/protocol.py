@@ -118,7 +118,8 @@ TRANSITIONS: Mapping[PushState, frozenset[PushState]] = {
     _S.PAUSED: frozenset({_S.DOWNLOADING, _S.WAITING_FOR_WIFI, _S.DECLINED, _S.FAILED, _S.CANCELLED}),
     _S.VERIFYING: frozenset({_S.INSTALLING, _S.FAILED}),
     _S.INSTALLING: frozenset({_S.INSTALLED, _S.FAILED}),
-    _S.FAILED: frozenset({_S.DOWNLOADING, _S.WAITING_FOR_WIFI, _S.DECLINED, _S.FAILED, _S.CANCELLED}),
+    # failed -> paused: a retry on mobile data first asks the user (reported as paused, see Situation)
+    _S.FAILED: frozenset({_S.DOWNLOADING, _S.WAITING_FOR_WIFI, _S.PAUSED, _S.DECLINED, _S.FAILED, _S.CANCELLED}),
     _S.INSTALLED: frozenset(),
     _S.ALREADY_INSTALLED: frozenset(),
     _S.DECLINED: frozenset(),
@@ -130,6 +131,28 @@ TRANSITIONS: Mapping[PushState, frozenset[PushState]] = {
 def can_transition(current: PushState | str, new: PushState | str) -> bool:
     """True if a push in ``current`` may move to ``new``."""
     return PushState(new) in TRANSITIONS[PushState(current)]
+
+
+class Situation(StrEnum):
+    """Why a device holds a push without downloading it, though nobody paused it.
+
+    Sent as the ``detail`` of a ``paused`` report (``paused`` exists in every version of the
+    protocol, so an older sender shows "Paused" and nothing breaks); :func:`state_label` shows
+    the situation instead. The device reports ``downloading`` again as soon as it goes on.
+    """
+
+    ASKING_ABOUT_MOBILE_DATA = "asking about mobile data"  # the user is asked before mobile data is used
+    WAITING_FOR_RELAY = "waiting for the relay"  # the relay cannot be reached or is failing; retrying
+    WAITING_FOR_SERVER = "waiting for the download server"  # the package's server cannot be reached; retrying
+    NO_CONNECTION = "no connection"  # the device reaches nothing; retrying
+
+
+SITUATION_LABELS: Mapping[Situation, str] = {
+    Situation.ASKING_ABOUT_MOBILE_DATA: "Asking about mobile data",
+    Situation.WAITING_FOR_RELAY: "Waiting for the relay",
+    Situation.WAITING_FOR_SERVER: "Waiting for the download server",
+    Situation.NO_CONNECTION: "No connection",
+}
 
 
 # --------------------------------------------------------------------------- events
@@ -513,6 +536,8 @@ def state_label(state: PushState | str, percent: int | None = None, detail: str 
     state = PushState(state)
     if state is PushState.DOWNLOADING and percent is not None:
         return f"Downloading {percent}%"
+    if state is PushState.PAUSED and detail in SITUATION_LABELS:
+        return SITUATION_LABELS[Situation(detail)]  # not paused by anyone: waiting for something
     if state is PushState.FAILED and detail:
         return f"Failed: {detail}"
     if state is PushState.DELIVERED and detail:

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
-from tenacity import Retrying, retry_if_exception, stop_never, wait_exponential_jitter
+from tenacity import Retrying, retry_if_exception, stop_never, wait_random_exponential
 
 from shared.package_check import NotAPackage, PackageFacts, inspect_package
 from shared.protocol import API_PREFIX, InstallInfo, ProtocolError, PushMode, PushState, choose_format, parse_app_id
@@ -494,10 +494,14 @@ def _is_transient(exc: BaseException) -> bool:
 class EventStream:
     """Reads the calling device's event stream for as long as it is iterated.
 
-    Reconnects after any network failure, waiting with exponential backoff and jitter
-    (reset after each good connection), and sends ``Last-Event-ID`` so the relay replays
-    what was missed. Stops with RelayError on a refusal that retrying cannot fix
-    (revoked token). ``close()`` from any thread ends the iteration.
+    Reconnects after any network failure, waiting with exponential backoff and full jitter
+    (each wait random below a bound that doubles up to ``max_backoff``, reset after each good
+    connection; the short default cap means a relay that comes back is reached within that
+    many seconds), and sends ``Last-Event-ID`` so the relay replays what was missed.
+    ``retry_now()`` ends a wait at once (the network changed). Stops with RelayError on a
+    refusal that retrying cannot fix (revoked token). ``close()`` from any thread ends the
+    iteration. ``last_error`` is the exception of the last failed attempt (for
+    ``shared.explain``).
     """
 
     def __init__(
@@ -507,24 +511,32 @@ class EventStream:
         *,
         on_status: Callable[[ConnectionStatus], None] | None = None,
         read_timeout: float = 45.0,
-        max_backoff: float = 30.0,
+        max_backoff: float = 2.0,
     ):
         self.client = client
         self.last_event_id = last_event_id
         self.on_status = on_status or (lambda status: None)
         self.read_timeout = read_timeout
         self.max_backoff = max_backoff
+        self.last_error: BaseException | None = None
         self._closed = threading.Event()
+        self._nudged = threading.Event()  # set by retry_now() and close(): a backoff wait ends
         self._response: requests.Response | None = None
         self._lock = threading.Lock()
 
     def close(self) -> None:
         """Stop reading; safe from any thread."""
         self._closed.set()
+        self._nudged.set()
         with self._lock:
             resp, self._response = self._response, None
         if resp is not None:
             _end(resp)
+
+    def retry_now(self) -> None:
+        """If waiting to reconnect, try at once (the network changed); safe from any thread.
+        An open connection is left as it is."""
+        self._nudged.set()
 
     @property
     def closed(self) -> bool:
@@ -561,11 +573,13 @@ class EventStream:
         def before_sleep(state) -> None:
             wait = state.next_action.sleep if state.next_action else None
             error = state.outcome.exception() if state.outcome else None
+            self.last_error = error
             self.on_status(ConnectionStatus("reconnecting", retry_in=wait, error=str(error) if error else None))
 
+        self._nudged.clear()
         retrying = Retrying(
             retry=retry_if_exception(_is_transient),
-            wait=wait_exponential_jitter(multiplier=0.5, max=self.max_backoff, jitter=1.0),
+            wait=wait_random_exponential(multiplier=0.5, max=self.max_backoff),
             stop=stop_never,
             sleep=self._sleep,
             before_sleep=before_sleep,
@@ -575,7 +589,9 @@ class EventStream:
         return retrying(self._connect_once)
 
     def _sleep(self, seconds: float) -> None:
-        if self._closed.wait(seconds):
+        self._nudged.wait(seconds)
+        self._nudged.clear()
+        if self._closed.is_set():
             raise _Closed()
 
     def _connect_once(self) -> requests.Response:

@@ -59,7 +59,7 @@ class AndroidNetworkMonitor(NetworkMonitor):
         self.poll_interval = poll_interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._last: bool | None = None
+        self._last: tuple[bool, bool] | None = None
 
     def _manager(self):
         jnius = _jnius()
@@ -71,17 +71,18 @@ class AndroidNetworkMonitor(NetworkMonitor):
         capabilities_class = jnius.autoclass("android.net.NetworkCapabilities")
         manager = self._manager()
         network = manager.getActiveNetwork()
-        if network is None:
-            return NetworkStatus(True, "android")  # no network: nothing may download anyway
+        if network is None:  # no network: nothing may download anyway
+            return NetworkStatus(True, "android", connected=False)
         capabilities = manager.getNetworkCapabilities(network)
         if capabilities is None:
-            return NetworkStatus(True, "android")
+            return NetworkStatus(True, "android", connected=False)
         not_metered = capabilities.hasCapability(capabilities_class.NET_CAPABILITY_NOT_METERED)
         return NetworkStatus(not not_metered, "android")
 
     def start(self) -> None:
         if self._thread is None:
-            self._last = self.status().metered
+            status = self.status()
+            self._last = (status.metered, status.connected)
             self._thread = threading.Thread(target=self._watch, name="android-network", daemon=True)
             self._thread.start()
 
@@ -92,10 +93,11 @@ class AndroidNetworkMonitor(NetworkMonitor):
             self._thread = None
 
     def poll(self) -> None:
-        """Check once; tell listeners if the metered flag changed."""
+        """Check once; tell listeners if the metered flag or the connectivity changed."""
         status = self.status()
-        if status.metered != self._last:
-            self._last = status.metered
+        now = (status.metered, status.connected)
+        if now != self._last:
+            self._last = now
             self._emit(status)
 
     def _watch(self) -> None:
@@ -136,7 +138,7 @@ class AndroidInstaller(Installer):
 
     def install(self, package: Path, app: InstallInfo, fmt: str, sha256: str | None) -> InstalledApp:
         if fmt != "apk":
-            raise InstallError(f"Android installs .apk packages, not .{fmt}")
+            raise InstallError(f"Android installs .apk packages, not .{fmt} packages.")
         jnius = _jnius()
         activity = _activity()
         params_class = jnius.autoclass("android.content.pm.PackageInstaller$SessionParams")
@@ -163,7 +165,8 @@ class AndroidInstaller(Installer):
             session.commit(pending.getIntentSender())
             session.close()
         except jnius.JavaException as exc:
-            raise InstallError(f"Android refused the package: {exc}") from exc
+            log.warning("PackageInstaller refused %s: %s", app.id, exc)
+            raise InstallError("Android refused to install the package. The details are in the log.") from exc
         # The commit is asynchronous (the user confirms); record the app as handed over.
         path = self.data_dir / "installed_by_appbeam.txt"
         ours = set(self._ours()) | {app.id}

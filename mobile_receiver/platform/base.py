@@ -23,6 +23,9 @@ class NetworkStatus:
 
     metered: bool
     source: str  # where the answer came from: "networkmanager", "setting", "android"
+    #: False when the platform knows there is no network at all (downloads then wait, and try
+    #: again the moment one comes back); a desktop cannot tell and always says True.
+    connected: bool = True
 
 
 class NetworkMonitor(ABC):
@@ -40,7 +43,8 @@ class NetworkMonitor(ABC):
         return self.status().metered
 
     def subscribe(self, listener: Callable[[NetworkStatus], None]) -> None:
-        """Call ``listener(status)`` (from any thread) whenever the metered flag changes."""
+        """Call ``listener(status)`` (from any thread) whenever the metered flag or the
+        connectivity changes."""
         with self._listeners_lock:
             self._listeners.append(listener)
 

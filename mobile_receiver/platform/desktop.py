@@ -170,9 +170,9 @@ class EmulatedInstaller(Installer):
 
     def install(self, package: Path, app: InstallInfo, fmt: str, sha256: str | None) -> InstalledApp:
         if fmt not in formats_for(self.platform):
-            raise InstallError(f"this {self.platform} device cannot install .{fmt} packages")
+            raise InstallError(f"This device cannot install .{fmt} packages.")
         if not package.is_file() or package.stat().st_size == 0:
-            raise InstallError("the package file is empty or missing")
+            raise InstallError("The downloaded package is missing or empty. Tap Retry to download it again.")
         target_dir = self.root / app.id
         target_dir.mkdir(parents=True, exist_ok=True)
         target = target_dir / f"{app.id}-{app.version or 'unknown'}.{fmt}"
@@ -180,7 +180,9 @@ class EmulatedInstaller(Installer):
             shutil.copyfile(package, target.with_suffix(target.suffix + ".tmp"))
             target.with_suffix(target.suffix + ".tmp").replace(target)
         except OSError as exc:
-            raise InstallError(f"cannot store the app: {exc.strerror or exc}") from exc
+            log.warning("cannot store %s: %s", app.id, exc)
+            raise InstallError("The app could not be stored on this device. Check that it has free space, "
+                               "then tap Retry.") from exc
         record = InstalledApp(
             app_id=app.id,
             name=app.name,

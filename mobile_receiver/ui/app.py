@@ -78,6 +78,7 @@ class ReceiverApp(App):
         self._update_device_text()
         self.inbox_screen.refresh_all()
         Clock.schedule_interval(self._tick_connection, 1.0)
+        Clock.schedule_interval(self.inbox_screen.tick, 1.0)  # times on the cards age, countdowns count
         return self.manager
 
     def on_start(self):

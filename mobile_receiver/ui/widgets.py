@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kivy.core.text import Label as CoreLabel
 from kivy.lang import Builder
+from kivy.metrics import dp
 from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
@@ -33,9 +35,25 @@ class ProgressLine(Widget):
 
 
 class StateChip(Label):
-    """The push state in words on a soft coloured background."""
+    """The push state in words on a soft coloured background: as wide as its words, and never
+    wider than ``max_width`` (it wraps onto a second line instead of running off the card)."""
 
     tint = ColorProperty(theme.PRIMARY)
+    max_width = NumericProperty(0)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.fbind("text", self._fit)
+        self.fbind("font_size", self._fit)
+        self.fbind("max_width", self._fit)
+        self._fit()
+
+    def _fit(self, *_):
+        pad = dp(20)
+        natural = CoreLabel(font_size=self.font_size, bold=self.bold).get_extents(self.text or " ")[0] + pad
+        width = min(natural, self.max_width) if self.max_width > pad else natural
+        self.width = width
+        self.text_size = (max(1, width - pad), None)
 
 
 class AppIcon(RelativeLayout):

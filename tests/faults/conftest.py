@@ -42,6 +42,13 @@ class TcpProxy:
     (accept and never answer). ``stall_existing()`` stops moving bytes on the open
     connections (a server that stops answering); ``reset_all()`` resets every open
     connection (RST). ``accept_times`` records when each client connection came in.
+
+    It also measures and holds what flows through it, by the path of the first request on a
+    connection (``GET /files/... HTTP/1.1`` -> ``/files/...``): ``delivered(prefix)`` is how
+    many bytes went to clients on connections whose path starts with ``prefix``; ``requests``
+    lists ``(time, path)`` of each forwarded connection; ``hold(prefix, after)`` stops sending
+    to clients on such connections once ``after`` bytes have gone (``held`` is set when one
+    waits there) until ``release()``: a download is then certainly mid-way while a test acts.
     """
 
     def __init__(self, upstream_port: int):
@@ -54,6 +61,11 @@ class TcpProxy:
         self.port = self.listener.getsockname()[1]
         self.mode = "forward"
         self.accept_times: list[float] = []
+        self.requests: list[tuple[float, str]] = []
+        self._delivered: dict[str, int] = {}
+        self._hold: tuple[str, int] | None = None
+        self.held = threading.Event()
+        self._released = threading.Event()
         self._stalled = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -88,8 +100,27 @@ class TcpProxy:
     def connections_since(self, since: float) -> int:
         return sum(1 for t in list(self.accept_times) if t >= since)
 
+    def delivered(self, prefix: str) -> int:
+        """Bytes sent to clients on connections whose first request's path starts with ``prefix``."""
+        with self._lock:
+            return sum(n for path, n in self._delivered.items() if path.startswith(prefix))
+
+    def requests_since(self, since: float, prefix: str = "") -> list[float]:
+        return [t for t, path in list(self.requests) if t >= since and path.startswith(prefix)]
+
+    def hold(self, prefix: str, after: int) -> None:
+        """From now on, stop sending to clients of ``prefix`` once ``after`` bytes went to them."""
+        self.held.clear()
+        self._released.clear()
+        self._hold = (prefix, after)
+
+    def release(self) -> None:
+        self._hold = None
+        self._released.set()
+
     def close(self) -> None:
         self._stop.set()
+        self.release()
         self._accepter.join(5)
         self.listener.close()
         self.reset_all()
@@ -121,13 +152,15 @@ class TcpProxy:
                 _reset(client)  # the relay is down: the client's connection dies at once
                 continue
             self._track(client, upstream)
-            for src, dst in ((client, upstream), (upstream, client)):
-                thread = threading.Thread(target=self._pump, args=(src, dst), name="tcp-proxy-pump", daemon=True)
+            info = {"path": None, "ready": threading.Event()}
+            for src, dst, to_client in ((client, upstream, False), (upstream, client, True)):
+                thread = threading.Thread(target=self._pump, args=(src, dst, info, to_client), name="tcp-proxy-pump",
+                                          daemon=True)
                 self._threads.append(thread)
                 thread.start()
             self._threads = [t for t in self._threads if t.is_alive()]
 
-    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket, info: dict, to_client: bool) -> None:
         src.settimeout(0.1)
         try:
             while not self._stop.is_set():
@@ -141,10 +174,42 @@ class TcpProxy:
                 if not data:
                     dst.shutdown(socket.SHUT_WR)
                     return
-                dst.sendall(data)
+                if not to_client:
+                    if info["path"] is None:
+                        info["path"] = _request_path(data)
+                        self.requests.append((time.monotonic(), info["path"]))
+                        info["ready"].set()
+                    dst.sendall(data)
+                    continue
+                info["ready"].wait(5)
+                self._send_to_client(dst, data, info["path"] or "")
         except OSError:
             _reset(src)
             _reset(dst)
+
+    def _send_to_client(self, dst: socket.socket, data: bytes, path: str) -> None:
+        while data:
+            hold = self._hold
+            piece = data
+            if hold is not None and path.startswith(hold[0]):
+                room = hold[1] - self.delivered(hold[0])
+                if room <= 0:
+                    self.held.set()
+                    while not self._released.wait(0.1):
+                        if self._stop.is_set():
+                            return
+                    continue
+                piece = data[:room]
+            dst.sendall(piece)
+            with self._lock:
+                self._delivered[path] = self._delivered.get(path, 0) + len(piece)
+            data = data[len(piece):]
+
+
+def _request_path(data: bytes) -> str:
+    """``GET /files/x HTTP/1.1`` -> ``/files/x`` (query dropped); "" when it is not a request line."""
+    parts = data.split(b"\r\n", 1)[0].split(b" ")
+    return parts[1].split(b"?", 1)[0].decode("latin-1") if len(parts) >= 2 else ""
 
 
 def _reset(sock: socket.socket) -> None:

@@ -34,6 +34,7 @@ from pathlib import Path
 import pytest
 
 from mobile_receiver.control import send
+from relay_server.demo_catalog import build_package
 from shared.relay_client import DeviceInfo, RelayClient
 from shared.signing import DeviceKey, fingerprint
 from tests.faults.conftest import wait_until
@@ -112,7 +113,8 @@ def world(tmp_path, relays, receivers):
             ("barrier1", "org.example.clock", "Clock", b"BAR1"),
             ("barrier2", "org.example.timer", "Timer", b"BAR2"),
         ):
-            body = head + secrets.token_bytes(200_000)
+            # a real (tiny) APK each, with bytes of its own: the phone checks what it installs
+            body = build_package("apk", app_id, name, "1.0", 1, size=200_000, seed=head + secrets.token_bytes(16))
             (root / f"{key}.apk").write_bytes(body)
             packages[key] = Package(app_id, name, body, f"{store.url}/{key}.apk")
         relay = start_with_port_retry(lambda: relays(tmp_path / "relay"))

@@ -25,6 +25,7 @@ import time
 
 import pytest
 
+from relay_server.demo_catalog import build_package
 from shared.relay_client import DeviceInfo, RelayClient
 from tests.faults.conftest import wait_until
 from tests.helpers.servers import ThrottledFileServer
@@ -79,7 +80,7 @@ def test_relay_goes_away_and_comes_back(tmp_path, world, receivers, seed, how):
     rng = random.Random(seed)
     store = tmp_path / "store"
     store.mkdir()
-    body = rng.randbytes(SLOW_SIZE)
+    body = build_package("apk", "org.example.slow", "Slow", "1.0", 1, size=SLOW_SIZE, seed=rng.randbytes(32))
     (store / "slow.apk").write_bytes(body)
     body_sha = hashlib.sha256(body).hexdigest()
     phone = _phone(receivers, tmp_path, proxy)

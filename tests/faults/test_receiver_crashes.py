@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from relay_server.demo_catalog import build_package
 from shared.protocol import can_transition
 from shared.relay_client import DeviceInfo, RelayClient
 from tests.faults.conftest import wait_until
@@ -90,7 +91,7 @@ def test_killed_mid_download_resumes_with_range_and_installs_the_right_bytes(tmp
     rng = random.Random(seed)
     store = tmp_path / "store"
     store.mkdir()
-    body = rng.randbytes(SLOW_SIZE)
+    body = build_package("apk", "org.example.slow", "Slow", "1.0", 1, size=SLOW_SIZE, seed=rng.randbytes(32))
     (store / "slow.apk").write_bytes(body)
     body_sha = hashlib.sha256(body).hexdigest()
     phone = _phone(receivers, tmp_path, relay)
@@ -133,7 +134,7 @@ def test_killed_while_verifying_or_installing_never_installs_twice_or_partially(
     rng = random.Random(seed)
     store = tmp_path / "store"
     store.mkdir()
-    body = rng.randbytes(BIG_SIZE)
+    body = build_package("apk", "org.example.big", "Big", "1.0", 1, size=BIG_SIZE, seed=rng.randbytes(32))
     (store / "big.apk").write_bytes(body)
     body_sha = hashlib.sha256(body).hexdigest()
     del body

@@ -20,3 +20,13 @@ def no_leftover_threads():
             break
         time.sleep(0.02)
     assert not extra, f"threads left running: {[t.name for t in extra]}"
+
+
+@pytest.fixture
+def rigs(tmp_path):
+    """``rigs(**options)`` -> an inbox with fakes around it (tests/receiver/rig.py); stopped after the test."""
+    from .rig import rig_factory
+
+    make, close_all = rig_factory(tmp_path)
+    yield make
+    close_all()

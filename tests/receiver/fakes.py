@@ -65,18 +65,26 @@ class FakeRelayClient:
 
 
 class FakeNetwork(NetworkMonitor):
-    """A network whose metered flag the test sets."""
+    """A network whose metered flag (and whether there is one at all) the test sets."""
 
     def __init__(self, metered: bool = False):
         super().__init__()
         self.metered = metered
+        self.connected = True
 
     def status(self) -> NetworkStatus:
-        return NetworkStatus(self.metered, "test")
+        return NetworkStatus(self.metered, "test", connected=self.connected)
 
     def set_metered(self, value: bool) -> None:
         changed = value != self.metered
         self.metered = value
+        if changed:
+            self._emit(self.status())
+
+    def set_connected(self, value: bool) -> None:
+        """The platform says the network went away (False) or came back (True)."""
+        changed = value != self.connected
+        self.connected = value
         if changed:
             self._emit(self.status())
 

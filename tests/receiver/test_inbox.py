@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from pathlib import Path
 
@@ -12,73 +11,13 @@ import pytest
 from shared.relay_client import RelayError
 from shared.signing import DeviceKey, PushFacts, utc_timestamp
 
-from mobile_receiver.inbox import Inbox
 from mobile_receiver.platform.base import InstalledApp
 from mobile_receiver.record import PROMPT_DOWNLOAD, PROMPT_METERED
-from mobile_receiver.reporter import Reporter
-from mobile_receiver.storage import ReceiverDB
 
 from . import fakes
-from .fakes import RECEIVER_ID, FakeRelayClient, fake_platform, push_message, trusted_keyring, wait_until
+from .fakes import RECEIVER_ID, FakeRelayClient, push_message, wait_until
 from .package_server import PackageServer
-
-BODY = os.urandom(600_000)
-FAST = {"backoff_initial": 0.01, "backoff_max": 0.05, "chunk_size": 16384}
-
-
-class Rig:
-    """One receiver's inbox over a data dir, with fakes around it."""
-
-    def __init__(self, data_dir, client=None, metered=False, wifi_only=False, can_ask=True, platform=None, **options):
-        self.data_dir = data_dir
-        self.client = client or FakeRelayClient()
-        self.platform = platform or fake_platform(data_dir, metered=metered)
-        self.db = ReceiverDB(data_dir / "receiver.sqlite3")
-        self.reporter = Reporter(self.db, lambda: self.client, backoff_initial=0.01, backoff_max=0.05)
-        self.wifi_only = wifi_only
-        self.keyring = trusted_keyring(data_dir)
-        self.inbox = Inbox(
-            self.db,
-            data_dir,
-            self.platform,
-            "android",
-            self.reporter,
-            lambda: self.client,
-            silent_install_refusal=lambda push: self.keyring.refusal(push, RECEIVER_ID),
-            wifi_only=lambda: self.wifi_only,
-            can_ask=can_ask,
-            download_options={**FAST, **options},
-        )
-        self.inbox.start()
-
-    def state(self, push_id):
-        return self.inbox.get(push_id).state
-
-    def wait_state(self, push_id, state, timeout=15):
-        wait_until(lambda: self.state(push_id) == state, timeout, f"{push_id} to be {state} (is {self.state(push_id)})")
-
-    def reported(self, push_id=None):
-        self.reporter.flush()
-        return self.client.states(push_id)
-
-    def close(self):
-        self.inbox.stop()
-        self.reporter.stop()
-        self.db.close()
-
-
-@pytest.fixture
-def rigs(tmp_path):
-    made = []
-
-    def make(**kwargs):
-        rig = Rig(tmp_path / "recv", **kwargs)
-        made.append(rig)
-        return rig
-
-    yield make
-    for rig in made:
-        rig.close()
+from .rig import BODY, Rig
 
 
 def test_install_now_downloads_verifies_installs_and_reports_each_step(rigs):
@@ -186,7 +125,9 @@ def test_metered_network_asks_first_then_download_now(rigs):
         assert srv.requests == []
         rig.inbox.answer_metered("p1", "now")
         rig.wait_state("p1", "installed")
-    assert rig.reported("p1") == ["delivered", "downloading", "verifying", "installing", "installed"]
+    # the sender saw the phone ask (a paused report whose detail says so), then go on
+    assert rig.reported("p1") == ["delivered", "paused", "downloading", "verifying", "installing", "installed"]
+    assert rig.client.reports[1]["detail"] == "asking about mobile data"
 
 
 def test_metered_wait_for_wifi_then_starts_on_wifi(rigs):
@@ -198,14 +139,15 @@ def test_metered_wait_for_wifi_then_starts_on_wifi(rigs):
         assert srv.requests == []
         rig.platform.network.set_metered(False)
         rig.wait_state("p1", "installed")
-    assert rig.reported("p1") == ["delivered", "waiting_for_wifi", "downloading", "verifying", "installing", "installed"]
+    assert rig.reported("p1") == ["delivered", "paused", "waiting_for_wifi", "downloading", "verifying", "installing",
+                                  "installed"]
 
 
 def test_metered_cancel_declines(rigs):
     rig = rigs(metered=True)
     rig.inbox.receive(push_message("p1", "http://127.0.0.1:9/x.apk", BODY))
     rig.inbox.answer_metered("p1", "cancel")
-    assert rig.reported("p1") == ["delivered", "declined"]
+    assert rig.reported("p1") == ["delivered", "paused", "declined"]
 
 
 def test_wifi_only_setting_waits_without_asking(rigs):
@@ -297,13 +239,14 @@ def test_sender_cancel_stops_and_deletes_partial_without_reporting(rigs):
     assert rig.reported("p1") == ["delivered", "downloading"]
 
 
-def test_failure_then_retry(rigs):
-    rig = rigs(attempts=2)
-    with PackageServer(BODY, fail_status=503, fail_times=2) as srv:
+def test_a_package_gone_from_its_server_fails_with_a_sentence_then_retry_installs(rigs):
+    rig = rigs()
+    with PackageServer(BODY, fail_status=404, fail_times=1) as srv:
         rig.inbox.receive(push_message("p1", srv.url, BODY))
         rig.wait_state("p1", "failed")
         rec = rig.inbox.get("p1")
-        assert rec.label.startswith("Failed: ") and "503" in rec.label
+        assert rec.label == "Failed"
+        assert rec.detail == rec.notice == f"The package is no longer on the server at {srv.url[7:-4]} (HTTP 404)."
         rig.inbox.retry("p1")
         rig.wait_state("p1", "installed")
     assert rig.reported("p1") == ["delivered", "downloading", "failed", "downloading", "verifying", "installing", "installed"]
@@ -323,7 +266,7 @@ def test_wrong_format_for_device_fails(rigs):
     rig = rigs()
     rig.inbox.receive(push_message("p1", "http://127.0.0.1:9/x.ipa", BODY, fmt="ipa"))
     rig.wait_state("p1", "failed")  # no apk in the push, none in the catalog
-    assert "no package for this device" in rig.inbox.get("p1").detail
+    assert rig.inbox.get("p1").detail == "No android package of org.example.app."  # the relay's words, as a sentence
 
 
 def test_missing_package_waits_for_the_user_then_is_resolved_through_the_catalog(rigs):

@@ -92,10 +92,11 @@ def test_card_view_downloading_shows_progress_speed_and_controls():
     view = card_view(_record(state="downloading", bytes_done=420, speed=2_000_000.0, eta=3.0))
     assert view.state_text == "Downloading 42%"
     assert view.progress == pytest.approx(0.42)
-    assert view.progress_text == "420 B of 1.0 kB · 2.0 MB/s · 3 s left"
+    assert view.progress_text.replace("\u00a0", " ") == "420 B of 1.0 kB · 2.0 MB/s · 3 s left"
+    assert "\u00a0" in view.progress_text  # numbers and units stay on one line when it wraps
     assert view.actions == ("pause", "cancel")
     assert view.origin.startswith("From anna on Anna's laptop")
-    assert view.subtitle == "Version 1.0 · 1.0 kB"
+    assert view.subtitle.replace("\u00a0", " ") == "Version 1.0 · 1.0 kB"
 
 
 @pytest.mark.parametrize(
@@ -104,8 +105,8 @@ def test_card_view_downloading_shows_progress_speed_and_controls():
         ({"state": "paused"}, "Paused", ("resume", "cancel")),
         ({"prompt": "download"}, "Ready to download", ("download", "dismiss")),
         ({"prompt": "metered"}, "Uses mobile data", ("use_mobile_data", "cancel")),
-        ({"state": "waiting_for_wifi"}, "Waiting for Wi-Fi", ("use_mobile_data", "pause", "cancel")),
-        ({"state": "failed", "detail": "no space"}, "Failed: no space", ("retry", "cancel")),
+        ({"state": "waiting_for_wifi"}, "Waiting for Wi-Fi", ("use_mobile_data", "cancel")),  # no Pause
+        ({"state": "failed", "detail": "No space."}, "Failed", ("retry", "cancel")),  # the why is the notice
         ({"state": "installed"}, "Installed", ("forget",)),
         ({"state": "already_installed"}, "Already installed", ("forget",)),
         ({"state": "verifying"}, "Verifying", ()),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from relay_server.demo_catalog import build_package
 from tests.helpers.relay_process import relay_with_laptop
 
 from mobile_receiver.service import LAST_EVENT_ID, ReceiverService
@@ -102,7 +103,7 @@ def test_pushes_sent_while_offline_arrive_after_restart_without_duplicates(relay
 
 
 def test_sender_cancel_reaches_the_receiver(relay, tmp_path, services):
-    body = os.urandom(2_000_000)
+    body = build_package("apk", "org.example.slow", "Slow", "1.0", 1, size=2_000_000)
     with PackageServer(body, delay=0.02) as srv:
         phone = make_service(relay, tmp_path / "phone", services)
         app = {"id": "org.example.slow", "name": "Slow", "version": "1.0",
@@ -117,7 +118,7 @@ def test_sender_cancel_reaches_the_receiver(relay, tmp_path, services):
 
 
 def test_metered_pause_and_wifi_resume_are_reported_to_the_relay(relay, tmp_path, services):
-    body = os.urandom(1_500_000)
+    body = build_package("apk", "org.example.big", "Big", "2.0", 2, size=1_500_000)
     with PackageServer(body, delay=0.01) as srv:
         phone = make_service(relay, tmp_path / "phone", services)
         app = {"id": "org.example.big", "name": "Big", "version": "2.0",
@@ -137,7 +138,7 @@ def test_metered_pause_and_wifi_resume_are_reported_to_the_relay(relay, tmp_path
 def test_headless_receiver_process_end_to_end(relay, tmp_path):
     """`appbeam receiver --headless` logs in from flags, installs, and obeys --set-network from outside."""
     data_dir = tmp_path / "phone-proc"
-    body = os.urandom(3_000_000)
+    body = build_package("apk", "org.example.proc", "Proc", "1.0", 1, size=3_000_000)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, "-m", "shared.cli", "receiver", "--data-dir", str(data_dir), "--relay", relay.url,
            "--username", "anna", "--password", PASSWORD, "--device-name", "Proc phone", "--model", "Pixel 8",

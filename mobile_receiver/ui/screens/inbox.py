@@ -77,6 +77,14 @@ class InboxScreen(Screen):
         self.ids.empty.opacity = 0 if records else 1
         self._ask_metered_if_needed()
 
+    def tick(self, *_) -> None:
+        """Once a second: what depends on the time ("5 min ago", "Retrying in 4 s") is redrawn."""
+        inbox = self.app.service.inbox
+        for push_id, card in list(self.cards.items()):
+            rec = inbox.get(push_id)
+            if rec is not None:
+                card.show(card_view(rec))
+
     def refresh_one(self, push_id: str) -> None:
         rec = self.app.service.inbox.get(push_id)
         card = self.cards.get(push_id)
