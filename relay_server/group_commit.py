@@ -39,7 +39,7 @@ from typing import Any, Callable
 
 import peewee
 
-from relay_server.db import database
+from relay_server.db import connection, database
 
 #: The most writes one transaction carries (the others wait for the next one).
 MAX_BATCH = 64
@@ -86,11 +86,19 @@ class GroupCommit:
         if lead:
             # Let the requests that became ready together with this one reach this point too.
             time.sleep(0)
-        else:
-            write.turn.wait()
-            if write.done:
-                return write.outcome()
-        self._lead()
+            self._lead()
+            return write.outcome()
+        # While waiting, give this request's pooled connection back: a burst of requests
+        # waiting for one commit must not take every connection the pool has.
+        # (Whatever the request reads afterwards opens one again: the pool connects on demand.)
+        # Only a connection opened with a plain connect() (a request's) is released: one that a
+        # ``connection_context`` owns is that block's to close.
+        if not database.is_closed() and not database.obj._state.ctx and not database.in_transaction():
+            database.close()
+        write.turn.wait()
+        if not write.done:  # this write leads the next transaction
+            with connection():
+                self._lead()
         return write.outcome()
 
     def _lead(self) -> None:
