@@ -47,6 +47,15 @@ MAX_BATCH = 64
 BUSY_SECONDS = 5.0
 
 
+def _cooperative() -> bool:
+    """True when threads are gevent's greenlets (the relay's server), where sleep(0) is one loop turn."""
+    try:
+        from gevent import monkey
+    except ImportError:  # pragma: no cover - gevent is a relay dependency
+        return False
+    return monkey.is_module_patched("time")
+
+
 class _Write:
     __slots__ = ("work", "result", "error", "done", "turn")
 
@@ -84,8 +93,10 @@ class GroupCommit:
             lead = not self._leading
             self._leading = True
         if lead:
-            # Let the requests that became ready together with this one reach this point too.
-            time.sleep(0)
+            # Let the requests that became ready together with this one reach this point too
+            # (under gevent: one turn of the event loop; threads join while a commit runs).
+            if _cooperative():
+                time.sleep(0)
             self._lead()
             return write.outcome()
         # While waiting, give this request's pooled connection back: a burst of requests
