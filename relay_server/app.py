@@ -115,6 +115,9 @@ def close_app(app: Flask) -> None:
     """Stop the relay's background work and close its streams."""
     relay: Relay = app.extensions["appbeam_relay"]
     relay.hub.close_all()
+    marks = getattr(relay, "sent_marks", None)
+    if marks is not None:
+        marks.wait_idle()  # streams' last "sent" marks are written before the database closes
     relay.mirror.stop()
     relay.janitor.stop()
     if relay.hub.cluster is not None:

@@ -387,6 +387,12 @@ class SentMarks:
         self._ids: list[str] = []
         self._lock = threading.Lock()
         self._draining = False
+        self._idle = threading.Event()
+        self._idle.set()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until everything handed over was marked (the relay is stopping)."""
+        return self._idle.wait(timeout)
 
     def add(self, push_ids: Iterable[str]) -> None:
         with self._lock:
@@ -394,6 +400,7 @@ class SentMarks:
             if self._draining or not self._ids:
                 return
             self._draining = True
+            self._idle.clear()
         threading.Thread(target=self._drain, name="sent-marks", daemon=True).start()
 
     def _drain(self) -> None:
@@ -402,6 +409,7 @@ class SentMarks:
                 batch, self._ids = self._ids[:self.BATCH], self._ids[self.BATCH:]
                 if not batch:
                     self._draining = False
+                    self._idle.set()
                     return
             try:
                 with connection():
