@@ -256,7 +256,8 @@ class Inbox:
             rec = self._records.get(push_id)
             if rec is None or rec.push_state not in CANCELLABLE_STATES:
                 return
-            rec.state, rec.prompt, rec.notice, rec.situation = str(S.CANCELLED), None, "The sender withdrew this app", None
+            rec.state, rec.prompt, rec.situation = str(S.CANCELLED), None, None
+            rec.notice = "The sender withdrew this app"
             rec.speed = rec.eta = rec.retry_at = rec.waiting = None
             self._save(rec)
             job = self._jobs.get(push_id)
@@ -507,6 +508,10 @@ class Inbox:
         url, headers = packages.request_for(package.url, self.client())
         meter = self._meters.setdefault(rec.push_id, ProgressMeter())
         meter.reset()
+
+        def on_retry(error: DownloadError, seconds: float) -> None:
+            self._waiting(rec, job, failures.download_failure(error, self._where(url)), seconds)
+
         fresh = False
         while True:
             engine = PackageDownload(
@@ -515,7 +520,7 @@ class Inbox:
                 headers=headers,
                 expected_size=package.size,
                 progress=lambda done, total: self._on_progress(rec, job, done, total),
-                on_retry=lambda error, seconds: self._waiting(rec, job, failures.download_failure(error, self._where(url)), seconds),
+                on_retry=on_retry,
                 **self.download_options,
             )
             with self._lock:

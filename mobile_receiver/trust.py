@@ -19,6 +19,7 @@ Kept in ``trusted_keys.json`` in the receiver's data dir, written atomically.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -29,6 +30,8 @@ from shared.protocol import ProtocolError
 from shared.signing import MAX_AGE, MAX_SKEW, PushSignature, fingerprint, parse_timestamp, verify
 
 from mobile_receiver.storage import read_json, write_json_atomic
+
+log = logging.getLogger(__name__)
 
 TRUST_FILE = "trusted_keys.json"
 
@@ -174,7 +177,8 @@ class KeyRing:
         try:
             signature = PushSignature.from_dict(raw)
         except ProtocolError as exc:
-            return f"the signature is malformed ({exc})"
+            log.warning("push %s: malformed signature: %s", push.get("push_id"), exc)
+            return "its signature is malformed"
         sender_id = (push.get("sender") or {}).get("device_id")
         key = self.get(sender_id) if isinstance(sender_id, str) else None
         if key is None:

@@ -50,7 +50,8 @@ class PushCard(BoxLayout):
         self.subtitle = view.subtitle
         self.origin = view.origin
         self.state_text = view.state_text
-        self.state_colour = theme.AMBER if view.waiting else theme.STATE_COLOURS.get(PushState(view.state), theme.PRIMARY)
+        colour = theme.STATE_COLOURS.get(PushState(view.state), theme.PRIMARY)
+        self.state_colour = theme.AMBER if view.waiting else colour  # held up by something passing
         self.show_progress = view.show_progress
         self.progress = view.progress
         self.progress_text = view.progress_text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
@@ -10,11 +11,14 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
+from shared.explain import explain, relay_place
 from shared.relay_client import RelayError
 
 from mobile_receiver.ui import widgets  # noqa: F401
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
+
+log = logging.getLogger(__name__)
 
 LOGO = Path(__file__).resolve().parents[3] / "assets" / "icons" / "appbeam.png"
 
@@ -56,8 +60,10 @@ class LoginScreen(Screen):
     def _log_in(self, relay: str, username: str, password: str, device_name: str) -> None:
         try:
             self.app.service.log_in(relay, username, password, device_name or None)
-        except RelayError as exc:
-            self._done(exc.message if exc.status else f"Cannot reach the relay at {relay}")
+        except Exception as exc:  # noqa: BLE001 - whatever it was, the form says why and stays usable
+            if not isinstance(exc, RelayError):
+                log.exception("logging in to %s failed", relay)
+            self._done(explain(exc, place=relay_place(relay)).text)
         else:
             self._done(None)
 
