@@ -469,6 +469,8 @@ LEGAL_PATHS = [
     ["delivered", "waiting_for_wifi", "paused", "waiting_for_wifi", "failed", "declined"],
     ["delivered", "failed", "downloading", "declined"],
     ["delivered", "downloading", "paused", "failed", "declined"],
+    # a retry that must first ask about mobile data reports paused (shared.protocol.Situation)
+    ["delivered", "downloading", "failed", "paused", "downloading", "verifying", "installing", "installed"],
 ]
 
 
