@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from mobile_receiver.profile import Profile, ProfileStore
+from relay_server.demo_catalog import build_package
 from mobile_receiver.service import Connection, ReceiverService
 
 from receiver.fakes import RECEIVER_ID, FakeRelayClient, fake_platform, push_message, trusted_keyring
 from receiver.package_server import PackageServer
 from receiver_ui.gated_server import GatedPackageServer
 
-BODY = os.urandom(700_000)
+BODY = build_package("apk", "org.example.app", "Example", "1.0", 10, size=700_000)  # a real apk: the phone checks
 FAST = {"backoff_initial": 0.01, "backoff_max": 0.05, "chunk_size": 16384}
 
 

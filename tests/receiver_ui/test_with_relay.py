@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import os
 
 import pytest
 
+from relay_server.demo_catalog import build_package
 from tests.helpers.relay_process import relay_with_laptop
 
 from mobile_receiver.service import ReceiverService
@@ -84,7 +84,7 @@ def test_notify_push_from_relay_then_tap_download(relay, logged_in):
 
 def test_pause_and_resume_taps_are_reported_to_the_sender(relay, logged_in):
     app, ui, device_id = logged_in
-    body = os.urandom(1_500_000)
+    body = build_package("apk", "org.example.big", "Big", "1.0", 1, size=1_500_000)
     # Held after 300 kB until the test lets it go on: the Pause button is there for the tap.
     with GatedPackageServer(body, hold_at=300_000) as srv:
         info = {"id": "org.example.big", "name": "Big", "version": "1.0",
