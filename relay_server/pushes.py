@@ -261,7 +261,7 @@ def _parse_report(body: Any) -> tuple[PushState, int | None, int | None, str | N
     detail = body.get("detail")
     if detail is not None and not isinstance(detail, str):
         raise bad_request("detail: must be a string", "invalid_field")
-    return state, done, total, (detail[:500] if detail else None)
+    return state, done, total, (detail[:500] if detail is not None else None)
 
 
 def report(relay: Relay, device: Device, push_id: str, body: Any) -> Push:
@@ -282,9 +282,13 @@ def _apply_report(relay: Relay, device: Device, push_id: str, state: PushState, 
     current = PushState(push.state)
     if state is PushState.DELIVERED and current not in UNACKNOWLEDGED_STATES and current not in FINAL_STATES:
         return push  # a repeated acknowledgement (at-least-once delivery): nothing changes
-    if state == current and state is not PushState.DOWNLOADING and state is not PushState.FAILED:
+    # The same state again changes something only while downloading (progress), on a new
+    # failure, or when the device says something new about where it stands ("Waiting for the
+    # relay" -> "Asking about mobile data" while paused); an empty detail clears the old one.
+    new_detail = detail is not None and (detail or None) != push.detail
+    if state == current and state not in (PushState.DOWNLOADING, PushState.FAILED) and not new_detail:
         return push
-    if not can_transition(current, state):
+    if not can_transition(current, state) and not (state == current and new_detail):
         raise ApiError(409, "bad_transition", f"a push that is {current} cannot become {state}")
     effective_total = total if total is not None else push.bytes_total
     if done is not None and effective_total is not None and done > effective_total:
@@ -300,8 +304,8 @@ def _apply_report(relay: Relay, device: Device, push_id: str, state: PushState, 
         push.bytes_done = done
     if total is not None:
         push.bytes_total = total
-    push.detail = detail if (detail or changed) else push.detail
-    if changed or state is PushState.FAILED:
+    push.detail = (detail or None) if (detail is not None or changed) else push.detail
+    if changed or new_detail or state is PushState.FAILED:
         record_state(push)
     elif _progress_due(push, now):
         _forward(push)

@@ -765,3 +765,25 @@ def test_only_the_sender_cancels(client, api, fam):
     assert by_friend.status_code == 404
     assert client.get(f"/api/v1/pushes/{push['id']}", headers=fam["laptop"]).get_json()["state"] == "queued"
     assert _events("anna-phone", "push_cancelled") == []
+
+
+def test_a_device_can_say_something_new_about_a_paused_push(api, client):
+    """Paused "waiting for the relay", then "asking about mobile data", then paused by its
+    user (an empty detail clears the old words): the sender sees each."""
+    anna = api.account("anna")
+    laptop = api.login(anna, "anna-laptop", platform="linux")
+    phone = api.login(anna, "anna-phone")
+    push_id = api.push(laptop, ["anna-phone"]).get_json()["pushes"][0]["id"]
+    api.report(phone, push_id, "downloading", bytes_done=10, bytes_total=100)
+
+    api.report(phone, push_id, "paused", detail="waiting for the relay")
+    api.report(phone, push_id, "paused", detail="asking about mobile data")
+    shown = client.get(f"/api/v1/pushes/{push_id}", headers=laptop).get_json()
+    assert shown["detail"] == "asking about mobile data"
+    assert [h["detail"] for h in shown["history"] if h["state"] == "paused"] == [
+        "waiting for the relay", "asking about mobile data"]
+
+    api.report(phone, push_id, "paused", detail="")
+    assert client.get(f"/api/v1/pushes/{push_id}", headers=laptop).get_json()["detail"] is None
+    repeated = api.report(phone, push_id, "paused")  # nothing new: nothing changes
+    assert repeated.status_code == 200
