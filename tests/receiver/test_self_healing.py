@@ -197,6 +197,22 @@ def test_a_web_page_called_apk_fails_as_not_a_package_and_is_never_installed(rig
     assert not (rig.data_dir / "downloads" / "p1.part").exists()  # Retry fetches it afresh
 
 
+def test_a_cut_short_apk_fails_as_incomplete_and_is_never_installed(rigs):
+    """The server sent a truncated file whose hash the sender signed as it was (a broken upload)."""
+    from relay_server.demo_catalog import build_package
+
+    whole = build_package("apk", "org.example.app", "Example", "1.0", 10, size=200_000)
+    cut = whole[:120_000]
+    rig = rigs()
+    with PackageServer(cut) as srv:
+        rig.inbox.receive(push_message("p1", srv.url, cut))
+        rig.wait_state("p1", "failed")
+    rec = rig.inbox.get("p1")
+    assert "incomplete" in rec.detail.lower() or "cut short" in rec.detail.lower(), rec.detail
+    assert not any(leak in rec.detail for leak in LEAKS), rec.detail
+    assert rig.platform.installer.installed("org.example.app") is None
+
+
 def test_no_space_is_permanent_and_says_how_much_is_needed(rigs):
     rig = rigs(free_space=lambda path: 1_000_000)
     with PackageServer(BODY) as srv:
