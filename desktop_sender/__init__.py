@@ -19,4 +19,6 @@ Modules, one job each:
 - ``main_window``: the window: toolbar, address bar, browser, picker, pushes dock.
 - ``app``: wires everything together (the sender's controller).
 - ``screenshots``: renders the main screens to PNG files.
+- ``add_phone``: the "Add a phone" dialog: a pairing QR code and the same code to type.
+- ``push_cli``: ``appbeam push FILE|URL|APP_ID --to DEVICE``: the same signed push from a script (no Qt).
 """

@@ -19,6 +19,7 @@ PARTS = {
     "relay": ("relay_server.cli", "run the relay server (store, pushes, event streams)"),
     "sender": ("desktop_sender.cli", "run the desktop sender (browser with the device picker)"),
     "receiver": ("mobile_receiver.cli", "run the receiver (the phone app)"),
+    "push": ("desktop_sender.push_cli", "send an app to your devices from a script (no window)"),
     "demo": ("shared.demo", "run the whole system: relay, two receivers and the sender"),
 }
 

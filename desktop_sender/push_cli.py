@@ -1,0 +1,217 @@
+"""``appbeam push``: send an app from a script, signed exactly as the sender window signs it.
+
+    appbeam push org.videolan.vlc --to "Anna's Pixel"
+    appbeam push https://f-droid.org/repo/org.fdroid.fdroid.apk --to pixel,tablet --wait
+    appbeam push ./notes-3.0.apk --to "Anna's Pixel" --mode notify --json
+
+What to send is an app id from the relay's store, a package address (http or https), or a
+package file on this computer. It runs as this computer's sender profile (its relay, account,
+token and signing key: ``appbeam sender`` signs in once), or signs in with ``--username``.
+With ``--wait`` it follows the pushes on the relay's event stream and prints each state until
+every target is done: exit 0 when all are installed, 1 when one failed or was refused, 3 on
+``--timeout``. No Qt: it runs on a machine without a screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import queue
+import re
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Iterable
+
+from shared.explain import explain, relay_place
+from shared.protocol import FINAL_STATES, InstallInfo, PushMode, PushState, format_from_filename, state_label
+from shared.relay_client import RelayClient, RelayError
+
+#: Exit statuses.
+OK, FAILED, USAGE, TIMED_OUT = 0, 1, 2, 3
+_APP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,199}$")
+_DONE_WELL = {PushState.INSTALLED, PushState.ALREADY_INSTALLED}
+
+
+class PushProblem(Exception):
+    """Something the person has to fix; ``str()`` is the sentence, ``status`` the exit status."""
+
+    def __init__(self, message: str, status: int = FAILED):
+        super().__init__(message)
+        self.status = status
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("what", metavar="FILE|URL|APP_ID", help="a package file, a package address, or an app id")
+    parser.add_argument("--to", required=True, metavar="DEVICE[,DEVICE]",
+                        help="device names or ids, comma-separated (as the picker lists them)")
+    parser.add_argument("--mode", choices=[m.value for m in PushMode], default=PushMode.INSTALL_NOW.value,
+                        help="install_now (own devices install by themselves) or notify (default install_now)")
+    parser.add_argument("--wait", action="store_true", help="follow the pushes until installed (or failed)")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds --wait waits at most (default 900)")
+    parser.add_argument("--json", action="store_true", help="print JSON lines instead of sentences")
+    parser.add_argument("--profile", default="default", help="the sender profile to act as (default: default)")
+    parser.add_argument("--data-dir", help="profile folder (default: the user data dir)")
+    parser.add_argument("--relay-url", help="relay address (default: the profile's)")
+    parser.add_argument("--username", help="sign in as this user first (with --password)")
+    parser.add_argument("--password", help="password for --username")
+
+
+class _Printer:
+    def __init__(self, as_json: bool):
+        self.as_json = as_json
+
+    def say(self, text: str, **data) -> None:
+        print(json.dumps({"message": text, **data}) if self.as_json else text, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from desktop_sender.profile import SenderProfile
+
+    out = _Printer(args.json)
+    profile = SenderProfile(args.profile, args.data_dir, use_keyring=True)
+    relay_url = (args.relay_url or profile.settings.relay_url or "").rstrip("/")
+    try:
+        if not relay_url:
+            raise PushProblem("This computer has no relay yet: sign in once with `appbeam sender`, or give "
+                              "--relay-url, --username and --password.", USAGE)
+        client = _signed_in_client(profile, relay_url, args.username, args.password)
+        info = install_info_for(args.what, client)
+        targets = _resolve_targets(client, info, args.to)
+        pushes = client.push(info, args.mode, [d["id"] for d in targets],
+                             platforms={d["id"]: d["platform"] for d in targets})
+    except PushProblem as exc:
+        out.say(str(exc), error=True)
+        return exc.status
+    except RelayError as exc:
+        out.say(explain(exc, place=relay_place(relay_url)).text, error=True, code=exc.code)
+        return FAILED
+    names = {d["id"]: d["name"] for d in targets}
+    for push in pushes:
+        out.say(f"{names[push['device_id']]}: {state_label(push['state'], None, push.get('detail'))}",
+                push_id=push["id"], device=push["device_id"], state=push["state"])
+    if not args.wait:
+        return OK
+    return _wait(client, pushes, names, out, args.timeout)
+
+
+def _signed_in_client(profile, relay_url: str, username: str | None, password: str | None) -> RelayClient:
+    """A client for the profile's device, signed in (with the profile's token, or the password given)."""
+    client = RelayClient(relay_url, None, key=profile.signing_key)
+    same_relay = relay_url == profile.settings.relay_url.rstrip("/")
+    if username:
+        if not password:
+            raise PushProblem("Give --password with --username.", USAGE)
+        client.login(username, password, profile.device_info())
+        profile.settings.relay_url, profile.settings.username = relay_url, username
+        profile.save()
+        profile.tokens.save(client.token)
+        return client
+    token = profile.tokens.load() if same_relay else None
+    if not token:
+        raise PushProblem("This computer is not signed in to that relay: run `appbeam sender` once, or give "
+                          "--username and --password.", USAGE)
+    client.token = token
+    return client
+
+
+def install_info_for(what: str, client: RelayClient) -> InstallInfo:
+    """What to push: a local package file (checked, then sent by its app id), a package
+    address, or an app id from the relay's store."""
+    from desktop_sender.install_info import PackageLink, info_from_link, local_package_problem
+
+    path = Path(what).expanduser()
+    if path.is_file():
+        fmt = format_from_filename(path.name)
+        if fmt is None:
+            raise PushProblem(f"{path.name} is not an app package Appbeam knows (apk, ipa, deb, …).")
+        link = PackageLink(url=path.resolve().as_uri(), file_name=path.name)
+        problem = local_package_problem(link)
+        if problem:
+            raise PushProblem(problem)
+        info = info_from_link(link)
+        try:  # the relay cannot fetch a file from this computer: the phone gets the store's copy
+            client.app(info.id)
+        except RelayError as exc:
+            if exc.status == 404:
+                raise PushProblem(f"{path.name} is {info.name or info.id} {info.version or ''}, but the relay "
+                                  "cannot take files from this computer: put the package on a web server and "
+                                  "push its address instead.".replace("  ", " ")) from None
+            raise
+        return InstallInfo(id=info.id, name=info.name, version=info.version, version_code=info.version_code)
+    if what.startswith(("http://", "https://")):
+        return info_from_link(PackageLink(url=what, file_name=what.rsplit("/", 1)[-1].split("?")[0]))
+    if _APP_ID.fullmatch(what):
+        return InstallInfo(id=what)
+    raise PushProblem(f"{what!r} is neither a package file here, nor an http(s) address, nor an app id.", USAGE)
+
+
+def _resolve_targets(client: RelayClient, info: InstallInfo, wanted: str) -> list[dict]:
+    devices = client.devices(info.formats)
+    chosen = []
+    for name in (part.strip() for part in wanted.split(",") if part.strip()):
+        match = [d for d in devices if d["id"] == name or d["name"].casefold() == name.casefold()]
+        if not match:
+            known = ", ".join(f'"{d["name"]}"' for d in devices) or "none"
+            raise PushProblem(f'No device called "{name}" here. Your devices and friends\' devices: {known}.', USAGE)
+        device = match[0]
+        if not device.get("compatible", True):
+            raise PushProblem(f"{device['name']} can't install it: {device.get('reason')}.")
+        chosen.append(device)
+    if not chosen:
+        raise PushProblem("Name at least one device with --to.", USAGE)
+    return chosen
+
+
+def _wait(client: RelayClient, pushes: Iterable[dict], names: dict, out: _Printer, timeout: float) -> int:
+    """Follow the pushes' updates on the relay's stream until each ended (or ``timeout``)."""
+    waiting = {p["id"]: PushState(p["state"]) for p in pushes}
+    shown: dict[str, tuple] = {}
+    deadline = time.monotonic() + timeout
+    updates: "queue.Queue[dict]" = queue.Queue()
+    stream = client.stream()
+    reader = threading.Thread(target=lambda: [updates.put(e.data) for e in stream if e.event == "push_update"],
+                              name="push-wait", daemon=True)
+    reader.start()
+    try:
+        # What changed before the stream connected is read from the pushes themselves.
+        for push_id in list(waiting):
+            _note(waiting, shown, client.get_push(push_id), names, out)
+        while not all(state in FINAL_STATES for state in waiting.values()):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                out.say(f"Still not done after {timeout:g} s.", timed_out=True)
+                return TIMED_OUT
+            try:
+                update = updates.get(timeout=min(remaining, 1.0))
+            except queue.Empty:
+                continue
+            if update.get("push_id") in waiting:
+                _note(waiting, shown, update, names, out)
+    finally:
+        stream.close()
+    return OK if all(state in _DONE_WELL for state in waiting.values()) else FAILED
+
+
+def _note(waiting: dict, shown: dict, update: dict, names: dict, out: _Printer) -> None:
+    """Print a push's new state (downloads in steps of ten per cent, not every report)."""
+    push_id = update.get("push_id") or update.get("id")
+    state = PushState(update["state"])
+    waiting[push_id] = state
+    percent = None
+    if update.get("bytes_total") and update.get("bytes_done") is not None:
+        percent = int(update["bytes_done"] * 100 / update["bytes_total"])
+    key = (state, percent // 10 if percent is not None else None, update.get("detail"))
+    if shown.get(push_id) == key:
+        return
+    shown[push_id] = key
+    device = update.get("device_id")
+    out.say(f"{names.get(device, device)}: {state_label(state, percent, update.get('detail'))}",
+            push_id=push_id, device=device, state=str(state))
+
+
+if __name__ == "__main__":  # pragma: no cover - ``appbeam push`` is the way in
+    parser = argparse.ArgumentParser(prog="appbeam push")
+    add_arguments(parser)
+    sys.exit(run(parser.parse_args()))
