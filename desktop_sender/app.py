@@ -13,6 +13,7 @@ import functools
 import hashlib
 import logging
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +107,7 @@ class SenderApp(QObject):
         self.client = RelayClient(settings.relay_url or "http://127.0.0.1:8765", profile.tokens.load(),
                                   key=profile.signing_key)
         self.worker = RelayWorker(self.client, self)
-        self.board = PushBoard()
+        self.board = PushBoard(cleared_at=str(profile.settings.extra.get("pushes_cleared_at", "")))
         self.listener: PushEventListener | None = None
         self.username = ""
         self._pick_serial = 0
@@ -134,6 +135,8 @@ class SenderApp(QObject):
         picker.save_requested.connect(self._on_save_requested)
         picker.retry_requested.connect(self._on_retry_requested)
         self.window.pushes_panel.cancel_requested.connect(self._on_cancel_requested)
+        self.window.pushes_panel.resend_requested.connect(self._on_resend_requested)
+        self.window.pushes_panel.clear_requested.connect(self._on_clear_requested)
 
     # ------------------------------------------------------------------ start and stop
 
@@ -184,6 +187,8 @@ class SenderApp(QObject):
 
         Chromium warns (and may crash at exit) when a profile goes while a page of it lives.
         """
+        if self.closed:
+            return  # closed already (twice is harmless)
         self.shutdown()
         self.closed = True
         if self.add_phone_dialog is not None:
@@ -484,6 +489,35 @@ class SenderApp(QObject):
             self.window.pushes_panel.set_error("The relay signed this computer out. Click the account chip to sign in again.")
         else:
             self.window.pushes_panel.set_error(f"Live updates stopped. {relay_error_text(error, self.client.base_url)}")
+
+    def _on_resend_requested(self, push_id: str) -> None:
+        """Send a push that did not arrive again: the same app, mode and device, as a new push."""
+        entry = self.board.get(push_id)
+        if entry is None:
+            return
+        try:
+            info = InstallInfo.from_dict(entry.app)
+        except ProtocolError:
+            info = InstallInfo(id=entry.app_id)
+        call = self.worker.call("push", info, entry.requested_mode, [entry.device_id])
+        call.succeeded.connect(lambda pushes, i=info: self._on_resent(i, pushes))
+        call.failed.connect(lambda error: self.window.pushes_panel.set_error(
+            f"Not sent again. {relay_error_text(error, self.client.base_url)}"))
+
+    @_unless_closed
+    def _on_resent(self, info: InstallInfo, pushes: list[dict]) -> None:
+        self.board.add_pushes(pushes)
+        self._show_board()
+        self.window.show_notice(sent_message(info.name or info.id, pushes))
+        emit(self.push_sent, pushes)
+
+    def _on_clear_requested(self) -> None:
+        """Hide the finished pushes, now and after a restart (the relay keeps its history)."""
+        now = datetime.now(timezone.utc).isoformat()
+        self.board.clear_finished(now)
+        self.profile.settings.extra["pushes_cleared_at"] = now
+        self.profile.save()
+        self._show_board()
 
     def _on_cancel_requested(self, push_id: str) -> None:
         call = self.worker.call("cancel_push", push_id)

@@ -7,7 +7,7 @@ event after a fresher list), so an update older than what is known is ignored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
 from shared.protocol import CANCELLABLE_STATES, FINAL_STATES, PushMode, PushState, state_label
@@ -33,6 +33,8 @@ class PushEntry:
     detail: str | None = None
     created_at: str = ""
     updated_at: str = ""
+    #: The install information as pushed (what Resend sends again).
+    app: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
     def from_push(cls, push: Mapping[str, Any]) -> "PushEntry":
@@ -56,6 +58,7 @@ class PushEntry:
             detail=push.get("detail"),
             created_at=str(push.get("created_at") or ""),
             updated_at=str(push.get("updated_at") or ""),
+            app=dict(app),
         )
 
     @property
@@ -80,12 +83,26 @@ class PushEntry:
         """True when nothing more will happen to the push."""
         return self.state in FINAL_STATES
 
+    @property
+    def resendable(self) -> bool:
+        """True when the app did not arrive and sending it again makes sense."""
+        return self.state in RESENDABLE_STATES
+
+
+#: Pushes that ended without the app arriving: the panel offers Resend.
+RESENDABLE_STATES = frozenset({PushState.FAILED, PushState.DECLINED, PushState.CANCELLED, PushState.EXPIRED})
+
 
 class PushBoard:
-    """Pushes by id, newest first, with the rules for merging what the relay says."""
+    """Pushes by id, newest first, with the rules for merging what the relay says.
 
-    def __init__(self) -> None:
+    ``cleared_at`` (an ISO time, kept in the sender's settings) hides the pushes that had
+    finished by then: "Clear finished" empties the list without touching the relay's history.
+    """
+
+    def __init__(self, cleared_at: str = "") -> None:
         self._entries: dict[str, PushEntry] = {}
+        self.cleared_at = cleared_at
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -98,8 +115,16 @@ class PushBoard:
         return self._entries.get(push_id)
 
     def entries(self) -> list[PushEntry]:
-        """Newest first (ISO timestamps sort as text)."""
-        return sorted(self._entries.values(), key=lambda e: (e.created_at, e.push_id), reverse=True)
+        """Newest first (ISO timestamps sort as text), without the cleared ones."""
+        shown = [e for e in self._entries.values() if not self._cleared(e)]
+        return sorted(shown, key=lambda e: (e.created_at, e.push_id), reverse=True)
+
+    def _cleared(self, entry: PushEntry) -> bool:
+        return bool(self.cleared_at) and entry.finished and entry.updated_at <= self.cleared_at
+
+    def clear_finished(self, now: str) -> None:
+        """Hide every push that has finished by ``now`` (ISO time)."""
+        self.cleared_at = now
 
     def add_pushes(self, pushes: Iterable[Mapping[str, Any]]) -> list[str]:
         """Add or refresh pushes from the relay; returns the ids that changed."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -35,6 +35,7 @@ from desktop_sender.style import (
     rounded,
     wrapping_label,
 )
+from shared.formatting import human_when
 from shared.protocol import PushMode, PushState
 from desktop_sender.signals import emit
 
@@ -46,6 +47,7 @@ class PushRow(QFrame):
     """One push to one device."""
 
     cancel_clicked = Signal(str)
+    resend_clicked = Signal(str)
 
     def __init__(self, entry: PushEntry, parent: QWidget | None = None, own_username: str = ""):
         super().__init__(parent)
@@ -70,16 +72,25 @@ class PushRow(QFrame):
         self.cancel_button.setObjectName("cancelPush")
         self.cancel_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.cancel_button.clicked.connect(lambda: emit(self.cancel_clicked, self.push_id))
+        self.resend_button = QPushButton("Resend")
+        self.resend_button.setObjectName("resendPush")
+        self.resend_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.resend_button.setToolTip("Send this app to this device again")
+        self.resend_button.clicked.connect(self._on_resend_clicked)
 
         text = QVBoxLayout()
         text.setSpacing(2)
         text.addWidget(self.title)
         text.addWidget(self.target)
-        state_line = QHBoxLayout()
-        state_line.addWidget(self.state_label, 1)
-        state_line.addWidget(self.cancel_button, 0, Qt.AlignmentFlag.AlignRight)
-        text.addLayout(state_line)
+        # The state gets the whole width (a reason can be long); the buttons sit below it.
+        text.addWidget(self.state_label)
         text.addWidget(self.progress)
+        buttons = QHBoxLayout()
+        buttons.setSpacing(6)
+        buttons.addStretch(1)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.resend_button)
+        text.addLayout(buttons)
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(12, 10, 10, 10)
@@ -97,7 +108,8 @@ class PushRow(QFrame):
         if entry.requested_mode is PushMode.INSTALL_NOW and entry.mode is PushMode.NOTIFY:
             mode = "Notice (friend's device)"
         owner = f" ({entry.owner}'s)" if entry.owner and entry.owner != self.own_username else ""
-        self.target.setText(breakable(f"→ {entry.device_name}{owner} · {mode}"))
+        when = human_when(entry.created_at)
+        self.target.setText(breakable(" · ".join(x for x in (f"→ {entry.device_name}{owner}", mode, when) if x)))
         self.state_label.setText(breakable(entry.label))
         color = STATE_COLORS.get(str(entry.state), MUTED)
         self.state_label.setStyleSheet(f"color: {color};")
@@ -112,6 +124,12 @@ class PushRow(QFrame):
             self.progress.setValue(percent)
         self.cancel_button.setVisible(entry.cancellable)
         self.cancel_button.setEnabled(True)
+        self.resend_button.setVisible(entry.resendable)
+        self.resend_button.setEnabled(True)
+
+    def _on_resend_clicked(self) -> None:
+        self.resend_button.setEnabled(False)  # once: the new push appears as a row of its own
+        emit(self.resend_clicked, self.push_id)
 
     def set_icon(self, pixmap: QPixmap) -> None:
         """Show the app's real icon."""
@@ -120,9 +138,12 @@ class PushRow(QFrame):
 
 
 class PushesPanel(QDockWidget):
-    """The dock listing pushes; ``cancel_requested(push_id)`` when the user cancels one."""
+    """The dock listing pushes. ``cancel_requested(push_id)`` and ``resend_requested(push_id)``
+    when the user cancels or resends one, ``clear_requested()`` for "Clear finished"."""
 
     cancel_requested = Signal(str)
+    resend_requested = Signal(str)
+    clear_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__("Pushes", parent)
@@ -158,10 +179,26 @@ class PushesPanel(QDockWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.list_widget)
 
+        self.clear_button = QPushButton("Clear finished")
+        self.clear_button.setObjectName("clearPushes")
+        self.clear_button.setToolTip("Hide the pushes that are done (installed, failed, cancelled…)")
+        self.clear_button.clicked.connect(lambda: emit(self.clear_requested))
+        self.clear_button.hide()  # until something has finished
+        header = QHBoxLayout()
+        header.setContentsMargins(0, 0, 10, 0)
+        header.addWidget(self.connection_label, 1)
+        header.addWidget(self.clear_button, 0, Qt.AlignmentFlag.AlignVCenter)
+
+        # "5 min ago" must not stay "just now": the rows' times are redrawn every half minute.
+        self._clock = QTimer(self)
+        self._clock.setInterval(30_000)
+        self._clock.timeout.connect(self.refresh_times)
+        self._clock.start()
+
         layout = QVBoxLayout(body)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.connection_label)
+        layout.addLayout(header)
         layout.addWidget(self.error_label)
         layout.addWidget(scroll, 1)
         self.setWidget(body)
@@ -173,11 +210,16 @@ class PushesPanel(QDockWidget):
         for entry in entries:
             self.update_entry(entry, reorder=False)
         order = [e.push_id for e in entries]
+        for push_id in set(self.rows) - set(order):  # cleared
+            row = self.rows.pop(push_id)
+            self.list_layout.removeWidget(row)
+            row.deleteLater()
         for push_id in order:
             self.list_layout.removeWidget(self.rows[push_id])
         for index, push_id in enumerate(order):
             self.list_layout.insertWidget(1 + index, self.rows[push_id])
         self.empty_label.setVisible(not self.rows)
+        self.clear_button.setVisible(any(e.finished for e in entries))
 
     def update_entry(self, entry: PushEntry, reorder: bool = True) -> PushRow:
         """Add or refresh one push; new pushes go to the top."""
@@ -185,13 +227,21 @@ class PushesPanel(QDockWidget):
         if row is None:
             row = PushRow(entry, self.list_widget, self.username)
             row.cancel_clicked.connect(self._on_cancel_clicked)
+            row.resend_clicked.connect(self.resend_requested)
             self.rows[entry.push_id] = row
             if reorder:
                 self.list_layout.insertWidget(1, row)
         else:
             row.update_entry(entry)
         self.empty_label.setVisible(False)
+        if entry.finished:
+            self.clear_button.show()
         return row
+
+    def refresh_times(self) -> None:
+        """Redraw every row (its "5 min ago")."""
+        for row in self.rows.values():
+            row.update_entry(row.entry)
 
     def set_connection(self, state: str, error: str = "") -> None:
         """The event stream's state, so the user knows whether what they see is live."""

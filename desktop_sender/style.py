@@ -99,6 +99,10 @@ QLabel#pushTarget {{ color: {MUTED}; font-size: 12px; }}
 QLabel#pushState {{ font-weight: 600; font-size: 12px; }}
 QPushButton#cancelPush {{ border: none; background: transparent; color: {ERROR}; padding: 2px 6px; font-weight: 500; font-size: 12px; }}
 QPushButton#cancelPush:hover {{ background: #fef2f2; }}
+QPushButton#resendPush {{ border: none; background: transparent; color: {ACCENT}; padding: 2px 6px; font-weight: 600; font-size: 12px; }}
+QPushButton#resendPush:hover {{ background: #eff6ff; }}
+QPushButton#clearPushes {{ border: none; background: transparent; color: {ACCENT}; padding: 2px 6px; font-size: 12px; }}
+QPushButton#clearPushes:hover {{ background: #eff6ff; }}
 QProgressBar {{ background: #e2e8f0; border: none; border-radius: 3px; max-height: 6px; min-height: 6px; }}
 QProgressBar::chunk {{ background: {ACCENT}; border-radius: 3px; }}
 

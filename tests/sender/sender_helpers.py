@@ -122,6 +122,7 @@ class SenderHarness:
         from desktop_sender.profile import SenderProfile
 
         self.qtbot = qtbot
+        self.data_dir = data_dir
         self.downloads = data_dir / "downloads"
         profile = SenderProfile("test", data_dir, use_keyring=False)
         self.app = SenderApp(profile, SenderOptions(
