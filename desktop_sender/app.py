@@ -23,6 +23,7 @@ from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
 
 from desktop_sender.account import sign_in
 from desktop_sender.add_phone import AddPhoneDialog
+from desktop_sender.people import PeopleDialog
 from desktop_sender.downloads import DownloadInterceptor
 from desktop_sender.icons import IconCache
 from desktop_sender.install_info import (
@@ -89,6 +90,7 @@ class SenderApp(QObject):
     pushes_loaded = Signal()
     push_sent = Signal(list)
     pairing_shown = Signal(dict)
+    people_loaded = Signal()
 
     def __init__(self, profile: SenderProfile, options: SenderOptions, parent: QObject | None = None):
         super().__init__(parent)
@@ -130,6 +132,8 @@ class SenderApp(QObject):
         self.window.account_clicked.connect(self.show_setup_dialog)
         self.window.add_phone_clicked.connect(self.show_add_phone)
         self.add_phone_dialog: AddPhoneDialog | None = None
+        self.window.people_clicked.connect(self.show_people)
+        self.people_dialog: PeopleDialog | None = None
         picker = self.window.picker
         picker.push_requested.connect(self._on_push_requested)
         picker.save_requested.connect(self._on_save_requested)
@@ -191,8 +195,9 @@ class SenderApp(QObject):
             return  # closed already (twice is harmless)
         self.shutdown()
         self.closed = True
-        if self.add_phone_dialog is not None:
-            self.add_phone_dialog.close()
+        for dialog in (self.add_phone_dialog, self.people_dialog):
+            if dialog is not None:
+                dialog.close()
         self.window.close()
         self.window.browser.page().deleteLater()
         self.window.deleteLater()
@@ -306,6 +311,59 @@ class SenderApp(QObject):
     def _on_pairing_failed(self, error: RelayError) -> None:
         if self.add_phone_dialog is not None:
             self.add_phone_dialog.set_error(f"No code this time. {relay_error_text(error, self.client.base_url)}")
+
+    # ------------------------------------------------------------------ people and devices
+
+    def show_people(self, ask=None) -> PeopleDialog:
+        """Friends and this account's devices (``ask`` answers the dialog's questions in tests)."""
+        if self.people_dialog is None:
+            dialog = PeopleDialog(self.window, ask=ask)
+            dialog.setStyleSheet(STYLE_SHEET)
+            dialog.invite_requested.connect(lambda u: self._people_call("request_friend", u, done=f"Invitation sent to {u}."))
+            dialog.accept_requested.connect(lambda u: self._people_call("accept_friend", u, done=f"You and {u} are friends now."))
+            dialog.remove_friend_requested.connect(lambda u: self._people_call("remove_friend", u, done=""))
+            dialog.rename_requested.connect(lambda d, n: self._people_call("rename_device", d, n, done="Renamed."))
+            dialog.remove_device_requested.connect(lambda d: self._people_call(
+                "remove_device", d, done="Removed: it is signed out and gets no more apps."))
+            self.people_dialog = dialog
+        self.people_dialog.open()
+        self.refresh_people()
+        return self.people_dialog
+
+    def refresh_people(self) -> None:
+        if self.people_dialog is None or not self.client.token:
+            if self.people_dialog is not None:
+                self.people_dialog.show_message("Sign this computer in first: click the account chip.", error=True)
+            return
+        friends = self.worker.call("friends")
+        friends.succeeded.connect(lambda answer: self.closed or self.people_dialog.set_friends(answer))
+        friends.failed.connect(self._on_people_failed)
+        devices = self.worker.call("devices")
+        devices.succeeded.connect(self._on_people_devices)
+        devices.failed.connect(self._on_people_failed)
+
+    @_unless_closed
+    def _on_people_devices(self, devices: list[dict]) -> None:
+        me = self.profile.device_info()
+        this = {"id": me.id, "name": me.name, "model": me.model, "platform": me.platform}
+        self.people_dialog.set_devices(devices, this)
+        emit(self.people_loaded)
+
+    def _people_call(self, method: str, *args, done: str) -> None:
+        call = self.worker.call(method, *args)
+        call.succeeded.connect(lambda _answer: self._on_people_done(done))
+        call.failed.connect(self._on_people_failed)
+
+    @_unless_closed
+    def _on_people_done(self, done: str) -> None:
+        if self.people_dialog is not None:
+            self.people_dialog.show_message(done)
+        self.refresh_people()
+
+    @_unless_closed
+    def _on_people_failed(self, error: RelayError) -> None:
+        if self.people_dialog is not None:
+            self.people_dialog.show_message(relay_error_text(error, self.client.base_url), error=True)
 
     # ------------------------------------------------------------------ the picker
 

@@ -27,6 +27,7 @@ class MainWindow(QMainWindow):
 
     account_clicked = Signal()
     add_phone_clicked = Signal()
+    people_clicked = Signal()
 
     def __init__(self, profile: QWebEngineProfile, home_url: str = "", parent: QWidget | None = None):
         super().__init__(parent)
@@ -111,6 +112,12 @@ class MainWindow(QMainWindow):
         self.add_phone_action.triggered.connect(lambda: emit(self.add_phone_clicked))
         bar.addAction(self.add_phone_action)
         bar.widgetForAction(self.add_phone_action).setObjectName("addPhone")
+
+        self.people_action = QAction("People", self)
+        self.people_action.setToolTip("Friends, invitations and your devices (rename, remove)")
+        self.people_action.triggered.connect(lambda: emit(self.people_clicked))
+        bar.addAction(self.people_action)
+        bar.widgetForAction(self.people_action).setObjectName("addPhone")  # same look
 
     # ------------------------------------------------------------------ navigation
 

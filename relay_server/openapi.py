@@ -142,9 +142,15 @@ def openapi_document() -> dict:
             body={"type": "object", "required": ["apps"], "properties": {"apps": {"type": "array", "items": {
                 "type": "object", "required": ["id"], "properties": {
                     "id": _STR, "version": _NSTR, "version_code": _NINT}}}}})},
-        "/api/v1/devices/{device_id}": {"delete": _op("Remove one of the account's devices", {
-            "204": {"description": "Removed"}, "404": {"$ref": "#/components/responses/NotFound"}},
-            params=[_path_param("device_id")])},
+        "/api/v1/devices/{device_id}": {
+            "delete": _op("Remove one of the account's devices", {
+                "204": {"description": "Removed"}, "404": {"$ref": "#/components/responses/NotFound"}},
+                params=[_path_param("device_id")]),
+            "patch": _op("Rename one of the account's devices", {
+                "200": _json({"type": "object", "properties": {"device": _ref("Device")}}),
+                "404": {"$ref": "#/components/responses/NotFound"}},
+                body={"type": "object", "required": ["name"], "properties": {"name": _STR}},
+                params=[_path_param("device_id")])},
         "/api/v1/friends": {
             "get": _op("Friends and requests", {"200": _json({"type": "object", "properties": {
                 "friends": {"type": "array", "items": _ref("Friend")}}})}),

@@ -289,6 +289,10 @@ class RelayClient:
         replacing what it said before; only this account's devices see it."""
         self.request("PUT", "/me/installed", json_body={"apps": list(apps)})
 
+    def rename_device(self, device_id: str, name: str) -> dict:
+        """Give one of the account's devices (or this one) a new name."""
+        return self.request("PATCH", f"/devices/{device_id}", json_body={"name": name})["device"]
+
     def remove_device(self, device_id: str) -> None:
         self.request("DELETE", f"/devices/{device_id}")
 

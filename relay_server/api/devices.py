@@ -8,6 +8,7 @@ from shared.protocol import FORMAT_MIME_TYPES, formats_for, incompatibility_reas
 from shared.signing import fingerprint
 
 from relay_server.api import api
+from relay_server.api.body import json_body, text_field
 from relay_server.associations import associated_devices
 from relay_server.auth import device_required
 from relay_server.context import current_relay
@@ -72,3 +73,20 @@ def remove_device(device_id: str):
         device.delete_instance(recursive=True)
     current_relay().hub.disconnect(device_id)
     return "", 204
+
+
+@api.patch("/devices/<device_id>")
+@device_required
+def rename_device(device_id: str):
+    """Rename one of the account's devices (or this one): ``{name}``, 1-100 characters."""
+    name = text_field(json_body(), "name", min_len=1, max_len=100).strip()
+    if not name:
+        raise bad_request("name: give the device a name", "invalid_field")
+    device = Device.get_or_none(Device.id == device_id)
+    if device is None or device.account_id != g.account.id:
+        raise ApiError(404, "unknown_device", f"you have no device {device_id!r}")
+    with database.atomic():
+        Device.update(name=name).where(Device.id == device.id).execute()
+    device.name = name
+    return jsonify({"device": device_dict(device, "self", current_relay().hub)})
+

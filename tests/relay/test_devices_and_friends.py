@@ -358,3 +358,19 @@ def test_friend_list_shows_all_three_statuses_sorted(client, api, world):
         {"username": "dora", "status": "pending_outgoing"},
     ]
     assert _friends(client, dora) == {"anna": "pending_incoming"}
+
+
+def test_a_device_of_the_account_can_be_renamed_but_not_anyone_elses(api, client):
+    anna = api.account("anna")
+    laptop = api.login(anna, "anna-laptop", platform="linux")
+    api.login(anna, "anna-phone")
+    ben = api.account("ben")
+    ben_laptop = api.login(ben, "ben-laptop", platform="linux")
+
+    resp = client.patch("/api/v1/devices/anna-phone", json={"name": "  Anna's Pixel  "}, headers=laptop)
+
+    assert resp.status_code == 200 and resp.get_json()["device"]["name"] == "Anna's Pixel"
+    names = {d["id"]: d["name"] for d in client.get("/api/v1/devices", headers=laptop).get_json()["devices"]}
+    assert names["anna-phone"] == "Anna's Pixel"
+    assert client.patch("/api/v1/devices/anna-phone", json={"name": "mine"}, headers=ben_laptop).status_code == 404
+    assert client.patch("/api/v1/devices/anna-phone", json={"name": ""}, headers=laptop).status_code == 400
