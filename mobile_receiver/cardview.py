@@ -25,6 +25,10 @@ S = PushState
 DOWNLOAD, DISMISS, PAUSE, RESUME, CANCEL, RETRY, USE_MOBILE_DATA, REMOVE = (
     "download", "dismiss", "pause", "resume", "cancel", "retry", "use_mobile_data", "forget",
 )
+#: Not an inbox method: the card opens or closes the notice's details (the fingerprint to compare).
+DETAILS = "details"
+#: A push this phone's user cancelled or dismissed, fetched after all.
+DOWNLOAD_AGAIN = "download_again"
 
 BUTTON_TEXT = {
     DOWNLOAD: "Download",
@@ -35,6 +39,8 @@ BUTTON_TEXT = {
     RETRY: "Retry",
     USE_MOBILE_DATA: "Use mobile data",
     REMOVE: "Remove",
+    DETAILS: "Details",
+    DOWNLOAD_AGAIN: "Download again",
 }
 
 
@@ -56,7 +62,7 @@ class CardView:
     actions: tuple[str, ...]  # first is the main one
     icon_url: str | None
     waiting: bool = False  # held up by something passing (the relay, a server, the network): amber
-
+    details: str = ""  # behind the Details button: the fingerprint to compare before trusting
 
     @property
     def layout_key(self) -> tuple:
@@ -95,8 +101,9 @@ def card_view(rec: PushRecord, now: float | None = None) -> CardView:
         if state is S.DOWNLOADING:
             parts += [p.replace(" ", "\u00a0") for p in (human_speed(rec.speed), human_eta(rec.eta)) if p]
 
+    details = rec.downgraded_details or ""
     if rec.prompt == PROMPT_DOWNLOAD:
-        actions: tuple[str, ...] = (DOWNLOAD, DISMISS)
+        actions: tuple[str, ...] = (DOWNLOAD, DISMISS) + ((DETAILS,) if details else ())
     elif rec.prompt == PROMPT_METERED:
         actions = (USE_MOBILE_DATA, CANCEL)
     elif state is S.DOWNLOADING:
@@ -107,6 +114,8 @@ def card_view(rec: PushRecord, now: float | None = None) -> CardView:
         actions = (USE_MOBILE_DATA, CANCEL)  # nothing is downloading: there is nothing to pause
     elif state is S.FAILED:
         actions = (RETRY, CANCEL)
+    elif state is S.DECLINED:  # this phone's user cancelled or dismissed it: perhaps by mistake
+        actions = (DOWNLOAD_AGAIN, REMOVE)
     elif rec.is_final:
         actions = (REMOVE,)
     else:
@@ -126,6 +135,7 @@ def card_view(rec: PushRecord, now: float | None = None) -> CardView:
         actions=actions,
         icon_url=app.get("icon_url"),
         waiting=rec.waiting_for is not None,
+        details=details if DETAILS in actions else "",
     )
 
 

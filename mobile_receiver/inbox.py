@@ -231,13 +231,16 @@ class Inbox:
             reason = self._refusal(data)
             if reason:
                 log.warning("push %s will not install by itself: %s", rec.push_id, reason)
-                rec.mode, rec.downgraded = str(PushMode.NOTIFY), reason
+                rec.mode, rec.downgraded = str(PushMode.NOTIFY), str(reason)
+                rec.downgraded_details = getattr(reason, "details", "") or None
         with self._lock:
             if rec.push_id in self._records:
                 return None
             self._records[rec.push_id] = rec
             self._save(rec)  # stored first ...
-        detail = f"waiting for the user: {rec.downgraded}" if rec.downgraded else None
+        detail = None
+        if rec.downgraded:  # the sender sees it too, with the fingerprint to compare
+            detail = " ".join(filter(None, (f"waiting for the user: {rec.downgraded}.", rec.downgraded_details)))
         self.reporter.report(rec.push_id, S.DELIVERED, detail=detail)  # ... then acknowledged
         self._changed(None)
         self._act_on_new(rec)
@@ -349,6 +352,21 @@ class Inbox:
             return
         self._decline(rec)
 
+    def download_again(self, push_id: str) -> None:
+        """Download again tapped on a push this phone's user cancelled or dismissed (by mistake):
+        fetched and installed as if Download had been tapped. The relay keeps the push as
+        declined (a final state there), so its reports of the new download are refused and
+        dropped until the relay allows declined -> downloading (see the receiver README)."""
+        rec = self._require(push_id)
+        with self._lock:
+            if rec.push_state is not S.DECLINED:
+                return
+            rec.state, rec.prompt, rec.notice, rec.detail = str(S.DELIVERED), None, None, None
+            rec.bytes_done = 0
+            self._save(rec)
+        self._changed(push_id)
+        self._begin(rec)
+
     def retry(self, push_id: str) -> None:
         """Retry tapped on a failed push (a package that failed its checks is fetched from zero)."""
         rec = self._require(push_id)
@@ -390,7 +408,7 @@ class Inbox:
                 self._save(rec)
             self._changed(rec.push_id)
             who = rec.sender.get("device_name") or rec.sender.get("username")
-            why = " It was not installed by itself because " + rec.downgraded + "." if rec.downgraded else ""
+            why = f" Not installed by itself: {rec.downgraded}." if rec.downgraded else ""
             self._notice(f"{who} sent you {rec.app_name}.{why} Tap Download to install it.", key=rec.push_id)
             return
         self._begin(rec)

@@ -83,6 +83,8 @@ class PushRecord:
     notice: str | None = None  # one line for the user under the state (why it paused, ...)
     #: Why an install_now push became a notice here (unsigned, untrusted key, ...): mobile_receiver/trust.py
     downgraded: str | None = None
+    #: More about ``downgraded`` for the card's Details toggle (the fingerprint to compare).
+    downgraded_details: str | None = None
     #: What the push waits for though nobody paused it (a ``shared.protocol.Situation``); while it
     #: is set, the relay was told ``paused`` with it as the detail.
     situation: str | None = None

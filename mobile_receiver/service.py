@@ -26,7 +26,9 @@ from shared.relay_client import ConnectionStatus, Event, RelayClient, RelayError
 from shared.signing import DeviceKey
 
 from mobile_receiver import platform as device_platform
+from mobile_receiver import pairing
 from mobile_receiver.inbox import Inbox
+from mobile_receiver.installed_report import InstalledReporter
 from mobile_receiver.platform.base import DevicePlatform, NetworkStatus
 from mobile_receiver.profile import KEY_FILE, Profile, ProfileStore, log_in, log_out
 from mobile_receiver.reporter import Reporter
@@ -79,6 +81,7 @@ class ReceiverService:
         download_options: dict | None = None,
         reporter_options: dict | None = None,
         client: RelayClient | None = None,
+        installed_options: dict | None = None,
     ):
         """``client`` replaces the profile's relay client (tests give a fake one)."""
         self.data_dir = Path(data_dir)
@@ -91,6 +94,9 @@ class ReceiverService:
         self.reporter = Reporter(self.db, lambda: self._client, **(reporter_options or {}))
         self.reporter.on_signed_out = lambda: self._set_connection(Connection("signed_out"))
         self.keyring = KeyRing(self.data_dir)
+        #: Tells the relay which apps are installed here (after login, installs, reconnects).
+        self.installed_reporter = InstalledReporter(self.platform.installer, lambda: self._client,
+                                                    **(installed_options or {}))
         self.inbox = Inbox(
             self.db,
             self.data_dir,
@@ -104,6 +110,7 @@ class ReceiverService:
             download_options=download_options,
             relay_connected=lambda: self.connection.state == "connected",
         )
+        self.inbox.subscribe(self._push_changed)
         self.connection = Connection("offline")
         self._connection_listeners: list[Callable[[Connection], None]] = []
         self._stop = threading.Event()
@@ -127,6 +134,7 @@ class ReceiverService:
         self.platform.network.start()
         self.reporter.start()
         self.inbox.start()
+        self.installed_reporter.start()
         if self._client is not None:
             self._start_stream()
 
@@ -135,6 +143,7 @@ class ReceiverService:
         self._stop_stream()
         self.platform.network.unsubscribe(self._network_changed)
         self.inbox.stop()
+        self.installed_reporter.stop()
         self.reporter.stop()
         self.platform.network.stop()
         self.db.close()
@@ -155,10 +164,49 @@ class ReceiverService:
             log.warning("could not read the account's device keys: %s", exc)
         else:
             self._announce(announced)
+        self._signed_in()
+        return self.profile
+
+    def create_account(self, relay_url: str, username: str, password: str, device_name: str | None = None) -> Profile:
+        """Make a new account on the relay, then log in to it as this device (blocking)."""
+        if not relay_url.startswith(("http://", "https://")):
+            relay_url = "http://" + relay_url
+        RelayClient(relay_url).create_account(username, password)
+        return self.log_in(relay_url, username, password, device_name)
+
+    def pair(self, request: "pairing.PairingRequest", device_name: str | None = None) -> dict:
+        """Join an account by a pairing code (blocking: off the UI thread). The computer that made
+        the code is trusted at once, so its first "Install now" installs with no tap.
+        Returns the relay's answer; raises RelayError or pairing.PairingInputError."""
+        if device_name:
+            self.profile.device_name = device_name
+        answer = pairing.claim(self.store, self.profile, request)
+        self._stop_stream()
+        self._client = self.profile.client()
+        try:
+            devices = self._client.devices()
+        except RelayError as exc:  # the pairing computer is trusted all the same
+            log.warning("could not read the account's device keys: %s", exc)
+            devices = []
+        self._announce(self.keyring.pin_pairing(devices, self._account_name(), answer.get("paired_by") or {}))
+        self._signed_in()
+        return answer
+
+    def _signed_in(self) -> None:
         self.reporter.wake()
+        self.installed_reporter.wake(force=True)
         if self._started:
             self._start_stream()
-        return self.profile
+
+    def uninstall(self, app_id: str) -> None:
+        """Uninstall tapped in Settings; the relay hears of it."""
+        self.platform.installer.uninstall(app_id)
+        self.installed_reporter.wake()
+
+    def _push_changed(self, push_id: str | None) -> None:
+        rec = self.inbox.get(push_id) if push_id else None
+        if push_id is None or (rec is not None and rec.state == "installed"):
+            self.installed_reporter.wake()
 
     def log_out(self) -> None:
         """Forget the token and disconnect (blocking: call it off the UI thread)."""
@@ -235,6 +283,7 @@ class ReceiverService:
         if status.state == "connected":
             self._set_connection(Connection("connected"))
             self.reporter.wake()  # back online: send what queued up
+            self.installed_reporter.wake(force=True)  # the relay may have missed a change
             self.inbox.retry_now()  # downloads waiting for the relay go on now
             threading.Thread(target=self.refresh_keys, name="refresh-keys", daemon=True).start()
         elif status.state == "reconnecting":
@@ -257,6 +306,8 @@ class ReceiverService:
             )
             with self._stream_lock:
                 self._stream = stream
+            if self._stop.is_set():  # stopped while this stream was being made: _stop_stream did not see it
+                self._close_stream(stream)
             try:
                 for event in stream:
                     self.handle_event(event)
@@ -291,8 +342,8 @@ class ReceiverService:
     def _announce(self, keys: list[KnownKey]) -> None:
         for key in keys:
             self.inbox.announce(
-                f"{key.describe()}. Its pushes will not install by themselves until you trust it in Settings.",
-                title="New device key")
+                f"{key.describe()}. Its pushes will not install by themselves until you tap Trust next to "
+                f"'{key.name}' in Settings.", title="New device key")
 
     def _account_name(self) -> str:
         return f"{self.profile.username}@{self.profile.relay_url}"
@@ -304,7 +355,8 @@ class ReceiverService:
         key = self.keyring.get(sender) if isinstance(sender, str) else None
         if key is None:
             self.refresh_keys()
-        return self.keyring.refusal(push, self.profile.device_id)
+        return self.keyring.refusal(push, self.profile.device_id,
+                                    own_name=self.profile.device_name or self.profile.model)
 
     @functools.cached_property
     def own_fingerprint(self) -> str:
@@ -318,7 +370,12 @@ class ReceiverService:
     def handle_event(self, event: Event) -> None:
         """Act on one stream event, then remember its id (so it is not replayed again)."""
         if event.event == StreamEvent.PUSH:
+            sender = (event.data.get("sender") or {}).get("device_id") if isinstance(event.data, dict) else None
+            if isinstance(sender, str):
+                self.keyring.saw_push_from(sender)  # it sends: Settings lists it among the senders
             self.inbox.receive(event.data)
+            if isinstance(sender, str):
+                self.keyring.saw_push_from(sender)  # a key first read while the push was checked
         elif event.event == StreamEvent.PUSH_CANCELLED:
             push_id = event.data.get("push_id") if isinstance(event.data, dict) else None
             if push_id:

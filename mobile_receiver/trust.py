@@ -34,6 +34,8 @@ from mobile_receiver.storage import read_json, write_json_atomic
 log = logging.getLogger(__name__)
 
 TRUST_FILE = "trusted_keys.json"
+#: Platforms of devices that receive apps and never send them (``shared.protocol`` platforms).
+RECEIVING_PLATFORMS = frozenset({"android", "ios", "symbian", "windows_phone"})
 
 
 @dataclass
@@ -46,6 +48,14 @@ class KnownKey:
     trusted: bool
     first_seen: str
     changed: bool = False  # the device had another key before
+    platform: str = ""  # as the relay lists the device ("" for keys pinned before it was kept)
+    sent: bool = False  # a push from this device has reached this phone
+
+    @property
+    def can_send(self) -> bool:
+        """Whether this device is one that sends apps: a computer or a browser, or any device
+        that has sent a push here. Phones and tablets only receive, so they are no senders to trust."""
+        return self.sent or self.platform not in RECEIVING_PLATFORMS
 
     @property
     def fingerprint(self) -> str:
@@ -59,6 +69,31 @@ class KnownKey:
 def _own_keys(devices: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
     """Devices of this account that registered a key, by id (friends' devices never count)."""
     return {d["id"]: d for d in devices if d.get("relation") == "self" and d.get("public_key")}
+
+
+class Refusal(str):
+    """A reason a push may not install by itself, with more for a details toggle."""
+
+    details: str = ""
+
+    def __new__(cls, text: str, details: str = "") -> "Refusal":
+        made = super().__new__(cls, text)
+        made.details = details
+        return made
+
+
+def untrusted_sender(key: KnownKey, own_name: str | None) -> Refusal:
+    """``Alex's desktop is new: open Appbeam on Anna's Pixel and tap Trust next to 'Alex's desktop'
+    in Settings``, and the fingerprint to compare as details."""
+    where = f"open Appbeam on {own_name}" if own_name else "open Appbeam on this phone"
+    what = "changed its key" if key.changed else "is new"
+    return Refusal(f"{key.name} {what}: {where} and tap Trust next to '{key.name}' in Settings",
+                   f"Before you tap Trust, check that {key.name} shows the fingerprint {key.fingerprint}.")
+
+
+def _platform(device: Mapping[str, Any]) -> str:
+    value = device.get("platform")
+    return value if isinstance(value, str) else ""
 
 
 def _now() -> str:
@@ -111,7 +146,7 @@ class KeyRing:
             current = _own_keys(devices)
             for device_id, device in current.items():
                 self._keys[device_id] = KnownKey(device_id, device.get("name") or device_id, device["public_key"],
-                                                 trusted=True, first_seen=_now())
+                                                 trusted=True, first_seen=_now(), platform=_platform(device))
             self._initialized = True
             self._save()
         return []
@@ -132,16 +167,50 @@ class KeyRing:
                 known = self._keys.get(device_id)
                 name = device.get("name") or device_id
                 if known is not None and known.public_key == device["public_key"]:
-                    known.name = name
+                    known.name, known.platform = name, _platform(device) or known.platform
                     continue
                 key = KnownKey(device_id, name, device["public_key"], trusted=False, first_seen=_now(),
-                               changed=known is not None)
+                               changed=known is not None, platform=_platform(device),
+                               sent=known.sent if known is not None else False)
                 self._keys[device_id] = key
-                announce.append(key)
+                if key.can_send:  # a new phone is no news: it will never send anything
+                    announce.append(key)
             for gone in set(self._keys) - set(current):
                 del self._keys[gone]
             self._save()
         return announce
+
+    def pin_pairing(self, devices: Iterable[Mapping[str, Any]], account: str, paired_by: Mapping[str, Any]) -> list[KnownKey]:
+        """After this phone was paired by a code that the device ``paired_by`` made
+        (``{device_id, name, public_key}`` from the claim's answer): the account's keys as at a
+        login, and ``paired_by``'s key trusted at once, as the answer gave it (the user read the
+        code off that device's screen). Returns keys to announce."""
+        announced = self.pin_account(devices, account)
+        device_id, public_key = paired_by.get("device_id"), paired_by.get("public_key")
+        if not isinstance(device_id, str) or not isinstance(public_key, str) or not public_key:
+            return announced
+        listed = {d.get("id"): d for d in devices}.get(device_id) or {}
+        with self._lock:
+            known = self._keys.get(device_id)
+            name = paired_by.get("name") or (known.name if known else None) or listed.get("name") or device_id
+            self._keys[device_id] = KnownKey(device_id, name, public_key, trusted=True, first_seen=_now(),
+                                             platform=_platform(listed) or (known.platform if known else ""))
+            self._save()
+        return [k for k in announced if k.device_id != device_id]
+
+    def senders(self) -> list[KnownKey]:
+        """The keys Settings lists under the devices that can install apps here: those of devices
+        that send (computers, browsers, or any device that has sent a push here)."""
+        return [k for k in self.keys() if k.can_send]
+
+    def saw_push_from(self, device_id: str) -> None:
+        """A push from ``device_id`` arrived: it is a sender, whatever its platform."""
+        with self._lock:
+            key = self._keys.get(device_id)
+            if key is None or key.sent:
+                return
+            key.sent = True
+            self._save()
 
     def trust(self, device_id: str) -> KnownKey:
         """The user compared the fingerprint and trusts this key."""
@@ -164,8 +233,13 @@ class KeyRing:
 
     # ------------------------------------------------------------------ the decision
 
-    def refusal(self, push: Mapping[str, Any], own_device_id: str, now: datetime | None = None) -> str | None:
+    def refusal(self, push: Mapping[str, Any], own_device_id: str, now: datetime | None = None,
+                own_name: str | None = None) -> str | None:
         """Why this ``push`` message may *not* install silently here, or None if it may.
+
+        For a sender this phone does not trust yet the reason is a :class:`Refusal`: one line
+        that names the device to open (``own_name``, this phone) and what to tap there, with
+        the fingerprint in ``details``.
 
         Checked: a signature is there, made by a trusted key of the sending device, over this
         push id, *this* device, install_now, the app id, version, format and the package's
@@ -184,7 +258,7 @@ class KeyRing:
         if key is None:
             return "the sending device's key is unknown to this phone"
         if not key.trusted:
-            return f"{key.describe()}; trust it in Settings first"
+            return untrusted_sender(key, own_name)
         package = push.get("package") or {}
         if not signature.sha256:
             return "the package's SHA-256 was not known when the push was signed"

@@ -11,7 +11,7 @@ from kivy.uix.boxlayout import BoxLayout
 
 from shared.protocol import PushState
 
-from mobile_receiver.cardview import BUTTON_TEXT, CANCEL, DISMISS, REMOVE, CardView
+from mobile_receiver.cardview import BUTTON_TEXT, CANCEL, DETAILS, DISMISS, REMOVE, CardView
 from mobile_receiver.ui import theme
 from mobile_receiver.ui import widgets  # noqa: F401 - loads the rules the card uses
 from mobile_receiver.ui.widgets import PillButton
@@ -35,6 +35,8 @@ class PushCard(BoxLayout):
     icon_source = StringProperty("")
     icon_letter = StringProperty("?")
     icon_tint = ColorProperty(theme.PLACEHOLDERS[0])
+    details = StringProperty("")
+    details_open = BooleanProperty(False)
 
     def __init__(self, on_action: Callable[[str, str], None], **kwargs):
         super().__init__(**kwargs)
@@ -55,13 +57,27 @@ class PushCard(BoxLayout):
         self.show_progress = view.show_progress
         self.progress = view.progress
         self.progress_text = view.progress_text
-        self.notice = view.notice
+        self.details = view.details
+        self._view_notice = view.notice
+        self._show_notice()
         self.icon_letter = (view.title[:1] or "?").upper()
         self.icon_tint = theme.placeholder_colour(view.app_id)
         if view.layout_key != self._layout_key:
             self._layout_key = view.layout_key
             self._relayout(view)
             self._build_actions(view.actions)
+
+    def _show_notice(self) -> None:
+        notice = getattr(self, "_view_notice", self.notice)
+        self.notice = f"{notice}\n{self.details}" if self.details_open and self.details else notice
+
+    def toggle_details(self) -> None:
+        """The Details button: show or hide the fingerprint under the notice's one line."""
+        self.details_open = not self.details_open
+        self._show_notice()
+        button = self.button(DETAILS)
+        if button is not None:
+            button.text = "Hide details" if self.details_open else BUTTON_TEXT[DETAILS]
 
     def _relayout(self, view: CardView) -> None:
         """Only the parts this state needs are in the card (hidden ones would still take room)."""
@@ -83,14 +99,18 @@ class PushCard(BoxLayout):
         box = self._parts["actions"]
         box.clear_widgets()
         for i, action in enumerate(actions):
-            quiet = action in (CANCEL, DISMISS, REMOVE)
+            quiet = action in (CANCEL, DISMISS, REMOVE, DETAILS)
             button = PillButton(
                 text=BUTTON_TEXT[action],
                 action=action,
                 filled=i == 0 and not quiet,
                 tint=theme.RED if action == CANCEL else (theme.GREY if quiet else theme.PRIMARY),
             )
-            button.bind(on_release=lambda b: self.on_action(b.action, self.push_id))
+            if action == DETAILS:
+                button.text = "Hide details" if self.details_open else BUTTON_TEXT[DETAILS]
+                button.bind(on_release=lambda b: self.toggle_details())
+            else:
+                button.bind(on_release=lambda b: self.on_action(b.action, self.push_id))
             box.add_widget(button)
 
     def button(self, action: str) -> PillButton | None:

@@ -1,0 +1,117 @@
+"""Pairing this phone with a computer by a one-time code instead of a password (issue 14, item 1).
+
+What the person gives us: the code typed (``ABCD-EFGH``, case, spaces and dashes ignored) with
+the relay's address, or the QR code's text (``appbeam://pair?relay=...&code=...&fp=...``), or a
+picture of the QR code (decoded with zxing-cpp, imported only when a picture is opened). Then
+:func:`claim` joins the account as this device and returns what the relay said, with the
+pairing computer's key (``paired_by``) for the key ring to trust at once.
+
+Kivy-free: the screen, the service and the tests call it alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared import pairing as codes
+from shared.relay_client import RelayClient, RelayError
+from shared.signing import DeviceKey, fingerprint
+
+from mobile_receiver.profile import KEY_FILE, Profile, ProfileStore
+
+
+class PairingInputError(ValueError):
+    """What was typed, pasted or opened is not a pairing code; the message is a sentence."""
+
+
+@dataclass(frozen=True)
+class PairingRequest:
+    """A code and where to claim it."""
+
+    relay_url: str
+    code: str  # normalised: 8 characters, no dashes
+    fingerprint: str | None = None  # the pairing computer's, when the QR code carried it
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return (text[:1].upper() + text[1:]).rstrip(".") + "."
+
+
+def parse(text: str, relay_url: str = "") -> PairingRequest:
+    """A typed code (with ``relay_url``) or a pasted QR payload, as a request to claim."""
+    text = (text or "").strip()
+    if not text:
+        raise PairingInputError("Type the code your computer shows, or paste or open its QR code.")
+    if text.lower().startswith(f"{codes.QR_SCHEME}:"):
+        try:
+            values = codes.parse_qr_payload(text)
+        except ValueError as exc:
+            raise PairingInputError(_sentence(str(exc))) from None
+        return PairingRequest(values["relay"], codes.normalise(values["code"]), values.get("fp"))
+    try:
+        code = codes.normalise(text)
+    except codes.BadCode as exc:
+        raise PairingInputError(_sentence(str(exc))) from None
+    relay_url = (relay_url or "").strip()
+    if not relay_url:
+        raise PairingInputError("Enter the relay address your computer uses, or scan its QR code instead.")
+    if not relay_url.startswith(("http://", "https://")):
+        relay_url = "http://" + relay_url
+    return PairingRequest(relay_url.rstrip("/"), code)
+
+
+def read_qr_image(path: str | Path) -> str:
+    """The text of the QR code in the picture at ``path`` (a photo or a screenshot of it)."""
+    import zxingcpp  # noqa: PLC0415 - only needed when someone opens a picture
+    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415
+
+    try:
+        with Image.open(path) as image:
+            found = zxingcpp.read_barcodes(image.convert("RGB"))
+    except (OSError, UnidentifiedImageError):
+        raise PairingInputError(f"{Path(path).name} is not a picture this phone can open.") from None
+    texts = [b.text for b in found if b.text]
+    if not texts:
+        raise PairingInputError(f"There is no QR code in {Path(path).name} that this phone can read.")
+    pairing = [t for t in texts if t.lower().startswith(f"{codes.QR_SCHEME}:")]
+    return (pairing or texts)[0]
+
+
+class FingerprintMismatch(PairingInputError):
+    """The relay named a pairing computer whose key is not the one the QR code showed."""
+
+
+def claim(store: ProfileStore, profile: Profile, request: PairingRequest) -> dict:
+    """Join the account of ``request``'s code as this device; saves the profile (logged in) and
+    returns the relay's answer (``paired_by`` names the computer that made the code).
+
+    Raises RelayError (used, expired, unknown code; relay away) or FingerprintMismatch.
+    """
+    client = RelayClient(request.relay_url)
+    key = DeviceKey.load_or_create(store.path.parent / KEY_FILE)
+    try:
+        answer = client.claim_pairing(request.code, profile.device_info(), key=key)
+    except RelayError as exc:
+        if exc.code != "device_id_unavailable":
+            raise
+        # This phone's id belongs to another account it was used with: a new device here.
+        profile.device_id = Profile().device_id
+        answer = client.claim_pairing(request.code, profile.device_info(), key=key)
+    paired_by = answer.get("paired_by") or {}
+    if request.fingerprint and paired_by.get("public_key"):
+        seen = fingerprint(paired_by["public_key"])
+        if seen.replace(" ", "").lower() != request.fingerprint.replace(" ", "").lower():
+            try:
+                client.logout()  # the token came with a key we will not trust: give it back
+            except RelayError:
+                pass
+            raise FingerprintMismatch(
+                "The relay named a computer whose key is not the one in the QR code "
+                f"({seen} instead of {request.fingerprint}). Nothing was paired; make a new code on your computer.")
+    profile.relay_url = client.base_url.rstrip("/")
+    profile.username = (answer.get("account") or {}).get("username", "")
+    profile.token = client.token
+    store.save(profile)
+    return answer
