@@ -13,6 +13,7 @@ from mobile_receiver.platform.base import (
     NetworkMonitor,
     NetworkStatus,
     Notifier,
+    QrScanner,
 )
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "NetworkMonitor",
     "NetworkStatus",
     "Notifier",
+    "QrScanner",
     "choose",
     "running_on_android",
 ]
@@ -43,6 +45,7 @@ def choose(data_dir: Path, platform: str) -> DevicePlatform:
             installer=android.AndroidInstaller(Path(data_dir)),
             notifier=android.AndroidNotifier(),
             name="android",
+            scanner=android.AndroidQrScanner(),
         )
     from mobile_receiver.platform import desktop
 

@@ -15,6 +15,10 @@ data, and watch ``adb logcat``.
   (``REQUEST_INSTALL_PACKAGES`` permission). Which apps are installed, and at what
   version, comes from ``PackageManager.getPackageInfo``.
 - Notifications: ``Notification.Builder`` on a channel (API 26+).
+- QR codes (pairing): a STUB. It asks a barcode scanner app for a scan with the ZXing
+  ``SCAN`` intent and reads ``SCAN_RESULT`` back in ``onActivityResult``; a phone without such
+  an app gets ``on_result(None)``. Never run on a device; a built-in scanner (CameraX with
+  ML Kit or zxing-cpp on the frames) is the proper job.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from typing import Callable
 
 from shared.protocol import InstallInfo
 
@@ -32,6 +37,7 @@ from mobile_receiver.platform.base import (
     NetworkMonitor,
     NetworkStatus,
     Notifier,
+    QrScanner,
 )
 
 log = logging.getLogger(__name__)
@@ -211,3 +217,46 @@ class AndroidNotifier(Notifier):
         builder.setSmallIcon(activity.getApplicationInfo().icon)
         builder.setAutoCancel(True)
         manager.notify(abs(hash(key or message)) % (2**31), builder.build())
+
+
+SCAN_ACTION = "com.google.zxing.client.android.SCAN"
+SCAN_REQUEST = 0x0A8B  # our request code for onActivityResult
+RESULT_OK = -1  # Activity.RESULT_OK
+
+
+def _activity_events():
+    from android import activity  # noqa: PLC0415 - python-for-android's module, only on a phone
+
+    return activity
+
+
+class AndroidQrScanner(QrScanner):
+    """UNTESTED ON A DEVICE (a stub, see the module's docstring): a QR scan through a barcode
+    scanner app's ``SCAN`` intent; only run against fake ``jnius`` and ``android`` modules."""
+
+    def __init__(self) -> None:
+        self._pending: Callable[[str | None], None] | None = None
+        self._bound = False
+
+    def scan(self, on_result: Callable[[str | None], None]) -> None:
+        jnius = _jnius()
+        intent_class = jnius.autoclass("android.content.Intent")
+        intent = intent_class(SCAN_ACTION)
+        intent.putExtra("SCAN_MODE", "QR_CODE_MODE")
+        if not self._bound:
+            _activity_events().bind(on_activity_result=self._on_activity_result)
+            self._bound = True
+        self._pending = on_result
+        try:
+            _activity().startActivityForResult(intent, SCAN_REQUEST)
+        except jnius.JavaException as exc:  # no scanner app: ActivityNotFoundException
+            log.warning("no app can scan a QR code here: %s", exc)
+            self._pending = None
+            on_result(None)
+
+    def _on_activity_result(self, request_code, result_code, intent) -> None:
+        if request_code != SCAN_REQUEST or self._pending is None:
+            return
+        on_result, self._pending = self._pending, None
+        text = intent.getStringExtra("SCAN_RESULT") if result_code == RESULT_OK and intent is not None else None
+        on_result(text or None)

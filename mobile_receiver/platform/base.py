@@ -127,6 +127,15 @@ class Notifier(ABC):
         """Show (or replace, for the same ``key``) one notification."""
 
 
+class QrScanner(ABC):
+    """Reads a QR code with the device's camera (pairing with a computer, issue 14)."""
+
+    @abstractmethod
+    def scan(self, on_result: Callable[[str | None], None]) -> None:
+        """Open the camera; later call ``on_result(text)`` with the QR code's text, or
+        ``on_result(None)`` when the user gave up (from any thread)."""
+
+
 @dataclass
 class DevicePlatform:
     """The set of facades chosen at start-up."""
@@ -135,3 +144,5 @@ class DevicePlatform:
     installer: Installer
     notifier: Notifier
     name: str  # "desktop" or "android"
+    #: The camera's QR reader where there is one; a desktop receiver opens a picture instead.
+    scanner: QrScanner | None = None
