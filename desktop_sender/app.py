@@ -29,6 +29,7 @@ from desktop_sender.icons import IconCache
 from desktop_sender.install_info import (
     PackageLink,
     info_from_link,
+    local_package_problem,
     info_from_page_call,
     resolve_install_info,
     with_clicked_first,
@@ -133,6 +134,7 @@ class SenderApp(QObject):
         self.window.add_phone_clicked.connect(self.show_add_phone)
         self.add_phone_dialog: AddPhoneDialog | None = None
         self.window.people_clicked.connect(self.show_people)
+        self.window.files_chosen.connect(self.send_files)
         self.people_dialog: PeopleDialog | None = None
         picker = self.window.picker
         picker.push_requested.connect(self._on_push_requested)
@@ -311,6 +313,26 @@ class SenderApp(QObject):
     def _on_pairing_failed(self, error: RelayError) -> None:
         if self.add_phone_dialog is not None:
             self.add_phone_dialog.set_error(f"No code this time. {relay_error_text(error, self.client.base_url)}")
+
+    # ------------------------------------------------------------------ files from this computer
+
+    @_unless_closed
+    def send_files(self, paths: list) -> None:
+        """Packages dropped on the window or chosen with Send a file: the first one opens the
+        picker with its real name and version (read from the package), or says why it cannot go."""
+        path = Path(paths[0])
+        link = PackageLink(url=path.resolve().as_uri(), file_name=path.name)
+        if not link.format:
+            self.window.statusBar().showMessage(
+                f"{path.name} is not an app package Appbeam knows (apk, ipa, deb, AppImage, …).", 8000)
+            return
+        problem = local_package_problem(link)
+        if problem:
+            self._on_package_refused(link, problem)
+            return
+        self.open_picker(info_from_link(link), link)
+        if len(paths) > 1:
+            self.window.statusBar().showMessage("One app at a time: send the others after this one.", 8000)
 
     # ------------------------------------------------------------------ people and devices
 

@@ -28,12 +28,14 @@ class MainWindow(QMainWindow):
     account_clicked = Signal()
     add_phone_clicked = Signal()
     people_clicked = Signal()
+    files_chosen = Signal(list)  # paths of packages dropped on the window or picked with Send a file
 
     def __init__(self, profile: QWebEngineProfile, home_url: str = "", parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Appbeam")
         self.resize(1280, 820)
         self.home_url = home_url
+        self.setAcceptDrops(True)  # drop a package file on the window to send it
 
         self.browser = BrowserView(profile, self)
         self.setCentralWidget(self.browser)
@@ -106,6 +108,12 @@ class MainWindow(QMainWindow):
         self.account_label.setToolTip("The account and the name of this computer on the relay")
         self.account_label.installEventFilter(self)
         bar.addWidget(self.account_label)
+
+        self.send_file_action = QAction("Send a file", self)
+        self.send_file_action.setToolTip("Send an app package on this computer (or drop it on the window)")
+        self.send_file_action.triggered.connect(self._choose_file)
+        bar.addAction(self.send_file_action)
+        bar.widgetForAction(self.send_file_action).setObjectName("addPhone")  # same look
 
         self.add_phone_action = QAction("Add a phone", self)
         self.add_phone_action.setToolTip("Sign a phone or tablet in to this account with a QR code, no password")
@@ -186,6 +194,31 @@ class MainWindow(QMainWindow):
         elif watched is self.account_label and event.type() == QEvent.Type.MouseButtonRelease:
             emit(self.account_clicked)
         return super().eventFilter(watched, event)
+
+    # ------------------------------------------------------------------ files from this computer
+
+    def _choose_file(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        paths, _ = QFileDialog.getOpenFileNames(self, "Send an app to your phone", "",
+                                                "App packages (*.apk *.ipa *.deb *.xap *.sis *.sisx *.pxl "
+                                                "*.AppImage *.msi *.exe);;All files (*)")
+        if paths:
+            emit(self.files_chosen, paths)
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            emit(self.files_chosen, paths)
+        else:
+            super().dropEvent(event)
 
     # ------------------------------------------------------------------ slots
 
