@@ -4,7 +4,9 @@
     python -m mobile_receiver.screenshots OUTDIR --outage [--size 900x600] [--scale 1.5] [--name NAME]
 
 Writes ``receiver-inbox.png`` (the app-message page mid-download), ``receiver-metered.png``
-(the mobile-data question), ``receiver-settings.png`` and ``receiver-login.png``. With
+(the mobile-data question), ``receiver-settings.png``, ``receiver-trust.png`` (the computers
+that can install apps here), ``receiver-login.png`` and ``receiver-pairing.png`` (Pair with a
+computer); ``--suffix -900x600`` is added to each name. With
 ``--outage``: only the app-message page while the relay is away (``receiver-outage.png``):
 a download waiting for the relay, one waiting for its server, a failure, long names; every
 sentence made the way the running app makes it (``shared.explain``, ``mobile_receiver.failures``).
@@ -87,6 +89,18 @@ def prepare(data_dir: Path, pushes: list[dict] | None = None):
         "org.wikipedia": {"app_id": "org.wikipedia", "name": "Wikipedia", "version": "2.7.50497",
                           "version_code": 50497, "installed_at": _ago(3000), "format": "apk"},
     })
+    from shared.signing import DeviceKey
+
+    def key(device_id, name, platform, trusted, **extra):
+        return {"device_id": device_id, "name": name, "public_key": DeviceKey.generate().public_key,
+                "trusted": trusted, "first_seen": _ago(600), "platform": platform, **extra}
+
+    write_json_atomic(data_dir / "trusted_keys.json", {  # a phone of the account is not listed: it never sends
+        "initialized": True, "account": "anna@http://127.0.0.1:8765",
+        "keys": [key("anna-laptop", "Anna's laptop", "linux", True),
+                 key("anna-ipad", "Anna's iPad", "ios", True),
+                 key("anna-work", "Anna's work desktop", "windows", False)],
+    })
     pushes = FAKE_PUSHES if pushes is None else pushes
     db = ReceiverDB(data_dir / "receiver.sqlite3")
     for record in pushes:
@@ -108,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="420x860", help="window WxH in pixels (default 420x860)")
     parser.add_argument("--scale", type=float, help="screen density, e.g. 1.5 (KIVY_METRICS_DENSITY)")
     parser.add_argument("--name", help="file name of the outage picture (default receiver-outage.png)")
+    parser.add_argument("--suffix", default="", help="added to every other file name, e.g. -900x600")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     out = Path(args.outdir).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -134,14 +149,19 @@ def main(argv: list[str] | None = None) -> int:
         vlc = service.inbox.get("p-vlc")
         vlc.speed, vlc.eta = 2_150_000, 11.1
         app = ReceiverApp(service, start_service=False)
+        sfx = args.suffix
         steps = [
-            lambda: app.take_screenshot(str(out / "receiver-inbox.png")),
+            lambda: app.take_screenshot(str(out / f"receiver-inbox{sfx}.png")),
             lambda: _ask_metered(service, app),
-            lambda: app.take_screenshot(str(out / "receiver-metered.png")),
+            lambda: app.take_screenshot(str(out / f"receiver-metered{sfx}.png")),
             lambda: (app.inbox_screen.dialog.dismiss(), app.show_settings()),
-            lambda: app.take_screenshot(str(out / "receiver-settings.png")),
+            lambda: app.take_screenshot(str(out / f"receiver-settings{sfx}.png")),
+            lambda: app.settings_screen.ids.key_rows.parent.parent.scroll_to(app.settings_screen.ids.key_rows),
+            lambda: app.take_screenshot(str(out / f"receiver-trust{sfx}.png")),
             lambda: app.manager.__setattr__("current", "login"),
-            lambda: app.take_screenshot(str(out / "receiver-login.png")),
+            lambda: app.take_screenshot(str(out / f"receiver-login{sfx}.png")),
+            lambda: _pairing(app),
+            lambda: app.take_screenshot(str(out / f"receiver-pairing{sfx}.png")),
             lambda: app.stop(),
         ]
 
@@ -153,9 +173,19 @@ def main(argv: list[str] | None = None) -> int:
         Clock.schedule_once(lambda dt: run_step(0), 1.5)
         app.run()
         service.db.close()
-    for name in ("inbox", "metered", "settings", "login"):
-        print(out / f"receiver-{name}.png")
+    for name in ("inbox", "metered", "settings", "trust", "login", "pairing"):
+        print(out / f"receiver-{name}{args.suffix}.png")
     return 0
+
+
+def _pairing(app) -> None:
+    """Pair with a computer, a code half typed, and what the relay said about an old one."""
+    app.show_pairing()
+    screen = app.pairing_screen
+    screen.ids.code.text = "7KQM-X4"
+    screen.ids.relay.text = "http://192.168.1.10:8765"
+    screen.ids.device_name.text = "Anna's Pixel"
+    screen.error = "This pairing code has expired; make a new one on your computer."
 
 
 def _ask_metered(service, app) -> None:

@@ -24,6 +24,7 @@ from mobile_receiver.service import Connection, ReceiverService
 from mobile_receiver.ui import theme
 from mobile_receiver.ui.screens.inbox import InboxScreen
 from mobile_receiver.ui.screens.login import LoginScreen
+from mobile_receiver.ui.screens.pairing import PairingScreen
 from mobile_receiver.ui.screens.settings import SettingsScreen
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,8 @@ class ReceiverApp(App):
         self.login_screen = LoginScreen(name="login", app=self)
         self.inbox_screen = InboxScreen(name="inbox", app=self)
         self.settings_screen = SettingsScreen(name="settings", app=self)
-        for screen in (self.login_screen, self.inbox_screen, self.settings_screen):
+        self.pairing_screen = PairingScreen(name="pairing", app=self)
+        for screen in (self.login_screen, self.inbox_screen, self.settings_screen, self.pairing_screen):
             self.manager.add_widget(screen)
         self.login_screen.prefill(self.prefill.get("password", ""))
         self.manager.current = "inbox" if self.service.profile.logged_in else "login"
@@ -164,6 +166,16 @@ class ReceiverApp(App):
     def show_settings(self) -> None:
         self.manager.transition.direction = "left"
         self.manager.current = "settings"
+
+    def show_pairing(self) -> None:
+        """Pair with a computer (the login screen's first button)."""
+        self.pairing_screen.prefill()
+        self.manager.transition.direction = "left"
+        self.manager.current = "pairing"
+
+    def show_login(self) -> None:
+        self.manager.transition.direction = "right"
+        self.manager.current = "login"
 
     def show_inbox(self) -> None:
         self.manager.transition.direction = "right"

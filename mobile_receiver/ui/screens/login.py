@@ -41,7 +41,8 @@ class LoginScreen(Screen):
         self.ids.device_name.text = profile.device_name
         self.device_line = f"{profile.model} · {profile.platform}"
 
-    def submit(self) -> None:
+    def submit(self, create: bool = False) -> None:
+        """Log in (or, with ``create``, make the account with this username and password first)."""
         relay = self.ids.relay.text.strip()
         username = self.ids.username.text.strip()
         password = self.ids.password.text
@@ -54,12 +55,13 @@ class LoginScreen(Screen):
         self.error = ""
         self.busy = True
         threading.Thread(
-            target=self._log_in, args=(relay, username, password, device_name), name="login", daemon=True
+            target=self._log_in, args=(relay, username, password, device_name, create), name="login", daemon=True
         ).start()
 
-    def _log_in(self, relay: str, username: str, password: str, device_name: str) -> None:
+    def _log_in(self, relay: str, username: str, password: str, device_name: str, create: bool = False) -> None:
+        service = self.app.service
         try:
-            self.app.service.log_in(relay, username, password, device_name or None)
+            (service.create_account if create else service.log_in)(relay, username, password, device_name or None)
         except Exception as exc:  # noqa: BLE001 - whatever it was, the form says why and stays usable
             if not isinstance(exc, RelayError):
                 log.exception("logging in to %s failed", relay)

@@ -3,12 +3,16 @@ installed apps."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
+from kivy.clock import mainthread
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
+
+from shared.explain import explain, relay_place
 
 from mobile_receiver.platform.base import InstalledApp
 from mobile_receiver.ui import widgets  # noqa: F401
@@ -35,6 +39,15 @@ class DeviceKeyRow(BoxLayout):
     screen = ObjectProperty(None)
 
 
+class FriendRow(BoxLayout):
+    """A friend, or an invitation with Accept and Decline."""
+
+    username = StringProperty("")
+    hint = StringProperty("")
+    incoming = BooleanProperty(False)
+    screen = ObjectProperty(None)
+
+
 class SettingsScreen(Screen):
     """Reads and writes the profile and the device layer through the app."""
 
@@ -48,6 +61,7 @@ class SettingsScreen(Screen):
     device_text = StringProperty("")
     device_id_text = StringProperty("")
     own_key_text = StringProperty("")
+    people_text = StringProperty("")
 
     def on_pre_enter(self, *args) -> None:
         self.load()
@@ -71,7 +85,7 @@ class SettingsScreen(Screen):
         self.own_key_text = f"Fingerprint {service.own_fingerprint}"
         keys = self.ids.key_rows
         keys.clear_widgets()
-        for key in service.keyring.keys():
+        for key in service.keyring.senders():  # phones never send: they are no senders to trust
             state = "Trusted" if key.trusted else ("Key changed: not trusted" if key.changed else "New: not trusted")
             keys.add_widget(DeviceKeyRow(device_id=key.device_id, title=key.name, trusted=key.trusted,
                                          hint=f"{state} · {key.fingerprint}", screen=self))
@@ -100,8 +114,60 @@ class SettingsScreen(Screen):
         self.load()
 
     def uninstall(self, app_id: str) -> None:
-        self.app.service.platform.installer.uninstall(app_id)
+        self.app.service.uninstall(app_id)  # the relay hears of it
         self.load()
+        self.load_people()
+
+    # ------------------------------------------------------------------ people (friends)
+
+    def on_enter(self, *args) -> None:
+        self.load_people()
+
+    def load_people(self) -> None:
+        """Friends and invitations, read off the UI thread."""
+        client = self.app.service.client
+        if client is None or not hasattr(client, "friends"):
+            return
+
+        def work():
+            try:
+                friends = client.friends()
+            except Exception as exc:  # noqa: BLE001 - the section says why instead
+                self._show_people(None, explain(exc, place=relay_place(client.base_url)).text)
+            else:
+                self._show_people(friends, "")
+
+        threading.Thread(target=work, name="friends", daemon=True).start()
+
+    @mainthread
+    def _show_people(self, friends: list[dict] | None, error: str) -> None:
+        box = self.ids.people
+        box.clear_widgets()
+        for friend in friends or []:
+            status = friend.get("status")
+            hint = {"pending_incoming": "Wants to be your friend: their phones can send you apps",
+                    "pending_outgoing": "Invited: waiting for them",
+                    "accepted": "Friend"}.get(status, status or "")
+            box.add_widget(FriendRow(username=friend["username"], hint=hint,
+                                     incoming=status == "pending_incoming", screen=self))
+        self.people_text = error or ("" if friends else "No friends yet. Invite people from your computer.")
+
+    def answer_friend(self, username: str, accept: bool) -> None:
+        """Accept or Decline on an invitation."""
+        client = self.app.service.client
+
+        def work():
+            try:
+                client.accept_friend(username) if accept else client.remove_friend(username)
+            except Exception as exc:  # noqa: BLE001
+                self._people_error(explain(exc, place=relay_place(client.base_url)).text)
+            self.load_people()
+
+        threading.Thread(target=work, name="friend-answer", daemon=True).start()
+
+    @mainthread
+    def _people_error(self, text: str) -> None:
+        self.people_text = text
 
 
 def _describe(app: InstalledApp) -> str:
