@@ -24,6 +24,10 @@ PARTS = {
 }
 
 
+#: subcommand -> the pyproject extra that brings what it needs
+EXTRAS = {"relay": "relay", "sender": "sender", "receiver": "receiver", "demo": "all", "push": "sender"}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="appbeam", description="Send apps from your browser to your phone.")
     parser.add_argument("--version", action="version", version=f"appbeam {__version__}")
@@ -48,7 +52,16 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     module = importlib.import_module(PARTS[args.command][0])
-    return module.run(args) or 0
+    try:
+        return module.run(args) or 0
+    except ModuleNotFoundError as exc:
+        extra = EXTRAS.get(args.command)
+        if extra is None or (exc.name or "").split(".")[0] in ("shared", "relay_server", "desktop_sender",
+                                                                 "mobile_receiver"):
+            raise
+        print(f"appbeam {args.command} needs {exc.name}, which comes with the {extra!r} extra: "
+              f"pip install 'appbeam[{extra}]'", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

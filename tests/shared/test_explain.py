@@ -69,3 +69,4 @@ def test_anything_else_still_reads_as_a_sentence():
 def test_hosts_are_shown_as_people_know_them():
     assert host_of("https://relay.example:8765/api/v1") == "relay.example:8765"
     assert relay_place(None) == "the relay"
+
