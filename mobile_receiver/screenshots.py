@@ -148,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
         service.connection = Connection("connected")
         vlc = service.inbox.get("p-vlc")
         vlc.speed, vlc.eta = 2_150_000, 11.1
+        # People as the relay would list them (the pictures need no relay)
+        service.client.friends = lambda: [{"username": "sam", "status": "pending_incoming"},
+                                          {"username": "kim", "status": "accepted"}]
         app = ReceiverApp(service, start_service=False)
         sfx = args.suffix
         steps = [

@@ -145,7 +145,7 @@ class SettingsScreen(Screen):
         box.clear_widgets()
         for friend in friends or []:
             status = friend.get("status")
-            hint = {"pending_incoming": "Wants to be your friend: their phones can send you apps",
+            hint = {"pending_incoming": "Invited you",
                     "pending_outgoing": "Invited: waiting for them",
                     "accepted": "Friend"}.get(status, status or "")
             box.add_widget(FriendRow(username=friend["username"], hint=hint,
