@@ -240,7 +240,9 @@ class Inbox:
             self._save(rec)  # stored first ...
         detail = None
         if rec.downgraded:  # the sender sees it too, with the fingerprint to compare
-            detail = " ".join(filter(None, (f"waiting for the user: {rec.downgraded}.", rec.downgraded_details)))
+            detail = f"waiting for the user: {rec.downgraded}"
+            if rec.downgraded_details:
+                detail = f"{detail}. {rec.downgraded_details}"
         self.reporter.report(rec.push_id, S.DELIVERED, detail=detail)  # ... then acknowledged
         self._changed(None)
         self._act_on_new(rec)
