@@ -62,6 +62,7 @@ def describe(service) -> dict[str, Any]:
             "prompt": rec.prompt,
             "notice": rec.notice,
             "downgraded": rec.downgraded,
+            "downgraded_details": rec.downgraded_details,
             "label": view.state_text,
             "card_notice": view.notice,
             "buttons": list(view.actions),

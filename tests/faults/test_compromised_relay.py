@@ -225,7 +225,10 @@ def assert_a_notice_saying(world: World, push_id: str, reason: str, state: dict,
     assert shown["notice"] == f"Not installed by itself: {shown['downgraded']}"
     at_relay = (sender or world.laptop).get_push(push_id)
     assert at_relay["state"] == "delivered"
-    assert at_relay["detail"] == f"waiting for the user: {shown['downgraded']}"
+    expected = f"waiting for the user: {shown['downgraded']}"
+    if shown.get("downgraded_details"):  # the fingerprint, behind Details on the card, follows for the sender
+        expected = f"{expected}. {shown['downgraded_details']}"
+    assert at_relay["detail"] == expected
     return shown
 
 
@@ -314,11 +317,13 @@ def test_a_device_the_relay_adds_cannot_install_until_the_user_trusts_its_key(wo
 
         shown = wait_for_card(world, push["id"], "the intruder's push to arrive")
         assert shown["prompt"] == "download" and shown["downgraded"], shown
-        assert INTRUDER_NAME in shown["downgraded"] and "is new" in shown["downgraded"]
-        assert intruder_key.fingerprint in shown["downgraded"] and "trust it in Settings" in shown["downgraded"]
+        # One line that names the device to open and what to tap; the fingerprint behind Details.
+        assert shown["downgraded"] == (f"{INTRUDER_NAME} is new: open Appbeam on Anna's Pixel and tap "
+                                       f"Trust next to '{INTRUDER_NAME}' in Settings"), shown["downgraded"]
+        assert intruder_key.fingerprint in shown["downgraded_details"]
         state = barrier(world, world.packages["barrier1"])
 
-        assert_a_notice_saying(world, push["id"], f"{INTRUDER_NAME} is new (fingerprint {intruder_key.fingerprint})",
+        assert_a_notice_saying(world, push["id"], f"{INTRUDER_NAME} is new: open Appbeam on Anna's Pixel",
                                state, sender=intruder)
         assert key_of(state, INTRUDER_ID) == {"device_id": INTRUDER_ID, "name": INTRUDER_NAME,
                                               "fingerprint": fingerprint(intruder_key.public_key), "trusted": False}
