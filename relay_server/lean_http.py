@@ -48,6 +48,8 @@ from relay_server.sendfile import SendfileWrapper, send_file_range, sendfile_sou
 log = logging.getLogger("relay_server.wsgi")
 
 _READ = 65536
+#: The most bytes a request line and its headers may take (pywsgi: 8 KiB per line); beyond: 431.
+MAX_HEAD = 64 * 1024
 _NO_BODY_STATUSES = (204, 304)
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 
@@ -112,10 +114,16 @@ class _Parse:
         self.body_size = 0
 
     def on_url(self, url: bytes):
-        self.current.url += url
+        message = self.current
+        message.header_bytes += len(url)
+        if message.header_bytes <= MAX_HEAD:
+            message.url += url
 
     def on_header(self, name: bytes, value: bytes):
-        self.current.headers.append((name, value))
+        message = self.current
+        message.header_bytes += len(name) + len(value) + 4
+        if message.header_bytes <= MAX_HEAD:
+            message.headers.append((name, value))
 
     def on_headers_complete(self):
         message = self.current
@@ -142,6 +150,10 @@ class _Parse:
 
 class _Timeout(Exception):
     """A request part did not arrive within its deadline."""
+
+
+class _HeadTooLarge(Exception):
+    """The request line and headers are longer than ``MAX_HEAD``."""
 
 
 class _Connection:
@@ -207,8 +219,13 @@ class _Connection:
             if started is None:
                 started = now
             self._feed(data)
+            if parse.current is not None and parse.current.header_bytes > MAX_HEAD:
+                raise _HeadTooLarge()
             if parse.messages:
-                return parse.messages.popleft()
+                message = parse.messages.popleft()
+                if message.header_bytes > MAX_HEAD:
+                    raise _HeadTooLarge()
+                return message
 
     # ------------------------------------------------------------------ serving
 
@@ -219,6 +236,10 @@ class _Connection:
                     message = self.next_message()
                 except _Timeout:
                     self._timed_out()
+                    return
+                except _HeadTooLarge:
+                    self.sock.sendall(_error(431, "headers_too_large",
+                                             f"the request line and headers must fit in {MAX_HEAD // 1024} KiB"))
                     return
                 except httptools.HttpParserUpgrade:
                     self.sock.sendall(_error(400, "bad_request", "protocol upgrades are not supported"))
