@@ -153,8 +153,12 @@ def serve(host: str, port: int, overrides: dict, *, certfile=None, keyfile=None,
     gevent.signal_handler(signal.SIGTERM, stop.set)
     stop.wait()
     log.info("relay stopping")
-    close_app(app)
+    # Streams end first, then the server stops (requests still running get 2 s), and only then
+    # does close_app close the database pool: closing a connection that a request's greenlet is
+    # using (psycopg2 holds a lock across its cooperative wait) would block this process forever.
+    app.extensions["appbeam_relay"].hub.close_all()
     server.stop(timeout=2)
+    close_app(app)
     collector.kill()
     return 0
 
@@ -241,22 +245,30 @@ def supervise(processes: int, host: str, port: int, data_dir: Path, ready_file: 
     return 0
 
 
+#: Seconds the processes get to stop cleanly before they are killed (callers such as
+#: ``LocalRelay.stop`` wait 10 s for the supervisor itself).
+STOP_SECONDS = 7.0
+
+
 def _stop_all(workers: dict) -> None:
     for proc in workers.values():
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_SECONDS
     for proc in workers.values():
         try:
-            proc.wait(15)
+            proc.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            proc.kill()
+            proc.kill()  # nothing is lost: a 201 survives SIGKILL
+            proc.wait(5)
 
 
 def _die_with_parent() -> None:
-    """In a worker, before exec: end it if the supervisor dies without stopping it (Linux)."""
+    """In a worker, before exec: end it if the supervisor dies without stopping it (Linux).
+    SIGKILL, not SIGTERM: a worker whose supervisor was killed must not linger (a 201 survives it)."""
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except OSError:
         pass

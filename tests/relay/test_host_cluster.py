@@ -19,8 +19,15 @@ PHONES = 16  # streams spread by the kernel: all on one process has odds of 2 **
 
 @pytest.fixture
 def relay(tmp_path):
+    import psutil
+
     with RelayProcess(tmp_path / "relay", extra_args=["--processes", "2"], keepalive=30.0) as process:
+        workers = psutil.Process(process.proc.pid).children()
         yield process
+    # Stopping while streams are open leaves no process behind (on PostgreSQL, closing the
+    # pool under a running query once hung a worker for good).
+    _, alive = psutil.wait_procs(workers, timeout=20)
+    assert not alive, [p.pid for p in alive]
 
 
 def _login(url: str, device_id: str, platform: str) -> RelayClient:
