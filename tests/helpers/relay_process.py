@@ -42,14 +42,30 @@ class RelayProcess(LocalRelay):
 
 
 @contextmanager
-def relay_with_laptop(data_dir: Path, username: str, password: str) -> Iterator[RelayProcess]:
-    """A relay with one account whose laptop is logged in (``relay.laptop``, a RelayClient)."""
+def relay_with_laptop(data_dir: Path, username: str, password: str, *, device_id: str | None = None,
+                      name: str | None = None) -> Iterator[RelayProcess]:
+    """A relay with one account whose laptop is logged in (``relay.laptop``, a RelayClient with
+    a signing key of its own), by default ``<username>-laptop``, "<Username>'s laptop"."""
     from shared.relay_client import DeviceInfo, RelayClient
 
     with RelayProcess(data_dir) as process:
         laptop = RelayClient(process.url)
         laptop.create_account(username, password)
-        laptop.login(username, password, DeviceInfo(f"{username}-laptop", f"{username.title()}'s laptop",
-                                                    "ThinkPad", "linux"))
+        laptop.login(username, password, DeviceInfo(device_id or f"{username}-laptop",
+                                                    name or f"{username.title()}'s laptop", "ThinkPad", "linux"))
         process.laptop = laptop
         yield process
+
+
+def anna_with_laptop_and_phone(url: str):
+    """On the relay at ``url``: Anna's account with a laptop (the sender) and a phone (the
+    target), both logged in; returns their RelayClients."""
+    from shared.relay_client import DeviceInfo, RelayClient
+
+    laptop = RelayClient(url)
+    laptop.create_account("anna", "correct horse")
+    laptop.login("anna", "correct horse", DeviceInfo("anna-laptop", "Laptop", "ThinkPad", "linux"))
+    phone = RelayClient(url)
+    phone.login("anna", "correct horse", DeviceInfo("anna-phone", "Phone", "Pixel 8", "android"))
+    return laptop, phone
+

@@ -13,7 +13,7 @@ import segno
 from shared.explain import explain, relay_place
 from shared.relay_client import DeviceInfo, RelayClient, RelayError
 from shared.signing import DeviceKey
-from tests.helpers.relay_process import RelayProcess
+from tests.helpers.relay_process import relay_with_laptop
 
 from mobile_receiver import pairing
 from mobile_receiver.service import ReceiverService
@@ -27,13 +27,10 @@ FAST = {"backoff_initial": 0.05, "backoff_max": 0.2}
 
 @pytest.fixture
 def relay(tmp_path):
-    """A relay with Alex's account and desktop (a RelayClient with its own DeviceKey)."""
-    with RelayProcess(tmp_path / "relay") as process:
-        desktop = RelayClient(process.url)
-        desktop.create_account("alex", PASSWORD)
-        desktop.login("alex", PASSWORD, DeviceInfo("alex-desktop", "Alex's desktop", "ThinkPad", "linux"),
-                      key=DeviceKey.generate())
-        process.desktop = desktop
+    """A relay with Alex's account and desktop (``relay.desktop``, a RelayClient with its own key)."""
+    with relay_with_laptop(tmp_path / "relay", "alex", PASSWORD, device_id="alex-desktop",
+                           name="Alex's desktop") as process:
+        process.desktop = process.laptop
         yield process
 
 

@@ -8,8 +8,7 @@ import pytest
 import segno
 
 from shared.relay_client import DeviceInfo, RelayClient
-from shared.signing import DeviceKey
-from tests.helpers.relay_process import RelayProcess
+from tests.helpers.relay_process import relay_with_laptop
 
 from mobile_receiver.service import ReceiverService
 
@@ -21,12 +20,10 @@ PASSWORD = "correct horse"
 
 @pytest.fixture
 def relay(tmp_path):
-    with RelayProcess(tmp_path / "relay") as process:
-        desktop = RelayClient(process.url)
-        desktop.create_account("alex", PASSWORD)
-        desktop.login("alex", PASSWORD, DeviceInfo("alex-desktop", "Alex's desktop", "ThinkPad", "linux"),
-                      key=DeviceKey.generate())
-        process.desktop = desktop
+    """A relay with Alex's account and desktop (``relay.desktop``, a RelayClient with its own key)."""
+    with relay_with_laptop(tmp_path / "relay", "alex", PASSWORD, device_id="alex-desktop",
+                           name="Alex's desktop") as process:
+        process.desktop = process.laptop
         yield process
 
 

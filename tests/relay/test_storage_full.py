@@ -19,8 +19,8 @@ import pytest
 import requests
 
 from relay_server.db import database, is_postgres
-from shared.relay_client import DeviceInfo, RelayClient, RelayError
-from tests.helpers.relay_process import RelayProcess
+from shared.relay_client import RelayError
+from tests.helpers.relay_process import RelayProcess, anna_with_laptop_and_phone
 from tests.helpers.streams import StreamReader
 
 
@@ -69,18 +69,9 @@ def _health_until(url: str, status: int, timeout: float = 60.0) -> requests.Resp
         time.sleep(0.2)
 
 
-def _anna(url: str) -> tuple[RelayClient, RelayClient]:
-    laptop = RelayClient(url)
-    laptop.create_account("anna", "correct horse")
-    laptop.login("anna", "correct horse", DeviceInfo("anna-laptop", "Laptop", "ThinkPad", "linux"))
-    phone = RelayClient(url)
-    phone.login("anna", "correct horse", DeviceInfo("anna-phone", "Phone", "Pixel 8", "android"))
-    return laptop, phone
-
-
 def test_a_full_disk_is_reported_and_nothing_accepted_is_lost(small_disk):
     with RelayProcess(small_disk / "relay", demo_scale=0.001) as relay:
-        laptop, phone = _anna(relay.url)
+        laptop, phone = anna_with_laptop_and_phone(relay.url)
         before = laptop.push({"id": "org.videolan.vlc"}, "notify", ["anna-phone"])[0]["id"]
         filler = _fill(small_disk)
 

@@ -8,8 +8,7 @@ import os
 import pytest
 import requests
 
-from shared.relay_client import DeviceInfo, RelayClient
-from tests.helpers.relay_process import RelayProcess
+from tests.helpers.relay_process import RelayProcess, anna_with_laptop_and_phone
 from tests.helpers.servers import FileServer
 from tests.helpers.streams import StreamReader
 
@@ -18,16 +17,6 @@ from tests.helpers.streams import StreamReader
 def relay(tmp_path):
     with RelayProcess(tmp_path / "relay") as process:
         yield process
-
-
-def _devices(url: str):
-    """Anna with a laptop (sender) and a phone (target)."""
-    laptop = RelayClient(url)
-    laptop.create_account("anna", "correct horse")
-    laptop.login("anna", "correct horse", DeviceInfo("anna-laptop", "Laptop", "ThinkPad", "linux"))
-    phone = RelayClient(url)
-    phone.login("anna", "correct horse", DeviceInfo("anna-phone", "Phone", "Pixel 8", "android"))
-    return laptop, phone
 
 
 def _outside_app(server_url: str, sha: str, size: int) -> dict:
@@ -48,7 +37,7 @@ def outside_package(tmp_path):
 
 def test_online_device_gets_push_at_once_with_original_url(relay, outside_package):
     server, data = outside_package
-    laptop, phone = _devices(relay.url)
+    laptop, phone = anna_with_laptop_and_phone(relay.url)
     with StreamReader(phone) as phone_events:
         phone_events.drain(0.3)  # connected
         pushes = laptop.push(_outside_app(server.url, hashlib.sha256(data).hexdigest(), len(data)),
@@ -64,7 +53,7 @@ def test_online_device_gets_push_at_once_with_original_url(relay, outside_packag
 def test_offline_device_gets_relay_copy_when_it_connects(relay, outside_package):
     server, data = outside_package
     sha = hashlib.sha256(data).hexdigest()
-    laptop, phone = _devices(relay.url)
+    laptop, phone = anna_with_laptop_and_phone(relay.url)
     with StreamReader(laptop) as laptop_events:
         laptop_events.drain(0.3)
         push = laptop.push(_outside_app(server.url, sha, len(data)), "notify", ["anna-phone"])[0]
@@ -87,7 +76,7 @@ def test_offline_device_gets_relay_copy_when_it_connects(relay, outside_package)
 
 
 def test_unacknowledged_push_is_replayed_and_acknowledged_is_not(relay):
-    laptop, phone = _devices(relay.url)
+    laptop, phone = anna_with_laptop_and_phone(relay.url)
     first, second = (laptop.push({"id": app}, "notify", ["anna-phone"])[0]
                      for app in ("org.videolan.vlc", "org.fdroid.fdroid"))
     with StreamReader(phone) as events:
@@ -102,7 +91,7 @@ def test_unacknowledged_push_is_replayed_and_acknowledged_is_not(relay):
 
 
 def test_reconnect_with_last_event_id_gets_only_what_was_missed(relay):
-    laptop, phone = _devices(relay.url)
+    laptop, phone = anna_with_laptop_and_phone(relay.url)
     with StreamReader(phone) as events:
         events.drain(0.3)
         first = laptop.push({"id": "org.videolan.vlc"}, "notify", ["anna-phone"])[0]
@@ -118,7 +107,7 @@ def test_reconnect_with_last_event_id_gets_only_what_was_missed(relay):
 
 
 def test_sender_cancel_reaches_the_device(relay):
-    laptop, phone = _devices(relay.url)
+    laptop, phone = anna_with_laptop_and_phone(relay.url)
     with StreamReader(phone) as events:
         events.drain(0.3)
         push = laptop.push({"id": "org.videolan.vlc"}, "notify", ["anna-phone"])[0]
@@ -129,7 +118,7 @@ def test_sender_cancel_reaches_the_device(relay):
 
 
 def test_logout_closes_the_stream_and_the_token(relay):
-    laptop, phone = _devices(relay.url)
+    laptop, phone = anna_with_laptop_and_phone(relay.url)
     statuses = []
     stream = phone.stream(on_status=lambda s: statuses.append(s.state), read_timeout=10)
     events = iter(stream)
@@ -146,7 +135,7 @@ def test_sigkill_after_201_loses_no_push(relay, outside_package):
     """Pushes acknowledged with 201 survive a crash, including ones whose mirror had not run."""
     server, data = outside_package
     sha = hashlib.sha256(data).hexdigest()
-    laptop, phone = _devices(relay.url)
+    laptop, phone = anna_with_laptop_and_phone(relay.url)
     created = [laptop.push({"id": app}, "notify", ["anna-phone"])[0]["id"]
                for app in ("org.videolan.vlc", "org.fdroid.fdroid", "com.termux")]
     created.append(laptop.push(_outside_app(server.url, sha, len(data)), "notify", ["anna-phone"])[0]["id"])
@@ -164,7 +153,7 @@ def test_sigkill_after_201_loses_no_push(relay, outside_package):
 def test_password_change_closes_the_other_devices_streams(relay):
     import threading
 
-    laptop, phone = _devices(relay.url)
+    laptop, phone = anna_with_laptop_and_phone(relay.url)
     statuses, errors = [], []
     connected, ended = threading.Event(), threading.Event()
 
@@ -195,7 +184,7 @@ def test_mirror_refuses_beyond_the_senders_quota_and_still_delivers(tmp_path, ou
     """A sender over their storage quota: the push still goes out, with the original URL."""
     server, data = outside_package
     with RelayProcess(tmp_path / "quota-relay", env={"APPBEAM_MIRROR_QUOTA_BYTES": "1000"}) as small:
-        laptop, phone = _devices(small.url)
+        laptop, phone = anna_with_laptop_and_phone(small.url)
         push = laptop.push(_outside_app(server.url, hashlib.sha256(data).hexdigest(), len(data)),
                            "notify", ["anna-phone"])[0]
         with StreamReader(phone) as events:
