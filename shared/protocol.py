@@ -63,7 +63,10 @@ class PushState(StrEnum):
 #: these states are replayed on every (re)connect: delivery is at least once.
 UNACKNOWLEDGED_STATES = frozenset({PushState.QUEUED, PushState.SENT})
 
-#: States after which nothing more happens to a push.
+#: States in which a push has ended: the sender stops waiting (``appbeam push --wait``), the
+#: Pushes panel counts it finished (Clear finished hides it) and the relay's copy of its package
+#: may be collected. Nothing more happens to it, except that a push in ``REOPENABLE_STATES``
+#: may be re-opened by its own target device (see there).
 FINAL_STATES = frozenset(
     {
         PushState.INSTALLED,
@@ -73,6 +76,14 @@ FINAL_STATES = frozenset(
         PushState.EXPIRED,
     }
 )
+
+#: Final states that the push's target device may still leave, because it entered them itself:
+#: the phone's user cancelled or dismissed the push and then taps Download again. Only the device
+#: can report those exits (``TRANSITIONS[DECLINED]`` holds only states it reports), and only
+#: while the relay still has the push and its package (the relay keeps the package of a declined
+#: push for as long as it would keep a queued one, and answers 410 ``package_gone`` after that).
+#: The sender's cancel and an expiry stay final for good.
+REOPENABLE_STATES = frozenset({PushState.DECLINED})
 
 #: States a target device may report with ``POST /pushes/<id>/events``.
 DEVICE_REPORTED_STATES = frozenset(
@@ -106,7 +117,9 @@ CANCELLABLE_STATES = frozenset(
 _S = PushState
 _BEFORE_DOWNLOAD = {_S.WAITING_FOR_WIFI, _S.DOWNLOADING, _S.DECLINED, _S.FAILED, _S.ALREADY_INSTALLED}
 #: Which state may follow which. A device's first report acknowledges the push, so
-#: from queued/sent every device-reported state is allowed.
+#: from queued/sent every device-reported state is allowed. Final states have no exits, except
+#: declined (``REOPENABLE_STATES``): Download again starts the download as a first Download tap
+#: does (downloading, waiting for Wi-Fi, or paused while it asks about mobile data).
 TRANSITIONS: Mapping[PushState, frozenset[PushState]] = {
     _S.QUEUED: frozenset(DEVICE_REPORTED_STATES | {_S.SENT, _S.CANCELLED, _S.EXPIRED}),
     _S.SENT: frozenset(DEVICE_REPORTED_STATES | {_S.CANCELLED, _S.EXPIRED}),
@@ -122,7 +135,7 @@ TRANSITIONS: Mapping[PushState, frozenset[PushState]] = {
     _S.FAILED: frozenset({_S.DOWNLOADING, _S.WAITING_FOR_WIFI, _S.PAUSED, _S.DECLINED, _S.FAILED, _S.CANCELLED}),
     _S.INSTALLED: frozenset(),
     _S.ALREADY_INSTALLED: frozenset(),
-    _S.DECLINED: frozenset(),
+    _S.DECLINED: frozenset({_S.DOWNLOADING, _S.WAITING_FOR_WIFI, _S.PAUSED}),
     _S.CANCELLED: frozenset(),
     _S.EXPIRED: frozenset(),
 }
@@ -180,6 +193,7 @@ class Platform(StrEnum):
     LINUX = "linux"
     WINDOWS = "windows"
     MACOS = "macos"
+    BROWSER = "browser"  # the browser extension: it sends pushes and installs nothing
 
 
 #: Package formats each platform installs, best first [0059, 0074-0079].
@@ -191,6 +205,7 @@ PLATFORM_FORMATS: Mapping[Platform, tuple[str, ...]] = {
     Platform.LINUX: ("appimage", "deb", "flatpak"),
     Platform.WINDOWS: ("msix", "exe", "msi"),
     Platform.MACOS: ("dmg", "pkg"),
+    Platform.BROWSER: (),
 }
 
 #: Every package format the product knows, with its MIME type.
@@ -222,6 +237,7 @@ PLATFORM_LABELS: Mapping[Platform, str] = {
     Platform.LINUX: "Linux",
     Platform.WINDOWS: "Windows",
     Platform.MACOS: "macOS",
+    Platform.BROWSER: "Browser",
 }
 
 
