@@ -1,7 +1,9 @@
 """Draw the demo store's app icons, the Appbeam logo and the placeholder icon.
 
-Run ``.venv/bin/python assets/make_icons.py`` after adding a demo app; the PNGs it writes to
-``assets/icons/`` are committed. Every icon is our own drawing: a rounded square in a colour
+Run ``.venv/bin/python assets/make_icons.py`` after adding a demo app; the PNGs it writes are
+committed inside the packages that use them: the demo apps' icons and the placeholder in
+``relay_server/static/icons/`` (the store serves them), the logo in ``shared/assets/`` (the
+store, the phone and the APK show it). Every icon is our own drawing: a rounded square in a colour
 that suits the app with a simple white glyph, evoking the app without copying its logo.
 Optional: ``--sheet contact.png`` also writes a contact sheet of all icons for review.
 """
@@ -9,7 +11,6 @@ Optional: ``--sheet contact.png`` also writes a contact sheet of all icons for r
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import math
 import shutil
 import subprocess
@@ -19,7 +20,6 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 ROOT = Path(__file__).resolve().parents[1]
-ICONS_DIR = ROOT / "assets" / "icons"
 SIZE = 192
 SS = 4  # drawn at 4x and scaled down: Pillow's shapes have no anti-aliasing of their own
 W = SIZE * SS
@@ -27,18 +27,24 @@ WHITE = (255, 255, 255, 255)
 
 
 def _load_catalog():
-    """The demo catalog module, loaded from its file.
+    """The demo catalog module: its app list, and where the relay reads the icons from.
 
-    Importing ``relay_server.demo_catalog`` would import the whole relay (Flask, peewee)
-    through the package's ``__init__``; this script only needs the app list.
+    ``relay_server``'s ``__init__`` imports nothing, so this does not load Flask or peewee.
     """
     if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))  # for shared.protocol, when run as a plain script
-    spec = importlib.util.spec_from_file_location("demo_catalog", ROOT / "relay_server" / "demo_catalog.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being built
-    spec.loader.exec_module(module)
-    return module
+        sys.path.insert(0, str(ROOT))  # when run as a plain script from the repository
+    from relay_server import demo_catalog
+
+    return demo_catalog
+
+
+def _icon_path(catalog, stem: str) -> Path:
+    """Where the code that shows this icon reads it (written there, inside its package)."""
+    if stem == "appbeam":
+        from shared.assets import LOGO
+
+        return LOGO
+    return catalog.ICONS_DIR / f"{stem}.png"
 
 
 # --------------------------------------------------------------------------- fonts
@@ -293,13 +299,13 @@ def main(argv=None) -> None:
     if missing:
         raise SystemExit(f"no icon design for: {', '.join(missing)}")
     stems = [Path(app.icon).stem for app in catalog.DEMO_APPS] + ["appbeam", "placeholder"]
-    ICONS_DIR.mkdir(parents=True, exist_ok=True)
     paths = []
     for stem in stems:
-        path = ICONS_DIR / f"{stem}.png"
+        path = _icon_path(catalog, stem)
+        path.parent.mkdir(parents=True, exist_ok=True)
         draw_icon(stem).save(path, optimize=True)
         paths.append(path)
-    print(f"wrote {len(paths)} icons to {ICONS_DIR}")
+    print(f"wrote {len(paths)} icons: {_icon_path(catalog, 'appbeam')} and the rest in {catalog.ICONS_DIR}")
     if args.sheet:
         contact_sheet(paths).save(args.sheet)
         print(f"contact sheet: {args.sheet}")

@@ -23,9 +23,13 @@ import sys
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
+from importlib.resources import files
 from pathlib import Path
 
-ICONS = Path(__file__).resolve().parents[1] / "assets" / "icons"
+from shared.assets import real_path
+
+# The demo store's icons: the made-up pushes are for its apps.
+ICONS = real_path(files("relay_server") / "static" / "icons")
 
 
 def _ago(minutes: float) -> str:

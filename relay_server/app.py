@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+from importlib.resources import files
 from pathlib import Path
 
 from flask import Flask, Response, jsonify, request
+
+from shared.assets import real_path
 
 from relay_server import catalog
 from relay_server.api import api
@@ -27,7 +30,8 @@ from relay_server.store import store
 
 log = logging.getLogger(__name__)
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets"
+#: The store's stylesheet and icons, served under /static (the logo comes from shared/assets: store.py).
+ASSETS = real_path(files(__package__) / "static")
 
 
 def create_app(config: RelayConfig | None = None) -> Flask:

@@ -30,12 +30,15 @@ import tarfile
 import tempfile
 import zipfile
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
+from shared.assets import real_path
 from shared.protocol import FORMAT_MIME_TYPES
 
-ICONS_DIR = Path(__file__).resolve().parents[1] / "assets" / "icons"
+#: The demo apps' icons (served as /static/icons/<file>), packaged with the relay.
+ICONS_DIR = real_path(files(__package__) / "static" / "icons")
 #: Icon for apps that have none of their own (file name in :data:`ICONS_DIR`).
 PLACEHOLDER_ICON = "placeholder.png"
 #: The manifest generate_demo_packages keeps in its destination directory.
@@ -73,7 +76,7 @@ class DemoApp:
     homepage: str
     category: str
     description: str
-    icon: str  # file name in assets/icons
+    icon: str  # file name in ICONS_DIR
     packages: tuple[DemoPackage, ...]
 
     @property
@@ -185,7 +188,7 @@ def get_app(app_id: str) -> DemoApp | None:
 
 
 def app_icon_path(app: DemoApp) -> Path:
-    """Where the app's icon is: ``assets/icons/<app.icon>`` in the repository."""
+    """Where the app's icon is: ``relay_server/static/icons/<app.icon>``, wherever the package is installed."""
     return ICONS_DIR / app.icon
 
 

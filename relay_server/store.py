@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import urljoin
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template, request, send_from_directory
 
+from shared.assets import LOGO
 from shared.formatting import human_size
 
 from relay_server import catalog
@@ -50,6 +51,12 @@ def _view(app: CatalogApp) -> dict:
     for ref in data["packages"]:
         ref["size_label"] = human_size(ref["size"])
     return data
+
+
+@store.get("/static/icons/appbeam.png")
+def logo():
+    """The Appbeam logo beside the store's other icons; it lives in shared/assets (the phone shows it too)."""
+    return send_from_directory(LOGO.parent, LOGO.name)
 
 
 @store.get("/")

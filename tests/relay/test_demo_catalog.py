@@ -12,6 +12,7 @@ import pytest
 
 from relay_server import demo_catalog
 from relay_server.demo_catalog import DEMO_APPS, build_package, generate_demo_packages
+from shared.assets import LOGO
 from shared.package_check import inspect_package, read_android_manifest
 from shared.protocol import FORMAT_MIME_TYPES, PLATFORM_FORMATS, Platform, parse_app_id
 
@@ -76,16 +77,16 @@ def _png_size(path: Path) -> tuple[int, int]:
 
 def test_every_icon_exists_and_is_a_192_pixel_png():
     paths = [demo_catalog.app_icon_path(app) for app in DEMO_APPS]
-    paths += [demo_catalog.ICONS_DIR / "appbeam.png", demo_catalog.ICONS_DIR / demo_catalog.PLACEHOLDER_ICON]
+    paths += [LOGO, demo_catalog.ICONS_DIR / demo_catalog.PLACEHOLDER_ICON]
     for path in paths:
         assert path.is_file(), path
         assert _png_size(path) == (192, 192), path
 
 
-def test_icon_path_is_in_the_repository_assets():
+def test_icon_path_is_inside_the_relay_package():
     app = DEMO_APPS[0]
-    repo = Path(demo_catalog.__file__).resolve().parents[1]
-    assert demo_catalog.app_icon_path(app) == repo / "assets" / "icons" / f"{app.id}.png"
+    package = Path(demo_catalog.__file__).resolve().parent
+    assert demo_catalog.app_icon_path(app) == package / "static" / "icons" / f"{app.id}.png"
 
 
 # --------------------------------------------------------------------------- generation

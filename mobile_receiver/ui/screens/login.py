@@ -11,6 +11,7 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
+from shared.assets import LOGO
 from shared.explain import explain, relay_place
 from shared.relay_client import RelayError
 
@@ -19,8 +20,6 @@ from mobile_receiver.ui import widgets  # noqa: F401
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
 log = logging.getLogger(__name__)
-
-LOGO = Path(__file__).resolve().parents[3] / "assets" / "icons" / "appbeam.png"
 
 
 class LoginScreen(Screen):
