@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import socket
 import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -59,8 +60,8 @@ def host_of(url: str | None) -> str:
     return parts.netloc or url
 
 
-def _causes(exc: BaseException):
-    seen = set()
+def _causes(exc: BaseException | None) -> Iterator[BaseException]:
+    seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         yield exc
@@ -135,6 +136,7 @@ def explain(exc: BaseException, *, place: str | None = None, retry_in: float | N
     """``exc`` as a sentence. ``place`` names where it happened ("the relay at relay.example",
     "downloads.example.com"); ``retry_in`` adds "Retrying in N s." to a passing cause."""
     where = place or "the server"
+    found: Explanation | None
     if isinstance(exc, RelayError):
         found = _relay(exc, place or "the relay")
     elif isinstance(exc, requests.HTTPError) and exc.response is not None:
@@ -145,6 +147,7 @@ def explain(exc: BaseException, *, place: str | None = None, retry_in: float | N
         pass
     else:
         found = Explanation("Something unexpected went wrong. The details are in the log.", False)
+    assert found is not None
     if retry_in is not None and found.transient:
         found = Explanation(f"{found.text} Retrying in {max(1, round(retry_in))} s.", True)
     return found

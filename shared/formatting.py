@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 
@@ -15,10 +16,11 @@ def human_size(n: int | None) -> str:
         return ""
     if n < 1000:
         return f"{n} B"
+    value = float(n)
     for unit in ("kB", "MB", "GB", "TB"):
-        n /= 1000
-        if n < 1000 or unit == "TB":
-            return f"{n:.1f} {unit}" if n < 100 else f"{n:.0f} {unit}"
+        value /= 1000
+        if value < 1000 or unit == "TB":
+            return f"{value:.1f} {unit}" if value < 100 else f"{value:.0f} {unit}"
     raise AssertionError("unreachable")
 
 
@@ -71,7 +73,7 @@ def megabytes(n: int | None) -> str:
 class ProgressMeter:
     """Download speed over the last few seconds, and the time left at that speed."""
 
-    def __init__(self, window: float = 3.0, clock=time.monotonic):
+    def __init__(self, window: float = 3.0, clock: Callable[[], float] = time.monotonic):
         self.window = window
         self.clock = clock
         self.samples: deque[tuple[float, int]] = deque()

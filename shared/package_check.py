@@ -43,7 +43,8 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from collections.abc import Callable
+from typing import Any, BinaryIO
 from xml.etree import ElementTree
 
 log = logging.getLogger(__name__)
@@ -291,7 +292,7 @@ def _app_bundles(names: list[str]) -> list[str]:
     return found
 
 
-def _plist(raw: bytes, fmt: str, what: str) -> dict:
+def _plist(raw: bytes, fmt: str, what: str) -> dict[str, Any]:
     try:
         data = plistlib.loads(raw)
     except Exception:  # plistlib raises several kinds (InvalidFileException, ExpatError, ValueError...)
@@ -299,8 +300,8 @@ def _plist(raw: bytes, fmt: str, what: str) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _facts_from_plist(fmt: str, plist: dict) -> PackageFacts:
-    def text(*keys):
+def _facts_from_plist(fmt: str, plist: dict[str, Any]) -> PackageFacts:
+    def text(*keys: str) -> str | None:
         for key in keys:
             value = plist.get(key)
             if isinstance(value, str) and value.strip():
@@ -376,7 +377,7 @@ _TYPE_REFERENCE, _TYPE_STRING, _TYPE_INT_DEC, _TYPE_INT_HEX = 0x01, 0x03, 0x10, 
 _NO_INDEX = 0xFFFFFFFF
 
 
-def _apkinspector():
+def _apkinspector() -> Any:
     """apkInspector's AXML module. Its import calls ``logging.basicConfig(level=DEBUG)``; a
     handler on the root logger for the moment of the import makes that a no-op, so importing
     it never changes how the sender or the receiver log."""
@@ -393,7 +394,7 @@ def _apkinspector():
     return sys.modules["apkInspector.axml"]
 
 
-def read_android_manifest(raw: bytes) -> dict:
+def read_android_manifest(raw: bytes) -> dict[str, Any]:
     """The application id, versionName, versionCode and label of a compiled AndroidManifest.xml,
     as ``{"package", "versionName", "versionCode", "label", "label_ref", "versionName_ref"}``
     (absent ones None); the ``_ref`` entries are resource ids, when the label or the version
@@ -411,7 +412,7 @@ def read_android_manifest(raw: bytes) -> dict:
         parsed = axml.ManifestStruct.parse(io.BytesIO(raw))
         strings = parsed.string_pool.string_list
         resids = list(getattr(parsed.resource_map, "resids", []) or [])
-        found: dict = {"package": None, "versionName": None, "versionCode": None, "label": None, "label_ref": None,
+        found: dict[str, Any] = {"package": None, "versionName": None, "versionCode": None, "label": None, "label_ref": None,
                        "versionName_ref": None}
         for element in parsed.elements:
             if not isinstance(element, axml.XmlStartElement):
@@ -445,11 +446,11 @@ def read_android_manifest(raw: bytes) -> dict:
     return found
 
 
-def _string(strings: list, index: int) -> str:
+def _string(strings: list[Any], index: int) -> str:
     return strings[index] if isinstance(index, int) and 0 <= index < len(strings) and isinstance(strings[index], str) else ""
 
 
-def _attribute_value(attr, strings: list):
+def _attribute_value(attr: Any, strings: list[Any]) -> str | int | tuple[str, int] | None:
     kind, data = attr.typed_value_datatype, attr.typed_value_data
     if kind == _TYPE_STRING:
         return _string(strings, data)
@@ -614,7 +615,8 @@ def _deb_facts(f: BinaryIO, control: tuple[str, int, int], fmt: str) -> PackageF
     try:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
             member = next((m for m in tar.getmembers() if m.name.lstrip("./") == "control" and m.isfile()), None)
-            raw = tar.extractfile(member).read(MAX_METADATA_BYTES) if member is not None else b""
+            extracted = tar.extractfile(member) if member is not None else None
+            raw = extracted.read(MAX_METADATA_BYTES) if extracted is not None else b""
     except tarfile.CompressionError:
         return PackageFacts(fmt)  # e.g. control.tar.zst, which this Python cannot open: the checks above hold
     except (tarfile.TarError, OSError, EOFError, zlib.error, ValueError):
@@ -722,7 +724,7 @@ def _sisx_info(controller: bytes, fmt: str) -> PackageFacts:
     if kind != 14:  # SISInfo
         return PackageFacts(fmt)
     info_end = at + length
-    fields = []
+    fields: list[tuple[int, bytes]] = []
     pos = at
     while pos + 8 <= info_end and len(fields) < 5:
         kind, length, data_at = _read_field_header(controller, pos)
@@ -783,7 +785,7 @@ def _old_sis_facts(f: BinaryIO, size: int, fmt: str) -> PackageFacts:
 
 # --------------------------------------------------------------------------- dispatch
 
-_CHECKERS = {
+_CHECKERS: dict[str, Callable[[BinaryIO, int, str], PackageFacts]] = {
     "apk": _check_apk,
     "ipa": _check_ipa,
     "pxl": _check_pxl,
@@ -794,7 +796,7 @@ _CHECKERS = {
     "sisx": _check_sis,
 }
 
-_MAGIC_OK = {
+_MAGIC_OK: dict[str, Callable[[bytes], bool]] = {
     "apk": _zip_magic,
     "ipa": _zip_magic,
     "pxl": _zip_magic,

@@ -11,7 +11,7 @@ from platformdirs import user_data_path
 _PROFILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-def data_dir(part: str, profile: str = "default", override: str | os.PathLike | None = None) -> Path:
+def data_dir(part: str, profile: str = "default", override: str | os.PathLike[str] | None = None) -> Path:
     """The data directory of ``part`` ("relay", "sender", "receiver") for one profile.
 
     ``override`` (a ``--data-dir`` flag) wins; then ``APPBEAM_HOME`` (all parts under one

@@ -23,7 +23,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, TypeGuard
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -47,7 +47,7 @@ def new_push_id() -> str:
     return "p_" + secrets.token_hex(12)
 
 
-def is_push_id(value: Any) -> bool:
+def is_push_id(value: Any) -> TypeGuard[str]:
     return isinstance(value, str) and _PUSH_ID.fullmatch(value) is not None
 
 
@@ -131,6 +131,7 @@ class PushSignature:
         signed_at = data.get("signed_at")
         parse_timestamp(signed_at, f"{where}signed_at")
         value = _b64decode(data.get("value"), 64, f"{where}value")
+        assert isinstance(signed_at, str)  # parse_timestamp checked it
         return cls(push_id, signed_at, parse_sha256(data.get("sha256"), f"{where}sha256"),
                    base64.b64encode(value).decode("ascii"))
 
@@ -164,7 +165,7 @@ class DeviceKey:
         return cls(Ed25519PrivateKey.generate())
 
     @classmethod
-    def load_or_create(cls, path: str | os.PathLike) -> "DeviceKey":
+    def load_or_create(cls, path: str | os.PathLike[str]) -> "DeviceKey":
         """The key stored at ``path``; a new one (written there first) if there is none."""
         path = Path(path)
         try:

@@ -18,10 +18,10 @@ def compare_versions(a: str, b: str) -> int:
         if x == y:
             continue
         if x.isdigit() and y.isdigit():
-            return (int(x) > int(y)) - (int(x) < int(y))
+            return int(int(x) > int(y)) - int(int(x) < int(y))
         if x.isdigit() != y.isdigit():
             return 1 if x.isdigit() else -1  # 2.0.1 > 2.0rc1
-        return (x.lower() > y.lower()) - (x.lower() < y.lower())
+        return int(x.lower() > y.lower()) - int(x.lower() < y.lower())
     if len(ta) == len(tb):
         return 0
     longer, sign = (ta, 1) if len(ta) > len(tb) else (tb, -1)
