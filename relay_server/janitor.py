@@ -10,7 +10,7 @@ import logging
 import threading
 from datetime import timedelta
 
-from shared.protocol import FINAL_STATES, PushState, StreamEvent
+from shared.protocol import FINAL_STATES, REOPENABLE_STATES, PushState, StreamEvent
 
 from relay_server.db import database, utcnow
 from relay_server.models import CatalogPackage, Event, Package, Push
@@ -96,16 +96,22 @@ class Janitor:
             return 0
 
     def collect_packages(self, now) -> int:
-        """Delete the relay's copies that no unfinished push and no catalog app uses any more.
+        """Delete the relay's copies that no unfinished push, no recently declined push (its device
+        may tap Download again) and no catalog app uses any more.
 
         A grace period keeps a copy that a new push is about to use (the mirror writes the
         file before the push points at it).
         """
         grace = now - timedelta(seconds=self.relay.config.package_grace)
         finals = [str(s) for s in FINAL_STATES]
+        # A declined push may be re-opened by its device (Download again): its package is kept as
+        # long as a queued push's would be, counted from when it was declined.
+        reopenable = [str(s) for s in REOPENABLE_STATES]
+        reopen_until = now - timedelta(seconds=self.relay.config.queue_ttl)
         with database.connection_context():
             used_by_pushes = Push.select(Push.package_sha256).where(
-                (Push.package_sha256.is_null(False)) & (Push.state.not_in(finals)))
+                (Push.package_sha256.is_null(False))
+                & (Push.state.not_in(finals) | (Push.state.in_(reopenable) & (Push.updated_at >= reopen_until))))
             in_catalog = CatalogPackage.select(CatalogPackage.package)
             unused = list(Package.select().where(
                 Package.sha256.not_in(used_by_pushes) & Package.sha256.not_in(in_catalog)

@@ -20,6 +20,7 @@ from shared.protocol import (
     DEVICE_REPORTED_STATES,
     FINAL_STATES,
     MAX_INT,
+    REOPENABLE_STATES,
     UNACKNOWLEDGED_STATES,
     InstallInfo,
     PackageRef,
@@ -290,6 +291,8 @@ def _apply_report(relay: Relay, device: Device, push_id: str, state: PushState, 
         return push
     if not can_transition(current, state) and not (state == current and new_detail):
         raise ApiError(409, "bad_transition", f"a push that is {current} cannot become {state}")
+    if current in REOPENABLE_STATES and state != current:
+        _require_package_kept(relay, push)  # Download again on the phone
     effective_total = total if total is not None else push.bytes_total
     if done is not None and effective_total is not None and done > effective_total:
         raise bad_request("bytes_done: cannot be more than bytes_total", "invalid_field")
@@ -311,6 +314,16 @@ def _apply_report(relay: Relay, device: Device, push_id: str, state: PushState, 
         _forward(push)
     _SAVE_REPORT.execute(id=push.id, **{f.name: getattr(push, f.name) for f in _REPORTED})
     return push
+
+
+def _require_package_kept(relay: Relay, push: Push) -> None:
+    """A declined push re-opened by its device (Download again) needs the package it points at:
+    when that is the relay's own copy and housekeeping has collected it since, the re-opening is
+    refused with 410 ``package_gone`` (the push stays declined; the sender can Resend)."""
+    sha = relay_package_sha(push.package_url) if push.package_url else None
+    if sha and not relay.store.has(sha):
+        raise ApiError(410, "package_gone",
+                       "the relay no longer keeps this push's package; ask the sender to send it again")
 
 
 #: What a report can change in a push (``report``): saved by one prepared UPDATE.

@@ -46,6 +46,9 @@ def show_push(push_id: str):
 @api.post("/pushes/<push_id>/events")
 @device_required
 def report_push(push_id: str):
+    """The target device says where it stands (``shared.protocol.TRANSITIONS``): 409 for an
+    impossible change; a declined push re-opened by Download again gets 410 ``package_gone``
+    when the relay no longer has the copy of its package that the download needs."""
     push = pushes.report(current_relay(), g.device, push_id, json_body())
     return jsonify(pushes.to_dict(push))
 

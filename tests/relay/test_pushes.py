@@ -471,6 +471,10 @@ LEGAL_PATHS = [
     ["delivered", "downloading", "paused", "failed", "declined"],
     # a retry that must first ask about mobile data reports paused (shared.protocol.Situation)
     ["delivered", "downloading", "failed", "paused", "downloading", "verifying", "installing", "installed"],
+    # Download again on the phone re-opens its own declined push (shared.protocol.REOPENABLE_STATES)
+    ["delivered", "downloading", "declined", "downloading", "verifying", "installing", "installed"],
+    ["delivered", "declined", "waiting_for_wifi", "downloading", "declined"],
+    ["delivered", "declined", "paused", "downloading", "verifying", "installing", "installed"],
 ]
 
 

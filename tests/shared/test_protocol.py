@@ -13,6 +13,7 @@ from shared.protocol import (
     CANCELLABLE_STATES,
     DEVICE_REPORTED_STATES,
     FINAL_STATES,
+    REOPENABLE_STATES,
     FORMAT_MIME_TYPES,
     MAX_INT,
     PLATFORM_FORMATS,
@@ -68,14 +69,25 @@ def test_every_state_is_reachable_from_queued():
     assert reachable(S.QUEUED) == set(PushState)
 
 
-@pytest.mark.parametrize("state", sorted(FINAL_STATES))
-def test_final_states_have_no_exits(state):
+@pytest.mark.parametrize("state", sorted(FINAL_STATES - REOPENABLE_STATES))
+def test_final_states_have_no_exits_unless_the_device_may_reopen_them(state):
     assert TRANSITIONS[state] == frozenset()
     assert not any(can_transition(state, other) for other in PushState)
 
 
-def test_states_without_exits_are_exactly_the_final_states():
-    assert {s for s, nexts in TRANSITIONS.items() if not nexts} == FINAL_STATES
+def test_states_without_exits_are_the_final_states_the_device_cannot_reopen():
+    assert {s for s, nexts in TRANSITIONS.items() if not nexts} == FINAL_STATES - REOPENABLE_STATES
+
+
+def test_only_the_device_reopens_its_own_declined_push_and_only_into_a_new_download():
+    assert REOPENABLE_STATES == {S.DECLINED}
+    assert REOPENABLE_STATES <= FINAL_STATES  # the sender stops waiting on it all the same
+    # Download again starts as a Download tap does; it cannot skip to verifying or installed.
+    assert TRANSITIONS[S.DECLINED] == {S.DOWNLOADING, S.WAITING_FOR_WIFI, S.PAUSED}
+    assert TRANSITIONS[S.DECLINED] <= DEVICE_REPORTED_STATES  # nobody but the device leaves it
+    # The sender's cancel and an expiry stay final for good.
+    assert TRANSITIONS[S.CANCELLED] == TRANSITIONS[S.EXPIRED] == frozenset()
+    assert S.INSTALLED not in reachable(S.DECLINED, without=frozenset({S.VERIFYING}))
 
 
 def test_installed_is_entered_only_from_installing_once_acknowledged():
