@@ -95,6 +95,13 @@ def download_failure(error: DownloadError, where: Where) -> Failure:
                    "Tap Retry to try again.", True)
 
 
+def package_gone_after_decline(where: Where) -> Failure:
+    """Download again on a push cancelled here long ago: the relay let its copy of the package
+    go (it keeps it only as long as it keeps a push waiting for its phone)."""
+    return Failure(f"{_capital(where.place)} no longer keeps this app's package: it lets it go some time after "
+                   "a push is cancelled. Ask the sender to send it again.", True)
+
+
 def relay_failure(error: RelayError, relay_url: str | None, *, network_connected: bool = True) -> Failure:
     """The relay could not say which package to fetch (download by app id)."""
     found = explain(error, place=relay_place(relay_url))

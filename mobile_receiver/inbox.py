@@ -356,15 +356,17 @@ class Inbox:
 
     def download_again(self, push_id: str) -> None:
         """Download again tapped on a push this phone's user cancelled or dismissed (by mistake):
-        fetched and installed as if Download had been tapped. The relay keeps the push as
-        declined (a final state there), so its reports of the new download are refused and
-        dropped until the relay allows declined -> downloading (see the receiver README)."""
+        fetched and installed as if Download had been tapped. The relay lets the device that
+        declined a push re-open it (``shared.protocol.REOPENABLE_STATES``), so the sender's Pushes
+        panel follows the new download to Installed. If the relay has let the package go since,
+        the push fails with a sentence saying so (``failures.package_gone_after_decline``)."""
         rec = self._require(push_id)
         with self._lock:
             if rec.push_state is not S.DECLINED:
                 return
             rec.state, rec.prompt, rec.notice, rec.detail = str(S.DELIVERED), None, None, None
             rec.bytes_done = 0
+            rec.reopened = True
             self._save(rec)
         self._changed(push_id)
         self._begin(rec)
@@ -551,7 +553,11 @@ class Inbox:
                 result = engine.run()
             except DownloadError as exc:
                 log.warning("download of push %s failed: %s", rec.push_id, exc.reason)
-                self._fail(rec, job, failures.download_failure(exc, self._where(url)))
+                where = self._where(url)
+                if rec.reopened and exc.status in (404, 410) and where.on_relay:
+                    self._fail(rec, job, failures.package_gone_after_decline(where))
+                else:
+                    self._fail(rec, job, failures.download_failure(exc, where))
                 return
             if result.outcome is not DownloadOutcome.COMPLETE:
                 return  # whoever paused or cancelled has already set the state

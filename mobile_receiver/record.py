@@ -88,6 +88,9 @@ class PushRecord:
     #: What the push waits for though nobody paused it (a ``shared.protocol.Situation``); while it
     #: is set, the relay was told ``paused`` with it as the detail.
     situation: str | None = None
+    #: Download again re-opened this push after its user cancelled or dismissed it: the relay may
+    #: have let the package go since (a package missing then has its own sentence, failures.py).
+    reopened: bool = False
     speed: float | None = field(default=None, compare=False)
     eta: float | None = field(default=None, compare=False)
     #: While a download waits to try again: what for (a Situation) and when (time.time()).
