@@ -80,7 +80,9 @@ class PushEntry:
 
     @property
     def finished(self) -> bool:
-        """True when nothing more will happen to the push."""
+        """True when the push has ended. A push its phone declined may still come back (the
+        phone's Download again re-opens it): ``apply_update`` then moves it on like any other,
+        and a row hidden by Clear finished shows again while it is downloading."""
         return self.state in FINAL_STATES
 
     @property
