@@ -32,7 +32,7 @@ test-stress: $(STAMP)
 	$(BIN)/python tests/run_suites.py --stress $(ARGS) receiver-ui sender e2e
 
 test-core: $(STAMP)
-	$(PYTEST) tests/shared tests/relay tests/receiver tests/fuzz tests/faults tests/bench
+	$(PYTEST) tests/shared tests/relay tests/receiver tests/fuzz tests/faults tests/bench tests/packaging
 
 # The relay's suite again on a throwaway PostgreSQL server (skipped, with a note, where
 # PostgreSQL is not installed), including the two-relay-process tests.

@@ -38,6 +38,9 @@ def _die_with_parent() -> None:
 class LocalRelay:
     """``appbeam relay`` as a child process; a context manager, or call start/stop."""
 
+    #: The child's working directory (a test of an installed wheel runs it from elsewhere).
+    workdir: Path = REPO
+
     def __init__(self, data_dir: str | os.PathLike, *, port: int | None = None, extra_args: list[str] | None = None,
                  env: dict[str, str] | None = None):
         self.data_dir = Path(data_dir)
@@ -63,7 +66,7 @@ class LocalRelay:
                "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])), **self.env}
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                self.command(), cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env,
+                self.command(), cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, env=env,
                 preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
             )
         deadline = time.monotonic() + timeout
