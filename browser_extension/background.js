@@ -1,0 +1,121 @@
+// The service worker: turns package downloads, "Send to my phone…" on a link and the toolbar button
+// into the device picker, opened in a popup window of its own (picker.html).
+//
+// It reads the page's schema.org JSON-LD from the tab (chrome.scripting), works out the install
+// information (src/install_info.js) and hands it to the picker through chrome.storage.session.
+// Talking to the relay, signing and following the push are the picker's job.
+
+import { downloadFormat } from "./src/formats.js";
+import { infoForPage, infoFromLink, resolveInstallInfo } from "./src/install_info.js";
+
+const MENU_ID = "appbeam-send-link";
+const PICKER = { width: 560, height: 700 };
+/** Downloads the user asked to keep on this computer ("Download to this computer"): not taken over. */
+const PASS_KEY = "passThrough";
+
+chrome.runtime.onInstalled.addListener(() => {
+  chrome.contextMenus.create({ id: MENU_ID, title: "Send to my phone…", contexts: ["link"] });
+});
+
+/** The texts of the page's <script type="application/ld+json"> elements (none if it cannot be read). */
+async function jsonLdOf(tabId) {
+  if (tabId === undefined || tabId < 0) return [];
+  try {
+    const [result] = await chrome.scripting.executeScript({
+      target: { tabId },
+      func: () => [...document.querySelectorAll('script[type="application/ld+json"]')].map((s) => s.textContent),
+    });
+    return (result && result.result) || [];
+  } catch (exc) {
+    console.info("no JSON-LD from tab", tabId, String(exc)); // a browser page, or one closed meanwhile
+    return [];
+  }
+}
+
+/** The tab a download came from: the one showing its referrer (the active one first). */
+async function tabShowing(url) {
+  if (!url) return null;
+  const tabs = await chrome.tabs.query({});
+  const showing = tabs.filter((t) => t.url === url);
+  return showing.find((t) => t.active) || showing[0] || null;
+}
+
+/** Open the picker for one app: `request` is {info, link, source, fromPage} or {problem}. */
+export async function openPicker(request) {
+  const id = crypto.randomUUID();
+  await chrome.storage.session.set({ [`request:${id}`]: { ...request, at: Date.now() } });
+  const url = chrome.runtime.getURL(`picker.html?request=${id}`);
+  await chrome.windows.create({ url, type: "popup", ...PICKER });
+  return id;
+}
+
+/** A link to a package (clicked, or right-clicked): its app, from the page when the page says. */
+export async function handleLink(link, tabId) {
+  const { info, fromPage } = resolveInstallInfo(link, await jsonLdOf(tabId));
+  return openPicker({ info, link, fromPage, source: link.source });
+}
+
+/** The toolbar button: the app the current page describes, or the package the tab shows. */
+export async function handlePage(tab) {
+  const info = infoForPage(await jsonLdOf(tab.id), tab.url);
+  if (info) return openPicker({ info, link: { url: "", pageUrl: tab.url }, fromPage: true, source: "page" });
+  if (downloadFormat({ url: tab.url || "" })) {
+    return openPicker({ info: infoFromLink({ url: tab.url }), link: { url: tab.url }, fromPage: false, source: "page" });
+  }
+  return openPicker({ problem: "This page offers no app to send. Open an app's page, or right-click a download link and choose Send to my phone…" });
+}
+
+async function passThrough() {
+  const { [PASS_KEY]: urls = [] } = await chrome.storage.session.get(PASS_KEY);
+  return urls;
+}
+
+/** Download `url` here after all: this one download is let through. */
+export async function downloadHere(url) {
+  await chrome.storage.session.set({ [PASS_KEY]: [...(await passThrough()), url] });
+  return chrome.downloads.download({ url });
+}
+
+async function onDownload(item) {
+  const urls = await passThrough();
+  if (urls.includes(item.url) || urls.includes(item.finalUrl)) {
+    await chrome.storage.session.set({ [PASS_KEY]: urls.filter((u) => u !== item.url && u !== item.finalUrl) });
+    return;
+  }
+  const link = { url: item.finalUrl || item.url, filename: item.filename || "", mime: item.mime || "",
+    totalBytes: item.totalBytes > 0 ? item.totalBytes : null, pageUrl: item.referrer || "", source: "download" };
+  if (!downloadFormat(link) && !downloadFormat({ url: item.url })) return; // not a package: a file to save
+  try {
+    await chrome.downloads.cancel(item.id);
+    await chrome.downloads.erase({ id: item.id });
+  } catch (exc) {
+    console.info("download", item.id, "was gone already", String(exc));
+  }
+  const tab = await tabShowing(item.referrer);
+  await handleLink(link, tab ? tab.id : undefined);
+}
+
+chrome.downloads.onCreated.addListener((item) => {
+  onDownload(item).catch((exc) => console.error("could not take over the download", exc));
+});
+
+chrome.contextMenus.onClicked.addListener((info, tab) => {
+  if (info.menuItemId !== MENU_ID || !info.linkUrl) return;
+  handleLink({ url: info.linkUrl, pageUrl: info.pageUrl || (tab && tab.url) || "", source: "link" }, tab && tab.id)
+    .catch((exc) => console.error("could not open the picker", exc));
+});
+
+chrome.action.onClicked.addListener((tab) => {
+  handlePage(tab).catch((exc) => console.error("could not open the picker", exc));
+});
+
+chrome.runtime.onMessage.addListener((message, sender, reply) => {
+  if (message && message.type === "download-here" && typeof message.url === "string") {
+    downloadHere(message.url).then(() => reply({ ok: true }), (exc) => reply({ ok: false, error: String(exc) }));
+    return true;
+  }
+  return false;
+});
+
+// For the tests (and the curious): the handlers, callable from the service worker's console.
+globalThis.appbeam = { handleLink, handlePage, openPicker, downloadHere };

@@ -1,0 +1,367 @@
+// The device picker window: the app, the account's and friends' devices, the two send buttons,
+// then the push followed state by state until it is installed (a browser notification says so).
+// It looks and behaves like desktop_sender/picker.py; the service worker opened it with the app's
+// install information in chrome.storage.session (request=<id> in the URL).
+
+import { FINAL_STATES, PLATFORM_LABELS, PushMode, StreamEvent } from "./src/protocol.js";
+import { percentOf, stateLabel } from "./src/formats.js";
+import { deviceKey } from "./src/keystore.js";
+import { Relay, RelayError, hostOf } from "./src/relay.js";
+import { sendPush } from "./src/send.js";
+import { clearSession, loadSession } from "./src/session.js";
+
+const $ = (id) => document.getElementById(id);
+const FRIEND_INSTALL_NOW_TIP = "A friend's device only gets a notice: its owner decides whether to install.";
+const STREAM_RETRY_MS = 3000;
+
+const picker = {
+  request: null,
+  session: null,
+  relay: null,
+  devices: [],
+  selected: new Set(),
+  sending: false,
+  pushes: new Map(), // push id -> the push as the relay last told
+  notified: new Set(),
+  stream: null, // AbortController of the open event stream
+  lastEventId: null,
+};
+
+// ------------------------------------------------------------------ small helpers
+
+/** "41234567" -> "41.2 MB" (decimal units, as shared/formatting.py human_size). */
+export function humanSize(n) {
+  if (!n) return "";
+  if (n < 1000) return `${n} B`;
+  let value = n;
+  for (const unit of ["kB", "MB", "GB", "TB"]) {
+    value /= 1000;
+    if (value < 1000 || unit === "TB") return value < 100 ? `${value.toFixed(1)} ${unit}` : `${Math.round(value)} ${unit}`;
+  }
+  return "";
+}
+
+function lastSeenText(iso) {
+  if (!iso) return "never seen online";
+  const seconds = Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 1000));
+  if (Number.isNaN(seconds)) return "last seen a while ago";
+  if (seconds < 60) return "last seen just now";
+  if (seconds < 3600) return `last seen ${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86400) return `last seen ${Math.floor(seconds / 3600)} h ago`;
+  const days = Math.floor(seconds / 86400);
+  return `last seen ${days} day${days > 1 ? "s" : ""} ago`;
+}
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else node[key] = value;
+  }
+  for (const child of children) if (child !== null && child !== undefined) node.append(child);
+  return node;
+}
+
+function show(id, visible) {
+  $(id).hidden = !visible;
+}
+
+function setStatus(text) {
+  $("status").textContent = text || "";
+  show("status", Boolean(text));
+}
+
+function setProblem(text, { retry = false, signIn = false } = {}) {
+  $("problem").textContent = text || "";
+  show("problem", Boolean(text));
+  show("retry-row", Boolean(text) && retry);
+  show("signin-row", signIn);
+}
+
+// ------------------------------------------------------------------ the app
+
+function renderApp(info, link) {
+  $("app-name").textContent = info.name || info.id;
+  document.title = `Send ${info.name || info.id} to my phone – Appbeam`;
+  const meta = [];
+  if (info.version) meta.push(`Version ${info.version}`);
+  const size = humanSize(info.size);
+  if (size) meta.push(size);
+  if (info.packages.length) meta.push(info.packages.map((p) => p.format.toUpperCase()).join(", "));
+  const source = hostOf((link && (link.pageUrl || link.url)) || "");
+  if (source) meta.push(`from ${source}`);
+  $("app-meta").textContent = meta.join(" · ") || info.id;
+  $("app-runtime").textContent = info.runtime ? `Runs on ${info.runtime}` : info.id;
+  const icon = $("app-icon");
+  icon.textContent = (info.name || info.id || "?")[0].toUpperCase();
+  if (info.icon_url) {
+    const img = el("img", { alt: "", src: info.icon_url });
+    img.addEventListener("load", () => icon.replaceChildren(img));
+  }
+  const saveUrl = (link && link.url) || (info.packages[0] && info.packages[0].url);
+  show("save-row", Boolean(saveUrl));
+  $("save").onclick = async () => {
+    await chrome.runtime.sendMessage({ type: "download-here", url: saveUrl });
+    window.close();
+  };
+}
+
+// ------------------------------------------------------------------ devices
+
+function renderDevices() {
+  const list = $("devices");
+  list.replaceChildren();
+  for (const device of picker.devices) {
+    const friend = device.relation === "friend";
+    const compatible = device.compatible !== false;
+    const checked = picker.selected.has(device.id);
+    const box = el("input", { type: "checkbox", checked, disabled: !compatible || picker.sending, id: `device-${device.id}` });
+    box.addEventListener("change", () => toggle(device.id, box.checked));
+    const chips = [];
+    if (friend) chips.push(el("span", { class: "chip friend" }, `${device.owner}'s device`));
+    if (device.installed) chips.push(el("span", { class: "chip installed" }, installedText(device.installed)));
+    chips.push(device.online ? el("span", { class: "chip online" }, "Online") : el("span", { class: "chip" }, "Offline"));
+    const model = [device.model, PLATFORM_LABELS[device.platform] || device.platform].filter(Boolean).join(" · ");
+    const detail = device.online ? model : `${model} · ${lastSeenText(device.last_seen)}`;
+    let note = "";
+    if (!compatible) note = `Can't install it: ${device.reason || "no package for this device"}`;
+    else if (!device.online) note = "Offline: the relay keeps the app and delivers it when the device is back.";
+    const row = el("li", { class: `device${checked ? " checked" : ""}${compatible ? "" : " incompatible"}`,
+      title: compatible ? "" : note, dataset: { deviceId: device.id } },
+    el("div", { class: "top" }, el("label", { htmlFor: box.id }, box, device.name || device.id), ...chips),
+    el("div", { class: "detail" }, detail),
+    note ? el("div", { class: "reason" }, note) : null);
+    row.addEventListener("click", (event) => {
+      if (event.target === box || event.target.closest("label") || !compatible || picker.sending) return;
+      box.checked = !box.checked;
+      toggle(device.id, box.checked);
+    });
+    list.append(row);
+  }
+  if (!picker.devices.length) {
+    list.append(el("li", { class: "reason" }, "No devices yet. Add a phone from the desktop app, or sign in on your phone with the same account."));
+  }
+  updateButtons();
+}
+
+function installedText(installed) {
+  const version = picker.request.info.version;
+  if (!installed.version || !version || installed.version === version) return "Installed";
+  return `Update from ${installed.version} to ${version}`;
+}
+
+function toggle(deviceId, on) {
+  if (on) picker.selected.add(deviceId);
+  else picker.selected.delete(deviceId);
+  document.querySelector(`[data-device-id="${CSS.escape(deviceId)}"]`)?.classList.toggle("checked", on);
+  updateButtons();
+}
+
+function selectedDevices() {
+  return picker.devices.filter((d) => picker.selected.has(d.id) && d.compatible !== false);
+}
+
+function updateButtons() {
+  const selected = selectedDevices();
+  const friendSelected = selected.some((d) => d.relation === "friend");
+  const canSend = selected.length > 0 && !picker.sending;
+  $("notify").disabled = !canSend;
+  $("install").disabled = !canSend || friendSelected;
+  $("install").title = friendSelected ? FRIEND_INSTALL_NOW_TIP : "The device downloads and installs it right away.";
+  $("notify").title = "The device shows a notice; you install it when you choose.";
+  $("hint").textContent = selected.length ? `${selected.length} selected` : "Choose one or more devices";
+}
+
+async function loadDevices() {
+  setProblem("");
+  setStatus(`Asking ${hostOf(picker.session.relayUrl)} for your devices…`);
+  show("choose", false);
+  const { info } = picker.request;
+  try {
+    picker.devices = await picker.relay.devices(info.packages.map((p) => p.format), info.id);
+  } catch (exc) {
+    setStatus("");
+    if (exc instanceof RelayError && exc.status === 401) {
+      await clearSession();
+      setProblem("You are signed out of the relay. Sign in again to send apps.", { signIn: true });
+    } else {
+      setProblem(exc instanceof RelayError ? exc.message : "Something went wrong asking the relay for your devices. Try again.", { retry: true });
+    }
+    return;
+  }
+  setStatus("");
+  show("choose", true);
+  renderDevices();
+}
+
+// ------------------------------------------------------------------ sending and following
+
+async function send(mode) {
+  const devices = selectedDevices();
+  if (!devices.length || picker.sending) return;
+  if (mode === PushMode.INSTALL_NOW && devices.some((d) => d.relation === "friend")) return;
+  picker.sending = true;
+  show("send-error", false);
+  $("install").textContent = "Sending…";
+  renderDevices();
+  openStream(); // before the push: its first states must not pass by unseen
+  let pushes;
+  try {
+    const key = await deviceKey();
+    pushes = await sendPush(picker.relay, key.privateKey, picker.request.info, mode, devices);
+  } catch (exc) {
+    picker.sending = false;
+    $("install").textContent = "Install now on my device";
+    $("send-error").textContent = `Not sent: ${exc instanceof RelayError ? exc.message : "something went wrong. Try again."}`;
+    show("send-error", true);
+    closeStream();
+    renderDevices();
+    return;
+  }
+  show("choose", false);
+  show("save-row", false);
+  show("progress", true);
+  for (const push of pushes) picker.pushes.set(push.id, push);
+  renderPushes();
+  // What happened before the stream was open: read each push once.
+  for (const push of pushes) refreshPush(push.id);
+}
+
+async function refreshPush(pushId) {
+  try {
+    const fresh = await picker.relay.pushById(pushId);
+    const known = picker.pushes.get(pushId);
+    if (!known || known.updated_at === undefined || (fresh.updated_at || "") >= (known.updated_at || "")) {
+      picker.pushes.set(pushId, { ...known, ...fresh });
+      renderPushes();
+    }
+  } catch (exc) {
+    console.info("could not read push", pushId, String(exc));
+  }
+}
+
+function renderPushes() {
+  const list = $("pushes");
+  list.replaceChildren();
+  for (const push of picker.pushes.values()) {
+    const percent = percentOf(push);
+    const done = push.state === "installed" || push.state === "already_installed";
+    const bad = ["failed", "declined", "cancelled", "expired"].includes(push.state);
+    const width = done ? 100 : percent ?? (["verifying", "installing"].includes(push.state) ? 100 : 0);
+    list.append(el("li", { class: `push${done ? " done" : ""}${bad ? " failed" : ""}`, dataset: { pushId: push.id, state: push.state } },
+      el("div", { class: "top" }, el("span", {}, push.device_name || push.device_id),
+        el("span", { class: "state" }, stateLabel(push.state, percent, push.detail))),
+      el("div", { class: "bar" }, el("div", { style: `width: ${width}%` })),
+      push.mode === "notify" && push.requested_mode === "install_now"
+        ? el("div", { class: "reason" }, "A friend's device gets a notice: its owner decides.") : null));
+    if (FINAL_STATES.includes(push.state)) notifyOnce(push);
+  }
+  const all = [...picker.pushes.values()];
+  if (all.length && all.every((p) => FINAL_STATES.includes(p.state))) {
+    $("live").textContent = "Done";
+    closeStream();
+  }
+}
+
+function notifyOnce(push) {
+  if (picker.notified.has(push.id)) return;
+  picker.notified.add(push.id);
+  const app = picker.request.info.name || picker.request.info.id;
+  const device = push.device_name || push.device_id;
+  const message = {
+    installed: `${app} is installed on ${device}.`,
+    already_installed: `${device} already had ${app}.`,
+    declined: `${device} said no to ${app}.`,
+    cancelled: `The push of ${app} to ${device} was withdrawn.`,
+    expired: `${device} did not come back in time; ${app} was not delivered.`,
+  }[push.state];
+  chrome.notifications.create(`appbeam-${push.id}`, {
+    type: "basic", iconUrl: chrome.runtime.getURL("icons/icon-128.png"), title: "Appbeam", message,
+  }).catch((exc) => console.info("no notification", String(exc)));
+}
+
+function onStreamEvent(name, data) {
+  if (name !== StreamEvent.PUSH_UPDATE || !picker.pushes.has(data.push_id)) return;
+  const push = picker.pushes.get(data.push_id);
+  picker.pushes.set(data.push_id, { ...push, state: data.state, bytes_done: data.bytes_done,
+    bytes_total: data.bytes_total, detail: data.detail, updated_at: data.updated_at || push.updated_at });
+  renderPushes();
+}
+
+/** Follow the relay's stream until every push is final or the window closes; reconnects itself. */
+function openStream() {
+  if (picker.stream) return;
+  const controller = new AbortController();
+  picker.stream = controller;
+  (async () => {
+    while (!controller.signal.aborted) {
+      try {
+        picker.lastEventId = await picker.relay.stream({
+          signal: controller.signal,
+          lastEventId: picker.lastEventId,
+          onOpen: () => { $("live").textContent = "Live: states update as the device reports"; },
+          onEvent: (name, data) => onStreamEvent(name, data),
+        });
+      } catch (exc) {
+        $("live").textContent = exc instanceof RelayError ? `${exc.message} Reconnecting…` : "Reconnecting…";
+      }
+      if (controller.signal.aborted) break;
+      await new Promise((resolve) => setTimeout(resolve, STREAM_RETRY_MS));
+      for (const id of picker.pushes.keys()) refreshPush(id); // anything missed while away
+    }
+  })();
+}
+
+function closeStream() {
+  if (picker.stream) picker.stream.abort();
+  picker.stream = null;
+}
+
+// ------------------------------------------------------------------ start
+
+function renderWho() {
+  const who = $("who");
+  who.replaceChildren();
+  if (!picker.session) return;
+  const out = el("button", { type: "button", class: "link" }, "Sign out");
+  out.onclick = () => { location.href = `signin.html?back=${encodeURIComponent(location.href)}&signout=1`; };
+  who.append(`${picker.session.username} on ${hostOf(picker.session.relayUrl)} · `, out);
+}
+
+async function main() {
+  $("retry").onclick = () => loadDevices();
+  $("signin").onclick = () => { location.href = `signin.html?back=${encodeURIComponent(location.href)}`; };
+  $("install").onclick = () => send(PushMode.INSTALL_NOW);
+  $("notify").onclick = () => send(PushMode.NOTIFY);
+  window.addEventListener("keydown", (event) => { if (event.key === "Escape" && !picker.sending) window.close(); });
+  window.addEventListener("pagehide", closeStream);
+
+  const requestId = new URLSearchParams(location.search).get("request");
+  const key = `request:${requestId}`;
+  picker.request = (await chrome.storage.session.get(key))[key] || null;
+  if (!picker.request) {
+    setProblem("This window has nothing to send any more. Click the download again.");
+    return;
+  }
+  if (picker.request.problem) {
+    $("app-name").textContent = "Nothing to send";
+    setProblem(picker.request.problem);
+    return;
+  }
+  renderApp(picker.request.info, picker.request.link);
+  if (!picker.request.info.packages.length) {
+    setProblem("This link is not a package Appbeam can send (an APK, IPA or another app package).");
+    return;
+  }
+  picker.session = await loadSession();
+  if (!picker.session) {
+    setProblem("Sign in to your relay to send apps to your phone.", { signIn: true });
+    return;
+  }
+  picker.relay = new Relay(picker.session.relayUrl, picker.session.token);
+  renderWho();
+  await loadDevices();
+}
+
+main();

@@ -1,0 +1,90 @@
+// The sign-in page (also the extension's options page): pair with a one-time code or log in, then
+// go back to the picker that sent us here (?back=...), or stay and say who is signed in.
+
+import { logIn, pairWithCode, signOut } from "./src/account.js";
+import { RelayError, normalRelayUrl } from "./src/relay.js";
+import { loadSession } from "./src/session.js";
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+
+function way() {
+  return document.querySelector('input[name="way"]:checked').value;
+}
+
+function showWay() {
+  $("way-code").hidden = way() !== "code";
+  $("way-password").hidden = way() !== "password";
+}
+
+function showError(text) {
+  $("error").textContent = text || "";
+  $("error").hidden = !text;
+}
+
+/** Host permission for the relay's origin (Firefox grants host permissions only when asked). */
+async function allowRelay(url) {
+  const origins = [`${new URL(url).origin}/*`];
+  if (await chrome.permissions.contains({ origins })) return true;
+  return chrome.permissions.request({ origins });
+}
+
+async function submit(event) {
+  event.preventDefault();
+  showError("");
+  const url = normalRelayUrl($("relay").value);
+  if (!url) {
+    showError("Type the relay's address, for example relay.example:8765.");
+    return;
+  }
+  $("submit").disabled = true;
+  $("submit").textContent = "Signing in…";
+  try {
+    if (!(await allowRelay(url))) throw new RelayError("Appbeam needs your permission to talk to this relay. Sign in again and allow it.");
+    const session = way() === "code"
+      ? await pairWithCode(url, $("code").value)
+      : await logIn(url, $("username").value, $("password").value);
+    const back = params.get("back");
+    if (back && back.startsWith(chrome.runtime.getURL(""))) {
+      location.href = back;
+      return;
+    }
+    await showSignedIn(session);
+  } catch (exc) {
+    showError(exc instanceof RelayError ? exc.message : "Something went wrong signing in. Try again.");
+    console.info("sign-in failed", exc);
+  } finally {
+    $("submit").disabled = false;
+    $("submit").textContent = "Sign in";
+  }
+}
+
+async function showSignedIn(session) {
+  const line = $("signed-in");
+  line.hidden = !session;
+  if (session) {
+    line.textContent = `Signed in as ${session.username} on ${new URL(session.relayUrl).host}, as “${session.deviceName}”. `;
+    const out = document.createElement("button");
+    out.type = "button";
+    out.className = "link";
+    out.textContent = "Sign out";
+    out.onclick = async () => {
+      await signOut();
+      await showSignedIn(null);
+    };
+    line.append(out);
+    $("relay").value = session.relayUrl;
+  }
+}
+
+async function main() {
+  for (const radio of document.querySelectorAll('input[name="way"]')) radio.addEventListener("change", showWay);
+  $("form").addEventListener("submit", submit);
+  if (params.get("signout")) await signOut();
+  const session = await loadSession();
+  await showSignedIn(session);
+  if (params.get("relay")) $("relay").value = params.get("relay");
+  showWay();
+}
+
+main();

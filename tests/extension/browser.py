@@ -1,0 +1,72 @@
+"""Debian's Chromium with the unpacked extension loaded, driven by Playwright (headless).
+
+``stage_extension`` copies what the browser loads (no ``node_modules``, no tests: Chromium refuses
+an extension with files named ``_...``, which npm packages have); ``ExtensionBrowser`` starts a
+persistent context with it and finds its MV3 service worker and id.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SOURCE = REPO / "browser_extension"
+CHROMIUM = os.environ.get("APPBEAM_CHROMIUM", "/usr/bin/chromium")
+#: What the extension is made of; everything else in browser_extension/ is for developing it.
+SHIPPED = ("manifest.json", "background.js", "picker.html", "picker.css", "picker.js", "signin.html", "signin.css",
+           "signin.js", "src", "icons")
+
+
+def stage_extension(dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in SHIPPED:
+        src = SOURCE / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, dirs_exist_ok=True)
+        else:
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+class ExtensionBrowser:
+    """``with ExtensionBrowser(tmp) as browser:`` ``browser.context``, ``.worker``, ``.url("picker.html")``."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self._playwright = None
+        self.context = None
+        self.worker = None
+        self.extension_id = ""
+
+    def __enter__(self) -> "ExtensionBrowser":
+        from playwright.sync_api import sync_playwright
+
+        extension = stage_extension(self.root / "extension")
+        self._playwright = sync_playwright().start()
+        try:
+            self.context = self._playwright.chromium.launch_persistent_context(
+                str(self.root / "profile"), executable_path=CHROMIUM, headless=True, accept_downloads=False,
+                args=[f"--disable-extensions-except={extension}", f"--load-extension={extension}", "--no-sandbox",
+                      "--headless=new", "--no-first-run", "--disable-gpu"],
+                viewport={"width": 1100, "height": 760})
+            self.context.set_default_timeout(60_000)
+            workers = self.context.service_workers
+            self.worker = workers[0] if workers else self.context.wait_for_event("serviceworker", timeout=60_000)
+            self.extension_id = self.worker.url.split("/")[2]
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def url(self, page: str) -> str:
+        return f"chrome-extension://{self.extension_id}/{page}"
+
+    def __exit__(self, *exc) -> None:
+        if self.context is not None:
+            self.context.close()
+            self.context = None
+        if self._playwright is not None:
+            self._playwright.stop()
+            self._playwright = None
