@@ -12,6 +12,7 @@ from shared.assets import real_path
 
 from relay_server import catalog
 from relay_server.api import api
+from relay_server.api.uploads import uploads
 from relay_server.config import RelayConfig
 from relay_server.context import Relay
 from relay_server.cluster import Cluster, HostCluster
@@ -75,6 +76,7 @@ def create_app(config: RelayConfig | None = None) -> Flask:
 
     register_error_handlers(app)
     app.register_blueprint(api)
+    app.register_blueprint(uploads)  # PUT /api/v1/packages/<sha256> (relay_server/api/uploads.py)
     app.register_blueprint(store)
 
     @app.before_request

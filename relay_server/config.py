@@ -61,6 +61,16 @@ class RelayConfig:
     limit_pairings_per_device: str = "20/hour"
     #: Bytes of mirrored packages one account's pushes may keep on the relay (default 5 GiB).
     mirror_quota_bytes: int = 5 * 1024**3
+    #: Largest package file a device may upload to the relay (``PUT /packages/<sha256>``), in bytes.
+    upload_max_bytes: int = 2 * 1024**3
+    #: Bytes of uploaded packages one account may keep on the relay at once (default 5 GiB);
+    #: an upload is deleted like a mirror copy once no unfinished push uses it.
+    upload_quota_bytes: int = 5 * 1024**3
+    #: An upload that averages fewer bytes per second than this over ``upload_rate_window``
+    #: seconds is refused as too slow (408); 0: no minimum (``body_timeout`` then bounds each wait).
+    upload_min_rate: int = 16 * 1024
+    #: Seconds over which an upload's speed is averaged for ``upload_min_rate``.
+    upload_rate_window: float = 30.0
     #: Seconds a package copy no push uses any more is kept before it is deleted.
     package_grace: int = 3600
     #: Largest JSON request body, in bytes.

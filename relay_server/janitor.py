@@ -1,5 +1,5 @@
 """Periodic housekeeping: expire pushes queued too long, trim the event log, hand the mirror
-the copies it dropped.
+the copies it dropped, delete package copies (mirrored or uploaded) that no push needs.
 
 Runs in a background thread of the relay process; ``run_once`` does one pass (tests call it).
 """
@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from shared.protocol import FINAL_STATES, REOPENABLE_STATES, PushState, StreamEvent
 
+from relay_server import uploads
 from relay_server.db import database, utcnow
 from relay_server.models import CatalogPackage, Event, Package, Push
 from relay_server.pushes import record_state
@@ -118,6 +119,7 @@ class Janitor:
                 & (Package.created_at < grace)))
             for package in unused:
                 with database.atomic():
+                    uploads.forget(package.sha256)  # an uploaded package goes like a mirror copy
                     package.delete_instance()
                 self.relay.store.path_for(package.sha256).unlink(missing_ok=True)
         return len(unused)

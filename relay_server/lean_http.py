@@ -16,6 +16,10 @@ It keeps the relay's serving rules (``relay_server.request_deadlines``, ``relay_
 - the whole body is read before the application runs (no database connection is held for a
   slow client); a ``Content-Length`` above ``max_body`` is not read: the application answers 413
   from the announced length and the connection closes; a chunked body past it gets 413 here;
+- except a package upload (``request_deadlines.streams_body``): its body goes to the application
+  as it arrives (``_StreamedBody``), at a minimum transfer rate instead of a deadline; what the
+  application leaves unread is drained for a moment (so the client reads the answer) and the
+  connection closes;
 - package bodies leave with ``os.sendfile`` on plain TCP (``wsgi.file_wrapper``);
 - ``Expect: 100-continue`` is answered before the body is read; HEAD, 204 and 304 have no body;
   an answer of unknown length is sent chunked (HTTP/1.1) or closes the connection (HTTP/1.0);
@@ -42,7 +46,7 @@ import gevent.ssl
 import httptools
 from gevent.server import StreamServer
 
-from relay_server.request_deadlines import Deadlines
+from relay_server.request_deadlines import Deadlines, MinimumRate, streams_body
 from relay_server.sendfile import SendfileWrapper, send_file_range, sendfile_source
 
 log = logging.getLogger("relay_server.wsgi")
@@ -50,6 +54,10 @@ log = logging.getLogger("relay_server.wsgi")
 _READ = 65536
 #: The most bytes a request line and its headers may take (pywsgi: 8 KiB per line); beyond: 431.
 MAX_HEAD = 64 * 1024
+#: After answering an upload it did not read to the end, the relay reads and drops what the
+#: client still sends for this long at most (nginx's lingering close), so the client gets to
+#: read the answer instead of a connection reset.
+LINGER_SECONDS = 2.0
 _NO_BODY_STATUSES = (204, 304)
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 
@@ -82,7 +90,7 @@ class _Message:
     """One request as the parser reported it."""
 
     __slots__ = ("url", "headers", "body", "complete", "version", "method", "keep_alive", "too_large",
-                 "header_bytes")
+                 "header_bytes", "streamed", "handed_out")
 
     def __init__(self):
         self.url = b""
@@ -94,6 +102,10 @@ class _Message:
         self.keep_alive = True
         self.too_large = False
         self.header_bytes = 0
+        #: The body goes to the application as it arrives (a package upload).
+        self.streamed = False
+        #: Returned by ``next_message`` before its body was complete.
+        self.handed_out = False
 
 
 class _Parse:
@@ -131,10 +143,16 @@ class _Parse:
         message.method = self.parser.get_method()
         message.keep_alive = self.parser.should_keep_alive()
         message.body = []
+        if message.method == b"PUT":
+            path = unquote_to_bytes(httptools.parse_url(message.url).path or b"/").decode("latin-1")
+            message.streamed = streams_body("PUT", path)
         self.headers_done = True
 
     def on_body(self, body: bytes):
         message = self.current
+        if message.streamed:  # read by the application (``_StreamedBody``), which sets the limit
+            message.body.append(body)
+            return
         self.body_size += len(body)
         if self.body_size > self.max_body:
             message.too_large = True
@@ -143,7 +161,8 @@ class _Parse:
 
     def on_message_complete(self):
         self.current.complete = True
-        self.messages.append(self.current)
+        if not self.current.handed_out:
+            self.messages.append(self.current)
         self.current = None
         self.headers_done = False
 
@@ -195,6 +214,9 @@ class _Connection:
                 wait = header_deadline - now
             else:
                 message = parse.current
+                if message.streamed:
+                    message.handed_out = True
+                    return message  # the application reads the body as it arrives
                 if message.too_large:
                     return message  # answered 413 without reading the rest
                 if not continued and _header(message, b"expect").lower() == b"100-continue":
@@ -250,6 +272,8 @@ class _Connection:
                 if message is None:
                     return
                 if not self.respond(message):
+                    if message.streamed and not message.complete:
+                        self._linger()
                     return
         except OSError:
             return  # the client went away
@@ -258,6 +282,18 @@ class _Connection:
                 self.sock.close()
             except OSError:
                 pass
+
+    def _linger(self) -> None:
+        """Read and drop what the client still sends, for ``LINGER_SECONDS`` at most."""
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + LINGER_SECONDS
+            while (left := deadline - time.monotonic()) > 0:
+                self.sock.settimeout(left)
+                if not self.sock.recv(_READ):
+                    return
+        except OSError:  # (socket.timeout too) the client goes on sending, or went away
+            return
 
     def _timed_out(self) -> None:
         parse = self.parse
@@ -280,7 +316,7 @@ class _Connection:
             self.sock.sendall(_error(413, "too_large", "request body is too large"))
             return False
         environ = self._environ(message)
-        keep_alive = message.keep_alive and message.complete
+        keep_alive = message.keep_alive and (message.complete or message.streamed)
         state = {"status": None, "headers": None, "sent": False, "code": 0}
 
         def start_response(status, headers, exc_info=None):
@@ -316,6 +352,8 @@ class _Connection:
                 elif lower == "transfer-encoding":
                     continue
                 lines += [name.encode("latin-1"), b": ", value.encode("latin-1"), b"\r\n"]
+            if not message.complete:
+                keep_alive = False  # an upload the application did not read to the end
             no_body = head_only or code in _NO_BODY_STATUSES or 100 <= code < 200
             if not has_length and not no_body:
                 if length is not None:
@@ -422,6 +460,11 @@ class _Connection:
                 continue
             key = "HTTP_" + name.replace("-", "_")
             env[key] = env[key] + "," + value if key in env else value
+        if message.streamed:
+            limits = self.limits
+            env["wsgi.input"] = _StreamedBody(self, message, MinimumRate(
+                limits.stream_min_rate, limits.stream_rate_window, limits.body_timeout))
+            return env
         body = b"".join(message.body or ())
         if message.body is not None and (body or "CONTENT_LENGTH" in env or "HTTP_TRANSFER_ENCODING" in env):
             if not _too_long(message, self.limits.max_body):
@@ -429,6 +472,49 @@ class _Connection:
                 env.pop("HTTP_TRANSFER_ENCODING", None)
         env["wsgi.input"] = io.BytesIO(body)
         return env
+
+
+class _StreamedBody:
+    """``wsgi.input`` of a streamed request: bytes as the client sends them, at a minimum rate
+    (``UploadTooSlow`` otherwise); ``b""`` once the body is complete. A client that hangs up
+    half-way raises ``EOFError``."""
+
+    def __init__(self, connection: _Connection, message: _Message, rate: MinimumRate):
+        self._connection = connection
+        self._message = message
+        self._rate = rate
+        self._continue = _header(message, b"expect").lower() == b"100-continue"
+
+    def read(self, size: int = -1) -> bytes:
+        message, connection = self._message, self._connection
+        if self._continue:
+            self._continue = False
+            if not message.complete:
+                connection.sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        try:
+            while not message.body and not message.complete:
+                try:
+                    data = connection._recv(self._rate.wait())
+                except socket.timeout:
+                    self._rate.timed_out()
+                    continue
+                if not data:
+                    raise EOFError("the client hung up before the whole body arrived")
+                try:
+                    connection._feed(data)  # may also begin the next request (pipelining)
+                except httptools.HttpParserError as exc:
+                    raise EOFError(f"the request body is malformed: {exc}") from exc
+                self._rate.received(len(data))
+        finally:
+            connection.sock.settimeout(None)
+        if not message.body:
+            return b""
+        chunk = message.body[0]
+        if size is None or size < 0 or len(chunk) <= size:
+            message.body.pop(0)
+            return chunk
+        message.body[0] = chunk[size:]
+        return chunk[:size]
 
 
 def _header(message: _Message, name: bytes) -> bytes:

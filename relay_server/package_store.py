@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 CHUNK = 1024 * 1024
 
@@ -57,10 +57,13 @@ class PackageStore:
         return self.path_for(sha256).is_file()
 
     @contextmanager
-    def writer(self, expected_sha256: str | None = None, max_bytes: int | None = None) -> Iterator[PackageWriter]:
+    def writer(self, expected_sha256: str | None = None, max_bytes: int | None = None,
+               check: Callable[[Path], None] | None = None) -> Iterator[PackageWriter]:
         """Write a package through the yielded writer; on success it is moved into place.
 
-        Any exception (including :class:`HashMismatch`) removes the temporary file.
+        ``check(path)`` looks at the complete, hash-checked file before it goes into the store
+        (an upload: is it the package it claims to be?) and raises to refuse it. Any exception
+        (including :class:`HashMismatch`) removes the temporary file.
         """
         fd, tmp_name = tempfile.mkstemp(dir=self.tmp, suffix=".part")
         tmp = Path(tmp_name)
@@ -72,6 +75,8 @@ class PackageStore:
                 os.fsync(fileobj.fileno())
             if expected_sha256 and writer.sha256 != expected_sha256:
                 raise HashMismatch(f"expected SHA-256 {expected_sha256}, got {writer.sha256}")
+            if check is not None:
+                check(tmp)
             self._move_into_place(tmp, writer.sha256)
         finally:
             tmp.unlink(missing_ok=True)

@@ -35,7 +35,7 @@ from shared.protocol import (
 
 from shared.signing import new_push_id
 
-from relay_server import catalog, events, signatures
+from relay_server import catalog, events, signatures, uploads
 from relay_server.associations import relation
 from relay_server.context import Relay
 from relay_server.db import Prepared, connection, database, iso, slot, utcnow
@@ -98,10 +98,11 @@ def _with_catalog(app: InstallInfo) -> InstallInfo:
 
 
 def may_push_package(account: Account, sha256: str) -> bool:
-    """May ``account`` push the relay's copy ``sha256``? Only a store package (public), or a
-    copy the relay made for a push this account sent or received: naming a hash must never
-    unlock someone else's private package (the target could then download it)."""
-    if catalog.public_package(sha256) is not None:
+    """May ``account`` push the relay's copy ``sha256``? Only a store package (public), a package
+    this account uploaded (relay_server/uploads.py), or a copy the relay made for a push this
+    account sent or received: naming a hash must never unlock someone else's private package
+    (the target could then download it)."""
+    if catalog.public_package(sha256) is not None or uploads.owns(account.id, sha256):
         return True
     mine = Device.select(Device.id).where(Device.account == account.id)
     return (Push.select(Push.id)

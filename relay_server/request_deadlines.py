@@ -12,7 +12,15 @@ is bounded in time the way nginx bounds it:
   ``Content-Length`` (chunked bodies are read until they pass the limit).
 
 A client that runs out of time gets ``408`` with the relay's JSON error and the connection
-closes. Without this, forty sockets that announced a 1,000-byte body and sent one byte held
+closes.
+
+One route is the exception: a package upload (``PUT /api/v1/packages/<sha256>``, see
+``streams_body``) may be far larger than anything kept in memory, so its body is handed to the
+application as it arrives. The application holds no database connection while it reads
+(``relay_server.api.uploads``), and the body must keep up a minimum speed instead of a
+deadline (``MinimumRate``: ``upload_min_rate`` bytes/s averaged over ``upload_rate_window``
+seconds, like the mirror's rule); a slower one raises ``UploadTooSlow`` in the reader, and the
+application answers 408. Without this, forty sockets that announced a 1,000-byte body and sent one byte held
 every pooled database connection for good (issue 11, item 1).
 
 This hooks into gevent's ``WSGIHandler`` (``read_requestline``, ``read_request``,
@@ -25,6 +33,8 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import time
 from dataclasses import dataclass
 
 import gevent
@@ -41,10 +51,84 @@ class Deadlines:
     header_timeout: float = 20.0
     body_timeout: float = 20.0
     max_body: int = 1024 * 1024
+    #: A streamed body (``streams_body``) must average this many bytes/s over ``stream_rate_window``.
+    stream_min_rate: int = 16 * 1024
+    stream_rate_window: float = 30.0
+
+
+#: The one route whose body is streamed to the application: a package upload.
+_STREAMED = re.compile(r"/api/v1/packages/[0-9a-fA-F]{64}")
+
+
+def streams_body(method: str, path: str) -> bool:
+    """True for a request whose body the application reads as it arrives (a package upload)."""
+    return method == "PUT" and _STREAMED.fullmatch(path) is not None
 
 
 class RequestTimedOut(ValueError):
     """The client did not send its request in time (a ValueError: pywsgi's client-error path)."""
+
+
+class UploadTooSlow(Exception):
+    """A streamed body fell below the minimum transfer rate; ``str()`` says so for the client."""
+
+
+class MinimumRate:
+    """Judges a streamed body's speed: fewer than ``min_rate`` bytes/s averaged over ``window``
+    seconds raises ``UploadTooSlow``. A client that sends nothing at all is judged when its
+    window ends (``wait`` is how long the next read may block). With ``min_rate`` 0 each read
+    may wait ``idle`` seconds instead."""
+
+    def __init__(self, min_rate: int, window: float, idle: float):
+        self.min_rate = min_rate
+        self.window = window
+        self.idle = idle
+        self._since = time.monotonic()
+        self._bytes = 0
+
+    @property
+    def on(self) -> bool:
+        return self.min_rate > 0 and self.window > 0
+
+    @property
+    def piece(self) -> int:
+        """The most bytes one blocking read should wait for (half of what a window must bring)."""
+        if not self.on:
+            return _CHUNK
+        return max(1024, min(_CHUNK, int(self.min_rate * self.window / 2)))
+
+    @property
+    def piece_wait(self) -> float:
+        """Seconds one blocking read of ``piece`` bytes may take."""
+        return self.window if self.on else self.idle
+
+    def wait(self) -> float:
+        if not self.on:
+            return self.idle
+        return max(0.01, self._since + self.window - time.monotonic())
+
+    def received(self, count: int) -> None:
+        self._bytes += count
+        self.judge()
+
+    def timed_out(self) -> None:
+        """The read's wait ended with nothing: too slow, unless the window just ended well."""
+        if not self.on:
+            raise UploadTooSlow(f"nothing arrived for {self.idle:g} s; send the package again")
+        self.judge()
+
+    def judge(self) -> None:
+        if not self.on:
+            return
+        elapsed = time.monotonic() - self._since
+        if elapsed < self.window:
+            return
+        rate = self._bytes / elapsed
+        if rate < self.min_rate:
+            raise UploadTooSlow(f"the upload was too slow: {rate:,.0f} bytes/s over {elapsed:.0f} s, and the "
+                                f"relay needs at least {self.min_rate:,} bytes/s; send the package again "
+                                "over a faster connection")
+        self._since, self._bytes = time.monotonic(), 0
 
 
 def _json_answer(status: str, code: str, message: str) -> bytes:
@@ -87,6 +171,9 @@ class DeadlineHandler:
         return super()._handle_client_error(ex)
 
     def run_application(self):
+        if streams_body(self.environ.get("REQUEST_METHOD", ""), self.environ.get("PATH_INFO", "")):
+            self._run_streamed()
+            return
         refusal = self._read_body()
         if refusal is not None:
             status, code, message = refusal
@@ -97,6 +184,20 @@ class DeadlineHandler:
             self.write(body)
             return
         super().run_application()
+
+    def _run_streamed(self) -> None:
+        """Hand the body to the application as it arrives, at a minimum speed; what it leaves
+        unread is not waited for: the connection closes after the answer."""
+        limits = self._deadlines()
+        body = _StreamedInput(self.wsgi_input, MinimumRate(limits.stream_min_rate, limits.stream_rate_window,
+                                                           limits.body_timeout))
+        self.environ["wsgi.input"] = body
+        try:
+            super().run_application()
+        finally:
+            if not body.finished:
+                self.wsgi_input = _Drained()
+                self.close_connection = True
 
     def _read_body(self) -> tuple[str, str, str] | None:
         """Read the whole body within the deadline into memory; an answer to send instead, if any."""
@@ -135,3 +236,34 @@ class DeadlineHandler:
         env.pop("HTTP_TRANSFER_ENCODING", None)
         self.wsgi_input = _Drained()
         return None
+
+
+class _StreamedInput:
+    """pywsgi's request input, read with a minimum transfer rate (``MinimumRate``).
+
+    pywsgi's input blocks until it has as many bytes as asked for, so each read asks for at
+    most half of what a window must bring (``MinimumRate.piece``) and gets one window to
+    arrive: a read that takes longer is proof enough that the client is too slow."""
+
+    def __init__(self, source, rate: MinimumRate):
+        self._source = source
+        self._rate = rate
+        self.finished = False
+
+    def read(self, size: int = -1) -> bytes:
+        if self.finished:
+            return b""
+        piece = self._rate.piece
+        size = piece if size is None or size < 0 else min(size, piece)
+        rate = self._rate
+        too_slow = UploadTooSlow(f"less than {size:,} bytes arrived in {rate.piece_wait:g} s; send the package "
+                                 "again over a faster connection")
+        try:
+            with gevent.Timeout(rate.piece_wait, too_slow):
+                data = self._source.read(size)
+        except ValueError as exc:  # pywsgi's word for a broken chunk or a body cut short
+            raise OSError(str(exc)) from exc
+        if not data:
+            self.finished = True
+        rate.received(len(data))
+        return data

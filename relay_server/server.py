@@ -133,7 +133,8 @@ def serve(host: str, port: int, overrides: dict, *, certfile=None, keyfile=None,
     app = create_app(config)
     ssl_args = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
     deadlines = Deadlines(idle_timeout=config.idle_timeout, header_timeout=config.header_timeout,
-                          body_timeout=config.body_timeout, max_body=config.max_request_bytes)
+                          body_timeout=config.body_timeout, max_body=config.max_request_bytes,
+                          stream_min_rate=config.upload_min_rate, stream_rate_window=config.upload_rate_window)
     listener = (host, port)
     if worker is not None:
         listener = _shared_listener(host, port, config.data_dir, worker)

@@ -1,13 +1,15 @@
-"""``GET|HEAD /packages/<sha256>``: a package the relay keeps, for devices pushed it.
+"""``GET|HEAD /packages/<sha256>``: a package the relay keeps, for devices pushed it, and for
+the devices of the account that uploaded it (``HEAD``: "already here, no need to upload").
 
-Range, If-Range, ETag and streaming from disk come from Werkzeug's ``send_file``.
+Range, If-Range, ETag and streaming from disk come from Werkzeug's ``send_file``. Uploading:
+``PUT`` in relay_server/api/uploads.py.
 """
 
 from __future__ import annotations
 
 from flask import g
 
-from relay_server import catalog
+from relay_server import catalog, uploads
 from relay_server.api import api
 from relay_server.auth import device_required
 from relay_server.context import current_relay
@@ -27,7 +29,8 @@ def download_package(sha256: str):
     # the copy: a sender cannot name someone else's hash and have it served to their device.
     mine = Push.select().where((Push.target_device == g.device.id) & (Push.package_sha256 == sha256))
     entitled = (mine.where(Push.package_url == f"/api/v1/packages/{sha256}").exists()
-                or (mine.exists() and catalog.public_package(sha256) is not None))
+                or (mine.exists() and catalog.public_package(sha256) is not None)
+                or uploads.owns(g.account.id, sha256))
     if not entitled:
         raise ApiError(403, "not_entitled", "no push to this device uses that package")
     return send_package(package, f"{sha256}.pkg")

@@ -1,0 +1,126 @@
+"""``PUT /packages/<sha256>``: a device uploads a package file, so it can push an app the relay
+has never seen (a package built on the computer, or had from a friend).
+
+Content-addressed: the client names the SHA-256 first, and may ask ``HEAD /packages/<sha256>``
+whether the relay already keeps it for this account (then there is nothing to send). The body
+is streamed to disk as it arrives (relay_server/lean_http.py and request_deadlines.py hand it
+over unread, at a minimum transfer rate) through the package store's writer: a temporary file
+in the store's folder, hashed while written, fsynced, then renamed into place. Nothing half
+written stays: a hash mismatch (422), a file that is not a package of its format (422, the
+sentence from shared/package_check.py), a body that ends early (400) or is too slow (408) and a
+full disk (507, relay_server/storage_health.py) all remove the temporary file.
+
+No database connection is held while the bytes arrive: the checks before (who, how big, the
+quota) and the record after each take one briefly.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from flask import Blueprint, g, jsonify, request
+
+from shared.formatting import human_size as size_words
+from shared.package_check import NotAPackage, inspect_package
+from shared.protocol import API_PREFIX, FORMAT_MIME_TYPES, format_from_mime
+
+from relay_server import uploads as owned
+from relay_server.auth import device_required
+from relay_server.context import current_relay
+from relay_server.db import database
+from relay_server.errors import ApiError, bad_request
+from relay_server.package_store import HashMismatch, TooLarge
+from relay_server.request_deadlines import UploadTooSlow
+from relay_server.storage_health import storage_problem
+
+log = logging.getLogger(__name__)
+
+uploads = Blueprint("uploads", __name__, url_prefix=API_PREFIX)
+uploads.record_once(lambda _state: owned.create_table())
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_READ = 256 * 1024
+
+
+@uploads.put("/packages/<sha256>")
+@device_required
+def upload_package(sha256: str):
+    sha256 = sha256.lower()
+    if not _SHA256.fullmatch(sha256):
+        raise bad_request("sha256: must be 64 hexadecimal digits (the package's SHA-256)", "invalid_field")
+    fmt = _claimed_format()
+    relay = current_relay()
+    config = relay.config
+    length = request.content_length
+    if length is None:
+        raise ApiError(411, "length_required", "send the package with its Content-Length")
+    if length > config.upload_max_bytes:
+        raise ApiError(413, "too_large", f"the relay takes packages of up to {size_words(config.upload_max_bytes)}, "
+                                         f"and this one is larger ({length:,} bytes)")
+    account_id = g.account.id
+    if not (owned.owns(account_id, sha256) and relay.store.has(sha256)):
+        left = owned.quota_left(account_id, config.upload_quota_bytes)
+        if length > left:
+            raise ApiError(507, "quota_exceeded",
+                           f"your account keeps {size_words(config.upload_quota_bytes - left)} of uploaded packages "
+                           f"on the relay and may keep {size_words(config.upload_quota_bytes)}; this one "
+                           f"({size_words(length)}) does not fit. Uploads are deleted once their pushes are done: "
+                           "try again after the phones installed them")
+
+    database.close()  # the bytes may take minutes: the connection goes back to the pool meanwhile
+    try:
+        _receive(relay.store, sha256, fmt, length)
+    finally:
+        database.connect(reuse_if_open=True)
+    new = owned.record(account_id, sha256, length, FORMAT_MIME_TYPES.get(fmt, "application/octet-stream"))
+    log.info("device %s uploaded package %s (%d bytes, %s)%s", g.device.id, sha256, length, fmt,
+             "" if new else ", which it had uploaded before")
+    body = {"sha256": sha256, "size": length, "format": fmt, "url": f"{API_PREFIX}/packages/{sha256}"}
+    return jsonify(body), 201 if new else 200
+
+
+def _claimed_format() -> str:
+    """The package's format: ``?format=apk``, else from its Content-Type."""
+    fmt = (request.args.get("format") or format_from_mime(request.content_type or "") or "").lower()
+    if not fmt:
+        raise bad_request("format: say which kind of package this is (?format=apk, ipa, deb, …)", "invalid_field")
+    if fmt not in FORMAT_MIME_TYPES:
+        raise bad_request(f"format: {fmt!r} is not a package format Appbeam knows", "invalid_field")
+    return fmt
+
+
+def _receive(store, sha256: str, fmt: str, length: int) -> None:
+    """Stream the body into the store, checked; an ApiError (with the file gone) if it is refused."""
+    body = request.environ["wsgi.input"]
+    try:
+        with store.writer(expected_sha256=sha256, max_bytes=length, check=lambda path: _check(path, fmt)) as writer:
+            while writer.size < length:
+                chunk = body.read(min(_READ, length - writer.size))
+                if not chunk:
+                    break
+                writer.write(chunk)
+            if writer.size < length:
+                raise EOFError(f"{writer.size} of {length} bytes arrived")
+    except HashMismatch:
+        raise ApiError(422, "hash_mismatch", "the file that arrived does not have the SHA-256 it was sent under; "
+                                             "it was not kept. Send it again") from None
+    except NotAPackage as exc:
+        raise ApiError(422, "not_a_package", exc.sentence) from None
+    except TooLarge:
+        raise ApiError(413, "too_large", "the body is longer than its Content-Length") from None
+    except UploadTooSlow as exc:
+        raise ApiError(408, "request_timeout", str(exc)) from None
+    except (EOFError, OSError) as exc:
+        if isinstance(exc, OSError) and storage_problem(exc) is not None:
+            raise  # a full or read-only disk: 507 or 503 (relay_server/errors.py)
+        log.info("upload of %s ended early: %s", sha256, exc)
+        raise ApiError(400, "incomplete_upload", "the upload ended before the whole file arrived; nothing was "
+                                                 "kept. Send it again") from None
+
+
+def _check(path: Path, fmt: str) -> None:
+    """Refuse a file that is not a ``fmt`` package (a web page saved as .apk, a cut-short file)."""
+    inspect_package(path, fmt)
+
