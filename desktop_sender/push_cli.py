@@ -5,7 +5,9 @@
     appbeam push ./notes-3.0.apk --to "Anna's Pixel" --mode notify --json
 
 What to send is an app id from the relay's store, a package address (http or https), or a
-package file on this computer. It runs as this computer's sender profile (its relay, account,
+package file on this computer: the file is checked here, uploaded to the relay (skipped when
+the relay already keeps it for this account) and the relay's copy is pushed, with the name and
+version the package itself gives. It runs as this computer's sender profile (its relay, account,
 token and signing key: ``appbeam sender`` signs in once), or signs in with ``--username``.
 With ``--wait`` it follows the pushes on the relay's event stream and prints each state until
 every target is done: exit 0 when all are installed, 1 when one failed or was refused, 3 on
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Iterable
 
 from shared.explain import explain, relay_place
+from shared.formatting import human_size
 from shared.protocol import FINAL_STATES, InstallInfo, PushMode, PushState, format_from_filename, state_label
 from shared.relay_client import RelayClient, RelayError
 
@@ -78,9 +81,16 @@ def run(args: argparse.Namespace) -> int:
                               "--relay-url, --username and --password.", USAGE)
         client = _signed_in_client(profile, relay_url, args.username, args.password)
         info = install_info_for(args.what, client)
-        targets = _resolve_targets(client, info, args.to)
-        pushes = client.push(info, args.mode, [d["id"] for d in targets],
-                             platforms={d["id"]: d["platform"] for d in targets})
+        local = local_package(args.what)
+        formats = (format_from_filename(local.name),) if local is not None else info.formats
+        targets = _resolve_targets(client, formats, args.to)
+        platforms = {d["id"]: d["platform"] for d in targets}
+        if local is not None:
+            out.say(f"Uploading {local.name} ({human_size(local.stat().st_size)}) to the relay…",
+                    uploading=str(local))
+            pushes = client.push_file(local, info, args.mode, list(platforms), platforms=platforms)
+        else:
+            pushes = client.push(info, args.mode, list(platforms), platforms=platforms)
     except PushProblem as exc:
         out.say(str(exc), error=True)
         return exc.status
@@ -116,30 +126,31 @@ def _signed_in_client(profile, relay_url: str, username: str | None, password: s
     return client
 
 
+def local_package(what: str) -> Path | None:
+    """The package file on this computer that ``what`` names, if it names one."""
+    path = Path(what).expanduser()
+    return path.resolve() if path.is_file() else None
+
+
 def install_info_for(what: str, client: RelayClient) -> InstallInfo:
-    """What to push: a local package file (checked, then sent by its app id), a package
+    """What to push: a local package file (checked; its id, name and version read from it, and
+    its one package the file's format, uploaded by ``RelayClient.push_file``), a package
     address, or an app id from the relay's store."""
     from desktop_sender.install_info import PackageLink, info_from_link, local_package_problem
 
-    path = Path(what).expanduser()
-    if path.is_file():
+    path = local_package(what)
+    if path is not None:
         fmt = format_from_filename(path.name)
         if fmt is None:
             raise PushProblem(f"{path.name} is not an app package Appbeam knows (apk, ipa, deb, …).")
-        link = PackageLink(url=path.resolve().as_uri(), file_name=path.name)
+        link = PackageLink(url=path.as_uri(), file_name=path.name)
         problem = local_package_problem(link)
         if problem:
             raise PushProblem(problem)
         info = info_from_link(link)
-        try:  # the relay cannot fetch a file from this computer: the phone gets the store's copy
-            client.app(info.id)
-        except RelayError as exc:
-            if exc.status == 404:
-                raise PushProblem(f"{path.name} is {info.name or info.id} {info.version or ''}, but the relay "
-                                  "cannot take files from this computer: put the package on a web server and "
-                                  "push its address instead.".replace("  ", " ")) from None
-            raise
-        return InstallInfo(id=info.id, name=info.name, version=info.version, version_code=info.version_code)
+        # Its package is the relay's copy, added by RelayClient.push_file once uploaded.
+        return InstallInfo(id=info.id, name=info.name, version=info.version, version_code=info.version_code,
+                           size=info.size)
     if what.startswith(("http://", "https://")):
         return info_from_link(PackageLink(url=what, file_name=what.rsplit("/", 1)[-1].split("?")[0]))
     if _APP_ID.fullmatch(what):
@@ -147,8 +158,8 @@ def install_info_for(what: str, client: RelayClient) -> InstallInfo:
     raise PushProblem(f"{what!r} is neither a package file here, nor an http(s) address, nor an app id.", USAGE)
 
 
-def _resolve_targets(client: RelayClient, info: InstallInfo, wanted: str) -> list[dict]:
-    devices = client.devices(info.formats)
+def _resolve_targets(client: RelayClient, formats, wanted: str) -> list[dict]:
+    devices = client.devices(formats)
     chosen = []
     for name in (part.strip() for part in wanted.split(",") if part.strip()):
         match = [d for d in devices if d["id"] == name or d["name"].casefold() == name.casefold()]

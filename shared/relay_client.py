@@ -15,6 +15,7 @@ import socket
 import tempfile
 import threading
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -22,7 +23,8 @@ import requests
 from tenacity import Retrying, retry_if_exception, stop_never, wait_random_exponential
 
 from shared.package_check import NotAPackage, PackageFacts, inspect_package
-from shared.protocol import API_PREFIX, InstallInfo, ProtocolError, PushMode, PushState, choose_format, parse_app_id
+from shared.protocol import (API_PREFIX, FORMAT_MIME_TYPES, InstallInfo, PackageRef, ProtocolError, PushMode, PushState,
+                             choose_format, format_from_filename, parse_app_id)
 from shared.signing import DeviceKey, PushFacts, new_push_id, utc_timestamp
 
 log = logging.getLogger(__name__)
@@ -128,6 +130,42 @@ def _with_identity(info: InstallInfo, facts: PackageFacts) -> InstallInfo:
         except ProtocolError:
             pass  # not an id the protocol carries (a Symbian UID is fine, a GUID with braces is not)
     return replace(info, **changes) if changes else info
+
+
+#: ``progress(bytes_sent, bytes_total)`` while a package file goes up to the relay.
+UploadProgress = Callable[[int, int], None]
+
+
+class _UploadBody:
+    """A package file as a request body: read in pieces (never whole into memory), with its
+    length (so ``requests`` sends Content-Length, which the relay needs) and progress."""
+
+    PIECE = 256 * 1024
+
+    def __init__(self, fileobj, size: int, progress: UploadProgress | None):
+        self._file = fileobj
+        self._size = size
+        self._sent = 0
+        self._progress = progress
+
+    def __len__(self) -> int:
+        return self._size
+
+    def read(self, amount: int = -1) -> bytes:
+        data = self._file.read(self.PIECE if amount is None or amount < 0 else min(amount, self.PIECE))
+        self._sent += len(data)
+        if self._progress is not None and data:
+            self._progress(self._sent, self._size)
+        return data
+
+
+def _file_sha256(path: Path) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1024 * 1024), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
 
 
 @dataclass(frozen=True)
@@ -332,6 +370,61 @@ class RelayClient:
                 raise
         self.register_key()  # logged in before this device had a key: register it, then again
         return self.request("POST", "/pushes", json_body=body)["pushes"]
+
+    def upload_package(self, path: str | Path, fmt: str | None = None,
+                       progress: UploadProgress | None = None) -> dict:
+        """Put a package file from this computer on the relay, so it can be pushed to a phone.
+
+        Content-addressed: the file's SHA-256 names it, and when the relay already keeps it for
+        this account (``HEAD /packages/<sha256>``) nothing is sent. Returns ``{sha256, size,
+        format, url, uploaded}`` (``url`` is relative to the relay; ``uploaded`` False when it
+        was there already). The relay refuses a file that is not a ``fmt`` package (422
+        ``not_a_package``, with the reason), one too large (413) or past the account's quota
+        (507 ``quota_exceeded``): a RelayError with the relay's sentence.
+        """
+        path = Path(path)
+        fmt = (fmt or format_from_filename(path.name) or "").lower()
+        if not fmt:
+            raise ValueError(f"{path.name}: not a package format Appbeam knows")
+        try:
+            sha, size = _file_sha256(path)
+        except OSError as exc:
+            raise RelayError(None, "unreadable_file", f"cannot read {path.name}: {exc.strerror or exc}") from exc
+        route = f"/packages/{sha}"
+        answer = {"sha256": sha, "size": size, "format": fmt, "url": f"{API_PREFIX}{route}", "uploaded": False}
+        try:
+            head = self.session.head(self.url(route), headers=self._headers(), timeout=self.timeout,
+                                     verify=self.verify)
+            if head.status_code == 200:
+                if progress is not None:
+                    progress(size, size)
+                return answer  # already here: nothing to send
+            if head.status_code in (401, 503, 507):
+                raise _error_from_response(head)
+            with open(path, "rb") as f:
+                resp = self.session.put(
+                    self.url(route), params={"format": fmt},
+                    data=_UploadBody(f, size, progress),
+                    headers={**self._headers(), "Content-Type": FORMAT_MIME_TYPES.get(fmt, "application/octet-stream")},
+                    # The answer comes once the relay has checked and stored the whole file.
+                    timeout=(self.timeout, max(60.0, self.timeout)), verify=self.verify)
+        except requests.RequestException as exc:
+            raise RelayUnavailable(f"cannot reach the relay at {self.base_url}: {exc}") from exc
+        except OSError as exc:
+            raise RelayError(None, "unreadable_file", f"cannot read {path.name}: {exc.strerror or exc}") from exc
+        if resp.status_code >= 400:
+            raise _error_from_response(resp)
+        return {**answer, **resp.json(), "uploaded": True}
+
+    def push_file(self, path: str | Path, info: InstallInfo, mode: PushMode | str, device_ids: Iterable[str],
+                  *, platforms: Mapping[str, str] | None = None,
+                  progress: UploadProgress | None = None) -> list[dict]:
+        """Push a package file from this computer: upload it (``upload_package``), then push the
+        relay's copy with ``info``'s name, version and id (read from the package by the caller)."""
+        path = Path(path)
+        stored = self.upload_package(path, progress=progress)
+        ref = PackageRef(format=stored["format"], url=stored["url"], sha256=stored["sha256"], size=stored["size"])
+        return self.push(replace(info, packages=(ref,), size=stored["size"]), mode, device_ids, platforms=platforms)
 
     def _complete(self, info: InstallInfo) -> InstallInfo:
         """Fill an app given by id only from the relay's catalog, so what is signed is what is sent."""

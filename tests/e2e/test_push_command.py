@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from desktop_sender.profile import SenderProfile
+from relay_server.demo_catalog import build_package
 from shared.relay_client import DeviceInfo, RelayClient
 from tests.helpers.receiver_process import ReceiverProcess
 from tests.helpers.relay_process import RelayProcess
@@ -60,6 +61,26 @@ def test_a_local_apk_is_pushed_and_installed_with_the_states_printed(alex):
     assert any("Alex's Pixel: Installed" == line["message"] for line in lines)
     (installed,) = [a for a in phone.state()["installed"] if a["app_id"] == "org.fdroid.fdroid"]
     assert Path(installed["path"]).read_bytes() == apk.read_bytes()  # the very bytes of the file pushed
+
+
+def test_an_apk_built_here_that_the_store_never_saw_is_uploaded_and_installed(alex, tmp_path):
+    relay, profile_dir, phone = alex
+    apk = tmp_path / "notes-debug.apk"  # as a build leaves it: the file name says little
+    apk.write_bytes(build_package("apk", "org.example.notes", "Notes", "3.0", 30, size=150_000))
+
+    done = _appbeam_push(str(apk), "--to", "Alex's Pixel", "--wait", "--json", "--data-dir", str(profile_dir))
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert lines[0]["message"] == "Uploading notes-debug.apk (150 kB) to the relay…"
+    assert lines[-1]["state"] == "installed"
+    (installed,) = [a for a in phone.state()["installed"] if a["app_id"] == "org.example.notes"]
+    assert installed["version"] == "3.0"  # what the package says, not its file name
+    assert Path(installed["path"]).read_bytes() == apk.read_bytes()
+
+    # The same file again: the relay has it, nothing is uploaded twice, and it arrives again.
+    again = _appbeam_push(str(apk), "--to", "Alex's Pixel", "--json", "--data-dir", str(profile_dir))
+    assert again.returncode == 0, again.stdout + again.stderr
 
 
 def test_a_web_page_saved_as_apk_is_refused_with_a_sentence(alex, tmp_path):
