@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: demo test test-stress test-core test-postgres test-receiver-ui test-sender test-e2e bench screenshots clean
+.PHONY: demo test test-stress test-core test-postgres test-receiver-ui test-sender test-e2e test-extension extension bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,9 +22,9 @@ demo: $(STAMP)
 
 # Qt and Kivy each get their own pytest process: two GUI event loops in one process do not mix.
 # Every suite runs even when an earlier one fails; a summary line per suite and one for all
-# five come last; the exit status is non-zero when any failed.
+# six come last; the exit status is non-zero when any failed.
 test: $(STAMP)
-	$(BIN)/python tests/run_suites.py core postgres receiver-ui sender e2e
+	$(BIN)/python tests/run_suites.py core postgres receiver-ui sender e2e extension
 
 # The GUI, sender and end-to-end suites three times in a row with every core kept busy by
 # CPU burners (a busy machine): every round must be green. ARGS=--rounds=5, ARGS=--burners=4...
@@ -47,6 +47,25 @@ test-sender: $(STAMP)
 
 test-e2e: $(STAMP)
 	$(PYTEST) tests/e2e
+
+# The browser extension (browser_extension/): its node unit tests, web-ext lint for Firefox, then
+# Debian's chromium with the extension against a real relay and phone (tests/extension).
+EXT       := browser_extension
+EXT_STAMP := $(EXT)/node_modules/.package-lock.json
+
+$(EXT_STAMP): $(EXT)/package-lock.json
+	cd $(EXT) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(EXT_STAMP)
+
+test-extension: $(STAMP) $(EXT_STAMP)
+	cd $(EXT) && node --test test/
+	cd $(EXT) && npm run -s lint
+	$(PYTEST) tests/extension
+
+# The extension as a zip for the Chrome Web Store or addons.mozilla.org (unsigned: Firefox installs
+# it for good only once Mozilla has signed it) in build/extension/.
+extension: $(EXT_STAMP)
+	cd $(EXT) && npm run -s build
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)

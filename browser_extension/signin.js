@@ -44,6 +44,8 @@ async function submit(event) {
     const session = way() === "code"
       ? await pairWithCode(url, $("code").value)
       : await logIn(url, $("username").value, $("password").value);
+    $("code").value = "";
+    $("password").value = "";
     const back = params.get("back");
     if (back && back.startsWith(chrome.runtime.getURL(""))) {
       location.href = back;

@@ -1,6 +1,6 @@
 """Run test suites one after the other, every one even when an earlier one fails, then sum up.
 
-    python tests/run_suites.py core postgres receiver-ui sender e2e      # what `make test` does
+    python tests/run_suites.py core postgres receiver-ui sender e2e extension  # what `make test` does
     python tests/run_suites.py --stress receiver-ui sender e2e           # what `make test-stress` does
 
 Each suite is the Makefile target ``test-<suite>``, run as it is on its own. Its output goes

@@ -163,3 +163,103 @@ def _as_extension(world, path: str) -> dict:
              const r = await fetch(session.relayUrl + path, { headers: { Authorization: `Bearer ${session.token}` } });
              return await r.json();
            }""", path)
+
+
+def _open_picker_from_worker(world, script: str, arg):
+    """Run a handler in the service worker (what a context-menu click or the toolbar button runs:
+    Playwright cannot click the browser's own menus) and return the picker window it opens."""
+    with world.browser.context.expect_page(timeout=WAIT_MS) as opened:
+        world.browser.worker.evaluate(script, arg)
+    popup = opened.value
+    popup.wait_for_load_state()
+    return popup
+
+
+def _tab_id(world, url: str) -> int:
+    return world.browser.worker.evaluate(
+        "async (url) => (await chrome.tabs.query({})).find((t) => t.url === url).id", url)
+
+
+def _notifications(world) -> list[str]:
+    return list(world.browser.worker.evaluate("async () => Object.keys(await chrome.notifications.getAll())"))
+
+
+def test_send_to_my_phone_on_a_link_sends_notices_to_own_and_friends_devices(browser, world):
+    store = browser.context.new_page()
+    store.goto(world.relay.url + "/")
+    link = store.locator('a.download[data-app-id="com.termux"][data-format="apk"]').first
+    url = world.relay.url + link.get_attribute("href")
+    popup = _open_picker_from_worker(world, "([url, pageUrl, tabId]) => appbeam.handleLink({url, pageUrl, source: 'link'}, tabId)",
+                                     [url, store.url, _tab_id(world, store.url)])
+    popup.wait_for_selector("li.device", timeout=WAIT_MS)
+    assert popup.inner_text("#app-name") == "Termux"  # from the page's JSON-LD, as for a click
+
+    _row(popup, _phone_id(world)).click()
+    _row(popup, "sam-galaxy").click()
+    _row(popup, "alex-ipad").click()  # greyed: clicking it chooses nothing
+    assert popup.inner_text("#hint") == "2 selected"
+    assert popup.is_disabled("#install"), "a friend's device never installs without its owner"
+    assert "only gets a notice" in popup.get_attribute("#install", "title")
+    popup.click("#notify")
+
+    popup.wait_for_selector("li.push", timeout=WAIT_MS)
+    by_state = wait_for(lambda: len(_pushes_by_state(popup)) == 2 and _pushes_by_state(popup), WAIT, "two pushes")
+    phone_push = next(p for p in by_state if world.phone.push(p) is not None)
+    world.phone.wait_for(lambda st: any(p["push_id"] == phone_push and p["prompt"] == "download" for p in st["pushes"]),
+                         WAIT, "the phone's notice")
+    assert _installed(world, "com.termux") is None, "a notice installs nothing by itself"
+    world.phone.tap(phone_push, "download")
+    popup.wait_for_selector(f'li.push[data-push-id="{phone_push}"][data-state="installed"]', timeout=WAIT_MS)
+    friend_push = next(p for p in by_state if p != phone_push)
+    assert _pushes_by_state(popup)[friend_push] == "queued"  # Sam's phone is off: the relay keeps it
+    assert "Queued (device offline)" in popup.inner_text("#pushes")
+    # The end of the phone's push is announced by a browser notification.
+    wait_for(lambda: f"appbeam-{phone_push}" in _notifications(world), WAIT, "the notification")
+    store.close()
+    popup.close()
+
+
+def test_the_toolbar_button_sends_the_app_the_page_is_about(browser, world):
+    page = browser.context.new_page()
+    page.goto(world.relay.url + "/app/org.fdroid.fdroid")
+    popup = _open_picker_from_worker(world, "async (tabId) => appbeam.handlePage(await chrome.tabs.get(tabId))",
+                                     _tab_id(world, page.url))
+    popup.wait_for_selector("li.device", timeout=WAIT_MS)
+    assert popup.inner_text("#app-name") == "F-Droid"
+    popup.close()
+    page.goto(world.relay.url + "/api/v1/healthz")
+    popup = _open_picker_from_worker(world, "async (tabId) => appbeam.handlePage(await chrome.tabs.get(tabId))",
+                                     _tab_id(world, page.url))
+    popup.wait_for_selector("#problem:not([hidden])", timeout=WAIT_MS)
+    assert "This page offers no app to send" in popup.inner_text("#problem")
+    popup.close()
+    page.close()
+
+
+def test_a_relay_that_is_down_is_a_sentence_with_try_again_also_in_a_narrow_window(browser, world):
+    session = browser.worker.evaluate("async () => (await chrome.storage.local.get('session')).session")
+    dead = f"http://127.0.0.1:{free_port()}"
+    browser.worker.evaluate("async (s) => chrome.storage.local.set({session: s})", {**session, "relayUrl": dead})
+    try:
+        popup = _open_picker_from_worker(
+            world, "(url) => appbeam.handleLink({url, pageUrl: '', source: 'link'})", dead + "/files/x/org.example.notes-1.2.apk")
+        popup.set_viewport_size({"width": 360, "height": 640})
+        popup.wait_for_selector("#problem:not([hidden])", timeout=WAIT_MS)
+        host = dead.split("//")[1]
+        assert popup.inner_text("#problem") == f"Can't reach the relay at {host}: nothing answers there. Is it running?"
+        assert popup.is_visible("#retry")
+        assert popup.inner_text("#app-name") == "org.example.notes-1.2"  # no page: from the link alone
+        _shot(world, popup, "extension-relay-down.png")
+        popup.close()
+    finally:
+        browser.worker.evaluate("async (s) => chrome.storage.local.set({session: s})", session)
+    # The same picker in a narrow window: the buttons stack, nothing is cut off.
+    store, popup = _open_picker_by_click(world, 'a.download[data-app-id="org.fdroid.fdroid"][data-format="apk"]')
+    popup.set_viewport_size({"width": 380, "height": 720})
+    popup.wait_for_selector("li.device", timeout=WAIT_MS)
+    _row(popup, _phone_id(world)).click()
+    width = popup.evaluate("document.documentElement.scrollWidth")
+    assert width <= 380, f"the picker scrolls sideways in a narrow window ({width} px)"
+    _shot(world, popup, "extension-narrow.png")
+    store.close()
+    popup.close()
