@@ -263,3 +263,25 @@ def test_a_relay_that_is_down_is_a_sentence_with_try_again_also_in_a_narrow_wind
     _shot(world, popup, "extension-narrow.png")
     store.close()
     popup.close()
+
+
+def test_signing_in_with_a_password_keeps_the_same_device_and_key(browser, world):
+    before = next(d for d in world.laptop.devices() if d["id"] == world.extension["id"])
+    page = browser.context.new_page()
+    page.goto(browser.url("signin.html?signout=1"))
+    page.wait_for_selector("#signed-in[hidden]", state="attached")
+    page.fill("#relay", world.relay.url.removeprefix("http://"))  # typed without the scheme
+    page.check('input[name="way"][value="password"]')
+    page.fill("#username", "alex")
+    page.fill("#password", "wrong horse")
+    page.click("#submit")
+    page.wait_for_selector("#error:not([hidden])", timeout=WAIT_MS)
+    assert page.inner_text("#error") == "Wrong username or password."
+    page.fill("#password", PASSWORD)
+    page.click("#submit")
+    page.wait_for_selector("#signed-in:not([hidden])", timeout=WAIT_MS)
+    assert "Signed in as alex" in page.inner_text("#signed-in")
+    after = next(d for d in world.laptop.devices() if d["id"] == world.extension["id"])
+    assert after["public_key"] == before["public_key"], "the browser's key is made once and kept"
+    assert after["platform"] == "browser"
+    page.close()
