@@ -70,3 +70,21 @@ class ExtensionBrowser:
         if self._playwright is not None:
             self._playwright.stop()
             self._playwright = None
+
+
+def compose_over_page(page_png: Path, window_png: Path, out: Path) -> Path:
+    """The picker window as a person sees it: over the page it came from, the page dimmed.
+    (Headless Chromium renders each window on its own; this puts the two together for the README.)"""
+    from PIL import Image, ImageDraw, ImageFilter
+
+    page = Image.open(page_png).convert("RGBA")
+    window = Image.open(window_png).convert("RGBA")
+    canvas = Image.alpha_composite(page, Image.new("RGBA", page.size, (15, 23, 42, 110)))
+    x, y = (page.width - window.width) // 2, max(16, (page.height - window.height) // 2)
+    shadow = Image.new("RGBA", page.size, (0, 0, 0, 0))
+    ImageDraw.Draw(shadow).rounded_rectangle((x - 2, y + 4, x + window.width + 2, y + window.height + 8), 12,
+                                            fill=(0, 0, 0, 120))
+    canvas = Image.alpha_composite(canvas, shadow.filter(ImageFilter.GaussianBlur(10)))
+    canvas.alpha_composite(window, (x, y))
+    canvas.convert("RGB").save(out)
+    return out

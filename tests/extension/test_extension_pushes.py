@@ -20,7 +20,7 @@ import requests
 
 from shared.relay_client import DeviceInfo, RelayClient
 from shared.signing import DeviceKey
-from tests.extension.browser import ExtensionBrowser
+from tests.extension.browser import ExtensionBrowser, compose_over_page
 from tests.helpers.polling import wait_for
 from tests.helpers.receiver_process import ReceiverProcess
 from tests.helpers.relay_process import RelayProcess, free_port
@@ -79,10 +79,14 @@ def browser(world):
 def _shot(world, page, name: str) -> Path:
     path = world.root / name
     page.screenshot(path=str(path))
+    return _copy_out(path)
+
+
+def _copy_out(path: Path) -> Path:
     target = os.environ.get("APPBEAM_EXTENSION_SCREENSHOTS")
     if target:
         Path(target).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(target) / name)
+        shutil.copy(path, Path(target) / path.name)
     return path
 
 
@@ -114,6 +118,7 @@ def _installed(world, app_id: str) -> dict | None:
 
 def test_free_download_becomes_a_signed_push_the_phone_installs_by_itself(browser, world):
     store, popup = _open_picker_by_click(world, 'a.download[data-app-id="org.fdroid.fdroid"][data-format="apk"]')
+    popup.set_viewport_size({"width": 560, "height": 560})  # the popup window's size (background.js)
     popup.wait_for_selector("li.device", timeout=WAIT_MS)
 
     # The app came from the store page's JSON-LD: its name, not the file name.
@@ -127,6 +132,10 @@ def test_free_download_becomes_a_signed_push_the_phone_installs_by_itself(browse
     assert "Online" in phone.inner_text()
     assert popup.is_disabled("#install")
     _shot(world, popup, "extension-picker.png")
+    _shot(world, store, "extension-store.png")
+    compose_over_page(world.root / "extension-store.png", world.root / "extension-picker.png",
+                      world.root / "extension-picker-over-store.png")
+    _copy_out(world.root / "extension-picker-over-store.png")
 
     phone.click()
     assert popup.inner_text("#hint") == "1 selected"
