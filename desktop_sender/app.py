@@ -30,6 +30,7 @@ from desktop_sender.install_info import (
     PackageLink,
     info_from_link,
     local_package_problem,
+    local_path,
     info_from_page_call,
     resolve_install_info,
     with_clicked_first,
@@ -92,6 +93,9 @@ class SenderApp(QObject):
     push_sent = Signal(list)
     pairing_shown = Signal(dict)
     people_loaded = Signal()
+    #: (picker serial, bytes sent, bytes in all) while a file from this computer goes up to the relay;
+    #: emitted on a worker thread, delivered on the UI thread.
+    upload_progressed = Signal(int, object, object)
 
     def __init__(self, profile: SenderProfile, options: SenderOptions, parent: QObject | None = None):
         super().__init__(parent)
@@ -138,6 +142,7 @@ class SenderApp(QObject):
         self.people_dialog: PeopleDialog | None = None
         picker = self.window.picker
         picker.push_requested.connect(self._on_push_requested)
+        self.upload_progressed.connect(self._on_upload_progressed)
         picker.save_requested.connect(self._on_save_requested)
         picker.retry_requested.connect(self._on_retry_requested)
         self.window.pushes_panel.cancel_requested.connect(self._on_cancel_requested)
@@ -488,7 +493,21 @@ class SenderApp(QObject):
 
     def _on_push_requested(self, info: InstallInfo, mode: str, device_ids: list) -> None:
         serial = self._pick_serial
-        call = self.worker.call("push", info, mode, device_ids)
+        link = self.window.picker.link
+        path = local_path(link.url) if link is not None else None
+        if path is not None:
+            # A file on this computer: the phone cannot fetch it from here, so it goes up to the
+            # relay first (nothing is sent when the relay has it already) and the relay's copy is pushed.
+            problem = local_package_problem(link)
+            if problem:  # moved or changed since the picker opened
+                self.window.picker.set_send_error(problem)
+                return
+            self.window.picker.set_upload_progress(0, info.size)
+            call = self.worker.call("push_file", path, info, mode, device_ids,
+                                    progress=_Throttled(lambda done, total, s=serial: emit(
+                                        self.upload_progressed, s, done, total)))
+        else:
+            call = self.worker.call("push", info, mode, device_ids)
         call.succeeded.connect(lambda pushes, s=serial, i=info: self._on_pushed(s, i, pushes))
         call.failed.connect(lambda error, s=serial: self._on_push_error(s, error))
 
@@ -502,6 +521,11 @@ class SenderApp(QObject):
         self.window.show_pushes()
         self.window.show_notice(sent_message(info.name or info.id, pushes))
         emit(self.push_sent, pushes)
+
+    @_unless_closed
+    def _on_upload_progressed(self, serial: int, done: int, total: int) -> None:
+        if serial == self._pick_serial and self.window.picker.isVisible():
+            self.window.picker.set_upload_progress(done, total)
 
     @_unless_closed
     def _on_push_error(self, serial: int, error: RelayError) -> None:
@@ -610,6 +634,20 @@ class SenderApp(QObject):
         entry = self.board.get(push_id)
         if entry is not None:
             self.window.pushes_panel.update_entry(entry)
+
+
+class _Throttled:
+    """An upload's progress callback that passes on only whole-percent steps (and the end)."""
+
+    def __init__(self, report):
+        self._report = report
+        self._last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        percent = done * 100 // total if total else 100
+        if percent != self._last:
+            self._last = percent
+            self._report(done, total)
 
 
 def relay_error_text(error: Exception, relay_url: str) -> str:

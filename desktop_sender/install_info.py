@@ -98,8 +98,8 @@ def info_from_link(link: PackageLink) -> InstallInfo:
 
     A package on this computer (``file://``) is read: its own id, name and version (an APK's
     manifest, an IPA's Info.plist...) replace what the file name suggests. It has no package
-    URL a phone could fetch: the push names the app by its id (the relay's store has it or
-    says it has not).
+    URL a phone could fetch: the sender uploads the file to the relay when it pushes
+    (``RelayClient.push_file``).
     """
     fmt = link.format
     app_id, version = app_id_from_file_name(link.display_name)

@@ -204,6 +204,7 @@ class DevicePicker(QWidget):
         self.link: PackageLink | None = None
         self.rows: list[DeviceRow] = []
         self._sending = False
+        self._uploading = False  # a file from this computer is going up to the relay
         self._icon_url: str | None = None
         self._build()
         self.hide()
@@ -345,6 +346,7 @@ class DevicePicker(QWidget):
         """Show the picker at once with what is known; devices follow via ``set_devices``."""
         self.link = link
         self._sending = False
+        self._uploading = False
         self.set_info(info)
         self.set_loading()
         self.error_label.hide()
@@ -448,8 +450,22 @@ class DevicePicker(QWidget):
         self.install_button.setText("Sending…" if sending else "Install now on my device")
         self._update_buttons()
 
+    def set_upload_progress(self, done: int, total: int | None) -> None:
+        """A file from this computer is going up to the relay before it is pushed."""
+        self._uploading = True
+        if total and 0 < done < total:
+            self._show_status(f"Uploading {human_size(total)} to your relay… {done * 100 // total}%")
+        elif total and done >= total:
+            self._show_status(f"Uploaded {human_size(total)}. Sending…")
+        else:
+            self._show_status(f"Uploading {human_size(total)} to your relay…" if total else
+                              "Uploading to your relay…")
+
     def set_send_error(self, message: str) -> None:
         """The relay refused the push: say why and let the user try again."""
+        if self._uploading:
+            self._uploading = False
+            self._show_status("")
         self.set_sending(False)
         self.error_label.setText(f"Not sent: {message}")
         self.error_label.show()

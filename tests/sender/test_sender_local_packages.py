@@ -5,6 +5,8 @@ Every package here is made by the test (relay_server.demo_catalog.build_package)
 
 from __future__ import annotations
 
+import hashlib
+
 from PySide6.QtCore import Qt
 
 from relay_server.demo_catalog import build_package
@@ -24,10 +26,10 @@ def _wait_for_picker(sender, ready) -> None:
                            timeout=WAIT_MS)
 
 
-def test_a_local_apk_shows_its_own_name_and_version_and_is_pushed_by_its_id(sender, accounts, tmp_path):
+def test_a_local_apk_shows_its_own_name_and_version_and_is_pushed_as_that_file(sender, accounts, tmp_path):
     """A file with a name that says nothing: its manifest says what it is. A phone cannot fetch a
-    file from this computer, so the push names the app by its id (download by app id: the
-    relay's store has F-Droid)."""
+    file from this computer, so the file goes up to the relay and the push names the relay's copy
+    (the very file, even though the relay's store has another F-Droid)."""
     path = tmp_path / "download (1).apk"
     path.write_bytes(build_package("apk", "org.fdroid.fdroid", "F-Droid", "1.20.0", 1020050, size=40_000))
     store_page = sender.window.browser.url().toString()
@@ -49,7 +51,9 @@ def test_a_local_apk_shows_its_own_name_and_version_and_is_pushed_by_its_id(send
     picker.row_for(accounts.ids["phone"]).checkbox.setChecked(True)
     (push,) = sender.send(picker.install_button)
     assert (push["app"]["id"], push["app"]["name"], push["app"]["version"]) == ("org.fdroid.fdroid", "F-Droid", "1.20.0")
-    assert push["package"]["format"] == "apk" and push["package"]["sha256"]
+    assert push["package"]["format"] == "apk"
+    assert push["package"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert push["package"]["url"] == f"/api/v1/packages/{push['package']['sha256']}"
 
 
 def test_a_local_web_page_named_apk_is_refused_with_the_reason(sender, tmp_path):
@@ -119,7 +123,7 @@ def test_a_local_package_gives_install_information_from_its_own_manifest(tmp_pat
     info = info_from_link(link)
     assert (info.id, info.name, info.version, info.version_code) == ("org.example.notes", "Notes", "3.0", 30)
     assert info.size == len(NOTES_APK)
-    assert info.packages == ()  # a phone cannot fetch a file:// URL: the push names the app by id
+    assert info.packages == ()  # a phone cannot fetch a file:// URL: the sender uploads it when it pushes
     assert local_package_problem(link) is None
 
 

@@ -1,10 +1,13 @@
 """A package file on this computer, dropped on the window (or picked with Send a file), opens the
-picker with the app's real name and version; a web page saved as .apk is refused with the reason
-(issue 14, item 5)."""
+picker with the app's real name and version; a web page saved as .apk is refused with the reason;
+Install now uploads the file to the relay and pushes the relay's copy (issue 14, item 5)."""
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
+import requests
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
@@ -50,3 +53,42 @@ def test_a_web_page_saved_as_apk_is_refused_with_the_reason(sender, tmp_path):
     sender.qtbot.waitUntil(picker.isVisible, timeout=WAIT_MS)
     sender.qtbot.waitUntil(lambda: "web page" in picker.status_label.text(), timeout=WAIT_MS)
     assert not picker.install_button.isEnabled()
+
+
+def test_a_dropped_apk_the_store_never_saw_is_uploaded_and_pushed(sender, accounts, tmp_path):
+    """An APK built on this computer: Install now uploads it to the relay (the picker says so)
+    and pushes the relay's copy, which the phone downloads byte for byte."""
+    apk = tmp_path / "app-debug.apk"
+    apk.write_bytes(build_package("apk", "org.example.notes", "Notes", "3.0", 30, size=300_000))
+    statuses = []
+    sender.app.upload_progressed.connect(lambda *_: statuses.append(sender.picker.status_label.text()))
+
+    _drop(sender.window, apk)
+    picker = sender.picker
+    sender.qtbot.waitUntil(lambda: picker.isVisible() and bool(picker.rows), timeout=WAIT_MS)
+    picker.row_for(accounts.ids["phone"]).checkbox.setChecked(True)
+    (push,) = sender.send(picker.install_button)
+
+    assert (push["app"]["id"], push["app"]["name"], push["app"]["version"]) == ("org.example.notes", "Notes", "3.0")
+    sha = hashlib.sha256(apk.read_bytes()).hexdigest()
+    assert push["package"]["url"] == f"/api/v1/packages/{sha}" and push["package"]["sha256"] == sha
+    assert statuses and statuses[0].startswith("Uploading 300 kB to your relay…"), statuses
+    download = requests.get(accounts.phone.url(push["package"]["url"]), headers=accounts.phone._headers(),
+                            timeout=30)
+    assert download.content == apk.read_bytes()
+
+
+def test_a_file_gone_before_send_is_not_sent_and_the_picker_says_why(sender, accounts, tmp_path):
+    apk = tmp_path / "app-debug.apk"
+    apk.write_bytes(build_package("apk", "org.example.notes", "Notes", "3.0", 30))
+    _drop(sender.window, apk)
+    picker = sender.picker
+    sender.qtbot.waitUntil(lambda: picker.isVisible() and bool(picker.rows), timeout=WAIT_MS)
+    picker.row_for(accounts.ids["phone"]).checkbox.setChecked(True)
+    apk.unlink()
+
+    sender.qtbot.mouseClick(picker.install_button, Qt.MouseButton.LeftButton)
+    sender.qtbot.waitUntil(picker.error_label.isVisible, timeout=WAIT_MS)
+
+    assert picker.error_label.text() == "Not sent: app-debug.apk is no longer on this computer."
+    assert sender.sent == []
