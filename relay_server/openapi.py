@@ -50,6 +50,31 @@ def _query(name: str, schema: dict, required: bool = False, explode: bool = True
     return {"name": name, "in": "query", "required": required, "schema": schema, "explode": explode}
 
 
+def _upload_op() -> dict:
+    """``PUT /packages/{sha256}``: the body is the package file itself, streamed."""
+    error = {"description": "", "content": {"application/json": {"schema": _ref("Error")}}}
+
+    def refused(text: str) -> dict:
+        return {**error, "description": text}
+
+    uploaded = {"type": "object", "required": ["sha256", "size", "format", "url"], "properties": {
+        "sha256": _STR, "size": {"type": "integer", "minimum": 0}, "format": _STR, "url": _STR}}
+    op = _op("Upload a package file (content-addressed; only this route streams its body)", {
+        "200": _json(uploaded, "This account had uploaded it already"),
+        "201": _json(uploaded, "Stored; the account may push /api/v1/packages/{sha256}"),
+        "408": refused("The body arrived slower than the relay's minimum rate; nothing was kept"),
+        "411": refused("No Content-Length"),
+        "413": refused("Larger than the relay takes (answered before reading), or longer than announced"),
+        "422": refused("hash_mismatch, or not_a_package (a web page named .apk...): nothing was kept"),
+        "503": refused("The relay cannot write to its storage; nothing was kept"),
+        "507": refused("quota_exceeded (the account's uploads), or storage_full; nothing was kept"),
+    }, params=[_path_param("sha256"),
+               _query("format", {"type": "string", "enum": sorted(FORMAT_MIME_TYPES)})])
+    op["requestBody"] = {"required": True, "content": {"application/octet-stream": {
+        "schema": {"type": "string", "format": "binary"}}}}
+    return op
+
+
 def openapi_document() -> dict:
     """The whole document."""
     states = [s.value for s in PushState]
@@ -202,12 +227,15 @@ def openapi_document() -> dict:
         "/api/v1/stream": {"get": _op("The device's Server-Sent Events", {
             "200": {"description": "text/event-stream", "content": {"text/event-stream": {"schema": _STR}}}},
             params=[{"name": "Last-Event-ID", "in": "header", "required": False, "schema": {"type": "integer"}}])},
-        "/api/v1/packages/{sha256}": {"get": _op("A package the relay keeps (Range supported)", {
-            "200": {"description": "The package", "content": {"application/octet-stream": {}}},
-            "206": {"description": "Part of the package"},
-            "403": {"$ref": "#/components/responses/Forbidden"},
-            "404": {"$ref": "#/components/responses/NotFound"},
-            "416": {"description": "Range not satisfiable"}}, params=[_path_param("sha256")])},
+        "/api/v1/packages/{sha256}": {"get": _op(
+            "A package the relay keeps (Range supported): for devices pushed it, and (HEAD: already "
+            "here?) for the devices of the account that uploaded it", {
+                "200": {"description": "The package", "content": {"application/octet-stream": {}}},
+                "206": {"description": "Part of the package"},
+                "403": {"$ref": "#/components/responses/Forbidden"},
+                "404": {"$ref": "#/components/responses/NotFound"},
+                "416": {"description": "Range not satisfiable"}}, params=[_path_param("sha256")]),
+            "put": _upload_op()},
         "/api/v1/apps": {"get": _op("Search the catalog", {"200": _json({"type": "object", "properties": {
             "apps": {"type": "array", "items": _ref("App")}}})}, params=[_query("q", _STR)], auth=False)},
         "/api/v1/apps/{app_id}": {"get": _op("One catalog app", {
