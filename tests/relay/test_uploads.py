@@ -22,8 +22,8 @@ from shared.relay_client import DeviceInfo, RelayClient, RelayError
 from shared.protocol import InstallInfo
 from tests.helpers.relay_process import RelayProcess, anna_with_laptop_and_phone
 
-MAX_BYTES = 400_000
-QUOTA = 300_000
+MAX_BYTES = 4_000_000  # above the 1 MiB a JSON request may take: uploads are not held to that
+QUOTA = 5_000_000
 MIN_RATE, WINDOW = 20_000, 2.0  # bytes/s, averaged over seconds
 ENV = {"APPBEAM_UPLOAD_MAX_BYTES": str(MAX_BYTES), "APPBEAM_UPLOAD_QUOTA_BYTES": str(QUOTA),
        "APPBEAM_UPLOAD_MIN_RATE": str(MIN_RATE), "APPBEAM_UPLOAD_RATE_WINDOW": str(WINDOW)}
@@ -53,7 +53,7 @@ def stored(relay, sha: str) -> Path:
 
 
 def test_an_uploaded_package_is_pushed_and_the_phone_gets_those_bytes(relay, tmp_path):
-    apk = notes_apk(tmp_path)
+    apk = notes_apk(tmp_path, size=3_000_000)
     sha = hashlib.sha256(apk.read_bytes()).hexdigest()
     progress = []
     first = relay.laptop.upload_package(apk, progress=lambda done, total: progress.append((done, total)))
@@ -106,21 +106,21 @@ def test_a_package_over_the_limit_is_refused_before_a_byte_is_read(relay):
     finally:
         sock.close()
     assert answer.startswith(b"HTTP/1.1 413"), answer[:80]
-    assert b'"too_large"' in answer and b"the relay takes packages of up to 400 kB" in answer
+    assert b'"too_large"' in answer and b"the relay takes packages of up to 4.0 MB" in answer
     assert leftovers(relay) == []
 
 
 def test_the_accounts_quota_is_kept_and_says_how_much_is_used(relay, tmp_path):
-    relay.laptop.upload_package(notes_apk(tmp_path, "3.0", size=200_000))
+    relay.laptop.upload_package(notes_apk(tmp_path, "3.0", size=3_000_000))
     with pytest.raises(RelayError) as refused:
-        relay.laptop.upload_package(notes_apk(tmp_path, "3.1", size=200_000))
+        relay.laptop.upload_package(notes_apk(tmp_path, "3.1", size=3_000_000))
     assert refused.value.status == 507 and refused.value.code == "quota_exceeded"
-    assert "may keep 300 kB" in refused.value.message
+    assert "your account keeps 3.0 MB of uploaded packages on the relay and may keep 5.0 MB" in refused.value.message
     # Another account has a quota of its own.
     sam = RelayClient(relay.url)
     sam.create_account("sam", "correct horse")
     sam.login("sam", "correct horse", DeviceInfo("sam-laptop", "Laptop", "ThinkPad", "linux"))
-    assert sam.upload_package(notes_apk(tmp_path, "3.1", size=200_000))["uploaded"] is True
+    assert sam.upload_package(notes_apk(tmp_path, "3.1", size=3_000_000))["uploaded"] is True
 
 
 def test_someone_elses_upload_cannot_be_pushed_or_read_by_naming_its_hash(relay, tmp_path):
