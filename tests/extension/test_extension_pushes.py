@@ -294,3 +294,32 @@ def test_signing_in_with_a_password_keeps_the_same_device_and_key(browser, world
     assert after["public_key"] == before["public_key"], "the browser's key is made once and kept"
     assert after["platform"] == "browser"
     page.close()
+
+
+def _downloads(world, url: str) -> list[dict]:
+    return list(world.browser.worker.evaluate("async (url) => chrome.downloads.search({url})", url))
+
+
+def test_only_packages_are_taken_over_and_download_to_this_computer_lets_one_through(browser, world):
+    page = browser.context.new_page()
+    page.goto(world.relay.url + "/")
+    stylesheet = world.relay.url + "/static/store.css"
+    page.evaluate("""(url) => { const a = document.createElement('a'); a.href = url; a.download = 'store.css';
+                                a.id = 'plain-file'; a.textContent = 'a plain file'; document.body.prepend(a); }""",
+                  stylesheet)
+    windows = len(browser.context.pages)
+    page.click("#plain-file")
+    wait_for(lambda: _downloads(world, stylesheet), WAIT, "the plain file's download")
+    assert len(browser.context.pages) == windows, "a file that is no package opened the picker"
+
+    package = page.locator('a.download[data-app-id="org.fdroid.fdroid"][data-format="apk"]').first
+    url = world.relay.url + package.get_attribute("href")
+    with browser.context.expect_page(timeout=WAIT_MS) as opened:
+        package.click()
+    popup = opened.value
+    popup.wait_for_selector("li.device", timeout=WAIT_MS)
+    assert _downloads(world, url) == [], "the taken-over download is cancelled and erased"
+    popup.click("#save")
+    wait_for(lambda: _downloads(world, url), WAIT, "the download to this computer")
+    assert len(browser.context.pages) == windows, "the download let through opened another picker"
+    page.close()
