@@ -184,6 +184,10 @@ def _open_picker_from_worker(world, script: str, arg):
     return popup
 
 
+#: What background.js runs for "Send to my phone…" on a link: [link URL, page URL, tab id].
+CONTEXT_MENU_CLICK = "([url, pageUrl, tabId]) => appbeam.handleLink({url, pageUrl, source: 'link'}, tabId ?? undefined)"
+
+
 def _tab_id(world, url: str) -> int:
     return world.browser.worker.evaluate(
         "async (url) => (await chrome.tabs.query({})).find((t) => t.url === url).id", url)
@@ -198,8 +202,7 @@ def test_send_to_my_phone_on_a_link_sends_notices_to_own_and_friends_devices(bro
     store.goto(world.relay.url + "/")
     link = store.locator('a.download[data-app-id="com.termux"][data-format="apk"]').first
     url = world.relay.url + link.get_attribute("href")
-    popup = _open_picker_from_worker(world, "([url, pageUrl, tabId]) => appbeam.handleLink({url, pageUrl, source: 'link'}, tabId)",
-                                     [url, store.url, _tab_id(world, store.url)])
+    popup = _open_picker_from_worker(world, CONTEXT_MENU_CLICK, [url, store.url, _tab_id(world, store.url)])
     popup.wait_for_selector("li.device", timeout=WAIT_MS)
     assert popup.inner_text("#app-name") == "Termux"  # from the page's JSON-LD, as for a click
 
@@ -250,8 +253,8 @@ def test_a_relay_that_is_down_is_a_sentence_with_try_again_also_in_a_narrow_wind
     dead = f"http://127.0.0.1:{free_port()}"
     browser.worker.evaluate("async (s) => chrome.storage.local.set({session: s})", {**session, "relayUrl": dead})
     try:
-        popup = _open_picker_from_worker(
-            world, "(url) => appbeam.handleLink({url, pageUrl: '', source: 'link'})", dead + "/files/x/org.example.notes-1.2.apk")
+        link = dead + "/files/x/org.example.notes-1.2.apk"
+        popup = _open_picker_from_worker(world, CONTEXT_MENU_CLICK, [link, "", None])
         popup.set_viewport_size({"width": 360, "height": 640})
         popup.wait_for_selector("#problem:not([hidden])", timeout=WAIT_MS)
         host = dead.split("//")[1]
