@@ -8,6 +8,7 @@ import { percentOf, stateLabel } from "./src/formats.js";
 import { deviceKey } from "./src/keystore.js";
 import { Relay, RelayError, hostOf } from "./src/relay.js";
 import { sendPush } from "./src/send.js";
+import { installedNote } from "./src/versions.js";
 import { clearSession, loadSession } from "./src/session.js";
 
 const $ = (id) => document.getElementById(id);
@@ -120,7 +121,8 @@ function renderDevices() {
     box.addEventListener("change", () => toggle(device.id, box.checked));
     const chips = [];
     if (friend) chips.push(el("span", { class: "chip friend" }, `${device.owner}'s device`));
-    if (device.installed) chips.push(el("span", { class: "chip installed" }, installedText(device.installed)));
+    const installed = installedNote(device.installed, picker.request.info);
+    if (installed) chips.push(el("span", { class: `chip ${installed[1] ? "installed" : "update"}` }, installed[0]));
     chips.push(device.online ? el("span", { class: "chip online" }, "Online") : el("span", { class: "chip" }, "Offline"));
     const model = [device.model, PLATFORM_LABELS[device.platform] || device.platform].filter(Boolean).join(" · ");
     const detail = device.online ? model : `${model} · ${lastSeenText(device.last_seen)}`;
@@ -143,12 +145,6 @@ function renderDevices() {
     list.append(el("li", { class: "reason" }, "No devices yet. Add a phone from the desktop app, or sign in on your phone with the same account."));
   }
   updateButtons();
-}
-
-function installedText(installed) {
-  const version = picker.request.info.version;
-  if (!installed.version || !version || installed.version === version) return "Installed";
-  return `Update from ${installed.version} to ${version}`;
 }
 
 function toggle(deviceId, on) {
