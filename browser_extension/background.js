@@ -6,6 +6,7 @@
 // Talking to the relay, signing and following the push are the picker's job.
 
 import { downloadFormat } from "./src/formats.js";
+import { linkFacts } from "./src/headers.js";
 import { infoForPage, infoFromLink, resolveInstallInfo } from "./src/install_info.js";
 
 const MENU_ID = "appbeam-send-link";
@@ -49,9 +50,25 @@ export async function openPicker(request) {
   return id;
 }
 
+/** What the link's server says of it (a HEAD request): MIME type, file name, size; {} if nothing. */
+async function askServer(url) {
+  try {
+    const response = await fetch(url, { method: "HEAD", credentials: "include" });
+    return response.ok ? linkFacts(response.headers) : {};
+  } catch {
+    return {}; // the server does not answer: the link alone has to do
+  }
+}
+
 /** A link to a package (clicked, or right-clicked): its app, from the page when the page says. */
 export async function handleLink(link, tabId) {
-  const { info, fromPage } = resolveInstallInfo(link, await jsonLdOf(tabId));
+  const jsonLd = await jsonLdOf(tabId);
+  let { info, fromPage } = resolveInstallInfo(link, jsonLd);
+  if (!fromPage && link.source === "link" && /^https?:/.test(link.url)) {
+    // A bare link from the context menu: its server's answer tells the format, name and size.
+    link = { ...link, ...(await askServer(link.url)) };
+    ({ info, fromPage } = resolveInstallInfo(link, jsonLd));
+  }
   return openPicker({ info, link, fromPage, source: link.source });
 }
 

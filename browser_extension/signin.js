@@ -65,7 +65,8 @@ async function showSignedIn(session) {
   const line = $("signed-in");
   line.hidden = !session;
   if (session) {
-    line.textContent = `Signed in as ${session.username} on ${new URL(session.relayUrl).host}, as “${session.deviceName}”. `;
+    const paired = session.pairedBy ? ` Paired by ${session.pairedBy.name}.` : "";
+    line.textContent = `Signed in as ${session.username} on ${new URL(session.relayUrl).host}, as “${session.deviceName}”.${paired} `;
     const out = document.createElement("button");
     out.type = "button";
     out.className = "link";

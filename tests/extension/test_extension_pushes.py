@@ -66,6 +66,7 @@ def _pair(world) -> None:
     page.click("#submit")
     page.wait_for_selector("#signed-in:not([hidden])", timeout=WAIT_MS)
     assert "Signed in as alex" in page.inner_text("#signed-in")
+    assert "Paired by Alex's laptop." in page.inner_text("#signed-in")
     _shot(world, page, "extension-signed-in.png")
     page.close()
     world.extension = next(d for d in world.laptop.devices() if d["platform"] == "browser")
