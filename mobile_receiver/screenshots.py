@@ -5,8 +5,10 @@
 
 Writes ``receiver-inbox.png`` (the app-message page mid-download), ``receiver-metered.png``
 (the mobile-data question), ``receiver-settings.png``, ``receiver-trust.png`` (the computers
-that can install apps here), ``receiver-login.png`` and ``receiver-pairing.png`` (Pair with a
-computer); ``--suffix -900x600`` is added to each name. With
+that can install apps here), ``receiver-devices.png`` (this account's devices),
+``receiver-download-again.png`` (cards after Download again), ``receiver-login.png``,
+``receiver-removed.png`` (the first screen after this phone was removed from its account) and
+``receiver-pairing.png`` (Pair with a computer); ``--suffix -900x600`` is added to each name. With
 ``--outage``: only the app-message page while the relay is away (``receiver-outage.png``):
 a download waiting for the relay, one waiting for its server, a failure, long names; every
 sentence made the way the running app makes it (``shared.explain``, ``mobile_receiver.failures``).
@@ -27,6 +29,8 @@ from importlib.resources import files
 from pathlib import Path
 
 from shared.assets import real_path
+
+from mobile_receiver.devices import removed_sentence
 
 # The demo store's icons: the made-up pushes are for its apps.
 ICONS = real_path(files("relay_server") / "static" / "icons")
@@ -62,6 +66,17 @@ FAKE_PUSHES = [
     _push("p-fdroid", "org.fdroid.fdroid", "F-Droid", "1.20.0", 12_574_147, 3, "delivered", mode="notify",
           prompt="download"),
     _push("p-vlc", "org.videolan.vlc", "VLC", "3.6.0", 41_234_567, 0.2, "downloading", bytes_done=17_318_518),
+]
+
+
+#: The account's devices as the relay lists them (Settings, Your devices): a long name too.
+FAKE_DEVICES = [
+    {"id": "anna-laptop", "name": "Anna's laptop", "model": "ThinkPad X1", "platform": "linux", "relation": "self",
+     "online": True},
+    {"id": "anna-tablet", "name": "Anna's old Samsung Galaxy Tab S6 Lite (kitchen, recipes only)",
+     "model": "SM-P610", "platform": "android", "relation": "self", "online": False, "last_seen": _ago(60 * 30)},
+    {"id": "kim-phone", "name": "Kim's phone", "model": "Fairphone 5", "platform": "android", "relation": "friend",
+     "online": True},
 ]
 
 
@@ -155,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         # People as the relay would list them (the pictures need no relay)
         service.client.friends = lambda: [{"username": "sam", "status": "pending_incoming"},
                                           {"username": "kim", "status": "accepted"}]
+        service.client.devices = lambda *a, **kw: FAKE_DEVICES
         app = ReceiverApp(service, start_service=False)
         sfx = args.suffix
         steps = [
@@ -165,8 +181,16 @@ def main(argv: list[str] | None = None) -> int:
             lambda: app.take_screenshot(str(out / f"receiver-settings{sfx}.png")),
             lambda: app.settings_screen.ids.key_rows.parent.parent.scroll_to(app.settings_screen.ids.key_rows),
             lambda: app.take_screenshot(str(out / f"receiver-trust{sfx}.png")),
+            lambda: app.settings_screen.ids.devices.parent.parent.scroll_to(app.settings_screen.ids.devices,
+                                                                            padding=60, animate=False),
+            lambda: app.take_screenshot(str(out / f"receiver-devices{sfx}.png")),
+            lambda: (app.show_inbox(), _download_again(service, app)),
+            lambda: app.take_screenshot(str(out / f"receiver-download-again{sfx}.png")),
             lambda: app.manager.__setattr__("current", "login"),
             lambda: app.take_screenshot(str(out / f"receiver-login{sfx}.png")),
+            lambda: app.signed_out(removed_sentence("anna", service.profile.relay_url)),
+            lambda: app.take_screenshot(str(out / f"receiver-removed{sfx}.png")),
+            lambda: app.login_screen.__setattr__("notice", ""),
             lambda: _pairing(app),
             lambda: app.take_screenshot(str(out / f"receiver-pairing{sfx}.png")),
             lambda: app.stop(),
@@ -180,9 +204,24 @@ def main(argv: list[str] | None = None) -> int:
         Clock.schedule_once(lambda dt: run_step(0), 1.5)
         app.run()
         service.db.close()
-    for name in ("inbox", "metered", "settings", "trust", "login", "pairing"):
+    for name in ("inbox", "metered", "settings", "trust", "devices", "download-again", "login", "removed", "pairing"):
         print(out / f"receiver-{name}{args.suffix}.png")
     return 0
+
+
+def _download_again(service, app) -> None:
+    """Download again, twice: VLC back on its way after a cancel by mistake, and F-Droid, dismissed
+    long ago, whose package the relay has let go since (the sentence made as the app makes it)."""
+    from mobile_receiver import failures
+    from mobile_receiver.failures import Where
+
+    service.inbox.get("p-vlc").reopened = True
+    fdroid = service.inbox.get("p-fdroid")
+    fdroid.state, fdroid.prompt, fdroid.reopened, fdroid.bytes_done = "failed", None, True, 0
+    fdroid.detail = fdroid.notice = failures.package_gone_after_decline(
+        Where(service.profile.relay_url + "/api/v1/packages/" + "0" * 64, service.profile.relay_url)).sentence
+    app.inbox_screen.refresh_all()
+    app.inbox_screen.ids.scroll.scroll_y = 1
 
 
 def _pairing(app) -> None:

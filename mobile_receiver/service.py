@@ -26,7 +26,7 @@ from shared.relay_client import ConnectionStatus, Event, RelayClient, RelayError
 from shared.signing import DeviceKey
 
 from mobile_receiver import platform as device_platform
-from mobile_receiver import pairing
+from mobile_receiver import devices, pairing
 from mobile_receiver.inbox import Inbox
 from mobile_receiver.installed_report import InstalledReporter
 from mobile_receiver.platform.base import DevicePlatform, NetworkStatus
@@ -92,7 +92,7 @@ class ReceiverService:
         self.stream_options = stream_options or {}
         self._client: RelayClient | None = client or (self.profile.client() if self.profile.logged_in else None)
         self.reporter = Reporter(self.db, lambda: self._client, **(reporter_options or {}))
-        self.reporter.on_signed_out = lambda: self._set_connection(Connection("signed_out"))
+        self.reporter.on_signed_out = self._removed_by_relay
         self.keyring = KeyRing(self.data_dir)
         #: Tells the relay which apps are installed here (after login, installs, reconnects).
         self.installed_reporter = InstalledReporter(self.platform.installer, lambda: self._client,
@@ -215,6 +215,27 @@ class ReceiverService:
         self._client = None
         self._set_connection(Connection("offline"))
 
+    def removed_here(self) -> None:
+        """This phone removed itself from the account (Settings; the relay already said yes):
+        disconnect and forget the token (blocking: call it off the UI thread)."""
+        self._stop_stream()
+        self._removed_by_relay()
+
+    def _removed_by_relay(self) -> None:
+        """The relay no longer accepts this phone's token: it was removed from the account (from
+        another device, or here). The token is forgotten, so the next start shows the first
+        screen; the connection says so in a sentence the first screen shows
+        (``devices.removed_sentence``). Pushes, installed apps and keys stay."""
+        if self.connection.state == "signed_out":
+            return
+        relay_url = self.profile.relay_url
+        if self.profile.token is not None:
+            self.profile.token = None
+            self.store.save(self.profile)
+        self._client = None
+        self._set_connection(Connection("signed_out", error="token refused (401)",
+                                        explanation=devices.removed_sentence(self.profile.username, relay_url)))
+
     def save_profile(self) -> None:
         self.store.save(self.profile)
 
@@ -313,8 +334,10 @@ class ReceiverService:
                     self.handle_event(event)
             except RelayError as exc:
                 log.warning("the relay closed this device's stream: %s", exc)
-                self._set_connection(Connection("signed_out" if exc.status == 401 else "offline", error=str(exc),
-                                                explanation=self._explain(exc)))
+                if exc.status == 401:
+                    self._removed_by_relay()
+                else:
+                    self._set_connection(Connection("offline", error=str(exc), explanation=self._explain(exc)))
                 break
             finally:
                 with self._stream_lock:

@@ -17,6 +17,7 @@ import threading
 from kivy.app import App
 from kivy.clock import Clock, mainthread
 from kivy.core.window import Window
+from kivy.uix.modalview import ModalView
 from kivy.uix.screenmanager import NoTransition, ScreenManager, SlideTransition
 
 from mobile_receiver.icons import IconCache
@@ -138,6 +139,21 @@ class ReceiverApp(App):
 
     def _show_connection(self, connection: Connection) -> None:
         self.inbox_screen.show_connection(connection.describe(), connection.state)
+        if connection.state == "signed_out" and connection.explanation:
+            self.signed_out(connection.explanation)
+
+    def signed_out(self, sentence: str) -> None:
+        """The relay no longer accepts this phone (removed from the account, here or elsewhere):
+        back to the first screen, which says what happened and offers Pair and Log in."""
+        self.login_screen.notice = sentence
+        if self.manager.current in ("login", "pairing"):
+            return
+        for dialog in list(Window.children):  # a question about this account means nothing now
+            if isinstance(dialog, ModalView):
+                dialog.dismiss(animation=False)
+        self.login_screen.prefill()
+        self.manager.transition.direction = "right"
+        self.manager.current = "login"
 
     def _tick_connection(self, *_):
         # the "Reconnecting in N s" countdown
@@ -187,6 +203,7 @@ class ReceiverApp(App):
         if not self._service_started and self.start_service:
             self.service.start()
             self._service_started = True
+        self.login_screen.notice = ""
         self._update_device_text()
         self.show_inbox()
 

@@ -168,6 +168,8 @@ def test_unsigned_install_now_shows_why_and_settings_trusts_a_new_key(make_app, 
     assert rows["laptop-work"].hint == f"New: not trusted · {work_laptop.fingerprint}"
     ui.screenshot(tmp_path / "settings-keys.png")
     trust = next(w for w in rows["laptop-work"].children if getattr(w, "text", "") == "Trust")
+    app.settings_screen.ids.key_rows.parent.parent.scroll_to(trust, padding=40, animate=False)  # below the fold
+    ui.frames(3)
     ui.tap(trust)
     assert app.service.keyring.get("laptop-work").trusted
 

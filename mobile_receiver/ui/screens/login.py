@@ -27,6 +27,8 @@ class LoginScreen(Screen):
 
     app = ObjectProperty(None)
     error = StringProperty("")
+    #: Why this screen is shown again (the phone was removed from its account), above the buttons.
+    notice = StringProperty("")
     busy = BooleanProperty(False)
     logo = StringProperty(str(LOGO) if LOGO.exists() else "")
     device_line = StringProperty("")

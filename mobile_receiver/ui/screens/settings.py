@@ -1,5 +1,5 @@
-"""Settings: Wi-Fi only, the emulated metered switch, relay and account, log out, trusted device keys,
-installed apps."""
+"""Settings: Wi-Fi only, the emulated metered switch, relay and account, log out, this account's
+devices (rename, remove), friends, trusted device keys, installed apps."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from kivy.uix.screenmanager import Screen
 
 from shared.explain import explain, relay_place
 
+from mobile_receiver import devices
 from mobile_receiver.platform.base import InstalledApp
 from mobile_receiver.ui import widgets  # noqa: F401
+from mobile_receiver.ui.questions import ConfirmDialog, RenameDialog
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
@@ -48,6 +50,17 @@ class FriendRow(BoxLayout):
     screen = ObjectProperty(None)
 
 
+class AccountDeviceRow(BoxLayout):
+    """One of the account's devices with Rename and Remove; this phone is marked and first."""
+
+    device_id = StringProperty("")
+    title = StringProperty("")
+    hint = StringProperty("")
+    this = BooleanProperty(False)
+    busy = BooleanProperty(False)
+    screen = ObjectProperty(None)
+
+
 class SettingsScreen(Screen):
     """Reads and writes the profile and the device layer through the app."""
 
@@ -62,6 +75,8 @@ class SettingsScreen(Screen):
     device_id_text = StringProperty("")
     own_key_text = StringProperty("")
     people_text = StringProperty("")
+    devices_text = StringProperty("")
+    devices_error = BooleanProperty(False)
 
     def on_pre_enter(self, *args) -> None:
         self.load()
@@ -122,6 +137,7 @@ class SettingsScreen(Screen):
 
     def on_enter(self, *args) -> None:
         self.load_people()
+        self.load_devices()
 
     def load_people(self) -> None:
         """Friends and invitations, read off the UI thread."""
@@ -168,6 +184,81 @@ class SettingsScreen(Screen):
     @mainthread
     def _people_error(self, text: str) -> None:
         self.people_text = text
+
+    # ------------------------------------------------------------------ this account's devices
+
+    def load_devices(self, message: str = "") -> None:
+        """The account's devices, read off the UI thread; ``message`` says what just happened."""
+        client = self.app.service.client
+        if client is None or not hasattr(client, "devices"):
+            return
+
+        def work():
+            try:
+                found = client.devices()
+            except Exception as exc:  # noqa: BLE001 - the section says why instead
+                self._show_devices(None, explain(exc, place=relay_place(client.base_url)).text, True)
+            else:
+                profile = self.app.service.profile
+                this = {"id": profile.device_id, "name": profile.device_name or profile.device_id,
+                        "model": profile.model, "platform": profile.platform}
+                self._show_devices(devices.own_devices(found, this), message, False)
+
+        threading.Thread(target=work, name="devices", daemon=True).start()
+
+    @mainthread
+    def _show_devices(self, lines: list[devices.DeviceLine] | None, text: str, error: bool) -> None:
+        box = self.ids.devices
+        if lines is not None:
+            box.clear_widgets()
+            for line in lines:
+                box.add_widget(AccountDeviceRow(device_id=line.device_id, title=line.name, hint=line.hint,
+                                                this=line.this, screen=self))
+        self.devices_text, self.devices_error = text, error
+
+    def device_row(self, device_id: str) -> AccountDeviceRow | None:
+        return next((row for row in self.ids.devices.children if row.device_id == device_id), None)
+
+    def ask_rename(self, device_id: str, current: str) -> None:
+        """Rename: a new name, then the relay renames the device for every device of the account."""
+        RenameDialog(current, lambda name: self._device_call(device_id, "rename_device", name)).open()
+
+    def ask_remove(self, device_id: str, name: str, this: bool) -> None:
+        """Remove asks first; removing this phone signs it out to the first screen."""
+        question = devices.remove_question(name, this, self.app.service.profile.username)
+        ConfirmDialog("Remove this phone?" if this else f"Remove {name}?", question, "Remove",
+                      lambda: self._device_call(device_id, "remove_device", this=this)).open()
+
+    def _device_call(self, device_id: str, method: str, *args, this: bool = False) -> None:
+        service = self.app.service
+        client = service.client
+        if client is None:
+            return
+        row = self.device_row(device_id)
+        if row is not None:
+            row.busy = True
+        name = row.title if row is not None else device_id
+
+        def work():
+            try:
+                getattr(client, method)(device_id, *args)
+            except Exception as exc:  # noqa: BLE001 - the section says why
+                self._show_devices(None, explain(exc, place=relay_place(client.base_url)).text, True)
+                self._unbusy(device_id)
+                return
+            if method == "remove_device" and this:
+                service.removed_here()  # the first screen takes over, with the sentence
+                return
+            done = f"Renamed to {args[0]}." if method == "rename_device" else f"Removed {name}: it is signed out."
+            self.load_devices(done)
+
+        threading.Thread(target=work, name=f"device-{method}", daemon=True).start()
+
+    @mainthread
+    def _unbusy(self, device_id: str) -> None:
+        row = self.device_row(device_id)
+        if row is not None:
+            row.busy = False
 
 
 def _describe(app: InstalledApp) -> str:

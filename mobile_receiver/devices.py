@@ -1,0 +1,67 @@
+"""This account's devices as the phone's Settings lists them, and the sentences about removing one.
+
+Kivy-free (tested without a window). The words follow the sender's People dialog
+(``desktop_sender/people.py``) so both sides say the same thing: "Remove Anna's laptop? It is
+signed out at once and gets no more apps until it signs in again."
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from shared.explain import relay_place
+from shared.formatting import human_when
+
+from mobile_receiver.verify import platform_label
+
+
+@dataclass(frozen=True)
+class DeviceLine:
+    """One of the account's devices, as one row: name, what it is, and whether it is this phone."""
+
+    device_id: str
+    name: str
+    hint: str
+    this: bool
+
+
+def own_devices(devices: Iterable[Mapping[str, Any]], this_device: Mapping[str, Any]) -> list[DeviceLine]:
+    """The account's own devices (friends' are left out), this phone first, the others by name.
+    The relay lists the caller's associated devices without the caller: ``this_device`` (id,
+    name, model, platform, as the profile has them) is added."""
+    this_device_id = str(this_device["id"])
+    lines = []
+    listed = [d for d in devices if str(d.get("id")) != this_device_id]
+    for device in [{**this_device, "relation": "self"}, *listed]:
+        if device.get("relation", "self") != "self":
+            continue
+        device_id = str(device["id"])
+        this = device_id == this_device_id
+        name = str(device.get("name") or device_id)
+        where = "This phone" if this else ("Online" if device.get("online") else _last_seen(device))
+        hint = " · ".join(x for x in (where, str(device.get("model") or ""),
+                                      platform_label(str(device.get("platform") or ""))) if x)
+        lines.append(DeviceLine(device_id, name, hint, this))
+    return sorted(lines, key=lambda line: (not line.this, line.name.casefold()))
+
+
+def _last_seen(device: Mapping[str, Any]) -> str:
+    seen = device.get("last_seen")
+    when = human_when(seen) if isinstance(seen, str) and seen else ""
+    return f"Offline, seen {when}" if when else "Offline"
+
+
+def remove_question(name: str, this: bool, username: str) -> str:
+    """What Remove asks first."""
+    if this:
+        return (f"Remove this phone from {username}'s account? It is signed out at once and gets no more "
+                "apps; you can pair it again or sign in later.")
+    return f"Remove {name}? It is signed out at once and gets no more apps until it signs in again."
+
+
+def removed_sentence(username: str, relay_url: str | None) -> str:
+    """On the first screen, after the relay stopped accepting this phone (removed from another
+    device, or here): what happened and what to do."""
+    who = f"{username}'s account" if username else "its account"
+    return f"This phone was removed from {who} on {relay_place(relay_url)}. Pair again or sign in."

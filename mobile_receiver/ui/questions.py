@@ -1,0 +1,58 @@
+"""Two small questions Settings asks: "Remove ...?" (yes/no) and "A new name for ..." (a text field)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from kivy.lang import Builder
+from kivy.properties import ListProperty, StringProperty
+from kivy.uix.modalview import ModalView
+
+from mobile_receiver.ui import theme
+from mobile_receiver.ui import widgets  # noqa: F401
+
+Builder.load_file(str(Path(__file__).with_suffix(".kv")))
+
+
+class ConfirmDialog(ModalView):
+    """A question with one action button (red for a removal) and Cancel."""
+
+    title = StringProperty("")
+    message = StringProperty("")
+    action = StringProperty("OK")
+    tint = ListProperty(list(theme.RED))
+
+    def __init__(self, title: str, message: str, action: str, on_yes: Callable[[], None], **kwargs):
+        super().__init__(**kwargs)
+        self.title, self.message, self.action = title, message, action
+        self.on_yes = on_yes
+
+    def answer(self, yes: bool) -> None:
+        self.dismiss()
+        if yes:
+            self.on_yes()
+
+
+class RenameDialog(ModalView):
+    """A device's new name; Save is offered only for a name that is not empty."""
+
+    title = StringProperty("")
+    error = StringProperty("")
+
+    def __init__(self, current: str, on_name: Callable[[str], None], **kwargs):
+        super().__init__(**kwargs)
+        self.title = f"A new name for {current}"
+        self.on_name = on_name
+        self.ids.name.text = current
+
+    def save(self) -> None:
+        name = self.ids.name.text.strip()
+        if not name:
+            self.error = "Give the device a name."
+            return
+        if len(name) > 100:
+            self.error = "A name has at most 100 characters."
+            return
+        self.dismiss()
+        self.on_name(name)
