@@ -263,7 +263,9 @@ class _StreamedInput:
                 data = self._source.read(size)
         except ValueError as exc:  # pywsgi's word for a broken chunk or a body cut short
             raise OSError(str(exc)) from exc
-        if not data:
-            self.finished = True
+        source = self._source
+        if not data or (not source.chunked_input and source.content_length is not None
+                        and source.position >= source.content_length):
+            self.finished = True  # read to the end: the connection may serve the next request
         rate.received(len(data))
         return data
