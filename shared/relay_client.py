@@ -159,6 +159,11 @@ class _UploadBody:
         return data
 
 
+def _unreadable(path: Path, exc: OSError) -> "PackageRefused":
+    return PackageRefused(f"Appbeam can't read {path.name} ({(exc.strerror or str(exc)).lower()}). Check that it "
+                          "is still there and that you may open it.", path.as_uri(), "unreadable")
+
+
 def _file_sha256(path: Path) -> tuple[str, int]:
     digest, size = hashlib.sha256(), 0
     with open(path, "rb") as f:
@@ -389,7 +394,7 @@ class RelayClient:
         try:
             sha, size = _file_sha256(path)
         except OSError as exc:
-            raise RelayError(None, "unreadable_file", f"cannot read {path.name}: {exc.strerror or exc}") from exc
+            raise _unreadable(path, exc) from exc
         route = f"/packages/{sha}"
         answer = {"sha256": sha, "size": size, "format": fmt, "url": f"{API_PREFIX}{route}", "uploaded": False}
         try:
@@ -411,7 +416,7 @@ class RelayClient:
         except requests.RequestException as exc:
             raise RelayUnavailable(f"cannot reach the relay at {self.base_url}: {exc}") from exc
         except OSError as exc:
-            raise RelayError(None, "unreadable_file", f"cannot read {path.name}: {exc.strerror or exc}") from exc
+            raise _unreadable(path, exc) from exc
         if resp.status_code >= 400:
             raise _error_from_response(resp)
         return {**answer, **resp.json(), "uploaded": True}
