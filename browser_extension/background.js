@@ -50,11 +50,12 @@ export async function openPicker(request) {
   return id;
 }
 
-/** What the link's server says of it (a HEAD request): MIME type, file name, size; {} if nothing. */
+/** What the link's server says of it (a HEAD request): MIME type, file name, size, the URL it
+ * redirects to; {} if nothing. */
 async function askServer(url) {
   try {
     const response = await fetch(url, { method: "HEAD", credentials: "include" });
-    return response.ok ? linkFacts(response.headers) : {};
+    return response.ok ? linkFacts(response) : {};
   } catch {
     return {}; // the server does not answer: the link alone has to do
   }
@@ -66,7 +67,8 @@ export async function handleLink(link, tabId) {
   let { info, fromPage } = resolveInstallInfo(link, jsonLd);
   if (!fromPage && link.source === "link" && /^https?:/.test(link.url)) {
     // A bare link from the context menu: its server's answer tells the format, name and size.
-    link = { ...link, ...(await askServer(link.url)) };
+    const facts = await askServer(link.url);
+    link = { ...link, ...facts, url: facts.finalUrl || link.url }; // the file itself, as the page may list it
     ({ info, fromPage } = resolveInstallInfo(link, jsonLd));
   }
   return openPicker({ info, link, fromPage, source: link.source });

@@ -17,12 +17,20 @@ export function filenameFromDisposition(header) {
   return (plain[2] ?? plain[1]).trim().split(/[\\/]/).pop();
 }
 
-/** {mime, filename, totalBytes} from a fetch() Response's headers. */
-export function linkFacts(headers) {
+/**
+ * {mime, filename, totalBytes, finalUrl} from a fetch() Response: the file name from
+ * Content-Disposition, else from the URL it was redirected to ("/download?id=3" -> ".../app-1.2.apk").
+ */
+export function linkFacts(response) {
+  const { headers } = response;
   const length = Number(headers.get("Content-Length"));
+  const finalUrl = response.redirected && response.url ? response.url : "";
+  let filename = filenameFromDisposition(headers.get("Content-Disposition"));
+  if (!filename && finalUrl) filename = decodeURIComponent(new URL(finalUrl).pathname.split("/").pop() || "");
   return {
     mime: headers.get("Content-Type") || "",
-    filename: filenameFromDisposition(headers.get("Content-Disposition")),
+    filename,
     totalBytes: Number.isInteger(length) && length > 0 ? length : null,
+    finalUrl,
   };
 }

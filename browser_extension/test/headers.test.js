@@ -16,9 +16,18 @@ test("file names from Content-Disposition", () => {
 test("a link that names no format is a package when its answer says so", () => {
   const headers = new Headers({ "Content-Type": "application/vnd.android.package-archive", "Content-Length": "4096",
     "Content-Disposition": 'attachment; filename="org.example.app-2.1.apk"' });
-  const { info } = resolveInstallInfo({ url: "https://dl.example/get?id=7", ...linkFacts(headers) }, []);
+  const { info } = resolveInstallInfo({ url: "https://dl.example/get?id=7", ...linkFacts({ headers }) }, []);
   assert.equal(info.id, "org.example.app");
   assert.equal(info.version, "2.1");
   assert.equal(info.size, 4096);
   assert.deepEqual(info.packages.map((p) => p.format), ["apk"]);
+});
+
+test("a redirect names the file the link stands for", () => {
+  const response = { headers: new Headers({ "Content-Type": "application/octet-stream" }), redirected: true,
+    url: "https://cdn.example/files/abc/org.example.app-2.1.ipa" };
+  const facts = linkFacts(response);
+  assert.equal(facts.filename, "org.example.app-2.1.ipa");
+  assert.equal(facts.finalUrl, response.url);
+  assert.equal(facts.totalBytes, null);
 });

@@ -300,6 +300,9 @@ def test_signing_in_with_a_password_keeps_the_same_device_and_key(browser, world
     page.close()
 
 
+PASS_THROUGH = "async () => (await chrome.storage.session.get('passThrough')).passThrough || []"
+
+
 def _downloads(world, url: str) -> list[dict]:
     return list(world.browser.worker.evaluate("async (url) => chrome.downloads.search({url})", url))
 
@@ -314,7 +317,6 @@ def test_only_packages_are_taken_over_and_download_to_this_computer_lets_one_thr
     windows = len(browser.context.pages)
     page.click("#plain-file")
     wait_for(lambda: _downloads(world, stylesheet), WAIT, "the plain file's download")
-    assert len(browser.context.pages) == windows, "a file that is no package opened the picker"
 
     package = page.locator('a.download[data-app-id="org.fdroid.fdroid"][data-format="apk"]').first
     url = world.relay.url + package.get_attribute("href")
@@ -322,8 +324,27 @@ def test_only_packages_are_taken_over_and_download_to_this_computer_lets_one_thr
         package.click()
     popup = opened.value
     popup.wait_for_selector("li.device", timeout=WAIT_MS)
+    # Downloads are handled in the order they start: had the plain file opened a picker, it would be here.
+    assert len(browser.context.pages) == windows + 1, "a file that is no package opened the picker"
     assert _downloads(world, url) == [], "the taken-over download is cancelled and erased"
     popup.click("#save")
     wait_for(lambda: _downloads(world, url), WAIT, "the download to this computer")
+    # The service worker let it through and forgot it (one download only), opening nothing.
+    wait_for(lambda: browser.worker.evaluate(PASS_THROUGH) == [], WAIT, "the let-through download to be handled")
+    wait_for(lambda: popup.is_closed(), WAIT, "the picker to close")
     assert len(browser.context.pages) == windows, "the download let through opened another picker"
+    page.close()
+
+
+def test_send_to_my_phone_on_a_bare_link_asks_its_server_what_it_is(browser, world):
+    """A link whose URL names no package (the relay's download by app id, a redirect to the file):
+    a HEAD request finds the file, and the file is on the page's JSON-LD: the whole app shows."""
+    page = browser.context.new_page()
+    page.goto(world.relay.url + "/")
+    bare = world.relay.url + "/api/v1/apps/org.fdroid.fdroid/package?platform=android"
+    popup = _open_picker_from_worker(world, CONTEXT_MENU_CLICK, [bare, page.url, _tab_id(world, page.url)])
+    popup.wait_for_selector("li.device", timeout=WAIT_MS)
+    assert popup.inner_text("#app-name") == "F-Droid"
+    assert "Version 1.20.0" in popup.inner_text("#app-meta")
+    popup.close()
     page.close()
