@@ -59,12 +59,21 @@ def quota_left(account_id: int, quota: int) -> int:
     return max(0, quota - stored_bytes(account_id))
 
 
-def record(account_id: int, sha256: str, size: int, content_type: str) -> bool:
+class OverQuota(Exception):
+    """Recording this upload would take the account past its quota (uploads that arrived together)."""
+
+
+def record(account_id: int, sha256: str, size: int, content_type: str, quota: int) -> bool:
     """The package is in the store: make sure it has its row, mark it this account's, and restart
-    its grace period (it is about to be pushed). True if the account did not own it before."""
+    its grace period (it is about to be pushed). True if the account did not own it before.
+
+    The quota is checked again here, in the transaction that records the upload: several uploads
+    of one account may have passed the check made before their bytes arrived (OverQuota)."""
     now = utcnow()
     with database.atomic():
         before = owns(account_id, sha256)
+        if not before and stored_bytes(account_id) + size > quota:
+            raise OverQuota()
         if not Package.update(created_at=now).where(Package.sha256 == sha256).execute():
             (Package.insert(sha256=sha256, size=size, content_type=content_type, created_at=now)
              .on_conflict_ignore().execute())

@@ -31,6 +31,7 @@ from relay_server.auth import device_required
 from relay_server.context import current_relay
 from relay_server.db import database
 from relay_server.errors import ApiError, bad_request
+from relay_server.models import Package
 from relay_server.package_store import HashMismatch, TooLarge
 from relay_server.request_deadlines import UploadTooSlow
 from relay_server.storage_health import storage_problem
@@ -61,24 +62,36 @@ def upload_package(sha256: str):
                                          f"and this one is larger ({length:,} bytes)")
     account_id = g.account.id
     if not (owned.owns(account_id, sha256) and relay.store.has(sha256)):
-        left = owned.quota_left(account_id, config.upload_quota_bytes)
-        if length > left:
-            raise ApiError(507, "quota_exceeded",
-                           f"your account keeps {size_words(config.upload_quota_bytes - left)} of uploaded packages "
-                           f"on the relay and may keep {size_words(config.upload_quota_bytes)}; this one "
-                           f"({size_words(length)}) does not fit. Uploads are deleted once their pushes are done: "
-                           "try again after the phones installed them")
+        if length > owned.quota_left(account_id, config.upload_quota_bytes):
+            raise _over_quota(account_id, length)
 
     database.close()  # the bytes may take minutes: the connection goes back to the pool meanwhile
     try:
         _receive(relay.store, sha256, fmt, length)
     finally:
         database.connect(reuse_if_open=True)
-    new = owned.record(account_id, sha256, length, FORMAT_MIME_TYPES.get(fmt, "application/octet-stream"))
+    try:
+        new = owned.record(account_id, sha256, length, FORMAT_MIME_TYPES.get(fmt, "application/octet-stream"),
+                           config.upload_quota_bytes)
+    except owned.OverQuota:
+        # Another upload of this account was recorded while these bytes arrived. The file goes
+        # again unless someone else's row keeps it.
+        if not Package.select().where(Package.sha256 == sha256).exists():
+            relay.store.path_for(sha256).unlink(missing_ok=True)
+        raise _over_quota(account_id, length) from None
     log.info("device %s uploaded package %s (%d bytes, %s)%s", g.device.id, sha256, length, fmt,
              "" if new else ", which it had uploaded before")
     body = {"sha256": sha256, "size": length, "format": fmt, "url": f"{API_PREFIX}/packages/{sha256}"}
     return jsonify(body), 201 if new else 200
+
+
+def _over_quota(account_id: int, length: int) -> ApiError:
+    quota = current_relay().config.upload_quota_bytes
+    used = owned.stored_bytes(account_id)
+    return ApiError(507, "quota_exceeded",
+                    f"your account keeps {size_words(used)} of uploaded packages on the relay and may keep "
+                    f"{size_words(quota)}; this one ({size_words(length)}) does not fit. Uploads are deleted once "
+                    "their pushes are done: try again after the phones installed them")
 
 
 def _claimed_format() -> str:

@@ -20,6 +20,7 @@ import requests
 from relay_server.demo_catalog import build_package
 from shared.relay_client import DeviceInfo, RelayClient, RelayError
 from shared.protocol import InstallInfo
+from tests.helpers.polling import wait_for
 from tests.helpers.relay_process import RelayProcess, anna_with_laptop_and_phone
 
 MAX_BYTES = 4_000_000  # above the 1 MiB a JSON request may take: uploads are not held to that
@@ -121,6 +122,35 @@ def test_the_accounts_quota_is_kept_and_says_how_much_is_used(relay, tmp_path):
     sam.create_account("sam", "correct horse")
     sam.login("sam", "correct horse", DeviceInfo("sam-laptop", "Laptop", "ThinkPad", "linux"))
     assert sam.upload_package(notes_apk(tmp_path, "3.1", size=3_000_000))["uploaded"] is True
+
+
+def test_two_uploads_at_once_cannot_pass_the_quota_together(relay, tmp_path):
+    """Both pass the check made before their bytes arrive (each alone fits); the one recorded
+    second is refused, and its file is not kept."""
+    bodies = [notes_apk(tmp_path, version, size=3_000_000).read_bytes() for version in ("3.0", "3.1")]
+    shas = [hashlib.sha256(body).hexdigest() for body in bodies]
+    socks = []
+    try:
+        for sha, body in zip(shas, bodies):
+            sock = socket.create_connection(("127.0.0.1", relay.port), timeout=60)
+            sock.sendall(f"PUT /api/v1/packages/{sha}?format=apk HTTP/1.1\r\nHost: relay\r\n"
+                         f"Authorization: Bearer {relay.laptop.token}\r\nContent-Length: {len(body)}\r\n"
+                         f"Connection: close\r\n\r\n".encode() + body[:100_000])
+            socks.append(sock)
+        wait_for(lambda: len(leftovers(relay)) == 2, 30, "both uploads past the quota check, writing")
+        for sock, body in zip(socks, bodies):
+            sock.sendall(body[100_000:])
+        answers = [_answer(sock) for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+    statuses = sorted(answer.split(b" ", 2)[1] for answer in answers)
+    assert statuses == [b"201", b"507"], [a[:60] for a in answers]
+    refused = shas[[a.split(b" ", 2)[1] for a in answers].index(b"507")]
+    assert b'"quota_exceeded"' in answers[shas.index(refused)]
+    assert not stored(relay, refused).exists()
+    assert leftovers(relay) == []
 
 
 def test_someone_elses_upload_cannot_be_pushed_or_read_by_naming_its_hash(relay, tmp_path):
