@@ -6,6 +6,7 @@
 Writes ``receiver-inbox.png`` (the app-message page mid-download), ``receiver-metered.png``
 (the mobile-data question), ``receiver-settings.png``, ``receiver-trust.png`` (the computers
 that can install apps here), ``receiver-devices.png`` (this account's devices),
+``receiver-remove-phone.png`` (Remove on this phone asks first),
 ``receiver-download-again.png`` (cards after Download again), ``receiver-login.png``,
 ``receiver-removed.png`` (the first screen after this phone was removed from its account) and
 ``receiver-pairing.png`` (Pair with a computer); ``--suffix -900x600`` is added to each name. With
@@ -184,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
             lambda: app.settings_screen.ids.devices.parent.parent.scroll_to(app.settings_screen.ids.devices,
                                                                             padding=60, animate=False),
             lambda: app.take_screenshot(str(out / f"receiver-devices{sfx}.png")),
+            lambda: app.settings_screen.ask_remove("anna-pixel", "Anna's Pixel", True),
+            lambda: app.take_screenshot(str(out / f"receiver-remove-phone{sfx}.png")),
+            lambda: _close_dialogs(),
             lambda: (app.show_inbox(), _download_again(service, app)),
             lambda: app.take_screenshot(str(out / f"receiver-download-again{sfx}.png")),
             lambda: app.manager.__setattr__("current", "login"),
@@ -204,9 +208,19 @@ def main(argv: list[str] | None = None) -> int:
         Clock.schedule_once(lambda dt: run_step(0), 1.5)
         app.run()
         service.db.close()
-    for name in ("inbox", "metered", "settings", "trust", "devices", "download-again", "login", "removed", "pairing"):
+    for name in ("inbox", "metered", "settings", "trust", "devices", "remove-phone", "download-again", "login",
+                 "removed", "pairing"):
         print(out / f"receiver-{name}{args.suffix}.png")
     return 0
+
+
+def _close_dialogs() -> None:
+    from kivy.core.window import Window
+    from kivy.uix.modalview import ModalView
+
+    for child in list(Window.children):
+        if isinstance(child, ModalView):
+            child.dismiss(animation=False)
 
 
 def _download_again(service, app) -> None:
