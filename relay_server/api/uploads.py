@@ -61,9 +61,9 @@ def upload_package(sha256: str):
         raise ApiError(413, "too_large", f"the relay takes packages of up to {size_words(config.upload_max_bytes)}, "
                                          f"and this one is larger ({length:,} bytes)")
     account_id = g.account.id
-    if not (owned.owns(account_id, sha256) and relay.store.has(sha256)):
-        if length > owned.quota_left(account_id, config.upload_quota_bytes):
-            raise _over_quota(account_id, length)
+    already = owned.owns(account_id, sha256) and relay.store.has(sha256)
+    if not already and length > owned.quota_left(account_id, config.upload_quota_bytes):
+        raise _over_quota(account_id, length)
 
     database.close()  # the bytes may take minutes: the connection goes back to the pool meanwhile
     try:

@@ -18,8 +18,8 @@ import pytest
 import requests
 
 from relay_server.demo_catalog import build_package
-from shared.relay_client import DeviceInfo, RelayClient, RelayError
 from shared.protocol import InstallInfo
+from shared.relay_client import DeviceInfo, RelayClient, RelayError
 from tests.helpers.polling import wait_for
 from tests.helpers.relay_process import RelayProcess, anna_with_laptop_and_phone
 
@@ -131,14 +131,14 @@ def test_two_uploads_at_once_cannot_pass_the_quota_together(relay, tmp_path):
     shas = [hashlib.sha256(body).hexdigest() for body in bodies]
     socks = []
     try:
-        for sha, body in zip(shas, bodies):
+        for sha, body in zip(shas, bodies, strict=True):
             sock = socket.create_connection(("127.0.0.1", relay.port), timeout=60)
             sock.sendall(f"PUT /api/v1/packages/{sha}?format=apk HTTP/1.1\r\nHost: relay\r\n"
                          f"Authorization: Bearer {relay.laptop.token}\r\nContent-Length: {len(body)}\r\n"
                          f"Connection: close\r\n\r\n".encode() + body[:100_000])
             socks.append(sock)
         wait_for(lambda: len(leftovers(relay)) == 2, 30, "both uploads past the quota check, writing")
-        for sock, body in zip(socks, bodies):
+        for sock, body in zip(socks, bodies, strict=True):
             sock.sendall(body[100_000:])
         answers = [_answer(sock) for sock in socks]
     finally:
@@ -240,7 +240,7 @@ def test_uploads_are_collected_like_mirror_copies_once_no_push_needs_them(app, a
     api.login(anna, "anna-phone")
     kept, dropped = (notes_apk(tmp_path, version).read_bytes() for version in ("3.0", "3.1"))
     shas = [hashlib.sha256(body).hexdigest() for body in (kept, dropped)]
-    for sha, body in zip(shas, (kept, dropped)):
+    for sha, body in zip(shas, (kept, dropped), strict=True):
         resp = client.put(f"/api/v1/packages/{sha}?format=apk", data=body, headers=laptop)
         assert resp.status_code == 201, resp.get_json()
     resp = api.push(laptop, ["anna-phone"], mode="notify", app={"id": "org.example.notes", "packages": [
