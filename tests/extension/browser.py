@@ -39,6 +39,7 @@ class ExtensionBrowser:
         self.context = None
         self.worker = None
         self.extension_id = ""
+        self.page_errors: list[str] = []
 
     def __enter__(self) -> "ExtensionBrowser":
         from playwright.sync_api import sync_playwright
@@ -52,6 +53,9 @@ class ExtensionBrowser:
                       "--headless=new", "--no-first-run", "--disable-gpu"],
                 viewport={"width": 1100, "height": 760})
             self.context.set_default_timeout(60_000)
+            # Uncaught exceptions in the extension's pages: a test fails on any (see page_errors).
+            self.context.on("page", lambda page: page.on(
+                "pageerror", lambda exc: self.page_errors.append(f"{page.url}: {exc}")))
             workers = self.context.service_workers
             self.worker = workers[0] if workers else self.context.wait_for_event("serviceworker", timeout=60_000)
             self.extension_id = self.worker.url.split("/")[2]

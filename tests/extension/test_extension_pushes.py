@@ -74,7 +74,9 @@ def _pair(world) -> None:
 
 @pytest.fixture
 def browser(world):
-    return world.browser
+    world.browser.page_errors.clear()
+    yield world.browser
+    assert world.browser.page_errors == [], "uncaught errors in the extension's pages"
 
 
 def _shot(world, page, name: str) -> Path:
