@@ -4,7 +4,7 @@
 // install information in chrome.storage.session (request=<id> in the URL).
 
 import { FINAL_STATES, PLATFORM_LABELS, PushMode, StreamEvent } from "./src/protocol.js";
-import { percentOf, stateLabel } from "./src/formats.js";
+import { humanSize, percentOf, stateLabel } from "./src/formats.js";
 import { deviceKey } from "./src/keystore.js";
 import { Relay, RelayError, hostOf } from "./src/relay.js";
 import { sendPush } from "./src/send.js";
@@ -29,18 +29,6 @@ const picker = {
 };
 
 // ------------------------------------------------------------------ small helpers
-
-/** "41234567" -> "41.2 MB" (decimal units, as shared/formatting.py human_size). */
-export function humanSize(n) {
-  if (!n) return "";
-  if (n < 1000) return `${n} B`;
-  let value = n;
-  for (const unit of ["kB", "MB", "GB", "TB"]) {
-    value /= 1000;
-    if (value < 1000 || unit === "TB") return value < 100 ? `${value.toFixed(1)} ${unit}` : `${Math.round(value)} ${unit}`;
-  }
-  return "";
-}
 
 function lastSeenText(iso) {
   if (!iso) return "never seen online";

@@ -60,3 +60,15 @@ export function percentOf(update) {
   if (!total || done === null || done === undefined) return null;
   return Math.max(0, Math.min(100, Math.floor((done * 100) / total)));
 }
+
+/** "41234567" -> "41.2 MB" (decimal units, as shared/formatting.py human_size). */
+export function humanSize(n) {
+  if (!n) return "";
+  if (n < 1000) return `${n} B`;
+  let value = n;
+  for (const unit of ["kB", "MB", "GB", "TB"]) {
+    value /= 1000;
+    if (value < 1000 || unit === "TB") return value < 100 ? `${value.toFixed(1)} ${unit}` : `${Math.round(value)} ${unit}`;
+  }
+  return "";
+}

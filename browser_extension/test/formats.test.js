@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { chooseFormat, downloadFormat, formatFromFilename, formatFromMime, percentOf, stateLabel } from "../src/formats.js";
+import { chooseFormat, downloadFormat, formatFromFilename, formatFromMime, humanSize, percentOf, stateLabel } from "../src/formats.js";
 
 test("a file name or URL names its package format", () => {
   assert.equal(formatFromFilename("org.videolan.vlc-3.6.0.apk"), "apk");
@@ -39,4 +39,11 @@ test("states read as the desktop shows them", () => {
   assert.equal(stateLabel("installed"), "Installed");
   assert.equal(percentOf({ bytes_done: 50, bytes_total: 200 }), 25);
   assert.equal(percentOf({ bytes_done: null, bytes_total: 200 }), null);
+});
+
+test("sizes read as shared/formatting.py writes them", () => {
+  assert.equal(humanSize(999), "999 B");
+  assert.equal(humanSize(41234567), "41.2 MB");
+  assert.equal(humanSize(123456789), "123 MB");
+  assert.equal(humanSize(null), "");
 });
