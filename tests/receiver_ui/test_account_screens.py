@@ -21,9 +21,11 @@ pytestmark = pytest.mark.e2e
 PASSWORD = "correct horse"
 
 
-@pytest.fixture
-def relay(tmp_path):
-    with relay_with_laptop(tmp_path / "relay", "anna", PASSWORD) as process:
+@pytest.fixture(scope="module")
+def relay(tmp_path_factory):
+    """One relay for these tests (a relay process takes seconds to start): each test uses
+    accounts or devices of its own."""
+    with relay_with_laptop(tmp_path_factory.mktemp("relay"), "anna", PASSWORD) as process:
         yield process
 
 
@@ -108,7 +110,7 @@ def test_accept_one_invitation_and_decline_another(relay, tmp_path, drive):
     cleo = signed_in(relay, "cleo", "cleo-phone", "Cleo's phone", create=True)
     ben.request_friend("anna")
     cleo.request_friend("anna")
-    app, ui = open_phone(relay, tmp_path, drive)
+    app, ui = open_phone(relay, tmp_path, drive, name="Anna's phone for People")
     ui.tap(app.inbox_screen.ids.settings)
     ui.show_screen("settings")
     rows = app.settings_screen.ids.people
@@ -126,7 +128,7 @@ def test_accept_one_invitation_and_decline_another(relay, tmp_path, drive):
 
 
 def test_download_again_after_a_cancel_is_installed_and_the_sender_sees_it(relay, tmp_path, drive):
-    app, ui = open_phone(relay, tmp_path, drive)
+    app, ui = open_phone(relay, tmp_path, drive, name="Anna's phone for Download again")
     device_id = app.service.profile.device_id
     body = build_package("apk", "org.example.again", "Again", "1.0", 1, size=400_000)
     with GatedPackageServer(body, hold_at=100_000) as srv:
@@ -158,7 +160,7 @@ def test_devices_rename_and_remove_another_then_this_phone(relay, tmp_path, driv
     tablet = signed_in(relay, "anna", "anna-tablet", "Anna's tablet")
     watch = StreamWatch(tablet)
     try:
-        app, ui = open_phone(relay, tmp_path, drive)
+        app, ui = open_phone(relay, tmp_path, drive, name="Anna's phone for devices")
         ui.tap(app.inbox_screen.ids.settings)
         ui.show_screen("settings")
         screen = app.settings_screen
@@ -192,13 +194,13 @@ def test_devices_rename_and_remove_another_then_this_phone(relay, tmp_path, driv
         ui.show_screen("login")
         assert app.login_screen.notice.startswith("This phone was removed from anna's account on the relay at")
         assert app.service.profile.token is None
-        assert "Anna's test phone" not in [d["name"] for d in relay.laptop.devices()]
+        assert app.service.profile.device_id not in [d["id"] for d in relay.laptop.devices()]
     finally:
         watch.close()
 
 
 def test_removed_from_another_device_the_phone_says_so_on_the_first_screen(relay, tmp_path, drive):
-    app, ui = open_phone(relay, tmp_path, drive)
+    app, ui = open_phone(relay, tmp_path, drive, name="Anna's phone removed elsewhere")
     ui.tap(app.inbox_screen.ids.settings)
     ui.show_screen("settings")  # a screen other than the inbox: the first screen takes over from anywhere
 
