@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import peewee as pw
 
-from relay_server.db import database, utcnow
+from relay_server.db import database, is_postgres, utcnow
 from relay_server.models import Account, BaseModel, Package
 
 
@@ -71,6 +71,10 @@ def record(account_id: int, sha256: str, size: int, content_type: str, quota: in
     of one account may have passed the check made before their bytes arrived (OverQuota)."""
     now = utcnow()
     with database.atomic():
+        if is_postgres():
+            # One account's uploads are recorded one at a time (SQLite's IMMEDIATE transactions
+            # already are): the sum read below must include an upload committed meanwhile.
+            Account.select(Account.id).where(Account.id == account_id).for_update().execute()
         before = owns(account_id, sha256)
         if not before and stored_bytes(account_id) + size > quota:
             raise OverQuota()
