@@ -38,6 +38,9 @@ class Profile:
     username: str = ""
     token: str | None = None
     wifi_only: bool = False
+    #: Why this phone is signed out, when the relay removed it (the first screen says it, after a
+    #: restart too); cleared by the next login or pairing.
+    removed_notice: str = ""
 
     @property
     def logged_in(self) -> bool:

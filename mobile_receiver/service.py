@@ -193,6 +193,9 @@ class ReceiverService:
         return answer
 
     def _signed_in(self) -> None:
+        if self.profile.removed_notice:
+            self.profile.removed_notice = ""
+            self.store.save(self.profile)
         self.reporter.wake()
         self.installed_reporter.wake(force=True)
         if self._started:
@@ -228,13 +231,11 @@ class ReceiverService:
         (``devices.removed_sentence``). Pushes, installed apps and keys stay."""
         if self.connection.state == "signed_out":
             return
-        relay_url = self.profile.relay_url
-        if self.profile.token is not None:
-            self.profile.token = None
-            self.store.save(self.profile)
+        sentence = devices.removed_sentence(self.profile.username, self.profile.relay_url)
+        self.profile.token, self.profile.removed_notice = None, sentence
+        self.store.save(self.profile)
         self._client = None
-        self._set_connection(Connection("signed_out", error="token refused (401)",
-                                        explanation=devices.removed_sentence(self.profile.username, relay_url)))
+        self._set_connection(Connection("signed_out", error="token refused (401)", explanation=sentence))
 
     def save_profile(self) -> None:
         self.store.save(self.profile)

@@ -72,6 +72,8 @@ class ReceiverApp(App):
         for screen in (self.login_screen, self.inbox_screen, self.settings_screen, self.pairing_screen):
             self.manager.add_widget(screen)
         self.login_screen.prefill(self.prefill.get("password", ""))
+        if not self.service.profile.logged_in:
+            self.login_screen.notice = self.service.profile.removed_notice  # removed while it was closed
         self.manager.current = "inbox" if self.service.profile.logged_in else "login"
         self.manager.transition = SlideTransition(duration=0.18)
         self._redraw = Clock.create_trigger(self._apply_changes, 0)
