@@ -92,3 +92,32 @@ def test_a_file_gone_before_send_is_not_sent_and_the_picker_says_why(sender, acc
 
     assert picker.error_label.text() == "Not sent: app-debug.apk is no longer on this computer."
     assert sender.sent == []
+
+
+def test_a_relay_that_refuses_the_upload_is_said_in_a_sentence(sender, accounts, tmp_path, monkeypatch):
+    """What the relay answers to an upload (here its per-account quota; its limits have their own
+    tests in tests/relay/test_uploads.py) reaches the picker as the relay's sentence."""
+    from shared.relay_client import RelayError
+
+    said = ("your account keeps 4.9 GB of uploaded packages on the relay and may keep 5.4 GB; this one "
+            "(3.2 MB) does not fit. Uploads are deleted once their pushes are done: try again after the "
+            "phones installed them")
+
+    def refuse(path, fmt=None, progress=None):
+        raise RelayError(507, "quota_exceeded", said)
+
+    monkeypatch.setattr(sender.app.client, "upload_package", refuse)
+    apk = tmp_path / "app-debug.apk"
+    apk.write_bytes(build_package("apk", "org.example.notes", "Notes", "3.0", 30))
+    _drop(sender.window, apk)
+    picker = sender.picker
+    sender.qtbot.waitUntil(lambda: picker.isVisible() and bool(picker.rows), timeout=WAIT_MS)
+    picker.row_for(accounts.ids["phone"]).checkbox.setChecked(True)
+
+    sender.qtbot.mouseClick(picker.install_button, Qt.MouseButton.LeftButton)
+    sender.qtbot.waitUntil(picker.error_label.isVisible, timeout=WAIT_MS)
+
+    assert picker.error_label.text() == f"Not sent: Y{said[1:]}."  # the relay's clause, as a sentence
+    assert not picker.status_label.text().startswith("Uploading")  # the upload's status is gone
+    assert picker.install_button.isEnabled()  # try again later
+    assert sender.sent == []
