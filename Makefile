@@ -58,7 +58,7 @@ $(EXT_STAMP): $(EXT)/package-lock.json
 	touch $(EXT_STAMP)
 
 test-extension: $(STAMP) $(EXT_STAMP)
-	cd $(EXT) && node --test test/
+	cd $(EXT) && node --test --test-reporter=spec test/
 	cd $(EXT) && npm run -s lint
 	$(PYTEST) tests/extension
 
