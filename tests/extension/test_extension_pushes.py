@@ -11,6 +11,7 @@ $APPBEAM_EXTENSION_SCREENSHOTS when set.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -24,6 +25,7 @@ from tests.extension.browser import ExtensionBrowser, compose_over_page
 from tests.helpers.polling import wait_for
 from tests.helpers.receiver_process import ReceiverProcess
 from tests.helpers.relay_process import RelayProcess, free_port
+from tests.helpers.servers import FileServer
 
 PASSWORD = "correct horse"
 WAIT = 90.0
@@ -350,3 +352,33 @@ def test_send_to_my_phone_on_a_bare_link_asks_its_server_what_it_is(browser, wor
     assert "Version 1.20.0" in popup.inner_text("#app-meta")
     popup.close()
     page.close()
+
+
+def test_a_package_on_a_site_without_json_ld_is_hashed_in_the_browser_and_installs_by_itself(browser, world, tmp_path):
+    """Another web site, a plain link, no JSON-LD: the install information comes from the link and
+    the download; for Install now the extension fetches the package and signs its SHA-256, so the
+    phone installs it without a tap."""
+    apk = next((world.relay.data_dir / "demo-packages").glob("org.videolan.vlc-*.apk"))
+    files = tmp_path / "site"
+    files.mkdir()
+    shutil.copy(apk, files / apk.name)
+    (files / "index.html").write_text(f'<!doctype html><title>Elsewhere</title><a id="get" href="{apk.name}">Get</a>')
+    with FileServer(files) as site:
+        page = browser.context.new_page()
+        page.goto(site.url + "/index.html")
+        with browser.context.expect_page(timeout=WAIT_MS) as opened:
+            page.click("#get")
+        popup = opened.value
+        popup.wait_for_selector("li.device", timeout=WAIT_MS)
+        assert popup.inner_text("#app-name") == apk.stem  # the file name: the page says nothing more
+        _row(popup, _phone_id(world)).click()
+        popup.click("#install")
+        popup.wait_for_selector('li.push[data-state="installed"]', timeout=WAIT_MS)
+        (push_id,) = _pushes_by_state(popup)
+        push = _as_extension(world, f"/api/v1/pushes/{push_id}")
+        assert push["signed"] is True
+        assert push["package"]["sha256"] == hashlib.sha256(apk.read_bytes()).hexdigest()
+        assert _installed(world, "org.videolan.vlc") is not None
+        assert world.phone.push(push_id)["prompt"] in (None, ""), "it installed without a tap"
+        popup.close()
+        page.close()
