@@ -230,6 +230,7 @@ def test_send_to_my_phone_on_a_link_sends_notices_to_own_and_friends_devices(bro
     friend_push = next(p for p in by_state if p != phone_push)
     assert _pushes_by_state(popup)[friend_push] == "queued"  # Sam's phone is off: the relay keeps it
     assert "Queued (device offline)" in popup.inner_text("#pushes")
+    _shot(world, popup, "extension-notices.png")
     # The end of the phone's push is announced by a browser notification.
     wait_for(lambda: f"appbeam-{phone_push}" in _notifications(world), WAIT, "the notification")
     store.close()
