@@ -114,7 +114,7 @@ def card_view(rec: PushRecord, now: float | None = None) -> CardView:
         actions = (USE_MOBILE_DATA, CANCEL)  # nothing is downloading: there is nothing to pause
     elif state is S.FAILED:
         actions = (RETRY, CANCEL)
-    elif state is S.DECLINED:  # this phone's user cancelled or dismissed it: perhaps by mistake
+    elif state is S.DECLINED and not rec.package_gone:  # this phone's user cancelled or dismissed it: by mistake?
         actions = (DOWNLOAD_AGAIN, REMOVE)
     elif rec.is_final:
         actions = (REMOVE,)

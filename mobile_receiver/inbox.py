@@ -359,10 +359,10 @@ class Inbox:
         fetched and installed as if Download had been tapped. The relay lets the device that
         declined a push re-open it (``shared.protocol.REOPENABLE_STATES``), so the sender's Pushes
         panel follows the new download to Installed. If the relay has let the package go since,
-        the push fails with a sentence saying so (``failures.package_gone_after_decline``)."""
+        the push is declined again with a sentence saying so (``failures.package_gone_after_decline``)."""
         rec = self._require(push_id)
         with self._lock:
-            if rec.push_state is not S.DECLINED:
+            if rec.push_state is not S.DECLINED or rec.package_gone:
                 return
             rec.state, rec.prompt, rec.notice, rec.detail = str(S.DELIVERED), None, None, None
             rec.bytes_done = 0
@@ -555,7 +555,7 @@ class Inbox:
                 log.warning("download of push %s failed: %s", rec.push_id, exc.reason)
                 where = self._where(url)
                 if rec.reopened and exc.status in (404, 410) and where.on_relay:
-                    self._fail(rec, job, failures.package_gone_after_decline(where))
+                    self._package_gone(rec, job, failures.package_gone_after_decline(where))
                 else:
                     self._fail(rec, job, failures.download_failure(exc, where))
                 return
@@ -676,6 +676,17 @@ class Inbox:
         discard_partial(path)
         self._set(rec, S.INSTALLED, notice=f"Version {installed.version or '?'} installed")
         self._notice(f"{rec.app_name} installed", key=rec.push_id)
+
+    def _package_gone(self, rec: PushRecord, job: _Job, failure: Failure) -> None:
+        """Download again found the relay's copy gone: the push is declined again, with the
+        sentence (the sender sees it too and can Resend); Retry or Download again could not work."""
+        with self._lock:
+            if job.stop or rec.push_state is not S.DOWNLOADING:
+                return
+            rec.package_gone = True
+            self._set(rec, S.DECLINED, detail=failure.sentence, notice=failure.sentence)
+        discard_partial(self._part_path(rec))
+        self._notice(f"{rec.app_name} was not installed. {failure.sentence}", key=rec.push_id)
 
     def _fail(self, rec: PushRecord, job: _Job, failure: Failure) -> None:
         with self._lock:

@@ -91,6 +91,8 @@ class PushRecord:
     #: Download again re-opened this push after its user cancelled or dismissed it: the relay may
     #: have let the package go since (a package missing then has its own sentence, failures.py).
     reopened: bool = False
+    #: ... and the relay no longer had its package: declined for good, nothing to download again.
+    package_gone: bool = False
     speed: float | None = field(default=None, compare=False)
     eta: float | None = field(default=None, compare=False)
     #: While a download waits to try again: what for (a Situation) and when (time.time()).

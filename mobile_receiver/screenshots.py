@@ -231,7 +231,7 @@ def _download_again(service, app) -> None:
 
     service.inbox.get("p-vlc").reopened = True
     fdroid = service.inbox.get("p-fdroid")
-    fdroid.state, fdroid.prompt, fdroid.reopened, fdroid.bytes_done = "failed", None, True, 0
+    fdroid.state, fdroid.prompt, fdroid.reopened, fdroid.package_gone, fdroid.bytes_done = "declined", None, True, True, 0
     fdroid.detail = fdroid.notice = failures.package_gone_after_decline(
         Where(service.profile.relay_url + "/api/v1/packages/" + "0" * 64, service.profile.relay_url)).sentence
     app.inbox_screen.refresh_all()

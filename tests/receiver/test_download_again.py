@@ -12,6 +12,7 @@ from relay_server.demo_catalog import build_package
 from tests.helpers.database import test_database_url
 from tests.helpers.relay_process import relay_with_laptop
 
+from mobile_receiver.cardview import card_view
 from mobile_receiver.service import ReceiverService
 
 from .fakes import fake_platform, wait_until
@@ -98,9 +99,13 @@ def test_download_again_when_the_relay_let_the_package_go_says_so(relay, tmp_pat
 
     phone.inbox.download_again(push["id"])
 
-    wait_until(lambda: phone.inbox.get(push["id"]).state == "failed", what="failed on the phone")
-    sentence = phone.inbox.get(push["id"]).detail
+    wait_until(lambda: phone.inbox.get(push["id"]).package_gone, what="the package found gone")
+    rec = phone.inbox.get(push["id"])
+    sentence = rec.notice
     assert sentence.startswith("The relay at 127.0.0.1") and "no longer keeps this app's package" in sentence
     assert "Ask the sender to send it again." in sentence and "HTTP" not in sentence
-    wait_until(lambda: phone.reporter.pending == 0, what="the reports handled")
-    assert _state(relay, push["id"]) == "declined"  # the relay refused the re-opening (410): Resend is offered
+    # Declined again, here and at the relay (which refused the re-opening with 410): nothing to tap
+    # but Remove; the sender reads the same sentence and can Resend.
+    assert rec.state == "declined" and card_view(rec).actions == ("forget",)  # Remove
+    wait_until(lambda: relay.laptop.get_push(push["id"])["detail"] == sentence, what="the sentence at the sender")
+    assert _state(relay, push["id"]) == "declined"
