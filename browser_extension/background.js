@@ -6,8 +6,11 @@
 // Talking to the relay, signing and following the push are the picker's job.
 
 import { downloadFormat } from "./src/formats.js";
+import { announceEnd, followed, unfollow } from "./src/follow.js";
 import { linkFacts } from "./src/headers.js";
 import { infoForPage, infoFromLink, resolveInstallInfo } from "./src/install_info.js";
+import { Relay } from "./src/relay.js";
+import { loadSession } from "./src/session.js";
 
 const MENU_ID = "appbeam-send-link";
 const PICKER = { width: 560, height: 700 };
@@ -136,5 +139,33 @@ chrome.runtime.onMessage.addListener((message, sender, reply) => {
   return false;
 });
 
+// ------------------------------------------------------------------ pushes the picker no longer follows
+
+const FOLLOW_ALARM = "appbeam-follow";
+chrome.alarms.create(FOLLOW_ALARM, { periodInMinutes: 0.5 }); // the shortest period browsers allow
+
+/** Ask the relay about each followed push; announce the ones that ended. */
+export async function followNow() {
+  const following = await followed();
+  const ids = Object.keys(following);
+  const session = await loadSession();
+  if (!ids.length || !session) return 0;
+  const relay = new Relay(session.relayUrl, session.token);
+  let ended = 0;
+  for (const id of ids) {
+    try {
+      const push = await relay.pushById(id);
+      if (await announceEnd(push, following[id].app)) ended += 1;
+    } catch (exc) {
+      if (exc.status === 404 || exc.status === 401) await unfollow([id]); // gone, or signed out
+    }
+  }
+  return ended;
+}
+
+chrome.alarms.onAlarm.addListener((alarm) => {
+  if (alarm.name === FOLLOW_ALARM) followNow().catch((exc) => console.info("could not follow pushes", String(exc)));
+});
+
 // For the tests (and the curious): the handlers, callable from the service worker's console.
-globalThis.appbeam = { handleLink, handlePage, openPicker, downloadHere };
+globalThis.appbeam = { handleLink, handlePage, openPicker, downloadHere, followNow };

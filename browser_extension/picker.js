@@ -5,6 +5,7 @@
 
 import { FINAL_STATES, PLATFORM_LABELS, PushMode, StreamEvent } from "./src/protocol.js";
 import { humanSize, percentOf, stateLabel } from "./src/formats.js";
+import { announceEnd, follow } from "./src/follow.js";
 import { deviceKey } from "./src/keystore.js";
 import { Relay, RelayError, hostOf } from "./src/relay.js";
 import { sendPush } from "./src/send.js";
@@ -207,6 +208,9 @@ async function send(mode) {
   show("save-row", false);
   show("progress", true);
   for (const push of pushes) picker.pushes.set(push.id, push);
+  // Should this window close first, the service worker follows them to the end.
+  const app = picker.request.info.name || picker.request.info.id;
+  await follow(pushes.map((p) => ({ id: p.id, app, device: p.device_name || p.device_id })));
   renderPushes();
   // What happened before the stream was open: read each push once.
   for (const push of pushes) refreshPush(push.id);
@@ -239,30 +243,17 @@ function renderPushes() {
       el("div", { class: "bar" }, el("div", { style: `width: ${width}%` })),
       push.mode === "notify" && push.requested_mode === "install_now"
         ? el("div", { class: "reason" }, "A friend's device gets a notice: its owner decides.") : null));
-    if (FINAL_STATES.includes(push.state)) notifyOnce(push);
+    if (FINAL_STATES.includes(push.state) && !picker.notified.has(push.id)) {
+      picker.notified.add(push.id);
+      announceEnd(push, picker.request.info.name || picker.request.info.id)
+        .catch((exc) => console.info("no notification", String(exc)));
+    }
   }
   const all = [...picker.pushes.values()];
   if (all.length && all.every((p) => FINAL_STATES.includes(p.state))) {
     $("live").textContent = "Done";
     closeStream();
   }
-}
-
-function notifyOnce(push) {
-  if (picker.notified.has(push.id)) return;
-  picker.notified.add(push.id);
-  const app = picker.request.info.name || picker.request.info.id;
-  const device = push.device_name || push.device_id;
-  const message = {
-    installed: `${app} is installed on ${device}.`,
-    already_installed: `${device} already had ${app}.`,
-    declined: `${device} said no to ${app}.`,
-    cancelled: `The push of ${app} to ${device} was withdrawn.`,
-    expired: `${device} did not come back in time; ${app} was not delivered.`,
-  }[push.state];
-  chrome.notifications.create(`appbeam-${push.id}`, {
-    type: "basic", iconUrl: chrome.runtime.getURL("icons/icon-128.png"), title: "Appbeam", message,
-  }).catch((exc) => console.info("no notification", String(exc)));
 }
 
 function onStreamEvent(name, data) {

@@ -383,3 +383,23 @@ def test_a_package_on_a_site_without_json_ld_is_hashed_in_the_browser_and_instal
         assert world.phone.push(push_id)["prompt"] in (None, ""), "it installed without a tap"
         popup.close()
         page.close()
+
+
+def test_a_push_is_followed_to_its_notification_after_the_picker_is_closed(browser, world):
+    store, popup = _open_picker_by_click(world, 'a.download[data-app-id="de.danoeh.antennapod"][data-format="apk"]')
+    popup.wait_for_selector("li.device", timeout=WAIT_MS)
+    _row(popup, _phone_id(world)).click()
+    popup.click("#notify")
+    popup.wait_for_selector("li.push", timeout=WAIT_MS)
+    (push_id,) = _pushes_by_state(popup)
+    popup.close()  # before the phone's user decides
+    world.phone.wait_for(lambda st: any(p["push_id"] == push_id and p["prompt"] == "download" for p in st["pushes"]),
+                         WAIT, "the phone's notice")
+    world.phone.tap(push_id, "download")
+    wait_for(lambda: _as_extension(world, f"/api/v1/pushes/{push_id}")["state"] == "installed", WAIT, "the install")
+    assert f"appbeam-{push_id}" not in _notifications(world)
+    # What the service worker's alarm runs every 30 s, run now.
+    assert browser.worker.evaluate("() => appbeam.followNow()") == 1
+    assert f"appbeam-{push_id}" in _notifications(world)
+    assert browser.worker.evaluate("() => appbeam.followNow()") == 0, "each push is announced once"
+    store.close()
