@@ -22,11 +22,13 @@ function showError(text) {
   $("error").hidden = !text;
 }
 
-/** Host permission for the relay's origin (Firefox grants host permissions only when asked). */
-async function allowRelay(url) {
-  const origins = [`${new URL(url).origin}/*`];
-  if (await chrome.permissions.contains({ origins })) return true;
-  return chrome.permissions.request({ origins });
+/**
+ * Host permission for the relay's origin (Firefox grants host permissions only when asked). Asked
+ * first thing in the click's handler: browsers allow permissions.request only while handling the
+ * user's click, which an earlier `await` would end. Already granted, it answers true at once.
+ */
+function allowRelay(url) {
+  return chrome.permissions.request({ origins: [`${new URL(url).origin}/*`] });
 }
 
 async function submit(event) {
