@@ -142,7 +142,8 @@ chrome.runtime.onMessage.addListener((message, sender, reply) => {
 // ------------------------------------------------------------------ pushes the picker no longer follows
 
 const FOLLOW_ALARM = "appbeam-follow";
-chrome.alarms.create(FOLLOW_ALARM, { periodInMinutes: 0.5 }); // the shortest period browsers allow
+// Made once: creating it again at each start of the worker would put its next round off each time.
+chrome.alarms.get(FOLLOW_ALARM).then((alarm) => alarm || chrome.alarms.create(FOLLOW_ALARM, { periodInMinutes: 0.5 }));
 
 /** Ask the relay about each followed push; announce the ones that ended. */
 export async function followNow() {
