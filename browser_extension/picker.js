@@ -194,7 +194,7 @@ async function send(mode) {
   let pushes;
   try {
     const key = await deviceKey();
-    pushes = await sendPush(picker.relay, key.privateKey, picker.request.info, mode, devices);
+    pushes = await sendPush(picker.relay, key, picker.request.info, mode, devices);
   } catch (exc) {
     picker.sending = false;
     $("install").textContent = "Install now on my device";

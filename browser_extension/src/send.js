@@ -40,10 +40,23 @@ export async function withHashes(info, formats) {
 }
 
 /**
- * Push `info` to `devices` (device objects from GET /devices) in `mode`, signed with `privateKey`:
- * the relay's pushes, one per device. Friends' devices always get a notice (the relay says so too).
+ * Push `info` to `devices` (device objects from GET /devices) in `mode`, signed with this browser's
+ * key (src/keystore.js deviceKey()): the relay's pushes, one per device. Friends' devices always
+ * get a notice (the relay says so too).
  */
-export async function sendPush(relay, privateKey, info, mode, devices) {
+export async function sendPush(relay, key, info, mode, devices) {
+  try {
+    return await signAndSend(relay, key.privateKey, info, mode, devices);
+  } catch (exc) {
+    if (!["no_public_key", "bad_signature"].includes(exc.code)) throw exc;
+  }
+  // The relay has no key, or another one, for this browser (its storage was cleared and a new key
+  // made): register this one and try once more. Phones announce the changed key to their user.
+  await relay.registerKey(key.publicKeyBase64);
+  return signAndSend(relay, key.privateKey, info, mode, devices);
+}
+
+async function signAndSend(relay, privateKey, info, mode, devices) {
   const chosen = new Map(devices.map((d) => [d.id, chooseFormat(d.platform, info.packages.map((p) => p.format))]));
   if (mode === PushMode.INSTALL_NOW) {
     info = await withHashes(info, new Set([...chosen.values()].filter(Boolean)));

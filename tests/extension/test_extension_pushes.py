@@ -403,3 +403,30 @@ def test_a_push_is_followed_to_its_notification_after_the_picker_is_closed(brows
     assert f"appbeam-{push_id}" in _notifications(world)
     assert browser.worker.evaluate("() => appbeam.followNow()") == 0, "each push is announced once"
     store.close()
+
+
+# Last in the module: it replaces the extension's key.
+def test_a_browser_that_lost_its_key_registers_a_new_one_which_phones_do_not_trust_silently(browser, world):
+    """The browser's storage was cleared: a new key is made at the next push and registered with
+    the relay, but the phone pinned the old one, so Install now arrives as a notice."""
+    page = browser.context.new_page()
+    page.goto(browser.url("signin.html"))
+    page.evaluate("""() => new Promise((resolve, reject) => {
+                       const request = indexedDB.deleteDatabase("appbeam");
+                       request.onsuccess = resolve; request.onerror = reject; request.onblocked = resolve; })""")
+    page.close()
+    old_key = world.extension["public_key"]
+    store, popup = _open_picker_by_click(world, 'a.download[data-app-id="com.nextcloud.client"][data-format="apk"]')
+    popup.wait_for_selector("li.device", timeout=WAIT_MS)
+    _row(popup, _phone_id(world)).click()
+    popup.click("#install")
+    popup.wait_for_selector("li.push", timeout=WAIT_MS)
+    (push_id,) = _pushes_by_state(popup)
+    new_key = next(d for d in world.laptop.devices() if d["id"] == world.extension["id"])["public_key"]
+    assert new_key and new_key != old_key
+    phone_push = world.phone.wait_for(
+        lambda st: next((p for p in st["pushes"] if p["push_id"] == push_id and p["prompt"]), None), WAIT,
+        "the push to arrive as a notice")
+    assert _installed(world, "com.nextcloud.client") is None, f"installed with an untrusted key: {phone_push}"
+    store.close()
+    popup.close()
