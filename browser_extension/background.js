@@ -3,7 +3,8 @@
 //
 // It reads the page's schema.org JSON-LD from the tab (chrome.scripting), works out the install
 // information (src/install_info.js) and hands it to the picker through chrome.storage.session.
-// Talking to the relay, signing and following the push are the picker's job.
+// Talking to the relay, signing and following the push are the picker's job; once the picker is
+// closed, this worker follows the pushes still under way to their notification (src/follow.js).
 
 import { downloadFormat } from "./src/formats.js";
 import { announceEnd, followed, unfollow } from "./src/follow.js";
@@ -44,8 +45,18 @@ async function tabShowing(url) {
   return showing.find((t) => t.active) || showing[0] || null;
 }
 
+/** Requests older than this are dropped when a new picker opens (the window is long gone). */
+const REQUEST_TTL_MS = 24 * 3600 * 1000;
+
+async function dropOldRequests(now) {
+  const all = await chrome.storage.session.get(null);
+  const old = Object.keys(all).filter((k) => k.startsWith("request:") && now - (all[k].at || 0) > REQUEST_TTL_MS);
+  if (old.length) await chrome.storage.session.remove(old);
+}
+
 /** Open the picker for one app: `request` is {info, link, source, fromPage} or {problem}. */
 export async function openPicker(request) {
+  await dropOldRequests(Date.now());
   const id = crypto.randomUUID();
   await chrome.storage.session.set({ [`request:${id}`]: { ...request, at: Date.now() } });
   const url = chrome.runtime.getURL(`picker.html?request=${id}`);
