@@ -3,7 +3,7 @@
 // It looks and behaves like desktop_sender/picker.py; the service worker opened it with the app's
 // install information in chrome.storage.session (request=<id> in the URL).
 
-import { FINAL_STATES, PLATFORM_LABELS, PushMode, StreamEvent } from "./src/protocol.js";
+import { FINAL_STATES, PLATFORM_LABELS, PushMode, REOPENABLE_STATES, StreamEvent } from "./src/protocol.js";
 import { humanSize, percentOf, stateLabel } from "./src/formats.js";
 import { announceEnd, follow } from "./src/follow.js";
 import { deviceKey } from "./src/keystore.js";
@@ -243,14 +243,16 @@ function renderPushes() {
       el("div", { class: "bar" }, el("div", { style: `width: ${width}%` })),
       push.mode === "notify" && push.requested_mode === "install_now"
         ? el("div", { class: "reason" }, "A friend's device gets a notice: its owner decides.") : null));
-    if (FINAL_STATES.includes(push.state) && !picker.notified.has(push.id)) {
-      picker.notified.add(push.id);
+    if (FINAL_STATES.includes(push.state) && !picker.notified.has(`${push.id}:${push.state}`)) {
+      picker.notified.add(`${push.id}:${push.state}`);
       announceEnd(push, picker.request.info.name || picker.request.info.id)
         .catch((exc) => console.info("no notification", String(exc)));
     }
   }
   const all = [...picker.pushes.values()];
-  if (all.length && all.every((p) => FINAL_STATES.includes(p.state))) {
+  // Done when nothing more can happen; a declined push may still be re-opened on its phone, so
+  // the stream stays open for it while this window is.
+  if (all.length && all.every((p) => FINAL_STATES.includes(p.state) && !REOPENABLE_STATES.includes(p.state))) {
     $("live").textContent = "Done";
     closeStream();
   }

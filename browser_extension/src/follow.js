@@ -23,12 +23,17 @@ export function endMessage(state, app, device) {
   }[state] || null;
 }
 
-/** Announce the end of `push` once: a browser notification, unless it was announced already. */
+/**
+ * Announce the end of `push` once: a browser notification, unless this end was announced already.
+ * A declined push its phone re-opens (Download again) may end once more, installed: that end is
+ * announced too.
+ */
 export async function announceEnd(push, app) {
   if (!FINAL_STATES.includes(push.state)) return false;
+  const key = `${push.id}:${push.state}`;
   const { [NOTIFIED]: notified = [] } = await chrome.storage.local.get(NOTIFIED);
-  if (notified.includes(push.id)) return false;
-  await chrome.storage.local.set({ [NOTIFIED]: [...notified, push.id].slice(-KEEP_NOTIFIED) });
+  if (notified.includes(key)) return false;
+  await chrome.storage.local.set({ [NOTIFIED]: [...notified, key].slice(-KEEP_NOTIFIED) });
   await unfollow([push.id]);
   const message = endMessage(push.state, app, push.device_name || push.device_id);
   await chrome.notifications.create(`appbeam-${push.id}`, {

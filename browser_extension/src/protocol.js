@@ -30,8 +30,11 @@ export const STATE_LABELS = Object.freeze({
   expired: "Expired",
 });
 
-/** States after which nothing more happens to a push. */
+/** States after which nothing more happens to a push... */
 export const FINAL_STATES = Object.freeze(["installed", "already_installed", "declined", "cancelled", "expired"]);
+
+/** ...except that its phone may re-open a push in one of these (Download again after a decline). */
+export const REOPENABLE_STATES = Object.freeze(["declined"]);
 
 /** Why a phone holds a push though nobody paused it: the detail of a "paused" report. */
 export const SITUATION_LABELS = Object.freeze({

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Self
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCE = REPO / "browser_extension"
@@ -41,7 +42,7 @@ class ExtensionBrowser:
         self.extension_id = ""
         self.page_errors: list[str] = []
 
-    def __enter__(self) -> "ExtensionBrowser":
+    def __enter__(self) -> Self:
         from playwright.sync_api import sync_playwright
 
         extension = stage_extension(self.root / "extension")

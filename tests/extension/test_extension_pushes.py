@@ -405,6 +405,32 @@ def test_a_push_is_followed_to_its_notification_after_the_picker_is_closed(brows
     store.close()
 
 
+def test_a_declined_push_its_phone_reopens_is_followed_to_installed(browser, world):
+    """Download again on a phone re-opens a declined push (shared.protocol REOPENABLE_STATES): the
+    picker keeps listening after Declined. The phone here is a device of Alex's reporting through
+    the relay API as a phone does (the headless receiver's control socket has no Download again)."""
+    old_phone = RelayClient(world.relay.url)
+    old_phone.login("alex", PASSWORD, DeviceInfo("alex-old-phone", "Alex's old phone", "Moto G", "android"))
+    store, popup = _open_picker_by_click(world, 'a.download[data-app-id="com.kunzisoft.keepass.libre"][data-format="apk"]')
+    popup.wait_for_selector("li.device", timeout=WAIT_MS)
+    _row(popup, "alex-old-phone").click()
+    popup.click("#notify")
+    popup.wait_for_selector("li.push", timeout=WAIT_MS)
+    popup.wait_for_selector("#live:has-text('Live')", timeout=WAIT_MS)
+    (push_id,) = _pushes_by_state(popup)
+    old_phone.report(push_id, "delivered")
+    old_phone.report(push_id, "declined")
+    popup.wait_for_selector(f'li.push[data-push-id="{push_id}"][data-state="declined"]', timeout=WAIT_MS)
+    assert popup.inner_text("#live") != "Done", "a declined push may come back: the picker keeps listening"
+    for state in ("downloading", "verifying", "installing", "installed"):  # Download again, on the phone
+        old_phone.report(push_id, state)
+    popup.wait_for_selector(f'li.push[data-push-id="{push_id}"][data-state="installed"]', timeout=WAIT_MS)
+    assert popup.inner_text("#live") == "Done"
+    old_phone.remove_device("alex-old-phone")
+    store.close()
+    popup.close()
+
+
 # Last in the module: it replaces the extension's key.
 def test_a_browser_that_lost_its_key_registers_a_new_one_which_phones_do_not_trust_silently(browser, world):
     """The browser's storage was cleared: a new key is made at the next push and registered with

@@ -46,6 +46,7 @@ def test_push_modes(js):
 def test_states_their_labels_and_the_final_ones(js):
     assert js["STATE_LABELS"] == {str(s): protocol.state_label(s) for s in protocol.PushState}
     assert sorted(js["FINAL_STATES"]) == sorted(str(s) for s in protocol.FINAL_STATES)
+    assert sorted(js["REOPENABLE_STATES"]) == sorted(str(s) for s in protocol.REOPENABLE_STATES)
     assert js["SITUATION_LABELS"] == {str(s): label for s, label in protocol.SITUATION_LABELS.items()}
 
 
