@@ -23,31 +23,32 @@ from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
 
 from desktop_sender.account import sign_in
 from desktop_sender.add_phone import AddPhoneDialog
-from desktop_sender.people import PeopleDialog
 from desktop_sender.downloads import DownloadInterceptor
 from desktop_sender.icons import IconCache
 from desktop_sender.install_info import (
     PackageLink,
     info_from_link,
+    info_from_page_call,
     local_package_problem,
     local_path,
-    info_from_page_call,
     resolve_install_info,
     with_clicked_first,
 )
 from desktop_sender.main_window import MainWindow
 from desktop_sender.notice import sent_message
 from desktop_sender.page_inspector import collect_json_ld
+from desktop_sender.people import PeopleDialog
 from desktop_sender.profile import SenderProfile
 from desktop_sender.push_board import PushBoard
 from desktop_sender.relay_worker import PushEventListener, RelayWorker
 from desktop_sender.setup_dialog import SetupDialog
+from desktop_sender.signals import emit
 from desktop_sender.style import STYLE_SHEET
 from desktop_sender.web_api import install_web_api
 from shared.explain import explain, relay_place
-from shared.protocol import InstallInfo, ProtocolError
+from shared.messages import InstallInfo
+from shared.protocol import ProtocolError
 from shared.relay_client import RelayClient, RelayError
-from desktop_sender.signals import emit
 
 log = logging.getLogger(__name__)
 

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 from urllib.request import url2pathname
 
 from shared.formatting import human_size  # noqa: F401 - re-exported: the picker shows sizes through it
+from shared.messages import InstallInfo, PackageRef
 from shared.package_check import NotAPackage, PackageFacts, inspect_package
 from shared.protocol import (
-    InstallInfo,
-    PackageRef,
     ProtocolError,
     format_from_filename,
     format_from_mime,
@@ -114,7 +113,7 @@ def info_from_link(link: PackageLink) -> InstallInfo:
     if fmt and path is not None:
         facts = _local_facts(path, fmt)
         if facts is not None:
-            info = _with_facts(replace(info, size=_file_size(path) or info.size), facts)
+            info = _with_facts(info.replace(size=_file_size(path) or info.size), facts)
     return info
 
 
@@ -177,7 +176,7 @@ def _with_facts(info: InstallInfo, facts: PackageFacts) -> InstallInfo:
         changes["version"] = _clip(facts.version, 64)
     if facts.version_code is not None and 0 <= facts.version_code <= 2**53 - 1:
         changes["version_code"] = facts.version_code
-    return replace(info, **changes)
+    return info.replace(**changes)
 
 
 # --------------------------------------------------------------------------- from JSON-LD
@@ -380,7 +379,7 @@ def with_clicked_first(info: InstallInfo, clicked_format: str | None) -> Install
         return info
     first = [p for p in info.packages if p.format == clicked_format]
     rest = [p for p in info.packages if p.format != clicked_format]
-    return replace(info, packages=tuple(first + rest))
+    return info.replace(packages=tuple(first + rest))
 
 
 def _clip(text: str | None, limit: int) -> str | None:

@@ -30,10 +30,11 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_sender.install_info import PackageLink, human_size
-from desktop_sender.style import DIM, letter_icon, rounded
-from shared.protocol import PLATFORM_LABELS, InstallInfo, Platform, PushMode
-from shared.versions import compare_versions, is_same_or_newer
 from desktop_sender.signals import emit
+from desktop_sender.style import DIM, letter_icon, rounded
+from shared.messages import InstallInfo
+from shared.protocol import PLATFORM_LABELS, Platform, PushMode
+from shared.versions import compare_versions, is_same_or_newer
 
 ICON_SIZE = 64
 CARD_WIDTH = 600

@@ -7,10 +7,21 @@ event after a fresher list), so an update older than what is known is ignored.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
-from shared.protocol import CANCELLABLE_STATES, FINAL_STATES, PushMode, PushState, state_label
+from shared.messages import Push, PushUpdate, percent, read
+from shared.protocol import (
+    CANCELLABLE_STATES,
+    FINAL_STATES,
+    ProtocolError,
+    PushMode,
+    PushState,
+    state_label,
+)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,36 +48,33 @@ class PushEntry:
     app: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
-    def from_push(cls, push: Mapping[str, Any]) -> "PushEntry":
-        """From a push as the relay answers it (``docs/api.md``, Pushes)."""
-        app = push.get("app") or {}
-        mode = PushMode(push.get("mode") or PushMode.NOTIFY)
+    def from_push(cls, push: Push) -> PushEntry:
+        """From a push as the relay answers it (``shared.messages.Push``)."""
+        app = push.app
         return cls(
-            push_id=str(push["id"]),
-            app_id=str(app.get("id") or ""),
-            app_name=str(app.get("name") or app.get("id") or "App"),
-            app_version=app.get("version"),
-            icon_url=app.get("icon_url"),
-            device_id=str(push.get("device_id") or ""),
-            device_name=str(push.get("device_name") or push.get("device_id") or "device"),
-            owner=str(push.get("owner") or ""),
-            mode=mode,
-            requested_mode=PushMode(push.get("requested_mode") or mode),
-            state=PushState(push.get("state") or PushState.QUEUED),
-            bytes_done=push.get("bytes_done"),
-            bytes_total=push.get("bytes_total"),
-            detail=push.get("detail"),
-            created_at=str(push.get("created_at") or ""),
-            updated_at=str(push.get("updated_at") or ""),
-            app=dict(app),
+            push_id=push.id,
+            app_id=app.id,
+            app_name=app.name or app.id,
+            app_version=app.version,
+            icon_url=app.icon_url,
+            device_id=push.device_id,
+            device_name=push.device_name or push.device_id,
+            owner=push.owner,
+            mode=push.mode,
+            requested_mode=push.requested_mode,
+            state=push.state,
+            bytes_done=push.bytes_done,
+            bytes_total=push.bytes_total,
+            detail=push.detail,
+            created_at=push.created_at,
+            updated_at=push.updated_at,
+            app=app.to_dict(),
         )
 
     @property
     def percent(self) -> int | None:
         """Download progress in percent, when the device said how far it is."""
-        if self.bytes_total and self.bytes_done is not None:
-            return max(0, min(100, int(self.bytes_done * 100 / self.bytes_total)))
-        return None
+        return percent(self.bytes_done, self.bytes_total)
 
     @property
     def label(self) -> str:
@@ -129,10 +137,15 @@ class PushBoard:
         self.cleared_at = now
 
     def add_pushes(self, pushes: Iterable[Mapping[str, Any]]) -> list[str]:
-        """Add or refresh pushes from the relay; returns the ids that changed."""
+        """Add or refresh pushes from the relay (its JSON: ``shared.messages.Push``); returns the ids
+        that changed. A push the relay describes in a shape this sender cannot read is left out."""
         changed = []
-        for push in pushes:
-            entry = PushEntry.from_push(push)
+        for data in pushes:
+            try:
+                entry = PushEntry.from_push(read(data, Push))
+            except ProtocolError as exc:
+                log.warning("left out a push the relay described oddly: %s", exc)
+                continue
             known = self._entries.get(entry.push_id)
             if known is not None and known.updated_at and entry.updated_at and entry.updated_at < known.updated_at:
                 continue
@@ -143,24 +156,22 @@ class PushBoard:
 
     def apply_update(self, update: Mapping[str, Any]) -> PushEntry | None:
         """Apply a ``push_update`` event; returns the changed entry, or None if unknown/stale."""
-        push_id = str(update.get("push_id") or "")
-        known = self._entries.get(push_id)
+        try:
+            event = read(update, PushUpdate)
+        except ProtocolError:
+            return None
+        known = self._entries.get(event.push_id)
         if known is None:
             return None
-        updated_at = str(update.get("updated_at") or "")
-        if updated_at and known.updated_at and updated_at < known.updated_at:
-            return None
-        try:
-            state = PushState(update["state"])
-        except (KeyError, ValueError):
+        if event.updated_at and known.updated_at and event.updated_at < known.updated_at:
             return None
         entry = replace(
             known,
-            state=state,
-            bytes_done=update.get("bytes_done"),
-            bytes_total=update.get("bytes_total") if update.get("bytes_total") is not None else known.bytes_total,
-            detail=update.get("detail"),
-            updated_at=updated_at or known.updated_at,
+            state=event.state,
+            bytes_done=event.bytes_done,
+            bytes_total=event.bytes_total if event.bytes_total is not None else known.bytes_total,
+            detail=event.detail,
+            updated_at=event.updated_at or known.updated_at,
         )
-        self._entries[push_id] = entry
+        self._entries[event.push_id] = entry
         return entry

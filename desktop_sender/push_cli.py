@@ -28,7 +28,14 @@ from typing import Iterable
 
 from shared.explain import explain, relay_place
 from shared.formatting import human_size
-from shared.protocol import FINAL_STATES, InstallInfo, PushMode, PushState, format_from_filename, state_label
+from shared.messages import InstallInfo
+from shared.protocol import (
+    FINAL_STATES,
+    PushMode,
+    PushState,
+    format_from_filename,
+    state_label,
+)
 from shared.relay_client import RelayClient, RelayError
 
 #: Exit statuses.
@@ -136,7 +143,11 @@ def install_info_for(what: str, client: RelayClient) -> InstallInfo:
     """What to push: a local package file (checked; its id, name and version read from it, and
     its one package the file's format, uploaded by ``RelayClient.push_file``), a package
     address, or an app id from the relay's store."""
-    from desktop_sender.install_info import PackageLink, info_from_link, local_package_problem
+    from desktop_sender.install_info import (
+        PackageLink,
+        info_from_link,
+        local_package_problem,
+    )
 
     path = local_package(what)
     if path is not None:

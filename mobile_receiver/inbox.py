@@ -34,10 +34,29 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from mobile_receiver import failures, packages, situations, verify
+from mobile_receiver.download import (
+    DownloadError,
+    DownloadOutcome,
+    PackageDownload,
+    discard_partial,
+)
+from mobile_receiver.failures import Failure, Where
+from mobile_receiver.platform.base import DevicePlatform, InstallError, NetworkStatus
+from mobile_receiver.record import (
+    PROMPT_DOWNLOAD,
+    PROMPT_METERED,
+    PushRecord,
+    parse_push,
+)
+from mobile_receiver.reporter import Reporter
+from mobile_receiver.retry import Stopped, Wake
+from mobile_receiver.storage import ReceiverDB
+from mobile_receiver.versions import is_same_or_newer
 from shared.formatting import ProgressMeter, megabytes
+from shared.messages import PackageRef
 from shared.protocol import (
     CANCELLABLE_STATES,
-    PackageRef,
     ProtocolError,
     PushMode,
     PushState,
@@ -45,16 +64,6 @@ from shared.protocol import (
     can_transition,
 )
 from shared.relay_client import RelayClient, RelayError
-
-from mobile_receiver import failures, packages, situations, verify
-from mobile_receiver.download import DownloadError, DownloadOutcome, PackageDownload, discard_partial
-from mobile_receiver.failures import Failure, Where
-from mobile_receiver.platform.base import DevicePlatform, InstallError, NetworkStatus
-from mobile_receiver.record import PROMPT_DOWNLOAD, PROMPT_METERED, PushRecord, parse_push
-from mobile_receiver.reporter import Reporter
-from mobile_receiver.retry import Stopped, Wake
-from mobile_receiver.storage import ReceiverDB
-from mobile_receiver.versions import is_same_or_newer
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,20 @@ from urllib.parse import urlsplit
 
 from tenacity import Retrying, retry_if_exception, stop_never
 
-from shared.protocol import PackageRef, ProtocolError, choose_format, format_from_filename, formats_for
-from shared.relay_client import RelayClient, RelayError
-
 from mobile_receiver.record import PushRecord
-from mobile_receiver.retry import DOWNLOAD_BACKOFF_CAP, DOWNLOAD_BACKOFF_INITIAL, backoff
+from mobile_receiver.retry import (
+    DOWNLOAD_BACKOFF_CAP,
+    DOWNLOAD_BACKOFF_INITIAL,
+    backoff,
+)
+from shared.messages import PackageRef
+from shared.protocol import (
+    ProtocolError,
+    choose_format,
+    format_from_filename,
+    formats_for,
+)
+from shared.relay_client import RelayClient, RelayError
 
 
 def resolve(rec: PushRecord, device_platform: str, client: RelayClient | None) -> PackageRef:

@@ -6,15 +6,11 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
+from shared.messages import InstallInfo, PackageRef, PushMessage
 from shared.protocol import (
     FINAL_STATES,
-    InstallInfo,
-    PackageRef,
-    ProtocolError,
-    PushMode,
-    PushSender,
-    PushState,
     SITUATION_LABELS,
+    PushState,
     Situation,
     state_label,
 )
@@ -30,31 +26,14 @@ def parse_push(data: Any) -> "PushRecord":
     The ``package`` may be missing: the app id is then resolved through the relay's
     catalog (download by app id [0074]) when the download starts.
     """
-    if not isinstance(data, Mapping):
-        raise ProtocolError("push", "must be an object")
-    push_id = data.get("push_id")
-    if not isinstance(push_id, str) or not push_id.strip() or len(push_id) > 64:
-        raise ProtocolError("push_id", "is required")
-    try:
-        mode = PushMode(data.get("mode"))
-    except ValueError:
-        raise ProtocolError("mode", "must be install_now or notify") from None
-    sender_data = data.get("sender")
-    if not isinstance(sender_data, Mapping):
-        raise ProtocolError("sender", "must be an object")
-    try:
-        sender = PushSender.from_dict(sender_data)
-    except KeyError as exc:
-        raise ProtocolError(f"sender.{exc.args[0]}", "is required") from None
-    app = InstallInfo.from_dict(data.get("app"))
-    package = PackageRef.from_dict(data["package"]) if data.get("package") else None
+    message = PushMessage.from_dict(data)
     return PushRecord(
-        push_id=push_id,
-        mode=str(mode),
-        sender=asdict(sender),
-        app=app.to_dict(),
-        package=package.to_dict() if package else None,
-        created_at=str(data.get("created_at") or _now()),
+        push_id=message.push_id,
+        mode=str(message.mode),
+        sender=message.sender.to_dict(),
+        app=message.app.to_dict(),
+        package=message.package.to_dict() if message.package else None,
+        created_at=message.created_at,
         received_at=_now(),
     )
 

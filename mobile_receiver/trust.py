@@ -26,10 +26,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from shared.protocol import ProtocolError
-from shared.signing import MAX_AGE, MAX_SKEW, PushSignature, fingerprint, parse_timestamp, verify
-
 from mobile_receiver.storage import read_json, write_json_atomic
+from shared.messages import PushSignature
+from shared.protocol import ProtocolError, parse_timestamp
+from shared.signing import MAX_AGE, MAX_SKEW, facts_for, fingerprint, verify
 
 log = logging.getLogger(__name__)
 
@@ -269,7 +269,7 @@ class KeyRing:
         if signature.push_id != push.get("push_id"):
             return "the signature belongs to another push"
         app = push.get("app") or {}
-        facts = signature.facts(device_id=own_device_id, mode="install_now", app_id=str(app.get("id")),
+        facts = facts_for(signature, device_id=own_device_id, mode="install_now", app_id=str(app.get("id")),
                                 version=app.get("version"), fmt=str(package.get("format")))
         if not verify(key.public_key, facts, signature.value):
             return "the signature does not match this push (changed after it was signed)"

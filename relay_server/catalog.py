@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from shared.protocol import FORMAT_MIME_TYPES, InstallInfo, PLATFORM_FORMATS, Platform, formats_for
-
 from relay_server.db import database
 from relay_server.models import CatalogApp, CatalogPackage, Package
+from shared.messages import InstallInfo
+from shared.protocol import FORMAT_MIME_TYPES, PLATFORM_FORMATS, Platform, formats_for
 
 log = logging.getLogger(__name__)
 

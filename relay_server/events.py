@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
 from urllib.parse import urljoin
 
 from peewee import JOIN, fn
 
-from shared.protocol import UNACKNOWLEDGED_STATES, StreamEvent
-
 from relay_server.db import Prepared, database, is_postgres, iso, slot, utcnow
 from relay_server.models import Account, Device, Event, Push
-
+from shared.messages import (
+    InstallInfo,
+    Message,
+    PackageRef,
+    PushMessage,
+    PushSender,
+    PushSignature,
+    PushUpdate,
+    encode,
+    read,
+)
+from shared.protocol import UNACKNOWLEDGED_STATES, PushMode, PushState, StreamEvent
 
 #: Any fixed number: the advisory lock that orders event writes on PostgreSQL.
 _EVENT_LOCK = 0x61707062
@@ -23,8 +30,11 @@ _INSERT = Prepared(lambda: Event.insert(
     created_at=slot("created_at", Event.created_at)))
 
 
-def append(device_id: str, kind: StreamEvent, push: Push | None = None, payload: dict | None = None) -> None:
+def append(device_id: str, kind: StreamEvent, push: Push | None = None, payload: Message | None = None) -> None:
     """Record an event for a device (inside the caller's transaction).
+
+    ``payload`` is the event's message, stored as the JSON it is sent as; a ``push`` event
+    stores none, it is rendered from its push when sent (``push_message``), as it stands then.
 
     Streams read "events after the last id I sent", so ids must become visible in the
     order they were given out. SQLite has one writer at a time; on PostgreSQL two
@@ -34,48 +44,35 @@ def append(device_id: str, kind: StreamEvent, push: Push | None = None, payload:
     if is_postgres():
         database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_EVENT_LOCK,))
     _INSERT.execute(device=device_id, kind=str(kind), push=push.id if push is not None else None,
-                    payload=json.dumps(payload) if payload is not None else None, created_at=utcnow())
+                    payload=encode(payload).decode() if payload is not None else None, created_at=utcnow())
 
 
-def push_update_payload(push: Push) -> dict[str, Any]:
-    return {
-        "push_id": push.id,
-        "device_id": push.target_device_id,
-        "state": push.state,
-        "bytes_done": push.bytes_done,
-        "bytes_total": push.bytes_total,
-        "detail": push.detail,
-        "updated_at": iso(push.updated_at),
-    }
+def push_update(push: Push) -> PushUpdate:
+    """The ``push_update`` event the sending device gets when its push changed."""
+    return PushUpdate(push_id=push.id, device_id=push.target_device_id, state=PushState(push.state),
+                      bytes_done=push.bytes_done, bytes_total=push.bytes_total, detail=push.detail,
+                      updated_at=iso(push.updated_at))
 
 
-def push_message(push: Push, base_url: str) -> dict[str, Any]:
-    """The ``push`` event a target device receives, as the push stands now [claims 3, 10]."""
+def push_message(push: Push, base_url: str) -> PushMessage:
+    """The ``push`` event a target device receives, as the push stands now [claims 3, 10].
+    Addresses on the relay itself (``/api/v1/packages/...``) are made absolute."""
     sender: Device = push.sender_device
-    app = push.app
-    package = {
-        "format": push.format,
-        "url": urljoin(base_url, push.package_url),
-        "sha256": push.package_sha256,
-        "size": push.package_size,
-    }
-    if app.get("icon_url"):
-        app["icon_url"] = urljoin(base_url, app["icon_url"])
-    for ref in app.get("packages", []):
-        ref["url"] = urljoin(base_url, ref["url"])
-    return {
-        "push_id": push.id,
-        "mode": push.mode,
-        "sender": {
-            "username": sender.account.username,
-            "device_id": sender.id,
-            "device_name": sender.name,
-        },
-        "app": app,
-        "package": package,
-        "signature": push.signature_dict,
-        "created_at": iso(push.created_at),
-    }
+    app = read(push.app, InstallInfo, "app.")
+    app = app.replace(
+        icon_url=urljoin(base_url, app.icon_url) if app.icon_url else None,
+        packages=tuple(ref.replace(url=urljoin(base_url, ref.url)) for ref in app.packages),
+    )
+    signature = push.signature_dict
+    return PushMessage(
+        push_id=push.id,
+        mode=PushMode(push.mode),
+        sender=PushSender(sender.account.username, sender.id, sender.name),
+        app=app,
+        package=PackageRef(push.format, urljoin(base_url, push.package_url), push.package_sha256, push.package_size),
+        signature=read(signature, PushSignature, "signature.") if signature is not None else None,
+        created_at=iso(push.created_at),
+    )
 
 
 _Sender = Device.alias()
@@ -141,9 +138,9 @@ def latest_id(device_id: str) -> int:
 
 
 def render(event: Event, base_url: str) -> str:
-    """One event as Server-Sent Events text."""
+    """One event as Server-Sent Events text. Stored payloads are already the JSON sent."""
     if event.kind == str(StreamEvent.PUSH):
-        data = push_message(event.push, base_url)
+        data = encode(push_message(event.push, base_url)).decode()
     else:
-        data = json.loads(event.payload or "{}")
-    return f"id: {event.id}\nevent: {event.kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+        data = event.payload or "{}"
+    return f"id: {event.id}\nevent: {event.kind}\ndata: {data}\n\n"

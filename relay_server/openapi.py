@@ -1,13 +1,19 @@
 """The OpenAPI 3.1 description of the relay API (served at ``/api/openapi.json``).
 
-Written by hand beside the routes; ``tests/relay/test_openapi.py`` checks that every
-route is described and every described path exists.
+The shapes of pushes, install information, signatures and stream events are generated from
+their one definition, ``shared.messages`` (msgspec's JSON Schema); the paths and the smaller
+request/answer bodies are written here beside the routes. ``tests/relay/test_openapi.py``
+checks that every route is described and every described path exists, and schemathesis
+(``tests/fuzz``) that the relay answers as described.
 """
 
 from __future__ import annotations
 
+import msgspec
+
 from shared import __version__
-from shared.protocol import FORMAT_MIME_TYPES, DEVICE_REPORTED_STATES, Platform, PushMode, PushState
+from shared.messages import SCHEMA_SHAPES
+from shared.protocol import DEVICE_REPORTED_STATES, FORMAT_MIME_TYPES, Platform
 
 
 def _ref(name: str) -> dict:
@@ -75,28 +81,22 @@ def _upload_op() -> dict:
     return op
 
 
+def _message_schemas() -> dict:
+    """JSON Schemas of the typed messages (``shared.messages``), named as their classes."""
+    _, components = msgspec.json.schema_components(SCHEMA_SHAPES, ref_template="#/components/schemas/{name}")
+    return components
+
+
 def openapi_document() -> dict:
     """The whole document."""
-    states = [s.value for s in PushState]
     schemas = {
+        **_message_schemas(),
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {
             "type": "object", "required": ["code", "message"],
             "properties": {"code": _STR, "message": _STR}}}},
-        "Package": {"type": "object", "required": ["format", "url"], "properties": {
-            "format": {"type": "string", "enum": sorted(FORMAT_MIME_TYPES)}, "url": _STR,
-            "sha256": {"type": ["string", "null"], "pattern": "^[0-9a-fA-F]{64}$"}, "size": _NINT}},
-        "InstallInfo": {"type": "object", "required": ["id"], "properties": {
-            "id": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._\\-]{0,199}$"},
-            "name": _NSTR, "version": _NSTR, "version_code": _NINT, "size": _NINT, "icon_url": _NSTR,
-            "runtime": _NSTR, "description": _NSTR,
-            "packages": {"type": "array", "items": _ref("Package"), "maxItems": 16}}},
         "DeviceInfo": {"type": "object", "required": ["id", "name", "model", "platform"], "properties": {
             "id": _STR, "name": _STR, "model": _STR, "platform": {"type": "string", "enum": [p.value for p in Platform]},
             "public_key": {"type": "string", "description": "base64 of the device's 32-byte Ed25519 public key"}}},
-        "PushSignature": {"type": "object", "required": ["push_id", "signed_at", "value"], "properties": {
-            "push_id": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,40}$"}, "signed_at": _STR,
-            "sha256": {"type": ["string", "null"], "pattern": "^[0-9a-fA-F]{64}$"},
-            "value": {"type": "string", "description": "base64 of the 64-byte Ed25519 signature"}}},
         "Device": {"type": "object", "required": ["id", "name", "model", "platform", "owner", "relation", "online",
                                                   "compatible"], "properties": {
             "id": _STR, "name": _STR, "model": _STR, "platform": _STR, "owner": _STR,
@@ -106,14 +106,6 @@ def openapi_document() -> dict:
             "installed": {"type": ["object", "null"], "properties": {"version": _NSTR, "version_code": _NINT}}}},
         "Friend": {"type": "object", "required": ["username", "status"], "properties": {
             "username": _STR, "status": {"type": "string", "enum": ["accepted", "pending_incoming", "pending_outgoing"]}}},
-        "Push": {"type": "object", "required": ["id", "app", "mode", "device_id", "state", "format", "package"],
-                 "properties": {
-            "id": _STR, "app": _ref("InstallInfo"), "mode": {"type": "string", "enum": [m.value for m in PushMode]},
-            "requested_mode": _STR, "device_id": _STR, "device_name": _STR, "owner": _STR,
-            "sender": {"type": "object"}, "format": _STR, "package": _ref("Package"),
-            "state": {"type": "string", "enum": states}, "bytes_done": _NINT, "bytes_total": _NINT,
-            "detail": _NSTR, "mirrored": {"type": "boolean"}, "signed": {"type": "boolean"}, "created_at": _STR, "updated_at": _STR,
-            "history": {"type": "array", "items": {"type": "object"}}}},
         "App": {"allOf": [_ref("InstallInfo"), {"type": "object", "properties": {
             "developer": _STR, "license": _STR, "homepage": _STR, "category": _STR, "store_url": _STR}}]},
     }
@@ -191,20 +183,18 @@ def openapi_document() -> dict:
             params=[_path_param("username")])},
         "/api/v1/pushes": {
             "post": _op("Push an app to devices", {
-                "201": _json({"type": "object", "properties": {"pushes": {"type": "array", "items": _ref("Push")}}},
-                             "Created"),
+                "201": _json(_ref("PushList"), "Created"),
                 "403": {"$ref": "#/components/responses/Forbidden"},
                 "404": {"$ref": "#/components/responses/NotFound"},
                 "409": {"$ref": "#/components/responses/Conflict"},
                 "422": {"$ref": "#/components/responses/Unprocessable"},
                 "429": {"$ref": "#/components/responses/TooManyRequests"}},
                 body={"type": "object", "required": ["app", "mode", "device_ids"], "properties": {
-                    "app": _ref("InstallInfo"), "mode": {"type": "string", "enum": [m.value for m in PushMode]},
+                    "app": _ref("InstallInfo"), "mode": _ref("PushMode"),
                     "device_ids": {"type": "array", "items": _STR, "minItems": 1, "maxItems": 50},
                     "signatures": {"type": "object", "additionalProperties": _ref("PushSignature"),
                                    "description": "per target device id: the sender's signature"}}}),
-            "get": _op("Pushes this device sent or received", {"200": _json({"type": "object", "properties": {
-                "pushes": {"type": "array", "items": _ref("Push")}}})},
+            "get": _op("Pushes this device sent or received", {"200": _json(_ref("PushList"))},
                 params=[_query("role", {"type": "string", "enum": ["sent", "received"]}),
                         _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000})])},
         "/api/v1/pushes/{push_id}": {

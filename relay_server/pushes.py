@@ -15,6 +15,14 @@ from urllib.parse import urlsplit
 
 from peewee import IntegrityError
 
+from relay_server import catalog, events, signatures, uploads
+from relay_server.associations import relation
+from relay_server.context import Relay
+from relay_server.db import Prepared, connection, database, iso, slot, utcnow
+from relay_server.errors import ApiError, bad_request, not_found
+from relay_server.models import Account, CatalogApp, Device, Push, PushHistory
+from shared import messages
+from shared.messages import InstallInfo, PackageRef, PushSender
 from shared.protocol import (
     CANCELLABLE_STATES,
     DEVICE_REPORTED_STATES,
@@ -22,8 +30,6 @@ from shared.protocol import (
     MAX_INT,
     REOPENABLE_STATES,
     UNACKNOWLEDGED_STATES,
-    InstallInfo,
-    PackageRef,
     PushMode,
     PushState,
     StreamEvent,
@@ -32,15 +38,7 @@ from shared.protocol import (
     incompatibility_reason,
     parse_device_id,
 )
-
 from shared.signing import new_push_id
-
-from relay_server import catalog, events, signatures, uploads
-from relay_server.associations import relation
-from relay_server.context import Relay
-from relay_server.db import Prepared, connection, database, iso, slot, utcnow
-from relay_server.errors import ApiError, bad_request, not_found
-from relay_server.models import Account, CatalogApp, Device, Push, PushHistory
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +229,7 @@ def record_state(push: Push, forward: bool = True) -> None:
 
 def _forward(push: Push) -> None:
     events.append(push.sender_device_id, StreamEvent.PUSH_UPDATE, push=push,
-                  payload=events.push_update_payload(push))
+                  payload=events.push_update(push))
     push.forwarded_at = push.updated_at
     push.forwarded_percent = _percent(push)
 
@@ -361,7 +359,7 @@ def cancel(relay: Relay, device: Device, push_id: str) -> Push:
         record_state(push)
         push.save()
         events.append(push.target_device_id, StreamEvent.PUSH_CANCELLED, push=push,
-                      payload={"push_id": push.id})
+                      payload=messages.PushCancelled(push.id))
     relay.hub.notify([push.sender_device_id, push.target_device_id])
     return push
 
@@ -500,35 +498,32 @@ def listing(device: Device, role: str, limit: int) -> list[Push]:
     return list(Push.select().where(column == device.id).order_by(Push.created_at.desc(), Push.id).limit(limit))
 
 
-def to_dict(push: Push, history: bool = False) -> dict[str, Any]:
-    """A push as the API shows it (``docs/api.md``)."""
+def view(push: Push, history: bool = False) -> messages.Push:
+    """A push as the API shows it (``docs/api.md``; the shape is ``shared.messages.Push``)."""
     sender: Device = push.sender_device
     target: Device = push.target_device
-    data = {
-        "id": push.id,
-        "app": push.app,
-        "mode": push.mode,
-        "requested_mode": push.requested_mode,
-        "device_id": target.id,
-        "device_name": target.name,
-        "owner": target.account.username,
-        "sender": {"username": sender.account.username, "device_id": sender.id, "device_name": sender.name},
-        "format": push.format,
-        "package": {"format": push.format, "url": push.package_url, "sha256": push.package_sha256,
-                    "size": push.package_size},
-        "state": push.state,
-        "bytes_done": push.bytes_done,
-        "bytes_total": push.bytes_total,
-        "detail": push.detail,
-        "mirrored": push.mirror_status == "done",
-        "signed": push.signature is not None,
-        "created_at": iso(push.created_at),
-        "updated_at": iso(push.updated_at),
-    }
+    shown = messages.Push(
+        id=push.id,
+        app=messages.read(push.app, InstallInfo, "app."),
+        mode=PushMode(push.mode),
+        requested_mode=PushMode(push.requested_mode),
+        device_id=target.id,
+        device_name=target.name,
+        owner=target.account.username,
+        sender=PushSender(sender.account.username, sender.id, sender.name),
+        format=push.format,
+        package=PackageRef(push.format, push.package_url, push.package_sha256, push.package_size),
+        state=PushState(push.state),
+        bytes_done=push.bytes_done,
+        bytes_total=push.bytes_total,
+        detail=push.detail,
+        mirrored=push.mirror_status == "done",
+        signed=push.signature is not None,
+        created_at=iso(push.created_at),
+        updated_at=iso(push.updated_at),
+    )
     if history:
-        data["history"] = [
-            {"state": h.state, "detail": h.detail, "bytes_done": h.bytes_done, "bytes_total": h.bytes_total,
-             "at": iso(h.at)}
-            for h in push.history.order_by(PushHistory.id)
-        ]
-    return data
+        steps = [messages.HistoryEntry(PushState(h.state), h.detail, h.bytes_done, h.bytes_total, iso(h.at))
+                 for h in push.history.order_by(PushHistory.id)]
+        shown = shown.replace(history=steps)
+    return shown

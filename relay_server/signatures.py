@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from shared.protocol import InstallInfo
-from shared.signing import PushSignature, verify
-
 from relay_server.errors import bad_request
 from relay_server.models import Device
+from shared.messages import InstallInfo, PushSignature
+from shared.signing import facts_for, verify
 
 
 def parse(body: Mapping[str, Any], device_ids: list[str]) -> dict[str, PushSignature]:
@@ -42,7 +41,7 @@ def check(sender: Device, signature: PushSignature, *, target_id: str, mode: str
     if signature.sha256 is not None and signature.sha256 != sha256:
         raise bad_request(f"signatures.{target_id}.sha256: differs from the package's SHA-256 ({sha256})",
                           "signature_mismatch")
-    facts = signature.facts(device_id=target_id, mode=mode, app_id=app.id, version=app.version, fmt=fmt)
+    facts = facts_for(signature, device_id=target_id, mode=mode, app_id=app.id, version=app.version, fmt=fmt)
     if not verify(sender.public_key, facts, signature.value):
         raise bad_request(
             f"signatures.{target_id}: does not verify with this device's key over "

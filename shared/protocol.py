@@ -1,18 +1,21 @@
 """The Appbeam wire protocol, defined once for the relay, the sender and the receiver.
 
-Everything that crosses the network is described here: push modes, push states and
-which state may follow which, stream event names, the platform to package-format
-table of the patent [0059, 0074-0079], and the shapes of install information and
-push messages. Parsing functions raise :class:`ProtocolError` naming the bad field,
-so every part rejects bad input with the same clear message.
+The rules of what crosses the network: push modes, push states and which state may
+follow which, stream event names, the platform to package-format table of the patent
+[0059, 0074-0079], and the rules each field obeys (app ids, URLs, sizes, times, base64).
+The shapes built from those fields (install information, push messages, the API's
+answers) are in :mod:`shared.messages`. Parsing functions raise :class:`ProtocolError`
+naming the bad field, so every part rejects bad input with the same clear message.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
-from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from enum import StrEnum
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, TypeGuard
 from urllib.parse import urlsplit
 
 API_PREFIX = "/api/v1"
@@ -298,7 +301,7 @@ MAX_TEXT = 500
 MAX_INT = 2**53 - 1
 
 
-def _text(data: Mapping[str, Any], key: str, *, required=False, limit=MAX_TEXT, where="") -> str | None:
+def parse_text(data: Mapping[str, Any], key: str, *, required=False, limit=MAX_TEXT, where="") -> str | None:
     name = f"{where}{key}"
     value = data.get(key)
     if value is None or value == "":
@@ -315,7 +318,7 @@ def _text(data: Mapping[str, Any], key: str, *, required=False, limit=MAX_TEXT, 
     return value
 
 
-def _int(data: Mapping[str, Any], key: str, *, where="", minimum=0) -> int | None:
+def parse_whole_number(data: Mapping[str, Any], key: str, *, where="", minimum=0) -> int | None:
     value = data.get(key)
     if value is None:
         return None
@@ -328,8 +331,8 @@ def _int(data: Mapping[str, Any], key: str, *, where="", minimum=0) -> int | Non
     return value
 
 
-def _url(data: Mapping[str, Any], key: str, *, required=False, where="") -> str | None:
-    value = _text(data, key, required=required, limit=2048, where=where)
+def parse_url(data: Mapping[str, Any], key: str, *, required=False, where="") -> str | None:
+    value = parse_text(data, key, required=required, limit=2048, where=where)
     if value is None:
         return None
     if value.startswith("/") and not value.startswith("//"):  # relative to the relay (its own files)
@@ -367,184 +370,36 @@ def parse_sha256(value: Any, name: str) -> str | None:
     return value.lower()
 
 
-@dataclass(frozen=True)
-class PackageRef:
-    """One downloadable package of an app: one URL per format [0059]."""
-
-    format: str
-    url: str
-    sha256: str | None = None
-    size: int | None = None
-
-    @classmethod
-    def from_dict(cls, data: Any, where: str = "package.") -> "PackageRef":
-        if not isinstance(data, Mapping):
-            raise ProtocolError(where.rstrip("."), "must be an object")
-        fmt = (_text(data, "format", required=True, limit=16, where=where) or "").lower()
-        if fmt not in FORMAT_MIME_TYPES:
-            raise ProtocolError(f"{where}format", f"unknown package format {fmt!r}")
-        return cls(
-            format=fmt,
-            url=_url(data, "url", required=True, where=where),
-            sha256=parse_sha256(data.get("sha256"), f"{where}sha256"),
-            size=_int(data, "size", where=where),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+#: Push ids senders may choose (the relay's own are ``p_`` and 24 hex digits).
+_PUSH_ID = re.compile(r"[A-Za-z0-9_.:-]{1,40}")
 
 
-@dataclass(frozen=True)
-class InstallInfo:
-    """Everything a device needs to fetch and install one app [0053, 0059].
-
-    Only ``id`` is required; ``packages`` may be empty when the relay's catalog knows
-    the app id (download by app id [0074]).
-    """
-
-    id: str
-    name: str | None = None
-    version: str | None = None
-    version_code: int | None = None
-    size: int | None = None
-    icon_url: str | None = None
-    runtime: str | None = None
-    description: str | None = None
-    packages: tuple[PackageRef, ...] = field(default_factory=tuple)
-
-    @classmethod
-    def from_dict(cls, data: Any, where: str = "app.") -> "InstallInfo":
-        if not isinstance(data, Mapping):
-            raise ProtocolError(where.rstrip("."), "must be an object")
-        packages = data.get("packages") or []
-        if not isinstance(packages, list):
-            raise ProtocolError(f"{where}packages", "must be a list")
-        if len(packages) > 16:
-            raise ProtocolError(f"{where}packages", "at most 16 packages")
-        refs = tuple(PackageRef.from_dict(p, f"{where}packages[{i}].") for i, p in enumerate(packages))
-        if len({r.format for r in refs}) != len(refs):
-            raise ProtocolError(f"{where}packages", "one package per format")
-        return cls(
-            id=parse_app_id(data.get("id"), f"{where}id"),
-            name=_text(data, "name", limit=200, where=where),
-            version=_text(data, "version", limit=64, where=where),
-            version_code=_int(data, "version_code", where=where),
-            size=_int(data, "size", where=where),
-            icon_url=_url(data, "icon_url", where=where),
-            runtime=_text(data, "runtime", limit=200, where=where),
-            description=_text(data, "description", limit=2000, where=where),
-            packages=refs,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["packages"] = [p.to_dict() for p in self.packages]
-        return data
-
-    @property
-    def formats(self) -> tuple[str, ...]:
-        return tuple(p.format for p in self.packages)
-
-    def package_for(self, fmt: str) -> PackageRef | None:
-        return next((p for p in self.packages if p.format == fmt), None)
+def is_push_id(value: Any) -> TypeGuard[str]:
+    """True for an id a sender may give its push (1-40 letters, digits, '.', '_', ':', '-')."""
+    return isinstance(value, str) and _PUSH_ID.fullmatch(value) is not None
 
 
-@dataclass(frozen=True)
-class PushSender:
-    """Who sent a push: the account and the device it came from."""
-
-    username: str
-    device_id: str
-    device_name: str
-
-    @classmethod
-    def from_dict(cls, data: Any) -> "PushSender":
-        if not isinstance(data, Mapping):
-            raise ProtocolError("sender", "must be an object")
-        username = _text(data, "username", required=True, limit=64, where="sender.")
-        device_id = parse_device_id(data.get("device_id"), "sender.device_id")
-        return cls(username, device_id, _text(data, "device_name", limit=100, where="sender.") or device_id)
+def parse_timestamp(value: Any, name: str = "signed_at") -> datetime:
+    """A UTC time in the one form the protocol writes it: ``2026-11-26T19:48:42Z``."""
+    if not isinstance(value, str):
+        raise ProtocolError(name, "must be a time like 2026-11-26T19:48:42Z")
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise ProtocolError(name, "must be a time like 2026-11-26T19:48:42Z") from None
 
 
-@dataclass(frozen=True)
-class PushMessage:
-    """The ``push`` stream event a target device receives [claims 3, 10]."""
-
-    push_id: str
-    mode: PushMode
-    sender: PushSender
-    app: InstallInfo
-    package: PackageRef  # the one package chosen for this device
-    created_at: str  # ISO 8601, UTC
-    signature: Any = None  # shared.signing.PushSignature when the sender signed it
-
-    @classmethod
-    def from_dict(cls, data: Any) -> "PushMessage":
-        if not isinstance(data, Mapping):
-            raise ProtocolError("push", "must be an object")
-        try:
-            mode = PushMode(data.get("mode"))
-        except ValueError:
-            raise ProtocolError("mode", "must be install_now or notify") from None
-        return cls(
-            push_id=_text(data, "push_id", required=True, limit=64),
-            mode=mode,
-            sender=PushSender.from_dict(data.get("sender")),
-            app=InstallInfo.from_dict(data.get("app")),
-            package=PackageRef.from_dict(data.get("package")),
-            created_at=_text(data, "created_at", required=True, limit=64),
-            signature=_signature(data.get("signature")),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "push_id": self.push_id,
-            "mode": str(self.mode),
-            "sender": asdict(self.sender),
-            "app": self.app.to_dict(),
-            "package": self.package.to_dict(),
-            "created_at": self.created_at,
-            "signature": self.signature.to_dict() if self.signature else None,
-        }
-
-
-def _signature(data: Any):
-    if data is None:
-        return None
-    from shared.signing import PushSignature  # signing builds on this module
-
-    return PushSignature.from_dict(data)
-
-
-@dataclass(frozen=True)
-class PushUpdate:
-    """The ``push_update`` stream event a sending device receives."""
-
-    push_id: str
-    device_id: str
-    state: PushState
-    bytes_done: int | None = None
-    bytes_total: int | None = None
-    detail: str | None = None
-    updated_at: str | None = None
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "PushUpdate":
-        return cls(
-            push_id=data["push_id"],
-            device_id=data["device_id"],
-            state=PushState(data["state"]),
-            bytes_done=data.get("bytes_done"),
-            bytes_total=data.get("bytes_total"),
-            detail=data.get("detail"),
-            updated_at=data.get("updated_at"),
-        )
-
-    @property
-    def percent(self) -> int | None:
-        if self.bytes_total and self.bytes_done is not None:
-            return max(0, min(100, int(self.bytes_done * 100 / self.bytes_total)))
-        return None
+def b64decode_exact(value: Any, length: int, name: str) -> bytes:
+    """Standard base64 text of exactly ``length`` bytes (keys, signatures)."""
+    if not isinstance(value, str) or len(value) > 200:
+        raise ProtocolError(name, "must be base64 text")
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ProtocolError(name, "must be base64 text") from None
+    if len(raw) != length:
+        raise ProtocolError(name, f"must be {length} bytes")
+    return raw
 
 
 def state_label(state: PushState | str, percent: int | None = None, detail: str | None = None) -> str:

@@ -14,7 +14,7 @@ import logging
 import socket
 import tempfile
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import unquote, urljoin, urlsplit
@@ -22,9 +22,18 @@ from urllib.parse import unquote, urljoin, urlsplit
 import requests
 from tenacity import Retrying, retry_if_exception, stop_never, wait_random_exponential
 
+from shared.messages import InstallInfo, PackageRef
 from shared.package_check import NotAPackage, PackageFacts, inspect_package
-from shared.protocol import (API_PREFIX, FORMAT_MIME_TYPES, InstallInfo, PackageRef, ProtocolError, PushMode, PushState,
-                             choose_format, format_from_filename, parse_app_id)
+from shared.protocol import (
+    API_PREFIX,
+    FORMAT_MIME_TYPES,
+    ProtocolError,
+    PushMode,
+    PushState,
+    choose_format,
+    format_from_filename,
+    parse_app_id,
+)
 from shared.signing import DeviceKey, PushFacts, new_push_id, utc_timestamp
 
 log = logging.getLogger(__name__)
@@ -129,7 +138,7 @@ def _with_identity(info: InstallInfo, facts: PackageFacts) -> InstallInfo:
             changes["id"] = parse_app_id(facts.app_id)
         except ProtocolError:
             pass  # not an id the protocol carries (a Symbian UID is fine, a GUID with braces is not)
-    return replace(info, **changes) if changes else info
+    return info.replace(**changes) if changes else info
 
 
 #: ``progress(bytes_sent, bytes_total)`` while a package file goes up to the relay.
@@ -429,7 +438,7 @@ class RelayClient:
         path = Path(path)
         stored = self.upload_package(path, progress=progress)
         ref = PackageRef(format=stored["format"], url=stored["url"], sha256=stored["sha256"], size=stored["size"])
-        return self.push(replace(info, packages=(ref,), size=stored["size"]), mode, device_ids, platforms=platforms)
+        return self.push(info.replace(packages=(ref,), size=stored["size"]), mode, device_ids, platforms=platforms)
 
     def _complete(self, info: InstallInfo) -> InstallInfo:
         """Fill an app given by id only from the relay's catalog, so what is signed is what is sent."""
@@ -469,14 +478,14 @@ class RelayClient:
             if ref.format in formats and ref.sha256 is None:
                 try:
                     sha, size, facts_here = self.check_package(ref.url, ref.format)
-                    ref = replace(ref, sha256=sha, size=size)
+                    ref = ref.replace(sha256=sha, size=size)
                     facts = facts_here if len(info.packages) == 1 else None
                 except PackageRefused:
                     raise
                 except (requests.RequestException, RelayError, ValueError) as exc:
                     log.warning("could not hash %s: %s", ref.url, exc)
             packages.append(ref)
-        info = replace(info, packages=tuple(packages))
+        info = info.replace(packages=tuple(packages))
         return _with_identity(info, facts) if facts is not None else info
 
     def hash_package(self, url: str, max_bytes: int = MAX_HASHED_BYTES) -> tuple[str, int]:

@@ -17,19 +17,22 @@ import binascii
 import hashlib
 import json
 import os
-import re
 import secrets
 import tempfile
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Mapping, TypeGuard
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
-from shared.protocol import ProtocolError, parse_sha256
+from shared.messages import PushSignature
+from shared.protocol import b64decode_exact
 
 #: Bound into every signature, so a signature made for anything else never verifies here.
 CONTEXT = "appbeam-push-v1"
@@ -38,17 +41,9 @@ MAX_AGE = timedelta(days=30)
 #: How far ahead of the receiver's clock a signature may be (clock skew).
 MAX_SKEW = timedelta(minutes=10)
 
-#: Push ids senders may choose (the relay's own are ``p_`` and 24 hex digits).
-_PUSH_ID = re.compile(r"[A-Za-z0-9_.:-]{1,40}")
-
-
 def new_push_id() -> str:
     """A fresh push id; senders choose it so that they can sign it."""
     return "p_" + secrets.token_hex(12)
-
-
-def is_push_id(value: Any) -> TypeGuard[str]:
-    return isinstance(value, str) and _PUSH_ID.fullmatch(value) is not None
 
 
 def utc_timestamp(when: datetime | None = None) -> str:
@@ -57,30 +52,9 @@ def utc_timestamp(when: datetime | None = None) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_timestamp(value: Any, name: str = "signed_at") -> datetime:
-    if not isinstance(value, str):
-        raise ProtocolError(name, "must be a time like 2026-11-26T19:48:42Z")
-    try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-    except ValueError:
-        raise ProtocolError(name, "must be a time like 2026-11-26T19:48:42Z") from None
-
-
-def _b64decode(value: Any, length: int, name: str) -> bytes:
-    if not isinstance(value, str) or len(value) > 200:
-        raise ProtocolError(name, "must be base64 text")
-    try:
-        raw = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise ProtocolError(name, "must be base64 text") from None
-    if len(raw) != length:
-        raise ProtocolError(name, f"must be {length} bytes")
-    return raw
-
-
 def parse_public_key(value: Any, name: str = "public_key") -> str:
     """A registered public key: base64 of the 32 bytes of an Ed25519 key (normalised)."""
-    return base64.b64encode(_b64decode(value, 32, name)).decode("ascii")
+    return base64.b64encode(b64decode_exact(value, 32, name)).decode("ascii")
 
 
 def fingerprint(public_key: str) -> str:
@@ -108,38 +82,10 @@ class PushFacts:
                           separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
-@dataclass(frozen=True)
-class PushSignature:
-    """A sender's signature for one target, as requests and push messages carry it.
-
-    ``sha256`` is the package hash the sender signed (None when it did not know one); a
-    receiver compares it with the package it is given before it trusts anything.
-    """
-
-    push_id: str
-    signed_at: str
-    sha256: str | None
-    value: str
-
-    @classmethod
-    def from_dict(cls, data: Any, where: str = "signature.") -> "PushSignature":
-        if not isinstance(data, Mapping):
-            raise ProtocolError(where.rstrip("."), "must be an object")
-        push_id = data.get("push_id")
-        if not is_push_id(push_id):
-            raise ProtocolError(f"{where}push_id", "must be 1-40 letters, digits, '.', '_', ':' or '-'")
-        signed_at = data.get("signed_at")
-        parse_timestamp(signed_at, f"{where}signed_at")
-        value = _b64decode(data.get("value"), 64, f"{where}value")
-        assert isinstance(signed_at, str)  # parse_timestamp checked it
-        return cls(push_id, signed_at, parse_sha256(data.get("sha256"), f"{where}sha256"),
-                   base64.b64encode(value).decode("ascii"))
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def facts(self, *, device_id: str, mode: str, app_id: str, version: str | None, fmt: str) -> PushFacts:
-        return PushFacts(self.push_id, device_id, mode, app_id, version, fmt, self.sha256, self.signed_at)
+def facts_for(signature: PushSignature, *, device_id: str, mode: str, app_id: str, version: str | None,
+              fmt: str) -> PushFacts:
+    """The facts ``signature`` claims to cover for this push to this device (what ``verify`` checks)."""
+    return PushFacts(signature.push_id, device_id, mode, app_id, version, fmt, signature.sha256, signature.signed_at)
 
 
 def verify(public_key: str, facts: PushFacts, signature: str) -> bool:

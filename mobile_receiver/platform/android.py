@@ -28,17 +28,16 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from shared.protocol import InstallInfo
-
 from mobile_receiver.platform.base import (
     InstalledApp,
-    InstallError,
     Installer,
+    InstallError,
     NetworkMonitor,
     NetworkStatus,
     Notifier,
     QrScanner,
 )
+from shared.messages import InstallInfo
 
 log = logging.getLogger(__name__)
 

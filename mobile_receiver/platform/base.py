@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from shared.protocol import InstallInfo
+from shared.messages import InstallInfo
 
 
 @dataclass(frozen=True)

@@ -20,17 +20,17 @@ from collections import deque
 from datetime import datetime, timezone
 from pathlib import Path
 
-from shared.protocol import InstallInfo, formats_for
-
 from mobile_receiver.platform.base import (
     InstalledApp,
-    InstallError,
     Installer,
+    InstallError,
     NetworkMonitor,
     NetworkStatus,
     Notifier,
 )
 from mobile_receiver.storage import read_json, write_json_atomic
+from shared.messages import InstallInfo
+from shared.protocol import formats_for
 
 log = logging.getLogger(__name__)
 

@@ -7,19 +7,24 @@ import re
 from flask import g, jsonify
 from peewee import IntegrityError
 
-from shared.protocol import Platform, StreamEvent, parse_device_id
-from shared.signing import parse_public_key
-
 from relay_server import events
 from relay_server.api import api
 from relay_server.api.body import json_body, text_field
 from relay_server.api.devices import device_dict
-from relay_server.auth import check_password, device_required, hash_password, issue_token
+from relay_server.auth import (
+    check_password,
+    device_required,
+    hash_password,
+    issue_token,
+)
 from relay_server.context import current_relay
 from relay_server.db import database, utcnow
 from relay_server.errors import ApiError, bad_request
 from relay_server.limits import client_address
 from relay_server.models import Account, Device, Token
+from shared.messages import DeviceKeyChanged
+from shared.protocol import Platform, StreamEvent, parse_device_id
+from shared.signing import parse_public_key
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,31}$")
 
@@ -180,5 +185,5 @@ def _announce_key(device: Device, old_key: str | None) -> list[str]:
         return []
     others = [d.id for d in Device.select(Device.id).where((Device.account == device.account_id) & (Device.id != device.id))]
     for other in others:
-        events.append(other, StreamEvent.DEVICE_KEY, payload={"device_id": device.id, "name": device.name})
+        events.append(other, StreamEvent.DEVICE_KEY, payload=DeviceKeyChanged(device.id, device.name))
     return others

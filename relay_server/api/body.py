@@ -1,12 +1,19 @@
-"""Reading JSON request bodies with a clear 400 instead of a crash."""
+"""JSON bodies: reading a request's with a clear 400 instead of a crash, writing an answer from
+a typed message (``shared.messages``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import Response, request
 
 from relay_server.errors import bad_request
+from shared.messages import Message, encode
+
+
+def answer(message: Message, status: int = 200) -> Response:
+    """A typed message as the JSON answer (encoded by msgspec, as the stream's events are)."""
+    return Response(encode(message), status=status, mimetype="application/json")
 
 
 def json_body() -> dict[str, Any]:

@@ -12,9 +12,8 @@ import types
 
 import pytest
 
-from shared.protocol import InstallInfo
-
 from mobile_receiver.platform import InstallError, choose
+from shared.messages import InstallInfo
 
 
 class JavaException(Exception):

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import threading
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler
 
 import pytest
 from hypothesis import given
@@ -14,15 +12,19 @@ from hypothesis import strategies as st
 
 from mobile_receiver import cli
 from mobile_receiver.cardview import card_view
-from shared.formatting import ProgressMeter, human_eta, human_size, human_when
 from mobile_receiver.icons import IconCache
-from mobile_receiver.platform.desktop import DesktopNetworkMonitor, EmulatedInstaller, parse_nmcli_metered
+from mobile_receiver.platform.desktop import (
+    DesktopNetworkMonitor,
+    EmulatedInstaller,
+    parse_nmcli_metered,
+)
 from mobile_receiver.profile import ProfileStore
 from mobile_receiver.record import PushRecord, parse_push
 from mobile_receiver.storage import ReceiverDB, read_json, write_json_atomic
 from mobile_receiver.versions import compare_versions, is_same_or_newer
-
-from shared.protocol import InstallInfo, ProtocolError
+from shared.formatting import ProgressMeter, human_eta, human_size, human_when
+from shared.messages import InstallInfo
+from shared.protocol import ProtocolError
 
 from .fakes import push_message, wait_until
 from .package_server import PackageServer

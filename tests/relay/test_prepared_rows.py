@@ -53,7 +53,7 @@ def test_the_hot_queries_build_the_same_objects_as_peewee(api, app):
             assert all(not r._dirty for r in fast)
         # What the relay reads from them works the same way.
         slow, fast = _both(pushes._PUSH, id=push["id"])
-        assert pushes.to_dict(fast[0]) == pushes.to_dict(slow[0])
+        assert pushes.view(fast[0]) == pushes.view(slow[0])
         slow, fast = _both(events._NEWER, device="anna-phone", after=0)
         base = "http://relay.example/"
         assert [events.render(e, base) for e in fast] == [events.render(e, base) for e in slow]

@@ -6,7 +6,16 @@ import pytest
 
 from relay_server.db import close_pool, database, init_database
 from relay_server.models import Device, Push
-from shared.signing import DeviceKey, PushFacts, PushSignature, fingerprint, new_push_id, utc_timestamp, verify
+from shared.messages import PushSignature
+from shared.signing import (
+    DeviceKey,
+    PushFacts,
+    facts_for,
+    fingerprint,
+    new_push_id,
+    utc_timestamp,
+    verify,
+)
 
 
 @pytest.fixture
@@ -90,7 +99,7 @@ def test_a_signed_push_keeps_the_signed_push_id_and_the_phone_gets_the_signature
     assert message["signature"] == signature
     # What the phone can check with the laptop's key, from the message alone:
     sig = PushSignature.from_dict(message["signature"])
-    facts = sig.facts(device_id="anna-phone", mode=message["mode"], app_id=message["app"]["id"],
+    facts = facts_for(sig, device_id="anna-phone", mode=message["mode"], app_id=message["app"]["id"],
                       version=message["app"]["version"], fmt=message["package"]["format"])
     assert sig.sha256 == message["package"]["sha256"]
     assert verify(keys["laptop"].public_key, facts, sig.value)

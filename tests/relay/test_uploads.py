@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from relay_server.demo_catalog import build_package
-from shared.protocol import InstallInfo
+from shared.messages import InstallInfo
 from shared.relay_client import DeviceInfo, RelayClient, RelayError
 from tests.helpers.polling import wait_for
 from tests.helpers.relay_process import RelayProcess, anna_with_laptop_and_phone

@@ -7,7 +7,7 @@ import pytest
 
 from desktop_sender.install_info import PackageLink
 from desktop_sender.picker import installed_note
-from shared.protocol import InstallInfo, PackageRef
+from shared.messages import InstallInfo, PackageRef
 from tests.sender.sender_helpers import WAIT_MS
 
 pytestmark = pytest.mark.qt

@@ -10,8 +10,9 @@ from desktop_sender.app import SenderApp, SenderOptions
 from desktop_sender.install_info import PackageLink
 from desktop_sender.profile import SenderProfile
 from desktop_sender.push_board import PushBoard
+from tests.helpers.messages import push_json
 from shared.local_relay import free_port
-from shared.protocol import InstallInfo, PackageRef
+from shared.messages import InstallInfo, PackageRef
 from tests.sender.sender_helpers import WAIT_MS
 
 pytestmark = pytest.mark.qt
@@ -72,12 +73,10 @@ def test_long_reasons_wrap_inside_the_pushes_panel_at_a_small_window(qtbot, make
     board = PushBoard()
     long_reason = ("The package server https://downloads.example.com/releases/2026/very-long-folder-name/"
                    "org.example.an-app-with-a-long-name-3.14.159.apk answered HTTP 503 and the phone will try again")
-    board.add_pushes([{
-        "id": "p_long", "app": {"id": "org.example.long", "name": "An app with a rather long name indeed"},
-        "mode": "install_now", "requested_mode": "install_now", "device_id": "phone",
-        "device_name": "Anna's Pixel 8 Pro with a long name", "owner": "anna", "state": "failed",
-        "detail": long_reason, "bytes_done": None, "bytes_total": None,
-    }])
+    board.add_pushes([push_json(
+        "p_long", app={"id": "org.example.long", "name": "An app with a rather long name indeed"},
+        device_id="phone", device_name="Anna's Pixel 8 Pro with a long name", state="failed", detail=long_reason,
+    )])
     panel = sender.window.pushes_panel
     panel.username = "anna"
     panel.set_entries(board.entries())

@@ -9,24 +9,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shared.messages import InstallInfo, PackageRef, PushMessage, PushUpdate, read
 from shared.protocol import (
     CANCELLABLE_STATES,
     DEVICE_REPORTED_STATES,
     FINAL_STATES,
-    REOPENABLE_STATES,
     FORMAT_MIME_TYPES,
     MAX_INT,
     PLATFORM_FORMATS,
+    REOPENABLE_STATES,
     TRANSITIONS,
     UNACKNOWLEDGED_STATES,
-    InstallInfo,
-    PackageRef,
     Platform,
     ProtocolError,
-    PushMessage,
     PushMode,
     PushState,
-    PushUpdate,
     can_transition,
     choose_format,
     format_from_filename,
@@ -536,8 +533,7 @@ BAD_MESSAGES = [
     ("app", ..., "app"),
     ("app", "org.videolan.vlc", "app"),
     ("app.id", ..., "app.id"),
-    ("package", ..., "package"),
-    ("package", None, "package"),
+    # no package at all is allowed: the device resolves the app id (test_push_message_without_package)
     ("package", "https://example.org/vlc.apk", "package"),
     ("package", [], "package"),
     ("package.format", ..., "package.format"),
@@ -565,6 +561,11 @@ def test_push_message_must_be_an_object(data):
     assert info.value.field == "push"
 
 
+def test_push_message_without_package_is_resolved_by_app_id():
+    for data in ({k: v for k, v in push_message().items() if k != "package"}, {**push_message(), "package": None}):
+        assert PushMessage.from_dict(data).package is None
+
+
 def test_push_message_from_empty_object_is_a_protocol_error():
     with pytest.raises(ProtocolError):
         PushMessage.from_dict({})
@@ -574,7 +575,7 @@ def test_push_message_from_empty_object_is_a_protocol_error():
 
 
 def update(**kw) -> PushUpdate:
-    return PushUpdate.from_dict({"push_id": "p_1", "device_id": "phone-1", "state": "downloading", **kw})
+    return read({"push_id": "p_1", "device_id": "phone-1", "state": "downloading", **kw}, PushUpdate)
 
 
 @pytest.mark.parametrize(

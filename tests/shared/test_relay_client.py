@@ -6,9 +6,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from shared.protocol import InstallInfo
-from shared.relay_client import USER_AGENT, DeviceInfo, RelayClient, RelayError, RelayUnavailable
-
+from shared.messages import InstallInfo
+from shared.relay_client import (
+    USER_AGENT,
+    DeviceInfo,
+    RelayClient,
+    RelayError,
+    RelayUnavailable,
+)
 
 # --------------------------------------------------------------------------- errors
 

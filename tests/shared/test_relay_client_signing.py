@@ -19,8 +19,9 @@ import pytest
 
 from mobile_receiver.trust import KeyRing
 from relay_server.demo_catalog import build_package
+from shared.messages import PushSignature
 from shared.relay_client import USER_AGENT, DeviceInfo, RelayClient
-from shared.signing import PushSignature, fingerprint, verify
+from shared.signing import facts_for, fingerprint, verify
 from tests.helpers.relay_process import RelayProcess
 from tests.helpers.relay_start import start_with_port_retry
 from tests.helpers.streams import StreamReader
@@ -102,7 +103,7 @@ def push_message(reader: StreamReader, push_id: str) -> dict:
 
 def verifies(public_key: str, signature: dict, *, device_id: str, mode: str, app: dict, fmt: str) -> bool:
     parsed = PushSignature.from_dict(signature)
-    return verify(public_key, parsed.facts(device_id=device_id, mode=mode, app_id=app["id"],
+    return verify(public_key, facts_for(parsed, device_id=device_id, mode=mode, app_id=app["id"],
                                            version=app.get("version"), fmt=fmt), parsed.value)
 
 

@@ -18,19 +18,21 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_private_key
 from cryptography.hazmat.primitives.asymmetric.ed448 import Ed448PrivateKey
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
-from shared.protocol import ProtocolError
+from shared.messages import PushSignature
+from shared.protocol import ProtocolError, is_push_id, parse_timestamp
 from shared.signing import (
     CONTEXT,
     DeviceKey,
     PushFacts,
-    PushSignature,
+    facts_for,
     fingerprint,
-    is_push_id,
     new_push_id,
     parse_public_key,
-    parse_timestamp,
     utc_timestamp,
     verify,
 )
@@ -68,7 +70,7 @@ def test_a_signature_verifies_with_the_signers_public_key():
     # The signature carries what the receiver needs to rebuild the facts, and nothing else.
     assert (signature.push_id, signature.signed_at, signature.sha256) == (facts.push_id, facts.signed_at,
                                                                           facts.sha256)
-    rebuilt = signature.facts(device_id=facts.device_id, mode=facts.mode, app_id=facts.app_id,
+    rebuilt = facts_for(signature, device_id=facts.device_id, mode=facts.mode, app_id=facts.app_id,
                               version=facts.version, fmt=facts.format)
     assert rebuilt == facts
 
@@ -81,7 +83,7 @@ def test_a_signature_survives_its_trip_through_json():
     received = PushSignature.from_dict(sent)
 
     assert received == key.sign(facts)  # Ed25519 is deterministic: same facts, same signature
-    assert verify(key.public_key, received.facts(device_id=facts.device_id, mode=facts.mode, app_id=facts.app_id,
+    assert verify(key.public_key, facts_for(received, device_id=facts.device_id, mode=facts.mode, app_id=facts.app_id,
                                                  version=None, fmt=facts.format), received.value)
 
 
