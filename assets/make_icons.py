@@ -54,8 +54,13 @@ _FONT_FILES = {
     "serif": "DejaVuSerif-Bold.ttf",
     "mono": "DejaVuSansMono-Bold.ttf",
 }
-_FONT_DIRS = [Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".fonts",
-              Path("/Library/Fonts"), Path("C:/Windows/Fonts")]
+_FONT_DIRS = [
+    Path("/usr/share/fonts"),
+    Path("/usr/local/share/fonts"),
+    Path.home() / ".fonts",
+    Path("/Library/Fonts"),
+    Path("C:/Windows/Fonts"),
+]
 
 
 def _find_font_file(name: str) -> Path | None:
@@ -102,8 +107,9 @@ def background(top: str, bottom: str) -> Image.Image:
     ImageDraw.Draw(mask).rounded_rectangle(p(inset, inset, 1 - inset, 1 - inset), radius=W * radius, fill=255)
 
     shadow = Image.new("L", (W, W), 0)
-    ImageDraw.Draw(shadow).rounded_rectangle(p(inset, inset + 0.015, 1 - inset, 1 - inset + 0.015),
-                                             radius=W * radius, fill=90)
+    ImageDraw.Draw(shadow).rounded_rectangle(
+        p(inset, inset + 0.015, 1 - inset, 1 - inset + 0.015), radius=W * radius, fill=90
+    )
     canvas = Image.new("RGBA", (W, W), (0, 0, 0, 0))
     canvas.putalpha(shadow.filter(ImageFilter.GaussianBlur(W * 0.012)))
     canvas.paste(gradient, (0, 0), mask)
@@ -117,7 +123,7 @@ def background(top: str, bottom: str) -> Image.Image:
 
 def rgb(hex_colour: str) -> tuple[int, int, int]:
     hex_colour = hex_colour.lstrip("#")
-    return tuple(int(hex_colour[i:i + 2], 16) for i in (0, 2, 4))
+    return tuple(int(hex_colour[i : i + 2], 16) for i in (0, 2, 4))
 
 
 def finish(canvas: Image.Image, glyph: Image.Image) -> Image.Image:
@@ -133,6 +139,7 @@ def finish(canvas: Image.Image, glyph: Image.Image) -> Image.Image:
 def text_glyph(text: str, kind: str = "sans", size: float = 0.5, colour=WHITE, dy: float = 0.0):
     def draw(d: ImageDraw.ImageDraw, bg: tuple):
         d.text((W / 2, W * (0.5 + dy)), text, font=font(kind, int(W * size)), fill=colour, anchor="mm")
+
     return draw
 
 
@@ -171,8 +178,10 @@ def glyph_prompt(d, bg):  # Termux: a shell prompt
 
 
 def glyph_pin(d, bg):  # OsmAnd: a map pin over a folded map
-    d.polygon(p(0.18, 0.70, 0.38, 0.64, 0.62, 0.72, 0.82, 0.66, 0.82, 0.80, 0.62, 0.86, 0.38, 0.78, 0.18, 0.84),
-              fill=(255, 255, 255, 150))
+    d.polygon(
+        p(0.18, 0.70, 0.38, 0.64, 0.62, 0.72, 0.82, 0.66, 0.82, 0.80, 0.62, 0.86, 0.38, 0.78, 0.18, 0.84),
+        fill=(255, 255, 255, 150),
+    )
     d.ellipse(p(0.33, 0.15, 0.67, 0.49), fill=WHITE)
     d.polygon(p(0.345, 0.39, 0.655, 0.39, 0.5, 0.74), fill=WHITE)
     d.ellipse(p(0.43, 0.25, 0.57, 0.39), fill=bg)

@@ -14,8 +14,17 @@ from pathlib import Path
 
 from bench.common import REPO, load_average, log, raise_nofile
 
-BENCHMARKS = ["push_latency", "push_throughput", "push_processes", "connections", "reconnect_storm", "package_serving",
-              "download_engine", "sender", "abuse"]
+BENCHMARKS = [
+    "push_latency",
+    "push_throughput",
+    "push_processes",
+    "connections",
+    "reconnect_storm",
+    "package_serving",
+    "download_engine",
+    "sender",
+    "abuse",
+]
 
 
 class Context:
@@ -54,8 +63,13 @@ def _function(name: str):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: a check that every benchmark runs")
-    parser.add_argument("--only", action="append", choices=BENCHMARKS, metavar="NAME",
-                        help=f"run only this benchmark (repeatable): {', '.join(BENCHMARKS)}")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=BENCHMARKS,
+        metavar="NAME",
+        help=f"run only this benchmark (repeatable): {', '.join(BENCHMARKS)}",
+    )
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "results", help="where to write results")
     parser.add_argument("--workdir", type=Path, help="scratch dir (default: a temp dir, removed after)")
     args = parser.parse_args(argv)
@@ -123,9 +137,15 @@ def _machine(nofile: int) -> dict:
 
     import psutil
 
-    return {"cpus": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
-            "python": platform.python_version(), "kernel": platform.release(), "open_files_limit": nofile,
-            "load_at_start": load_average(), **_revision()}
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "open_files_limit": nofile,
+        "load_at_start": load_average(),
+        **_revision(),
+    }
 
 
 def _revision() -> dict:

@@ -71,8 +71,12 @@ class TrickleServer:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
             self.requests += 1
             self.paths[head.split(b" ", 2)[1].decode(errors="replace")] += 1
-            writer.write((f"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.android.package-archive\r\n"
-                          f"Content-Length: {self.size}\r\nConnection: close\r\n\r\n").encode())
+            writer.write(
+                (
+                    f"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.android.package-archive\r\n"
+                    f"Content-Length: {self.size}\r\nConnection: close\r\n\r\n"
+                ).encode()
+            )
             left = self.size
             while left > 0:
                 piece = min(self.piece, left)
@@ -82,7 +86,7 @@ class TrickleServer:
                 left -= piece
                 await asyncio.sleep(self.tick)
             self.finished += 1
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError):
+        except (TimeoutError, ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             self.dropped_by_client += 1
         except asyncio.CancelledError:
             pass  # the bench is over
@@ -99,9 +103,14 @@ class TrickleServer:
             task.cancel()
         await asyncio.gather(*handlers, return_exceptions=True)
         await self.server.wait_closed()
-        return {"requests": self.requests, "active_at_stop": active, "bytes_sent": self.bytes_sent,
-                "finished_transfers": self.finished, "dropped_by_relay": self.dropped_by_client,
-                "distinct_paths": len(self.paths)}
+        return {
+            "requests": self.requests,
+            "active_at_stop": active,
+            "bytes_sent": self.bytes_sent,
+            "finished_transfers": self.finished,
+            "dropped_by_relay": self.dropped_by_client,
+            "distinct_paths": len(self.paths),
+        }
 
 
 # ---------------------------------------------------------------------------- slow clients
@@ -113,19 +122,33 @@ class SlowClients:
     def __init__(self, host: str, port: int, interval: float):
         self.host, self.port, self.interval = host, port, interval
         self.tasks: list[asyncio.Task] = []
-        self.stats = {kind: {"connects": 0, "connect_errors": 0, "answers": Counter(), "closed_without_answer": 0,
-                             "reset": 0, "bytes_sent": 0, "open": 0, "held_s": []}
-                      for kind in ("headers", "body")}
+        self.stats = {
+            kind: {
+                "connects": 0,
+                "connect_errors": 0,
+                "answers": Counter(),
+                "closed_without_answer": 0,
+                "reset": 0,
+                "bytes_sent": 0,
+                "open": 0,
+                "held_s": [],
+            }
+            for kind in ("headers", "body")
+        }
         self._stop = asyncio.Event()
 
     def _opening(self, kind: str) -> tuple[bytes, bytes]:
         """(sent at once, then sent byte by byte, repeating)."""
         host = f"Host: {self.host}:{self.port}\r\n"
         if kind == "headers":
-            return (b"GET /api/v1/healthz HTTP/1.1\r\n",
-                    (host + "User-Agent: slowloris-bench\r\nAccept: */*\r\nX-Padding: a\r\n").encode())
-        head = (f"POST /api/v1/accounts HTTP/1.1\r\n{host}Content-Type: application/json\r\n"
-                f"Content-Length: {SLOW_BODY_LENGTH}\r\n\r\n").encode()
+            return (
+                b"GET /api/v1/healthz HTTP/1.1\r\n",
+                (host + "User-Agent: slowloris-bench\r\nAccept: */*\r\nX-Padding: a\r\n").encode(),
+            )
+        head = (
+            f"POST /api/v1/accounts HTTP/1.1\r\n{host}Content-Type: application/json\r\n"
+            f"Content-Length: {SLOW_BODY_LENGTH}\r\n\r\n"
+        ).encode()
         return head, b" " * (SLOW_BODY_LENGTH - 1) + b"{"
 
     async def _one(self, kind: str, first_delay: float) -> None:
@@ -134,7 +157,7 @@ class SlowClients:
         while not self._stop.is_set():
             try:
                 reader, writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), 10)
-            except (OSError, asyncio.TimeoutError):
+            except (TimeoutError, OSError):
                 s["connect_errors"] += 1
                 await asyncio.sleep(1.0)
                 continue
@@ -149,8 +172,8 @@ class SlowClients:
                 while not self._stop.is_set():
                     try:
                         data = await asyncio.wait_for(reader.read(4096), self.interval * random.uniform(0.8, 1.2))
-                    except asyncio.TimeoutError:
-                        writer.write(trickle[k % len(trickle):k % len(trickle) + 1])
+                    except TimeoutError:
+                        writer.write(trickle[k % len(trickle) : k % len(trickle) + 1])
                         await writer.drain()
                         s["bytes_sent"] += 1
                         k += 1
@@ -183,10 +206,12 @@ class SlowClients:
         out = {}
         for kind, s in self.stats.items():
             held = summary_ms(s["held_s"])
-            out[kind] = {**{k: v for k, v in s.items() if k not in ("answers", "held_s", "open")},
-                         "answers": dict(s["answers"]),
-                         "held_s_p50": None if held["p50_ms"] is None else round(held["p50_ms"] / 1000, 1),
-                         "held_s_max": None if held["max_ms"] is None else round(held["max_ms"] / 1000, 1)}
+            out[kind] = {
+                **{k: v for k, v in s.items() if k not in ("answers", "held_s", "open")},
+                "answers": dict(s["answers"]),
+                "held_s_p50": None if held["p50_ms"] is None else round(held["p50_ms"] / 1000, 1),
+                "held_s_max": None if held["max_ms"] is None else round(held["max_ms"] / 1000, 1),
+            }
         return out
 
     def open_now(self) -> dict:
@@ -196,17 +221,34 @@ class SlowClients:
 # ---------------------------------------------------------------------------- the abusive account
 
 
-async def _abuser(url: str, token: str, target: str, trickle_port: int, size: int, rate: float,
-                  stop: asyncio.Event, statuses: Counter) -> None:
+async def _abuser(
+    url: str, token: str, target: str, trickle_port: int, size: int, rate: float, stop: asyncio.Event, statuses: Counter
+) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     tasks = []
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+
         async def post(k: int) -> None:
-            body = {"app": {"id": "org.example.trickle", "name": "Trickle", "version": "1.0", "version_code": 1,
-                            "size": size, "runtime": "Android 5.0+",
-                            "packages": [{"format": "apk", "url": f"http://127.0.0.1:{trickle_port}/slow/{k}.apk",
-                                          "sha256": f"{k:064x}", "size": size}]},
-                    "mode": "install_now", "device_ids": [target]}
+            body = {
+                "app": {
+                    "id": "org.example.trickle",
+                    "name": "Trickle",
+                    "version": "1.0",
+                    "version_code": 1,
+                    "size": size,
+                    "runtime": "Android 5.0+",
+                    "packages": [
+                        {
+                            "format": "apk",
+                            "url": f"http://127.0.0.1:{trickle_port}/slow/{k}.apk",
+                            "sha256": f"{k:064x}",
+                            "size": size,
+                        }
+                    ],
+                },
+                "mode": "install_now",
+                "device_ids": [target],
+            }
             try:
                 async with session.post(f"{url}/api/v1/pushes", json=body, headers=headers) as resp:
                     await resp.read()
@@ -221,7 +263,7 @@ async def _abuser(url: str, token: str, target: str, trickle_port: int, size: in
             k += 1
             try:
                 await asyncio.wait_for(stop.wait(), max(0.0, start + k / rate - time.perf_counter()))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         for t in tasks:
             t.cancel()
@@ -257,15 +299,29 @@ async def run(cfg: dict) -> dict:
             out["idle_connect_s"] = round(await fleet.connect(range(len(tokens)), concurrency=200), 2)
             out["idle_connect_errors"] = len(arrivals.errors)
             slow.start(cfg["slow"], cfg["ramp"])
-            abuser = asyncio.create_task(_abuser(url, cfg["abuser_token"], cfg["abuser_target"], trickle_port,
-                                                 cfg["trickle_size"], cfg["abuser_rate"], stop, abuser_statuses))
+            abuser = asyncio.create_task(
+                _abuser(
+                    url,
+                    cfg["abuser_token"],
+                    cfg["abuser_target"],
+                    trickle_port,
+                    cfg["trickle_size"],
+                    cfg["abuser_rate"],
+                    stop,
+                    abuser_statuses,
+                )
+            )
             await asyncio.sleep(cfg["ramp"] + cfg["settle"])
-            _emit("ready", idle_open=sum(1 for t in fleet.tasks.values() if not t.done()),
-                  slow_open=slow.open_now(), trickle_requests=trickle.requests,
-                  setup_s=round(time.perf_counter() - started, 2))
+            _emit(
+                "ready",
+                idle_open=sum(1 for t in fleet.tasks.values() if not t.done()),
+                slow_open=slow.open_now(),
+                trickle_requests=trickle.requests,
+                setup_s=round(time.perf_counter() - started, 2),
+            )
             try:
                 await asyncio.wait_for(stop.wait(), max(0.0, deadline - time.perf_counter()))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 out["stopped_by_deadline"] = True
             stop.set()
             out["idle_open_at_stop"] = sum(1 for t in fleet.tasks.values() if not t.done())
@@ -276,9 +332,13 @@ async def run(cfg: dict) -> dict:
             stop.set()
             out["slow"] = await slow.stop()
             out["trickle"] = await trickle.stop()
-    out["idle"] = {"n": len(tokens), "http_status": dict(Counter(str(s) for s in fleet.status.values())),
-                   "errors": len(arrivals.errors), "first_errors": arrivals.errors[:3],
-                   "with_keepalive": sum(1 for v in arrivals.keepalives.values() if v)}
+    out["idle"] = {
+        "n": len(tokens),
+        "http_status": dict(Counter(str(s) for s in fleet.status.values())),
+        "errors": len(arrivals.errors),
+        "first_errors": arrivals.errors[:3],
+        "with_keepalive": sum(1 for v in arrivals.keepalives.values() if v),
+    }
     out["abuser_pushes"] = dict(abuser_statuses)
     out["seconds"] = round(time.perf_counter() - started, 1)
     return out

@@ -56,11 +56,33 @@ def sizes(smoke: bool, override: str | None = None) -> dict:
     """The sizes; ``override`` (``BENCH_ABUSE_SIZES``, e.g. ``"idle=1000,slow=200,seconds=10"``)
     changes some of them, for a run between smoke and full size."""
     if smoke:
-        s = dict(idle=50, slow=20, rate=10.0, seconds=2.0, offline_every=5, settle=8.0, interval=3.0,
-                 ramp=1.0, child_settle=1.0, abuser_rate=2.0, final_wait=4.0)
+        s = dict(
+            idle=50,
+            slow=20,
+            rate=10.0,
+            seconds=2.0,
+            offline_every=5,
+            settle=8.0,
+            interval=3.0,
+            ramp=1.0,
+            child_settle=1.0,
+            abuser_rate=2.0,
+            final_wait=4.0,
+        )
     else:
-        s = dict(idle=5000, slow=1000, rate=20.0, seconds=30.0, offline_every=20, settle=10.0, interval=3.0,
-                 ramp=3.0, child_settle=3.0, abuser_rate=1.0, final_wait=8.0)
+        s = dict(
+            idle=5000,
+            slow=1000,
+            rate=20.0,
+            seconds=30.0,
+            offline_every=20,
+            settle=10.0,
+            interval=3.0,
+            ramp=3.0,
+            child_settle=3.0,
+            abuser_rate=1.0,
+            final_wait=8.0,
+        )
     for item in filter(None, (override or "").split(",")):
         key, _, value = item.partition("=")
         key = key.strip()
@@ -134,8 +156,9 @@ class PhoneStream:
             if self.last_id:
                 headers["Last-Event-ID"] = self.last_id
             try:
-                async with session.get(self.url, headers=headers,
-                                       timeout=aiohttp.ClientTimeout(total=None, connect=60)) as resp:
+                async with session.get(
+                    self.url, headers=headers, timeout=aiohttp.ClientTimeout(total=None, connect=60)
+                ) as resp:
                     if resp.status != 200:
                         self.errors.append(f"HTTP {resp.status}")
                     else:
@@ -180,13 +203,17 @@ async def _post(session, url: str, token: str, body: dict) -> tuple[str, list[di
     """(status or error name, [{id, device_id}], perf_counter just before sending, of the answer)."""
     sent = time.perf_counter()
     try:
-        async with session.post(f"{url}/api/v1/pushes", json=body, headers={"Authorization": f"Bearer {token}"},
-                                timeout=aiohttp.ClientTimeout(total=POST_TIMEOUT_S)) as resp:
+        async with session.post(
+            f"{url}/api/v1/pushes",
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=aiohttp.ClientTimeout(total=POST_TIMEOUT_S),
+        ) as resp:
             payload = await resp.read()
             done = time.perf_counter()
             made = json.loads(payload)["pushes"] if resp.status == 201 else []
             return str(resp.status), [{"id": p["id"], "device_id": p["device_id"]} for p in made], sent, done
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return "timeout", [], sent, time.perf_counter()
     except Exception as exc:  # noqa: BLE001 - counted
         return type(exc).__name__, [], sent, time.perf_counter()
@@ -200,26 +227,33 @@ async def _health_probe(session, url: str, stop: asyncio.Event, out: dict) -> No
             async with session.get(f"{url}/api/v1/healthz", timeout=aiohttp.ClientTimeout(total=POST_TIMEOUT_S)) as r:
                 await r.read()
                 statuses[str(r.status)] += 1
-        except asyncio.TimeoutError:
+        except TimeoutError:
             statuses["timeout"] += 1
         except Exception as exc:  # noqa: BLE001
             statuses[type(exc).__name__] += 1
         times.append(time.perf_counter() - start)
         try:
             await asyncio.wait_for(stop.wait(), 0.5)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
-    out.update(statuses=dict(statuses), **{k: v for k, v in summary_ms(times).items() if k in ("count", "p99_ms", "max_ms")})
+    out.update(
+        statuses=dict(statuses), **{k: v for k, v in summary_ms(times).items() if k in ("count", "p99_ms", "max_ms")}
+    )
 
 
-async def _mirror_poll(session, url: str, offline_token: str, wanted: dict[str, float | None],
-                       failed: set[str], stop: asyncio.Event) -> None:
+async def _mirror_poll(
+    session, url: str, offline_token: str, wanted: dict[str, float | None], failed: set[str], stop: asyncio.Event
+) -> None:
     """Stamp each offline push when the relay says its copy is made (as the offline phone asks)."""
     headers = {"Authorization": f"Bearer {offline_token}"}
     while not stop.is_set():
         try:
-            async with session.get(f"{url}/api/v1/pushes", params={"role": "received", "limit": "1000"},
-                                   headers=headers, timeout=aiohttp.ClientTimeout(total=POST_TIMEOUT_S)) as r:
+            async with session.get(
+                f"{url}/api/v1/pushes",
+                params={"role": "received", "limit": "1000"},
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=POST_TIMEOUT_S),
+            ) as r:
                 listing = (await r.json())["pushes"] if r.status == 200 else []
             now = time.perf_counter()
             for p in listing:
@@ -232,12 +266,21 @@ async def _mirror_poll(session, url: str, offline_token: str, wanted: dict[str, 
             pass
         try:
             await asyncio.wait_for(stop.wait(), 0.5)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
 
-async def _phase(name: str, session, url: str, sender_token: str, offline_token: str, phone: PhoneStream,
-                 pkg: PackageServer, s: dict, relay_pid: int) -> dict:
+async def _phase(
+    name: str,
+    session,
+    url: str,
+    sender_token: str,
+    offline_token: str,
+    phone: PhoneStream,
+    pkg: PackageServer,
+    s: dict,
+    relay_pid: int,
+) -> dict:
     online, offline = "dev-00000", "dev-00001"
     count = int(s["rate"] * s["seconds"])
     mirrored: dict[str, float | None] = {}
@@ -249,8 +292,9 @@ async def _phase(name: str, session, url: str, sender_token: str, offline_token:
     poll = asyncio.create_task(_mirror_poll(session, url, offline_token, mirrored, mirror_failed, stop_poll))
     errors_before = len(phone.errors)
     cpu_before = _cpu_seconds(relay_pid)
-    offline_body = push_body([online, offline], url=pkg.url, sha256=pkg.sha256, size=len(pkg.body),
-                             app_id="org.example.offline")
+    offline_body = push_body(
+        [online, offline], url=pkg.url, sha256=pkg.sha256, size=len(pkg.body), app_id="org.example.offline"
+    )
     online_body = push_body([online])
 
     async def one(k: int):
@@ -273,8 +317,9 @@ async def _phase(name: str, session, url: str, sender_token: str, offline_token:
     online_ids = {p["id"]: a for a in answers for p in a[1] if p["device_id"] == online}
     deadline = time.perf_counter() + s["settle"]
     while time.perf_counter() < deadline:
-        if all(i in phone.at for i in online_ids) and all(v is not None or i in mirror_failed
-                                                          for i, v in mirrored.items()):
+        if all(i in phone.at for i in online_ids) and all(
+            v is not None or i in mirror_failed for i, v in mirrored.items()
+        ):
             break
         await asyncio.sleep(0.05)
     stop_probe.set()
@@ -286,27 +331,46 @@ async def _phase(name: str, session, url: str, sender_token: str, offline_token:
     answer_times = [a[3] - a[2] for a in answers]
     to_mirror = [v - created[i] for i, v in mirrored.items() if v is not None]
     out = {
-        "phase": name, "posts": count, "offered_rate": s["rate"],
+        "phase": name,
+        "posts": count,
+        "offered_rate": s["rate"],
         "post_statuses": dict(statuses),
         "http_5xx": sum(n for st, n in statuses.items() if st.isdigit() and st.startswith("5")),
         "post_failures": count - statuses.get("201", 0),
-        "online_accepted": len(online_ids), "online_delivered": len(from_send),
+        "online_accepted": len(online_ids),
+        "online_delivered": len(from_send),
         "latency": summary_ms(from_send),
         "post_answer": summary_ms(answer_times),
-        "offline_accepted": len(mirrored), "offline_mirrored": len(to_mirror), "offline_mirror_failed": len(mirror_failed),
-        "to_mirrored_s": {k[:-3] + "_s": (None if v is None else round(v / 1000, 2))
-                          for k, v in summary_ms(to_mirror).items() if k in ("p50_ms", "max_ms")},
-        "stream_errors": len(phone.errors) - errors_before, "first_stream_errors": phone.errors[errors_before:][:3],
-        "healthz": health, "answered_s": round(answered_s, 2),
+        "offline_accepted": len(mirrored),
+        "offline_mirrored": len(to_mirror),
+        "offline_mirror_failed": len(mirror_failed),
+        "to_mirrored_s": {
+            k[:-3] + "_s": (None if v is None else round(v / 1000, 2))
+            for k, v in summary_ms(to_mirror).items()
+            if k in ("p50_ms", "max_ms")
+        },
+        "stream_errors": len(phone.errors) - errors_before,
+        "first_stream_errors": phone.errors[errors_before:][:3],
+        "healthz": health,
+        "answered_s": round(answered_s, 2),
         "relay_cpu_s": None if cpu_before is None else round(_cpu_seconds(relay_pid) - cpu_before, 1),
     }
-    out["errors"] = (out["post_failures"] + (out["online_accepted"] - out["online_delivered"])
-                     + (out["offline_accepted"] - out["offline_mirrored"]) + out["stream_errors"])
-    out["all_delivered"] = (out["post_failures"] == 0 and out["online_delivered"] == out["online_accepted"] == count
-                            and out["offline_mirrored"] == out["offline_accepted"] > 0)
-    log(f"  {name}: p50 {out['latency']['p50_ms']} / p99 {out['latency']['p99_ms']} ms; online "
+    out["errors"] = (
+        out["post_failures"]
+        + (out["online_accepted"] - out["online_delivered"])
+        + (out["offline_accepted"] - out["offline_mirrored"])
+        + out["stream_errors"]
+    )
+    out["all_delivered"] = (
+        out["post_failures"] == 0
+        and out["online_delivered"] == out["online_accepted"] == count
+        and out["offline_mirrored"] == out["offline_accepted"] > 0
+    )
+    log(
+        f"  {name}: p50 {out['latency']['p50_ms']} / p99 {out['latency']['p99_ms']} ms; online "
         f"{out['online_delivered']}/{count}, offline mirrored {out['offline_mirrored']}/{out['offline_accepted']}; "
-        f"POST {dict(statuses)}; healthz {health.get('statuses')}; errors {out['errors']}")
+        f"POST {dict(statuses)}; healthz {health.get('statuses')}; errors {out['errors']}"
+    )
     return out
 
 
@@ -338,26 +402,53 @@ async def _start_abuse(work: Path, url: str, tokens: list[str], abuser: dict, s:
     tokens_file = work / "abuse-tokens.json"
     tokens_file.write_text(json.dumps(tokens))
     cfg_file = work / "abuse-config.json"
-    cfg_file.write_text(json.dumps({
-        "url": url, "tokens_file": str(tokens_file), "slow": s["slow"], "interval": s["interval"], "ramp": s["ramp"],
-        "settle": s["child_settle"], "abuser_token": abuser["token"], "abuser_target": abuser["target"],
-        "abuser_rate": s["abuser_rate"], "trickle_size": 1024 * 1024, "trickle_rate": 1024,
-        "max_seconds": max_seconds}))
+    cfg_file.write_text(
+        json.dumps(
+            {
+                "url": url,
+                "tokens_file": str(tokens_file),
+                "slow": s["slow"],
+                "interval": s["interval"],
+                "ramp": s["ramp"],
+                "settle": s["child_settle"],
+                "abuser_token": abuser["token"],
+                "abuser_target": abuser["target"],
+                "abuser_rate": s["abuser_rate"],
+                "trickle_size": 1024 * 1024,
+                "trickle_rate": 1024,
+                "max_seconds": max_seconds,
+            }
+        )
+    )
     from shared.local_relay import _die_with_parent
 
-    env = {**os.environ, "PYTHONUNBUFFERED": "1",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }
     stderr = open(work / "abuse-child.log", "ab")  # noqa: SIM115 - closed in _stop_abuse
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.abuse_child", str(cfg_file), cwd=REPO, env=env, limit=1 << 22,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=stderr,
-        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+        sys.executable,
+        "-m",
+        "bench.abuse_child",
+        str(cfg_file),
+        cwd=REPO,
+        env=env,
+        limit=1 << 22,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=stderr,
+        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+    )
     proc._bench_log = stderr  # noqa: SLF001
     try:
         line = await asyncio.wait_for(proc.stdout.readline(), max_seconds)
         if not line:
-            raise RuntimeError(f"the abuse process exited before it was ready: "
-                               f"{(work / 'abuse-child.log').read_text(errors='replace')[-2000:]}")
+            raise RuntimeError(
+                f"the abuse process exited before it was ready: "
+                f"{(work / 'abuse-child.log').read_text(errors='replace')[-2000:]}"
+            )
         return proc, json.loads(line)
     except BaseException:
         if proc.returncode is None:
@@ -375,7 +466,7 @@ async def _stop_abuse(proc) -> dict:
         line = await asyncio.wait_for(proc.stdout.readline(), 60)
         result = json.loads(line) if line else {"error": f"no result (exit {proc.returncode})"}
         await asyncio.wait_for(proc.wait(), 30)
-    except (asyncio.TimeoutError, OSError, ValueError) as exc:
+    except (TimeoutError, OSError, ValueError) as exc:
         result.setdefault("error", f"{type(exc).__name__}: {exc}")
     finally:
         if proc.returncode is None:
@@ -391,11 +482,20 @@ async def _stop_abuse(proc) -> dict:
 
 def _make_abuser(url: str) -> dict:
     api = f"{url}/api/v1"
-    requests.post(f"{api}/accounts", json={"username": ABUSER, "password": ABUSER_PASSWORD}, timeout=30).raise_for_status()
+    requests.post(
+        f"{api}/accounts", json={"username": ABUSER, "password": ABUSER_PASSWORD}, timeout=30
+    ).raise_for_status()
     tokens = {}
     for device_id, platform in (("abuser-laptop", "linux"), ("abuser-phone", "android")):
-        r = requests.post(f"{api}/login", json={"username": ABUSER, "password": ABUSER_PASSWORD, "device": {
-            "id": device_id, "name": device_id, "model": "bench", "platform": platform}}, timeout=30)
+        r = requests.post(
+            f"{api}/login",
+            json={
+                "username": ABUSER,
+                "password": ABUSER_PASSWORD,
+                "device": {"id": device_id, "name": device_id, "model": "bench", "platform": platform},
+            },
+            timeout=30,
+        )
         r.raise_for_status()
         tokens[device_id] = r.json()["token"]
     return {"token": tokens["abuser-laptop"], "target": "abuser-phone"}
@@ -411,23 +511,26 @@ async def _run(relay, seeded, s: dict, work: Path) -> dict:
             phone.start(session)
             await asyncio.wait_for(phone.connected.wait(), 30)
             # warm-up (imports, caches, prepared statements): not measured
-            warm = await asyncio.gather(*(_post(session, url, seeded.sender_token, push_body(["dev-00000"]))
-                                          for _ in range(10)))
+            warm = await asyncio.gather(
+                *(_post(session, url, seeded.sender_token, push_body(["dev-00000"])) for _ in range(10))
+            )
             await asyncio.sleep(0.5)
             out["warmup_statuses"] = dict(Counter(a[0] for a in warm))
 
-            out["quiet"] = await _phase("quiet", session, url, seeded.sender_token, seeded.tokens[1], phone, pkg, s,
-                                        relay.proc.pid)
+            out["quiet"] = await _phase(
+                "quiet", session, url, seeded.sender_token, seeded.tokens[1], phone, pkg, s, relay.proc.pid
+            )
 
             budget = s["seconds"] + s["settle"] + POST_TIMEOUT_S + 120  # the child stops by itself after this
-            proc, ready = await _start_abuse(work, url, seeded.tokens[2:2 + s["idle"]], abuser, s, budget)
+            proc, ready = await _start_abuse(work, url, seeded.tokens[2 : 2 + s["idle"]], abuser, s, budget)
             ready.pop("event", None)
             ready["relay_open_files"] = _open_files(relay.proc.pid)
             out["abuse_ready"] = ready
             log(f"  abuse running: {ready}")
             try:
-                out["abuse"] = await _phase("abuse", session, url, seeded.sender_token, seeded.tokens[1], phone, pkg,
-                                            s, relay.proc.pid)
+                out["abuse"] = await _phase(
+                    "abuse", session, url, seeded.sender_token, seeded.tokens[1], phone, pkg, s, relay.proc.pid
+                )
             finally:
                 out["abusers"] = await _stop_abuse(proc)
             log(f"  abusers: {_abusers_line(out['abusers'])}")
@@ -445,8 +548,12 @@ async def _run(relay, seeded, s: dict, work: Path) -> dict:
 async def _offline_check(session, url: str, token: str, wait: float) -> dict:
     """The offline phone connects at last: every push it reads should carry the relay's own copy."""
     headers = {"Authorization": f"Bearer {token}"}
-    async with session.get(f"{url}/api/v1/pushes", params={"role": "received", "limit": "1000"}, headers=headers,
-                           timeout=aiohttp.ClientTimeout(total=POST_TIMEOUT_S)) as r:
+    async with session.get(
+        f"{url}/api/v1/pushes",
+        params={"role": "received", "limit": "1000"},
+        headers=headers,
+        timeout=aiohttp.ClientTimeout(total=POST_TIMEOUT_S),
+    ) as r:
         listing = (await r.json())["pushes"] if r.status == 200 else []
     mirrored = {p["id"] for p in listing if p.get("mirrored")}
     phone = PhoneStream(url, token)
@@ -456,38 +563,59 @@ async def _offline_check(session, url: str, token: str, wait: float) -> dict:
         await asyncio.sleep(0.05)
     await phone.stop()
     own = sum(1 for i in mirrored if "/api/v1/packages/" in phone.packages.get(i, ""))
-    return {"pushes_to_offline": len(listing), "mirrored": len(mirrored), "read_on_connect": len(set(phone.at) & mirrored),
-            "read_with_relay_copy": own, "ok": own == len(mirrored)}
+    return {
+        "pushes_to_offline": len(listing),
+        "mirrored": len(mirrored),
+        "read_on_connect": len(set(phone.at) & mirrored),
+        "read_with_relay_copy": own,
+        "ok": own == len(mirrored),
+    }
 
 
 def _abusers_line(a: dict) -> str:
     if "error" in a and "slow" not in a:
         return a["error"]
     slow = a.get("slow", {})
-    return (f"idle {a.get('idle_open_at_stop')}/{a.get('idle', {}).get('n')} open; slow headers "
-            f"{slow.get('headers', {}).get('answers')} body {slow.get('body', {}).get('answers')}; "
-            f"abuser pushes {a.get('abuser_pushes')}; trickle {a.get('trickle', {}).get('requests')} requests")
+    return (
+        f"idle {a.get('idle_open_at_stop')}/{a.get('idle', {}).get('n')} open; slow headers "
+        f"{slow.get('headers', {}).get('answers')} body {slow.get('body', {}).get('answers')}; "
+        f"abuser pushes {a.get('abuser_pushes')}; trickle {a.get('trickle', {}).get('requests')} requests"
+    )
 
 
 def abuse(ctx) -> dict:
     s = sizes(ctx.smoke, os.environ.get("BENCH_ABUSE_SIZES"))
     seeded = ctx.seeded(s["idle"] + 2)
-    relay = fresh_relay(seeded, extra_args=["--allow-private-mirror"],
-                        env={"APPBEAM_RATE_LIMITS": "1", "APPBEAM_LIMIT_PUSHES_PER_DEVICE": "3000/minute"})
+    relay = fresh_relay(
+        seeded,
+        extra_args=["--allow-private-mirror"],
+        env={"APPBEAM_RATE_LIMITS": "1", "APPBEAM_LIMIT_PUSHES_PER_DEVICE": "3000/minute"},
+    )
     try:
         run = asyncio.run(_run(relay, seeded, s, ctx.work))
         relay_alive = relay.running
     finally:
         discard(relay)
     quiet, abused = run["quiet"], run["abuse"]
-    result = {"sizes": s, "relay": {"rate_limits": "on (pushes per device 3000/minute)", "mirror_allow_private": True,
-                                    "alive_at_end": relay_alive}, **run}
+    result = {
+        "sizes": s,
+        "relay": {
+            "rate_limits": "on (pushes per device 3000/minute)",
+            "mirror_allow_private": True,
+            "alive_at_end": relay_alive,
+        },
+        **run,
+    }
     p99 = abused["latency"]["p99_ms"]
     result["target"] = {
         "what": f"under abuse: every normal push delivered, p99 < {P99_GOAL_MS:g} ms, no 5xx",
         "value_ms": p99,
         "met": bool(abused["all_delivered"] and abused["http_5xx"] == 0 and p99 is not None and p99 < P99_GOAL_MS),
-        "quiet_met": bool(quiet["all_delivered"] and quiet["http_5xx"] == 0 and quiet["latency"]["p99_ms"] is not None
-                          and quiet["latency"]["p99_ms"] < P99_GOAL_MS),
+        "quiet_met": bool(
+            quiet["all_delivered"]
+            and quiet["http_5xx"] == 0
+            and quiet["latency"]["p99_ms"] is not None
+            and quiet["latency"]["p99_ms"] < P99_GOAL_MS
+        ),
     }
     return result

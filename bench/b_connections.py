@@ -26,8 +26,9 @@ def _batches(n: int, size: int = 50):
 
 
 async def _push_all(pusher: Pusher, n: int, body_for_ids) -> tuple[list[str], int]:
-    answers = await asyncio.gather(*(pusher.post(body_for_ids([f"dev-{i:05d}" for i in batch]))
-                                     for batch in _batches(n)))
+    answers = await asyncio.gather(
+        *(pusher.post(body_for_ids([f"dev-{i:05d}" for i in batch])) for batch in _batches(n))
+    )
     ids = [i for a in answers if a[0] == 201 for i in a[1]]
     return ids, sum(1 for a in answers if a[0] != 201)
 
@@ -35,7 +36,10 @@ async def _push_all(pusher: Pusher, n: int, body_for_ids) -> tuple[list[str], in
 async def _relay_connections(relay, seeded, n: int, hold: float) -> dict:
     arrivals = Arrivals()
     out = {"n": n}
-    async with SseFleet(relay.url, seeded.tokens, arrivals) as fleet, Pusher(relay.url, seeded.sender_token, 64) as pusher:
+    async with (
+        SseFleet(relay.url, seeded.tokens, arrivals) as fleet,
+        Pusher(relay.url, seeded.sender_token, 64) as pusher,
+    ):
         warm, _ = await _push_all(pusher, 1, lambda ids: push_body(ids))  # device 0 offline: warms the code paths
         await asyncio.sleep(0.5)
         before = rss_bytes(relay.proc.pid)
@@ -43,17 +47,27 @@ async def _relay_connections(relay, seeded, n: int, hold: float) -> dict:
         await asyncio.sleep(hold)  # keepalives flow
         after = rss_bytes(relay.proc.pid)
         live = sum(1 for t in fleet.tasks.values() if not t.done())
-        out.update(rss_before_mb=round(before / 2**20, 1), rss_after_mb=round(after / 2**20, 1),
-                   rss_per_connection_kb=round((after - before) / n / 1024, 2), streams_open=live,
-                   streams_with_keepalive=sum(1 for i in range(n) if arrivals.keepalives.get(i)),
-                   hold_s=hold)
+        out.update(
+            rss_before_mb=round(before / 2**20, 1),
+            rss_after_mb=round(after / 2**20, 1),
+            rss_per_connection_kb=round((after - before) / n / 1024, 2),
+            streams_open=live,
+            streams_with_keepalive=sum(1 for i in range(n) if arrivals.keepalives.get(i)),
+            hold_s=hold,
+        )
         start = time.perf_counter()
         ids, post_errors = await _push_all(pusher, n, lambda ids: push_body(ids))
         ok = await wait_for(ids, arrivals, 300)
         got = {i for i in range(n) if any(k in ids for k in arrivals.by_device.get(i, []))}
-        out.update(pushes=len(ids), push_post_errors=post_errors, devices_with_push=len(got),
-                   push_all_s=round(time.perf_counter() - start, 2), all_received=ok and len(got) == n,
-                   stream_errors=len(arrivals.errors), first_errors=arrivals.errors[:3])
+        out.update(
+            pushes=len(ids),
+            push_post_errors=post_errors,
+            devices_with_push=len(got),
+            push_all_s=round(time.perf_counter() - start, 2),
+            all_received=ok and len(got) == n,
+            stream_errors=len(arrivals.errors),
+            first_errors=arrivals.errors[:3],
+        )
     return out
 
 
@@ -66,17 +80,24 @@ async def _mqtt_connections(mosq: Mosquitto, n: int, hold: float) -> dict:
         out["connect_s"] = round(await fleet.connect(range(n), concurrency=200), 2)
         await asyncio.sleep(hold)
         after = rss_bytes(mosq.pid)
-        out.update(rss_before_mb=round(before / 2**20, 1), rss_after_mb=round(after / 2**20, 1),
-                   rss_per_connection_kb=round((after - before) / n / 1024, 2),
-                   streams_open=sum(1 for t in fleet.tasks.values() if not t.done()))
+        out.update(
+            rss_before_mb=round(before / 2**20, 1),
+            rss_after_mb=round(after / 2**20, 1),
+            rss_per_connection_kb=round((after - before) / n / 1024, 2),
+            streams_open=sum(1 for t in fleet.tasks.values() if not t.done()),
+        )
         start = time.perf_counter()
         async with MqttPublisher(mosq.port) as pub:
             answers = await asyncio.gather(*(pub.post(i, f"c{i}") for i in range(n)))
         keys = [k for a in answers if a[0] == 201 for k in a[1]]
         ok = await wait_for(keys, arrivals, 300)
-        out.update(pushes=len(keys), devices_with_push=sum(1 for i in range(n) if arrivals.by_device.get(i)),
-                   push_all_s=round(time.perf_counter() - start, 2), all_received=ok and len(keys) == n,
-                   stream_errors=len(arrivals.errors))
+        out.update(
+            pushes=len(keys),
+            devices_with_push=sum(1 for i in range(n) if arrivals.by_device.get(i)),
+            push_all_s=round(time.perf_counter() - start, 2),
+            all_received=ok and len(keys) == n,
+            stream_errors=len(arrivals.errors),
+        )
     finally:
         await fleet.close_all()
     return out
@@ -101,9 +122,11 @@ def connections(ctx) -> dict:
     else:
         result["mosquitto_skipped"] = "mosquitto not installable here"
     r = result["relay"]
-    result["target"] = {"what": "relay RSS growth <= 50 KB per connection, every device gets a push",
-                        "value_kb": r["rss_per_connection_kb"],
-                        "met": r["rss_per_connection_kb"] <= 50 and r["all_received"] and r["streams_open"] == n}
+    result["target"] = {
+        "what": "relay RSS growth <= 50 KB per connection, every device gets a push",
+        "value_kb": r["rss_per_connection_kb"],
+        "met": r["rss_per_connection_kb"] <= 50 and r["all_received"] and r["streams_open"] == n,
+    }
     return result
 
 
@@ -111,12 +134,16 @@ async def _relay_storm(relay, seeded, n: int, spread: float, sha: str, filename:
     arrivals = Arrivals()
     out = {"n": n, "reconnect_spread_s": spread}
     url = f"{relay.url}/files/{sha}/{filename}"
-    async with SseFleet(relay.url, seeded.tokens, arrivals) as fleet, Pusher(relay.url, seeded.sender_token, 64) as pusher:
+    async with (
+        SseFleet(relay.url, seeded.tokens, arrivals) as fleet,
+        Pusher(relay.url, seeded.sender_token, 64) as pusher,
+    ):
         out["connect_s"] = round(await fleet.connect(range(n), concurrency=200), 2)
         await fleet.close_all()  # every device drops
         await asyncio.sleep(1.0)
-        ids, post_errors = await _push_all(pusher, n, lambda ids: push_body(ids, url=url, sha256=sha, size=65536,
-                                                                              app_id="org.example.small"))
+        ids, post_errors = await _push_all(
+            pusher, n, lambda ids: push_body(ids, url=url, sha256=sha, size=65536, app_id="org.example.small")
+        )
         out["push_post_errors"] = post_errors
         errors_before = len(arrivals.errors)
         start = time.perf_counter()
@@ -124,10 +151,15 @@ async def _relay_storm(relay, seeded, n: int, spread: float, sha: str, filename:
         ok = await wait_for(ids, arrivals, 300)
         out["all_connected_s"] = round(await reconnect, 2)
         last = max((arrivals.at[k] for k in ids if k in arrivals.at), default=start)
-        out.update(pushes=len(ids), delivered=sum(1 for k in ids if k in arrivals.at), all_received=ok,
-                   last_delivery_s=round(last - start, 2), errors=len(arrivals.errors) - errors_before,
-                   http_errors=sum(1 for s in fleet.status.values() if s != 200),
-                   first_errors=arrivals.errors[errors_before:errors_before + 3])
+        out.update(
+            pushes=len(ids),
+            delivered=sum(1 for k in ids if k in arrivals.at),
+            all_received=ok,
+            last_delivery_s=round(last - start, 2),
+            errors=len(arrivals.errors) - errors_before,
+            http_errors=sum(1 for s in fleet.status.values() if s != 200),
+            first_errors=arrivals.errors[errors_before : errors_before + 3],
+        )
     return out
 
 
@@ -148,8 +180,13 @@ async def _mqtt_storm(mosq: Mosquitto, n: int, spread: float) -> dict:
         ok = await wait_for(keys, arrivals, 300)
         out["all_connected_s"] = round(await reconnect, 2)
         last = max((arrivals.at[k] for k in keys if k in arrivals.at), default=start)
-        out.update(pushes=len(keys), delivered=sum(1 for k in keys if k in arrivals.at), all_received=ok,
-                   last_delivery_s=round(last - start, 2), errors=len(arrivals.errors) - errors_before)
+        out.update(
+            pushes=len(keys),
+            delivered=sum(1 for k in keys if k in arrivals.at),
+            all_received=ok,
+            last_delivery_s=round(last - start, 2),
+            errors=len(arrivals.errors) - errors_before,
+        )
     finally:
         await fleet.close_all()
     return out
@@ -181,7 +218,9 @@ def reconnect_storm(ctx) -> dict:
     else:
         result["mosquitto_skipped"] = "mosquitto not installable here"
     r = result["relay"]
-    result["target"] = {"what": "every device gets its missed push, zero errors",
-                        "value_s": r["last_delivery_s"],
-                        "met": r["all_received"] and r["errors"] == 0 and r["push_post_errors"] == 0}
+    result["target"] = {
+        "what": "every device gets its missed push, zero errors",
+        "value_s": r["last_delivery_s"],
+        "met": r["all_received"] and r["errors"] == 0 and r["push_post_errors"] == 0,
+    }
     return result

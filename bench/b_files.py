@@ -34,16 +34,29 @@ def make_file(path: Path, size: int) -> Path:
     with open(path, "wb") as f:
         left = size
         while left > 0:
-            f.write(block[:min(MB, left)])
+            f.write(block[: min(MB, left)])
             left -= MB
     return path
 
 
 def _curl_parallel(curl: str, url: str, clients: int, out: str = "/dev/null") -> dict:
     start = time.perf_counter()
-    procs = [subprocess.Popen([curl, "-s", "-f", "-o", out if clients == 1 or out == "/dev/null" else f"{out}.{k}",
-                               "-w", "%{size_download} %{time_total}", url], stdout=subprocess.PIPE)
-             for k in range(clients)]
+    procs = [
+        subprocess.Popen(
+            [
+                curl,
+                "-s",
+                "-f",
+                "-o",
+                out if clients == 1 or out == "/dev/null" else f"{out}.{k}",
+                "-w",
+                "%{size_download} %{time_total}",
+                url,
+            ],
+            stdout=subprocess.PIPE,
+        )
+        for k in range(clients)
+    ]
     sizes = []
     for p in procs:
         stdout, _ = p.communicate(600)
@@ -75,8 +88,13 @@ def package_serving(ctx) -> dict:
     def prepare(data_dir):
         holder["sha"] = add_catalog_package(data_dir, "org.example.big", big, "big.apk")
 
-    result = {"file_mb": size // MB, "route": "relay /files/<sha256>/<name> (catalog file; Werkzeug send_file, "
-              "the same path as /api/v1/packages/<sha256>)", "client": "curl -o /dev/null", "repeats": repeats}
+    result = {
+        "file_mb": size // MB,
+        "route": "relay /files/<sha256>/<name> (catalog file; Werkzeug send_file, "
+        "the same path as /api/v1/packages/<sha256>)",
+        "client": "curl -o /dev/null",
+        "repeats": repeats,
+    }
     relay = fresh_relay(seeded, prepare=prepare)
     try:
         url = f"{relay.url}/files/{holder['sha']}/big.apk"
@@ -90,12 +108,16 @@ def package_serving(ctx) -> dict:
         with nginx:
             for clients in (1, 8):
                 result[f"nginx_{clients}"] = _median_run(
-                    lambda: _curl_parallel(curl, f"{nginx.url}/big.apk", clients), repeats)
+                    lambda: _curl_parallel(curl, f"{nginx.url}/big.apk", clients), repeats
+                )
                 log(f"  nginx, {clients} client(s): {result[f'nginx_{clients}']}")
         ratios = {c: round(result[f"relay_{c}"]["mb_per_s"] / result[f"nginx_{c}"]["mb_per_s"], 3) for c in (1, 8)}
         result["ratio_1"], result["ratio_8"] = ratios[1], ratios[8]
-        result["target"] = {"what": "relay >= 0.5 x nginx (1 and 8 clients)", "value": min(ratios.values()),
-                            "met": min(ratios.values()) >= 0.5}
+        result["target"] = {
+            "what": "relay >= 0.5 x nginx (1 and 8 clients)",
+            "value": min(ratios.values()),
+            "met": min(ratios.values()) >= 0.5,
+        }
     else:
         result["nginx_skipped"] = "nginx not installable here"
         result["target"] = {"what": "relay >= 0.5 x nginx", "value": None, "met": None}
@@ -130,8 +152,14 @@ def _engine_once(url: str, part: Path) -> dict:
     part.unlink(missing_ok=True)
     Path(str(part) + ".json").unlink(missing_ok=True)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    out = subprocess.run([sys.executable, "-c", ENGINE_SCRIPT, url, str(part)], capture_output=True, text=True,
-                         env=env, cwd=REPO, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-c", ENGINE_SCRIPT, url, str(part)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=600,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"engine failed: {out.stderr[-2000:]}")
     data = json.loads(out.stdout.strip().splitlines()[-1])
@@ -174,15 +202,22 @@ def download_engine(ctx) -> dict:
     curl_speed = statistics.median(r["mb_per_s"] for r in curl_runs)
     growth = max(r["rss_peak_mb"] - r["rss_base_mb"] for r in engine_runs)
     result.update(
-        engine_mb_per_s=round(engine_speed, 1), engine_runs_mb_per_s=[round(r["mb_per_s"], 1) for r in engine_runs],
-        curl_mb_per_s=round(curl_speed, 1), curl_runs_mb_per_s=[round(r["mb_per_s"], 1) for r in curl_runs],
+        engine_mb_per_s=round(engine_speed, 1),
+        engine_runs_mb_per_s=[round(r["mb_per_s"], 1) for r in engine_runs],
+        curl_mb_per_s=round(curl_speed, 1),
+        curl_runs_mb_per_s=[round(r["mb_per_s"], 1) for r in curl_runs],
         ratio=round(engine_speed / curl_speed, 3),
         sha256_ok=all(r["sha256"] == expected for r in engine_runs),
-        rss_base_mb=round(engine_runs[0]["rss_base_mb"], 1), rss_growth_mb=round(growth, 1),
+        rss_base_mb=round(engine_runs[0]["rss_base_mb"], 1),
+        rss_growth_mb=round(growth, 1),
     )
-    log(f"  engine {result['engine_mb_per_s']} MB/s vs curl {result['curl_mb_per_s']} MB/s, "
-        f"RSS growth {result['rss_growth_mb']} MB")
-    result["target"] = {"what": "engine >= 0.8 x curl with SHA-256, RSS growth < 30 MB",
-                        "value": result["ratio"],
-                        "met": result["ratio"] >= 0.8 and growth < 30 and result["sha256_ok"]}
+    log(
+        f"  engine {result['engine_mb_per_s']} MB/s vs curl {result['curl_mb_per_s']} MB/s, "
+        f"RSS growth {result['rss_growth_mb']} MB"
+    )
+    result["target"] = {
+        "what": "engine >= 0.8 x curl with SHA-256, RSS growth < 30 MB",
+        "value": result["ratio"],
+        "met": result["ratio"] >= 0.8 and growth < 30 and result["sha256_ok"],
+    }
     return result

@@ -83,8 +83,9 @@ class SseFleet:
     async def _post_ack(self, i: int, push_id: str) -> None:
         headers = {"Authorization": f"Bearer {self.tokens[i]}"}
         try:
-            async with self.ack_session.post(f"{self.base_url}/api/v1/pushes/{push_id}/events",
-                                             json={"state": "delivered"}, headers=headers) as resp:
+            async with self.ack_session.post(
+                f"{self.base_url}/api/v1/pushes/{push_id}/events", json={"state": "delivered"}, headers=headers
+            ) as resp:
                 await resp.read()
                 self.arrivals.acks[push_id] = resp.status
         except Exception as exc:  # noqa: BLE001 - counted, never raised
@@ -94,8 +95,9 @@ class SseFleet:
     async def _stream(self, i: int) -> None:
         headers = {"Authorization": f"Bearer {self.tokens[i]}", "Accept": "text/event-stream"}
         try:
-            async with self.session.get(f"{self.base_url}/api/v1/stream", headers=headers,
-                                        timeout=aiohttp.ClientTimeout(total=None, connect=60)) as resp:
+            async with self.session.get(
+                f"{self.base_url}/api/v1/stream", headers=headers, timeout=aiohttp.ClientTimeout(total=None, connect=60)
+            ) as resp:
                 self.status[i] = resp.status
                 if resp.status != 200:
                     self.arrivals.errors.append(f"device {i}: HTTP {resp.status}")
@@ -216,14 +218,20 @@ class MqttFleet:
         import aiomqtt
 
         try:
-            async with aiomqtt.Client("127.0.0.1", self.port, identifier=f"bench-dev-{i}",
-                                      clean_session=self.clean_session, keepalive=60,
-                                      protocol=aiomqtt.ProtocolVersion.V311, timeout=60) as client:
+            async with aiomqtt.Client(
+                "127.0.0.1",
+                self.port,
+                identifier=f"bench-dev-{i}",
+                clean_session=self.clean_session,
+                keepalive=60,
+                protocol=aiomqtt.ProtocolVersion.V311,
+                timeout=60,
+            ) as client:
                 await client.subscribe(f"dev/{i}", qos=1)
                 self.ready[i].set()
                 async for message in client.messages:
                     payload = message.payload
-                    key = payload[:payload.index(b"|")].decode()
+                    key = payload[: payload.index(b"|")].decode()
                     self.arrivals.record(i, key)
         except asyncio.CancelledError:
             raise
@@ -267,9 +275,15 @@ class MqttPublisher:
     async def __aenter__(self):
         import aiomqtt
 
-        self.client = aiomqtt.Client("127.0.0.1", self.port, identifier=f"bench-pub-{random.random()}",
-                                     max_inflight_messages=1000, max_queued_outgoing_messages=0,
-                                     protocol=aiomqtt.ProtocolVersion.V311, timeout=60)
+        self.client = aiomqtt.Client(
+            "127.0.0.1",
+            self.port,
+            identifier=f"bench-pub-{random.random()}",
+            max_inflight_messages=1000,
+            max_queued_outgoing_messages=0,
+            protocol=aiomqtt.ProtocolVersion.V311,
+            timeout=60,
+        )
         await self.client.__aenter__()
         return self
 
@@ -333,8 +347,15 @@ def latencies(answers: list[tuple], arrivals: Arrivals) -> dict:
                 early += 1  # the event was read before the 201 (both race after the commit)
             from_ack.append(max(0.0, at - done))
             from_send.append(at - sent)
-    return {"accepted": accepted, "delivered": accepted - missing, "acknowledged": acked, "errors": errors,
-            "event_before_ack": early, "from_ack": summary_ms(from_ack), "from_send": summary_ms(from_send)}
+    return {
+        "accepted": accepted,
+        "delivered": accepted - missing,
+        "acknowledged": acked,
+        "errors": errors,
+        "event_before_ack": early,
+        "from_ack": summary_ms(from_ack),
+        "from_send": summary_ms(from_send),
+    }
 
 
 async def wait_acks(keys, arrivals: Arrivals, timeout: float) -> bool:

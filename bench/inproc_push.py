@@ -21,12 +21,24 @@ from pathlib import Path
 
 def _environ(method: str, path: str, token: str, body: bytes = b"") -> dict:
     return {
-        "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8765", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
-        "HTTP_HOST": "127.0.0.1:8765", "HTTP_AUTHORIZATION": f"Bearer {token}",
-        "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body)),
-        "wsgi.input": io.BytesIO(body), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
-        "wsgi.multithread": False, "wsgi.multiprocess": False, "wsgi.run_once": False, "wsgi.version": (1, 0),
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8765",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "127.0.0.1:8765",
+        "HTTP_AUTHORIZATION": f"Bearer {token}",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
     }
 
 
@@ -52,13 +64,30 @@ def main(argv=None) -> int:
     client.post("/api/v1/accounts", json={"username": "bench", "password": "bench password 123"})
     tokens = {}
     for device, platform in (("laptop", "linux"), ("phone", "android")):
-        answer = client.post("/api/v1/login", json={"username": "bench", "password": "bench password 123", "device": {
-            "id": device, "name": device, "model": "bench", "platform": platform}})
+        answer = client.post(
+            "/api/v1/login",
+            json={
+                "username": "bench",
+                "password": "bench password 123",
+                "device": {"id": device, "name": device, "model": "bench", "platform": platform},
+            },
+        )
         tokens[device] = answer.get_json()["token"]
-    body = json.dumps({"app": {"id": "org.example.bench", "name": "Bench App", "version": "1.0", "version_code": 1,
-                               "packages": [{"format": "apk", "url": "http://127.0.0.1:9/bench.apk",
-                                             "sha256": "ab" * 32, "size": 1234567}]},
-                       "mode": "install_now", "device_ids": ["phone"]}).encode()
+    body = json.dumps(
+        {
+            "app": {
+                "id": "org.example.bench",
+                "name": "Bench App",
+                "version": "1.0",
+                "version_code": 1,
+                "packages": [
+                    {"format": "apk", "url": "http://127.0.0.1:9/bench.apk", "sha256": "ab" * 32, "size": 1234567}
+                ],
+            },
+            "mode": "install_now",
+            "device_ids": ["phone"],
+        }
+    ).encode()
     ack = json.dumps({"state": "delivered"}).encode()
     relay = app.extensions["appbeam_relay"]
     sub = relay.hub.subscribe("phone")  # the phone is online: pushes go out at once
@@ -88,8 +117,10 @@ def main(argv=None) -> int:
     relay.hub.unsubscribe(sub)
     close_app(app)
     per = {k: round(v * 1e6 / args.count) for k, v in spent.items()}
-    print(f"CPU per push, in-process, {args.count} pushes: create {per['create']} us, stream {per['stream']} us, "
-          f"ack {per['ack']} us, total {sum(per.values())} us")
+    print(
+        f"CPU per push, in-process, {args.count} pushes: create {per['create']} us, stream {per['stream']} us, "
+        f"ack {per['ack']} us, total {sum(per.values())} us"
+    )
     return 0
 
 

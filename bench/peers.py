@@ -11,7 +11,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import log
 from bench.prepare import ensure_binary
 from shared.local_relay import free_port
 
@@ -140,8 +139,11 @@ http {{
     }}
 }}
 """)
-        self.proc = subprocess.Popen([self.binary, "-c", str(conf), "-p", str(self.tmp)],
-                                     stdout=subprocess.DEVNULL, stderr=open(self.tmp / "logs" / "stderr", "wb"))
+        self.proc = subprocess.Popen(
+            [self.binary, "-c", str(conf), "-p", str(self.tmp)],
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.tmp / "logs" / "stderr", "wb"),
+        )
         _wait_port(self.port, self.proc)
         return self
 
@@ -182,11 +184,29 @@ class Postgres(_Peer):
         if user:
             shutil.chown(self.tmp, user[2])
         data = self.tmp / "data"
-        subprocess.run([*user, str(self.bindir / "initdb"), "-D", str(data), "-U", "appbeam", "--auth=trust",
-                        "-E", "UTF8"], check=True, capture_output=True, timeout=120)
-        subprocess.run([*user, str(self.bindir / "pg_ctl"), "-D", str(data), "-l", str(self.tmp / "server.log"), "-w",
-                        "-o", f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.tmp} -c max_connections=300",
-                        "start"], check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [*user, str(self.bindir / "initdb"), "-D", str(data), "-U", "appbeam", "--auth=trust", "-E", "UTF8"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        subprocess.run(
+            [
+                *user,
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(self.tmp / "server.log"),
+                "-w",
+                "-o",
+                f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.tmp} -c max_connections=300",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         self._pg_ctl_user = user
         self.create("postgres_bench")
         return self
@@ -218,6 +238,17 @@ class Postgres(_Peer):
 
     def stop(self) -> None:
         if self.tmp is not None and self.bindir is not None:
-            subprocess.run([*getattr(self, "_pg_ctl_user", []), str(self.bindir / "pg_ctl"), "-D",
-                            str(self.tmp / "data"), "-m", "immediate", "stop"], capture_output=True, timeout=60)
+            subprocess.run(
+                [
+                    *getattr(self, "_pg_ctl_user", []),
+                    str(self.bindir / "pg_ctl"),
+                    "-D",
+                    str(self.tmp / "data"),
+                    "-m",
+                    "immediate",
+                    "stop",
+                ],
+                capture_output=True,
+                timeout=60,
+            )
         super().stop()

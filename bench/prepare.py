@@ -51,8 +51,7 @@ def ensure_binary(binary: str) -> str | None:
             subprocess.run([apt, "update", "-qq"], check=True, env=env, capture_output=True, timeout=300)
             _apt_updated = True
         log(f"apt-get install -y {package}")
-        subprocess.run([apt, "install", "-y", "-qq", package], check=True, env=env, capture_output=True,
-                       timeout=600)
+        subprocess.run([apt, "install", "-y", "-qq", package], check=True, env=env, capture_output=True, timeout=600)
     except (subprocess.SubprocessError, OSError) as exc:
         log(f"could not install {package}: {exc}")
         return None

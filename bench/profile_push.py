@@ -104,8 +104,11 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--out", type=Path, default=Path("relay-profile.txt"), help="py-spy collapsed stacks")
     parser.add_argument("--workdir", type=Path)
-    parser.add_argument("--postgres", action="store_true",
-                        help="on a throwaway PostgreSQL server (bench.peers.Postgres) instead of SQLite")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="on a throwaway PostgreSQL server (bench.peers.Postgres) instead of SQLite",
+    )
     parser.add_argument("relay_args", nargs="*", help="extra relay flags (after --)")
     args = parser.parse_args(argv)
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
@@ -131,13 +134,42 @@ def main(argv=None) -> int:
         spies = []
         for k, pid in enumerate(all_pids):
             target = args.out if len(all_pids) == 1 else args.out.with_name(f"{args.out.stem}-{k}{args.out.suffix}")
-            spies.append((target, subprocess.Popen(
-                [spy, "record", "--pid", str(pid), "--rate", "250", "--duration", str(duration), "--format", "raw",
-                 "--nonblocking", "--output", str(target)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
+            spies.append(
+                (
+                    target,
+                    subprocess.Popen(
+                        [
+                            spy,
+                            "record",
+                            "--pid",
+                            str(pid),
+                            "--rate",
+                            "250",
+                            "--duration",
+                            str(duration),
+                            "--format",
+                            "raw",
+                            "--nonblocking",
+                            "--output",
+                            str(target),
+                        ],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    ),
+                )
+            )
         time.sleep(0.5)
-        run = asyncio.run(_relay_run(relay.url, seeded.tokens, seeded.sender_token, args.n,
-                                     [(args.rate, int(args.rate * args.seconds))], pids,
-                                     db_pids=[pg.server_pid] if pg else ()))
+        run = asyncio.run(
+            _relay_run(
+                relay.url,
+                seeded.tokens,
+                seeded.sender_token,
+                args.n,
+                [(args.rate, int(args.rate * args.seconds))],
+                pids,
+                db_pids=[pg.server_pid] if pg else (),
+            )
+        )
         for _, proc in spies:
             proc.wait(duration + 30)
         batches = _write_batches(relay.url)
@@ -148,13 +180,17 @@ def main(argv=None) -> int:
         if not args.workdir:
             shutil.rmtree(work, ignore_errors=True)
     step = run["steps"][0]
-    print(f"N={args.n} rate={args.rate}/s: delivered {step['delivered']}/{step['accepted']}, acked "
-          f"{step['acknowledged']}, from send p50 {step['from_send']['p50_ms']} / p99 {step['from_send']['p99_ms']} ms, "
-          f"relay CPU {step['server_cpu_ms_per_push']} ms/push, client CPU {step['client_cpu_ms_per_push']} ms/push"
-          + (f", PostgreSQL CPU {step.get('db_cpu_ms_per_push')} ms/push" if pg else ""))
+    print(
+        f"N={args.n} rate={args.rate}/s: delivered {step['delivered']}/{step['accepted']}, acked "
+        f"{step['acknowledged']}, from send p50 {step['from_send']['p50_ms']} / p99 {step['from_send']['p99_ms']} ms, "
+        f"relay CPU {step['server_cpu_ms_per_push']} ms/push, client CPU {step['client_cpu_ms_per_push']} ms/push"
+        + (f", PostgreSQL CPU {step.get('db_cpu_ms_per_push')} ms/push" if pg else "")
+    )
     if batches:
-        print(f"group commit: {batches[1]:.0f} writes in {batches[0]:.0f} transactions "
-              f"({batches[1] / max(1, batches[0]):.2f} per transaction; one relay process's counters)")
+        print(
+            f"group commit: {batches[1]:.0f} writes in {batches[0]:.0f} transactions "
+            f"({batches[1] / max(1, batches[0]):.2f} per transaction; one relay process's counters)"
+        )
     for target, _ in spies:
         if target.exists():
             print(f"\n== {target}\n" + summarize(target))

@@ -63,14 +63,30 @@ def seed(base: Path, devices: int, database_url: str | None = None) -> Seeded:
     relay = LocalRelay(tpl, extra_args=args, env=RELAY_ENV).start()
     try:
         api = f"{relay.url}/api/v1"
-        requests.post(f"{api}/accounts", json={"username": USERNAME, "password": PASSWORD}, timeout=10).raise_for_status()
-        answer = requests.post(f"{api}/login", json={"username": USERNAME, "password": PASSWORD, "device": {
-            "id": SENDER_ID, "name": "Bench laptop", "model": "bench", "platform": "linux"}}, timeout=10)
+        requests.post(
+            f"{api}/accounts", json={"username": USERNAME, "password": PASSWORD}, timeout=10
+        ).raise_for_status()
+        answer = requests.post(
+            f"{api}/login",
+            json={
+                "username": USERNAME,
+                "password": PASSWORD,
+                "device": {"id": SENDER_ID, "name": "Bench laptop", "model": "bench", "platform": "linux"},
+            },
+            timeout=10,
+        )
         answer.raise_for_status()
         sender_token = answer.json()["token"]
         # one device through the real login, so the bulk rows can be checked against it
-        first = requests.post(f"{api}/login", json={"username": USERNAME, "password": PASSWORD, "device": {
-            "id": Seeded.device_id(0), "name": "Phone 0", "model": "Pixel", "platform": "android"}}, timeout=10)
+        first = requests.post(
+            f"{api}/login",
+            json={
+                "username": USERNAME,
+                "password": PASSWORD,
+                "device": {"id": Seeded.device_id(0), "name": "Phone 0", "model": "Pixel", "platform": "android"},
+            },
+            timeout=10,
+        )
         first.raise_for_status()
         tokens = [first.json()["token"]]
     finally:
@@ -89,11 +105,26 @@ def seed(base: Path, devices: int, database_url: str | None = None) -> Seeded:
             new_tokens = [f"bench-{i}-" + os.urandom(16).hex() for i in ids]
             tokens.extend(new_tokens)
             with database.atomic():
-                Device.insert_many([dict(id=Seeded.device_id(i), account=account.id, name=f"Phone {i}",
-                                         model="Pixel", platform="android", created_at=now, last_seen=now)
-                                    for i in ids]).execute()
-                Token.insert_many([dict(token_hash=token_digest(t), device=Seeded.device_id(i), created_at=now)
-                                   for i, t in zip(ids, new_tokens)]).execute()
+                Device.insert_many(
+                    [
+                        dict(
+                            id=Seeded.device_id(i),
+                            account=account.id,
+                            name=f"Phone {i}",
+                            model="Pixel",
+                            platform="android",
+                            created_at=now,
+                            last_seen=now,
+                        )
+                        for i in ids
+                    ]
+                ).execute()
+                Token.insert_many(
+                    [
+                        dict(token_hash=token_digest(t), device=Seeded.device_id(i), created_at=now)
+                        for i, t in zip(ids, new_tokens)
+                    ]
+                ).execute()
     database.close()
     from relay_server.db import close_pool
 
@@ -123,18 +154,22 @@ def add_catalog_package(data_dir: Path, app_id: str, source: Path, filename: str
     from relay_server.models import CatalogApp, CatalogPackage, Package
 
     with database.connection_context(), database.atomic():
-        Package.insert(sha256=digest, size=source.stat().st_size,
-                       content_type="application/vnd.android.package-archive").on_conflict_ignore().execute()
-        CatalogApp.insert(app_id=app_id, name=app_id, version="1.0", version_code=1,
-                          description="benchmark package").on_conflict_ignore().execute()
-        CatalogPackage.insert(app=app_id, format="apk", package=digest, filename=filename,
-                              runtime="Android 5.0+").on_conflict_ignore().execute()
+        Package.insert(
+            sha256=digest, size=source.stat().st_size, content_type="application/vnd.android.package-archive"
+        ).on_conflict_ignore().execute()
+        CatalogApp.insert(
+            app_id=app_id, name=app_id, version="1.0", version_code=1, description="benchmark package"
+        ).on_conflict_ignore().execute()
+        CatalogPackage.insert(
+            app=app_id, format="apk", package=digest, filename=filename, runtime="Android 5.0+"
+        ).on_conflict_ignore().execute()
     database.close()
     return digest
 
 
-def fresh_relay(seeded: Seeded, extra_args: list[str] | None = None, env: dict | None = None,
-                prepare=None) -> LocalRelay:
+def fresh_relay(
+    seeded: Seeded, extra_args: list[str] | None = None, env: dict | None = None, prepare=None
+) -> LocalRelay:
     """A started relay on a copy of the template's database (``prepare(data_dir)`` runs first)."""
     data_dir = Path(tempfile.mkdtemp(prefix="bench-relay-", dir=seeded.dir.parent))
     for name in DB_FILES:
@@ -142,8 +177,9 @@ def fresh_relay(seeded: Seeded, extra_args: list[str] | None = None, env: dict |
             shutil.copyfile(seeded.dir / name, data_dir / name)
     if prepare is not None:
         prepare(data_dir)
-    return LocalRelay(data_dir, extra_args=["--no-demo-catalog", *(extra_args or [])],
-                      env={**RELAY_ENV, **(env or {})}).start()
+    return LocalRelay(
+        data_dir, extra_args=["--no-demo-catalog", *(extra_args or [])], env={**RELAY_ENV, **(env or {})}
+    ).start()
 
 
 def discard(relay: LocalRelay) -> None:
@@ -151,9 +187,23 @@ def discard(relay: LocalRelay) -> None:
     shutil.rmtree(relay.data_dir, ignore_errors=True)
 
 
-def push_body(device_ids: list[str], url: str = "http://127.0.0.1:9/bench.apk", sha256: str | None = None,
-              size: int = 1234567, app_id: str = "org.example.bench") -> dict:
-    return {"app": {"id": app_id, "name": "Bench App", "version": "1.0", "version_code": 1, "size": size,
-                    "runtime": "Android 5.0+",
-                    "packages": [{"format": "apk", "url": url, "sha256": sha256 or "ab" * 32, "size": size}]},
-            "mode": "install_now", "device_ids": device_ids}
+def push_body(
+    device_ids: list[str],
+    url: str = "http://127.0.0.1:9/bench.apk",
+    sha256: str | None = None,
+    size: int = 1234567,
+    app_id: str = "org.example.bench",
+) -> dict:
+    return {
+        "app": {
+            "id": app_id,
+            "name": "Bench App",
+            "version": "1.0",
+            "version_code": 1,
+            "size": size,
+            "runtime": "Android 5.0+",
+            "packages": [{"format": "apk", "url": url, "sha256": sha256 or "ab" * 32, "size": size}],
+        },
+        "mode": "install_now",
+        "device_ids": device_ids,
+    }

@@ -34,9 +34,18 @@ def main() -> int:
     data = Path(tempfile.mkdtemp(prefix="bench-sender-"))
     t_construct = time.perf_counter()
     profile = SenderProfile("bench", data, use_keyring=False)
-    sender = SenderApp(profile, SenderOptions(relay_url=relay_url, username=username, password=password,
-                                              device_name="Bench laptop", downloads_dir=str(data / "dl"),
-                                              interactive=False, off_the_record=True))
+    sender = SenderApp(
+        profile,
+        SenderOptions(
+            relay_url=relay_url,
+            username=username,
+            password=password,
+            device_name="Bench laptop",
+            downloads_dir=str(data / "dl"),
+            interactive=False,
+            off_the_record=True,
+        ),
+    )
     sender.window.resize(1280, 820)
     marks: dict[str, float] = {}
     sender.signed_in.connect(lambda _u: marks.setdefault("signed_in", time.perf_counter()))
@@ -74,8 +83,13 @@ def main() -> int:
         page.runJavaScript(js, 0, lambda _r: None)
         t_visible = wait(lambda: picker.isVisible())
         t_filled = wait(lambda: bool(picker.rows))
-        results.append({"visible_ms": (t_visible - t_click) * 1000, "filled_ms": (t_filled - t_click) * 1000,
-                        "devices": len(picker.rows)})
+        results.append(
+            {
+                "visible_ms": (t_visible - t_click) * 1000,
+                "filled_ms": (t_filled - t_click) * 1000,
+                "devices": len(picker.rows),
+            }
+        )
         picker.dismiss()
         wait(lambda: not picker.isVisible())
         end = time.perf_counter() + 0.2

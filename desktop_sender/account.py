@@ -5,7 +5,9 @@ from __future__ import annotations
 from shared.relay_client import DeviceInfo, RelayClient, RelayError
 
 
-def sign_in(client: RelayClient, username: str, password: str, device: DeviceInfo, create_account: bool = False) -> dict:
+def sign_in(
+    client: RelayClient, username: str, password: str, device: DeviceInfo, create_account: bool = False
+) -> dict:
     """Log in as ``device`` (creating the account first when asked); returns the login answer.
 
     Runs on a worker thread. An account that already exists is not an error when creating:

@@ -8,7 +8,7 @@ dialog draws it with segno, counts the minutes down, and offers a fresh one when
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import segno
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -36,8 +36,8 @@ def minutes_left(expires_at: str, now: datetime | None = None) -> int:
     """Whole minutes until ``expires_at`` (ISO 8601), rounded up; 0 once it passed."""
     moment = datetime.fromisoformat(expires_at)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    seconds = (moment - (now or datetime.now(timezone.utc))).total_seconds()
+        moment = moment.replace(tzinfo=UTC)
+    seconds = (moment - (now or datetime.now(UTC))).total_seconds()
     return 0 if seconds <= 0 else int(-(-seconds // 60))
 
 
@@ -55,10 +55,13 @@ class AddPhoneDialog(QDialog):
         self.payload = ""
         title = QLabel("Add a phone or tablet")
         title.setStyleSheet("font-size: 17px; font-weight: 600;")
-        self.steps = wrapping_label(QLabel(
-            "On the phone, open Appbeam and tap <b>Pair with a computer</b>. Then scan this code, "
-            "or type the letters below it. The phone joins your account and trusts this computer: "
-            "apps you send to it with Install now install by themselves."))
+        self.steps = wrapping_label(
+            QLabel(
+                "On the phone, open Appbeam and tap <b>Pair with a computer</b>. Then scan this code, "
+                "or type the letters below it. The phone joins your account and trusts this computer: "
+                "apps you send to it with Install now install by themselves."
+            )
+        )
         self.steps.setTextFormat(Qt.TextFormat.RichText)
         self.qr = QLabel()
         self.qr.setObjectName("pairingQr")

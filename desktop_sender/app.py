@@ -13,7 +13,7 @@ import functools
 import hashlib
 import logging
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -112,8 +112,9 @@ class SenderApp(QObject):
             profile.tokens.clear()
         profile.save()
 
-        self.client = RelayClient(settings.relay_url or "http://127.0.0.1:8765", profile.tokens.load(),
-                                  key=profile.signing_key)
+        self.client = RelayClient(
+            settings.relay_url or "http://127.0.0.1:8765", profile.tokens.load(), key=profile.signing_key
+        )
         self.worker = RelayWorker(self.client, self)
         self.board = PushBoard(cleared_at=str(profile.settings.extra.get("pushes_cleared_at", "")))
         self.listener: PushEventListener | None = None
@@ -171,7 +172,13 @@ class SenderApp(QObject):
         self._open_start_page()
         settings = self.profile.settings
         if self.options.username and self.options.password and not self.client.token:
-            self._sign_in(settings.relay_url, self.options.username, self.options.password, settings.device_name, self.options.create_account)
+            self._sign_in(
+                settings.relay_url,
+                self.options.username,
+                self.options.password,
+                settings.device_name,
+                self.options.create_account,
+            )
         elif self.client.token and settings.username:
             self._on_signed_in(settings.username)
         elif self.options.interactive:
@@ -220,9 +227,13 @@ class SenderApp(QObject):
         if self._setup_dialog is not None:
             self._setup_dialog.set_error(error)
             return
-        dialog = SetupDialog(settings.relay_url, username or settings.username,
-                             settings.device_name or self.profile.device_info().name,
-                             self.window, fingerprint=self.client.key.fingerprint if self.client.key else "")
+        dialog = SetupDialog(
+            settings.relay_url,
+            username or settings.username,
+            settings.device_name or self.profile.device_info().name,
+            self.window,
+            fingerprint=self.client.key.fingerprint if self.client.key else "",
+        )
         dialog.setStyleSheet(STYLE_SHEET)
         dialog.sign_in_requested.connect(self._on_dialog_sign_in)
         dialog.finished.connect(self._on_setup_dialog_closed)
@@ -244,7 +255,9 @@ class SenderApp(QObject):
             settings.device_name = device_name
         self.client.base_url = settings.relay_url + "/"
         self.client.token = None
-        call = self.worker.submit("sign_in", sign_in, self.client, username, password, self.profile.device_info(), create)
+        call = self.worker.submit(
+            "sign_in", sign_in, self.client, username, password, self.profile.device_info(), create
+        )
         call.succeeded.connect(lambda answer, u=username: self._on_sign_in_done(u, answer))
         call.failed.connect(lambda error, u=username: self._on_sign_in_error(u, error))
 
@@ -330,7 +343,8 @@ class SenderApp(QObject):
         link = PackageLink(url=path.resolve().as_uri(), file_name=path.name)
         if not link.format:
             self.window.statusBar().showMessage(
-                f"{path.name} is not an app package Appbeam knows (apk, ipa, deb, AppImage, …).", 8000)
+                f"{path.name} is not an app package Appbeam knows (apk, ipa, deb, AppImage, …).", 8000
+            )
             return
         problem = local_package_problem(link)
         if problem:
@@ -347,12 +361,17 @@ class SenderApp(QObject):
         if self.people_dialog is None:
             dialog = PeopleDialog(self.window, ask=ask)
             dialog.setStyleSheet(STYLE_SHEET)
-            dialog.invite_requested.connect(lambda u: self._people_call("request_friend", u, done=f"Invitation sent to {u}."))
-            dialog.accept_requested.connect(lambda u: self._people_call("accept_friend", u, done=f"You and {u} are friends now."))
+            dialog.invite_requested.connect(
+                lambda u: self._people_call("request_friend", u, done=f"Invitation sent to {u}.")
+            )
+            dialog.accept_requested.connect(
+                lambda u: self._people_call("accept_friend", u, done=f"You and {u} are friends now.")
+            )
             dialog.remove_friend_requested.connect(lambda u: self._people_call("remove_friend", u, done=""))
             dialog.rename_requested.connect(lambda d, n: self._people_call("rename_device", d, n, done="Renamed."))
-            dialog.remove_device_requested.connect(lambda d: self._people_call(
-                "remove_device", d, done="Removed: it is signed out and gets no more apps."))
+            dialog.remove_device_requested.connect(
+                lambda d: self._people_call("remove_device", d, done="Removed: it is signed out and gets no more apps.")
+            )
             self.people_dialog = dialog
         self.people_dialog.open()
         self.refresh_people()
@@ -431,7 +450,9 @@ class SenderApp(QObject):
         try:
             info = info_from_page_call(value, page_url)
         except ProtocolError as exc:
-            self.window.statusBar().showMessage(f"The page asked to send an app, but its install information is unusable: {exc}", 8000)
+            self.window.statusBar().showMessage(
+                f"The page asked to send an app, but its install information is unusable: {exc}", 8000
+            )
             return
         url = info.packages[0].url if info.packages else ""
         self.open_picker(info, PackageLink(url=url, page_url=page_url), None)
@@ -466,8 +487,9 @@ class SenderApp(QObject):
     def _request_devices(self, serial: int) -> None:
         picker = self.window.picker
         if not self.client.token:
-            picker.set_relay_error("This computer is not signed in to a relay yet. Click the account chip in the "
-                                   "toolbar to sign in.")
+            picker.set_relay_error(
+                "This computer is not signed in to a relay yet. Click the account chip in the toolbar to sign in."
+            )
             return
         picker.set_loading()
         formats = picker.info.formats if picker.info else ()
@@ -504,9 +526,14 @@ class SenderApp(QObject):
                 self.window.picker.set_send_error(problem)
                 return
             self.window.picker.set_upload_progress(0, info.size)
-            call = self.worker.call("push_file", path, info, mode, device_ids,
-                                    progress=_Throttled(lambda done, total, s=serial: emit(
-                                        self.upload_progressed, s, done, total)))
+            call = self.worker.call(
+                "push_file",
+                path,
+                info,
+                mode,
+                device_ids,
+                progress=_Throttled(lambda done, total, s=serial: emit(self.upload_progressed, s, done, total)),
+            )
         else:
             call = self.worker.call("push", info, mode, device_ids)
         call.succeeded.connect(lambda pushes, s=serial, i=info: self._on_pushed(s, i, pushes))
@@ -591,7 +618,9 @@ class SenderApp(QObject):
             self.profile.tokens.clear()
             self.client.token = None
             self.window.set_account("", "")
-            self.window.pushes_panel.set_error("The relay signed this computer out. Click the account chip to sign in again.")
+            self.window.pushes_panel.set_error(
+                "The relay signed this computer out. Click the account chip to sign in again."
+            )
         else:
             self.window.pushes_panel.set_error(f"Live updates stopped. {relay_error_text(error, self.client.base_url)}")
 
@@ -606,8 +635,11 @@ class SenderApp(QObject):
             info = InstallInfo(id=entry.app_id)
         call = self.worker.call("push", info, entry.requested_mode, [entry.device_id])
         call.succeeded.connect(lambda pushes, i=info: self._on_resent(i, pushes))
-        call.failed.connect(lambda error: self.window.pushes_panel.set_error(
-            f"Not sent again. {relay_error_text(error, self.client.base_url)}"))
+        call.failed.connect(
+            lambda error: self.window.pushes_panel.set_error(
+                f"Not sent again. {relay_error_text(error, self.client.base_url)}"
+            )
+        )
 
     @_unless_closed
     def _on_resent(self, info: InstallInfo, pushes: list[dict]) -> None:
@@ -618,7 +650,7 @@ class SenderApp(QObject):
 
     def _on_clear_requested(self) -> None:
         """Hide the finished pushes, now and after a restart (the relay keeps its history)."""
-        now = datetime.now(timezone.utc).isoformat()
+        now = datetime.now(UTC).isoformat()
         self.board.clear_finished(now)
         self.profile.settings.extra["pushes_cleared_at"] = now
         self.profile.save()

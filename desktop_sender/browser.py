@@ -8,8 +8,8 @@ from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QWidget
 
-from desktop_sender.web_api import AppbeamBridge, attach_bridge
 from desktop_sender.signals import emit
+from desktop_sender.web_api import AppbeamBridge, attach_bridge
 
 
 class BrowserView(QWebEngineView):

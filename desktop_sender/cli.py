@@ -18,7 +18,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The sender's flags."""
     parser.add_argument("--profile", default="default", help="profile name: settings, device id and token per profile")
     parser.add_argument("--data-dir", help="keep this profile's data here (default: the platform's data folder)")
-    parser.add_argument("--relay", metavar="URL", default=os.environ.get("APPBEAM_RELAY", ""), help="the relay's address, e.g. http://127.0.0.1:8765")
+    parser.add_argument(
+        "--relay",
+        metavar="URL",
+        default=os.environ.get("APPBEAM_RELAY", ""),
+        help="the relay's address, e.g. http://127.0.0.1:8765",
+    )
     parser.add_argument("--username", help="account to sign in with (skips the first-run dialog with --password)")
     parser.add_argument("--password", default=os.environ.get("APPBEAM_PASSWORD"), help="password (or APPBEAM_PASSWORD)")
     parser.add_argument("--device-name", help="this computer's name in device lists")
@@ -27,8 +32,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--downloads-dir", help="where normal downloads are saved (default: the Downloads folder)")
     parser.add_argument("--headless", action="store_true", help="run without a screen (Qt offscreen platform)")
     parser.add_argument("--screenshot", metavar="PATH", help="save a PNG of the window once the start page has loaded")
-    parser.add_argument("--tour", metavar="DIR", help="headless demo: send one app to an own device, saving screenshots to DIR, then quit")
-    parser.add_argument("--quit-after", type=float, metavar="SECONDS", help="quit after this many seconds (demos, smoke tests)")
+    parser.add_argument(
+        "--tour",
+        metavar="DIR",
+        help="headless demo: send one app to an own device, saving screenshots to DIR, then quit",
+    )
+    parser.add_argument(
+        "--quit-after", type=float, metavar="SECONDS", help="quit after this many seconds (demos, smoke tests)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,9 +17,8 @@ page saved as .apk) is refused at once with the reason: ``package_refused``.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
-
 from dataclasses import replace
+from pathlib import Path
 
 from PySide6.QtCore import QMetaMethod, QObject, QUrl, Signal
 from PySide6.QtWebEngineCore import QWebEngineDownloadRequest, QWebEnginePage, QWebEngineProfile

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 from urllib.request import url2pathname
 
@@ -55,9 +56,7 @@ class PackageLink:
     def format(self) -> str | None:
         """The package format, from the MIME type when it is specific, else from the name."""
         return (
-            format_from_mime(self.mime_type)
-            or format_from_filename(self.file_name)
-            or format_from_filename(self.url)
+            format_from_mime(self.mime_type) or format_from_filename(self.file_name) or format_from_filename(self.url)
         )
 
     @property
@@ -226,7 +225,11 @@ def _file_name(url: str) -> str:
 
 def _package_urls(obj: Mapping[str, Any], base: str) -> list[str]:
     urls = [u for u in _as_list(obj.get("downloadUrl")) if isinstance(u, str)]
-    urls += [p.get("url") for p in _as_list(obj.get("appbeam:packages")) if isinstance(p, Mapping) and isinstance(p.get("url"), str)]
+    urls += [
+        p.get("url")
+        for p in _as_list(obj.get("appbeam:packages"))
+        if isinstance(p, Mapping) and isinstance(p.get("url"), str)
+    ]
     return [_normal_url(u, base) for u in urls]
 
 
@@ -320,12 +323,16 @@ def info_from_json_ld(obj: Mapping[str, Any], link: PackageLink | None = None) -
     version_code = obj.get("appbeam:versionCode")
     size = parse_file_size(obj.get("fileSize"))
     if size is None and link and link.format:
-        size = next((p.size for p in packages if p.format == link.format and p.size), None) or _positive(link.total_bytes)
+        size = next((p.size for p in packages if p.format == link.format and p.size), None) or _positive(
+            link.total_bytes
+        )
     data = {
         "id": app_id,
         "name": _clip(_as_text(obj.get("name")), 200) or (fallback.name if fallback else None),
         "version": _clip(_as_text(obj.get("softwareVersion")), 64) or (fallback.version if fallback else None),
-        "version_code": version_code if isinstance(version_code, int) and not isinstance(version_code, bool) and version_code >= 0 else None,
+        "version_code": version_code
+        if isinstance(version_code, int) and not isinstance(version_code, bool) and version_code >= 0
+        else None,
         "size": size,
         "icon_url": icon_url,
         "runtime": _clip(_runtime(obj), 200),

@@ -134,13 +134,13 @@ class MainWindow(QMainWindow):
         text = text.strip()
         if not text:
             return
-        if " " in text or ("." not in text and ":" not in text and "/" not in text):
-            if self.home_url:
-                url = QUrl(self.home_url)
-                url.setPath("/")
-                url.setQuery(f"q={QUrl.toPercentEncoding(text).data().decode()}")
-                self.browser.load(url)
-                return
+        words = " " in text or ("." not in text and ":" not in text and "/" not in text)
+        if words and self.home_url:
+            url = QUrl(self.home_url)
+            url.setPath("/")
+            url.setQuery(f"q={QUrl.toPercentEncoding(text).data().decode()}")
+            self.browser.load(url)
+            return
         url = QUrl.fromUserInput(text)
         if url.isValid():
             self.browser.load(url)
@@ -200,9 +200,12 @@ class MainWindow(QMainWindow):
     def _choose_file(self) -> None:
         from PySide6.QtWidgets import QFileDialog
 
-        paths, _ = QFileDialog.getOpenFileNames(self, "Send an app to your phone", "",
-                                                "App packages (*.apk *.ipa *.deb *.xap *.sis *.sisx *.pxl "
-                                                "*.AppImage *.msi *.exe);;All files (*)")
+        paths, _ = QFileDialog.getOpenFileNames(
+            self,
+            "Send an app to your phone",
+            "",
+            "App packages (*.apk *.ipa *.deb *.xap *.sis *.sisx *.pxl *.AppImage *.msi *.exe);;All files (*)",
+        )
         if paths:
             emit(self.files_chosen, paths)
 
@@ -234,8 +237,9 @@ class MainWindow(QMainWindow):
         """Keys go back to the page, as before the picker opened, without leaving a focus ring
         on whatever element the page had focused when the picker took over."""
         self.browser.setFocus()
-        self.browser.page().runJavaScript("document.activeElement && document.activeElement.blur && "
-                                          "document.activeElement.blur();")
+        self.browser.page().runJavaScript(
+            "document.activeElement && document.activeElement.blur && document.activeElement.blur();"
+        )
 
     def _on_address_entered(self) -> None:
         self.navigate(self.address.text())

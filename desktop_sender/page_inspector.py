@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineScript
@@ -34,7 +35,9 @@ TIMEOUT_MS = 2000
 class JsonLdRequest(QObject):
     """One JSON-LD collection; ``callback(items, base_url)`` is called exactly once."""
 
-    def __init__(self, page: QWebEnginePage | None, callback: Callable[[list[Any], str], None], parent: QObject | None = None):
+    def __init__(
+        self, page: QWebEnginePage | None, callback: Callable[[list[Any], str], None], parent: QObject | None = None
+    ):
         super().__init__(parent)
         self._callback = callback
         self._answered = False
@@ -63,6 +66,8 @@ class JsonLdRequest(QObject):
             self.deleteLater()
 
 
-def collect_json_ld(page: QWebEnginePage | None, callback: Callable[[list[Any], str], None], parent: QObject | None = None) -> JsonLdRequest:
+def collect_json_ld(
+    page: QWebEnginePage | None, callback: Callable[[list[Any], str], None], parent: QObject | None = None
+) -> JsonLdRequest:
     """Collect every JSON-LD block of ``page`` and call ``callback(items, base_url)`` on the UI thread."""
     return JsonLdRequest(page, callback, parent)

@@ -8,7 +8,8 @@ calls on its worker threads and refreshes the dialog with the answers.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -102,8 +103,14 @@ class PeopleDialog(QDialog):
         layout.setContentsMargins(22, 18, 22, 18)
         layout.setSpacing(10)
         layout.addWidget(self._heading("Friends"))
-        layout.addWidget(wrapping_label(QLabel(
-            "Friends can send apps to each other's devices; those arrive as notices, never install by themselves.")))
+        layout.addWidget(
+            wrapping_label(
+                QLabel(
+                    "Friends can send apps to each other's devices; those arrive as notices, "
+                    "never install by themselves."
+                )
+            )
+        )
         layout.addLayout(invite_line)
         layout.addLayout(self.friends_box)
         layout.addWidget(self._heading("Your devices"))
@@ -131,12 +138,18 @@ class PeopleDialog(QDialog):
         for friend in friends:
             username, status = str(friend["username"]), str(friend["status"])
             if status == "pending_incoming":
-                buttons = [_button("Accept", "primary", lambda _=False, u=username: emit(self.accept_requested, u)),
-                           _button("Decline", "secondary", lambda _=False, u=username: emit(self.remove_friend_requested, u))]
+                buttons = [
+                    _button("Accept", "primary", lambda _=False, u=username: emit(self.accept_requested, u)),
+                    _button("Decline", "secondary", lambda _=False, u=username: emit(self.remove_friend_requested, u)),
+                ]
             elif status == "pending_outgoing":
-                buttons = [_button("Withdraw", "secondary", lambda _=False, u=username: self._confirm_remove(u, "withdraw"))]
+                buttons = [
+                    _button("Withdraw", "secondary", lambda _=False, u=username: self._confirm_remove(u, "withdraw"))
+                ]
             else:
-                buttons = [_button("Remove", "secondary", lambda _=False, u=username: self._confirm_remove(u, "remove"))]
+                buttons = [
+                    _button("Remove", "secondary", lambda _=False, u=username: self._confirm_remove(u, "remove"))
+                ]
             row = _row(username, FRIEND_STATUS.get(status, status), buttons)
             self.friend_rows[username] = row
             self.friends_box.addWidget(row)
@@ -149,12 +162,20 @@ class PeopleDialog(QDialog):
             own = [{**this_device, "this": True}, *own]
         for device in own:
             device_id, name = str(device["id"]), str(device.get("name") or device["id"])
-            subtitle = " · ".join(x for x in (str(device.get("model") or ""), platform_label(str(device.get("platform") or "")),
-                                              "this computer" if device.get("this") else
-                                              ("online" if device.get("online") else "offline")) if x)
+            subtitle = " · ".join(
+                x
+                for x in (
+                    str(device.get("model") or ""),
+                    platform_label(str(device.get("platform") or "")),
+                    "this computer" if device.get("this") else ("online" if device.get("online") else "offline"),
+                )
+                if x
+            )
             buttons = [_button("Rename", "secondary", lambda _=False, d=device_id, n=name: self._ask_rename(d, n))]
             if not device.get("this"):
-                buttons.append(_button("Remove", "danger", lambda _=False, d=device_id, n=name: self._confirm_remove_device(d, n)))
+                buttons.append(
+                    _button("Remove", "danger", lambda _=False, d=device_id, n=name: self._confirm_remove_device(d, n))
+                )
             row = _row(name, subtitle, buttons)
             self.device_rows[device_id] = row
             self.devices_box.addWidget(row)
@@ -176,8 +197,11 @@ class PeopleDialog(QDialog):
         emit(self.invite_requested, username)
 
     def _confirm_remove(self, username: str, verb: str) -> None:
-        question = (f"Remove {username} from your friends? You will no longer send each other apps."
-                    if verb == "remove" else f"Withdraw your invitation to {username}?")
+        question = (
+            f"Remove {username} from your friends? You will no longer send each other apps."
+            if verb == "remove"
+            else f"Withdraw your invitation to {username}?"
+        )
         if self.ask.yes(question):
             emit(self.remove_friend_requested, username)
 

@@ -10,8 +10,9 @@ user chose.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from PySide6.QtCore import QEvent, QRect, Qt, Signal
@@ -58,8 +59,8 @@ def last_seen_text(iso: str | None, now: datetime | None = None) -> str:
     except ValueError:
         return "last seen a while ago"
     if seen.tzinfo is None:
-        seen = seen.replace(tzinfo=timezone.utc)
-    seconds = max(0, int(((now or datetime.now(timezone.utc)) - seen).total_seconds()))
+        seen = seen.replace(tzinfo=UTC)
+    seconds = max(0, int(((now or datetime.now(UTC)) - seen).total_seconds()))
     if seconds < 60:
         return "last seen just now"
     if seconds < 3600:
@@ -78,8 +79,11 @@ def installed_note(installed: Mapping[str, Any] | None, offered: InstallInfo | N
         return None
     have, have_code = installed.get("version"), installed.get("version_code")
     if is_same_or_newer(have, have_code, offered.version, offered.version_code):
-        same = (have_code == offered.version_code if have_code is not None and offered.version_code is not None
-                else not (have and offered.version) or compare_versions(have, offered.version) == 0)
+        same = (
+            have_code == offered.version_code
+            if have_code is not None and offered.version_code is not None
+            else not (have and offered.version) or compare_versions(have, offered.version) == 0
+        )
         return ("Installed" if same else f"Has a newer version ({have})"), True
     if have and offered.version:
         return f"Update from {have} to {offered.version}", False
@@ -126,7 +130,9 @@ class DeviceRow(QFrame):
             top.addWidget(_chip(text, "chipInstalled" if current else "chipUpdate"))
         top.addWidget(_chip("Online", "chipOnline") if self.online else _chip("Offline", "chipOffline"))
 
-        model = " · ".join(x for x in (str(device.get("model") or ""), platform_label(str(device.get("platform") or ""))) if x)
+        model = " · ".join(
+            x for x in (str(device.get("model") or ""), platform_label(str(device.get("platform") or ""))) if x
+        )
         if self.online:
             detail = model
         else:
@@ -421,7 +427,12 @@ class DevicePicker(QWidget):
         self._clear_rows()
         ordered = sorted(
             devices,
-            key=lambda d: (d.get("relation") == "friend", not d.get("compatible", True), not d.get("online"), str(d.get("name") or "")),
+            key=lambda d: (
+                d.get("relation") == "friend",
+                not d.get("compatible", True),
+                not d.get("online"),
+                str(d.get("name") or ""),
+            ),
         )
         for device in ordered:
             row = DeviceRow(device, self.device_list, offered=self.info)
@@ -437,7 +448,9 @@ class DevicePicker(QWidget):
         elif not compatible:
             reasons = sorted({str(r.device.get("reason") or "") for r in self.rows} - {""})
             why = f" ({'; '.join(reasons)})" if reasons else ""
-            self._show_status(f"None of your devices can install this app{why}. You can download it to this computer instead.")
+            self._show_status(
+                f"None of your devices can install this app{why}. You can download it to this computer instead."
+            )
         else:
             self._show_status("")
             if len(compatible) == 1:
@@ -459,8 +472,7 @@ class DevicePicker(QWidget):
         elif total and done >= total:
             self._show_status(f"Uploaded {human_size(total)}. Sending…")
         else:
-            self._show_status(f"Uploading {human_size(total)} to your relay…" if total else
-                              "Uploading to your relay…")
+            self._show_status(f"Uploading {human_size(total)} to your relay…" if total else "Uploading to your relay…")
 
     def set_send_error(self, message: str) -> None:
         """The relay refused the push: say why and let the user try again."""
@@ -508,7 +520,9 @@ class DevicePicker(QWidget):
         can_send = bool(selected) and not self._sending and self.info is not None
         self.notify_button.setEnabled(can_send)
         self.install_button.setEnabled(can_send and not friend_selected)
-        self.install_button.setToolTip(FRIEND_INSTALL_NOW_TIP if friend_selected else "The device downloads and installs it right away.")
+        self.install_button.setToolTip(
+            FRIEND_INSTALL_NOW_TIP if friend_selected else "The device downloads and installs it right away."
+        )
         self.notify_button.setToolTip("The device shows a notice; you install it when you choose.")
         has_compatible = any(r.compatible for r in self.rows)
         # No device can take it: downloading here becomes the main way forward.
@@ -568,7 +582,11 @@ class DevicePicker(QWidget):
 
     def event(self, event: QEvent) -> bool:
         # Esc must close the layer even when a checkbox or button inside has the focus.
-        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Escape:
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Escape
+        ):
             event.accept()
             return True
         return super().event(event)

@@ -124,7 +124,9 @@ def _load_keyring():
 class SenderProfile:
     """One sender profile on disk: settings, device identity and token."""
 
-    def __init__(self, name: str = "default", data_dir_override: str | os.PathLike | None = None, *, use_keyring: bool = True):
+    def __init__(
+        self, name: str = "default", data_dir_override: str | os.PathLike | None = None, *, use_keyring: bool = True
+    ):
         self.name = name
         self.directory = data_dir("sender", name, data_dir_override)
         self.settings_path = self.directory / "settings.json"

@@ -8,8 +8,9 @@ event after a fresher list), so an update older than what is known is ignored.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from shared.messages import Push, PushUpdate, percent, read
 from shared.protocol import (

@@ -23,8 +23,8 @@ import re
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from shared.explain import explain, relay_place
 from shared.formatting import human_size
@@ -54,10 +54,18 @@ class PushProblem(Exception):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("what", metavar="FILE|URL|APP_ID", help="a package file, a package address, or an app id")
-    parser.add_argument("--to", required=True, metavar="DEVICE[,DEVICE]",
-                        help="device names or ids, comma-separated (as the picker lists them)")
-    parser.add_argument("--mode", choices=[m.value for m in PushMode], default=PushMode.INSTALL_NOW.value,
-                        help="install_now (own devices install by themselves) or notify (default install_now)")
+    parser.add_argument(
+        "--to",
+        required=True,
+        metavar="DEVICE[,DEVICE]",
+        help="device names or ids, comma-separated (as the picker lists them)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=[m.value for m in PushMode],
+        default=PushMode.INSTALL_NOW.value,
+        help="install_now (own devices install by themselves) or notify (default install_now)",
+    )
     parser.add_argument("--wait", action="store_true", help="follow the pushes until installed (or failed)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds --wait waits at most (default 900)")
     parser.add_argument("--json", action="store_true", help="print JSON lines instead of sentences")
@@ -84,8 +92,11 @@ def run(args: argparse.Namespace) -> int:
     relay_url = (args.relay_url or profile.settings.relay_url or "").rstrip("/")
     try:
         if not relay_url:
-            raise PushProblem("This computer has no relay yet: sign in once with `appbeam sender`, or give "
-                              "--relay-url, --username and --password.", USAGE)
+            raise PushProblem(
+                "This computer has no relay yet: sign in once with `appbeam sender`, or give "
+                "--relay-url, --username and --password.",
+                USAGE,
+            )
         client = _signed_in_client(profile, relay_url, args.username, args.password)
         info = install_info_for(args.what, client)
         local = local_package(args.what)
@@ -93,8 +104,7 @@ def run(args: argparse.Namespace) -> int:
         targets = _resolve_targets(client, formats, args.to)
         platforms = {d["id"]: d["platform"] for d in targets}
         if local is not None:
-            out.say(f"Uploading {local.name} ({human_size(local.stat().st_size)}) to the relay…",
-                    uploading=str(local))
+            out.say(f"Uploading {local.name} ({human_size(local.stat().st_size)}) to the relay…", uploading=str(local))
             pushes = client.push_file(local, info, args.mode, list(platforms), platforms=platforms)
         else:
             pushes = client.push(info, args.mode, list(platforms), platforms=platforms)
@@ -106,8 +116,12 @@ def run(args: argparse.Namespace) -> int:
         return FAILED
     names = {d["id"]: d["name"] for d in targets}
     for push in pushes:
-        out.say(f"{names[push['device_id']]}: {state_label(push['state'], None, push.get('detail'))}",
-                push_id=push["id"], device=push["device_id"], state=push["state"])
+        out.say(
+            f"{names[push['device_id']]}: {state_label(push['state'], None, push.get('detail'))}",
+            push_id=push["id"],
+            device=push["device_id"],
+            state=push["state"],
+        )
     if not args.wait:
         return OK
     return _wait(client, pushes, names, out, args.timeout)
@@ -127,8 +141,11 @@ def _signed_in_client(profile, relay_url: str, username: str | None, password: s
         return client
     token = profile.tokens.load() if same_relay else None
     if not token:
-        raise PushProblem("This computer is not signed in to that relay: run `appbeam sender` once, or give "
-                          "--username and --password.", USAGE)
+        raise PushProblem(
+            "This computer is not signed in to that relay: run `appbeam sender` once, or give "
+            "--username and --password.",
+            USAGE,
+        )
     client.token = token
     return client
 
@@ -160,8 +177,9 @@ def install_info_for(what: str, client: RelayClient) -> InstallInfo:
             raise PushProblem(problem)
         info = info_from_link(link)
         # Its package is the relay's copy, added by RelayClient.push_file once uploaded.
-        return InstallInfo(id=info.id, name=info.name, version=info.version, version_code=info.version_code,
-                           size=info.size)
+        return InstallInfo(
+            id=info.id, name=info.name, version=info.version, version_code=info.version_code, size=info.size
+        )
     if what.startswith(("http://", "https://")):
         return info_from_link(PackageLink(url=what, file_name=what.rsplit("/", 1)[-1].split("?")[0]))
     if _APP_ID.fullmatch(what):
@@ -193,8 +211,9 @@ def _wait(client: RelayClient, pushes: Iterable[dict], names: dict, out: _Printe
     deadline = time.monotonic() + timeout
     updates: "queue.Queue[dict]" = queue.Queue()
     stream = client.stream()
-    reader = threading.Thread(target=lambda: [updates.put(e.data) for e in stream if e.event == "push_update"],
-                              name="push-wait", daemon=True)
+    reader = threading.Thread(
+        target=lambda: [updates.put(e.data) for e in stream if e.event == "push_update"], name="push-wait", daemon=True
+    )
     reader.start()
     try:
         # What changed before the stream connected is read from the pushes themselves.
@@ -229,8 +248,12 @@ def _note(waiting: dict, shown: dict, update: dict, names: dict, out: _Printer) 
         return
     shown[push_id] = key
     device = update.get("device_id")
-    out.say(f"{names.get(device, device)}: {state_label(state, percent, update.get('detail'))}",
-            push_id=push_id, device=device, state=str(state))
+    out.say(
+        f"{names.get(device, device)}: {state_label(state, percent, update.get('detail'))}",
+        push_id=push_id,
+        device=device,
+        state=str(state),
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover - ``appbeam push`` is the way in

@@ -7,7 +7,7 @@ no space``), a progress bar while downloading, and Cancel while nothing is insta
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QPixmap
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_sender.push_board import PushEntry
+from desktop_sender.signals import emit
 from desktop_sender.style import (
     ERROR,
     MUTED,
@@ -37,7 +38,6 @@ from desktop_sender.style import (
 )
 from shared.formatting import human_when
 from shared.protocol import PushMode, PushState
-from desktop_sender.signals import emit
 
 ROW_ICON = 36
 _PROGRESS_STATES = {PushState.DOWNLOADING, PushState.PAUSED, PushState.VERIFYING, PushState.INSTALLING}
@@ -148,7 +148,9 @@ class PushesPanel(QDockWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__("Pushes", parent)
         self.setObjectName("pushesDock")
-        self.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable | QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetClosable | QDockWidget.DockWidgetFeature.DockWidgetMovable
+        )
         self.setAllowedAreas(Qt.DockWidgetArea.RightDockWidgetArea | Qt.DockWidgetArea.LeftDockWidgetArea)
         self.rows: dict[str, PushRow] = {}
         self.username = ""  # the signed-in account: its own devices need no owner name

@@ -13,7 +13,9 @@ import sys
 
 def prepare_qt_environment(headless: bool = False) -> None:
     """Set the environment variables Qt WebEngine needs; keep any the user already set."""
-    if headless or (sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")):
+    if headless or (
+        sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")
+    ):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     if headless or _running_as_root():
         # Chromium's sandbox cannot start as root (containers, CI).

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal
 
+from desktop_sender.signals import emit
 from shared.protocol import StreamEvent
 from shared.relay_client import ConnectionStatus, RelayClient, RelayError, RelayUnavailable
-from desktop_sender.signals import emit
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from desktop_sender.qt_env import prepare_qt_environment
 
@@ -103,10 +103,18 @@ def render(outdir: Path) -> list[Path]:
         devices, stop_streams = set_up_accounts(relay.url)
         try:
             profile = SenderProfile("shots", Path(tmp) / "sender", use_keyring=False)
-            sender = SenderApp(profile, SenderOptions(
-                relay_url=relay.url, username="ben", password=PASSWORD, device_name="Ben's laptop",
-                downloads_dir=str(Path(tmp) / "downloads"), interactive=False, off_the_record=True,
-            ))
+            sender = SenderApp(
+                profile,
+                SenderOptions(
+                    relay_url=relay.url,
+                    username="ben",
+                    password=PASSWORD,
+                    device_name="Ben's laptop",
+                    downloads_dir=str(Path(tmp) / "downloads"),
+                    interactive=False,
+                    off_the_record=True,
+                ),
+            )
             window = sender.window
             window.resize(1360, 860)
             loaded = []
@@ -148,7 +156,11 @@ def render(outdir: Path) -> list[Path]:
             devices["pixel"].report(by_device["ben-pixel"], "delivered")
             devices["pixel"].report(by_device["ben-pixel"], "downloading", bytes_done=370_000, bytes_total=1_000_000)
             devices["anna"].report(by_device["anna-galaxy"], "delivered")
-            wait_until(app, lambda: "37%" in window.pushes_panel.rows[by_device["ben-pixel"]].state_label.text(), what="Downloading 37%")
+            wait_until(
+                app,
+                lambda: "37%" in window.pushes_panel.rows[by_device["ben-pixel"]].state_label.text(),
+                what="Downloading 37%",
+            )
             settle(app, 0.8)
             written.append(_save(window, outdir / "sender-pushes.png"))
 
@@ -158,8 +170,14 @@ def render(outdir: Path) -> list[Path]:
             relay.stop()
             open_picker_js = f"document.querySelector('a.download[data-app-id=\"{APP_ID}\"]').click()"
             window.browser.page().runJavaScript(open_picker_js)
-            wait_until(app, lambda: window.picker.isVisible() and window.picker.retry_button.isVisible(), what="the relay-down message")
-            wait_until(app, lambda: "Reconnecting" in window.pushes_panel.connection_label.text(), what="the stream to notice")
+            wait_until(
+                app,
+                lambda: window.picker.isVisible() and window.picker.retry_button.isVisible(),
+                what="the relay-down message",
+            )
+            wait_until(
+                app, lambda: "Reconnecting" in window.pushes_panel.connection_label.text(), what="the stream to notice"
+            )
             settle(app, 0.5)
             written.append(_save(window, outdir / "sender-relay-down.png"))
 

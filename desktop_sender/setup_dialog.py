@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
 from desktop_sender.signals import emit
 
 
@@ -26,8 +27,14 @@ class SetupDialog(QDialog):
 
     sign_in_requested = Signal(str, str, str, str, bool)  # relay URL, username, password, device name, create
 
-    def __init__(self, relay_url: str = "", username: str = "", device_name: str = "", parent: QWidget | None = None,
-                 fingerprint: str = ""):
+    def __init__(
+        self,
+        relay_url: str = "",
+        username: str = "",
+        device_name: str = "",
+        parent: QWidget | None = None,
+        fingerprint: str = "",
+    ):
         super().__init__(parent)
         self.setWindowTitle("Connect to your relay")
         self.setModal(True)
@@ -58,8 +65,9 @@ class SetupDialog(QDialog):
             self.fingerprint_label = QLabel(fingerprint)
             self.fingerprint_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.fingerprint_label.setStyleSheet("font-family: monospace; color: #334155;")
-            self.fingerprint_label.setToolTip("This computer's signing key. Your phones list it in Settings; "
-                                              "compare before you trust it there.")
+            self.fingerprint_label.setToolTip(
+                "This computer's signing key. Your phones list it in Settings; compare before you trust it there."
+            )
             form.addRow("This computer's key", self.fingerprint_label)
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
@@ -87,7 +95,14 @@ class SetupDialog(QDialog):
 
     def set_busy(self, busy: bool) -> None:
         """Lock the form while signing in."""
-        for widget in (self.relay_edit, self.username_edit, self.password_edit, self.device_edit, self.create_check, self.connect_button):
+        for widget in (
+            self.relay_edit,
+            self.username_edit,
+            self.password_edit,
+            self.device_edit,
+            self.create_check,
+            self.connect_button,
+        ):
             widget.setEnabled(not busy)
         self.setCursor(Qt.CursorShape.BusyCursor if busy else Qt.CursorShape.ArrowCursor)
 
@@ -109,4 +124,11 @@ class SetupDialog(QDialog):
             return
         self.error_label.hide()
         self.set_busy(True)
-        emit(self.sign_in_requested, relay, username, password, self.device_edit.text().strip(), self.create_check.isChecked())
+        emit(
+            self.sign_in_requested,
+            relay,
+            username,
+            password,
+            self.device_edit.text().strip(),
+            self.create_check.isChecked(),
+        )

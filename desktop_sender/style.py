@@ -166,9 +166,10 @@ def wrapping_label(label: QLabel) -> QLabel:
 
 def breakable(text: str, longest: int = 24) -> str:
     """``text`` with invisible break points inside words longer than ``longest`` characters."""
+
     def split(word: str) -> str:
         if len(word) <= longest:
             return word
-        return "\u200b".join(word[i:i + 12] for i in range(0, len(word), 12))
+        return "\u200b".join(word[i : i + 12] for i in range(0, len(word), 12))
 
     return " ".join(split(word) for word in text.split(" "))

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
@@ -31,6 +31,7 @@ CLICK_FIRST_APK = """
 })()
 """
 
+
 #: States that show the push made it to the device and is moving.
 class SenderTour(QObject):
     """Drives one push through the sender's real UI and writes PNG files into ``outdir``."""
@@ -48,8 +49,9 @@ class SenderTour(QObject):
 
     def start(self) -> None:
         """Begin the tour once the sender is signed in, the store is shown and a phone is online."""
-        self._wait(lambda: bool(self.sender.username) and self._page_ready(), 60, self._wait_for_phone,
-                   "sign-in and the store")
+        self._wait(
+            lambda: bool(self.sender.username) and self._page_ready(), 60, self._wait_for_phone, "sign-in and the store"
+        )
 
     # ------------------------------------------------------------------ steps
 
@@ -59,8 +61,9 @@ class SenderTour(QObject):
 
         def ask() -> None:
             call = self.sender.worker.call("devices")
-            call.succeeded.connect(lambda devices: online.update(
-                seen=any(d["relation"] == "self" and d["online"] for d in devices)))
+            call.succeeded.connect(
+                lambda devices: online.update(seen=any(d["relation"] == "self" and d["online"] for d in devices))
+            )
 
         poll = QTimer(self)
         poll.setInterval(500)
@@ -75,7 +78,9 @@ class SenderTour(QObject):
         self._wait(lambda: online["seen"], 45, then, "a phone to come online", fail=then)
 
     def _click_download(self) -> None:
-        QTimer.singleShot(1500, self, lambda: self.sender.window.browser.page().runJavaScript(CLICK_FIRST_APK, 0, self._on_clicked))
+        QTimer.singleShot(
+            1500, self, lambda: self.sender.window.browser.page().runJavaScript(CLICK_FIRST_APK, 0, self._on_clicked)
+        )
 
     def _on_clicked(self, result) -> None:
         if result == "missing":
@@ -83,7 +88,12 @@ class SenderTour(QObject):
             return
         log.info("tour: clicked the download of %s", result)
         picker = self.sender.window.picker
-        self._wait(lambda: picker.isVisible() and (bool(picker.rows) or picker.retry_button.isVisible()), 30, self._choose_devices, "the device list")
+        self._wait(
+            lambda: picker.isVisible() and (bool(picker.rows) or picker.retry_button.isVisible()),
+            30,
+            self._choose_devices,
+            "the device list",
+        )
 
     def _choose_devices(self) -> None:
         picker = self.sender.window.picker
@@ -111,7 +121,9 @@ class SenderTour(QObject):
             # The picture is worth most once the phone is done (Installed), not mid-way.
             return all(e is not None and e.finished for e in entries)
 
-        self._wait(progressed, self.follow_seconds, self._pushes_shot, "the device to report progress", fail=self._pushes_shot)
+        self._wait(
+            progressed, self.follow_seconds, self._pushes_shot, "the device to report progress", fail=self._pushes_shot
+        )
 
     def _pushes_shot(self) -> None:
         self._save("sender-pushes.png")
@@ -128,8 +140,14 @@ class SenderTour(QObject):
     def _page_ready(self) -> bool:
         return self._loaded and self.sender.window.browser.url().scheme() in ("http", "https")
 
-    def _wait(self, condition: Callable[[], bool], seconds: float, then: Callable[[], None], what: str,
-              fail: Callable[[], None] | None = None) -> None:
+    def _wait(
+        self,
+        condition: Callable[[], bool],
+        seconds: float,
+        then: Callable[[], None],
+        what: str,
+        fail: Callable[[], None] | None = None,
+    ) -> None:
         deadline = time.monotonic() + seconds
         timer = QTimer(self)
         timer.setInterval(100)

@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import QFile, QIODevice, QObject, Signal, Slot
 from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile, QWebEngineScript
+
 from desktop_sender.signals import emit
 
 log = logging.getLogger(__name__)

@@ -11,19 +11,25 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from shared.protocol import PushState
-
+from mobile_receiver.record import PROMPT_DOWNLOAD, PROMPT_METERED, PushRecord
 from shared.formatting import human_eta, human_speed, human_when
 from shared.formatting import human_size as _human_size
-from mobile_receiver.record import PROMPT_DOWNLOAD, PROMPT_METERED, PushRecord
+from shared.protocol import PushState
 
 S = PushState
 
 # Button actions, named like the Inbox methods they call.
 DOWNLOAD, DISMISS, PAUSE, RESUME, CANCEL, RETRY, USE_MOBILE_DATA, REMOVE = (
-    "download", "dismiss", "pause", "resume", "cancel", "retry", "use_mobile_data", "forget",
+    "download",
+    "dismiss",
+    "pause",
+    "resume",
+    "cancel",
+    "retry",
+    "use_mobile_data",
+    "forget",
 )
 #: Not an inbox method: the card opens or closes the notice's details (the fingerprint to compare).
 DETAILS = "details"
@@ -81,11 +87,13 @@ def card_view(rec: PushRecord, now: float | None = None) -> CardView:
     state = rec.push_state
     app = rec.app
     version = app.get("version")
-    subtitle = " · ".join(x for x in (f"Version {version}" if version else "", human_size(rec.size) if rec.size else "") if x)
+    subtitle = " · ".join(
+        x for x in (f"Version {version}" if version else "", human_size(rec.size) if rec.size else "") if x
+    )
     sender = rec.sender or {}
     who = sender.get("username") or "someone"
     device = sender.get("device_name") or sender.get("device_id")
-    when = human_when(rec.created_at, datetime.fromtimestamp(now, timezone.utc))
+    when = human_when(rec.created_at, datetime.fromtimestamp(now, UTC))
     origin = f"From {who}" + (f" on {device}" if device else "") + f" · {when}"
 
     show_progress = state in (S.DOWNLOADING, S.PAUSED, S.WAITING_FOR_WIFI, S.VERIFYING, S.INSTALLING) or (

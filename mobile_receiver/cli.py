@@ -28,7 +28,9 @@ PLATFORMS = ("android", "ios", "symbian", "windows_phone", "linux", "windows", "
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The receiver's flags."""
-    parser.add_argument("--profile", default="default", help="profile name: each has its own data dir (default: default)")
+    parser.add_argument(
+        "--profile", default="default", help="profile name: each has its own data dir (default: default)"
+    )
     parser.add_argument("--data-dir", help="keep this receiver's data here instead of the profile's data dir")
     parser.add_argument("--relay", metavar="URL", help="relay address, e.g. http://127.0.0.1:8765")
     parser.add_argument("--username", help="account to log in with")
@@ -37,30 +39,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="device model shown to senders (default: an emulator name)")
     parser.add_argument("--platform", choices=PLATFORMS, help="device platform (default: android)")
     network = parser.add_mutually_exclusive_group()
-    network.add_argument("--metered", dest="network", action="store_const", const="metered",
-                         help="start on an emulated metered (mobile data) connection")
-    network.add_argument("--unmetered", dest="network", action="store_const", const="wifi",
-                         help="start on emulated Wi-Fi")
+    network.add_argument(
+        "--metered",
+        dest="network",
+        action="store_const",
+        const="metered",
+        help="start on an emulated metered (mobile data) connection",
+    )
+    network.add_argument(
+        "--unmetered", dest="network", action="store_const", const="wifi", help="start on emulated Wi-Fi"
+    )
     parser.add_argument("--wifi-only", choices=("yes", "no"), help="the setting 'Only download on Wi-Fi'")
-    parser.add_argument("--set-network", choices=("metered", "wifi"),
-                        help="flip the emulated network of this profile (running or not) and exit")
-    parser.add_argument("--headless", action="store_true",
-                        help="no window: run the background service only (metered pushes wait for Wi-Fi)")
-    parser.add_argument("--screenshot", metavar="PATH",
-                        help="save the window as PNG after --screenshot-delay seconds, and again on SIGUSR1")
+    parser.add_argument(
+        "--set-network",
+        choices=("metered", "wifi"),
+        help="flip the emulated network of this profile (running or not) and exit",
+    )
+    parser.add_argument(
+        "--headless",
+        action="store_true",
+        help="no window: run the background service only (metered pushes wait for Wi-Fi)",
+    )
+    parser.add_argument(
+        "--screenshot",
+        metavar="PATH",
+        help="save the window as PNG after --screenshot-delay seconds, and again on SIGUSR1",
+    )
     parser.add_argument("--screenshot-delay", type=float, default=3.0, metavar="SECONDS")
     parser.add_argument("--quit-after", type=float, metavar="SECONDS", help="exit after this many seconds")
-    parser.add_argument("--control", action="store_true",
-                        help="listen on control.sock in the data dir for automation (demo tour, end-to-end tests)")
+    parser.add_argument(
+        "--control",
+        action="store_true",
+        help="listen on control.sock in the data dir for automation (demo tour, end-to-end tests)",
+    )
     parser.add_argument("--size", default="420x860", help="window size WxH (default 420x860, a phone)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Start the receiver; returns the exit status."""
-    from shared.paths import data_dir
-
     from mobile_receiver.platform.desktop import NETWORK_FILE
     from mobile_receiver.storage import read_json, write_json_atomic
+    from shared.paths import data_dir
 
     directory = data_dir("receiver", args.profile, args.data_dir)
     if args.set_network:
@@ -76,7 +95,13 @@ def run(args: argparse.Namespace) -> int:
 
     store = ProfileStore(directory)
     profile = store.load()
-    for flag, attr in (("device_name", "device_name"), ("model", "model"), ("platform", "platform"), ("relay", "relay_url"), ("username", "username")):
+    for flag, attr in (
+        ("device_name", "device_name"),
+        ("model", "model"),
+        ("platform", "platform"),
+        ("relay", "relay_url"),
+        ("username", "username"),
+    ):
         value = getattr(args, flag)
         if value:
             setattr(profile, attr, value.rstrip("/") if attr == "relay_url" else value)
@@ -87,9 +112,8 @@ def run(args: argparse.Namespace) -> int:
     from mobile_receiver.service import ReceiverService
 
     service = ReceiverService(directory, can_ask=not args.headless)
-    if args.relay and args.username and args.password:
-        if not _log_in_with_retries(service, args):
-            return 2
+    if args.relay and args.username and args.password and not _log_in_with_retries(service, args):
+        return 2
     control = None
     if args.control:
         from mobile_receiver.control import SOCKET_NAME, ControlServer

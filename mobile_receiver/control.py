@@ -50,31 +50,40 @@ def describe(service) -> dict[str, Any]:
     pushes = []
     for rec in service.inbox.records():
         view = card_view(rec)
-        pushes.append({
-            "push_id": rec.push_id,
-            "app_id": rec.app.get("id"),
-            "name": rec.app.get("name"),
-            "mode": rec.mode,
-            "state": rec.state,
-            "bytes_done": rec.bytes_done,
-            "bytes_total": rec.bytes_total,
-            "detail": rec.detail,
-            "prompt": rec.prompt,
-            "notice": rec.notice,
-            "downgraded": rec.downgraded,
-            "downgraded_details": rec.downgraded_details,
-            "label": view.state_text,
-            "card_notice": view.notice,
-            "buttons": list(view.actions),
-        })
+        pushes.append(
+            {
+                "push_id": rec.push_id,
+                "app_id": rec.app.get("id"),
+                "name": rec.app.get("name"),
+                "mode": rec.mode,
+                "state": rec.state,
+                "bytes_done": rec.bytes_done,
+                "bytes_total": rec.bytes_total,
+                "detail": rec.detail,
+                "prompt": rec.prompt,
+                "notice": rec.notice,
+                "downgraded": rec.downgraded,
+                "downgraded_details": rec.downgraded_details,
+                "label": view.state_text,
+                "card_notice": view.notice,
+                "buttons": list(view.actions),
+            }
+        )
     installed = [
         {"app_id": app.app_id, "version": app.version, "sha256": app.sha256, "path": app.path}
         for app in service.platform.installer.installed_apps()
     ]
-    keys = [{"device_id": k.device_id, "name": k.name, "fingerprint": k.fingerprint, "trusted": k.trusted}
-            for k in service.keyring.keys()]
-    return {"connection": service.connection.state, "connection_text": service.connection.describe(),
-            "pushes": pushes, "installed": installed, "keys": keys}
+    keys = [
+        {"device_id": k.device_id, "name": k.name, "fingerprint": k.fingerprint, "trusted": k.trusted}
+        for k in service.keyring.keys()  # noqa: SIM118 (the keyring's keys, not a dict's)
+    ]
+    return {
+        "connection": service.connection.state,
+        "connection_text": service.connection.describe(),
+        "pushes": pushes,
+        "installed": installed,
+        "keys": keys,
+    }
 
 
 def handle(service, request: Any) -> dict[str, Any]:

@@ -7,13 +7,13 @@ signed out at once and gets no more apps until it signs in again."
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
-
-from shared.explain import relay_place
-from shared.formatting import human_when
+from typing import Any
 
 from mobile_receiver.verify import platform_label
+from shared.explain import relay_place
+from shared.formatting import human_when
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,9 @@ def own_devices(devices: Iterable[Mapping[str, Any]], this_device: Mapping[str, 
         this = device_id == this_device_id
         name = str(device.get("name") or device_id)
         where = "This phone" if this else ("Online" if device.get("online") else _last_seen(device))
-        hint = " · ".join(x for x in (where, str(device.get("model") or ""),
-                                      platform_label(str(device.get("platform") or ""))) if x)
+        hint = " · ".join(
+            x for x in (where, str(device.get("model") or ""), platform_label(str(device.get("platform") or ""))) if x
+        )
         lines.append(DeviceLine(device_id, name, hint, this))
     return sorted(lines, key=lambda line: (not line.this, line.name.casefold()))
 
@@ -55,8 +56,10 @@ def _last_seen(device: Mapping[str, Any]) -> str:
 def remove_question(name: str, this: bool, username: str) -> str:
     """What Remove asks first."""
     if this:
-        return (f"Remove this phone from {username}'s account? It is signed out at once and gets no more "
-                "apps; you can pair it again or sign in later.")
+        return (
+            f"Remove this phone from {username}'s account? It is signed out at once and gets no more "
+            "apps; you can pair it again or sign in later."
+        )
     return f"Remove {name}? It is signed out at once and gets no more apps until it signs in again."
 
 

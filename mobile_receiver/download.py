@@ -35,9 +35,9 @@ import logging
 import os
 import shutil
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
 
 import requests
 import urllib3
@@ -69,8 +69,9 @@ class DownloadError(Exception):
     problem, and ``cause`` the exception behind it (a ``requests.HTTPError`` for an answer).
     """
 
-    def __init__(self, reason: str, *, transient: bool = False, status: int | None = None,
-                 cause: BaseException | None = None):
+    def __init__(
+        self, reason: str, *, transient: bool = False, status: int | None = None, cause: BaseException | None = None
+    ):
         super().__init__(reason)
         self.reason = reason
         self.transient = transient
@@ -249,8 +250,9 @@ class PackageDownload:
         finally:
             if self._own_session:
                 self.session.close()  # no idle keep-alive connection outlives the run
-        return DownloadResult(DownloadOutcome.COMPLETE, self.part_path, self.bytes_done, self.bytes_total, sha256,
-                              resumed=self._resumed)
+        return DownloadResult(
+            DownloadOutcome.COMPLETE, self.part_path, self.bytes_done, self.bytes_total, sha256, resumed=self._resumed
+        )
 
     def _stopped(self) -> DownloadResult:
         if self._why_stop is DownloadOutcome.CANCELLED:
@@ -319,7 +321,7 @@ class PackageDownload:
                 self._response = None
             resp.close()
 
-    def _consume(self, resp: requests.Response, offset: int, meta: dict) -> str:
+    def _consume(self, resp: requests.Response, offset: int, meta: dict) -> str:  # noqa: C901 (to split: issue 13)
         status = resp.status_code
         etag = resp.headers.get("ETag")
         if status == 416:
@@ -344,8 +346,12 @@ class PackageDownload:
             append = False
         else:
             transient = status in TRANSIENT_STATUSES or status >= 500
-            raise DownloadError(f"HTTP {status} from {self.url}", transient=transient, status=status,
-                                cause=requests.HTTPError(f"HTTP {status}", response=resp))
+            raise DownloadError(
+                f"HTTP {status} from {self.url}",
+                transient=transient,
+                status=status,
+                cause=requests.HTTPError(f"HTTP {status}", response=resp),
+            )
 
         if self.expected_size is not None and total is not None and total != self.expected_size:
             raise PackageChanged(f"the server's package is {total} bytes, the push said {self.expected_size}")
@@ -375,13 +381,20 @@ class PackageDownload:
                     if total is not None and self.bytes_done > total:
                         raise _Restart("the server sent more bytes than it announced")
                     self.progress(self.bytes_done, self.bytes_total)
-        except (requests.RequestException, urllib3.exceptions.HTTPError, ConnectionError, TimeoutError,
-                AttributeError, ValueError) as exc:
+        except (
+            requests.RequestException,
+            urllib3.exceptions.HTTPError,
+            ConnectionError,
+            TimeoutError,
+            AttributeError,
+            ValueError,
+        ) as exc:
             # AttributeError/ValueError: the response was closed under us by pause()/cancel().
             if self._stop.is_set():
                 raise _Stopped() from exc
-            raise DownloadError(f"the connection dropped at byte {self.bytes_done}: {exc!r}", transient=True,
-                                cause=exc) from exc
+            raise DownloadError(
+                f"the connection dropped at byte {self.bytes_done}: {exc!r}", transient=True, cause=exc
+            ) from exc
         except OSError as exc:  # the disk, not the network (requests' errors are OSErrors too)
             if self._stop.is_set():
                 raise _Stopped() from exc
@@ -391,8 +404,11 @@ class PackageDownload:
         if self._stop.is_set():
             raise _Stopped()
         if total is not None and self.bytes_done < total:
-            raise DownloadError(f"the connection ended at byte {self.bytes_done} of {total}", transient=True,
-                                cause=ConnectionError("the connection ended early"))
+            raise DownloadError(
+                f"the connection ended at byte {self.bytes_done} of {total}",
+                transient=True,
+                cause=ConnectionError("the connection ended early"),
+            )
         if total is None:
             self.bytes_total = self.bytes_done
         return hasher.hexdigest()
@@ -427,7 +443,8 @@ class PackageDownload:
         if free < needed + self.space_margin:
             raise NotEnoughSpace(
                 f"not enough free space: needs {_mb(needed + self.space_margin)}, {_mb(free)} free",
-                needed=needed + self.space_margin, free=free,
+                needed=needed + self.space_margin,
+                free=free,
             )
 
 

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mobile_receiver.download import DownloadError, NotEnoughSpace, PackageChanged
 from shared.explain import explain, host_of, relay_place
 from shared.formatting import human_size
 from shared.protocol import Situation
 from shared.relay_client import RelayError
-
-from mobile_receiver.download import DownloadError, NotEnoughSpace, PackageChanged
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,7 @@ class Where:
 
     @property
     def place(self) -> str:
-        """"the relay at relay.example" or "the server at f-droid.org", for explain()."""
+        """ "the relay at relay.example" or "the server at f-droid.org", for explain()."""
         if self.on_relay:
             return relay_place(self.relay_url)
         host = host_of(self.url)
@@ -72,11 +71,18 @@ def download_failure(error: DownloadError, where: Where) -> Failure:
     """A failed download (``mobile_receiver.download``) as a Failure."""
     place = where.place
     if isinstance(error, NotEnoughSpace):
-        return Failure(f"Not enough free space: this app needs {human_size(error.needed)} and "
-                       f"{human_size(error.free)} is free. Free some space, then tap Retry.", True)
+        return Failure(
+            f"Not enough free space: this app needs {human_size(error.needed)} and "
+            f"{human_size(error.free)} is free. Free some space, then tap Retry.",
+            True,
+        )
     if isinstance(error, PackageChanged):
-        return Failure(f"The package on {place} is not the one that was sent (its size is different). "
-                       "Ask the sender to send it again.", True, fresh_download=True)
+        return Failure(
+            f"The package on {place} is not the one that was sent (its size is different). "
+            "Ask the sender to send it again.",
+            True,
+            fresh_download=True,
+        )
     if error.transient:
         found = explain(error.cause, place=place) if error.cause is not None else None
         if found is not None and found.transient:
@@ -91,15 +97,20 @@ def download_failure(error: DownloadError, where: Where) -> Failure:
     if error.cause is not None:
         found = explain(error.cause, place=place)
         return Failure(found.text, True)
-    return Failure("The download stopped for a reason Appbeam does not know. The details are in the log. "
-                   "Tap Retry to try again.", True)
+    return Failure(
+        "The download stopped for a reason Appbeam does not know. The details are in the log. Tap Retry to try again.",
+        True,
+    )
 
 
 def package_gone_after_decline(where: Where) -> Failure:
     """Download again on a push cancelled here long ago: the relay let its copy of the package
     go (it keeps it only as long as it keeps a push waiting for its phone)."""
-    return Failure(f"{_capital(where.place)} no longer keeps this app's package: it lets it go some time after "
-                   "a push is cancelled. Ask the sender to send it again.", True)
+    return Failure(
+        f"{_capital(where.place)} no longer keeps this app's package: it lets it go some time after "
+        "a push is cancelled. Ask the sender to send it again.",
+        True,
+    )
 
 
 def relay_failure(error: RelayError, relay_url: str | None, *, network_connected: bool = True) -> Failure:
@@ -117,9 +128,13 @@ def no_package_for_device(platform_label: str) -> Failure:
 
 def checksum_mismatch() -> Failure:
     """The package downloaded from zero does not have the SHA-256 the push names."""
-    return Failure("The downloaded package is not the one that was sent: its SHA-256 checksum does not match, "
-                   "so it was not installed. Tap Retry to download it again, or ask the sender to send it "
-                   "again.", True, fresh_download=True)
+    return Failure(
+        "The downloaded package is not the one that was sent: its SHA-256 checksum does not match, "
+        "so it was not installed. Tap Retry to download it again, or ask the sender to send it "
+        "again.",
+        True,
+        fresh_download=True,
+    )
 
 
 def not_a_package(sentence: str) -> Failure:

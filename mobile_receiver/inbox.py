@@ -31,8 +31,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from mobile_receiver import failures, packages, situations, verify
 from mobile_receiver.download import (
@@ -330,7 +330,7 @@ class Inbox:
             raise ValueError(f"unknown answer {choice!r}")
 
     def use_mobile_data(self, push_id: str) -> None:
-        """"Use mobile data" on a push waiting for Wi-Fi (or asking): download now on this network."""
+        """ "Use mobile data" on a push waiting for Wi-Fi (or asking): download now on this network."""
         rec = self._require(push_id)
         if rec.prompt == PROMPT_METERED:
             self.answer_metered(push_id, "now")
@@ -493,16 +493,20 @@ class Inbox:
             with self._lock:
                 for rec in self._records.values():
                     if rec.push_state is S.DOWNLOADING and not rec.allow_metered:
-                        self._set(rec, S.WAITING_FOR_WIFI, notice="Paused: the connection is metered. Resumes on Wi-Fi.")
+                        self._set(
+                            rec, S.WAITING_FOR_WIFI, notice="Paused: the connection is metered. Resumes on Wi-Fi."
+                        )
                         paused.append((rec, self._jobs.get(rec.push_id)))
-            for rec, job in paused:
+            for _rec, job in paused:
                 self._stop_job(job, "wait")
             if paused:
                 names = ", ".join(r.app_name for r, _ in paused)
                 self._notice(f"Paused {names}: this connection uses mobile data. It resumes on Wi-Fi.")
             return
         with self._lock:
-            waiting = [r for r in self._records.values() if r.push_state is S.WAITING_FOR_WIFI or r.prompt == PROMPT_METERED]
+            waiting = [
+                r for r in self._records.values() if r.push_state is S.WAITING_FOR_WIFI or r.prompt == PROMPT_METERED
+            ]
         for rec in waiting:
             with self._lock:
                 if rec.prompt == PROMPT_METERED:
@@ -575,8 +579,9 @@ class Inbox:
             mismatch = verify.checksum_problem(result.sha256, expected)
             if mismatch is not None and result.resumed and not fresh:
                 # Pieced together from several connections: fetch it whole once before calling it bad.
-                log.warning("push %s: SHA-256 mismatch after a resumed download; downloading it again from zero",
-                            rec.push_id)
+                log.warning(
+                    "push %s: SHA-256 mismatch after a resumed download; downloading it again from zero", rec.push_id
+                )
                 discard_partial(result.path)
                 fresh = True
                 continue
@@ -586,15 +591,25 @@ class Inbox:
     def _package_for(self, rec: PushRecord, job: _Job) -> PackageRef | None:
         """The package to fetch (asking the relay waits for it if need be), or None when it failed
         or the job was stopped."""
+
         def on_wait(error: RelayError, seconds: float) -> None:
             log.info("asking the relay for the package of %s failed (%s)", rec.push_id, error)
-            self._waiting(rec, job, failures.relay_failure(error, self._relay_url(),
-                                                           network_connected=self._network_connected), seconds)
+            self._waiting(
+                rec,
+                job,
+                failures.relay_failure(error, self._relay_url(), network_connected=self._network_connected),
+                seconds,
+            )
 
         try:
             package = packages.resolve_waiting(
-                rec, self.device_platform, self.client, sleep=job.wake.sleep, on_wait=on_wait,
-                **{k: v for k, v in self.download_options.items() if k in ("backoff_initial", "backoff_max")})
+                rec,
+                self.device_platform,
+                self.client,
+                sleep=job.wake.sleep,
+                on_wait=on_wait,
+                **{k: v for k, v in self.download_options.items() if k in ("backoff_initial", "backoff_max")},
+            )
         except Stopped:
             return None
         except RelayError as exc:
@@ -615,8 +630,9 @@ class Inbox:
         return client.base_url if client is not None else None
 
     def _where(self, url: str) -> Where:
-        return Where(url, self._relay_url(), relay_connected=self.relay_connected(),
-                     network_connected=self._network_connected)
+        return Where(
+            url, self._relay_url(), relay_connected=self.relay_connected(), network_connected=self._network_connected
+        )
 
     def _waiting(self, rec: PushRecord, job: _Job, failure: Failure, seconds: float) -> None:
         """A passing failure: the download tries again in ``seconds``; the card says why."""
@@ -665,8 +681,9 @@ class Inbox:
         if ui:
             self._changed(rec.push_id)
 
-    def _verify_and_install(self, rec: PushRecord, job: _Job, package: PackageRef, path: Path, sha256: str | None,
-                            mismatch: Failure | None) -> None:
+    def _verify_and_install(
+        self, rec: PushRecord, job: _Job, package: PackageRef, path: Path, sha256: str | None, mismatch: Failure | None
+    ) -> None:
         with self._lock:
             if job.stop:
                 return
@@ -709,7 +726,9 @@ class Inbox:
 
     # ------------------------------------------------------------------ state changes
 
-    def _set(self, rec: PushRecord, state: PushState, *, detail: str | None = None, notice: str | None = "", **extra) -> None:
+    def _set(
+        self, rec: PushRecord, state: PushState, *, detail: str | None = None, notice: str | None = "", **extra
+    ) -> None:
         """Move ``rec`` to ``state``: store, report, tell listeners. Rejects impossible moves."""
         with self._lock:
             current = rec.push_state

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable
-
-from shared.relay_client import RelayClient, RelayError
+from collections.abc import Callable
 
 from mobile_receiver.platform.base import Installer
+from shared.relay_client import RelayClient, RelayError
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +35,14 @@ def installed_list(installer: Installer) -> list[dict]:
 class InstalledReporter:
     """Sends the installed list when woken and it changed; retries quietly."""
 
-    def __init__(self, installer: Installer, client: Callable[[], RelayClient | None], *,
-                 backoff_initial: float = 0.5, backoff_max: float = 60.0):
+    def __init__(
+        self,
+        installer: Installer,
+        client: Callable[[], RelayClient | None],
+        *,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 60.0,
+    ):
         self.installer = installer
         self.client = client
         self.backoff_initial = backoff_initial

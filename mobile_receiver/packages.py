@@ -9,7 +9,7 @@ to the relay (:func:`request_for`).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from tenacity import Retrying, retry_if_exception, stop_never

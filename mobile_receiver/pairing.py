@@ -14,11 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from mobile_receiver.profile import KEY_FILE, Profile, ProfileStore
 from shared import pairing as codes
 from shared.relay_client import RelayClient, RelayError
 from shared.signing import DeviceKey, fingerprint
-
-from mobile_receiver.profile import KEY_FILE, Profile, ProfileStore
 
 
 class PairingInputError(ValueError):
@@ -109,7 +108,8 @@ def claim(store: ProfileStore, profile: Profile, request: PairingRequest) -> dic
                 pass
             raise FingerprintMismatch(
                 "The relay named a computer whose key is not the one in the QR code "
-                f"({seen} instead of {request.fingerprint}). Nothing was paired; make a new code on your computer.")
+                f"({seen} instead of {request.fingerprint}). Nothing was paired; make a new code on your computer."
+            )
     profile.relay_url = client.base_url.rstrip("/")
     profile.username = (answer.get("account") or {}).get("username", "")
     profile.token = client.token

@@ -11,10 +11,9 @@ import uuid
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from mobile_receiver.storage import read_json, write_json_atomic
 from shared.relay_client import DeviceInfo, RelayClient, RelayError
 from shared.signing import DeviceKey
-
-from mobile_receiver.storage import read_json, write_json_atomic
 
 PROFILE_FILE = "profile.json"
 #: This device's signing key (made at first login; on Android this belongs in the Keystore).
@@ -47,7 +46,9 @@ class Profile:
         return bool(self.token and self.relay_url)
 
     def device_info(self) -> DeviceInfo:
-        return DeviceInfo(id=self.device_id, name=self.device_name or self.device_id, model=self.model, platform=self.platform)
+        return DeviceInfo(
+            id=self.device_id, name=self.device_name or self.device_id, model=self.model, platform=self.platform
+        )
 
     def client(self) -> RelayClient:
         """A relay client for this profile (with its token, if logged in)."""

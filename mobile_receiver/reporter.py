@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable
-
-from shared.protocol import PushState
-from shared.relay_client import RelayClient, RelayError
+from collections.abc import Callable
 
 from mobile_receiver.storage import ReceiverDB
+from shared.protocol import PushState
+from shared.relay_client import RelayClient, RelayError
 
 log = logging.getLogger(__name__)
 

@@ -25,20 +25,19 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
 
-from shared.assets import real_path
-
 from mobile_receiver.devices import removed_sentence
+from shared.assets import real_path
 
 # The demo store's icons: the made-up pushes are for its apps.
 ICONS = real_path(files("relay_server") / "static" / "icons")
 
 
 def _ago(minutes: float) -> str:
-    return (datetime.now(timezone.utc) - timedelta(minutes=minutes)).isoformat()
+    return (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat()
 
 
 def _push(push_id, app_id, name, version, size, minutes, state, *, mode="install_now", **extra) -> dict:
@@ -46,8 +45,14 @@ def _push(push_id, app_id, name, version, size, minutes, state, *, mode="install
         "push_id": push_id,
         "mode": mode,
         "sender": {"username": "anna", "device_id": "anna-laptop", "device_name": "Anna's laptop"},
-        "app": {"id": app_id, "name": name, "version": version, "size": size, "icon_url": f"/static/icons/{app_id}.png",
-                "packages": []},
+        "app": {
+            "id": app_id,
+            "name": name,
+            "version": version,
+            "size": size,
+            "icon_url": f"/static/icons/{app_id}.png",
+            "packages": [],
+        },
         "package": {"format": "apk", "url": f"/api/v1/packages/{'0' * 64}", "sha256": None, "size": size},
         "created_at": _ago(minutes),
         "received_at": _ago(minutes),
@@ -58,37 +63,111 @@ def _push(push_id, app_id, name, version, size, minutes, state, *, mode="install
 
 
 FAKE_PUSHES = [
-    _push("p-term", "com.termux", "Termux", "0.118.0", 1_245_267, 300, "failed", bytes_done=0,
-          detail="The package is no longer on the server at f-droid.org (HTTP 404).",
-          notice="The package is no longer on the server at f-droid.org (HTTP 404)."),
-    _push("p-pipe", "org.schabi.newpipe", "NewPipe", "0.27.2", 11_560_494, 90, "installed",
-          bytes_done=11_560_494, notice="Version 0.27.2 installed"),
-    _push("p-signal", "org.thoughtcrime.securesms", "Signal", "7.20.3", 61_120_945, 12, "paused", bytes_done=17_900_000),
-    _push("p-fdroid", "org.fdroid.fdroid", "F-Droid", "1.20.0", 12_574_147, 3, "delivered", mode="notify",
-          prompt="download"),
+    _push(
+        "p-term",
+        "com.termux",
+        "Termux",
+        "0.118.0",
+        1_245_267,
+        300,
+        "failed",
+        bytes_done=0,
+        detail="The package is no longer on the server at f-droid.org (HTTP 404).",
+        notice="The package is no longer on the server at f-droid.org (HTTP 404).",
+    ),
+    _push(
+        "p-pipe",
+        "org.schabi.newpipe",
+        "NewPipe",
+        "0.27.2",
+        11_560_494,
+        90,
+        "installed",
+        bytes_done=11_560_494,
+        notice="Version 0.27.2 installed",
+    ),
+    _push(
+        "p-signal", "org.thoughtcrime.securesms", "Signal", "7.20.3", 61_120_945, 12, "paused", bytes_done=17_900_000
+    ),
+    _push(
+        "p-fdroid",
+        "org.fdroid.fdroid",
+        "F-Droid",
+        "1.20.0",
+        12_574_147,
+        3,
+        "delivered",
+        mode="notify",
+        prompt="download",
+    ),
     _push("p-vlc", "org.videolan.vlc", "VLC", "3.6.0", 41_234_567, 0.2, "downloading", bytes_done=17_318_518),
 ]
 
 
 #: The account's devices as the relay lists them (Settings, Your devices): a long name too.
 FAKE_DEVICES = [
-    {"id": "anna-laptop", "name": "Anna's laptop", "model": "ThinkPad X1", "platform": "linux", "relation": "self",
-     "online": True},
-    {"id": "anna-tablet", "name": "Anna's old Samsung Galaxy Tab S6 Lite (kitchen, recipes only)",
-     "model": "SM-P610", "platform": "android", "relation": "self", "online": False, "last_seen": _ago(60 * 30)},
-    {"id": "kim-phone", "name": "Kim's phone", "model": "Fairphone 5", "platform": "android", "relation": "friend",
-     "online": True},
+    {
+        "id": "anna-laptop",
+        "name": "Anna's laptop",
+        "model": "ThinkPad X1",
+        "platform": "linux",
+        "relation": "self",
+        "online": True,
+    },
+    {
+        "id": "anna-tablet",
+        "name": "Anna's old Samsung Galaxy Tab S6 Lite (kitchen, recipes only)",
+        "model": "SM-P610",
+        "platform": "android",
+        "relation": "self",
+        "online": False,
+        "last_seen": _ago(60 * 30),
+    },
+    {
+        "id": "kim-phone",
+        "name": "Kim's phone",
+        "model": "Fairphone 5",
+        "platform": "android",
+        "relation": "friend",
+        "online": True,
+    },
 ]
 
 
 OUTAGE_PUSHES = [
-    _push("p-pipe", "org.schabi.newpipe", "NewPipe", "0.27.2", 11_560_494, 90, "installed",
-          bytes_done=11_560_494, notice="Version 0.27.2 installed"),
-    _push("p-signal", "org.thoughtcrime.securesms", "Signal", "7.20.3", 61_120_945, 12, "waiting_for_wifi",
-          bytes_done=17_900_000, notice="Paused: the connection is metered. Resumes on Wi-Fi."),
+    _push(
+        "p-pipe",
+        "org.schabi.newpipe",
+        "NewPipe",
+        "0.27.2",
+        11_560_494,
+        90,
+        "installed",
+        bytes_done=11_560_494,
+        notice="Version 0.27.2 installed",
+    ),
+    _push(
+        "p-signal",
+        "org.thoughtcrime.securesms",
+        "Signal",
+        "7.20.3",
+        61_120_945,
+        12,
+        "waiting_for_wifi",
+        bytes_done=17_900_000,
+        notice="Paused: the connection is metered. Resumes on Wi-Fi.",
+    ),
     _push("p-term", "com.termux", "Termux", "0.118.0", 1_245_267, 8, "failed", bytes_done=0),
-    _push("p-maps", "app.organicmaps", "Organic Maps: Hike, Bike, Drive Offline", "2024.03.18-5", 48_912_001, 3,
-          "downloading", bytes_done=20_114_000),
+    _push(
+        "p-maps",
+        "app.organicmaps",
+        "Organic Maps: Hike, Bike, Drive Offline",
+        "2024.03.18-5",
+        48_912_001,
+        3,
+        "downloading",
+        bytes_done=20_114_000,
+    ),
     _push("p-vlc", "org.videolan.vlc", "VLC", "3.6.0", 41_234_567, 0.5, "downloading", bytes_done=17_318_518),
 ]
 
@@ -99,28 +178,63 @@ def prepare(data_dir: Path, pushes: list[dict] | None = None):
     from mobile_receiver.storage import ReceiverDB, write_json_atomic
 
     ProfileStore(data_dir).save(
-        Profile(device_id="anna-pixel", device_name="Anna's Pixel", model="Pixel 8", platform="android",
-                relay_url="http://127.0.0.1:8765", username="anna", token="demo")
+        Profile(
+            device_id="anna-pixel",
+            device_name="Anna's Pixel",
+            model="Pixel 8",
+            platform="android",
+            relay_url="http://127.0.0.1:8765",
+            username="anna",
+            token="demo",
+        )
     )
     write_json_atomic(data_dir / "network.json", {"metered": False})
-    write_json_atomic(data_dir / "installed.json", {
-        "org.schabi.newpipe": {"app_id": "org.schabi.newpipe", "name": "NewPipe", "version": "0.27.2",
-                               "version_code": 1002, "installed_at": _ago(88), "format": "apk"},
-        "org.wikipedia": {"app_id": "org.wikipedia", "name": "Wikipedia", "version": "2.7.50497",
-                          "version_code": 50497, "installed_at": _ago(3000), "format": "apk"},
-    })
+    write_json_atomic(
+        data_dir / "installed.json",
+        {
+            "org.schabi.newpipe": {
+                "app_id": "org.schabi.newpipe",
+                "name": "NewPipe",
+                "version": "0.27.2",
+                "version_code": 1002,
+                "installed_at": _ago(88),
+                "format": "apk",
+            },
+            "org.wikipedia": {
+                "app_id": "org.wikipedia",
+                "name": "Wikipedia",
+                "version": "2.7.50497",
+                "version_code": 50497,
+                "installed_at": _ago(3000),
+                "format": "apk",
+            },
+        },
+    )
     from shared.signing import DeviceKey
 
     def key(device_id, name, platform, trusted, **extra):
-        return {"device_id": device_id, "name": name, "public_key": DeviceKey.generate().public_key,
-                "trusted": trusted, "first_seen": _ago(600), "platform": platform, **extra}
+        return {
+            "device_id": device_id,
+            "name": name,
+            "public_key": DeviceKey.generate().public_key,
+            "trusted": trusted,
+            "first_seen": _ago(600),
+            "platform": platform,
+            **extra,
+        }
 
-    write_json_atomic(data_dir / "trusted_keys.json", {  # a phone of the account is not listed: it never sends
-        "initialized": True, "account": "anna@http://127.0.0.1:8765",
-        "keys": [key("anna-laptop", "Anna's laptop", "linux", True),
-                 key("anna-ipad", "Anna's iPad", "ios", True),
-                 key("anna-work", "Anna's work desktop", "windows", False)],
-    })
+    write_json_atomic(
+        data_dir / "trusted_keys.json",
+        {  # a phone of the account is not listed: it never sends
+            "initialized": True,
+            "account": "anna@http://127.0.0.1:8765",
+            "keys": [
+                key("anna-laptop", "Anna's laptop", "linux", True),
+                key("anna-ipad", "Anna's iPad", "ios", True),
+                key("anna-work", "Anna's work desktop", "windows", False),
+            ],
+        },
+    )
     pushes = FAKE_PUSHES if pushes is None else pushes
     db = ReceiverDB(data_dir / "receiver.sqlite3")
     for record in pushes:
@@ -135,8 +249,11 @@ def prepare(data_dir: Path, pushes: list[dict] | None = None):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mobile_receiver.screenshots", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m mobile_receiver.screenshots",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("outdir")
     parser.add_argument("--outage", action="store_true", help="only the app-message page while the relay is away")
     parser.add_argument("--size", default="420x860", help="window WxH in pixels (default 420x860)")
@@ -169,8 +286,10 @@ def main(argv: list[str] | None = None) -> int:
         vlc = service.inbox.get("p-vlc")
         vlc.speed, vlc.eta = 2_150_000, 11.1
         # People as the relay would list them (the pictures need no relay)
-        service.client.friends = lambda: [{"username": "sam", "status": "pending_incoming"},
-                                          {"username": "kim", "status": "accepted"}]
+        service.client.friends = lambda: [
+            {"username": "sam", "status": "pending_incoming"},
+            {"username": "kim", "status": "accepted"},
+        ]
         service.client.devices = lambda *a, **kw: FAKE_DEVICES
         app = ReceiverApp(service, start_service=False)
         sfx = args.suffix
@@ -182,8 +301,9 @@ def main(argv: list[str] | None = None) -> int:
             lambda: app.take_screenshot(str(out / f"receiver-settings{sfx}.png")),
             lambda: app.settings_screen.ids.key_rows.parent.parent.scroll_to(app.settings_screen.ids.key_rows),
             lambda: app.take_screenshot(str(out / f"receiver-trust{sfx}.png")),
-            lambda: app.settings_screen.ids.devices.parent.parent.scroll_to(app.settings_screen.ids.devices,
-                                                                            padding=60, animate=False),
+            lambda: app.settings_screen.ids.devices.parent.parent.scroll_to(
+                app.settings_screen.ids.devices, padding=60, animate=False
+            ),
             lambda: app.take_screenshot(str(out / f"receiver-devices{sfx}.png")),
             lambda: app.settings_screen.ask_remove("anna-pixel", "Anna's Pixel", True),
             lambda: app.take_screenshot(str(out / f"receiver-remove-phone{sfx}.png")),
@@ -208,8 +328,18 @@ def main(argv: list[str] | None = None) -> int:
         Clock.schedule_once(lambda dt: run_step(0), 1.5)
         app.run()
         service.db.close()
-    for name in ("inbox", "metered", "settings", "trust", "devices", "remove-phone", "download-again", "login",
-                 "removed", "pairing"):
+    for name in (
+        "inbox",
+        "metered",
+        "settings",
+        "trust",
+        "devices",
+        "remove-phone",
+        "download-again",
+        "login",
+        "removed",
+        "pairing",
+    ):
         print(out / f"receiver-{name}{args.suffix}.png")
     return 0
 
@@ -231,9 +361,16 @@ def _download_again(service, app) -> None:
 
     service.inbox.get("p-vlc").reopened = True
     fdroid = service.inbox.get("p-fdroid")
-    fdroid.state, fdroid.prompt, fdroid.reopened, fdroid.package_gone, fdroid.bytes_done = "declined", None, True, True, 0
+    fdroid.state, fdroid.prompt, fdroid.reopened, fdroid.package_gone, fdroid.bytes_done = (
+        "declined",
+        None,
+        True,
+        True,
+        0,
+    )
     fdroid.detail = fdroid.notice = failures.package_gone_after_decline(
-        Where(service.profile.relay_url + "/api/v1/packages/" + "0" * 64, service.profile.relay_url)).sentence
+        Where(service.profile.relay_url + "/api/v1/packages/" + "0" * 64, service.profile.relay_url)
+    ).sentence
     app.inbox_screen.refresh_all()
     app.inbox_screen.ids.scroll.scroll_y = 1
 
@@ -262,26 +399,27 @@ def _outage(data_dir: Path, target: Path) -> int:
     import requests
     from kivy.clock import Clock
 
-    from shared.explain import explain, relay_place
-    from shared.relay_client import RelayUnavailable
-
     from mobile_receiver import failures
     from mobile_receiver.download import DownloadError
     from mobile_receiver.failures import Where
     from mobile_receiver.service import Connection, ReceiverService
     from mobile_receiver.ui.app import ReceiverApp
+    from shared.explain import explain, relay_place
+    from shared.relay_client import RelayUnavailable
 
     relay = "https://relay.example.org:8765/"
     refused = _raised(RelayUnavailable("cannot reach the relay"), ConnectionRefusedError(111, "Connection refused"))
     service = ReceiverService(data_dir)
     service.profile.device_name = "Anna's Pixel 8 Pro (work profile)"
-    service.connection = Connection("reconnecting", time.monotonic() + 2.4,
-                                    explanation=explain(refused, place=relay_place(relay)).text)
+    service.connection = Connection(
+        "reconnecting", time.monotonic() + 2.4, explanation=explain(refused, place=relay_place(relay)).text
+    )
 
     def waiting(push_id: str, error: BaseException, url: str, relay_up: bool, retry_in: float) -> None:
         rec = service.inbox.get(push_id)
-        failure = failures.download_failure(DownloadError("", transient=True, cause=error),
-                                            Where(url, relay, relay_connected=relay_up))
+        failure = failures.download_failure(
+            DownloadError("", transient=True, cause=error), Where(url, relay, relay_connected=relay_up)
+        )
         rec.waiting, rec.notice, rec.retry_at = str(failure.situation), failure.sentence, time.time() + retry_in
 
     waiting("p-vlc", refused, relay + "api/v1/packages/" + "0" * 64, False, 3.4)
@@ -290,8 +428,10 @@ def _outage(data_dir: Path, target: Path) -> int:
     gone = requests.Response()
     gone.status_code = 410
     term = service.inbox.get("p-term")
-    failure = failures.download_failure(DownloadError("", status=410, cause=requests.HTTPError(response=gone)),
-                                        Where("https://f-droid.example.org/repo/com.termux_118.apk", relay))
+    failure = failures.download_failure(
+        DownloadError("", status=410, cause=requests.HTTPError(response=gone)),
+        Where("https://f-droid.example.org/repo/com.termux_118.apk", relay),
+    )
     term.detail = term.notice = failure.sentence
     app = ReceiverApp(service, start_service=False)
 

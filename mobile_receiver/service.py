@@ -16,17 +16,12 @@ import functools
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-from shared.explain import explain, relay_place
-from shared.protocol import StreamEvent
-from shared.relay_client import ConnectionStatus, Event, RelayClient, RelayError
-from shared.signing import DeviceKey
-
-from mobile_receiver import platform as device_platform
 from mobile_receiver import devices, pairing
+from mobile_receiver import platform as device_platform
 from mobile_receiver.inbox import Inbox
 from mobile_receiver.installed_report import InstalledReporter
 from mobile_receiver.platform.base import DevicePlatform, NetworkStatus
@@ -34,6 +29,10 @@ from mobile_receiver.profile import KEY_FILE, Profile, ProfileStore, log_in, log
 from mobile_receiver.reporter import Reporter
 from mobile_receiver.storage import ReceiverDB
 from mobile_receiver.trust import KeyRing, KnownKey
+from shared.explain import explain, relay_place
+from shared.protocol import StreamEvent
+from shared.relay_client import ConnectionStatus, Event, RelayClient, RelayError
+from shared.signing import DeviceKey
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +94,9 @@ class ReceiverService:
         self.reporter.on_signed_out = self._removed_by_relay
         self.keyring = KeyRing(self.data_dir)
         #: Tells the relay which apps are installed here (after login, installs, reconnects).
-        self.installed_reporter = InstalledReporter(self.platform.installer, lambda: self._client,
-                                                    **(installed_options or {}))
+        self.installed_reporter = InstalledReporter(
+            self.platform.installer, lambda: self._client, **(installed_options or {})
+        )
         self.inbox = Inbox(
             self.db,
             self.data_dir,
@@ -367,7 +367,9 @@ class ReceiverService:
         for key in keys:
             self.inbox.announce(
                 f"{key.describe()}. Its pushes will not install by themselves until you tap Trust next to "
-                f"'{key.name}' in Settings.", title="New device key")
+                f"'{key.name}' in Settings.",
+                title="New device key",
+            )
 
     def _account_name(self) -> str:
         return f"{self.profile.username}@{self.profile.relay_url}"
@@ -379,8 +381,9 @@ class ReceiverService:
         key = self.keyring.get(sender) if isinstance(sender, str) else None
         if key is None:
             self.refresh_keys()
-        return self.keyring.refusal(push, self.profile.device_id,
-                                    own_name=self.profile.device_name or self.profile.model)
+        return self.keyring.refusal(
+            push, self.profile.device_id, own_name=self.profile.device_name or self.profile.model
+        )
 
     @functools.cached_property
     def own_fingerprint(self) -> str:

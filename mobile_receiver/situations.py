@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import time
 
-from shared.protocol import PushState, Situation, can_transition
-
 from mobile_receiver.failures import Failure
 from mobile_receiver.record import PushRecord
 from mobile_receiver.reporter import Reporter
+from shared.protocol import PushState, Situation, can_transition
 
 S = PushState
 #: A download that keeps failing is reported as waiting from this failure in a row on (one

@@ -122,9 +122,7 @@ class ReceiverDB:
         """Append a report; with ``coalesce`` a progress report replaces an unsent one just before it."""
         with self._lock:
             if coalesce:
-                last = self._conn.execute(
-                    "SELECT seq, push_id, state FROM outbox ORDER BY seq DESC LIMIT 1"
-                ).fetchone()
+                last = self._conn.execute("SELECT seq, push_id, state FROM outbox ORDER BY seq DESC LIMIT 1").fetchone()
                 if last and last[1] == push_id and last[2] == state:
                     self._conn.execute(
                         "UPDATE outbox SET bytes_done = ?, bytes_total = ?, detail = ? WHERE seq = ?",

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from mobile_receiver.storage import read_json, write_json_atomic
 from shared.messages import PushSignature
@@ -87,8 +88,10 @@ def untrusted_sender(key: KnownKey, own_name: str | None) -> Refusal:
     in Settings``, and the fingerprint to compare as details."""
     where = f"open Appbeam on {own_name}" if own_name else "open Appbeam on this phone"
     what = "changed its key" if key.changed else "is new"
-    return Refusal(f"{key.name} {what}: {where} and tap Trust next to '{key.name}' in Settings",
-                   f"Before you tap Trust, check that {key.name} shows the fingerprint {key.fingerprint}.")
+    return Refusal(
+        f"{key.name} {what}: {where} and tap Trust next to '{key.name}' in Settings",
+        f"Before you tap Trust, check that {key.name} shows the fingerprint {key.fingerprint}.",
+    )
 
 
 def _platform(device: Mapping[str, Any]) -> str:
@@ -97,7 +100,7 @@ def _platform(device: Mapping[str, Any]) -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class KeyRing:
@@ -145,8 +148,14 @@ class KeyRing:
             self._account = account
             current = _own_keys(devices)
             for device_id, device in current.items():
-                self._keys[device_id] = KnownKey(device_id, device.get("name") or device_id, device["public_key"],
-                                                 trusted=True, first_seen=_now(), platform=_platform(device))
+                self._keys[device_id] = KnownKey(
+                    device_id,
+                    device.get("name") or device_id,
+                    device["public_key"],
+                    trusted=True,
+                    first_seen=_now(),
+                    platform=_platform(device),
+                )
             self._initialized = True
             self._save()
         return []
@@ -169,9 +178,16 @@ class KeyRing:
                 if known is not None and known.public_key == device["public_key"]:
                     known.name, known.platform = name, _platform(device) or known.platform
                     continue
-                key = KnownKey(device_id, name, device["public_key"], trusted=False, first_seen=_now(),
-                               changed=known is not None, platform=_platform(device),
-                               sent=known.sent if known is not None else False)
+                key = KnownKey(
+                    device_id,
+                    name,
+                    device["public_key"],
+                    trusted=False,
+                    first_seen=_now(),
+                    changed=known is not None,
+                    platform=_platform(device),
+                    sent=known.sent if known is not None else False,
+                )
                 self._keys[device_id] = key
                 if key.can_send:  # a new phone is no news: it will never send anything
                     announce.append(key)
@@ -180,7 +196,9 @@ class KeyRing:
             self._save()
         return announce
 
-    def pin_pairing(self, devices: Iterable[Mapping[str, Any]], account: str, paired_by: Mapping[str, Any]) -> list[KnownKey]:
+    def pin_pairing(
+        self, devices: Iterable[Mapping[str, Any]], account: str, paired_by: Mapping[str, Any]
+    ) -> list[KnownKey]:
         """After this phone was paired by a code that the device ``paired_by`` made
         (``{device_id, name, public_key}`` from the claim's answer): the account's keys as at a
         login, and ``paired_by``'s key trusted at once, as the answer gave it (the user read the
@@ -193,8 +211,14 @@ class KeyRing:
         with self._lock:
             known = self._keys.get(device_id)
             name = paired_by.get("name") or (known.name if known else None) or listed.get("name") or device_id
-            self._keys[device_id] = KnownKey(device_id, name, public_key, trusted=True, first_seen=_now(),
-                                             platform=_platform(listed) or (known.platform if known else ""))
+            self._keys[device_id] = KnownKey(
+                device_id,
+                name,
+                public_key,
+                trusted=True,
+                first_seen=_now(),
+                platform=_platform(listed) or (known.platform if known else ""),
+            )
             self._save()
         return [k for k in announced if k.device_id != device_id]
 
@@ -228,13 +252,20 @@ class KeyRing:
             return key
 
     def _save(self) -> None:
-        write_json_atomic(self.path, {"initialized": self._initialized, "account": self._account,
-                                      "keys": [asdict(k) for k in self._keys.values()]})
+        write_json_atomic(
+            self.path,
+            {
+                "initialized": self._initialized,
+                "account": self._account,
+                "keys": [asdict(k) for k in self._keys.values()],
+            },
+        )
 
     # ------------------------------------------------------------------ the decision
 
-    def refusal(self, push: Mapping[str, Any], own_device_id: str, now: datetime | None = None,
-                own_name: str | None = None) -> str | None:
+    def refusal(
+        self, push: Mapping[str, Any], own_device_id: str, now: datetime | None = None, own_name: str | None = None
+    ) -> str | None:
         """Why this ``push`` message may *not* install silently here, or None if it may.
 
         For a sender this phone does not trust yet the reason is a :class:`Refusal`: one line
@@ -269,11 +300,17 @@ class KeyRing:
         if signature.push_id != push.get("push_id"):
             return "the signature belongs to another push"
         app = push.get("app") or {}
-        facts = facts_for(signature, device_id=own_device_id, mode="install_now", app_id=str(app.get("id")),
-                                version=app.get("version"), fmt=str(package.get("format")))
+        facts = facts_for(
+            signature,
+            device_id=own_device_id,
+            mode="install_now",
+            app_id=str(app.get("id")),
+            version=app.get("version"),
+            fmt=str(package.get("format")),
+        )
         if not verify(key.public_key, facts, signature.value):
             return "the signature does not match this push (changed after it was signed)"
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         signed_at = parse_timestamp(signature.signed_at)
         if signed_at > now + MAX_SKEW:
             return "the signature is dated in the future"

@@ -12,11 +12,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from shared.package_check import NotAPackage, inspect_package
-from shared.protocol import PLATFORM_LABELS, Platform, formats_for
-
 from mobile_receiver import failures
 from mobile_receiver.failures import Failure
+from shared.package_check import NotAPackage, inspect_package
+from shared.protocol import PLATFORM_LABELS, Platform, formats_for
 
 log = logging.getLogger(__name__)
 

@@ -8,14 +8,12 @@ from pathlib import Path
 
 from flask import Flask, Response, jsonify, request
 
-from shared.assets import real_path
-
 from relay_server import catalog
 from relay_server.api import api
 from relay_server.api.uploads import uploads
+from relay_server.cluster import Cluster, HostCluster
 from relay_server.config import RelayConfig
 from relay_server.context import Relay
-from relay_server.cluster import Cluster, HostCluster
 from relay_server.db import close_pool, database, init_database, is_postgres
 from relay_server.errors import bad_request, register_error_handlers
 from relay_server.group_commit import GroupCommit
@@ -28,6 +26,7 @@ from relay_server.openapi import openapi_document
 from relay_server.package_store import PackageStore
 from relay_server.storage_health import StorageProbe
 from relay_server.store import store
+from shared.assets import real_path
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +44,9 @@ def create_app(config: RelayConfig | None = None) -> Flask:
 
     init_database(config.effective_database_url)
     hub = Hub()
-    relay = Relay(config=config, hub=hub, store=PackageStore(config.packages_dir), mirror=None,
-                  metrics=RelayMetrics(hub))
+    relay = Relay(
+        config=config, hub=hub, store=PackageStore(config.packages_dir), mirror=None, metrics=RelayMetrics(hub)
+    )
     relay.store.clean_tmp()
     relay.limits = RateLimits(config)
     # Several processes on one SQLite file: wait for each other's write lock cooperatively.
@@ -54,8 +54,10 @@ def create_app(config: RelayConfig | None = None) -> Flask:
     relay.metrics.watch_commits(relay.commits)
     relay.storage = StorageProbe(config.data_dir)
     if not relay.storage.check().ok:
-        log.error("the relay's storage is not usable: %s (/api/v1/healthz says so until it is fixed)",
-                  "; ".join(relay.storage.check().problems))
+        log.error(
+            "the relay's storage is not usable: %s (/api/v1/healthz says so until it is fixed)",
+            "; ".join(relay.storage.check().problems),
+        )
     relay.mirror = Mirror(relay)
     app.extensions["appbeam_relay"] = relay
 

@@ -8,8 +8,7 @@ from relay_server.models import Account, Device, Friendship
 def friend_ids(account: Account) -> list[int]:
     """Ids of the accounts with an accepted relation to ``account``."""
     rows = Friendship.select(Friendship.requester, Friendship.addressee).where(
-        (Friendship.status == "accepted")
-        & ((Friendship.requester == account) | (Friendship.addressee == account))
+        (Friendship.status == "accepted") & ((Friendship.requester == account) | (Friendship.addressee == account))
     )
     return [r.addressee_id if r.requester_id == account.id else r.requester_id for r in rows]
 

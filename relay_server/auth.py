@@ -43,11 +43,15 @@ def issue_token(device: Device) -> str:
 
 
 #: Every authenticated request runs this: the token's device with its account, one query.
-_DEVICE_FOR_TOKEN = Prepared(lambda: (
-    Device.select(Device, Account).join(Account)
-    .switch(Device).join(Token, on=(Token.device == Device.id))
-    .where((Token.token_hash == slot("digest")) & Token.revoked_at.is_null())
-))
+_DEVICE_FOR_TOKEN = Prepared(
+    lambda: (
+        Device.select(Device, Account)
+        .join(Account)
+        .switch(Device)
+        .join(Token, on=(Token.device == Device.id))
+        .where((Token.token_hash == slot("digest")) & Token.revoked_at.is_null())
+    )
+)
 
 
 def device_for_digest(digest: str) -> Device | None:
@@ -71,13 +75,21 @@ def device_required(view):
     def wrapper(*args, **kwargs):
         token = bearer_token()
         if token is None:
-            raise ApiError(401, "unauthorized", "send 'Authorization: Bearer <token>' (log in first)",
-                           {"WWW-Authenticate": "Bearer"})
+            raise ApiError(
+                401,
+                "unauthorized",
+                "send 'Authorization: Bearer <token>' (log in first)",
+                {"WWW-Authenticate": "Bearer"},
+            )
         digest = token_digest(token)
         device = device_for_digest(digest)
         if device is None:
-            raise ApiError(401, "unauthorized", "this token is not valid (revoked or unknown); log in again",
-                           {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            raise ApiError(
+                401,
+                "unauthorized",
+                "this token is not valid (revoked or unknown); log in again",
+                {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
         g.device = device
         g.account = device.account
         g.token_hash = digest

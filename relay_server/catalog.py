@@ -22,18 +22,37 @@ def seed_demo(relay) -> int:
     runtimes = {(app.id, p.format): p.runtime for app in demo_catalog.DEMO_APPS for p in app.packages}
     with database.atomic():
         for app in demo_catalog.DEMO_APPS:
-            fields = dict(name=app.name, version=app.version, version_code=app.version_code,
-                          description=app.description, developer=app.developer, license=app.license,
-                          homepage=app.homepage, category=app.category, icon=app.icon)
-            (CatalogApp.insert(app_id=app.id, **fields)
-             .on_conflict(conflict_target=[CatalogApp.app_id], update=fields).execute())
+            fields = dict(
+                name=app.name,
+                version=app.version,
+                version_code=app.version_code,
+                description=app.description,
+                developer=app.developer,
+                license=app.license,
+                homepage=app.homepage,
+                category=app.category,
+                icon=app.icon,
+            )
+            (
+                CatalogApp.insert(app_id=app.id, **fields)
+                .on_conflict(conflict_target=[CatalogApp.app_id], update=fields)
+                .execute()
+            )
         for pkg in generated:
             sha, size = relay.store.add_file(pkg.path)
             Package.insert(sha256=sha, size=size, content_type=pkg.mime_type).on_conflict_ignore().execute()
-            (CatalogPackage.delete()
-             .where((CatalogPackage.app == pkg.app_id) & (CatalogPackage.format == pkg.format)).execute())
-            CatalogPackage.create(app=by_app[pkg.app_id].id, format=pkg.format, package=sha,
-                                  filename=pkg.filename, runtime=runtimes.get((pkg.app_id, pkg.format), ""))
+            (
+                CatalogPackage.delete()
+                .where((CatalogPackage.app == pkg.app_id) & (CatalogPackage.format == pkg.format))
+                .execute()
+            )
+            CatalogPackage.create(
+                app=by_app[pkg.app_id].id,
+                format=pkg.format,
+                package=sha,
+                filename=pkg.filename,
+                runtime=runtimes.get((pkg.app_id, pkg.format), ""),
+            )
     log.info("demo catalog: %d apps, %d packages", len(demo_catalog.DEMO_APPS), len(generated))
     return len(generated)
 
@@ -49,27 +68,31 @@ def icon_url(app: CatalogApp) -> str | None:
 
 def _packages(app: CatalogApp) -> list[CatalogPackage]:
     return list(
-        CatalogPackage.select(CatalogPackage, Package).join(Package).where(CatalogPackage.app == app.app_id)
+        CatalogPackage.select(CatalogPackage, Package)
+        .join(Package)
+        .where(CatalogPackage.app == app.app_id)
         .order_by(CatalogPackage.format)
     )
 
 
 def _info(app: CatalogApp, packages: list[CatalogPackage]) -> InstallInfo:
     runtimes = [p.runtime for p in packages if p.runtime]
-    return InstallInfo.from_dict({
-        "id": app.app_id,
-        "name": app.name,
-        "version": app.version,
-        "version_code": app.version_code,
-        "size": max((p.package.size for p in packages), default=None),
-        "icon_url": icon_url(app),
-        "runtime": ", ".join(runtimes) or None,
-        "description": app.description[:2000] or None,
-        "packages": [
-            {"format": p.format, "url": file_url(p), "sha256": p.package_id, "size": p.package.size}
-            for p in packages
-        ],
-    })
+    return InstallInfo.from_dict(
+        {
+            "id": app.app_id,
+            "name": app.name,
+            "version": app.version,
+            "version_code": app.version_code,
+            "size": max((p.package.size for p in packages), default=None),
+            "icon_url": icon_url(app),
+            "runtime": ", ".join(runtimes) or None,
+            "description": app.description[:2000] or None,
+            "packages": [
+                {"format": p.format, "url": file_url(p), "sha256": p.package_id, "size": p.package.size}
+                for p in packages
+            ],
+        }
+    )
 
 
 def install_info(app_id: str) -> InstallInfo | None:
@@ -86,14 +109,16 @@ def app_dict(app: CatalogApp) -> dict[str, Any]:
         ref["runtime"] = pkg.runtime
         ref["filename"] = pkg.filename
         ref["mime_type"] = FORMAT_MIME_TYPES.get(pkg.format, "application/octet-stream")
-    data.update({
-        "description": app.description,
-        "developer": app.developer,
-        "license": app.license,
-        "homepage": app.homepage,
-        "category": app.category,
-        "store_url": f"/app/{app.app_id}",
-    })
+    data.update(
+        {
+            "description": app.description,
+            "developer": app.developer,
+            "license": app.license,
+            "homepage": app.homepage,
+            "category": app.category,
+            "store_url": f"/app/{app.app_id}",
+        }
+    )
     return data
 
 
@@ -102,8 +127,11 @@ def search(query: str | None = None) -> list[CatalogApp]:
     if query:
         like = f"%{query.strip()}%"
         apps = apps.where(
-            CatalogApp.name.ilike(like) | CatalogApp.app_id.ilike(like) | CatalogApp.description.ilike(like)
-            | CatalogApp.developer.ilike(like) | CatalogApp.category.ilike(like)
+            CatalogApp.name.ilike(like)
+            | CatalogApp.app_id.ilike(like)
+            | CatalogApp.description.ilike(like)
+            | CatalogApp.developer.ilike(like)
+            | CatalogApp.category.ilike(like)
         )
     return list(apps)
 

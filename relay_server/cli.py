@@ -17,16 +17,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keepalive", type=float, help="seconds between stream keepalives (default 15)")
     parser.add_argument("--no-demo-catalog", action="store_true", help="do not seed the demo store")
     parser.add_argument("--demo-scale", type=float, help="size factor of generated demo packages (default 1.0)")
-    parser.add_argument("--allow-private-mirror", action="store_true",
-                        help="let the mirror fetch loopback/private addresses (off by default: SSRF)")
+    parser.add_argument(
+        "--allow-private-mirror",
+        action="store_true",
+        help="let the mirror fetch loopback/private addresses (off by default: SSRF)",
+    )
     parser.add_argument("--certfile", help="TLS certificate (PEM) to serve HTTPS")
     parser.add_argument("--keyfile", help="TLS private key (PEM)")
-    parser.add_argument("--processes", type=int, default=None,
-                        help="relay processes on this port (SO_REUSEPORT), sharing the data dir and database "
-                             "(default 1; env APPBEAM_PROCESSES)")
-    parser.add_argument("--http-server", choices=("lean", "pywsgi"), default=None,
-                        help="HTTP server in front of the app: lean (httptools, default) or pywsgi (gevent's); "
-                             "env APPBEAM_HTTP_SERVER")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="relay processes on this port (SO_REUSEPORT), sharing the data dir and database "
+        "(default 1; env APPBEAM_PROCESSES)",
+    )
+    parser.add_argument(
+        "--http-server",
+        choices=("lean", "pywsgi"),
+        default=None,
+        help="HTTP server in front of the app: lean (httptools, default) or pywsgi (gevent's); env APPBEAM_HTTP_SERVER",
+    )
     parser.add_argument("--ready-file", help="write the listening URL to this file once serving (for scripts)")
 
 
@@ -51,8 +61,15 @@ def run(args: argparse.Namespace) -> int:
         import os
 
         http_server = args.http_server or os.environ.get("APPBEAM_HTTP_SERVER") or "lean"
-        return serve(args.host, args.port, overrides, certfile=args.certfile, keyfile=args.keyfile,
-                     ready_file=args.ready_file, http_server=http_server)
+        return serve(
+            args.host,
+            args.port,
+            overrides,
+            certfile=args.certfile,
+            keyfile=args.keyfile,
+            ready_file=args.ready_file,
+            http_server=http_server,
+        )
     except OSError as exc:
         # Storage that cannot be written at start-up: say which folder and what to do, no traceback.
         from relay_server.storage_health import storage_problem
@@ -60,6 +77,9 @@ def run(args: argparse.Namespace) -> int:
         if storage_problem(exc) is None or not exc.filename:
             raise
         reason = "the disk is full" if storage_problem(exc) == "full" else exc.strerror
-        print(f"appbeam relay: {exc.filename} cannot be written ({reason}). Free some space or give "
-              f"--data-dir a folder this user can write, then start the relay again.", file=sys.stderr)
+        print(
+            f"appbeam relay: {exc.filename} cannot be written ({reason}). Free some space or give "
+            f"--data-dir a folder this user can write, then start the relay again.",
+            file=sys.stderr,
+        )
         return 2

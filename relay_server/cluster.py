@@ -19,8 +19,8 @@ import os
 import secrets
 import select
 import threading
+from collections.abc import Iterable
 from datetime import timedelta
-from typing import Iterable
 
 import peewee as pw
 
@@ -36,15 +36,20 @@ STALE_AFTER = timedelta(seconds=3 * HEARTBEAT)
 _MAX_PAYLOAD = 7000  # PostgreSQL allows 8000 bytes per notification
 
 
-
-
 #: Is the device present on another live relay instance? (The one query a push to a device
 #: not connected here costs.)
-_PRESENT_ELSEWHERE = Prepared(lambda: (
-    Presence.select(Presence.device).join(RelayInstance)
-    .where((Presence.device == slot("device")) & (RelayInstance.id != slot("instance"))
-           & (RelayInstance.heartbeat_at >= slot("since", RelayInstance.heartbeat_at)))
-    .limit(1)))
+_PRESENT_ELSEWHERE = Prepared(
+    lambda: (
+        Presence.select(Presence.device)
+        .join(RelayInstance)
+        .where(
+            (Presence.device == slot("device"))
+            & (RelayInstance.id != slot("instance"))
+            & (RelayInstance.heartbeat_at >= slot("since", RelayInstance.heartbeat_at))
+        )
+        .limit(1)
+    )
+)
 
 
 def _unhurried() -> None:
@@ -92,8 +97,7 @@ class Cluster:
         while not self._stop.wait(HEARTBEAT):
             try:
                 with database.connection_context():
-                    RelayInstance.update(heartbeat_at=utcnow()).where(
-                        RelayInstance.id == self.instance_id).execute()
+                    RelayInstance.update(heartbeat_at=utcnow()).where(RelayInstance.id == self.instance_id).execute()
                     RelayInstance.delete().where(RelayInstance.heartbeat_at < utcnow() - 4 * STALE_AFTER).execute()
             except pw.PeeweeException:
                 log.exception("cluster heartbeat failed")
@@ -101,26 +105,33 @@ class Cluster:
     # ------------------------------------------------------------------ presence
 
     def set_present(self, device_id: str, present: bool) -> None:
-        with connection():
-            with database.atomic():
-                _unhurried()  # a presence row need not survive a power cut: no WAL flush wait
-                if present:
-                    Presence.insert(device=device_id, instance=self.instance_id).on_conflict_ignore().execute()
-                else:
-                    Presence.delete().where((Presence.device == device_id)
-                                            & (Presence.instance == self.instance_id)).execute()
+        with connection(), database.atomic():
+            _unhurried()  # a presence row need not survive a power cut: no WAL flush wait
+            if present:
+                Presence.insert(device=device_id, instance=self.instance_id).on_conflict_ignore().execute()
+            else:
+                Presence.delete().where(
+                    (Presence.device == device_id) & (Presence.instance == self.instance_id)
+                ).execute()
 
     def _live(self):
         return RelayInstance.heartbeat_at >= utcnow() - STALE_AFTER
 
     def is_present_elsewhere(self, device_id: str) -> bool:
         with connection():
-            return bool(_PRESENT_ELSEWHERE.execute(device=device_id, instance=self.instance_id,
-                                                   since=utcnow() - STALE_AFTER).fetchone())
+            return bool(
+                _PRESENT_ELSEWHERE.execute(
+                    device=device_id, instance=self.instance_id, since=utcnow() - STALE_AFTER
+                ).fetchone()
+            )
 
     def present_elsewhere(self) -> set[str]:
-        rows = (Presence.select(Presence.device).join(RelayInstance)
-                .where((RelayInstance.id != self.instance_id) & self._live()).tuples())
+        rows = (
+            Presence.select(Presence.device)
+            .join(RelayInstance)
+            .where((RelayInstance.id != self.instance_id) & self._live())
+            .tuples()
+        )
         return {device for (device,) in rows}
 
     # ------------------------------------------------------------------ messages
@@ -143,8 +154,11 @@ class Cluster:
                     # Outside a transaction the notification is a transaction of its own: it need
                     # not wait for a WAL flush (nothing durable is in it). Inside one, the
                     # caller's commit decides.
-                    sql = ("SELECT pg_notify(%s, %s)" if database.in_transaction() else
-                           "SELECT set_config('synchronous_commit', 'off', true), pg_notify(%s, %s)")
+                    sql = (
+                        "SELECT pg_notify(%s, %s)"
+                        if database.in_transaction()
+                        else "SELECT set_config('synchronous_commit', 'off', true), pg_notify(%s, %s)"
+                    )
                     database.execute_sql(sql, (CHANNEL, kind + ":" + ",".join(batch)))
                 batch = []
             if item is not None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
-from typing import Callable, Iterator
+from datetime import UTC, datetime
 
 import peewee
 from playhouse.db_url import connect
@@ -97,7 +97,7 @@ class _Checkpointer:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -107,8 +107,8 @@ def iso(moment: datetime | None) -> str | None:
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat()
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
 
 
 @contextmanager
@@ -188,12 +188,11 @@ class Prepared:
         rows = list(wrapper)
         if wrapper.initialized and (self._layout is None or self._layout[0] is not query):
             fresh = vars(query._get_cursor_wrapper(None))
-            self._layout = (query, {k: v for k, v in vars(wrapper).items() if k not in fresh},
-                            _row_builder(wrapper))
+            self._layout = (query, {k: v for k, v in vars(wrapper).items() if k not in fresh}, _row_builder(wrapper))
         return rows
 
 
-def _row_builder(wrapper) -> Callable[[tuple], peewee.Model] | None:
+def _row_builder(wrapper) -> Callable[[tuple], peewee.Model] | None:  # noqa: C901 (to split: issue 13)
     """A faster stand-in for ``wrapper.process_row`` (peewee's ModelCursorWrapper, after its first
     row), or None when the query is of another kind.
 
@@ -270,7 +269,6 @@ def _fill(param, values: dict):
     return param.convert(value) if param.convert is not None and value is not None else value
 
 
-
 def init_database(url: str) -> peewee.Database:
     """Connect the proxy to ``url`` and create any missing tables."""
     from relay_server.models import ALL_MODELS
@@ -337,8 +335,9 @@ def _use_sequences(db: peewee.Database, models) -> None:
         log.info("rebuilding table %s so its ids never go back", table)
         columns = ", ".join(f'"{f.column_name}"' for f in model._meta.sorted_fields)
         with db.atomic():
-            indexes = db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-                                     "AND sql IS NOT NULL", (table,)).fetchall()
+            indexes = db.execute_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", (table,)
+            ).fetchall()
             for (name,) in indexes:
                 db.execute_sql(f'DROP INDEX "{name}"')
             db.execute_sql(f'ALTER TABLE "{table}" RENAME TO "{table}__before_sequence"')

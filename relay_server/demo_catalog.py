@@ -29,10 +29,11 @@ import struct
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from shared.assets import real_path
 from shared.protocol import FORMAT_MIME_TYPES
@@ -94,89 +95,204 @@ class DemoApp:
 
 def _app(id, name, version, version_code, developer, license, homepage, category, description, *packages):
     """Keeps the table below readable: the icon is always ``<id>.png``."""
-    return DemoApp(id, name, version, version_code, developer, license, homepage, category,
-                   " ".join(description.split()), f"{id}.png", tuple(packages))
+    return DemoApp(
+        id,
+        name,
+        version,
+        version_code,
+        developer,
+        license,
+        homepage,
+        category,
+        " ".join(description.split()),
+        f"{id}.png",
+        tuple(packages),
+    )
 
 
 P = DemoPackage
 
 DEMO_APPS: tuple[DemoApp, ...] = (
-    _app("org.fdroid.fdroid", "F-Droid", "1.20.0", 1020050, "F-Droid", "GPL-3.0-or-later",
-         "https://f-droid.org", "System",
-         """An app store for free and open-source Android apps. It installs and updates apps
+    _app(
+        "org.fdroid.fdroid",
+        "F-Droid",
+        "1.20.0",
+        1020050,
+        "F-Droid",
+        "GPL-3.0-or-later",
+        "https://f-droid.org",
+        "System",
+        """An app store for free and open-source Android apps. It installs and updates apps
          from the F-Droid repository or any other repository you add, and shows which
          apps track you or rely on non-free services.""",
-         P("apk", 11_482_931, "Android 5.1+")),
-    _app("org.videolan.vlc", "VLC", "3.6.0", 13060000, "VideoLAN", "GPL-2.0-or-later",
-         "https://www.videolan.org/vlc/", "Multimedia",
-         """The VideoLAN media player: plays nearly any video or audio file, disc image,
+        P("apk", 11_482_931, "Android 5.1+"),
+    ),
+    _app(
+        "org.videolan.vlc",
+        "VLC",
+        "3.6.0",
+        13060000,
+        "VideoLAN",
+        "GPL-2.0-or-later",
+        "https://www.videolan.org/vlc/",
+        "Multimedia",
+        """The VideoLAN media player: plays nearly any video or audio file, disc image,
          network stream or share without extra codecs, with subtitles, equalizer and
          a media library.""",
-         P("apk", 38_216_470, "Android 4.2+"),
-         P("ipa", 47_630_118, "iOS 12+", native_id="org.videolan.vlc-ios")),
-    _app("de.danoeh.antennapod", "AntennaPod", "3.5.0", 3050000, "AntennaPod contributors",
-         "GPL-3.0-or-later", "https://antennapod.org", "Multimedia",
-         """A podcast manager and player. Subscribe to any RSS feed or search podcast
+        P("apk", 38_216_470, "Android 4.2+"),
+        P("ipa", 47_630_118, "iOS 12+", native_id="org.videolan.vlc-ios"),
+    ),
+    _app(
+        "de.danoeh.antennapod",
+        "AntennaPod",
+        "3.5.0",
+        3050000,
+        "AntennaPod contributors",
+        "GPL-3.0-or-later",
+        "https://antennapod.org",
+        "Multimedia",
+        """A podcast manager and player. Subscribe to any RSS feed or search podcast
          directories, download or stream episodes, and keep everything on your phone
          without an account.""",
-         P("apk", 8_904_117, "Android 5.0+")),
-    _app("com.termux", "Termux", "0.118.0", 118, "Fredrik Fornwall and Termux contributors",
-         "GPL-3.0-only", "https://termux.dev", "Development",
-         """A terminal emulator with a small Linux userland. Install a shell, compilers,
+        P("apk", 8_904_117, "Android 5.0+"),
+    ),
+    _app(
+        "com.termux",
+        "Termux",
+        "0.118.0",
+        118,
+        "Fredrik Fornwall and Termux contributors",
+        "GPL-3.0-only",
+        "https://termux.dev",
+        "Development",
+        """A terminal emulator with a small Linux userland. Install a shell, compilers,
          editors, ssh and thousands of other command-line packages with pkg.""",
-         P("apk", 24_905_336, "Android 7.0+")),
-    _app("org.wikipedia", "Wikipedia", "2.7.50497-r-2024-07-30", 50497, "Wikimedia Foundation",
-         "Apache-2.0", "https://www.wikimedia.org", "Reference",
-         """The official Wikipedia reader: search and read the free encyclopedia in
+        P("apk", 24_905_336, "Android 7.0+"),
+    ),
+    _app(
+        "org.wikipedia",
+        "Wikipedia",
+        "2.7.50497-r-2024-07-30",
+        50497,
+        "Wikimedia Foundation",
+        "Apache-2.0",
+        "https://www.wikimedia.org",
+        "Reference",
+        """The official Wikipedia reader: search and read the free encyclopedia in
          hundreds of languages, save articles for offline reading, and edit from your
          phone.""",
-         P("apk", 17_319_604, "Android 5.0+"),
-         P("ipa", 26_107_842, "iOS 16+", native_id="org.wikimedia.wikipedia")),
-    _app("net.osmand.plus", "OsmAnd~", "4.8.6", 4860, "OsmAnd", "GPL-3.0-or-later",
-         "https://osmand.net", "Navigation",
-         """Offline maps and turn-by-turn navigation built on OpenStreetMap data, for
+        P("apk", 17_319_604, "Android 5.0+"),
+        P("ipa", 26_107_842, "iOS 16+", native_id="org.wikimedia.wikipedia"),
+    ),
+    _app(
+        "net.osmand.plus",
+        "OsmAnd~",
+        "4.8.6",
+        4860,
+        "OsmAnd",
+        "GPL-3.0-or-later",
+        "https://osmand.net",
+        "Navigation",
+        """Offline maps and turn-by-turn navigation built on OpenStreetMap data, for
          driving, cycling and hiking, with downloadable maps per region.""",
-         P("apk", 49_336_021, "Android 7.0+")),
-    _app("org.thoughtcrime.securesms", "Signal", "7.20.3", 1472, "Signal Messenger",
-         "AGPL-3.0-only", "https://signal.org", "Internet",
-         """A messenger with end-to-end encryption for every message, call and
+        P("apk", 49_336_021, "Android 7.0+"),
+    ),
+    _app(
+        "org.thoughtcrime.securesms",
+        "Signal",
+        "7.20.3",
+        1472,
+        "Signal Messenger",
+        "AGPL-3.0-only",
+        "https://signal.org",
+        "Internet",
+        """A messenger with end-to-end encryption for every message, call and
          attachment, developed by a non-profit and built on the Signal Protocol.""",
-         P("apk", 22_418_905, "Android 5.0+"),
-         P("ipa", 26_744_380, "iOS 15+", native_id="org.whispersystems.signal")),
-    _app("com.nextcloud.client", "Nextcloud", "3.30.1", 30300190, "Nextcloud", "GPL-2.0-or-later",
-         "https://nextcloud.com/install/", "Internet",
-         """The client for your own Nextcloud server: browse and share files, upload
+        P("apk", 22_418_905, "Android 5.0+"),
+        P("ipa", 26_744_380, "iOS 15+", native_id="org.whispersystems.signal"),
+    ),
+    _app(
+        "com.nextcloud.client",
+        "Nextcloud",
+        "3.30.1",
+        30300190,
+        "Nextcloud",
+        "GPL-2.0-or-later",
+        "https://nextcloud.com/install/",
+        "Internet",
+        """The client for your own Nextcloud server: browse and share files, upload
          photos automatically, and keep chosen folders available offline.""",
-         P("apk", 19_760_388, "Android 7.0+"),
-         P("ipa", 14_209_663, "iOS 15+", native_id="it.twsweb.Nextcloud")),
-    _app("org.kde.kdeconnect_tp", "KDE Connect", "1.32.11", 13211, "KDE Community",
-         "GPL-2.0-or-later", "https://kdeconnect.kde.org", "Connectivity",
-         """Links your phone and your computer over the local network: shared clipboard,
+        P("apk", 19_760_388, "Android 7.0+"),
+        P("ipa", 14_209_663, "iOS 15+", native_id="it.twsweb.Nextcloud"),
+    ),
+    _app(
+        "org.kde.kdeconnect_tp",
+        "KDE Connect",
+        "1.32.11",
+        13211,
+        "KDE Community",
+        "GPL-2.0-or-later",
+        "https://kdeconnect.kde.org",
+        "Connectivity",
+        """Links your phone and your computer over the local network: shared clipboard,
          notifications on the desktop, file transfer, and a remote for media and the
          mouse pointer.""",
-         P("apk", 6_118_473, "Android 5.0+")),
-    _app("im.vector.app", "Element", "1.6.24", 40106240, "Element", "AGPL-3.0-only",
-         "https://element.io", "Internet",
-         """A Matrix client for encrypted chat, voice and video. Join rooms on any
+        P("apk", 6_118_473, "Android 5.0+"),
+    ),
+    _app(
+        "im.vector.app",
+        "Element",
+        "1.6.24",
+        40106240,
+        "Element",
+        "AGPL-3.0-only",
+        "https://element.io",
+        "Internet",
+        """A Matrix client for encrypted chat, voice and video. Join rooms on any
          Matrix server, or run your own, and talk to people on other servers.""",
-         P("apk", 24_630_517, "Android 5.0+"),
-         P("ipa", 21_296_054, "iOS 16+", native_id="im.vector.app")),
-    _app("org.schabi.newpipe", "NewPipe", "0.27.2", 999, "Team NewPipe", "GPL-3.0-or-later",
-         "https://newpipe.net", "Multimedia",
-         """A lightweight front end for YouTube, PeerTube, SoundCloud and Bandcamp that
+        P("apk", 24_630_517, "Android 5.0+"),
+        P("ipa", 21_296_054, "iOS 16+", native_id="im.vector.app"),
+    ),
+    _app(
+        "org.schabi.newpipe",
+        "NewPipe",
+        "0.27.2",
+        999,
+        "Team NewPipe",
+        "GPL-3.0-or-later",
+        "https://newpipe.net",
+        "Multimedia",
+        """A lightweight front end for YouTube, PeerTube, SoundCloud and Bandcamp that
          plays videos in the background or a popup and downloads them, without an
          account or Google services.""",
-         P("apk", 11_209_876, "Android 5.0+")),
-    _app("com.kunzisoft.keepass.libre", "KeePassDX", "4.1.0", 135, "Kunzisoft", "GPL-3.0-or-later",
-         "https://www.keepassdx.com", "Security",
-         """A password manager for KeePass databases (.kdbx) that stay in a file you
+        P("apk", 11_209_876, "Android 5.0+"),
+    ),
+    _app(
+        "com.kunzisoft.keepass.libre",
+        "KeePassDX",
+        "4.1.0",
+        135,
+        "Kunzisoft",
+        "GPL-3.0-or-later",
+        "https://www.keepassdx.com",
+        "Security",
+        """A password manager for KeePass databases (.kdbx) that stay in a file you
          control, with biometric unlock, autofill and a password generator.""",
-         P("apk", 8_052_660, "Android 5.0+")),
-    _app("net.sourceforge.s2putty", "PuTTY for Symbian", "1.5.2", 152, "Petteri Kangaslampi",
-         "MIT", "https://s2putty.sourceforge.net", "Internet",
-         """A port of the PuTTY SSH client to Symbian S60 phones. Only Symbian phones can
+        P("apk", 8_052_660, "Android 5.0+"),
+    ),
+    _app(
+        "net.sourceforge.s2putty",
+        "PuTTY for Symbian",
+        "1.5.2",
+        152,
+        "Petteri Kangaslampi",
+        "MIT",
+        "https://s2putty.sourceforge.net",
+        "Internet",
+        """A port of the PuTTY SSH client to Symbian S60 phones. Only Symbian phones can
          install it, so it shows what happens when a package does not fit a device.""",
-         P("sisx", 1_304_417, "Symbian S60 3rd Edition+")),
+        P("sisx", 1_304_417, "Symbian S60 3rd Edition+"),
+    ),
 )
 
 DEMO_APPS_BY_ID: dict[str, DemoApp] = {app.id: app for app in DEMO_APPS}
@@ -251,8 +367,15 @@ def _zip_overhead(names: list[str]) -> int:
     return sum(30 + 46 + 2 * len(n.encode()) for n in names) + 22
 
 
-def _write_zip(out: BinaryIO, size: int, small: dict[str, bytes], big_name: str, big_magic: bytes,
-               seed: bytes, signature_manifest: str | None = None) -> None:
+def _write_zip(
+    out: BinaryIO,
+    size: int,
+    small: dict[str, bytes],
+    big_name: str,
+    big_magic: bytes,
+    seed: bytes,
+    signature_manifest: str | None = None,
+) -> None:
     """A stored ZIP of exactly ``size`` bytes: the small entries, one big filler entry and,
     for APKs, a JAR manifest listing every entry's SHA-256 (as real signed APKs carry).
     """
@@ -295,8 +418,12 @@ def _jar_manifest(digests: dict[str, str]) -> str:
 ANDROID_NS = "http://schemas.android.com/apk/res/android"
 #: android: attributes a manifest here uses, with their framework resource ids (android.R.attr),
 #: which the resource map chunk lists in the order of the first strings of the pool.
-_ANDROID_ATTRS = {"label": 0x01010001, "minSdkVersion": 0x0101020C,
-                  "versionCode": 0x0101021B, "versionName": 0x0101021C}
+_ANDROID_ATTRS = {
+    "label": 0x01010001,
+    "minSdkVersion": 0x0101020C,
+    "versionCode": 0x0101021B,
+    "versionName": 0x0101021C,
+}
 _AXML_FILE, _AXML_STRINGS, _AXML_RESOURCE_MAP = 0x0003, 0x0001, 0x0180
 _AXML_START_NS, _AXML_END_NS, _AXML_START_ELEMENT, _AXML_END_ELEMENT = 0x0100, 0x0101, 0x0102, 0x0103
 _VALUE_REFERENCE, _VALUE_STRING, _VALUE_INT = 0x01, 0x03, 0x10
@@ -323,8 +450,9 @@ def _axml_string_pool(strings: list[str]) -> bytes:
     return _axml_chunk(_AXML_STRINGS, header, index + data)
 
 
-def android_manifest(package: str, version_code: int, version_name: str | int, label: str | int,
-                     min_sdk: int | None = None) -> bytes:
+def android_manifest(
+    package: str, version_code: int, version_name: str | int, label: str | int, min_sdk: int | None = None
+) -> bytes:
     """A compiled (binary XML, "AXML") AndroidManifest.xml, as ``aapt`` would write:
 
         <manifest xmlns:android="..." android:versionCode=".." android:versionName=".." package="..">
@@ -362,27 +490,57 @@ def android_manifest(package: str, version_code: int, version_name: str | int, l
         return _axml_chunk(_AXML_START_ELEMENT, struct.pack("<II", line, _NO_STRING), ext + b"".join(attributes))
 
     def end(tag: str, line: int) -> bytes:
-        return _axml_chunk(_AXML_END_ELEMENT, struct.pack("<II", line, _NO_STRING),
-                           struct.pack("<II", _NO_STRING, ref(tag)))
+        return _axml_chunk(
+            _AXML_END_ELEMENT, struct.pack("<II", line, _NO_STRING), struct.pack("<II", _NO_STRING, ref(tag))
+        )
 
     namespace = struct.pack("<II", ref("android"), ref(ANDROID_NS))
     body = [_axml_chunk(_AXML_START_NS, struct.pack("<II", 1, _NO_STRING), namespace)]
     name_kind = _VALUE_REFERENCE if isinstance(version_name, int) else _VALUE_STRING
-    body.append(start("manifest", [attribute("versionCode", version_code),
-                                   attribute("versionName", version_name, kind=name_kind),
-                                   attribute("package", package, namespaced=False)], 2))
+    body.append(
+        start(
+            "manifest",
+            [
+                attribute("versionCode", version_code),
+                attribute("versionName", version_name, kind=name_kind),
+                attribute("package", package, namespaced=False),
+            ],
+            2,
+        )
+    )
     if min_sdk is not None:
         body += [start("uses-sdk", [attribute("minSdkVersion", min_sdk)], 3), end("uses-sdk", 3)]
     label_kind = _VALUE_REFERENCE if isinstance(label, int) else _VALUE_STRING
-    body += [start("application", [attribute("label", label, kind=label_kind)], 4), end("application", 4), end("manifest", 5)]
+    body += [
+        start("application", [attribute("label", label, kind=label_kind)], 4),
+        end("application", 4),
+        end("manifest", 5),
+    ]
     body.append(_axml_chunk(_AXML_END_NS, struct.pack("<II", 5, _NO_STRING), namespace))
     resource_map = _axml_chunk(_AXML_RESOURCE_MAP, b"", struct.pack("<4I", *_ANDROID_ATTRS.values()))
     return _axml_chunk(_AXML_FILE, b"", _axml_string_pool(strings) + resource_map + b"".join(body))
 
 
 #: Android version -> API level, for a manifest's minSdkVersion from a runtime like "Android 5.1+".
-_API_LEVELS = {"4.1": 16, "4.2": 17, "4.3": 18, "4.4": 19, "5.0": 21, "5.1": 22, "6.0": 23, "7.0": 24,
-               "7.1": 25, "8.0": 26, "8.1": 27, "9": 28, "10": 29, "11": 30, "12": 31, "13": 33, "14": 34}
+_API_LEVELS = {
+    "4.1": 16,
+    "4.2": 17,
+    "4.3": 18,
+    "4.4": 19,
+    "5.0": 21,
+    "5.1": 22,
+    "6.0": 23,
+    "7.0": 24,
+    "7.1": 25,
+    "8.0": 26,
+    "8.1": 27,
+    "9": 28,
+    "10": 29,
+    "11": 30,
+    "12": 31,
+    "13": 33,
+    "14": 34,
+}
 
 
 def _min_sdk(runtime: str) -> int | None:
@@ -397,10 +555,18 @@ def _min_sdk(runtime: str) -> int | None:
 
 
 def _write_apk(out: BinaryIO, app: DemoApp, package: DemoPackage, size: int, seed: bytes) -> None:
-    manifest = android_manifest(package.native_id or app.id, app.version_code, app.version, app.name,
-                                _min_sdk(package.runtime))
-    _write_zip(out, size, {"AndroidManifest.xml": manifest}, "classes.dex", b"dex\n035\x00", seed,
-               signature_manifest="META-INF/MANIFEST.MF")
+    manifest = android_manifest(
+        package.native_id or app.id, app.version_code, app.version, app.name, _min_sdk(package.runtime)
+    )
+    _write_zip(
+        out,
+        size,
+        {"AndroidManifest.xml": manifest},
+        "classes.dex",
+        b"dex\n035\x00",
+        seed,
+        signature_manifest="META-INF/MANIFEST.MF",
+    )
 
 
 def _bundle_name(app: DemoApp) -> str:
@@ -426,8 +592,14 @@ def _write_ipa(out: BinaryIO, app: DemoApp, package: DemoPackage, size: int, see
     bundle = _bundle_name(app)
     plist = plistlib.dumps(_ios_plist(app, package), fmt=plistlib.FMT_XML, sort_keys=True)
     # 64-bit Mach-O magic, as the bundle's executable would start.
-    _write_zip(out, size, {f"Payload/{bundle}.app/Info.plist": plist}, f"Payload/{bundle}.app/{bundle}",
-               b"\xcf\xfa\xed\xfe", seed)
+    _write_zip(
+        out,
+        size,
+        {f"Payload/{bundle}.app/Info.plist": plist},
+        f"Payload/{bundle}.app/{bundle}",
+        b"\xcf\xfa\xed\xfe",
+        seed,
+    )
 
 
 def _write_pxl(out: BinaryIO, app: DemoApp, package: DemoPackage, size: int, seed: bytes) -> None:
@@ -445,7 +617,8 @@ def _write_xap(out: BinaryIO, app: DemoApp, package: DemoPackage, size: int, see
     wm = (
         '<?xml version="1.0" encoding="utf-8"?>\n'
         '<Deployment xmlns="http://schemas.microsoft.com/windowsphone/2012/deployment" AppPlatformVersion="8.0">\n'
-        f'  <App xmlns="" ProductID="{product_id}" Title="{_xml_escape(app.name)}" Version="{_xml_escape(app.version)}" '
+        f'  <App xmlns="" ProductID="{product_id}" Title="{_xml_escape(app.name)}" '
+        f'Version="{_xml_escape(app.version)}" '
         f'Genre="apps.normal" Author="{_xml_escape(app.developer)}" Publisher="{_xml_escape(app.developer)}"/>\n'
         "</Deployment>\n"
     ).encode()
@@ -518,12 +691,38 @@ def _sis_string(text: str) -> bytes:
     return _sis_field(_SIS_STRING, text.encode("utf-16-le"))
 
 
-(_SIS_STRING, _SIS_ARRAY, _SIS_COMPRESSED, _SIS_VERSION, _SIS_DATE, _SIS_TIME, _SIS_DATETIME, _SIS_UID,
- _SIS_LANGUAGE, _SIS_CONTENTS, _SIS_CONTROLLER, _SIS_INFO, _SIS_LANGUAGES, _SIS_OPTIONS, _SIS_PREREQUISITES,
- _SIS_DEPENDENCY, _SIS_PROPERTIES, _SIS_PROPERTY, _SIS_FILE_DESCRIPTION, _SIS_HASH, _SIS_IF, _SIS_INSTALL_BLOCK,
- _SIS_DATA, _SIS_DATA_UNIT, _SIS_FILE_DATA, _SIS_OPTION, _SIS_CONTROLLER_CHECKSUM, _SIS_DATA_CHECKSUM, _SIS_BLOB,
- _SIS_DATA_INDEX) = (1, 2, 3, 4, 6, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 24, 25, 26, 28, 30, 31, 32,
-                     33, 34, 35, 37, 40)
+(
+    _SIS_STRING,
+    _SIS_ARRAY,
+    _SIS_COMPRESSED,
+    _SIS_VERSION,
+    _SIS_DATE,
+    _SIS_TIME,
+    _SIS_DATETIME,
+    _SIS_UID,
+    _SIS_LANGUAGE,
+    _SIS_CONTENTS,
+    _SIS_CONTROLLER,
+    _SIS_INFO,
+    _SIS_LANGUAGES,
+    _SIS_OPTIONS,
+    _SIS_PREREQUISITES,
+    _SIS_DEPENDENCY,
+    _SIS_PROPERTIES,
+    _SIS_PROPERTY,
+    _SIS_FILE_DESCRIPTION,
+    _SIS_HASH,
+    _SIS_IF,
+    _SIS_INSTALL_BLOCK,
+    _SIS_DATA,
+    _SIS_DATA_UNIT,
+    _SIS_FILE_DATA,
+    _SIS_OPTION,
+    _SIS_CONTROLLER_CHECKSUM,
+    _SIS_DATA_CHECKSUM,
+    _SIS_BLOB,
+    _SIS_DATA_INDEX,
+) = (1, 2, 3, 4, 6, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 24, 25, 26, 28, 30, 31, 32, 33, 34, 35, 37, 40)
 SISX_UID1 = 0x10201A7A  # Symbian 9 installation file; UID2 is 0, UID3 the package UID
 
 
@@ -553,12 +752,16 @@ def _write_sisx(out: BinaryIO, app: DemoApp, package: DemoPackage, size: int, se
     # 60 bytes of headers come before the file's bytes; the head's size does not depend on the
     # file's length (lengths are fixed-width), so the file gets what is left, in whole words.
     filler_len = max(0, size - len(_sisx_head(app, uid, 0, b"\0" * 20, 0, 0)) - 60) // 4 * 4
-    data_head = b"".join([
-        struct.pack("<II", _SIS_DATA, 52 + filler_len),
-        struct.pack("<III", _SIS_ARRAY, 44 + filler_len, _SIS_DATA_UNIT), struct.pack("<I", 36 + filler_len),
-        struct.pack("<III", _SIS_ARRAY, 28 + filler_len, _SIS_FILE_DATA), struct.pack("<I", 20 + filler_len),
-        struct.pack("<IIIQ", _SIS_COMPRESSED, 12 + filler_len, 0, filler_len),
-    ])
+    data_head = b"".join(
+        [
+            struct.pack("<II", _SIS_DATA, 52 + filler_len),
+            struct.pack("<III", _SIS_ARRAY, 44 + filler_len, _SIS_DATA_UNIT),
+            struct.pack("<I", 36 + filler_len),
+            struct.pack("<III", _SIS_ARRAY, 28 + filler_len, _SIS_FILE_DATA),
+            struct.pack("<I", 20 + filler_len),
+            struct.pack("<IIIQ", _SIS_COMPRESSED, 12 + filler_len, 0, filler_len),
+        ]
+    )
     sha1, crc = hashlib.sha1(), binascii.crc_hqx(data_head, 0)
     for chunk in _filler(seed, filler_len):
         sha1.update(chunk)
@@ -573,35 +776,56 @@ def _sisx_head(app: DemoApp, uid: int, filler_len: int, sha1: bytes, data_crc: i
     """A SISX up to its SISData: UID header, SISContents header, the two checksums (CRC-CCITT of
     the whole controller field and of the whole SISData field) and the controller, stored."""
     major, minor, build = _version_numbers(app.version)
-    info = _sis_field(_SIS_INFO, b"".join([
-        _sis_field(_SIS_UID, struct.pack("<I", uid)),
-        _sis_string(app.developer),  # the vendor's unique name
-        _sis_array(_SIS_STRING, [app.name.encode("utf-16-le")]),  # the app's name, per language
-        _sis_array(_SIS_STRING, [app.developer.encode("utf-16-le")]),  # the vendor's name, per language
-        _sis_field(_SIS_VERSION, struct.pack("<iii", major, minor, build)),
-        _sis_field(_SIS_DATETIME, _sis_field(_SIS_DATE, struct.pack("<HBB", 2024, 0, 1))
-                   + _sis_field(_SIS_TIME, struct.pack("<BBB", 0, 0, 0))),
-        struct.pack("<BB", 0, 0),  # install type: standard application; flags: none
-    ]))
+    info = _sis_field(
+        _SIS_INFO,
+        b"".join(
+            [
+                _sis_field(_SIS_UID, struct.pack("<I", uid)),
+                _sis_string(app.developer),  # the vendor's unique name
+                _sis_array(_SIS_STRING, [app.name.encode("utf-16-le")]),  # the app's name, per language
+                _sis_array(_SIS_STRING, [app.developer.encode("utf-16-le")]),  # the vendor's name, per language
+                _sis_field(_SIS_VERSION, struct.pack("<iii", major, minor, build)),
+                _sis_field(
+                    _SIS_DATETIME,
+                    _sis_field(_SIS_DATE, struct.pack("<HBB", 2024, 0, 1))
+                    + _sis_field(_SIS_TIME, struct.pack("<BBB", 0, 0, 0)),
+                ),
+                struct.pack("<BB", 0, 0),  # install type: standard application; flags: none
+            ]
+        ),
+    )
     target = f"!:\\sys\\bin\\{_bundle_name(app)}.exe"
-    description = b"".join([  # a SISFileDescription, as an element of the install block's array
-        _sis_string(target), _sis_string(""),  # where it goes, its MIME type
-        _sis_field(_SIS_HASH, struct.pack("<I", 1) + _sis_field(_SIS_BLOB, sha1)),  # SHA-1 of the file
-        struct.pack("<IIQQI", 1, 0, filler_len, filler_len, 0),  # install it; lengths; data unit file 0
-    ])
-    controller = _sis_field(_SIS_CONTROLLER, b"".join([
-        info,
-        _sis_field(_SIS_OPTIONS, _sis_array(_SIS_OPTION, [])),
-        _sis_field(_SIS_LANGUAGES, _sis_array(_SIS_LANGUAGE, [struct.pack("<I", 1)])),  # English
-        _sis_field(_SIS_PREREQUISITES, _sis_array(_SIS_DEPENDENCY, []) + _sis_array(_SIS_DEPENDENCY, [])),
-        _sis_field(_SIS_PROPERTIES, _sis_array(_SIS_PROPERTY, [])),
-        _sis_field(_SIS_INSTALL_BLOCK, _sis_array(_SIS_FILE_DESCRIPTION, [description])
-                   + _sis_array(_SIS_CONTROLLER, []) + _sis_array(_SIS_IF, [])),
-        _sis_field(_SIS_DATA_INDEX, struct.pack("<I", 0)),
-    ]))
+    description = b"".join(
+        [  # a SISFileDescription, as an element of the install block's array
+            _sis_string(target),
+            _sis_string(""),  # where it goes, its MIME type
+            _sis_field(_SIS_HASH, struct.pack("<I", 1) + _sis_field(_SIS_BLOB, sha1)),  # SHA-1 of the file
+            struct.pack("<IIQQI", 1, 0, filler_len, filler_len, 0),  # install it; lengths; data unit file 0
+        ]
+    )
+    controller = _sis_field(
+        _SIS_CONTROLLER,
+        b"".join(
+            [
+                info,
+                _sis_field(_SIS_OPTIONS, _sis_array(_SIS_OPTION, [])),
+                _sis_field(_SIS_LANGUAGES, _sis_array(_SIS_LANGUAGE, [struct.pack("<I", 1)])),  # English
+                _sis_field(_SIS_PREREQUISITES, _sis_array(_SIS_DEPENDENCY, []) + _sis_array(_SIS_DEPENDENCY, [])),
+                _sis_field(_SIS_PROPERTIES, _sis_array(_SIS_PROPERTY, [])),
+                _sis_field(
+                    _SIS_INSTALL_BLOCK,
+                    _sis_array(_SIS_FILE_DESCRIPTION, [description])
+                    + _sis_array(_SIS_CONTROLLER, [])
+                    + _sis_array(_SIS_IF, []),
+                ),
+                _sis_field(_SIS_DATA_INDEX, struct.pack("<I", 0)),
+            ]
+        ),
+    )
     compressed = _sis_field(_SIS_COMPRESSED, struct.pack("<IQ", 0, len(controller)) + controller)  # stored
-    checksums = (_sis_field(_SIS_CONTROLLER_CHECKSUM, struct.pack("<H", binascii.crc_hqx(compressed, 0)))
-                 + _sis_field(_SIS_DATA_CHECKSUM, struct.pack("<H", data_crc)))
+    checksums = _sis_field(_SIS_CONTROLLER_CHECKSUM, struct.pack("<H", binascii.crc_hqx(compressed, 0))) + _sis_field(
+        _SIS_DATA_CHECKSUM, struct.pack("<H", data_crc)
+    )
     contents_len = len(checksums) + len(compressed) + data_len
     return uid_header(SISX_UID1, 0, uid) + struct.pack("<II", _SIS_CONTENTS, contents_len) + checksums + compressed
 
@@ -624,37 +848,79 @@ def _write_sis(out: BinaryIO, app: DemoApp, package: DemoPackage, size: int, see
     header = uid_header(uid, 0x10003A12, 0x10000419) + struct.pack(
         "<HHHHHHHHIHHHHIIIIIIIIII16x",
         0,  # header CRC: left 0, nothing here checks it
-        1, 1, 0,  # languages, files, requisites
-        0, 0, 0, 0,  # installed language, files, drive (residual SIS only); capabilities
+        1,
+        1,
+        0,  # languages, files, requisites
+        0,
+        0,
+        0,
+        0,  # installed language, files, drive (residual SIS only); capabilities
         200,  # installer version (EPOC release 6)
         0x0001 | 0x0008,  # options: Unicode names, files stored uncompressed
         0,  # type: application
-        major, minor, 0,  # version and variant
-        languages_at, files_at, name_record_at, 0,  # requisites (none: any place), certificates (none)
-        name_record_at, 0, name_record_at,  # component name; signature (none); capabilities (none)
-        filler_len, filler_len,  # space needed when installed
+        major,
+        minor,
+        0,  # version and variant
+        languages_at,
+        files_at,
+        name_record_at,
+        0,  # requisites (none: any place), certificates (none)
+        name_record_at,
+        0,
+        name_record_at,  # component name; signature (none); capabilities (none)
+        filler_len,
+        filler_len,  # space needed when installed
     )
-    files = struct.pack("<IIIIIIIIIIII", 0, 0, 0, len(source), source_at, len(target), target_at,
-                        filler_len, data_at, filler_len, 0, 0)
-    out.write(header + struct.pack("<H", 1) + files + struct.pack("<II", len(name), strings_at)
-              + name + source + target)
+    files = struct.pack(
+        "<IIIIIIIIIIII", 0, 0, 0, len(source), source_at, len(target), target_at, filler_len, data_at, filler_len, 0, 0
+    )
+    out.write(
+        header + struct.pack("<H", 1) + files + struct.pack("<II", len(name), strings_at) + name + source + target
+    )
     for chunk in _filler(seed, filler_len):
         out.write(chunk)
 
 
-_WRITERS = {"apk": _write_apk, "ipa": _write_ipa, "pxl": _write_pxl, "xap": _write_xap, "deb": _write_deb,
-            "sis": _write_sis, "sisx": _write_sisx}
+_WRITERS = {
+    "apk": _write_apk,
+    "ipa": _write_ipa,
+    "pxl": _write_pxl,
+    "xap": _write_xap,
+    "deb": _write_deb,
+    "sis": _write_sis,
+    "sisx": _write_sisx,
+}
 
 
-def build_package(fmt: str, app_id: str, name: str, version: str, version_code: int, *,
-                  size: int = MIN_PACKAGE_SIZE, runtime: str = "", developer: str = "Appbeam tests",
-                  seed: bytes = b"") -> bytes:
+def build_package(
+    fmt: str,
+    app_id: str,
+    name: str,
+    version: str,
+    version_code: int,
+    *,
+    size: int = MIN_PACKAGE_SIZE,
+    runtime: str = "",
+    developer: str = "Appbeam tests",
+    seed: bytes = b"",
+) -> bytes:
     """One package of format ``fmt`` (apk, ipa, pxl, xap, deb, sis, sisx) in memory, carrying this
     identity, of about ``size`` bytes: what tests of the sender and the receiver push and install."""
     if fmt not in _WRITERS:
         raise ValueError(f"no writer for {fmt!r} packages")
-    app = DemoApp(app_id, name, version, version_code, developer, "Apache-2.0", "https://example.org",
-                  "Test", name, f"{app_id}.png", ())
+    app = DemoApp(
+        app_id,
+        name,
+        version,
+        version_code,
+        developer,
+        "Apache-2.0",
+        "https://example.org",
+        "Test",
+        name,
+        f"{app_id}.png",
+        (),
+    )
     package = DemoPackage(fmt, size, runtime)
     out = io.BytesIO()
     _WRITERS[fmt](out, app, package, max(size, 4096), seed or hashlib.sha256(f"{app_id}|{fmt}".encode()).digest())
@@ -724,13 +990,20 @@ def generate_demo_packages(dest_dir: Path, scale: float = 1.0) -> list[Generated
             if not fresh:
                 seed = hashlib.sha256(recipe.encode()).digest()
                 writer = _WRITERS[package.format]
-                _write_atomically(path, lambda out: writer(out, app, package, size, seed))
+                _write_atomically(path, lambda out: writer(out, app, package, size, seed))  # noqa: B023 (called at once)
                 entry = {"recipe": recipe, "size": path.stat().st_size, "sha256": _sha256_file(path)}
             new[filename] = entry
-            result.append(GeneratedPackage(
-                app_id=app.id, format=package.format, filename=filename, path=path,
-                sha256=entry["sha256"], size=entry["size"], mime_type=FORMAT_MIME_TYPES[package.format],
-            ))
+            result.append(
+                GeneratedPackage(
+                    app_id=app.id,
+                    format=package.format,
+                    filename=filename,
+                    path=path,
+                    sha256=entry["sha256"],
+                    size=entry["size"],
+                    mime_type=FORMAT_MIME_TYPES[package.format],
+                )
+            )
     if new != old:
         text = json.dumps(new, indent=1, sort_keys=True)
         _write_atomically(manifest_path, lambda out: out.write(text.encode()))

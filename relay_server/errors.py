@@ -5,15 +5,13 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, request
-from werkzeug.exceptions import HTTPException
-
 from playhouse.pool import MaxConnectionsExceeded
-
-from shared.protocol import API_PREFIX, ProtocolError
+from werkzeug.exceptions import HTTPException
 
 from relay_server.storage_health import MESSAGES as STORAGE_MESSAGES
 from relay_server.storage_health import RETRY_AFTER as STORAGE_RETRY_AFTER
 from relay_server.storage_health import storage_problem
+from shared.protocol import API_PREFIX, ProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +86,12 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(MaxConnectionsExceeded)
     def _busy(exc: MaxConnectionsExceeded):
         log.warning("no database connection free for %s %s", request.method, request.path)
-        return error_response(503, "busy", "the relay is busy; nothing was changed. Try again in a few seconds",
-                              {"Retry-After": str(BUSY_RETRY_AFTER)})
+        return error_response(
+            503,
+            "busy",
+            "the relay is busy; nothing was changed. Try again in a few seconds",
+            {"Retry-After": str(BUSY_RETRY_AFTER)},
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
@@ -97,7 +99,11 @@ def register_error_handlers(app: Flask) -> None:
         if problem is not None:
             log.error("storage refused a write on %s %s (%s): %s", request.method, request.path, problem, exc)
             status = 507 if problem == "full" else 503
-            return error_response(status, "storage_full" if problem == "full" else "storage_unavailable",
-                                  STORAGE_MESSAGES[problem], {"Retry-After": str(STORAGE_RETRY_AFTER)})
+            return error_response(
+                status,
+                "storage_full" if problem == "full" else "storage_unavailable",
+                STORAGE_MESSAGES[problem],
+                {"Retry-After": str(STORAGE_RETRY_AFTER)},
+            )
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "the relay hit an unexpected error; it was logged")

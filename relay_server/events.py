@@ -25,9 +25,15 @@ from shared.protocol import UNACKNOWLEDGED_STATES, PushMode, PushState, StreamEv
 _EVENT_LOCK = 0x61707062
 
 
-_INSERT = Prepared(lambda: Event.insert(
-    device=slot("device"), kind=slot("kind"), push=slot("push"), payload=slot("payload"),
-    created_at=slot("created_at", Event.created_at)))
+_INSERT = Prepared(
+    lambda: Event.insert(
+        device=slot("device"),
+        kind=slot("kind"),
+        push=slot("push"),
+        payload=slot("payload"),
+        created_at=slot("created_at", Event.created_at),
+    )
+)
 
 
 def append(device_id: str, kind: StreamEvent, push: Push | None = None, payload: Message | None = None) -> None:
@@ -43,15 +49,26 @@ def append(device_id: str, kind: StreamEvent, push: Push | None = None, payload:
     """
     if is_postgres():
         database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_EVENT_LOCK,))
-    _INSERT.execute(device=device_id, kind=str(kind), push=push.id if push is not None else None,
-                    payload=encode(payload).decode() if payload is not None else None, created_at=utcnow())
+    _INSERT.execute(
+        device=device_id,
+        kind=str(kind),
+        push=push.id if push is not None else None,
+        payload=encode(payload).decode() if payload is not None else None,
+        created_at=utcnow(),
+    )
 
 
 def push_update(push: Push) -> PushUpdate:
     """The ``push_update`` event the sending device gets when its push changed."""
-    return PushUpdate(push_id=push.id, device_id=push.target_device_id, state=PushState(push.state),
-                      bytes_done=push.bytes_done, bytes_total=push.bytes_total, detail=push.detail,
-                      updated_at=iso(push.updated_at))
+    return PushUpdate(
+        push_id=push.id,
+        device_id=push.target_device_id,
+        state=PushState(push.state),
+        bytes_done=push.bytes_done,
+        bytes_total=push.bytes_total,
+        detail=push.detail,
+        updated_at=iso(push.updated_at),
+    )
 
 
 def push_message(push: Push, base_url: str) -> PushMessage:
@@ -83,10 +100,11 @@ _SENDER_COLUMNS = (_Sender.id, _Sender.name, _Sender.account, _SenderAccount.id,
 def _with_push(query):
     """Join each event's push with its sender device and account: rendering a ``push`` event
     then needs no further query (thousands of streams wake at once in a reconnect storm)."""
-    return (query
-            .join(Push, JOIN.LEFT_OUTER, on=(Event.push == Push.id))
-            .join(_Sender, JOIN.LEFT_OUTER, on=(Push.sender_device == _Sender.id), attr="sender_device")
-            .join(_SenderAccount, JOIN.LEFT_OUTER, on=(_Sender.account == _SenderAccount.id), attr="account"))
+    return (
+        query.join(Push, JOIN.LEFT_OUTER, on=(Event.push == Push.id))
+        .join(_Sender, JOIN.LEFT_OUTER, on=(Push.sender_device == _Sender.id), attr="sender_device")
+        .join(_SenderAccount, JOIN.LEFT_OUTER, on=(_Sender.account == _SenderAccount.id), attr="account")
+    )
 
 
 #: How many events a stream reads at once.
@@ -94,9 +112,14 @@ BATCH = 500
 
 
 def _events_where(condition) -> Prepared:
-    return Prepared(lambda: (_with_push(Event.select(Event, Push, *_SENDER_COLUMNS))
-                             .where((Event.device == slot("device")) & condition())
-                             .order_by(Event.id).limit(BATCH)))
+    return Prepared(
+        lambda: (
+            _with_push(Event.select(Event, Push, *_SENDER_COLUMNS))
+            .where((Event.device == slot("device")) & condition())
+            .order_by(Event.id)
+            .limit(BATCH)
+        )
+    )
 
 
 def _unacked():
@@ -106,8 +129,9 @@ def _unacked():
 _NEWER = _events_where(lambda: Event.id > slot("after"))
 _UNACKED = _events_where(lambda: _unacked() & (Event.id > slot("page")))
 _UNACKED_OR_NEWER = _events_where(lambda: (_unacked() | (Event.id > slot("after"))) & (Event.id > slot("page")))
-_LATEST_ID = Prepared(lambda: (Event.select(Event.id).where(Event.device == slot("device"))
-                               .order_by(Event.id.desc()).limit(1)))
+_LATEST_ID = Prepared(
+    lambda: Event.select(Event.id).where(Event.device == slot("device")).order_by(Event.id.desc()).limit(1)
+)
 _HIGHEST_ID = Prepared(lambda: Event.select(fn.MAX(Event.id)))
 
 

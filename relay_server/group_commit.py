@@ -34,8 +34,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
-from typing import Any, Callable
+from typing import Any
 
 import peewee
 
@@ -114,7 +115,7 @@ class GroupCommit:
 
     def _lead(self) -> None:
         with self._lock:
-            batch, self._waiting = self._waiting[:self.max_batch], self._waiting[self.max_batch:]
+            batch, self._waiting = self._waiting[: self.max_batch], self._waiting[self.max_batch :]
         try:
             self._commit(batch)
         finally:

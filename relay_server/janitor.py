@@ -10,14 +10,14 @@ import logging
 import threading
 from datetime import timedelta
 
-from shared.protocol import FINAL_STATES, REOPENABLE_STATES, PushState, StreamEvent
-
 from relay_server import uploads
 from relay_server.db import database, utcnow
 from relay_server.models import CatalogPackage, Event, Package, Push
 from relay_server.pushes import record_state
+from shared.protocol import FINAL_STATES, REOPENABLE_STATES, PushState, StreamEvent
 
 log = logging.getLogger(__name__)
+
 
 class Janitor:
     """Expires queued pushes after ``config.queue_ttl`` seconds; drops stale update events;
@@ -52,33 +52,43 @@ class Janitor:
         requeued = self.requeue_copies()
         now = utcnow()
         expired_senders: set[str] = set()
-        with database.connection_context():
-            with database.atomic():
-                cutoff = now - timedelta(seconds=self.relay.config.queue_ttl)
-                stale = list(Push.select().where((Push.state == str(PushState.QUEUED)) & (Push.created_at < cutoff)))
-                for push in stale:
-                    push.state = str(PushState.EXPIRED)
-                    push.detail = "the device did not come back in time"
-                    push.updated_at = now
-                    push.mirror_status = "none" if push.mirror_status == "pending" else push.mirror_status
+        with database.connection_context(), database.atomic():
+            cutoff = now - timedelta(seconds=self.relay.config.queue_ttl)
+            stale = list(Push.select().where((Push.state == str(PushState.QUEUED)) & (Push.created_at < cutoff)))
+            for push in stale:
+                push.state = str(PushState.EXPIRED)
+                push.detail = "the device did not come back in time"
+                push.updated_at = now
+                push.mirror_status = "none" if push.mirror_status == "pending" else push.mirror_status
 
-                    record_state(push)
-                    push.save()
-                    expired_senders.add(push.sender_device_id)
-                # Updates about finished pushes are only history once a week has passed.
-                old = now - timedelta(seconds=self.relay.config.event_retention)
-                finished = Push.select(Push.id).where(Push.state.in_([str(s) for s in FINAL_STATES]))
-                removed = (Event.delete()
-                           .where((Event.created_at < old) & (Event.kind != str(StreamEvent.PUSH))
-                                  & (Event.push.in_(finished)))
-                           .execute())
+                record_state(push)
+                push.save()
+                expired_senders.add(push.sender_device_id)
+            # Updates about finished pushes are only history once a week has passed.
+            old = now - timedelta(seconds=self.relay.config.event_retention)
+            finished = Push.select(Push.id).where(Push.state.in_([str(s) for s in FINAL_STATES]))
+            removed = (
+                Event.delete()
+                .where((Event.created_at < old) & (Event.kind != str(StreamEvent.PUSH)) & (Event.push.in_(finished)))
+                .execute()
+            )
         self.relay.hub.notify(expired_senders)
         collected = self.collect_packages(now)
         if stale or removed or collected or requeued:
-            log.info("housekeeping: %d queued pushes expired, %d old events removed, %d packages deleted, "
-                     "%d mirror copies tried again", len(stale), removed, collected, requeued)
-        return {"expired": len(stale), "events_removed": removed, "packages_removed": collected,
-                "mirror_requeued": requeued}
+            log.info(
+                "housekeeping: %d queued pushes expired, %d old events removed, %d packages deleted, "
+                "%d mirror copies tried again",
+                len(stale),
+                removed,
+                collected,
+                requeued,
+            )
+        return {
+            "expired": len(stale),
+            "events_removed": removed,
+            "packages_removed": collected,
+            "mirror_requeued": requeued,
+        }
 
     def requeue_copies(self) -> int:
         """Hand the mirror the pushes still waiting for a copy that it holds neither queued nor
@@ -112,11 +122,16 @@ class Janitor:
         with database.connection_context():
             used_by_pushes = Push.select(Push.package_sha256).where(
                 (Push.package_sha256.is_null(False))
-                & (Push.state.not_in(finals) | (Push.state.in_(reopenable) & (Push.updated_at >= reopen_until))))
+                & (Push.state.not_in(finals) | (Push.state.in_(reopenable) & (Push.updated_at >= reopen_until)))
+            )
             in_catalog = CatalogPackage.select(CatalogPackage.package)
-            unused = list(Package.select().where(
-                Package.sha256.not_in(used_by_pushes) & Package.sha256.not_in(in_catalog)
-                & (Package.created_at < grace)))
+            unused = list(
+                Package.select().where(
+                    Package.sha256.not_in(used_by_pushes)
+                    & Package.sha256.not_in(in_catalog)
+                    & (Package.created_at < grace)
+                )
+            )
             for package in unused:
                 with database.atomic():
                     uploads.forget(package.sha256)  # an uploaded package goes like a mirror copy

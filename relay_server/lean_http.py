@@ -64,8 +64,10 @@ _REASONS = {s.value: s.phrase for s in HTTPStatus}
 
 def _error(status: int, code: str, message: str) -> bytes:
     body = json.dumps({"error": {"code": code, "message": message}}).encode()
-    return (f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\nConnection: close\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1") + body
+    return (
+        f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode("latin-1") + body
 
 
 class _Date:
@@ -89,8 +91,19 @@ _date = _Date()
 class _Message:
     """One request as the parser reported it."""
 
-    __slots__ = ("url", "headers", "body", "complete", "version", "method", "keep_alive", "too_large",
-                 "header_bytes", "streamed", "handed_out")
+    __slots__ = (
+        "url",
+        "headers",
+        "body",
+        "complete",
+        "version",
+        "method",
+        "keep_alive",
+        "too_large",
+        "header_bytes",
+        "streamed",
+        "handed_out",
+    )
 
     def __init__(self):
         self.url = b""
@@ -195,7 +208,7 @@ class _Connection:
     def _feed(self, data: bytes) -> None:
         self.parse.parser.feed_data(data)
 
-    def next_message(self) -> _Message | None:
+    def next_message(self) -> _Message | None:  # noqa: C901 (to split: issue 13)
         """The next complete request (None: the client went away or stayed idle)."""
         parse = self.parse
         if parse.messages:
@@ -232,7 +245,7 @@ class _Connection:
                 raise _Timeout()
             try:
                 data = self._recv(wait)
-            except socket.timeout:
+            except TimeoutError:
                 if parse.current is None and started is None:
                     return None  # idle: close quietly
                 raise _Timeout() from None
@@ -260,8 +273,11 @@ class _Connection:
                     self._timed_out()
                     return
                 except _HeadTooLarge:
-                    self.sock.sendall(_error(431, "headers_too_large",
-                                             f"the request line and headers must fit in {MAX_HEAD // 1024} KiB"))
+                    self.sock.sendall(
+                        _error(
+                            431, "headers_too_large", f"the request line and headers must fit in {MAX_HEAD // 1024} KiB"
+                        )
+                    )
                     return
                 except httptools.HttpParserUpgrade:
                     self.sock.sendall(_error(400, "bad_request", "protocol upgrades are not supported"))
@@ -310,7 +326,7 @@ class _Connection:
         except OSError:
             pass
 
-    def respond(self, message: _Message) -> bool:
+    def respond(self, message: _Message) -> bool:  # noqa: C901 (to split: issue 13)
         """Run the application for one request; True if the connection may serve another."""
         if message.too_large:
             self.sock.sendall(_error(413, "too_large", "request body is too large"))
@@ -462,14 +478,15 @@ class _Connection:
             env[key] = env[key] + "," + value if key in env else value
         if message.streamed:
             limits = self.limits
-            env["wsgi.input"] = _StreamedBody(self, message, MinimumRate(
-                limits.stream_min_rate, limits.stream_rate_window, limits.body_timeout))
+            env["wsgi.input"] = _StreamedBody(
+                self, message, MinimumRate(limits.stream_min_rate, limits.stream_rate_window, limits.body_timeout)
+            )
             return env
         body = b"".join(message.body or ())
-        if message.body is not None and (body or "CONTENT_LENGTH" in env or "HTTP_TRANSFER_ENCODING" in env):
-            if not _too_long(message, self.limits.max_body):
-                env["CONTENT_LENGTH"] = str(len(body))
-                env.pop("HTTP_TRANSFER_ENCODING", None)
+        has_body = message.body is not None and (body or "CONTENT_LENGTH" in env or "HTTP_TRANSFER_ENCODING" in env)
+        if has_body and not _too_long(message, self.limits.max_body):
+            env["CONTENT_LENGTH"] = str(len(body))
+            env.pop("HTTP_TRANSFER_ENCODING", None)
         env["wsgi.input"] = io.BytesIO(body)
         return env
 
@@ -495,7 +512,7 @@ class _StreamedBody:
             while not message.body and not message.complete:
                 try:
                     data = connection._recv(self._rate.wait())
-                except socket.timeout:
+                except TimeoutError:
                     self._rate.timed_out()
                     continue
                 if not data:
@@ -549,8 +566,9 @@ class LeanServer(StreamServer):
 
     def init_socket(self):
         super().init_socket()
-        self.server_name = socket.getfqdn(self.server_host) if self.server_host in ("", "0.0.0.0", "::") \
-            else self.server_host
+        self.server_name = (
+            socket.getfqdn(self.server_host) if self.server_host in ("", "0.0.0.0", "::") else self.server_host
+        )
         self.server_port_str = str(self.server_port)
 
     def _serve(self, sock, address):

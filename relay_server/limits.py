@@ -62,8 +62,9 @@ class RateLimits:
     def _refuse(self, name: str, key: str) -> None:
         reset = self._limiter.get_window_stats(self._items[name], name, key).reset_time
         retry = max(1, math.ceil(reset - time.time()))
-        raise ApiError(429, "too_many_requests", f"too many attempts; try again in {retry} s",
-                       {"Retry-After": str(retry)})
+        raise ApiError(
+            429, "too_many_requests", f"too many attempts; try again in {retry} s", {"Retry-After": str(retry)}
+        )
 
 
 def client_address() -> str:

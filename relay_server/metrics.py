@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import peewee as pw
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -32,10 +32,16 @@ class _GroupCommitCollector:
         self.commits = commits
 
     def collect(self):
-        yield CounterMetricFamily("appbeam_write_transactions", "Transactions committed for pushes and reports",
-                                  value=self.commits.transactions)
-        yield CounterMetricFamily("appbeam_writes", "Pushes and reports written (several per transaction when "
-                                  "they arrive together)", value=self.commits.writes)
+        yield CounterMetricFamily(
+            "appbeam_write_transactions",
+            "Transactions committed for pushes and reports",
+            value=self.commits.transactions,
+        )
+        yield CounterMetricFamily(
+            "appbeam_writes",
+            "Pushes and reports written (several per transaction when they arrive together)",
+            value=self.commits.writes,
+        )
 
 
 class RelayMetrics:
@@ -43,12 +49,12 @@ class RelayMetrics:
 
     def __init__(self, hub):
         self.registry = CollectorRegistry()
-        self.connected = Gauge("appbeam_connected_devices", "Devices with an open event stream",
-                               registry=self.registry)
+        self.connected = Gauge("appbeam_connected_devices", "Devices with an open event stream", registry=self.registry)
         self.connected.set_function(hub.connected_count)
         self.pushes_created = Counter("appbeam_pushes_created", "Pushes accepted", registry=self.registry)
         self.delivery_latency = Histogram(
-            "appbeam_delivery_latency_seconds", "From push accepted to the device's acknowledgement",
+            "appbeam_delivery_latency_seconds",
+            "From push accepted to the device's acknowledgement",
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600, 3600, 86400),
             registry=self.registry,
         )
@@ -59,7 +65,7 @@ class RelayMetrics:
 
     def observe_delivery(self, created_at: datetime, acknowledged_at: datetime) -> None:
         if created_at.tzinfo is None:
-            created_at = created_at.replace(tzinfo=timezone.utc)
+            created_at = created_at.replace(tzinfo=UTC)
         self.delivery_latency.observe(max(0.0, (acknowledged_at - created_at).total_seconds()))
 
     def render(self) -> bytes:

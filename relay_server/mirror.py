@@ -34,11 +34,7 @@ import peewee
 import requests
 import urllib3
 from peewee import fn
-from tenacity import (Retrying, retry_if_exception_type, stop_after_attempt, stop_when_event_set,
-                      wait_exponential_jitter)
-
-from shared.protocol import FORMAT_MIME_TYPES, PushState
-from shared.relay_client import USER_AGENT
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_when_event_set, wait_exponential_jitter
 
 from relay_server import pushes
 from relay_server.address_policy import is_public
@@ -46,6 +42,8 @@ from relay_server.db import connection, database
 from relay_server.models import Device, Package, Push
 from relay_server.package_store import HashMismatch, TooLarge
 from relay_server.pinned_http import PinnedAdapter
+from shared.protocol import FORMAT_MIME_TYPES, PushState
+from shared.relay_client import USER_AGENT
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +56,12 @@ SMALL_READ_CHUNK = 16 * 1024
 
 def account_usage(account_id: int) -> int:
     """Bytes of the relay's copies that pushes sent from this account still use."""
-    in_use = (Push.select(Push.package_sha256)
-              .join(Device, on=(Push.sender_device == Device.id))
-              .where((Device.account == account_id) & (Push.mirror_status == "done"))
-              .distinct())
+    in_use = (
+        Push.select(Push.package_sha256)
+        .join(Device, on=(Push.sender_device == Device.id))
+        .where((Device.account == account_id) & (Push.mirror_status == "done"))
+        .distinct()
+    )
     total = Package.select(fn.COALESCE(fn.SUM(Package.size), 0)).where(Package.sha256.in_(in_use)).scalar()
     return int(total or 0)
 
@@ -101,7 +101,8 @@ def is_disk_full(exc: BaseException | None) -> bool:
         if getattr(exc, "pgcode", None) == "53100":
             return True
         if isinstance(exc, (peewee.DatabaseError, sqlite3.DatabaseError)) and any(
-                words in str(exc).lower() for words in _DISK_FULL_WORDS):
+            words in str(exc).lower() for words in _DISK_FULL_WORDS
+        ):
             return True
         exc = exc.__cause__ or exc.__context__
     return False
@@ -193,8 +194,7 @@ class _FairQueue:
 
     def _next_account(self):
         ready = [account for account in self._waiting if self._running[account] < self.per_account]
-        return min(ready, key=lambda account: (self._running[account], self._served.get(account, -1)),
-                   default=None)
+        return min(ready, key=lambda account: (self._running[account], self._served.get(account, -1)), default=None)
 
     def _begin(self, account) -> str:
         waiting = self._waiting[account]
@@ -229,8 +229,10 @@ class _RateGuard:
             return
         rate = self._bytes / elapsed
         if rate < self.min_rate:
-            raise TooSlow(f"the package server was too slow: {rate:,.0f} bytes/s over {elapsed:.0f} s, "
-                          f"and the relay gives up below {self.min_rate:,} bytes/s")
+            raise TooSlow(
+                f"the package server was too slow: {rate:,.0f} bytes/s over {elapsed:.0f} s, "
+                f"and the relay gives up below {self.min_rate:,} bytes/s"
+            )
         self._since, self._bytes = time.monotonic(), 0
 
 
@@ -317,11 +319,13 @@ class Mirror:
         Only queued pushes need a copy: a cancelled or expired one will not be delivered.
         """
         with connection():
-            waiting = list(Push.select(Push.id, Device.account)
-                           .join(Device, on=(Push.sender_device == Device.id))
-                           .where((Push.state == str(PushState.QUEUED)) & (Push.mirror_status == "pending"))
-                           .order_by(Push.created_at)
-                           .tuples())
+            waiting = list(
+                Push.select(Push.id, Device.account)
+                .join(Device, on=(Push.sender_device == Device.id))
+                .where((Push.state == str(PushState.QUEUED)) & (Push.mirror_status == "pending"))
+                .order_by(Push.created_at)
+                .tuples()
+            )
         return sum(self._queue.put(account, push_id) for push_id, account in waiting)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
@@ -332,8 +336,12 @@ class Mirror:
         """The account that sent the push: its copies take that account's turns."""
         try:
             with connection():
-                return (Device.select(Device.account).join(Push, on=(Push.sender_device == Device.id))
-                        .where(Push.id == push_id).scalar())
+                return (
+                    Device.select(Device.account)
+                    .join(Push, on=(Push.sender_device == Device.id))
+                    .where(Push.id == push_id)
+                    .scalar()
+                )
         except Exception:  # noqa: BLE001 - the copy must still be made, in a shared turn
             log.exception("could not find who sent push %s", push_id)
             return None
@@ -368,8 +376,9 @@ class Mirror:
             sha, size, problem = self._copy(push, room, stopping)
         self._finish(push_id, sha, size, problem)
 
-    def _copy(self, push: Push, room: int,
-              stopping: threading.Event | None) -> tuple[str | None, int | None, str | None]:
+    def _copy(
+        self, push: Push, room: int, stopping: threading.Event | None
+    ) -> tuple[str | None, int | None, str | None]:
         """Fetch the push's package: (sha256, size, None), or (None, None, why not).
 
         No database connection is held meanwhile: a copy can take minutes.
@@ -395,11 +404,18 @@ class Mirror:
         except Exception as exc:
             if not is_disk_full(exc):
                 raise
-            log.error("could not record the copy for push %s, the disk is full (%s); it is tried again later",
-                      push_id, exc)
+            log.error(
+                "could not record the copy for push %s, the disk is full (%s); it is tried again later", push_id, exc
+            )
 
-    def fetch(self, url: str, expected_sha256: str | None, fmt: str, max_bytes: int | None = None,
-              stopping: threading.Event | None = None) -> tuple[str, int]:
+    def fetch(
+        self,
+        url: str,
+        expected_sha256: str | None,
+        fmt: str,
+        max_bytes: int | None = None,
+        stopping: threading.Event | None = None,
+    ) -> tuple[str, int]:
         """Copy ``url`` into the store (once per SHA-256); returns (sha256, size).
 
         ``max_bytes`` (the sender's remaining quota) lowers the size cap for this copy; once
@@ -423,12 +439,14 @@ class Mirror:
             with attempt:
                 sha, size = self._download(url, expected_sha256, max_bytes, stopping)
         with connection(), database.atomic():
-            Package.insert(sha256=sha, size=size,
-                           content_type=FORMAT_MIME_TYPES.get(fmt, "application/octet-stream")).on_conflict_ignore().execute()
+            Package.insert(
+                sha256=sha, size=size, content_type=FORMAT_MIME_TYPES.get(fmt, "application/octet-stream")
+            ).on_conflict_ignore().execute()
         return sha, size
 
-    def _download(self, url: str, expected_sha256: str | None, max_bytes: int | None,
-                  stopping: threading.Event | None = None) -> tuple[str, int]:
+    def _download(
+        self, url: str, expected_sha256: str | None, max_bytes: int | None, stopping: threading.Event | None = None
+    ) -> tuple[str, int]:
         config = self.relay.config
         cap = min(config.mirror_max_bytes, max_bytes) if max_bytes is not None else config.mirror_max_bytes
         if stopping is not None and stopping.is_set():
@@ -444,8 +462,9 @@ class Mirror:
             for _ in range(MAX_REDIRECTS + 1):
                 check_url(url)
                 try:
-                    resp = session.get(url, stream=True, allow_redirects=False,
-                                       timeout=(config.mirror_timeout, config.mirror_timeout))
+                    resp = session.get(
+                        url, stream=True, allow_redirects=False, timeout=(config.mirror_timeout, config.mirror_timeout)
+                    )
                 except (requests.ConnectionError, requests.Timeout) as exc:
                     raise _Transient(str(exc)) from exc
                 with resp:

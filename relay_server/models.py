@@ -233,5 +233,20 @@ class HealthProbe(BaseModel):
     at = pw.DateTimeField(default=utcnow)
 
 
-ALL_MODELS = [Account, Device, Token, Friendship, Package, CatalogApp, CatalogPackage, Push, PushHistory, Event,
-              RelayInstance, Presence, Pairing, InstalledApp, HealthProbe]
+ALL_MODELS = [
+    Account,
+    Device,
+    Token,
+    Friendship,
+    Package,
+    CatalogApp,
+    CatalogPackage,
+    Push,
+    PushHistory,
+    Event,
+    RelayInstance,
+    Presence,
+    Pairing,
+    InstalledApp,
+    HealthProbe,
+]

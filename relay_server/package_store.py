@@ -6,9 +6,9 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 CHUNK = 1024 * 1024
 
@@ -57,8 +57,12 @@ class PackageStore:
         return self.path_for(sha256).is_file()
 
     @contextmanager
-    def writer(self, expected_sha256: str | None = None, max_bytes: int | None = None,
-               check: Callable[[Path], None] | None = None) -> Iterator[PackageWriter]:
+    def writer(
+        self,
+        expected_sha256: str | None = None,
+        max_bytes: int | None = None,
+        check: Callable[[Path], None] | None = None,
+    ) -> Iterator[PackageWriter]:
         """Write a package through the yielded writer; on success it is moved into place.
 
         ``check(path)`` looks at the complete, hash-checked file before it goes into the store

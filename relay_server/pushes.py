@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from peewee import IntegrityError
@@ -87,8 +88,7 @@ def _with_catalog(app: InstallInfo) -> InstallInfo:
     known = catalog.install_info(app.id) if _IN_CATALOG.execute(app_id=app.id).fetchone() else None
     if known is None:
         if not app.packages:
-            raise ApiError(404, "unknown_app",
-                           f"no package was given and the relay's catalog has no app {app.id!r}")
+            raise ApiError(404, "unknown_app", f"no package was given and the relay's catalog has no app {app.id!r}")
         return app
     merged = {k: v for k, v in known.to_dict().items()}
     merged.update({k: v for k, v in app.to_dict().items() if v not in (None, [], ())})
@@ -103,10 +103,14 @@ def may_push_package(account: Account, sha256: str) -> bool:
     if catalog.public_package(sha256) is not None or uploads.owns(account.id, sha256):
         return True
     mine = Device.select(Device.id).where(Device.account == account.id)
-    return (Push.select(Push.id)
-            .where((Push.package_url == f"/api/v1/packages/{sha256}")
-                   & (Push.sender_device.in_(mine) | Push.target_device.in_(mine)))
-            .exists())
+    return (
+        Push.select(Push.id)
+        .where(
+            (Push.package_url == f"/api/v1/packages/{sha256}")
+            & (Push.sender_device.in_(mine) | Push.target_device.in_(mine))
+        )
+        .exists()
+    )
 
 
 def is_own_url(url: str, own_base_url: str) -> bool:
@@ -135,12 +139,12 @@ def create(relay: Relay, sender: Device, body: Any, own_base_url: str) -> list[P
         device = found[0] if found else None
         rel = relation(account, device) if device is not None else None
         if rel is None or device.id == sender.id:
-            raise ApiError(403, "not_associated",
-                           f"device {device_id!r} is not one of your devices or a friend's")
+            raise ApiError(403, "not_associated", f"device {device_id!r} is not one of your devices or a friend's")
         fmt = choose_format(device.platform, app.formats)
         if fmt is None:
-            raise ApiError(422, "no_compatible_package",
-                           f"{device.name}: {incompatibility_reason(device.platform, app.formats)}")
+            raise ApiError(
+                422, "no_compatible_package", f"{device.name}: {incompatibility_reason(device.platform, app.formats)}"
+            )
         # A friend can never make a device install silently.
         effective = mode if rel == "self" else PushMode.NOTIFY
         ref: PackageRef = app.package_for(fmt)
@@ -148,12 +152,16 @@ def create(relay: Relay, sender: Device, body: Any, own_base_url: str) -> list[P
         if local_sha and not relay.store.has(local_sha):
             local_sha = None
         if local_sha and not may_push_package(account, local_sha):
-            raise ApiError(403, "not_entitled", "that package on the relay is not yours to send; "
-                                                "push the app's own download address instead")
+            raise ApiError(
+                403,
+                "not_entitled",
+                "that package on the relay is not yours to send; push the app's own download address instead",
+            )
         signature = signed.get(device.id)
         if signature is not None:
-            signatures.check(sender, signature, target_id=device.id, mode=str(mode), app=app, fmt=fmt,
-                             sha256=ref.sha256 or local_sha)
+            signatures.check(
+                sender, signature, target_id=device.id, mode=str(mode), app=app, fmt=fmt, sha256=ref.sha256 or local_sha
+            )
         plans.append((device, fmt, effective, ref, local_sha, signature))
 
     try:
@@ -170,8 +178,9 @@ def create(relay: Relay, sender: Device, body: Any, own_base_url: str) -> list[P
 
 
 _INSERT_PUSH = Prepared(lambda: Push.insert({f: slot(f.name, f) for f in Push._meta.sorted_fields}))
-_INSERT_HISTORY = Prepared(lambda: PushHistory.insert(
-    {f: slot(f.name, f) for f in PushHistory._meta.sorted_fields if f is not PushHistory.id}))
+_INSERT_HISTORY = Prepared(
+    lambda: PushHistory.insert({f: slot(f.name, f) for f in PushHistory._meta.sorted_fields if f is not PushHistory.id})
+)
 
 
 def _commit(relay: Relay, work):
@@ -220,16 +229,19 @@ def _store(relay: Relay, sender: Device, app: InstallInfo, mode: PushMode, plans
 def record_state(push: Push, forward: bool = True) -> None:
     """History row for the push's current state, and its update for the sender's stream."""
     _INSERT_HISTORY.execute(
-        push=push.id, state=push.state, detail=push.detail, bytes_done=push.bytes_done,
-        bytes_total=push.bytes_total, at=push.updated_at,
+        push=push.id,
+        state=push.state,
+        detail=push.detail,
+        bytes_done=push.bytes_done,
+        bytes_total=push.bytes_total,
+        at=push.updated_at,
     )
     if forward:
         _forward(push)
 
 
 def _forward(push: Push) -> None:
-    events.append(push.sender_device_id, StreamEvent.PUSH_UPDATE, push=push,
-                  payload=events.push_update(push))
+    events.append(push.sender_device_id, StreamEvent.PUSH_UPDATE, push=push, payload=events.push_update(push))
     push.forwarded_at = push.updated_at
     push.forwarded_percent = _percent(push)
 
@@ -273,8 +285,15 @@ def report(relay: Relay, device: Device, push_id: str, body: Any) -> Push:
     return push
 
 
-def _apply_report(relay: Relay, device: Device, push_id: str, state: PushState, done: int | None,
-                  total: int | None, detail: str | None) -> Push:
+def _apply_report(
+    relay: Relay,
+    device: Device,
+    push_id: str,
+    state: PushState,
+    done: int | None,
+    total: int | None,
+    detail: str | None,
+) -> Push:
     """The report's reads and writes (inside the caller's transaction)."""
     push = _visible_push(device, push_id)
     if push.target_device_id != device.id:
@@ -321,14 +340,25 @@ def _require_package_kept(relay: Relay, push: Push) -> None:
     refused with 410 ``package_gone`` (the push stays declined; the sender can Resend)."""
     sha = relay_package_sha(push.package_url) if push.package_url else None
     if sha and not relay.store.has(sha):
-        raise ApiError(410, "package_gone",
-                       "the relay no longer keeps this push's package; ask the sender to send it again")
+        raise ApiError(
+            410, "package_gone", "the relay no longer keeps this push's package; ask the sender to send it again"
+        )
 
 
 #: What a report can change in a push (``report``): saved by one prepared UPDATE.
-_REPORTED = (Push.state, Push.updated_at, Push.acknowledged_at, Push.bytes_done, Push.bytes_total, Push.detail,
-             Push.forwarded_at, Push.forwarded_percent)
-_SAVE_REPORT = Prepared(lambda: Push.update({f: slot(f.name, f) for f in _REPORTED}).where(Push.id == slot("id", Push.id)))
+_REPORTED = (
+    Push.state,
+    Push.updated_at,
+    Push.acknowledged_at,
+    Push.bytes_done,
+    Push.bytes_total,
+    Push.detail,
+    Push.forwarded_at,
+    Push.forwarded_percent,
+)
+_SAVE_REPORT = Prepared(
+    lambda: Push.update({f: slot(f.name, f) for f in _REPORTED}).where(Push.id == slot("id", Push.id))
+)
 
 
 def _progress_due(push: Push, now) -> bool:
@@ -358,16 +388,22 @@ def cancel(relay: Relay, device: Device, push_id: str) -> Push:
         push.updated_at = utcnow()
         record_state(push)
         push.save()
-        events.append(push.target_device_id, StreamEvent.PUSH_CANCELLED, push=push,
-                      payload=messages.PushCancelled(push.id))
+        events.append(
+            push.target_device_id, StreamEvent.PUSH_CANCELLED, push=push, payload=messages.PushCancelled(push.id)
+        )
     relay.hub.notify([push.sender_device_id, push.target_device_id])
     return push
 
 
-_MARK_SENT = Prepared(lambda: Push.update(
-    state=str(PushState.SENT), updated_at=slot("at", Push.updated_at), sent_at=slot("at", Push.sent_at),
-    forwarded_at=slot("at", Push.forwarded_at), forwarded_percent=slot("percent"),
-).where((Push.id == slot("id")) & (Push.state == str(PushState.QUEUED))))
+_MARK_SENT = Prepared(
+    lambda: Push.update(
+        state=str(PushState.SENT),
+        updated_at=slot("at", Push.updated_at),
+        sent_at=slot("at", Push.sent_at),
+        forwarded_at=slot("at", Push.forwarded_at),
+        forwarded_percent=slot("percent"),
+    ).where((Push.id == slot("id")) & (Push.state == str(PushState.QUEUED)))
+)
 
 
 def mark_sent(relay: Relay, push_ids: Iterable[str]) -> None:
@@ -422,7 +458,7 @@ class SentMarks:
     def _drain(self) -> None:
         while True:
             with self._lock:
-                batch, self._ids = self._ids[:self.BATCH], self._ids[self.BATCH:]
+                batch, self._ids = self._ids[: self.BATCH], self._ids[self.BATCH :]
                 if not batch:
                     self._draining = False
                     self._idle.set()
@@ -466,16 +502,30 @@ def mirror_finished(relay: Relay, push_id: str, sha256: str | None, size: int | 
 
 _Sender, _SenderAccount, _Target, _TargetAccount = Device.alias(), Account.alias(), Device.alias(), Account.alias()
 #: A push with its sender and target devices and their accounts: ``to_dict`` needs no further query.
-_PUSH = Prepared(lambda: (
-    # (Named columns: a whole Device alias would select its ``model`` column wrongly, as the alias's model.)
-    Push.select(Push, _Sender.id, _Sender.name, _Sender.account, _SenderAccount.id, _SenderAccount.username,
-                _Target.id, _Target.name, _Target.account, _TargetAccount.id, _TargetAccount.username)
-    .join(_Sender, on=(Push.sender_device == _Sender.id), attr="sender_device")
-    .join(_SenderAccount, on=(_Sender.account == _SenderAccount.id), attr="account")
-    .switch(Push)
-    .join(_Target, on=(Push.target_device == _Target.id), attr="target_device")
-    .join(_TargetAccount, on=(_Target.account == _TargetAccount.id), attr="account")
-    .where(Push.id == slot("id"))))
+_PUSH = Prepared(
+    lambda: (
+        # (Named columns: a whole Device alias would select its ``model`` column wrongly, as the alias's model.)
+        Push.select(
+            Push,
+            _Sender.id,
+            _Sender.name,
+            _Sender.account,
+            _SenderAccount.id,
+            _SenderAccount.username,
+            _Target.id,
+            _Target.name,
+            _Target.account,
+            _TargetAccount.id,
+            _TargetAccount.username,
+        )
+        .join(_Sender, on=(Push.sender_device == _Sender.id), attr="sender_device")
+        .join(_SenderAccount, on=(_Sender.account == _SenderAccount.id), attr="account")
+        .switch(Push)
+        .join(_Target, on=(Push.target_device == _Target.id), attr="target_device")
+        .join(_TargetAccount, on=(_Target.account == _TargetAccount.id), attr="account")
+        .where(Push.id == slot("id"))
+    )
+)
 
 
 def _visible_push(device: Device, push_id: str) -> Push:
@@ -523,7 +573,9 @@ def view(push: Push, history: bool = False) -> messages.Push:
         updated_at=iso(push.updated_at),
     )
     if history:
-        steps = [messages.HistoryEntry(PushState(h.state), h.detail, h.bytes_done, h.bytes_total, iso(h.at))
-                 for h in push.history.order_by(PushHistory.id)]
+        steps = [
+            messages.HistoryEntry(PushState(h.state), h.detail, h.bytes_done, h.bytes_total, iso(h.at))
+            for h in push.history.order_by(PushHistory.id)
+        ]
         shown = shown.replace(history=steps)
     return shown

@@ -125,16 +125,20 @@ class MinimumRate:
             return
         rate = self._bytes / elapsed
         if rate < self.min_rate:
-            raise UploadTooSlow(f"the upload was too slow: {rate:,.0f} bytes/s over {elapsed:.0f} s, and the "
-                                f"relay needs at least {self.min_rate:,} bytes/s; send the package again "
-                                "over a faster connection")
+            raise UploadTooSlow(
+                f"the upload was too slow: {rate:,.0f} bytes/s over {elapsed:.0f} s, and the "
+                f"relay needs at least {self.min_rate:,} bytes/s; send the package again "
+                "over a faster connection"
+            )
         self._since, self._bytes = time.monotonic(), 0
 
 
 def _json_answer(status: str, code: str, message: str) -> bytes:
     body = json.dumps({"error": {"code": code, "message": message}}).encode()
-    head = (f"HTTP/1.1 {status}\r\nConnection: close\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n")
+    head = (
+        f"HTTP/1.1 {status}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
     return head.encode("latin-1") + body
 
 
@@ -166,8 +170,7 @@ class DeadlineHandler:
     def _handle_client_error(self, ex):
         if isinstance(ex, RequestTimedOut):
             self.log_error("(from %s) %s", self.client_address, ex)
-            return ("408", _json_answer("408 Request Timeout", "request_timeout",
-                                        f"{ex}; send the request again"))
+            return ("408", _json_answer("408 Request Timeout", "request_timeout", f"{ex}; send the request again"))
         return super()._handle_client_error(ex)
 
     def run_application(self):
@@ -179,8 +182,10 @@ class DeadlineHandler:
             status, code, message = refusal
             self.close_connection = True
             body = json.dumps({"error": {"code": code, "message": message}}).encode()
-            self.start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
-                                         ("Connection", "close")])
+            self.start_response(
+                status,
+                [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Connection", "close")],
+            )
             self.write(body)
             return
         super().run_application()
@@ -189,8 +194,9 @@ class DeadlineHandler:
         """Hand the body to the application as it arrives, at a minimum speed; what it leaves
         unread is not waited for: the connection closes after the answer."""
         limits = self._deadlines()
-        body = _StreamedInput(self.wsgi_input, MinimumRate(limits.stream_min_rate, limits.stream_rate_window,
-                                                           limits.body_timeout))
+        body = _StreamedInput(
+            self.wsgi_input, MinimumRate(limits.stream_min_rate, limits.stream_rate_window, limits.body_timeout)
+        )
         self.environ["wsgi.input"] = body
         try:
             super().run_application()
@@ -227,10 +233,12 @@ class DeadlineHandler:
             return ("400 Bad Request", "bad_request", "the request body ended early; send the request again")
         except RequestTimedOut:
             self.wsgi_input = _Drained()
-            self.log_error("(from %s) request body not received within %g s", self.client_address,
-                           limits.body_timeout)
-            return ("408 Request Timeout", "request_timeout",
-                    f"the request body did not arrive within {limits.body_timeout:g} s; send the request again")
+            self.log_error("(from %s) request body not received within %g s", self.client_address, limits.body_timeout)
+            return (
+                "408 Request Timeout",
+                "request_timeout",
+                f"the request body did not arrive within {limits.body_timeout:g} s; send the request again",
+            )
         env["wsgi.input"] = io.BytesIO(bytes(data))
         env["CONTENT_LENGTH"] = str(len(data))
         env.pop("HTTP_TRANSFER_ENCODING", None)
@@ -256,16 +264,19 @@ class _StreamedInput:
         piece = self._rate.piece
         size = piece if size is None or size < 0 else min(size, piece)
         rate = self._rate
-        too_slow = UploadTooSlow(f"less than {size:,} bytes arrived in {rate.piece_wait:g} s; send the package "
-                                 "again over a faster connection")
+        too_slow = UploadTooSlow(
+            f"less than {size:,} bytes arrived in {rate.piece_wait:g} s; send the package "
+            "again over a faster connection"
+        )
         try:
             with gevent.Timeout(rate.piece_wait, too_slow):
                 data = self._source.read(size)
         except ValueError as exc:  # pywsgi's word for a broken chunk or a body cut short
             raise OSError(str(exc)) from exc
         source = self._source
-        if not data or (not source.chunked_input and source.content_length is not None
-                        and source.position >= source.content_length):
+        if not data or (
+            not source.chunked_input and source.content_length is not None and source.position >= source.content_length
+        ):
             self.finished = True  # read to the end: the connection may serve the next request
         rate.received(len(data))
         return data

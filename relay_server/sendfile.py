@@ -39,8 +39,12 @@ def sendfile_source(result) -> tuple[object, int] | None:
     """
     if isinstance(result, SendfileWrapper):
         wrapper, offset = result, None
-    elif (isinstance(result, _RangeWrapper) and isinstance(result.iterable, SendfileWrapper)
-          and result.read_length == 0 and not result.end_reached):
+    elif (
+        isinstance(result, _RangeWrapper)
+        and isinstance(result.iterable, SendfileWrapper)
+        and result.read_length == 0
+        and not result.end_reached
+    ):
         wrapper, offset = result.iterable, result.start_byte
     else:
         return None

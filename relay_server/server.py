@@ -66,19 +66,22 @@ class _RelayHandler(DeadlineHandler, WSGIHandler):
 
     def process_result(self):
         source = sendfile_source(self.result)
-        if (source is None
-                # HEAD, 204 and 304 answers never reach here with a file (Werkzeug answers
-                # them with an empty body), but the headers must promise an exact length:
-                or self.provided_content_length is None or self.code in (204, 304)
-                # TLS encrypts in user space: the kernel cannot send the file for it.
-                or isinstance(self.socket, gevent.ssl.SSLSocket)):
+        if (
+            source is None
+            # HEAD, 204 and 304 answers never reach here with a file (Werkzeug answers
+            # them with an empty body), but the headers must promise an exact length:
+            or self.provided_content_length is None
+            or self.code in (204, 304)
+            # TLS encrypts in user space: the kernel cannot send the file for it.
+            or isinstance(self.socket, gevent.ssl.SSLSocket)
+        ):
             return super().process_result()
         file, offset = source
         self.write(b"")  # the status line and headers, exactly as pywsgi sends them
         try:
             self.response_length += send_file_range(self.socket, file, offset, int(self.provided_content_length))
         except OSError as ex:  # what pywsgi's _sendall records for its access log
-            self.status = "socket error: %s" % ex
+            self.status = f"socket error: {ex}"
             if self.code > 0:
                 self.code = -self.code
             raise
@@ -123,8 +126,9 @@ def make_server(listener, app, deadlines: Deadlines, http_server: str = "lean", 
     return server
 
 
-def serve(host: str, port: int, overrides: dict, *, certfile=None, keyfile=None, ready_file=None,
-          http_server: str = "lean") -> int:
+def serve(
+    host: str, port: int, overrides: dict, *, certfile=None, keyfile=None, ready_file=None, http_server: str = "lean"
+) -> int:
     """Run until SIGINT/SIGTERM; returns the exit status."""
     config = RelayConfig.from_env(**overrides)
     worker = os.environ.get(WORKER_ENV)
@@ -132,9 +136,14 @@ def serve(host: str, port: int, overrides: dict, *, certfile=None, keyfile=None,
         return supervise(config.processes, host, port, config.data_dir, ready_file)
     app = create_app(config)
     ssl_args = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
-    deadlines = Deadlines(idle_timeout=config.idle_timeout, header_timeout=config.header_timeout,
-                          body_timeout=config.body_timeout, max_body=config.max_request_bytes,
-                          stream_min_rate=config.upload_min_rate, stream_rate_window=config.upload_rate_window)
+    deadlines = Deadlines(
+        idle_timeout=config.idle_timeout,
+        header_timeout=config.header_timeout,
+        body_timeout=config.body_timeout,
+        max_body=config.max_request_bytes,
+        stream_min_rate=config.upload_min_rate,
+        stream_rate_window=config.upload_rate_window,
+    )
     listener = (host, port)
     if worker is not None:
         listener = _shared_listener(host, port, config.data_dir, worker)
@@ -224,8 +233,7 @@ def supervise(processes: int, host: str, port: int, data_dir: Path, ready_file: 
         for index in wave:
             start(index)
         while not all((run / f"ready-{i}").exists() for i in wave):
-            if (stop.is_set() or time.monotonic() > deadline
-                    or any(w.poll() is not None for w in workers.values())):
+            if stop.is_set() or time.monotonic() > deadline or any(w.poll() is not None for w in workers.values()):
                 log.error("the relay processes did not all start")
                 _stop_all(workers)
                 return 1

@@ -8,7 +8,8 @@ the keys they pinned themselves, which is what actually protects them.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from relay_server.errors import bad_request
 from relay_server.models import Device
@@ -33,18 +34,27 @@ def parse(body: Mapping[str, Any], device_ids: list[str]) -> dict[str, PushSigna
     return signatures
 
 
-def check(sender: Device, signature: PushSignature, *, target_id: str, mode: str, app: InstallInfo,
-          fmt: str, sha256: str | None) -> None:
+def check(
+    sender: Device,
+    signature: PushSignature,
+    *,
+    target_id: str,
+    mode: str,
+    app: InstallInfo,
+    fmt: str,
+    sha256: str | None,
+) -> None:
     """Refuse (400) a signature that would not verify on the target device."""
     if not sender.public_key:
         raise bad_request("signatures: this device registered no public key at login", "no_public_key")
     if signature.sha256 is not None and signature.sha256 != sha256:
-        raise bad_request(f"signatures.{target_id}.sha256: differs from the package's SHA-256 ({sha256})",
-                          "signature_mismatch")
+        raise bad_request(
+            f"signatures.{target_id}.sha256: differs from the package's SHA-256 ({sha256})", "signature_mismatch"
+        )
     facts = facts_for(signature, device_id=target_id, mode=mode, app_id=app.id, version=app.version, fmt=fmt)
     if not verify(sender.public_key, facts, signature.value):
         raise bad_request(
             f"signatures.{target_id}: does not verify with this device's key over "
             f"(push {signature.push_id}, format {fmt}, version {app.version}, mode {mode})",
-            "bad_signature")
-
+            "bad_signature",
+        )

@@ -44,8 +44,9 @@ def storage_problem(exc: BaseException) -> str | None:
             return "full"
         if isinstance(cause, OSError) and cause.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
             return "read_only"
-        if isinstance(cause, (sqlite3.OperationalError, sqlite3.DatabaseError, peewee.OperationalError,
-                              peewee.DatabaseError)):
+        if isinstance(
+            cause, (sqlite3.OperationalError, sqlite3.DatabaseError, peewee.OperationalError, peewee.DatabaseError)
+        ):
             text = str(cause).lower()
             if "disk is full" in text or "no space left" in text or "disk full" in text:
                 return "full"
@@ -62,7 +63,7 @@ def storage_problem(exc: BaseException) -> str | None:
 MESSAGES = {
     "full": "the relay's disk is full; nothing was changed. Try again later (the operator has to free space)",
     "read_only": "the relay cannot write to its storage; nothing was changed. Try again later "
-                 "(the operator has to fix the data directory or database)",
+    "(the operator has to fix the data directory or database)",
 }
 
 
@@ -124,10 +125,12 @@ class StorageProbe:
         try:
             from relay_server.models import HealthProbe
 
-            with connection():
-                with database.atomic():
-                    (HealthProbe.insert(id=1, at=utcnow())
-                     .on_conflict(conflict_target=[HealthProbe.id], preserve=[HealthProbe.at]).execute())
+            with connection(), database.atomic():
+                (
+                    HealthProbe.insert(id=1, at=utcnow())
+                    .on_conflict(conflict_target=[HealthProbe.id], preserve=[HealthProbe.at])
+                    .execute()
+                )
         except Exception as exc:  # noqa: BLE001 - any failure to write is the finding
             report.disk_full |= storage_problem(exc) == "full"
             report.problems.append(f"the database cannot be written ({type(exc).__name__})")

@@ -6,12 +6,11 @@ from urllib.parse import urljoin
 
 from flask import Blueprint, abort, render_template, request, send_from_directory
 
-from shared.assets import LOGO
-from shared.formatting import human_size
-
 from relay_server import catalog
 from relay_server.models import CatalogApp
 from relay_server.serving import send_package
+from shared.assets import LOGO
+from shared.formatting import human_size
 
 store = Blueprint("store", __name__)
 
@@ -20,8 +19,13 @@ def json_ld(app: dict) -> dict:
     """schema.org SoftwareApplication for one app, with absolute URLs (``docs/api.md``)."""
     base = request.host_url
     packages = [
-        {"format": p["format"], "url": urljoin(base, p["url"]), "sha256": p["sha256"], "size": p["size"],
-         "runtime": p.get("runtime") or None}
+        {
+            "format": p["format"],
+            "url": urljoin(base, p["url"]),
+            "sha256": p["sha256"],
+            "size": p["size"],
+            "runtime": p.get("runtime") or None,
+        }
         for p in app["packages"]
     ]
     return {

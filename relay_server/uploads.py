@@ -44,14 +44,20 @@ def create_table() -> None:
 
 def owns(account_id: int, sha256: str) -> bool:
     """Did this account upload the package ``sha256``?"""
-    return (PackageUpload.select(PackageUpload.size)
-            .where((PackageUpload.account == account_id) & (PackageUpload.package == sha256)).exists())
+    return (
+        PackageUpload.select(PackageUpload.size)
+        .where((PackageUpload.account == account_id) & (PackageUpload.package == sha256))
+        .exists()
+    )
 
 
 def stored_bytes(account_id: int) -> int:
     """Bytes of uploads the account keeps on the relay now."""
-    total = (PackageUpload.select(pw.fn.COALESCE(pw.fn.SUM(PackageUpload.size), 0))
-             .where(PackageUpload.account == account_id).scalar())
+    total = (
+        PackageUpload.select(pw.fn.COALESCE(pw.fn.SUM(PackageUpload.size), 0))
+        .where(PackageUpload.account == account_id)
+        .scalar()
+    )
     return int(total or 0)
 
 
@@ -79,14 +85,23 @@ def record(account_id: int, sha256: str, size: int, content_type: str, quota: in
         if not before and stored_bytes(account_id) + size > quota:
             raise OverQuota()
         if not Package.update(created_at=now).where(Package.sha256 == sha256).execute():
-            (Package.insert(sha256=sha256, size=size, content_type=content_type, created_at=now)
-             .on_conflict_ignore().execute())
+            (
+                Package.insert(sha256=sha256, size=size, content_type=content_type, created_at=now)
+                .on_conflict_ignore()
+                .execute()
+            )
         if before:
-            (PackageUpload.update(uploaded_at=now)
-             .where((PackageUpload.account == account_id) & (PackageUpload.package == sha256)).execute())
+            (
+                PackageUpload.update(uploaded_at=now)
+                .where((PackageUpload.account == account_id) & (PackageUpload.package == sha256))
+                .execute()
+            )
         else:
-            (PackageUpload.insert(account=account_id, package=sha256, size=size, uploaded_at=now)
-             .on_conflict_ignore().execute())
+            (
+                PackageUpload.insert(account=account_id, package=sha256, size=size, uploaded_at=now)
+                .on_conflict_ignore()
+                .execute()
+            )
     return not before
 
 

@@ -56,11 +56,18 @@ def main(argv: list[str] | None = None) -> int:
         return module.run(args) or 0
     except ModuleNotFoundError as exc:
         extra = EXTRAS.get(args.command)
-        if extra is None or (exc.name or "").split(".")[0] in ("shared", "relay_server", "desktop_sender",
-                                                                 "mobile_receiver"):
+        if extra is None or (exc.name or "").split(".")[0] in (
+            "shared",
+            "relay_server",
+            "desktop_sender",
+            "mobile_receiver",
+        ):
             raise
-        print(f"appbeam {args.command} needs {exc.name}, which comes with the {extra!r} extra: "
-              f"pip install 'appbeam[{extra}]'", file=sys.stderr)
+        print(
+            f"appbeam {args.command} needs {exc.name}, which comes with the {extra!r} extra: "
+            f"pip install 'appbeam[{extra}]'",
+            file=sys.stderr,
+        )
         return 2
 
 

@@ -54,12 +54,23 @@ RECEIVERS = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", help="where the demo keeps everything (default: the user data dir)")
     parser.add_argument("--port", type=int, default=0, help="relay port (default: a free one)")
-    parser.add_argument("--headless", action="store_true",
-                        help="no screen: run offscreen, take the sender through one push, save screenshots")
-    parser.add_argument("--screenshots", metavar="DIR", default="screenshots",
-                        help="with --headless: folder for the PNGs (default ./screenshots)")
-    parser.add_argument("--demo-scale", type=float, default=1.0,
-                        help="size factor of the generated demo packages (default 1.0: 1-50 MB)")
+    parser.add_argument(
+        "--headless",
+        action="store_true",
+        help="no screen: run offscreen, take the sender through one push, save screenshots",
+    )
+    parser.add_argument(
+        "--screenshots",
+        metavar="DIR",
+        default="screenshots",
+        help="with --headless: folder for the PNGs (default ./screenshots)",
+    )
+    parser.add_argument(
+        "--demo-scale",
+        type=float,
+        default=1.0,
+        help="size factor of the generated demo packages (default 1.0: 1-50 MB)",
+    )
 
 
 def has_screen() -> bool:
@@ -71,19 +82,33 @@ def has_screen() -> bool:
 
 def run(args: argparse.Namespace) -> int:
     if not args.headless and not has_screen():
-        print("No screen here (no DISPLAY or WAYLAND_DISPLAY): running the demo headless; "
-              f"screenshots go to {Path(args.screenshots).resolve()}.")
+        print(
+            "No screen here (no DISPLAY or WAYLAND_DISPLAY): running the demo headless; "
+            f"screenshots go to {Path(args.screenshots).resolve()}."
+        )
         args.headless = True
-    demo = Demo(Path(args.data_dir) if args.data_dir else data_dir("demo"), port=args.port,
-                headless=args.headless, screenshots=Path(args.screenshots).resolve(), demo_scale=args.demo_scale)
+    demo = Demo(
+        Path(args.data_dir) if args.data_dir else data_dir("demo"),
+        port=args.port,
+        headless=args.headless,
+        screenshots=Path(args.screenshots).resolve(),
+        demo_scale=args.demo_scale,
+    )
     return demo.run()
 
 
 class Demo:
     """Starts, supervises and stops the demo's processes."""
 
-    def __init__(self, root: Path, *, port: int = 0, headless: bool = False, screenshots: Path | None = None,
-                 demo_scale: float = 1.0):
+    def __init__(
+        self,
+        root: Path,
+        *,
+        port: int = 0,
+        headless: bool = False,
+        screenshots: Path | None = None,
+        demo_scale: float = 1.0,
+    ):
         self.root = root
         self.port = port or free_port()
         self.headless = headless
@@ -101,11 +126,15 @@ class Demo:
 
     def _spawn(self, name: str, *args: str, env: dict | None = None) -> subprocess.Popen:
         self.logs.mkdir(parents=True, exist_ok=True)
-        log_file = open(self.logs / f"{name}.log", "ab")
+        log_file = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 (the child process writes it)
         cmd = [sys.executable, "-m", "shared.cli", *args]
-        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-                                start_new_session=True)  # Ctrl-C reaches us; we stop the children
+        proc = subprocess.Popen(
+            cmd,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            start_new_session=True,
+        )  # Ctrl-C reaches us; we stop the children
         log_file.close()
         self.processes[name] = proc
         log.info("started %s (pid %d); log in %s", name, proc.pid, self.logs / f"{name}.log")
@@ -134,8 +163,7 @@ class Demo:
         from shared.local_relay import LocalRelay
 
         self.logs.mkdir(parents=True, exist_ok=True)
-        self.relay = LocalRelay(self.root / "relay", port=self.port,
-                                extra_args=["--demo-scale", str(self.demo_scale)])
+        self.relay = LocalRelay(self.root / "relay", port=self.port, extra_args=["--demo-scale", str(self.demo_scale)])
         self.relay.log_path = self.logs / "relay.log"
         self.relay.start()  # the first start generates the demo packages (a few seconds)
         log.info("started relay (pid %d); log in %s", self.relay.proc.pid, self.relay.log_path)
@@ -170,20 +198,51 @@ class Demo:
 
     def start_receivers(self) -> None:
         for receiver in RECEIVERS:
-            args = ["receiver", "--profile", receiver.profile,
-                    "--data-dir", str(self.root / "receivers" / receiver.profile),
-                    "--relay", self.relay_url, "--username", receiver.username, "--password", PASSWORD,
-                    "--device-name", receiver.name, "--model", receiver.model, "--platform", receiver.platform]
+            args = [
+                "receiver",
+                "--profile",
+                receiver.profile,
+                "--data-dir",
+                str(self.root / "receivers" / receiver.profile),
+                "--relay",
+                self.relay_url,
+                "--username",
+                receiver.username,
+                "--password",
+                PASSWORD,
+                "--device-name",
+                receiver.name,
+                "--model",
+                receiver.model,
+                "--platform",
+                receiver.platform,
+            ]
             if self.headless:
                 self.screenshots.mkdir(parents=True, exist_ok=True)
-                args += ["--screenshot", str(self.screenshots / f"receiver-{receiver.profile}.png"),
-                         "--screenshot-delay", "3600"]  # taken on SIGUSR1 when the tour says so
+                args += [
+                    "--screenshot",
+                    str(self.screenshots / f"receiver-{receiver.profile}.png"),
+                    "--screenshot-delay",
+                    "3600",
+                ]  # taken on SIGUSR1 when the tour says so
             self._spawn(f"receiver-{receiver.profile}", *args)
 
     def start_sender(self) -> subprocess.Popen:
-        args = ["sender", "--profile", "demo", "--data-dir", str(self.root / "sender"),
-                "--relay", self.relay_url, "--username", OWNER, "--password", PASSWORD,
-                "--device-name", SENDER_NAME]
+        args = [
+            "sender",
+            "--profile",
+            "demo",
+            "--data-dir",
+            str(self.root / "sender"),
+            "--relay",
+            self.relay_url,
+            "--username",
+            OWNER,
+            "--password",
+            PASSWORD,
+            "--device-name",
+            SENDER_NAME,
+        ]
         if self.headless:
             args += ["--headless", "--tour", str(self.screenshots)]
         return self._spawn("sender", *args)

@@ -76,12 +76,15 @@ def _network(exc: BaseException, place: str) -> Explanation | None:
     subject = place[:1].upper() + place[1:]
     if any(isinstance(c, (ssl.SSLError, requests.exceptions.SSLError)) for c in causes):
         if any("certificate" in t or "verify" in t for t in texts):
-            return Explanation(f"Can't make a secure connection to {place}: its certificate is not "
-                               "trusted or has expired. Check the address, or ask its operator.", False)
-        return Explanation(f"Can't make a secure connection to {place}. Check the address (http or https?).",
-                           False)
+            return Explanation(
+                f"Can't make a secure connection to {place}: its certificate is not "
+                "trusted or has expired. Check the address, or ask its operator.",
+                False,
+            )
+        return Explanation(f"Can't make a secure connection to {place}. Check the address (http or https?).", False)
     if any(isinstance(c, socket.gaierror) for c in causes) or any(
-            "name or service not known" in t or "failed to resolve" in t for t in texts):
+        "name or service not known" in t or "failed to resolve" in t for t in texts
+    ):
         return Explanation(f"Can't find {place}. Check the address and this device's connection.", True)
     if any(isinstance(c, (requests.Timeout, socket.timeout, TimeoutError)) for c in causes):
         return Explanation(f"{subject} is not answering.", True)
@@ -141,9 +144,7 @@ def explain(exc: BaseException, *, place: str | None = None, retry_in: float | N
         found = _relay(exc, place or "the relay")
     elif isinstance(exc, requests.HTTPError) and exc.response is not None:
         found = _http(exc.response, where)
-    elif (found := _network(exc, where)) is not None:
-        pass
-    elif isinstance(exc, OSError) and (found := _os(exc)) is not None:
+    elif (found := _network(exc, where)) is not None or isinstance(exc, OSError) and (found := _os(exc)) is not None:
         pass
     else:
         found = Explanation("Something unexpected went wrong. The details are in the log.", False)
@@ -154,6 +155,6 @@ def explain(exc: BaseException, *, place: str | None = None, retry_in: float | N
 
 
 def relay_place(base_url: str | None) -> str:
-    """"the relay at relay.example:8765", for ``explain(place=...)``."""
+    """ "the relay at relay.example:8765", for ``explain(place=...)``."""
     host = host_of(base_url)
     return f"the relay at {host}" if host else "the relay"

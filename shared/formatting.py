@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def human_size(n: int | None) -> str:
@@ -51,8 +51,8 @@ def human_when(iso: str | None, now: datetime | None = None) -> str:
     except ValueError:
         return iso
     if then.tzinfo is None:
-        then = then.replace(tzinfo=timezone.utc)
-    now = now or datetime.now(timezone.utc)
+        then = then.replace(tzinfo=UTC)
+    now = now or datetime.now(UTC)
     ago = (now - then).total_seconds()
     if ago < 45:
         return "just now"

@@ -41,8 +41,14 @@ class LocalRelay:
     #: The child's working directory (a test of an installed wheel runs it from elsewhere).
     workdir: Path = REPO
 
-    def __init__(self, data_dir: str | os.PathLike, *, port: int | None = None, extra_args: list[str] | None = None,
-                 env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        data_dir: str | os.PathLike,
+        *,
+        port: int | None = None,
+        extra_args: list[str] | None = None,
+        env: dict[str, str] | None = None,
+    ):
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.extra_args = list(extra_args or [])
@@ -56,17 +62,36 @@ class LocalRelay:
         return f"{scheme}://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "shared.cli", "relay", "--host", "127.0.0.1", "--port", str(self.port),
-                "--data-dir", str(self.data_dir), *self.extra_args]
+        return [
+            sys.executable,
+            "-m",
+            "shared.cli",
+            "relay",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+            *self.extra_args,
+        ]
 
     def start(self, timeout: float = 120.0) -> "LocalRelay":
         """Start it and wait for its health check (the first start generates the demo packages)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1",
-               "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])), **self.env}
+        env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+            **self.env,
+        }
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                self.command(), cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, env=env,
+                self.command(),
+                cwd=self.workdir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
                 preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
             )
         deadline = time.monotonic() + timeout

@@ -45,8 +45,9 @@ from shared.protocol import (
 T = TypeVar("T")
 
 # Field types with the protocol's limits, so the generated schemas (and ``read``) carry them.
-AppId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,199}$",
-                                    description="app id, e.g. org.videolan.vlc")]
+AppId = Annotated[
+    str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,199}$", description="app id, e.g. org.videolan.vlc")
+]
 Sha256 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-fA-F]{64}$", description="SHA-256, hexadecimal")]
 Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_INT)]
 Timestamp = Annotated[str, msgspec.Meta(description="ISO 8601 time, UTC")]
@@ -88,7 +89,7 @@ def read(data: Any, shape: type[T], where: str = "") -> T:
 # --------------------------------------------------------------------------- install information
 
 
-class PackageRef(Message):
+class PackageRef(Message, frozen=True):
     """One downloadable package of an app: one URL per format [0059]."""
 
     format: Annotated[str, msgspec.Meta(description="package format: " + ", ".join(FORMAT_MIME_TYPES))]
@@ -113,7 +114,7 @@ class PackageRef(Message):
         )
 
 
-class InstallInfo(Message):
+class InstallInfo(Message, frozen=True):
     """Everything a device needs to fetch and install one app [0053, 0059].
 
     Only ``id`` is required; ``packages`` may be empty when the relay's catalog knows
@@ -165,7 +166,7 @@ class InstallInfo(Message):
 # --------------------------------------------------------------------------- who sent it, signed how
 
 
-class PushSender(Message):
+class PushSender(Message, frozen=True):
     """Who sent a push: the account and the device it came from."""
 
     username: str
@@ -182,7 +183,7 @@ class PushSender(Message):
         return cls(username, device_id, parse_text(data, "device_name", limit=100, where="sender.") or device_id)
 
 
-class PushSignature(Message):
+class PushSignature(Message, frozen=True):
     """A sender's signature for one target, as requests and push messages carry it
     (``shared.signing`` makes and checks it).
 
@@ -206,14 +207,18 @@ class PushSignature(Message):
         parse_timestamp(signed_at, f"{where}signed_at")
         assert isinstance(signed_at, str)  # parse_timestamp checked it
         value = b64decode_exact(data.get("value"), 64, f"{where}value")
-        return cls(push_id, signed_at, parse_sha256(data.get("sha256"), f"{where}sha256"),
-                   base64.b64encode(value).decode("ascii"))
+        return cls(
+            push_id,
+            signed_at,
+            parse_sha256(data.get("sha256"), f"{where}sha256"),
+            base64.b64encode(value).decode("ascii"),
+        )
 
 
 # --------------------------------------------------------------------------- stream events
 
 
-class PushMessage(Message):
+class PushMessage(Message, frozen=True):
     """The ``push`` stream event a target device receives [claims 3, 10]."""
 
     push_id: str
@@ -231,7 +236,7 @@ class PushMessage(Message):
         if not isinstance(data, Mapping):
             raise ProtocolError("push", "must be an object")
         try:
-            mode = PushMode(data.get("mode"))
+            mode = PushMode(str(data.get("mode")))
         except ValueError:
             raise ProtocolError("mode", "must be install_now or notify") from None
         push_id = parse_text(data, "push_id", required=True, limit=64)
@@ -249,7 +254,7 @@ class PushMessage(Message):
         )
 
 
-class PushUpdate(Message):
+class PushUpdate(Message, frozen=True):
     """The ``push_update`` stream event a sending device receives: one push changed state."""
 
     push_id: str
@@ -265,13 +270,13 @@ class PushUpdate(Message):
         return percent(self.bytes_done, self.bytes_total)
 
 
-class PushCancelled(Message):
+class PushCancelled(Message, frozen=True):
     """The ``push_cancelled`` stream event a target device receives: the sender withdrew it."""
 
     push_id: str
 
 
-class DeviceKeyChanged(Message):
+class DeviceKeyChanged(Message, frozen=True):
     """The ``device_key`` stream event: a device of the account registered a new signing key."""
 
     device_id: str
@@ -281,7 +286,7 @@ class DeviceKeyChanged(Message):
 # --------------------------------------------------------------------------- API answers
 
 
-class HistoryEntry(Message):
+class HistoryEntry(Message, frozen=True):
     """One step of a push's history (``GET /pushes/<id>``)."""
 
     state: PushState
@@ -291,7 +296,7 @@ class HistoryEntry(Message):
     at: str
 
 
-class Push(Message):
+class Push(Message, frozen=True):
     """A push to one device as the API shows it (``docs/api.md``, Pushes)."""
 
     id: str
@@ -319,7 +324,7 @@ class Push(Message):
         return percent(self.bytes_done, self.bytes_total)
 
 
-class PushList(Message):
+class PushList(Message, frozen=True):
     """``{"pushes": [...]}``: the answer to creating and to listing pushes."""
 
     pushes: list[Push]
@@ -333,11 +338,32 @@ def percent(done: int | None, total: int | None) -> int | None:
 
 
 #: The shapes whose JSON Schema the OpenAPI document carries.
-SCHEMA_SHAPES: tuple[type[Message], ...] = (Push, PushList, PushMessage, PushUpdate, PushCancelled,
-                                            DeviceKeyChanged, InstallInfo, PushSignature)
+SCHEMA_SHAPES: tuple[type[Message], ...] = (
+    Push,
+    PushList,
+    PushMessage,
+    PushUpdate,
+    PushCancelled,
+    DeviceKeyChanged,
+    InstallInfo,
+    PushSignature,
+)
 
 __all__ = [
-    "DeviceKeyChanged", "HistoryEntry", "InstallInfo", "Message", "PackageRef", "Push", "PushCancelled",
-    "PushList", "PushMessage", "PushSender", "PushSignature", "PushUpdate", "SCHEMA_SHAPES", "encode", "percent",
+    "DeviceKeyChanged",
+    "HistoryEntry",
+    "InstallInfo",
+    "Message",
+    "PackageRef",
+    "Push",
+    "PushCancelled",
+    "PushList",
+    "PushMessage",
+    "PushSender",
+    "PushSignature",
+    "PushUpdate",
+    "SCHEMA_SHAPES",
+    "encode",
+    "percent",
     "read",
 ]

@@ -41,9 +41,9 @@ import struct
 import tarfile
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any, BinaryIO
 from xml.etree import ElementTree
 
@@ -122,8 +122,7 @@ def _inspect(f: BinaryIO, fmt: str) -> PackageFacts:
     f.seek(0)
     head = f.read(_HEAD_BYTES)
     if size == 0:
-        raise NotAPackage(f"The download is empty: there is no {fmt.upper()} in it. Try downloading it again.",
-                          "empty")
+        raise NotAPackage(f"The download is empty: there is no {fmt.upper()} in it. Try downloading it again.", "empty")
     checker = _CHECKERS.get(fmt)
     if checker is not None and _MAGIC_OK[fmt](head):
         f.seek(0)
@@ -133,15 +132,35 @@ def _inspect(f: BinaryIO, fmt: str) -> PackageFacts:
     _refuse_by_content(head, fmt)
     if checker is None and fmt not in _MAGIC_OK:
         return PackageFacts(fmt)  # a format with no magic number we can check: not a web page, at least
-    raise NotAPackage(f"This file is not {describe(fmt)}: it does not start the way {_a(fmt)} does. It may "
-                      f"be damaged, or something else under that name.", "wrong_kind")
+    raise NotAPackage(
+        f"This file is not {describe(fmt)}: it does not start the way {_a(fmt)} does. It may "
+        f"be damaged, or something else under that name.",
+        "wrong_kind",
+    )
 
 
 # --------------------------------------------------------------------------- what a file is instead
 
 
-_HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<script", b"<meta", b"<title", b"<link",
-                b"<div", b"<form", b"<p>", b"<p ", b"<!--", b"<style", b"<iframe", b"<center", b"<h1")
+_HTML_STARTS = (
+    b"<!doctype html",
+    b"<html",
+    b"<head",
+    b"<body",
+    b"<script",
+    b"<meta",
+    b"<title",
+    b"<link",
+    b"<div",
+    b"<form",
+    b"<p>",
+    b"<p ",
+    b"<!--",
+    b"<style",
+    b"<iframe",
+    b"<center",
+    b"<h1",
+)
 _OTHER_KINDS = (
     (b"%PDF-", "a PDF document"),
     (b"\x89PNG\r\n\x1a\n", "an image"),
@@ -198,12 +217,12 @@ def _refuse_by_content(head: bytes, fmt: str) -> None:
     """Raise the sentence for a file that is plainly something else; return if it is not plain."""
     what = describe(fmt)
     if looks_like_web_page(head):
-        raise NotAPackage(f"This file is a web page, not {what}. The site may need you to sign in first.",
-                          "web_page")
+        raise NotAPackage(f"This file is a web page, not {what}. The site may need you to sign in first.", "web_page")
     text = _as_text(head)
     if text is not None:
-        raise NotAPackage(f"This file is text, not {what}. The link may lead to an error message instead of "
-                          f"the app.", "text")
+        raise NotAPackage(
+            f"This file is text, not {what}. The link may lead to an error message instead of the app.", "text"
+        )
     for magic, kind in _OTHER_KINDS:
         if head.startswith(magic):
             raise NotAPackage(f"This file is {kind}, not {what}.", "wrong_kind")
@@ -224,19 +243,24 @@ def _open_zip(f: BinaryIO, size: int, fmt: str) -> zipfile.ZipFile:
         zf = zipfile.ZipFile(f)
     except zipfile.BadZipFile:
         # It starts like a ZIP but its table of contents (at the end) is missing: cut short.
-        raise NotAPackage(f"The download is incomplete: the {label} archive is cut short. Try downloading it "
-                          f"again.", "incomplete") from None
+        raise NotAPackage(
+            f"The download is incomplete: the {label} archive is cut short. Try downloading it again.", "incomplete"
+        ) from None
     except (OSError, ValueError, EOFError, struct.error, NotImplementedError):
-        raise NotAPackage(f"The {label} file is damaged: its table of contents cannot be read. Try downloading "
-                          f"it again.", "damaged") from None
+        raise NotAPackage(
+            f"The {label} file is damaged: its table of contents cannot be read. Try downloading it again.", "damaged"
+        ) from None
     start_dir = getattr(zf, "start_dir", size)
     for info in zf.infolist():
         # Each entry (its local header and data) must lie before the table of contents.
         end = info.header_offset + 30 + len(info.orig_filename.encode("utf-8", "replace")) + info.compress_size
         if info.header_offset < 0 or end > start_dir:
             zf.close()
-            raise NotAPackage(f"The {label} file is damaged: its table of contents points past its contents. Try "
-                              f"downloading it again.", "damaged")
+            raise NotAPackage(
+                f"The {label} file is damaged: its table of contents points past its contents. Try "
+                f"downloading it again.",
+                "damaged",
+            )
     return zf
 
 
@@ -248,8 +272,9 @@ def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, fmt: str) -> bytes:
         with zf.open(info) as entry:
             return entry.read(MAX_METADATA_BYTES + 1)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error, NotImplementedError, struct.error):
-        raise NotAPackage(f"The {label} file is damaged: its {info.filename} cannot be read. Try downloading it "
-                          f"again.", "damaged") from None
+        raise NotAPackage(
+            f"The {label} file is damaged: its {info.filename} cannot be read. Try downloading it again.", "damaged"
+        ) from None
 
 
 def _check_apk(f: BinaryIO, size: int, fmt: str) -> PackageFacts:
@@ -257,8 +282,11 @@ def _check_apk(f: BinaryIO, size: int, fmt: str) -> PackageFacts:
         try:
             info = zf.getinfo("AndroidManifest.xml")
         except KeyError:
-            raise NotAPackage("This file is not an Android app (apk): it has no AndroidManifest.xml. It may be "
-                              "another kind of ZIP archive under an app's name.", "missing_part") from None
+            raise NotAPackage(
+                "This file is not an Android app (apk): it has no AndroidManifest.xml. It may be "
+                "another kind of ZIP archive under an app's name.",
+                "missing_part",
+            ) from None
         raw = _read_entry(zf, info, fmt)
         manifest = read_android_manifest(raw)
         resources = None
@@ -270,16 +298,16 @@ def _check_apk(f: BinaryIO, size: int, fmt: str) -> PackageFacts:
                 resources = None
     app_id = manifest.get("package")
     if not app_id:
-        raise NotAPackage("This file is not an installable Android app (apk): its manifest names no application "
-                          "id.", "damaged")
+        raise NotAPackage(
+            "This file is not an installable Android app (apk): its manifest names no application id.", "damaged"
+        )
     name, version = manifest.get("label"), manifest.get("versionName")
     if resources is not None:
         if name is None and manifest.get("label_ref") is not None:
             name = resolve_string_resource(resources, manifest["label_ref"])
         if version is None and manifest.get("versionName_ref") is not None:
             version = resolve_string_resource(resources, manifest["versionName_ref"])
-    return PackageFacts(fmt, app_id=app_id, name=name, version=version,
-                        version_code=manifest.get("versionCode"))
+    return PackageFacts(fmt, app_id=app_id, name=name, version=version, version_code=manifest.get("versionCode"))
 
 
 def _app_bundles(names: list[str]) -> list[str]:
@@ -322,8 +350,11 @@ def _check_ipa(f: BinaryIO, size: int, fmt: str) -> PackageFacts:
     with _open_zip(f, size, fmt) as zf:
         bundles = _app_bundles(zf.namelist())
         if not bundles:
-            raise NotAPackage("This file is not an iPhone or iPad app (ipa): it has no Payload/….app folder. It "
-                              "may be another kind of ZIP archive under an app's name.", "missing_part")
+            raise NotAPackage(
+                "This file is not an iPhone or iPad app (ipa): it has no Payload/….app folder. It "
+                "may be another kind of ZIP archive under an app's name.",
+                "missing_part",
+            )
         info = zf.NameToInfo.get(bundles[0] + "Info.plist")
         if info is None:
             return PackageFacts(fmt)
@@ -334,8 +365,11 @@ def _check_pxl(f: BinaryIO, size: int, fmt: str) -> PackageFacts:
     with _open_zip(f, size, fmt) as zf:
         info = next((i for i in zf.infolist() if i.filename.lower() == "pxlpkg.plist"), None)
         if info is None:
-            raise NotAPackage("This file is not an iPhone app (pxl): it has no PxlPkg.plist. It may be another "
-                              "kind of ZIP archive under an app's name.", "missing_part")
+            raise NotAPackage(
+                "This file is not an iPhone app (pxl): it has no PxlPkg.plist. It may be another "
+                "kind of ZIP archive under an app's name.",
+                "missing_part",
+            )
         return _facts_from_plist(fmt, _plist(_read_entry(zf, info, fmt), fmt, "PxlPkg.plist"))
 
 
@@ -344,9 +378,11 @@ def _check_xap(f: BinaryIO, size: int, fmt: str) -> PackageFacts:
         by_name = {i.filename.lower(): i for i in zf.infolist()}
         info = by_name.get("wmappmanifest.xml")
         if info is None and "appmanifest.xaml" not in by_name:
-            raise NotAPackage("This file is not a Windows Phone app (xap): it has no WMAppManifest.xml or "
-                              "AppManifest.xaml. It may be another kind of ZIP archive under an app's name.",
-                              "missing_part")
+            raise NotAPackage(
+                "This file is not a Windows Phone app (xap): it has no WMAppManifest.xml or "
+                "AppManifest.xaml. It may be another kind of ZIP archive under an app's name.",
+                "missing_part",
+            )
         if info is None:
             return PackageFacts(fmt)
         raw = _read_entry(zf, info, fmt)
@@ -394,7 +430,7 @@ def _apkinspector() -> Any:
     return sys.modules["apkInspector.axml"]
 
 
-def read_android_manifest(raw: bytes) -> dict[str, Any]:
+def read_android_manifest(raw: bytes) -> dict[str, Any]:  # noqa: C901 (to split: issue 13)
     """The application id, versionName, versionCode and label of a compiled AndroidManifest.xml,
     as ``{"package", "versionName", "versionCode", "label", "label_ref", "versionName_ref"}``
     (absent ones None); the ``_ref`` entries are resource ids, when the label or the version
@@ -402,18 +438,28 @@ def read_android_manifest(raw: bytes) -> dict[str, Any]:
     Raises NotAPackage when the manifest is plain text or cannot be decoded."""
     text = _as_text(raw[:_HEAD_BYTES])
     if text is not None and text.lstrip().startswith("<"):
-        raise NotAPackage("This file is not a built Android app (apk): its AndroidManifest.xml is plain text, as in "
-                          "source code, not the compiled form a phone installs.", "wrong_kind")
+        raise NotAPackage(
+            "This file is not a built Android app (apk): its AndroidManifest.xml is plain text, as in "
+            "source code, not the compiled form a phone installs.",
+            "wrong_kind",
+        )
     if len(raw) < 8 or struct.unpack_from("<H", raw)[0] != 0x0003:
-        raise NotAPackage("The APK file is damaged: its AndroidManifest.xml is not a compiled Android manifest.",
-                          "damaged")
+        raise NotAPackage(
+            "The APK file is damaged: its AndroidManifest.xml is not a compiled Android manifest.", "damaged"
+        )
     axml = _apkinspector()
     try:
         parsed = axml.ManifestStruct.parse(io.BytesIO(raw))
         strings = parsed.string_pool.string_list
         resids = list(getattr(parsed.resource_map, "resids", []) or [])
-        found: dict[str, Any] = {"package": None, "versionName": None, "versionCode": None, "label": None, "label_ref": None,
-                       "versionName_ref": None}
+        found: dict[str, Any] = {
+            "package": None,
+            "versionName": None,
+            "versionCode": None,
+            "label": None,
+            "label_ref": None,
+            "versionName_ref": None,
+        }
         for element in parsed.elements:
             if not isinstance(element, axml.XmlStartElement):
                 continue
@@ -447,7 +493,11 @@ def read_android_manifest(raw: bytes) -> dict[str, Any]:
 
 
 def _string(strings: list[Any], index: int) -> str:
-    return strings[index] if isinstance(index, int) and 0 <= index < len(strings) and isinstance(strings[index], str) else ""
+    return (
+        strings[index]
+        if isinstance(index, int) and 0 <= index < len(strings) and isinstance(strings[index], str)
+        else ""
+    )
 
 
 def _attribute_value(attr: Any, strings: list[Any]) -> str | int | tuple[str, int] | None:
@@ -483,14 +533,14 @@ def _string_pool(data: bytes, at: int) -> list[str]:
                 length = ((length & 0x7F) << 8) | data[pos + 1]
                 pos += 1
             pos += 1
-            out.append(data[pos:pos + length].decode("utf-8", "replace"))
+            out.append(data[pos : pos + length].decode("utf-8", "replace"))
         else:
             length = struct.unpack_from("<H", data, pos)[0]
             pos += 2
             if length & 0x8000:
                 length = ((length & 0x7FFF) << 16) | struct.unpack_from("<H", data, pos)[0]
                 pos += 2
-            out.append(data[pos:pos + 2 * length].decode("utf-16-le", "replace"))
+            out.append(data[pos : pos + 2 * length].decode("utf-16-le", "replace"))
     return out
 
 
@@ -574,35 +624,43 @@ def _check_deb(f: BinaryIO, size: int, fmt: str) -> PackageFacts:
             if len(header) < 60 and not header.strip(b"\n"):
                 break  # trailing newline padding
             if len(header) < 60:
-                raise NotAPackage("The download is incomplete: the DEB archive is cut short. Try downloading it "
-                                  "again.", "incomplete")
-            raise NotAPackage("The DEB file is damaged: a member of the archive has a broken header. Try "
-                              "downloading it again.", "damaged")
+                raise NotAPackage(
+                    "The download is incomplete: the DEB archive is cut short. Try downloading it again.", "incomplete"
+                )
+            raise NotAPackage(
+                "The DEB file is damaged: a member of the archive has a broken header. Try downloading it again.",
+                "damaged",
+            )
         name = header[:16].decode("ascii", "replace").strip().rstrip("/")
         try:
             length = int(header[48:58].decode("ascii").strip())
         except ValueError:
-            raise NotAPackage("The DEB file is damaged: a member of the archive has a broken header.",
-                              "damaged") from None
+            raise NotAPackage(
+                "The DEB file is damaged: a member of the archive has a broken header.", "damaged"
+            ) from None
         start = pos + 60
         if start + length > size:
-            raise NotAPackage("The download is incomplete: the DEB archive is cut short. Try downloading it again.",
-                              "incomplete")
+            raise NotAPackage(
+                "The download is incomplete: the DEB archive is cut short. Try downloading it again.", "incomplete"
+            )
         members.append((name, start, length))
         pos = start + length + (length & 1)
     names = [m[0] for m in members]
     if not names or names[0] != "debian-binary":
-        raise NotAPackage("This file is not a Debian package (deb): it is an ar archive without debian-binary "
-                          "first.", "missing_part")
+        raise NotAPackage(
+            "This file is not a Debian package (deb): it is an ar archive without debian-binary first.", "missing_part"
+        )
     f.seek(members[0][1])
     if not f.read(min(members[0][2], 16)).startswith(b"2."):
-        raise NotAPackage("This file is not a Debian package (deb) this device can read: its format version is "
-                          "not 2.x.", "wrong_kind")
+        raise NotAPackage(
+            "This file is not a Debian package (deb) this device can read: its format version is not 2.x.", "wrong_kind"
+        )
     control = next((m for m in members if m[0].startswith("control.tar")), None)
     if control is None or not any(n.startswith("data.tar") for n in names):
         missing = "control.tar" if control is None else "data.tar"
-        raise NotAPackage(f"This file is not a complete Debian package (deb): it has no {missing} member.",
-                          "missing_part")
+        raise NotAPackage(
+            f"This file is not a complete Debian package (deb): it has no {missing} member.", "missing_part"
+        )
     return _deb_facts(f, control, fmt)
 
 
@@ -627,8 +685,12 @@ def _deb_facts(f: BinaryIO, control: tuple[str, int, int], fmt: str) -> PackageF
             continue
         key, _, value = line.partition(":")
         fields.setdefault(key.strip().lower(), value.strip())
-    return PackageFacts(fmt, app_id=fields.get("package") or None, name=fields.get("name") or None,
-                        version=fields.get("version") or None)
+    return PackageFacts(
+        fmt,
+        app_id=fields.get("package") or None,
+        name=fields.get("name") or None,
+        version=fields.get("version") or None,
+    )
 
 
 # --------------------------------------------------------------------------- Symbian
@@ -652,8 +714,9 @@ def _check_sis(f: BinaryIO, size: int, fmt: str) -> PackageFacts:
     head = f.read(16)
     uid1, uid2, uid3, uid4 = struct.unpack("<IIII", head)
     if uid4 != uid_checksum(uid1, uid2, uid3):
-        raise NotAPackage(f"The {label} file is damaged: the checksum of its header is wrong. Try downloading it "
-                          f"again.", "damaged")
+        raise NotAPackage(
+            f"The {label} file is damaged: the checksum of its header is wrong. Try downloading it again.", "damaged"
+        )
     if uid1 == SISX_UID1:
         return _sisx_facts(f, size, fmt)
     return _old_sis_facts(f, size, fmt)
@@ -682,11 +745,13 @@ def _sisx_facts(f: BinaryIO, size: int, fmt: str) -> PackageFacts:
         raise NotAPackage(f"The download is incomplete: the {label} file is cut short.", "incomplete")
     kind, length, data_at = _read_field_header(top, 0)
     if kind != 12:  # SISContents
-        raise NotAPackage(f"The {label} file is damaged: its contents do not start where a Symbian installer "
-                          f"expects them.", "damaged")
+        raise NotAPackage(
+            f"The {label} file is damaged: its contents do not start where a Symbian installer expects them.", "damaged"
+        )
     if 16 + data_at + length > size:
-        raise NotAPackage(f"The download is incomplete: the {label} file is cut short. Try downloading it again.",
-                          "incomplete")
+        raise NotAPackage(
+            f"The download is incomplete: the {label} file is cut short. Try downloading it again.", "incomplete"
+        )
     # The controller (names, version) comes before the data: read far enough to reach it.
     f.seek(16 + data_at)
     contents = f.read(min(length, MAX_METADATA_BYTES))
@@ -694,8 +759,9 @@ def _sisx_facts(f: BinaryIO, size: int, fmt: str) -> PackageFacts:
         controller = _sisx_controller(contents)
         return _sisx_info(controller, fmt) if controller is not None else PackageFacts(fmt)
     except (struct.error, IndexError, zlib.error, UnicodeError, ValueError):
-        raise NotAPackage(f"The {label} file is damaged: its description of the app cannot be read.",
-                          "damaged") from None
+        raise NotAPackage(
+            f"The {label} file is damaged: its description of the app cannot be read.", "damaged"
+        ) from None
 
 
 def _sisx_controller(contents: bytes) -> bytes | None:
@@ -704,7 +770,7 @@ def _sisx_controller(contents: bytes) -> bytes | None:
         kind, length, at = _read_field_header(contents, pos)
         if kind == 3:  # SISCompressed: algorithm, uncompressed size, data
             algorithm, uncompressed = struct.unpack_from("<IQ", contents, at)
-            body = contents[at + 12: at + length]
+            body = contents[at + 12 : at + length]
             if uncompressed > MAX_METADATA_BYTES:
                 return None
             if algorithm == 1:
@@ -728,7 +794,7 @@ def _sisx_info(controller: bytes, fmt: str) -> PackageFacts:
     pos = at
     while pos + 8 <= info_end and len(fields) < 5:
         kind, length, data_at = _read_field_header(controller, pos)
-        fields.append((kind, controller[data_at:data_at + length]))
+        fields.append((kind, controller[data_at : data_at + length]))
         pos = data_at + _padded(length)
     uid = struct.unpack_from("<I", fields[0][1])[0] if fields and fields[0][0] == 9 else None
     names = _sis_string_array(fields[2][1]) if len(fields) > 2 and fields[2][0] == 2 else []
@@ -736,8 +802,9 @@ def _sisx_info(controller: bytes, fmt: str) -> PackageFacts:
     if len(fields) > 4 and fields[4][0] == 4:
         major, minor, build = struct.unpack_from("<iii", fields[4][1])
         version = f"{major}.{minor}.{build}"
-    return PackageFacts(fmt, app_id=f"0x{uid:08x}" if uid is not None else None,
-                        name=names[0] if names else None, version=version)
+    return PackageFacts(
+        fmt, app_id=f"0x{uid:08x}" if uid is not None else None, name=names[0] if names else None, version=version
+    )
 
 
 def _sis_string_array(data: bytes) -> list[str]:
@@ -749,7 +816,7 @@ def _sis_string_array(data: bytes) -> list[str]:
         if length & 0x80000000:
             length = (length & 0x7FFFFFFF) | (struct.unpack_from("<I", data, pos)[0] << 31)
             pos += 4
-        out.append(data[pos:pos + length].decode("utf-16-le", "replace"))
+        out.append(data[pos : pos + length].decode("utf-16-le", "replace"))
         pos += _padded(length)
     return out
 
@@ -762,12 +829,13 @@ def _old_sis_facts(f: BinaryIO, size: int, fmt: str) -> PackageFacts:
         raise NotAPackage(f"The download is incomplete: the {label} file is cut short.", "incomplete")
     uid1 = struct.unpack_from("<I", header)[0]
     languages, files = struct.unpack_from("<HH", header, 18)
-    options, = struct.unpack_from("<H", header, 36)
+    (options,) = struct.unpack_from("<H", header, 36)
     major, minor = struct.unpack_from("<HH", header, 40)
     files_at, name_at = struct.unpack_from("<I", header, 52)[0], struct.unpack_from("<I", header, 64)[0]
     if files_at > size or name_at > size:
-        raise NotAPackage(f"The download is incomplete: the {label} file is cut short. Try downloading it again.",
-                          "incomplete")
+        raise NotAPackage(
+            f"The download is incomplete: the {label} file is cut short. Try downloading it again.", "incomplete"
+        )
     name = None
     if languages:
         f.seek(name_at)

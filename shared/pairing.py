@@ -1,5 +1,6 @@
-"""Pairing codes, shared by the relay, the sender and the receiver: a phone joins an account by a code (or the QR code that carries it) that a
-signed-in device of the account made, instead of its password (issue 14).
+"""Pairing codes, shared by the relay, the sender and the receiver: a phone joins an account by a
+code (or the QR code that carries it) that a signed-in device of the account made, instead of its
+password (issue 14).
 
 A code is 8 characters from an alphabet without look-alikes (no 0/O, 1/I/L, no U), shown as
 ``ABCD-EFGH``; about 40 bits, good for ten minutes and once, and claims are rate-limited per
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 #: Letters and digits a person cannot mistake for one another.
@@ -72,5 +73,5 @@ def parse_qr_payload(text: str) -> dict[str, str]:
 
 def is_past(moment: datetime, now: datetime) -> bool:
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment <= now

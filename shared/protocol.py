@@ -13,9 +13,10 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from datetime import datetime, timezone
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Iterable, Mapping, TypeGuard
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 API_PREFIX = "/api/v1"
@@ -230,7 +231,9 @@ FORMAT_MIME_TYPES: Mapping[str, str] = {
 }
 
 #: Formats that mark a download as an app for a phone or tablet, not a file to save.
-MOBILE_FORMATS = frozenset(f for p in (Platform.ANDROID, Platform.IOS, Platform.SYMBIAN, Platform.WINDOWS_PHONE) for f in PLATFORM_FORMATS[p])
+MOBILE_FORMATS = frozenset(
+    f for p in (Platform.ANDROID, Platform.IOS, Platform.SYMBIAN, Platform.WINDOWS_PHONE) for f in PLATFORM_FORMATS[p]
+)
 
 PLATFORM_LABELS: Mapping[Platform, str] = {
     Platform.ANDROID: "Android",
@@ -301,7 +304,9 @@ MAX_TEXT = 500
 MAX_INT = 2**53 - 1
 
 
-def parse_text(data: Mapping[str, Any], key: str, *, required=False, limit=MAX_TEXT, where="") -> str | None:
+def parse_text(
+    data: Mapping[str, Any], key: str, *, required: bool = False, limit: int = MAX_TEXT, where: str = ""
+) -> str | None:
     name = f"{where}{key}"
     value = data.get(key)
     if value is None or value == "":
@@ -318,7 +323,7 @@ def parse_text(data: Mapping[str, Any], key: str, *, required=False, limit=MAX_T
     return value
 
 
-def parse_whole_number(data: Mapping[str, Any], key: str, *, where="", minimum=0) -> int | None:
+def parse_whole_number(data: Mapping[str, Any], key: str, *, where: str = "", minimum: int = 0) -> int | None:
     value = data.get(key)
     if value is None:
         return None
@@ -331,7 +336,7 @@ def parse_whole_number(data: Mapping[str, Any], key: str, *, where="", minimum=0
     return value
 
 
-def parse_url(data: Mapping[str, Any], key: str, *, required=False, where="") -> str | None:
+def parse_url(data: Mapping[str, Any], key: str, *, required: bool = False, where: str = "") -> str | None:
     value = parse_text(data, key, required=required, limit=2048, where=where)
     if value is None:
         return None
@@ -339,7 +344,7 @@ def parse_url(data: Mapping[str, Any], key: str, *, required=False, where="") ->
         return value
     try:
         parts = urlsplit(value)
-        parts.port  # raises ValueError for a port out of range
+        _ = parts.port  # raises ValueError for a port out of range
     except ValueError:
         raise ProtocolError(f"{where}{key}", "is not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -384,7 +389,7 @@ def parse_timestamp(value: Any, name: str = "signed_at") -> datetime:
     if not isinstance(value, str):
         raise ProtocolError(name, "must be a time like 2026-11-26T19:48:42Z")
     try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     except ValueError:
         raise ProtocolError(name, "must be a time like 2026-11-26T19:48:42Z") from None
 
@@ -407,7 +412,7 @@ def state_label(state: PushState | str, percent: int | None = None, detail: str 
     state = PushState(state)
     if state is PushState.DOWNLOADING and percent is not None:
         return f"Downloading {percent}%"
-    if state is PushState.PAUSED and detail in SITUATION_LABELS:
+    if state is PushState.PAUSED and detail is not None and detail in SITUATION_LABELS:
         return SITUATION_LABELS[Situation(detail)]  # not paused by anyone: waiting for something
     if state is PushState.FAILED and detail:
         return f"Failed: {detail}"

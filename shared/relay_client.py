@@ -14,9 +14,10 @@ import logging
 import socket
 import tempfile
 import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
@@ -169,8 +170,12 @@ class _UploadBody:
 
 
 def _unreadable(path: Path, exc: OSError) -> "PackageRefused":
-    return PackageRefused(f"Appbeam can't read {path.name} ({(exc.strerror or str(exc)).lower()}). Check that it "
-                          "is still there and that you may open it.", path.as_uri(), "unreadable")
+    return PackageRefused(
+        f"Appbeam can't read {path.name} ({(exc.strerror or str(exc)).lower()}). Check that it "
+        "is still there and that you may open it.",
+        path.as_uri(),
+        "unreadable",
+    )
 
 
 def _file_sha256(path: Path) -> tuple[str, int]:
@@ -292,8 +297,9 @@ class RelayClient:
         """Log in as ``device`` and register its public key; keeps the token for later calls."""
         self.key = key or self.key or DeviceKey.generate()
         device_body = {**device.to_dict(), "public_key": self.key.public_key}
-        body = self.request("POST", "/login", json_body={"username": username, "password": password,
-                                                         "device": device_body})
+        body = self.request(
+            "POST", "/login", json_body={"username": username, "password": password, "device": device_body}
+        )
         self.token = body["token"]
         return body
 
@@ -305,8 +311,11 @@ class RelayClient:
         """Join the account of a pairing code as ``device`` (no password); keeps the token.
         The answer's ``paired_by`` names the device that made the code, with its public key."""
         self.key = key or self.key or DeviceKey.generate()
-        body = self.request("POST", "/pairings/claim", json_body={
-            "code": code, "device": {**device.to_dict(), "public_key": self.key.public_key}})
+        body = self.request(
+            "POST",
+            "/pairings/claim",
+            json_body={"code": code, "device": {**device.to_dict(), "public_key": self.key.public_key}},
+        )
         self.token = body["token"]
         return body
 
@@ -322,8 +331,9 @@ class RelayClient:
 
     def change_password(self, current_password: str, new_password: str) -> None:
         """Change the password; every device is logged out, this one keeps a fresh token."""
-        body = self.request("POST", "/password", json_body={"current_password": current_password,
-                                                             "new_password": new_password})
+        body = self.request(
+            "POST", "/password", json_body={"current_password": current_password, "new_password": new_password}
+        )
         self.token = body["token"]
 
     def me(self) -> dict:
@@ -364,8 +374,14 @@ class RelayClient:
 
     # ------------------------------------------------------------------ pushes
 
-    def push(self, app: InstallInfo | Mapping[str, Any], mode: PushMode | str, device_ids: Iterable[str],
-             *, platforms: Mapping[str, str] | None = None) -> list[dict]:
+    def push(
+        self,
+        app: InstallInfo | Mapping[str, Any],
+        mode: PushMode | str,
+        device_ids: Iterable[str],
+        *,
+        platforms: Mapping[str, str] | None = None,
+    ) -> list[dict]:
         """Push one app to one or more devices; returns one push per device.
 
         With a key, each target's push is signed; ``platforms`` (device id to platform, as
@@ -385,8 +401,7 @@ class RelayClient:
         self.register_key()  # logged in before this device had a key: register it, then again
         return self.request("POST", "/pushes", json_body=body)["pushes"]
 
-    def upload_package(self, path: str | Path, fmt: str | None = None,
-                       progress: UploadProgress | None = None) -> dict:
+    def upload_package(self, path: str | Path, fmt: str | None = None, progress: UploadProgress | None = None) -> dict:
         """Put a package file from this computer on the relay, so it can be pushed to a phone.
 
         Content-addressed: the file's SHA-256 names it, and when the relay already keeps it for
@@ -407,8 +422,7 @@ class RelayClient:
         route = f"/packages/{sha}"
         answer = {"sha256": sha, "size": size, "format": fmt, "url": f"{API_PREFIX}{route}", "uploaded": False}
         try:
-            head = self.session.head(self.url(route), headers=self._headers(), timeout=self.timeout,
-                                     verify=self.verify)
+            head = self.session.head(self.url(route), headers=self._headers(), timeout=self.timeout, verify=self.verify)
             if head.status_code == 200:
                 if progress is not None:
                     progress(size, size)
@@ -417,11 +431,14 @@ class RelayClient:
                 raise _error_from_response(head)
             with open(path, "rb") as f:
                 resp = self.session.put(
-                    self.url(route), params={"format": fmt},
+                    self.url(route),
+                    params={"format": fmt},
                     data=_UploadBody(f, size, progress),
                     headers={**self._headers(), "Content-Type": FORMAT_MIME_TYPES.get(fmt, "application/octet-stream")},
                     # The answer comes once the relay has checked and stored the whole file.
-                    timeout=(self.timeout, max(60.0, self.timeout)), verify=self.verify)
+                    timeout=(self.timeout, max(60.0, self.timeout)),
+                    verify=self.verify,
+                )
         except requests.RequestException as exc:
             raise RelayUnavailable(f"cannot reach the relay at {self.base_url}: {exc}") from exc
         except OSError as exc:
@@ -430,9 +447,16 @@ class RelayClient:
             raise _error_from_response(resp)
         return {**answer, **resp.json(), "uploaded": True}
 
-    def push_file(self, path: str | Path, info: InstallInfo, mode: PushMode | str, device_ids: Iterable[str],
-                  *, platforms: Mapping[str, str] | None = None,
-                  progress: UploadProgress | None = None) -> list[dict]:
+    def push_file(
+        self,
+        path: str | Path,
+        info: InstallInfo,
+        mode: PushMode | str,
+        device_ids: Iterable[str],
+        *,
+        platforms: Mapping[str, str] | None = None,
+        progress: UploadProgress | None = None,
+    ) -> list[dict]:
         """Push a package file from this computer: upload it (``upload_package``), then push the
         relay's copy with ``info``'s name, version and id (read from the package by the caller)."""
         path = Path(path)
@@ -451,8 +475,9 @@ class RelayClient:
                 return info  # the relay will say there is no such app
             raise
 
-    def _sign(self, info: InstallInfo, mode: PushMode, device_ids: list[str],
-              platforms: Mapping[str, str] | None) -> tuple[InstallInfo, dict[str, dict]]:
+    def _sign(
+        self, info: InstallInfo, mode: PushMode, device_ids: list[str], platforms: Mapping[str, str] | None
+    ) -> tuple[InstallInfo, dict[str, dict]]:
         if platforms is None or any(d not in platforms for d in device_ids):
             platforms = {d["id"]: d["platform"] for d in self.devices()}
         chosen = {d: choose_format(platforms.get(d, ""), info.formats) for d in device_ids}
@@ -462,8 +487,9 @@ class RelayClient:
         for device_id, fmt in chosen.items():
             if fmt is None:
                 continue  # unknown device or no package it can install: the relay says which
-            facts = PushFacts(new_push_id(), device_id, str(mode), info.id, info.version, fmt,
-                              info.package_for(fmt).sha256, signed_at)
+            facts = PushFacts(
+                new_push_id(), device_id, str(mode), info.id, info.version, fmt, info.package_for(fmt).sha256, signed_at
+            )
             signatures[device_id] = self.key.sign(facts).to_dict()
         return info, signatures
 
@@ -517,8 +543,9 @@ class RelayClient:
         url = self.absolute_url(url)
         own = urlsplit(url)[:2] == urlsplit(self.base_url)[:2]
         size = 0
-        with self.session.get(url, stream=True, timeout=self.timeout, verify=self.verify,
-                              headers=self._headers() if own else {}) as resp:
+        with self.session.get(
+            url, stream=True, timeout=self.timeout, verify=self.verify, headers=self._headers() if own else {}
+        ) as resp:
             if resp.status_code != 200:
                 raise RelayError(resp.status_code, "http_error", f"HTTP {resp.status_code} from {url}")
             for chunk in resp.iter_content(chunk_size=256 * 1024):

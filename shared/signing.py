@@ -20,7 +20,7 @@ import os
 import secrets
 import tempfile
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ MAX_AGE = timedelta(days=30)
 #: How far ahead of the receiver's clock a signature may be (clock skew).
 MAX_SKEW = timedelta(minutes=10)
 
+
 def new_push_id() -> str:
     """A fresh push id; senders choose it so that they can sign it."""
     return "p_" + secrets.token_hex(12)
@@ -48,7 +49,7 @@ def new_push_id() -> str:
 
 def utc_timestamp(when: datetime | None = None) -> str:
     """``2026-11-26T19:48:42Z``: the form ``signed_at`` takes."""
-    when = (when or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    when = (when or datetime.now(UTC)).astimezone(UTC)
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -60,7 +61,7 @@ def parse_public_key(value: Any, name: str = "public_key") -> str:
 def fingerprint(public_key: str) -> str:
     """A short form people can compare between devices: ``3f2a 91c0 77de 0b14``."""
     digest = hashlib.sha256(base64.b64decode(public_key)).hexdigest()[:16]
-    return " ".join(digest[i:i + 4] for i in range(0, 16, 4))
+    return " ".join(digest[i : i + 4] for i in range(0, 16, 4))
 
 
 @dataclass(frozen=True)
@@ -78,12 +79,14 @@ class PushFacts:
 
     def canonical(self) -> bytes:
         """The exact bytes signed: sorted, compact JSON with the context string."""
-        return json.dumps({"context": CONTEXT, **asdict(self)}, sort_keys=True,
-                          separators=(",", ":"), ensure_ascii=True).encode("ascii")
+        return json.dumps(
+            {"context": CONTEXT, **asdict(self)}, sort_keys=True, separators=(",", ":"), ensure_ascii=True
+        ).encode("ascii")
 
 
-def facts_for(signature: PushSignature, *, device_id: str, mode: str, app_id: str, version: str | None,
-              fmt: str) -> PushFacts:
+def facts_for(
+    signature: PushSignature, *, device_id: str, mode: str, app_id: str, version: str | None, fmt: str
+) -> PushFacts:
     """The facts ``signature`` claims to cover for this push to this device (what ``verify`` checks)."""
     return PushFacts(signature.push_id, device_id, mode, app_id, version, fmt, signature.sha256, signature.signed_at)
 
@@ -125,8 +128,9 @@ class DeviceKey:
         return cls(key)
 
     def _write(self, path: Path) -> None:
-        pem = self._private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption())
+        pem = self._private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
         try:

@@ -28,7 +28,7 @@ def compare_versions(a: str, b: str) -> int:
     extra = longer[min(len(ta), len(tb))]
     if extra.isdigit():
         # 1.0.1 is newer than 1.0, but 1.0.0 equals 1.0
-        rest = longer[min(len(ta), len(tb)):]
+        rest = longer[min(len(ta), len(tb)) :]
         return 0 if all(t.isdigit() and int(t) == 0 for t in rest) else sign
     return -sign  # 1.0beta is older than 1.0
 
@@ -48,6 +48,5 @@ def is_same_or_newer(
         return installed_code >= pushed_code
     if installed_version and pushed_version:
         return compare_versions(installed_version, pushed_version) >= 0
-    if pushed_version is None and pushed_code is None:
-        return True  # the push does not say which version: any installed copy will do
-    return False
+    # the push does not say which version: any installed copy will do
+    return pushed_version is None and pushed_code is None

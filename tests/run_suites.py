@@ -42,8 +42,9 @@ while os.getppid() == parent:
 
 
 class SuiteResult:
-    def __init__(self, name: str, returncode: int | None, closing: str = "", last_line: str = "",
-                 interrupted: bool = False):
+    def __init__(
+        self, name: str, returncode: int | None, closing: str = "", last_line: str = "", interrupted: bool = False
+    ):
         self.name = name
         self.returncode = returncode  # None: interrupted, or not run (interrupted before it started)
         self.interrupted = interrupted
@@ -87,8 +88,16 @@ def run_suite(name: str) -> SuiteResult:
 
     # A process group of its own: on Ctrl+C (or SIGTERM) this script interrupts the whole suite
     # the way Ctrl+C would (pytest then tears its fixtures down) and shows how it ended.
-    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, errors="replace", bufsize=1, process_group=0)
+    proc = subprocess.Popen(
+        command,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        bufsize=1,
+        process_group=0,
+    )
     try:
         pass_output_through()
     except KeyboardInterrupt:
@@ -124,7 +133,7 @@ def run_all(names: list[str]) -> tuple[list[SuiteResult], bool]:
         print("\ninterrupted", flush=True)
         if len(results) < len(names):
             results.append(SuiteResult(names[len(results)], None, interrupted=True))
-            results.extend(SuiteResult(n, None) for n in names[len(results):])
+            results.extend(SuiteResult(n, None) for n in names[len(results) :])
         return results, True
     return results, False
 
@@ -145,8 +154,9 @@ def print_summary(results: list[SuiteResult], heading: str) -> None:
 
 def start_burners(count: int) -> list[subprocess.Popen]:
     # Their own process group, so that Ctrl+C does not print their tracebacks: stop_burners ends them.
-    burners = [subprocess.Popen([sys.executable, "-c", BURNER, str(os.getpid())], process_group=0)
-               for _ in range(count)]
+    burners = [
+        subprocess.Popen([sys.executable, "-c", BURNER, str(os.getpid())], process_group=0) for _ in range(count)
+    ]
     print(f"stress: {count} CPU burner process(es) started: {[b.pid for b in burners]}", flush=True)
     return burners
 
@@ -178,8 +188,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("suites", nargs="+", help="Makefile test targets without 'test-' (core, e2e...)")
     parser.add_argument("--stress", action="store_true", help="several rounds with every core kept busy")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of a stress run (default 3)")
-    parser.add_argument("--burners", type=int, default=os.cpu_count() or 2,
-                        help="CPU burner processes of a stress run (default: one per core)")
+    parser.add_argument(
+        "--burners",
+        type=int,
+        default=os.cpu_count() or 2,
+        help="CPU burner processes of a stress run (default: one per core)",
+    )
     args = parser.parse_args(argv)
 
     for signum in (signal.SIGTERM, signal.SIGHUP):
@@ -216,8 +230,9 @@ def main(argv: list[str] | None = None) -> int:
         green = "green" if all(r.passed for r in results) else "NOT green"
         print(f"  round {number}: {green}: {one_line(results)}")
     green_rounds = sum(all(r.passed for r in results) for results in rounds)
-    print(f"stress: {green_rounds} of {args.rounds} rounds green" + (" (interrupted)" if interrupted else ""),
-          flush=True)
+    print(
+        f"stress: {green_rounds} of {args.rounds} rounds green" + (" (interrupted)" if interrupted else ""), flush=True
+    )
     if interrupted:
         return 130
     return 0 if green_rounds == args.rounds else 1

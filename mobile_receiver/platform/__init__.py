@@ -8,8 +8,8 @@ from pathlib import Path
 from mobile_receiver.platform.base import (
     DevicePlatform,
     InstalledApp,
-    InstallError,
     Installer,
+    InstallError,
     NetworkMonitor,
     NetworkStatus,
     Notifier,

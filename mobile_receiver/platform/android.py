@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from mobile_receiver.platform.base import (
     InstalledApp,
@@ -176,8 +176,9 @@ class AndroidInstaller(Installer):
         path = self.data_dir / "installed_by_appbeam.txt"
         ours = set(self._ours()) | {app.id}
         path.write_text("\n".join(sorted(ours)))
-        return InstalledApp(app_id=app.id, name=app.name, version=app.version, version_code=app.version_code,
-                            format=fmt, sha256=sha256)
+        return InstalledApp(
+            app_id=app.id, name=app.name, version=app.version, version_code=app.version_code, format=fmt, sha256=sha256
+        )
 
     def uninstall(self, app_id: str) -> None:
         jnius = _jnius()

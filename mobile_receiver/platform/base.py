@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 from shared.messages import InstallInfo
 
@@ -71,10 +71,10 @@ class NetworkMonitor(ABC):
     def treat_as_metered(self) -> bool:
         return False
 
-    def start(self) -> None:
+    def start(self) -> None:  # noqa: B027 (a monitor with nothing to start keeps this default)
         """Begin watching (threads, callbacks)."""
 
-    def stop(self) -> None:
+    def stop(self) -> None:  # noqa: B027 (nor anything to stop)
         """Stop watching; joins any thread it started."""
 
 

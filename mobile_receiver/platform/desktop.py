@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import threading
 from collections import deque
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from mobile_receiver.platform.base import (
@@ -181,14 +181,15 @@ class EmulatedInstaller(Installer):
             target.with_suffix(target.suffix + ".tmp").replace(target)
         except OSError as exc:
             log.warning("cannot store %s: %s", app.id, exc)
-            raise InstallError("The app could not be stored on this device. Check that it has free space, "
-                               "then tap Retry.") from exc
+            raise InstallError(
+                "The app could not be stored on this device. Check that it has free space, then tap Retry."
+            ) from exc
         record = InstalledApp(
             app_id=app.id,
             name=app.name,
             version=app.version,
             version_code=app.version_code,
-            installed_at=datetime.now(timezone.utc).isoformat(),
+            installed_at=datetime.now(UTC).isoformat(),
             format=fmt,
             sha256=sha256,
             path=str(target),

@@ -227,4 +227,3 @@ def _numbered(name: str) -> str | None:
     root, ext = os.path.splitext(name)
     candidates = sorted(glob.glob(f"{glob.escape(root)}[0-9][0-9][0-9][0-9]{ext}"), key=os.path.getmtime)
     return candidates[-1] if candidates else None
-

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
-from shared.protocol import PushState
-
 from mobile_receiver.cardview import BUTTON_TEXT, CANCEL, DETAILS, DISMISS, REMOVE, CardView
-from mobile_receiver.ui import theme
-from mobile_receiver.ui import widgets  # noqa: F401 - loads the rules the card uses
+from mobile_receiver.ui import (
+    theme,
+    widgets,  # noqa: F401 - loads the rules the card uses
+)
 from mobile_receiver.ui.widgets import PillButton
+from shared.protocol import PushState
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
@@ -43,7 +44,9 @@ class PushCard(BoxLayout):
         self.on_action = on_action
         self._layout_key = None
         # ids are weak: keep the parts that come and go alive while they are out of the card
-        self._parts = {name: self.ids[name].__self__ for name in ("progress_line", "progress_label", "notice_label", "actions")}
+        self._parts = {
+            name: self.ids[name].__self__ for name in ("progress_line", "progress_label", "notice_label", "actions")
+        }
 
     def show(self, view: CardView) -> None:
         """Update the card; the buttons are rebuilt only when the state changes."""

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from kivy.lang import Builder
 from kivy.properties import StringProperty
 from kivy.uix.modalview import ModalView
 
-from shared.formatting import megabytes
 from mobile_receiver.record import PushRecord
 from mobile_receiver.ui import widgets  # noqa: F401
+from shared.formatting import megabytes
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 

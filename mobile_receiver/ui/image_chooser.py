@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Callable
+from collections.abc import Callable
 
 from kivy.lang import Builder
 from kivy.uix.modalview import ModalView

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from kivy.lang import Builder
 from kivy.properties import ListProperty, StringProperty
 from kivy.uix.modalview import ModalView
 
-from mobile_receiver.ui import theme
-from mobile_receiver.ui import widgets  # noqa: F401
+from mobile_receiver.ui import (
+    theme,
+    widgets,  # noqa: F401
+)
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 

@@ -85,8 +85,10 @@ def login():
     limits.check("login_address", client_address())
     limits.check_failures("login_failures", pair)
     account = Account.get_or_none(Account.username == username)
-    known = account is not None and Device.select().where(
-        (Device.id == fields["id"]) & (Device.account == account.id)).exists()
+    known = (
+        account is not None
+        and Device.select().where((Device.id == fields["id"]) & (Device.account == account.id)).exists()
+    )
     if not known:  # the account's own devices are never held up by guesses from elsewhere
         limits.check_failures("login_failures_account", username)
     if not check_password(account.password_hash if account else None, password):
@@ -96,8 +98,13 @@ def login():
     with database.atomic():
         device, token, told = enrol_device(account, fields)
     current_relay().hub.notify(told)
-    return jsonify({"token": token, "account": {"username": account.username},
-                    "device": device_dict(device, "self", current_relay().hub)})
+    return jsonify(
+        {
+            "token": token,
+            "account": {"username": account.username},
+            "device": device_dict(device, "self", current_relay().hub),
+        }
+    )
 
 
 def enrol_device(account: Account, fields: dict) -> tuple[Device, str, list[str]]:
@@ -107,8 +114,7 @@ def enrol_device(account: Account, fields: dict) -> tuple[Device, str, list[str]
     device = Device.get_or_none(Device.id == fields["id"])
     if device is not None and device.account_id != account.id:
         # Says no more than that this id cannot be used: whose it is stays private.
-        raise ApiError(409, "device_id_unavailable",
-                       "this device id cannot be used; log in again with a new device id")
+        raise ApiError(409, "device_id_unavailable", "this device id cannot be used; log in again with a new device id")
     old_key = device.public_key if device is not None else None
     if device is None:
         device = Device.create(account=account, last_seen=utcnow(), **fields)
@@ -147,8 +153,7 @@ def change_password():
         account.password_hash = hash_password(new)
         account.save()
         devices = [d.id for d in account.devices]
-        (Token.update(revoked_at=utcnow())
-         .where(Token.device.in_(devices) & Token.revoked_at.is_null()).execute())
+        (Token.update(revoked_at=utcnow()).where(Token.device.in_(devices) & Token.revoked_at.is_null()).execute())
         token = issue_token(g.device)
     hub = current_relay().hub
     for device_id in devices:
@@ -159,8 +164,9 @@ def change_password():
 @api.get("/me")
 @device_required
 def me():
-    return jsonify({"account": {"username": g.account.username},
-                    "device": device_dict(g.device, "self", current_relay().hub)})
+    return jsonify(
+        {"account": {"username": g.account.username}, "device": device_dict(g.device, "self", current_relay().hub)}
+    )
 
 
 @api.put("/me/key")
@@ -183,7 +189,9 @@ def _announce_key(device: Device, old_key: str | None) -> list[str]:
     returns their ids, to wake after the commit. Phones then refresh and announce it."""
     if not device.public_key or device.public_key == old_key:
         return []
-    others = [d.id for d in Device.select(Device.id).where((Device.account == device.account_id) & (Device.id != device.id))]
+    others = [
+        d.id for d in Device.select(Device.id).where((Device.account == device.account_id) & (Device.id != device.id))
+    ]
     for other in others:
         events.append(other, StreamEvent.DEVICE_KEY, payload=DeviceKeyChanged(device.id, device.name))
     return others

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from flask import jsonify, redirect, request
 
-from shared.protocol import parse_app_id
-
 from relay_server import catalog
 from relay_server.api import api
 from relay_server.errors import ApiError, bad_request, not_found
 from relay_server.models import CatalogApp
+from shared.protocol import parse_app_id
 
 
 @api.get("/apps")

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from flask import g, jsonify, request
 
-from shared.protocol import FORMAT_MIME_TYPES, formats_for, incompatibility_reason, parse_app_id
-from shared.signing import fingerprint
-
 from relay_server.api import api
 from relay_server.api.body import json_body, text_field
 from relay_server.associations import associated_devices
@@ -16,6 +13,8 @@ from relay_server.db import database, iso, utcnow
 from relay_server.errors import ApiError, bad_request
 from relay_server.hub import Hub
 from relay_server.models import Device, Token
+from shared.protocol import FORMAT_MIME_TYPES, formats_for, incompatibility_reason, parse_app_id
+from shared.signing import fingerprint
 
 
 def device_dict(device: Device, relation: str, hub: Hub, formats: list[str] | None = None) -> dict:
@@ -89,4 +88,3 @@ def rename_device(device_id: str):
         Device.update(name=name).where(Device.id == device.id).execute()
     device.name = name
     return jsonify({"device": device_dict(device, "self", current_relay().hub)})
-

@@ -38,12 +38,23 @@ def _status(friendship: Friendship, me: Account) -> str:
 @device_required
 def list_friends():
     me = g.account
-    rows = (Friendship.select(Friendship, Account)
-            .join(Account, on=((Account.id == Friendship.requester) | (Account.id == Friendship.addressee)))
-            .where(((Friendship.requester == me) | (Friendship.addressee == me)) & (Account.id != me.id))
-            .order_by(Account.username))
-    return jsonify({"friends": [{"username": r.requester.username if r.requester_id != me.id else r.addressee.username,
-                                 "status": _status(r, me)} for r in rows]})
+    rows = (
+        Friendship.select(Friendship, Account)
+        .join(Account, on=((Account.id == Friendship.requester) | (Account.id == Friendship.addressee)))
+        .where(((Friendship.requester == me) | (Friendship.addressee == me)) & (Account.id != me.id))
+        .order_by(Account.username)
+    )
+    return jsonify(
+        {
+            "friends": [
+                {
+                    "username": r.requester.username if r.requester_id != me.id else r.addressee.username,
+                    "status": _status(r, me),
+                }
+                for r in rows
+            ]
+        }
+    )
 
 
 @api.post("/friends")

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from flask import g, jsonify
 
-from shared.protocol import MAX_INT, parse_app_id
-
 from relay_server.api import api
 from relay_server.api.body import json_body
 from relay_server.auth import device_required
 from relay_server.db import database, utcnow
 from relay_server.errors import bad_request
 from relay_server.models import InstalledApp
+from shared.protocol import MAX_INT, parse_app_id
 
 #: The most apps one device may report.
 MAX_APPS = 2000

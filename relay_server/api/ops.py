@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from shared import __version__
-
 from relay_server.api import api
 from relay_server.context import current_relay
 from relay_server.db import is_postgres
 from relay_server.errors import error_response
 from relay_server.storage_health import RETRY_AFTER
+from shared import __version__
 
 
 @api.get("/healthz")
@@ -19,7 +18,11 @@ def healthz():
     kind = "postgresql" if is_postgres() else "sqlite"
     if not report.ok:
         status = 507 if report.disk_full else 503
-        resp = error_response(status, "storage_full" if report.disk_full else "storage_unavailable",
-                              "; ".join(report.problems), {"Retry-After": str(RETRY_AFTER)})
+        resp = error_response(
+            status,
+            "storage_full" if report.disk_full else "storage_unavailable",
+            "; ".join(report.problems),
+            {"Retry-After": str(RETRY_AFTER)},
+        )
         return resp
     return jsonify({"status": "ok", "version": __version__, "database": kind})

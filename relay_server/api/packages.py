@@ -28,9 +28,11 @@ def download_package(sha256: str):
     # Only a push whose package the relay itself fetched (or took from its catalog) unlocks
     # the copy: a sender cannot name someone else's hash and have it served to their device.
     mine = Push.select().where((Push.target_device == g.device.id) & (Push.package_sha256 == sha256))
-    entitled = (mine.where(Push.package_url == f"/api/v1/packages/{sha256}").exists()
-                or (mine.exists() and catalog.public_package(sha256) is not None)
-                or uploads.owns(g.account.id, sha256))
+    entitled = (
+        mine.where(Push.package_url == f"/api/v1/packages/{sha256}").exists()
+        or (mine.exists() and catalog.public_package(sha256) is not None)
+        or uploads.owns(g.account.id, sha256)
+    )
     if not entitled:
         raise ApiError(403, "not_entitled", "no push to this device uses that package")
     return send_package(package, f"{sha256}.pkg")

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from flask import g, jsonify, request
 
-from shared.pairing import BadCode, code_hash, expiry, is_past, new_code, qr_payload
-
 from relay_server.api import api
 from relay_server.api.accounts import device_fields, enrol_device
 from relay_server.api.body import json_body
@@ -22,6 +20,7 @@ from relay_server.db import database, iso, utcnow
 from relay_server.errors import ApiError, bad_request
 from relay_server.limits import client_address
 from relay_server.models import Pairing
+from shared.pairing import BadCode, code_hash, expiry, is_past, new_code, qr_payload
 
 
 @api.post("/pairings")
@@ -31,11 +30,17 @@ def create_pairing():
     relay.limits.check("new_pairing", g.device.id)
     code, now = new_code(), utcnow()
     with database.atomic():
-        Pairing.create(code_hash=code_hash(code), account=g.account, created_by=g.device, created_at=now,
-                       expires_at=expiry(now))
+        Pairing.create(
+            code_hash=code_hash(code), account=g.account, created_by=g.device, created_at=now, expires_at=expiry(now)
+        )
     public_url = relay.config.public_url or request.host_url
-    return jsonify({"code": code, "qr_payload": qr_payload(public_url, code, _fingerprint(g.device.public_key)),
-                    "expires_at": iso(expiry(now))}), 201
+    return jsonify(
+        {
+            "code": code,
+            "qr_payload": qr_payload(public_url, code, _fingerprint(g.device.public_key)),
+            "expires_at": iso(expiry(now)),
+        }
+    ), 201
 
 
 def _fingerprint(public_key: str | None) -> str | None:
@@ -68,16 +73,21 @@ def claim_pairing():
         if is_past(pairing.expires_at, now):
             raise ApiError(410, "code_expired", "this pairing code has expired; make a new one on your computer")
         # Used once: of two claims racing, only the one that marks it first goes on.
-        taken = (Pairing.update(used_at=now, used_by=fields["id"])
-                 .where((Pairing.code_hash == digest) & Pairing.used_at.is_null()).execute())
+        taken = (
+            Pairing.update(used_at=now, used_by=fields["id"])
+            .where((Pairing.code_hash == digest) & Pairing.used_at.is_null())
+            .execute()
+        )
         if taken != 1:
             raise ApiError(410, "code_used", "this pairing code was used already; make a new one on your computer")
         account, paired_by = pairing.account, pairing.created_by
         device, token, told = enrol_device(account, fields)
     current_relay().hub.notify(told)
-    return jsonify({
-        "token": token,
-        "account": {"username": account.username},
-        "device": device_dict(device, "self", current_relay().hub),
-        "paired_by": {"device_id": paired_by.id, "name": paired_by.name, "public_key": paired_by.public_key},
-    })
+    return jsonify(
+        {
+            "token": token,
+            "account": {"username": account.username},
+            "device": device_dict(device, "self", current_relay().hub),
+            "paired_by": {"device_id": paired_by.id, "name": paired_by.name, "public_key": paired_by.public_key},
+        }
+    )

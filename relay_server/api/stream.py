@@ -6,8 +6,6 @@ import logging
 
 from flask import Response, g, request
 
-from shared.protocol import MAX_INT, PushState, StreamEvent
-
 from relay_server import events, pushes
 from relay_server.api import api
 from relay_server.auth import device_required
@@ -15,6 +13,7 @@ from relay_server.context import Relay, current_relay
 from relay_server.db import Prepared, connection, slot, utcnow
 from relay_server.errors import bad_request
 from relay_server.models import Device
+from shared.protocol import MAX_INT, PushState, StreamEvent
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +65,7 @@ def _batch(relay: Relay, device_id: str, query, base_url: str) -> tuple[list[tup
     return rendered, newly_sent
 
 
-def _events(relay: Relay, subscription, device_id: str, last_id: int | None, base_url: str):
+def _events(relay: Relay, subscription, device_id: str, last_id: int | None, base_url: str):  # noqa: C901 (to split: issue 13)
     keepalive = relay.config.keepalive
     try:
         yield "retry: 3000\n: connected\n\n"
@@ -85,8 +84,11 @@ def _events(relay: Relay, subscription, device_id: str, last_id: int | None, bas
         replayed: set[int] = set()
         page = 0
         while not subscription.closed:
-            rendered, newly_sent = _batch(relay, device_id,
-                                          lambda: events.pending_for(device_id, last_id, page), base_url)
+
+            def pending(page: int = page) -> list:
+                return events.pending_for(device_id, last_id, page)
+
+            rendered, newly_sent = _batch(relay, device_id, pending, base_url)
             for event_id, text in rendered:
                 if last_id is not None:
                     cursor = max(cursor, event_id)
@@ -104,8 +106,7 @@ def _events(relay: Relay, subscription, device_id: str, last_id: int | None, bas
                 continue
             sent_any = False
             while not subscription.closed:
-                rendered, newly_sent = _batch(relay, device_id, lambda: events.newer_than(device_id, cursor),
-                                              base_url)
+                rendered, newly_sent = _batch(relay, device_id, lambda: events.newer_than(device_id, cursor), base_url)  # noqa: B023
                 if rendered:
                     sent_any = True
                     cursor = rendered[-1][0]

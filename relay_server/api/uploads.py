@@ -22,10 +22,6 @@ from pathlib import Path
 
 from flask import Blueprint, g, jsonify, request
 
-from shared.formatting import human_size as size_words
-from shared.package_check import NotAPackage, inspect_package
-from shared.protocol import API_PREFIX, FORMAT_MIME_TYPES, format_from_mime
-
 from relay_server import uploads as owned
 from relay_server.auth import device_required
 from relay_server.context import current_relay
@@ -35,6 +31,9 @@ from relay_server.models import Package
 from relay_server.package_store import HashMismatch, TooLarge
 from relay_server.request_deadlines import UploadTooSlow
 from relay_server.storage_health import storage_problem
+from shared.formatting import human_size as size_words
+from shared.package_check import NotAPackage, inspect_package
+from shared.protocol import API_PREFIX, FORMAT_MIME_TYPES, format_from_mime
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +57,12 @@ def upload_package(sha256: str):
     if length is None:
         raise ApiError(411, "length_required", "send the package with its Content-Length")
     if length > config.upload_max_bytes:
-        raise ApiError(413, "too_large", f"the relay takes packages of up to {size_words(config.upload_max_bytes)}, "
-                                         f"and this one is larger ({length:,} bytes)")
+        raise ApiError(
+            413,
+            "too_large",
+            f"the relay takes packages of up to {size_words(config.upload_max_bytes)}, "
+            f"and this one is larger ({length:,} bytes)",
+        )
     account_id = g.account.id
     already = owned.owns(account_id, sha256) and relay.store.has(sha256)
     if not already and length > owned.quota_left(account_id, config.upload_quota_bytes):
@@ -71,16 +74,27 @@ def upload_package(sha256: str):
     finally:
         database.connect(reuse_if_open=True)
     try:
-        new = owned.record(account_id, sha256, length, FORMAT_MIME_TYPES.get(fmt, "application/octet-stream"),
-                           config.upload_quota_bytes)
+        new = owned.record(
+            account_id,
+            sha256,
+            length,
+            FORMAT_MIME_TYPES.get(fmt, "application/octet-stream"),
+            config.upload_quota_bytes,
+        )
     except owned.OverQuota:
         # Another upload of this account was recorded while these bytes arrived. The file goes
         # again unless someone else's row keeps it.
         if not Package.select().where(Package.sha256 == sha256).exists():
             relay.store.path_for(sha256).unlink(missing_ok=True)
         raise _over_quota(account_id, length) from None
-    log.info("device %s uploaded package %s (%d bytes, %s)%s", g.device.id, sha256, length, fmt,
-             "" if new else ", which it had uploaded before")
+    log.info(
+        "device %s uploaded package %s (%d bytes, %s)%s",
+        g.device.id,
+        sha256,
+        length,
+        fmt,
+        "" if new else ", which it had uploaded before",
+    )
     body = {"sha256": sha256, "size": length, "format": fmt, "url": f"{API_PREFIX}/packages/{sha256}"}
     return jsonify(body), 201 if new else 200
 
@@ -88,10 +102,13 @@ def upload_package(sha256: str):
 def _over_quota(account_id: int, length: int) -> ApiError:
     quota = current_relay().config.upload_quota_bytes
     used = owned.stored_bytes(account_id)
-    return ApiError(507, "quota_exceeded",
-                    f"your account keeps {size_words(used)} of uploaded packages on the relay and may keep "
-                    f"{size_words(quota)}; this one ({size_words(length)}) does not fit. Uploads are deleted once "
-                    "their pushes are done: try again after the phones installed them")
+    return ApiError(
+        507,
+        "quota_exceeded",
+        f"your account keeps {size_words(used)} of uploaded packages on the relay and may keep "
+        f"{size_words(quota)}; this one ({size_words(length)}) does not fit. Uploads are deleted once "
+        "their pushes are done: try again after the phones installed them",
+    )
 
 
 def _claimed_format() -> str:
@@ -117,8 +134,11 @@ def _receive(store, sha256: str, fmt: str, length: int) -> None:
             if writer.size < length:
                 raise EOFError(f"{writer.size} of {length} bytes arrived")
     except HashMismatch:
-        raise ApiError(422, "hash_mismatch", "the file that arrived does not have the SHA-256 it was sent under; "
-                                             "it was not kept. Send it again") from None
+        raise ApiError(
+            422,
+            "hash_mismatch",
+            "the file that arrived does not have the SHA-256 it was sent under; it was not kept. Send it again",
+        ) from None
     except NotAPackage as exc:
         raise ApiError(422, "not_a_package", exc.sentence) from None
     except TooLarge:
@@ -129,11 +149,11 @@ def _receive(store, sha256: str, fmt: str, length: int) -> None:
         if isinstance(exc, OSError) and storage_problem(exc) is not None:
             raise  # a full or read-only disk: 507 or 503 (relay_server/errors.py)
         log.info("upload of %s ended early: %s", sha256, exc)
-        raise ApiError(400, "incomplete_upload", "the upload ended before the whole file arrived; nothing was "
-                                                 "kept. Send it again") from None
+        raise ApiError(
+            400, "incomplete_upload", "the upload ended before the whole file arrived; nothing was kept. Send it again"
+        ) from None
 
 
 def _check(path: Path, fmt: str) -> None:
     """Refuse a file that is not a ``fmt`` package (a web page saved as .apk, a cut-short file)."""
     inspect_package(path, fmt)
-

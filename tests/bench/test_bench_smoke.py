@@ -11,8 +11,17 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-EXPECTED = ["push_latency", "push_throughput", "push_processes", "connections", "reconnect_storm", "package_serving",
-            "download_engine", "sender", "abuse"]
+EXPECTED = [
+    "push_latency",
+    "push_throughput",
+    "push_processes",
+    "connections",
+    "reconnect_storm",
+    "package_serving",
+    "download_engine",
+    "sender",
+    "abuse",
+]
 
 
 @pytest.fixture(scope="module")
@@ -21,9 +30,14 @@ def smoke_run(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("bench-smoke")
     results = tmp_path / "results"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--results", str(results),
-                           "--workdir", str(tmp_path / "work")],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=440)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--results", str(results), "--workdir", str(tmp_path / "work")],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=440,
+    )
     return proc, results
 
 
@@ -72,7 +86,7 @@ def test_bench_smoke(smoke_run):
     assert engine["sha256_ok"] and engine["engine_mb_per_s"] > 0 and engine["curl_mb_per_s"] > 0
 
     sender = b["sender"]
-    assert 0 < sender["picker_visible"]["p50_ms"] and 0 < sender["devices_filled"]["p50_ms"]
+    assert sender["picker_visible"]["p50_ms"] > 0 and sender["devices_filled"]["p50_ms"] > 0
     assert sender["devices_in_list"] >= 1 and sender["launch_to_first_page_ms"] > 0
 
 
@@ -97,6 +111,8 @@ def test_abuse_smoke(smoke_run):
         assert phase["online_delivered"] == phase["online_accepted"] == phase["posts"] > 0, (name, phase)
         assert phase["offline_accepted"] > 0, (name, phase)
         assert phase["offline_mirrored"] == phase["offline_accepted"], (
-            name, f"{phase['offline_mirrored']}/{phase['offline_accepted']} offline pushes mirrored")
+            name,
+            f"{phase['offline_mirrored']}/{phase['offline_accepted']} offline pushes mirrored",
+        )
         assert phase["stream_errors"] == 0, (name, phase["first_stream_errors"])
     assert e["final_offline_check"]["ok"], e["final_offline_check"]

@@ -24,8 +24,9 @@ PASSWORD = "correct horse"
 
 
 def _appbeam_push(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "shared.cli", "push", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "shared.cli", "push", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.fixture
@@ -40,8 +41,9 @@ def alex(tmp_path):
         profile.settings.relay_url, profile.settings.username = relay.url, "alex"
         profile.save()
         profile.tokens.save(client.token)
-        phone = ReceiverProcess(tmp_path / "phone", relay.url, "alex", PASSWORD, name="Alex's Pixel",
-                                model="Pixel 8", platform="android").start()
+        phone = ReceiverProcess(
+            tmp_path / "phone", relay.url, "alex", PASSWORD, name="Alex's Pixel", model="Pixel 8", platform="android"
+        ).start()
         try:
             yield relay, tmp_path / "computer", phone
         finally:
@@ -58,7 +60,7 @@ def test_a_local_apk_is_pushed_and_installed_with_the_states_printed(alex):
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     states = [line.get("state") for line in lines]
     assert states[-1] == "installed"
-    assert any("Alex's Pixel: Installed" == line["message"] for line in lines)
+    assert any(line["message"] == "Alex's Pixel: Installed" for line in lines)
     (installed,) = [a for a in phone.state()["installed"] if a["app_id"] == "org.fdroid.fdroid"]
     assert Path(installed["path"]).read_bytes() == apk.read_bytes()  # the very bytes of the file pushed
 

@@ -14,10 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
 
-from shared.relay_client import RelayClient
 from relay_server.demo_catalog import build_package
+from shared.relay_client import RelayClient
 from tests.helpers.receiver_process import ReceiverProcess
 from tests.helpers.relay_process import RelayProcess
 from tests.helpers.servers import FileServer, ThrottledFileServer
@@ -40,11 +39,13 @@ def world(tmp_path_factory):
     receivers, servers = [], []
     try:
         RelayClient(relay.url).create_account("alex", PASSWORD)
-        phone = ReceiverProcess(root / "phone", relay.url, "alex", PASSWORD, name="Alex's Pixel",
-                                model="Pixel 8", platform="android").start()
+        phone = ReceiverProcess(
+            root / "phone", relay.url, "alex", PASSWORD, name="Alex's Pixel", model="Pixel 8", platform="android"
+        ).start()
         receivers.append(phone)
-        tablet = ReceiverProcess(root / "tablet", relay.url, "alex", PASSWORD, name="Alex's iPad",
-                                 model="iPad Air", platform="ios").start()
+        tablet = ReceiverProcess(
+            root / "tablet", relay.url, "alex", PASSWORD, name="Alex's iPad", model="iPad Air", platform="ios"
+        ).start()
         receivers.append(tablet)
         site = _third_party_store(root / "site", relay)
         servers.extend([site["page"], site["slow"]])
@@ -70,14 +71,33 @@ def _third_party_store(root: Path, relay: RelayProcess) -> dict:
     slow = ThrottledFileServer(files, bytes_per_second=1024 * 1024).__enter__()
     page = FileServer(pages).__enter__()
     apps = {
-        "big": {"@context": "https://schema.org", "@type": "SoftwareApplication", "identifier": "org.example.bignotes",
-                "name": "Big Notes", "softwareVersion": "2.0", "operatingSystem": "Android 8.0+",
-                "fileSize": str(BIG_APK), "downloadUrl": [f"{slow.url}/big-notes-2.0.apk"],
-                "appbeam:packages": [{"format": "apk", "url": f"{slow.url}/big-notes-2.0.apk",
-                                      "sha256": hashlib.sha256(big).hexdigest(), "size": BIG_APK}]},
-        "ipa": {"@context": "https://schema.org", "@type": "SoftwareApplication",
-                "identifier": "org.videolan.vlc-ios", "name": "VLC for iOS", "softwareVersion": "3.6.0",
-                "operatingSystem": "iOS 12+", "downloadUrl": [f"{slow.url}/vlc-ios-3.6.0.ipa"]},
+        "big": {
+            "@context": "https://schema.org",
+            "@type": "SoftwareApplication",
+            "identifier": "org.example.bignotes",
+            "name": "Big Notes",
+            "softwareVersion": "2.0",
+            "operatingSystem": "Android 8.0+",
+            "fileSize": str(BIG_APK),
+            "downloadUrl": [f"{slow.url}/big-notes-2.0.apk"],
+            "appbeam:packages": [
+                {
+                    "format": "apk",
+                    "url": f"{slow.url}/big-notes-2.0.apk",
+                    "sha256": hashlib.sha256(big).hexdigest(),
+                    "size": BIG_APK,
+                }
+            ],
+        },
+        "ipa": {
+            "@context": "https://schema.org",
+            "@type": "SoftwareApplication",
+            "identifier": "org.videolan.vlc-ios",
+            "name": "VLC for iOS",
+            "softwareVersion": "3.6.0",
+            "operatingSystem": "iOS 12+",
+            "downloadUrl": [f"{slow.url}/vlc-ios-3.6.0.ipa"],
+        },
     }
     body = "".join(
         f'<script type="application/ld+json">{json.dumps(app)}</script>'
@@ -85,8 +105,12 @@ def _third_party_store(root: Path, relay: RelayProcess) -> dict:
         for key, app in apps.items()
     )
     (pages / "index.html").write_text(f"<!doctype html><title>Elsewhere</title><body>{body}</body>")
-    return {"page": page, "slow": slow, "big_sha256": hashlib.sha256(big).hexdigest(),
-            "ipa_sha256": hashlib.sha256(ipa.read_bytes()).hexdigest()}
+    return {
+        "page": page,
+        "slow": slow,
+        "big_sha256": hashlib.sha256(big).hexdigest(),
+        "ipa_sha256": hashlib.sha256(ipa.read_bytes()).hexdigest(),
+    }
 
 
 @pytest.fixture
@@ -121,7 +145,8 @@ def _record_panel_states(sender) -> dict[str, list[str]]:
     """
     seen: dict[str, list[str]] = {}
     sender.app.listener.push_updated.connect(
-        lambda update: seen.setdefault(update.get("push_id"), []).append(update["state"]))
+        lambda update: seen.setdefault(update.get("push_id"), []).append(update["state"])
+    )
     return seen
 
 
@@ -195,8 +220,9 @@ def test_offline_tablet_gets_the_relays_copy_when_it_comes_back(sender, world):
     before = len(world["slow"].range_log)  # the relay's own fetch is done
 
     tablet.start()
-    tablet.wait_for(lambda s: any(a["app_id"] == "org.videolan.vlc-ios" for a in s["installed"]), 60,
-                    "the iPad to install the app")
+    tablet.wait_for(
+        lambda s: any(a["app_id"] == "org.videolan.vlc-ios" for a in s["installed"]), 60, "the iPad to install the app"
+    )
     _wait_label(sender, push["id"], "Installed")
     installed = _installed(tablet, "org.videolan.vlc-ios")
     assert hashlib.sha256(Path(installed["path"]).read_bytes()).hexdigest() == world["ipa_sha256"]
@@ -232,8 +258,14 @@ def test_notify_push_waits_for_the_tap(sender, world):
     _choose(sender, "Alex's Pixel")
     (push,) = sender.send(sender.picker.notify_button)
     phone = world["phone"]
-    card = phone.wait_for(lambda s: (phone_push := next((p for p in s["pushes"] if p["push_id"] == push["id"]), None))
-                          is not None and phone_push["prompt"] == "download", 60, "the notice")
+    card = phone.wait_for(
+        lambda s: (
+            (phone_push := next((p for p in s["pushes"] if p["push_id"] == push["id"]), None)) is not None
+            and phone_push["prompt"] == "download"
+        ),
+        60,
+        "the notice",
+    )
     time.sleep(1.0)  # nothing happens by itself (a check that something does not happen needs a time)
     assert phone.push(push["id"])["state"] == "delivered"
     assert _installed(phone, "com.termux") is None
@@ -256,12 +288,22 @@ def test_metered_network_pauses_and_wifi_resumes_a_big_download(sender, world):
         _choose(sender, "Alex's Pixel")
         recorded = _record_panel_states(sender)
         (push,) = sender.send(sender.picker.install_button)
-        phone.wait_for(lambda s: (p := next((x for x in s["pushes"] if x["push_id"] == push["id"]), None)) is not None
-                       and p["state"] == "downloading" and p["bytes_done"] > 0, 60, "the download to start")
+        phone.wait_for(
+            lambda s: (
+                (p := next((x for x in s["pushes"] if x["push_id"] == push["id"]), None)) is not None
+                and p["state"] == "downloading"
+                and p["bytes_done"] > 0
+            ),
+            60,
+            "the download to start",
+        )
         assert hold.reached.wait(60), "the download did not reach the held part"
         phone.set_metered(True)
-        phone.wait_for(lambda s: next(x for x in s["pushes"] if x["push_id"] == push["id"])["state"] == "waiting_for_wifi",
-                       60, "the download to pause for Wi-Fi")
+        phone.wait_for(
+            lambda s: next(x for x in s["pushes"] if x["push_id"] == push["id"])["state"] == "waiting_for_wifi",
+            60,
+            "the download to pause for Wi-Fi",
+        )
         _wait_label(sender, push["id"], "Waiting for Wi-Fi")
         paused_at = phone.push(push["id"])["bytes_done"]
         assert 0 < paused_at < BIG_APK

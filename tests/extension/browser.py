@@ -16,8 +16,18 @@ REPO = Path(__file__).resolve().parents[2]
 SOURCE = REPO / "browser_extension"
 CHROMIUM = os.environ.get("APPBEAM_CHROMIUM", "/usr/bin/chromium")
 #: What the extension is made of; everything else in browser_extension/ is for developing it.
-SHIPPED = ("manifest.json", "background.js", "picker.html", "picker.css", "picker.js", "signin.html", "signin.css",
-           "signin.js", "src", "icons")
+SHIPPED = (
+    "manifest.json",
+    "background.js",
+    "picker.html",
+    "picker.css",
+    "picker.js",
+    "signin.html",
+    "signin.css",
+    "signin.js",
+    "src",
+    "icons",
+)
 
 
 def stage_extension(dest: Path) -> Path:
@@ -49,14 +59,25 @@ class ExtensionBrowser:
         self._playwright = sync_playwright().start()
         try:
             self.context = self._playwright.chromium.launch_persistent_context(
-                str(self.root / "profile"), executable_path=CHROMIUM, headless=True, accept_downloads=False,
-                args=[f"--disable-extensions-except={extension}", f"--load-extension={extension}", "--no-sandbox",
-                      "--headless=new", "--no-first-run", "--disable-gpu"],
-                viewport={"width": 1100, "height": 760})
+                str(self.root / "profile"),
+                executable_path=CHROMIUM,
+                headless=True,
+                accept_downloads=False,
+                args=[
+                    f"--disable-extensions-except={extension}",
+                    f"--load-extension={extension}",
+                    "--no-sandbox",
+                    "--headless=new",
+                    "--no-first-run",
+                    "--disable-gpu",
+                ],
+                viewport={"width": 1100, "height": 760},
+            )
             self.context.set_default_timeout(60_000)
             # Uncaught exceptions in the extension's pages: a test fails on any (see page_errors).
-            self.context.on("page", lambda page: page.on(
-                "pageerror", lambda exc: self.page_errors.append(f"{page.url}: {exc}")))
+            self.context.on(
+                "page", lambda page: page.on("pageerror", lambda exc: self.page_errors.append(f"{page.url}: {exc}"))
+            )
             workers = self.context.service_workers
             self.worker = workers[0] if workers else self.context.wait_for_event("serviceworker", timeout=60_000)
             self.extension_id = self.worker.url.split("/")[2]
@@ -87,8 +108,9 @@ def compose_over_page(page_png: Path, window_png: Path, out: Path) -> Path:
     canvas = Image.alpha_composite(page, Image.new("RGBA", page.size, (15, 23, 42, 110)))
     x, y = (page.width - window.width) // 2, max(16, (page.height - window.height) // 2)
     shadow = Image.new("RGBA", page.size, (0, 0, 0, 0))
-    ImageDraw.Draw(shadow).rounded_rectangle((x - 2, y + 4, x + window.width + 2, y + window.height + 8), 12,
-                                            fill=(0, 0, 0, 120))
+    ImageDraw.Draw(shadow).rounded_rectangle(
+        (x - 2, y + 4, x + window.width + 2, y + window.height + 8), 12, fill=(0, 0, 0, 120)
+    )
     canvas = Image.alpha_composite(canvas, shadow.filter(ImageFilter.GaussianBlur(10)))
     canvas.alpha_composite(window, (x, y))
     canvas.convert("RGB").save(out)

@@ -25,29 +25,48 @@ PATH = Path(__file__).with_name("vectors.json")
 SEED = bytes(range(1, 33))
 
 CASES = [
-    PushFacts("p_0c9e41d2a8b7c6d5e4f30211", "anna-phone", "install_now", "org.videolan.vlc", "3.6.0", "apk",
-              "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "2026-11-26T19:48:42Z"),
+    PushFacts(
+        "p_0c9e41d2a8b7c6d5e4f30211",
+        "anna-phone",
+        "install_now",
+        "org.videolan.vlc",
+        "3.6.0",
+        "apk",
+        "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "2026-11-26T19:48:42Z",
+    ),
     PushFacts("p_1", "tablet-1", "notify", "com.example.app", None, "ipa", None, "2026-01-02T03:04:05Z"),
     # Text outside ASCII and characters JSON escapes: both sides must write them the same way.
-    PushFacts("ext:p.2-x_y", "phone:2", "install_now", "org.example.cafe", "1.0-béta \"quoted\" \\ / ✓ 😀",
-              "apk", None, "2026-11-30T09:31:00Z"),
+    PushFacts(
+        "ext:p.2-x_y",
+        "phone:2",
+        "install_now",
+        "org.example.cafe",
+        '1.0-béta "quoted" \\ / ✓ 😀',
+        "apk",
+        None,
+        "2026-11-30T09:31:00Z",
+    ),
 ]
 
 
 def vectors() -> dict:
     private = Ed25519PrivateKey.from_private_bytes(SEED)
     key = DeviceKey(private)
-    pkcs8 = private.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption())
+    pkcs8 = private.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     return {
         "about": "Made by tests/extension/make_vectors.py from shared/signing.py; do not edit by hand.",
         "private_key_pkcs8": base64.b64encode(pkcs8).decode("ascii"),
         "public_key": key.public_key,
         "fingerprint": key.fingerprint,
         "cases": [
-            {"facts": {name: getattr(facts, name) for name in facts.__dataclass_fields__},
-             "canonical": facts.canonical().decode("ascii"),
-             "signature": key.sign(facts).value}
+            {
+                "facts": {name: getattr(facts, name) for name in facts.__dataclass_fields__},
+                "canonical": facts.canonical().decode("ascii"),
+                "signature": key.sign(facts).value,
+            }
             for facts in CASES
         ],
     }

@@ -50,8 +50,9 @@ def world(tmp_path_factory):
             world.root, world.relay, world.laptop, world.sam, world.browser = root, relay, laptop, sam, browser
             _pair(world)
             # Alex's phone signs in for the first time after the extension joined: it trusts its key.
-            world.phone = ReceiverProcess(root / "phone", relay.url, "alex", PASSWORD, name="Alex's Pixel",
-                                          model="Pixel 8", platform="android").start()
+            world.phone = ReceiverProcess(
+                root / "phone", relay.url, "alex", PASSWORD, name="Alex's Pixel", model="Pixel 8", platform="android"
+            ).start()
             try:
                 yield world
             finally:
@@ -110,8 +111,10 @@ def _row(popup, device_id: str):
 
 
 def _pushes_by_state(popup) -> dict[str, str]:
-    return {el.get_attribute("data-push-id"): el.get_attribute("data-state")
-            for el in popup.locator("li.push").element_handles()}
+    return {
+        el.get_attribute("data-push-id"): el.get_attribute("data-state")
+        for el in popup.locator("li.push").element_handles()
+    }
 
 
 def _installed(world, app_id: str) -> dict | None:
@@ -138,8 +141,11 @@ def test_free_download_becomes_a_signed_push_the_phone_installs_by_itself(browse
     assert popup.is_disabled("#install")
     _shot(world, popup, "extension-picker.png")
     _shot(world, store, "extension-store.png")
-    compose_over_page(world.root / "extension-store.png", world.root / "extension-picker.png",
-                      world.root / "extension-picker-over-store.png")
+    compose_over_page(
+        world.root / "extension-store.png",
+        world.root / "extension-picker.png",
+        world.root / "extension-picker-over-store.png",
+    )
     _copy_out(world.root / "extension-picker-over-store.png")
 
     phone.click()
@@ -159,8 +165,11 @@ def test_free_download_becomes_a_signed_push_the_phone_installs_by_itself(browse
     assert history.index("installed") > history.index("downloading"), history
     assert world.phone.push(push_id)["prompt"] in (None, ""), world.phone.push(push_id)
     # The relay needed no CORS: the extension's host permissions let it through (docs/extension.md).
-    answer = requests.get(world.relay.url + "/api/v1/healthz", timeout=30,
-                          headers={"Origin": f"chrome-extension://{browser.extension_id}"})
+    answer = requests.get(
+        world.relay.url + "/api/v1/healthz",
+        timeout=30,
+        headers={"Origin": f"chrome-extension://{browser.extension_id}"},
+    )
     assert "Access-Control-Allow-Origin" not in answer.headers
     store.close()
     popup.close()
@@ -176,7 +185,9 @@ def _as_extension(world, path: str) -> dict:
              const { session } = await chrome.storage.local.get("session");
              const r = await fetch(session.relayUrl + path, { headers: { Authorization: `Bearer ${session.token}` } });
              return await r.json();
-           }""", path)
+           }""",
+        path,
+    )
 
 
 def _open_picker_from_worker(world, script: str, arg):
@@ -195,7 +206,8 @@ CONTEXT_MENU_CLICK = "([url, pageUrl, tabId]) => appbeam.handleLink({url, pageUr
 
 def _tab_id(world, url: str) -> int:
     return world.browser.worker.evaluate(
-        "async (url) => (await chrome.tabs.query({})).find((t) => t.url === url).id", url)
+        "async (url) => (await chrome.tabs.query({})).find((t) => t.url === url).id", url
+    )
 
 
 def _notifications(world) -> list[str]:
@@ -222,8 +234,11 @@ def test_send_to_my_phone_on_a_link_sends_notices_to_own_and_friends_devices(bro
     popup.wait_for_selector("li.push", timeout=WAIT_MS)
     by_state = wait_for(lambda: len(_pushes_by_state(popup)) == 2 and _pushes_by_state(popup), WAIT, "two pushes")
     phone_push = next(p for p in by_state if world.phone.push(p) is not None)
-    world.phone.wait_for(lambda st: any(p["push_id"] == phone_push and p["prompt"] == "download" for p in st["pushes"]),
-                         WAIT, "the phone's notice")
+    world.phone.wait_for(
+        lambda st: any(p["push_id"] == phone_push and p["prompt"] == "download" for p in st["pushes"]),
+        WAIT,
+        "the phone's notice",
+    )
     assert _installed(world, "com.termux") is None, "a notice installs nothing by itself"
     world.phone.tap(phone_push, "download")
     popup.wait_for_selector(f'li.push[data-push-id="{phone_push}"][data-state="installed"]', timeout=WAIT_MS)
@@ -240,14 +255,16 @@ def test_send_to_my_phone_on_a_link_sends_notices_to_own_and_friends_devices(bro
 def test_the_toolbar_button_sends_the_app_the_page_is_about(browser, world):
     page = browser.context.new_page()
     page.goto(world.relay.url + "/app/org.fdroid.fdroid")
-    popup = _open_picker_from_worker(world, "async (tabId) => appbeam.handlePage(await chrome.tabs.get(tabId))",
-                                     _tab_id(world, page.url))
+    popup = _open_picker_from_worker(
+        world, "async (tabId) => appbeam.handlePage(await chrome.tabs.get(tabId))", _tab_id(world, page.url)
+    )
     popup.wait_for_selector("li.device", timeout=WAIT_MS)
     assert popup.inner_text("#app-name") == "F-Droid"
     popup.close()
     page.goto(world.relay.url + "/api/v1/healthz")
-    popup = _open_picker_from_worker(world, "async (tabId) => appbeam.handlePage(await chrome.tabs.get(tabId))",
-                                     _tab_id(world, page.url))
+    popup = _open_picker_from_worker(
+        world, "async (tabId) => appbeam.handlePage(await chrome.tabs.get(tabId))", _tab_id(world, page.url)
+    )
     popup.wait_for_selector("#problem:not([hidden])", timeout=WAIT_MS)
     assert "This page offers no app to send" in popup.inner_text("#problem")
     popup.close()
@@ -316,9 +333,11 @@ def test_only_packages_are_taken_over_and_download_to_this_computer_lets_one_thr
     page = browser.context.new_page()
     page.goto(world.relay.url + "/")
     stylesheet = world.relay.url + "/static/store.css"
-    page.evaluate("""(url) => { const a = document.createElement('a'); a.href = url; a.download = 'store.css';
+    page.evaluate(
+        """(url) => { const a = document.createElement('a'); a.href = url; a.download = 'store.css';
                                 a.id = 'plain-file'; a.textContent = 'a plain file'; document.body.prepend(a); }""",
-                  stylesheet)
+        stylesheet,
+    )
     windows = len(browser.context.pages)
     page.click("#plain-file")
     wait_for(lambda: _downloads(world, stylesheet), WAIT, "the plain file's download")
@@ -393,8 +412,11 @@ def test_a_push_is_followed_to_its_notification_after_the_picker_is_closed(brows
     popup.wait_for_selector("li.push", timeout=WAIT_MS)
     (push_id,) = _pushes_by_state(popup)
     popup.close()  # before the phone's user decides
-    world.phone.wait_for(lambda st: any(p["push_id"] == push_id and p["prompt"] == "download" for p in st["pushes"]),
-                         WAIT, "the phone's notice")
+    world.phone.wait_for(
+        lambda st: any(p["push_id"] == push_id and p["prompt"] == "download" for p in st["pushes"]),
+        WAIT,
+        "the phone's notice",
+    )
     world.phone.tap(push_id, "download")
     wait_for(lambda: _as_extension(world, f"/api/v1/pushes/{push_id}")["state"] == "installed", WAIT, "the install")
     assert f"appbeam-{push_id}" not in _notifications(world)
@@ -411,7 +433,9 @@ def test_a_declined_push_its_phone_reopens_is_followed_to_installed(browser, wor
     the relay API as a phone does (the headless receiver's control socket has no Download again)."""
     old_phone = RelayClient(world.relay.url)
     old_phone.login("alex", PASSWORD, DeviceInfo("alex-old-phone", "Alex's old phone", "Moto G", "android"))
-    store, popup = _open_picker_by_click(world, 'a.download[data-app-id="com.kunzisoft.keepass.libre"][data-format="apk"]')
+    store, popup = _open_picker_by_click(
+        world, 'a.download[data-app-id="com.kunzisoft.keepass.libre"][data-format="apk"]'
+    )
     popup.wait_for_selector("li.device", timeout=WAIT_MS)
     _row(popup, "alex-old-phone").click()
     popup.click("#notify")
@@ -451,8 +475,10 @@ def test_a_browser_that_lost_its_key_registers_a_new_one_which_phones_do_not_tru
     new_key = next(d for d in world.laptop.devices() if d["id"] == world.extension["id"])["public_key"]
     assert new_key and new_key != old_key
     phone_push = world.phone.wait_for(
-        lambda st: next((p for p in st["pushes"] if p["push_id"] == push_id and p["prompt"]), None), WAIT,
-        "the push to arrive as a notice")
+        lambda st: next((p for p in st["pushes"] if p["push_id"] == push_id and p["prompt"]), None),
+        WAIT,
+        "the push to arrive as a notice",
+    )
     assert _installed(world, "com.nextcloud.client") is None, f"installed with an untrusted key: {phone_push}"
     store.close()
     popup.close()

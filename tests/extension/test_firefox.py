@@ -37,10 +37,25 @@ def _install_in_firefox(source: Path, log: Path, timeout: float = 120.0) -> list
     """Run the extension in headless Firefox until it is installed; Firefox's and web-ext's lines."""
     lines: list[str] = []
     with open(log, "w") as out:
-        proc = subprocess.Popen([str(WEB_EXT), "run", "--no-input", "--no-reload", "--verbose", f"--firefox={FIREFOX}",
-                                 "--arg=-headless", f"--source-dir={source}"], cwd=SOURCE, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True,
-                                env={**os.environ, "MOZ_HEADLESS": "1"})
+        proc = subprocess.Popen(
+            [
+                str(WEB_EXT),
+                "run",
+                "--no-input",
+                "--no-reload",
+                "--verbose",
+                f"--firefox={FIREFOX}",
+                "--arg=-headless",
+                f"--source-dir={source}",
+            ],
+            cwd=SOURCE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+            env={**os.environ, "MOZ_HEADLESS": "1"},
+        )
         try:
             deadline = time.monotonic() + timeout
             for line in proc.stdout:

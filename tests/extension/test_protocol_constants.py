@@ -24,8 +24,14 @@ pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is no
 @pytest.fixture(scope="module")
 def js() -> dict:
     script = "import('./src/protocol.js').then((m) => console.log(JSON.stringify(m)))"
-    out = subprocess.run(["node", "--input-type=module", "-e", script], cwd=EXTENSION, capture_output=True,
-                         text=True, timeout=60, check=True).stdout
+    out = subprocess.run(
+        ["node", "--input-type=module", "-e", script],
+        cwd=EXTENSION,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
     return json.loads(out)
 
 

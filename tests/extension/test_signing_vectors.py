@@ -9,8 +9,9 @@ from tests.extension import make_vectors
 
 
 def test_the_committed_vectors_are_what_the_script_makes():
-    assert make_vectors.PATH.read_text(encoding="utf-8") == make_vectors.render(), \
+    assert make_vectors.PATH.read_text(encoding="utf-8") == make_vectors.render(), (
         "vectors.json is stale: run .venv/bin/python -m tests.extension.make_vectors"
+    )
 
 
 def test_every_vector_verifies_and_only_over_its_own_facts():

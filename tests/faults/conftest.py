@@ -21,7 +21,6 @@ from tests.helpers.receiver_process import ReceiverProcess
 from tests.helpers.relay_process import RelayProcess
 
 
-
 def wait_until(condition, timeout: float = 30.0, what: str = "a condition", interval: float = 0.05):
     """Poll ``condition`` until it returns something truthy (returned); TimeoutError after ``timeout``."""
     deadline = time.monotonic() + timeout
@@ -137,7 +136,7 @@ class TcpProxy:
         while not self._stop.is_set():
             try:
                 client, _ = self.listener.accept()
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             self.accept_times.append(time.monotonic())
             if self.mode == "refuse":
@@ -154,8 +153,9 @@ class TcpProxy:
             self._track(client, upstream)
             info = {"path": None, "ready": threading.Event()}
             for src, dst, to_client in ((client, upstream, False), (upstream, client, True)):
-                thread = threading.Thread(target=self._pump, args=(src, dst, info, to_client), name="tcp-proxy-pump",
-                                          daemon=True)
+                thread = threading.Thread(
+                    target=self._pump, args=(src, dst, info, to_client), name="tcp-proxy-pump", daemon=True
+                )
                 self._threads.append(thread)
                 thread.start()
             self._threads = [t for t in self._threads if t.is_alive()]
@@ -169,7 +169,7 @@ class TcpProxy:
                     continue
                 try:
                     data = src.recv(65536)
-                except socket.timeout:
+                except TimeoutError:
                     continue
                 if not data:
                     dst.shutdown(socket.SHUT_WR)
@@ -203,7 +203,7 @@ class TcpProxy:
             dst.sendall(piece)
             with self._lock:
                 self._delivered[path] = self._delivered.get(path, 0) + len(piece)
-            data = data[len(piece):]
+            data = data[len(piece) :]
 
 
 def _request_path(data: bytes) -> str:

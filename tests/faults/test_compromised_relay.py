@@ -84,8 +84,13 @@ class Package:
         return hashlib.sha256(self.body).hexdigest()
 
     def app(self, version: str = "1.0") -> dict:
-        return {"id": self.app_id, "name": self.name, "version": version, "version_code": 1,
-                "packages": [{"format": "apk", "url": self.url, "sha256": self.sha256, "size": len(self.body)}]}
+        return {
+            "id": self.app_id,
+            "name": self.name,
+            "version": version,
+            "version_code": 1,
+            "packages": [{"format": "apk", "url": self.url, "sha256": self.sha256, "size": len(self.body)}],
+        }
 
 
 @dataclass
@@ -122,8 +127,16 @@ def world(tmp_path, relays, receivers):
         laptop.create_account("anna", PASSWORD)
         laptop.login("anna", PASSWORD, DeviceInfo(LAPTOP_ID, "Anna's laptop", "ThinkPad", "linux"))
         # The phone logs in after the laptop: it pins the laptop's key as trusted.
-        phone = receivers(tmp_path / "phone", relay.url, "anna", PASSWORD, name="Anna's Pixel", model="Pixel 8",
-                          platform="android", start=False)
+        phone = receivers(
+            tmp_path / "phone",
+            relay.url,
+            "anna",
+            PASSWORD,
+            name="Anna's Pixel",
+            model="Pixel 8",
+            platform="android",
+            start=False,
+        )
         phone.start(timeout=WAIT)
         phone_id = json.loads((phone.data_dir / "profile.json").read_text())["device_id"]
         yield World(relay, laptop, phone, phone_id, store, RelayDatabaseEditor(relay), packages)
@@ -160,13 +173,18 @@ def wait_for_card(world: World, push_id: str, what: str) -> dict:
 def wait_installed(world: World, push_id: str, app_id: str) -> dict:
     return world.phone.wait_for(
         lambda s: (c := card(s, push_id)) is not None and c["state"] == "installed" and installed(s, app_id),
-        WAIT, f"{app_id} to be installed")
+        WAIT,
+        f"{app_id} to be installed",
+    )
 
 
 def take_phone_offline(world: World) -> None:
     world.phone.stop()
-    wait_until(lambda: not any(d["id"] == world.phone_id and d["online"] for d in world.laptop.devices()),
-               WAIT, "the relay to see the phone go offline")
+    wait_until(
+        lambda: not any(d["id"] == world.phone_id and d["online"] for d in world.laptop.devices()),
+        WAIT,
+        "the relay to see the phone go offline",
+    )
 
 
 def bring_phone_back(world: World) -> None:
@@ -175,7 +193,7 @@ def bring_phone_back(world: World) -> None:
     args = world.phone.args
     if "--password" in args:
         at = args.index("--password")
-        del args[at:at + 2]
+        del args[at : at + 2]
     world.phone.start(timeout=WAIT)
 
 
@@ -199,9 +217,8 @@ def barrier(world: World, package: Package) -> dict:
 def files_with_sha(root: Path, sha: str) -> list[Path]:
     found = []
     for path in root.rglob("*"):
-        if path.is_file() and not path.is_symlink():
-            if hashlib.sha256(path.read_bytes()).hexdigest() == sha:
-                found.append(path)
+        if path.is_file() and not path.is_symlink() and hashlib.sha256(path.read_bytes()).hexdigest() == sha:
+            found.append(path)
     return found
 
 
@@ -213,8 +230,9 @@ def assert_never_installed(world: World, state: dict, package: Package) -> None:
     assert files_with_sha(world.phone.data_dir, package.sha256) == []
 
 
-def assert_a_notice_saying(world: World, push_id: str, reason: str, state: dict,
-                           sender: RelayClient | None = None) -> dict:
+def assert_a_notice_saying(
+    world: World, push_id: str, reason: str, state: dict, sender: RelayClient | None = None
+) -> dict:
     """The push's card waits for the user (Download / Dismiss), saying why it did not install,
     and the relay (so the sender) heard the same."""
     shown = card(state, push_id)
@@ -241,8 +259,12 @@ def test_a_signed_install_now_from_the_pinned_laptop_installs_by_itself(world):
     good = world.packages["good"]
     state = world.phone.state()
     laptop_key = key_of(state, LAPTOP_ID)
-    assert laptop_key == {"device_id": LAPTOP_ID, "name": "Anna's laptop",
-                          "fingerprint": world.laptop.key.fingerprint, "trusted": True}
+    assert laptop_key == {
+        "device_id": LAPTOP_ID,
+        "name": "Anna's laptop",
+        "fingerprint": world.laptop.key.fingerprint,
+        "trusted": True,
+    }
 
     (push,) = world.laptop.push(good.app(), "install_now", [world.phone_id])
     state = wait_installed(world, push["id"], good.app_id)
@@ -280,8 +302,11 @@ def test_a_queued_push_whose_package_is_swapped_in_the_database_is_not_installed
     ((raw_signature,),) = world.db.rows("SELECT signature FROM push WHERE id = ?", [push["id"]])
     signature = json.loads(raw_signature)
     assert signature["sha256"] == good.sha256
-    changes = {"package_url": evil.url, "package_sha256": evil.sha256 if with_hash else None,
-               "package_size": len(evil.body)}
+    changes = {
+        "package_url": evil.url,
+        "package_sha256": evil.sha256 if with_hash else None,
+        "package_size": len(evil.body),
+    }
     if rewrite_signature:
         changes["signature"] = json.dumps({**signature, "sha256": evil.sha256})
     world.db.update_push(push["id"], **changes)
@@ -306,8 +331,7 @@ def test_a_device_the_relay_adds_cannot_install_until_the_user_trusts_its_key(wo
     intruder_pkg, trusted_pkg = world.packages["intruder"], world.packages["trusted"]
     intruder_key = DeviceKey.generate()
     token = secrets.token_urlsafe(32)
-    world.db.add_device(like=LAPTOP_ID, device_id=INTRUDER_ID, name=INTRUDER_NAME,
-                        public_key=intruder_key.public_key)
+    world.db.add_device(like=LAPTOP_ID, device_id=INTRUDER_ID, name=INTRUDER_NAME, public_key=intruder_key.public_key)
     world.db.add_token(INTRUDER_ID, token)
     intruder = RelayClient(world.relay.url, token, key=intruder_key)
     try:
@@ -318,21 +342,30 @@ def test_a_device_the_relay_adds_cannot_install_until_the_user_trusts_its_key(wo
         shown = wait_for_card(world, push["id"], "the intruder's push to arrive")
         assert shown["prompt"] == "download" and shown["downgraded"], shown
         # One line that names the device to open and what to tap; the fingerprint behind Details.
-        assert shown["downgraded"] == (f"{INTRUDER_NAME} is new: open Appbeam on Anna's Pixel and tap "
-                                       f"Trust next to '{INTRUDER_NAME}' in Settings"), shown["downgraded"]
+        assert shown["downgraded"] == (
+            f"{INTRUDER_NAME} is new: open Appbeam on Anna's Pixel and tap Trust next to '{INTRUDER_NAME}' in Settings"
+        ), shown["downgraded"]
         assert intruder_key.fingerprint in shown["downgraded_details"]
         state = barrier(world, world.packages["barrier1"])
 
-        assert_a_notice_saying(world, push["id"], f"{INTRUDER_NAME} is new: open Appbeam on Anna's Pixel",
-                               state, sender=intruder)
-        assert key_of(state, INTRUDER_ID) == {"device_id": INTRUDER_ID, "name": INTRUDER_NAME,
-                                              "fingerprint": fingerprint(intruder_key.public_key), "trusted": False}
+        assert_a_notice_saying(
+            world, push["id"], f"{INTRUDER_NAME} is new: open Appbeam on Anna's Pixel", state, sender=intruder
+        )
+        assert key_of(state, INTRUDER_ID) == {
+            "device_id": INTRUDER_ID,
+            "name": INTRUDER_NAME,
+            "fingerprint": fingerprint(intruder_key.public_key),
+            "trusted": False,
+        }
         assert key_of(state, LAPTOP_ID)["trusted"] is True
         assert installed(state, intruder_pkg.app_id) is None
         assert_never_installed(world, state, intruder_pkg)
         assert "/intruder.apk" not in world.store.paths
-        wait_until(lambda: "New device key" in world.phone.log_tail(400) and INTRUDER_NAME in world.phone.log_tail(400),
-                   WAIT, "the phone to announce the new key")
+        wait_until(
+            lambda: "New device key" in world.phone.log_tail(400) and INTRUDER_NAME in world.phone.log_tail(400),
+            WAIT,
+            "the phone to announce the new key",
+        )
 
         # The user compares fingerprints and taps Trust: the device's *next* push installs.
         assert send(world.phone.socket, {"action": "trust", "device_id": INTRUDER_ID}) == {"ok": True}

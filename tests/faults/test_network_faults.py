@@ -50,8 +50,9 @@ def world(tmp_path, relays, proxies):
 
 
 def _phone(receivers, tmp_path, proxy):
-    return receivers(tmp_path / "phone", proxy.url, "nora", PASSWORD, name="Nora's Pixel", model="Pixel 8",
-                     platform="android")
+    return receivers(
+        tmp_path / "phone", proxy.url, "nora", PASSWORD, name="Nora's Pixel", model="Pixel 8", platform="android"
+    )
 
 
 def _device_id(phone) -> str:
@@ -89,11 +90,25 @@ def test_relay_goes_away_and_comes_back(tmp_path, world, receivers, seed, how):
     with ThrottledFileServer(store, bytes_per_second=SLOW_RATE) as slow:
         # Before the outage: a notice waiting for a tap, and a download from an outside store.
         (notice,) = laptop.push({"id": catalog[0]}, "notify", [phone_id])
-        (download,) = laptop.push({"id": "org.example.slow", "name": "Slow", "version": "1.0", "packages": [
-            {"format": "apk", "url": f"{slow.url}/slow.apk", "sha256": body_sha, "size": SLOW_SIZE}]},
-            "install_now", [phone_id])
-        phone.wait_for(lambda s: (c := _card(s, download["id"])) is not None and c["state"] == "downloading"
-                       and (c["bytes_done"] or 0) > 0, 20, "the download to start")
+        (download,) = laptop.push(
+            {
+                "id": "org.example.slow",
+                "name": "Slow",
+                "version": "1.0",
+                "packages": [{"format": "apk", "url": f"{slow.url}/slow.apk", "sha256": body_sha, "size": SLOW_SIZE}],
+            },
+            "install_now",
+            [phone_id],
+        )
+        phone.wait_for(
+            lambda s: (
+                (c := _card(s, download["id"])) is not None
+                and c["state"] == "downloading"
+                and (c["bytes_done"] or 0) > 0
+            ),
+            20,
+            "the download to start",
+        )
         wait_until(lambda: laptop.get_push(notice["id"])["state"] == "delivered", 20, "the notice acknowledged")
         wait_until(lambda: laptop.get_push(download["id"])["state"] == "downloading", 20, "progress at the relay")
         before = phone.state()
@@ -105,8 +120,11 @@ def test_relay_goes_away_and_comes_back(tmp_path, world, receivers, seed, how):
         assert {p["push_id"] for p in state["pushes"]} == {p["push_id"] for p in before["pushes"]}
         # The user acts while the relay is away; the download goes on from the outside store.
         phone.tap(notice["id"], "dismiss")
-        state = phone.wait_for(lambda s: _card(s, download["id"])["state"] == "installed", 30,
-                               "the download to install while the relay is away")
+        state = phone.wait_for(
+            lambda s: _card(s, download["id"])["state"] == "installed",
+            30,
+            "the download to install while the relay is away",
+        )
         assert _card(state, notice["id"])["state"] == "declined"
         assert state["connection"] in ("reconnecting", "connecting", "offline"), state["connection"]
         assert any(a["app_id"] == "org.example.slow" and a["sha256"] == body_sha for a in state["installed"])
@@ -126,8 +144,11 @@ def test_relay_goes_away_and_comes_back(tmp_path, world, receivers, seed, how):
     proxy.set_mode("forward")
 
     phone.wait_for(lambda s: s["connection"] == "connected", 45, "the receiver to reconnect")
-    state = phone.wait_for(lambda s: (c := _card(s, missed["id"])) is not None and c["state"] == "installed", 40,
-                           "the push made while it was away")
+    state = phone.wait_for(
+        lambda s: (c := _card(s, missed["id"])) is not None and c["state"] == "installed",
+        40,
+        "the push made while it was away",
+    )
     assert {p["push_id"] for p in before["pushes"]} <= {p["push_id"] for p in state["pushes"]}
     _installed_at_relay(laptop, missed["id"])
 
@@ -146,8 +167,11 @@ def test_connections_reset_mid_stream(tmp_path, world, receivers):
         since = time.monotonic()
         assert proxy.reset_all() >= 1, "the receiver holds no connection to reset"
         (push,) = laptop.push({"id": app_id}, "install_now", [phone_id])
-        phone.wait_for(lambda s: (c := _card(s, push["id"])) is not None and c["state"] == "installed", 40,
-                       f"push {round_no} after a reset")
+        phone.wait_for(
+            lambda s: (c := _card(s, push["id"])) is not None and c["state"] == "installed",
+            40,
+            f"push {round_no} after a reset",
+        )
         _installed_at_relay(laptop, push["id"])
         assert proxy.connections_since(since) >= 1, "the receiver never reconnected"
         history = _dedupe_progress(_history(laptop, push["id"]))
@@ -163,10 +187,13 @@ def test_a_relay_that_stops_answering(tmp_path, world):
     relay, proxy, laptop, catalog = world
     data_dir = tmp_path / "phone"
     data_dir.mkdir()
-    service = ReceiverService(data_dir, platform=fake_platform(data_dir),
-                              stream_options={"read_timeout": 2.0, "max_backoff": 1.0},
-                              reporter_options={"backoff_initial": 0.1, "backoff_max": 1.0},
-                              download_options={"backoff_initial": 0.1, "backoff_max": 0.5})
+    service = ReceiverService(
+        data_dir,
+        platform=fake_platform(data_dir),
+        stream_options={"read_timeout": 2.0, "max_backoff": 1.0},
+        reporter_options={"backoff_initial": 0.1, "backoff_max": 1.0},
+        download_options={"backoff_initial": 0.1, "backoff_max": 0.5},
+    )
     states: list[str] = []
     service.on_connection(lambda c: states.append(c.state))
     try:
@@ -189,8 +216,11 @@ def test_a_relay_that_stops_answering(tmp_path, world):
 
         proxy.set_mode("forward")
         wait_until(lambda: service.connection.state == "connected", 20, "the receiver to reconnect")
-        wait_until(lambda: (r := service.inbox.get(during["id"])) is not None and r.state == "installed", 30,
-                   "the push made during the stall")
+        wait_until(
+            lambda: (r := service.inbox.get(during["id"])) is not None and r.state == "installed",
+            30,
+            "the push made during the stall",
+        )
         _installed_at_relay(laptop, during["id"])
         (after,) = laptop.push({"id": catalog[2]}, "install_now", [phone_id])
         _installed_at_relay(laptop, after["id"])

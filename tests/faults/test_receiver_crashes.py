@@ -43,13 +43,19 @@ def world(tmp_path, relays):
 
 
 def _phone(receivers, tmp_path, relay):
-    return receivers(tmp_path / "phone", relay.url, "rita", PASSWORD, name="Rita's Pixel", model="Pixel 8",
-                     platform="android")
+    return receivers(
+        tmp_path / "phone", relay.url, "rita", PASSWORD, name="Rita's Pixel", model="Pixel 8", platform="android"
+    )
 
 
 def _push(laptop, phone_id: str, app_id: str, url: str, body_sha: str, size: int) -> dict:
-    app = {"id": app_id, "name": app_id.rsplit(".", 1)[-1].title(), "version": "1.0", "version_code": 1,
-           "packages": [{"format": "apk", "url": url, "sha256": body_sha, "size": size}]}
+    app = {
+        "id": app_id,
+        "name": app_id.rsplit(".", 1)[-1].title(),
+        "version": "1.0",
+        "version_code": 1,
+        "packages": [{"format": "apk", "url": url, "sha256": body_sha, "size": size}],
+    }
     (push,) = laptop.push(app, "install_now", [phone_id])
     return push
 
@@ -98,8 +104,15 @@ def test_killed_mid_download_resumes_with_range_and_installs_the_right_bytes(tmp
     with ThrottledFileServer(store, bytes_per_second=SLOW_RATE) as slow:
         push = _push(laptop, _device_id(phone), "org.example.slow", f"{slow.url}/slow.apk", body_sha, SLOW_SIZE)
         kill_at = rng.uniform(0.2, 0.6) * SLOW_SIZE
-        phone.wait_for(lambda s: (c := _card(s, push["id"])) is not None and c["state"] == "downloading"
-                       and (c["bytes_done"] or 0) >= kill_at, 30, "the download to be under way")
+        phone.wait_for(
+            lambda s: (
+                (c := _card(s, push["id"])) is not None
+                and c["state"] == "downloading"
+                and (c["bytes_done"] or 0) >= kill_at
+            ),
+            30,
+            "the download to be under way",
+        )
         _kill(phone)
         part = phone.data_dir / "downloads" / f"{push['id']}.part"
         kept = part.stat().st_size if part.exists() else 0
@@ -108,14 +121,20 @@ def test_killed_mid_download_resumes_with_range_and_installs_the_right_bytes(tmp
 
         phone.start()
         # The installed list is written just before the card says "installed": wait for both.
-        state = phone.wait_for(lambda s: any(a["app_id"] == "org.example.slow" for a in s["installed"])
-                               and _card(s, push["id"])["state"] == "installed", 60, "the install after the restart")
+        state = phone.wait_for(
+            lambda s: (
+                any(a["app_id"] == "org.example.slow" for a in s["installed"])
+                and _card(s, push["id"])["state"] == "installed"
+            ),
+            60,
+            "the install after the restart",
+        )
         resumed = slow.range_log[requests_before:]
     assert slow.range_log[0] == "", slow.range_log  # the first request fetched the whole package
     assert resumed, "no request after the restart"
     first = resumed[0]
     assert first.startswith("bytes=") and first.endswith("-"), f"the restart did not resume: {slow.range_log}"
-    offset = int(first[len("bytes="):-1])
+    offset = int(first[len("bytes=") : -1])
     assert 0 < offset <= kept, f"resumed from {offset}, kept {kept}: {slow.range_log}"
 
     (installed,) = [a for a in state["installed"] if a["app_id"] == "org.example.slow"]
@@ -165,8 +184,11 @@ def test_killed_while_verifying_or_installing_never_installs_twice_or_partially(
         app_id, push, killed_in = hit
 
         phone.start()
-        card = phone.wait_for(lambda s: (c := _card(s, push["id"])) is not None and c["state"] in ("installed", "failed"),
-                              30, "the interrupted push to settle")
+        card = phone.wait_for(
+            lambda s: (c := _card(s, push["id"])) is not None and c["state"] in ("installed", "failed"),
+            30,
+            "the interrupted push to settle",
+        )
         card = _card(card, push["id"])
         if card["state"] == "failed":
             assert card["detail"] and "interrupt" in card["detail"].lower(), f"no clear reason: {card}"

@@ -71,8 +71,9 @@ class Device:
         self.connected = threading.Event()
 
     def connect(self) -> None:
-        self._stream = self.client.stream(read_timeout=5, max_backoff=0.5,
-                                          on_status=lambda s: s.state == "connected" and self.connected.set())
+        self._stream = self.client.stream(
+            read_timeout=5, max_backoff=0.5, on_status=lambda s: s.state == "connected" and self.connected.set()
+        )
         for target, name in ((self._read, "stream"), (self._report, "reports")):
             thread = threading.Thread(target=target, name=f"{self.id}-{name}", daemon=True)
             self._threads.append(thread)
@@ -152,8 +153,12 @@ class Pusher:
             self.count += 1
             name, sha, size = self.files[self.count % len(self.files)]
             target = (ONLINE if self.count % 2 else OFFLINE)[self.count // 2 % 2]
-            app = {"id": f"org.example.crash{self.count}", "name": f"Crash {self.count}", "version": "1.0",
-                   "packages": [{"format": "apk", "url": f"{self.store_url}/{name}", "sha256": sha, "size": size}]}
+            app = {
+                "id": f"org.example.crash{self.count}",
+                "name": f"Crash {self.count}",
+                "version": "1.0",
+                "packages": [{"format": "apk", "url": f"{self.store_url}/{name}", "sha256": sha, "size": size}],
+            }
             try:
                 (push,) = self.client.push(app, "install_now", [target])
             except RelayError as exc:
@@ -201,8 +206,11 @@ class Prober:
     def fetch(self, session: requests.Session, device_id: str, sha: str) -> bool:
         """True if the relay served the package (and it was right)."""
         try:
-            resp = session.get(f"{self.relay_url}/api/v1/packages/{sha}", timeout=5,
-                               headers={"Authorization": f"Bearer {self.tokens[device_id]}"})
+            resp = session.get(
+                f"{self.relay_url}/api/v1/packages/{sha}",
+                timeout=5,
+                headers={"Authorization": f"Bearer {self.tokens[device_id]}"},
+            )
             body = resp.content
         except requests.RequestException:
             return False  # the relay died mid-answer: a transport error, not a wrong package
@@ -225,7 +233,8 @@ def _check_database(db: RelayDatabase, final: bool) -> list[str]:
     # Both tables from one snapshot: the restarted relay may be taking reports meanwhile.
     push_rows, history_rows = db.snapshot(
         "SELECT id, state, mirror_status, package_url, package_sha256 FROM push",
-        "SELECT push_id, state FROM pushhistory ORDER BY id")
+        "SELECT push_id, state FROM pushhistory ORDER BY id",
+    )
     pushes = {row[0]: row[1:] for row in push_rows}
     history = collections.defaultdict(list)
     for push_id, state in history_rows:
@@ -280,7 +289,9 @@ def test_relay_killed_under_load_loses_nothing_and_serves_nothing_half_written(t
     tokens = {}
     for device_id in ONLINE + OFFLINE:
         client = RelayClient(relay.url)
-        tokens[device_id] = client.login("crash", PASSWORD, DeviceInfo(device_id, device_id, "Pixel 8", "android"))["token"]
+        tokens[device_id] = client.login("crash", PASSWORD, DeviceInfo(device_id, device_id, "Pixel 8", "android"))[
+            "token"
+        ]
     deadline = time.monotonic() + 150  # hard bound for every helper thread
     devices = {d: Device(relay.url, d, tokens[d], deadline) for d in ONLINE + OFFLINE}
     prober = Prober(relay.url, tokens, expected)
@@ -294,12 +305,20 @@ def test_relay_killed_under_load_loses_nothing_and_serves_nothing_half_written(t
                 assert devices[device_id].connected.wait(10)
             prober.start()
             for round_no in range(ROUNDS):
-                batch = threading.Thread(target=pusher.batch, args=(random.Random(rng.random()), PUSHES_PER_ROUND),
-                                         name="pusher", daemon=True)
+                batch = threading.Thread(
+                    target=pusher.batch,
+                    args=(random.Random(rng.random()), PUSHES_PER_ROUND),
+                    name="pusher",
+                    daemon=True,
+                )
                 batch.start()
                 time.sleep(rng.uniform(0.3, 2.0))
-                prober.targets = [(p["device_id"], f["sha256"]) for p in list(pusher.accepted.values())
-                                  if p["device_id"] in OFFLINE for f in [p["package"]]]
+                prober.targets = [
+                    (p["device_id"], f["sha256"])
+                    for p in list(pusher.accepted.values())
+                    if p["device_id"] in OFFLINE
+                    for f in [p["package"]]
+                ]
                 relay.kill()
                 parts = _tmp_parts(relay)
                 leftovers_seen += len(parts)
@@ -313,8 +332,11 @@ def test_relay_killed_under_load_loses_nothing_and_serves_nothing_half_written(t
                 assert not problems, f"round {round_no}: inconsistent after the crash:\n" + "\n".join(problems)
 
             # Every copy the killed relays left pending is finished by the last one.
-            wait_until(lambda: not db.rows("SELECT id FROM push WHERE mirror_status = 'pending'"), 60,
-                       "the mirror to finish every pending copy")
+            wait_until(
+                lambda: not db.rows("SELECT id FROM push WHERE mirror_status = 'pending'"),
+                60,
+                "the mirror to finish every pending copy",
+            )
             for device_id in OFFLINE:
                 devices[device_id].connect()
             accepted = pusher.accepted
@@ -346,7 +368,7 @@ def test_relay_killed_under_load_loses_nothing_and_serves_nothing_half_written(t
         session = requests.Session()
         checked = 0
         for device in devices.values():
-            for push_id, package in device.packages.items():
+            for package in device.packages.values():
                 sha = package["sha256"]
                 if package["url"].endswith(f"/api/v1/packages/{sha}"):
                     assert prober.fetch(session, device.id, sha), f"the relay does not serve {package['url']}"
@@ -358,12 +380,14 @@ def test_relay_killed_under_load_loses_nothing_and_serves_nothing_half_written(t
         problems = _check_database(db, final=True)
         assert not problems, "inconsistent at the end:\n" + "\n".join(problems)
 
-        print(f"\nrelay crashes (seed {seed}): {ROUNDS} kills, {kills_mid_copy} of them mid-copy "
-              f"({leftovers_seen} .part files cleaned); {len(accepted)} pushes accepted, {pusher.lost} lost "
-              f"in flight (no answer); {sum(len(d.wire) for d in devices.values())} delivered, "
-              f"{sum(duplicates.values())} duplicate push events on the wire over {len(duplicates)} pushes; "
-              f"{sum(len(d.confirmed) for d in devices.values())} reports confirmed; "
-              f"{prober.verified + checked} package downloads verified; {time.monotonic() - started:.0f}s")
+        print(
+            f"\nrelay crashes (seed {seed}): {ROUNDS} kills, {kills_mid_copy} of them mid-copy "
+            f"({leftovers_seen} .part files cleaned); {len(accepted)} pushes accepted, {pusher.lost} lost "
+            f"in flight (no answer); {sum(len(d.wire) for d in devices.values())} delivered, "
+            f"{sum(duplicates.values())} duplicate push events on the wire over {len(duplicates)} pushes; "
+            f"{sum(len(d.confirmed) for d in devices.values())} reports confirmed; "
+            f"{prober.verified + checked} package downloads verified; {time.monotonic() - started:.0f}s"
+        )
     finally:
         prober.stop()
         for device in devices.values():

@@ -53,8 +53,9 @@ def world(tmp_path, relays, proxies):
 
 
 def _phone(receivers, tmp_path, proxy):
-    return receivers(tmp_path / "phone", proxy.url, "hana", PASSWORD, name="Hana's Pixel", model="Pixel 8",
-                     platform="android")
+    return receivers(
+        tmp_path / "phone", proxy.url, "hana", PASSWORD, name="Hana's Pixel", model="Pixel 8", platform="android"
+    )
 
 
 def _device_id(phone) -> str:
@@ -75,8 +76,9 @@ def _plain(text: str) -> bool:
 
 def _waiting_card(phone, push_id: str, label: str) -> dict:
     """Wait until the card says ``label``, and check that what it says is for a person."""
-    state = phone.wait_for(lambda s: (c := _card(s, push_id)) is not None and c["label"] == label, 60,
-                           f"the card to say {label!r}")
+    state = phone.wait_for(
+        lambda s: (c := _card(s, push_id)) is not None and c["label"] == label, 60, f"the card to say {label!r}"
+    )
     card = _card(state, push_id)
     assert card["state"] == "downloading", card  # not Failed: it waits, and tries again by itself
     assert _plain(card["card_notice"]) and "Retrying" in card["card_notice"], card
@@ -85,16 +87,24 @@ def _waiting_card(phone, push_id: str, label: str) -> dict:
 
 
 def _installed(phone, laptop, push_id: str) -> None:
-    phone.wait_for(lambda s: (c := _card(s, push_id)) is not None and c["state"] == "installed", 60,
-                   "the push installed with no tap")
+    phone.wait_for(
+        lambda s: (c := _card(s, push_id)) is not None and c["state"] == "installed",
+        60,
+        "the push installed with no tap",
+    )
     wait_until(lambda: laptop.get_push(push_id)["state"] == "installed", 30, "installed at the relay")
     states = [h["state"] for h in _history(laptop, push_id)]
     assert "failed" not in states, states
 
 
 def _store_push(laptop, phone_id: str, url: str, body: bytes) -> dict:
-    app = {"id": "org.example.atlas", "name": "Atlas", "version": "2.1", "version_code": 21,
-           "packages": [{"format": "apk", "url": url, "sha256": hashlib.sha256(body).hexdigest(), "size": len(body)}]}
+    app = {
+        "id": "org.example.atlas",
+        "name": "Atlas",
+        "version": "2.1",
+        "version_code": 21,
+        "packages": [{"format": "apk", "url": url, "sha256": hashlib.sha256(body).hexdigest(), "size": len(body)}],
+    }
     (push,) = laptop.push(app, "install_now", [phone_id])
     return push
 
@@ -102,8 +112,10 @@ def _store_push(laptop, phone_id: str, url: str, body: bytes) -> dict:
 def test_relay_killed_mid_download_and_restarted_on_the_same_port(tmp_path, world, receivers):
     relay, proxy, laptop = world
     phone = _phone(receivers, tmp_path, proxy)
-    apk = max((a for a in laptop.apps() if any(p["format"] == "apk" for p in a["packages"])),
-              key=lambda a: next(p["size"] for p in a["packages"] if p["format"] == "apk"))
+    apk = max(
+        (a for a in laptop.apps() if any(p["format"] == "apk" for p in a["packages"])),
+        key=lambda a: next(p["size"] for p in a["packages"] if p["format"] == "apk"),
+    )
     package = next(p for p in apk["packages"] if p["format"] == "apk")
     prefix = package["url"].split("?")[0]
     assert prefix.startswith("/") and package["size"] > 1_000_000, package  # the relay's own copy
@@ -120,8 +132,11 @@ def test_relay_killed_mid_download_and_restarted_on_the_same_port(tmp_path, worl
     assert card["card_notice"].startswith(f"Can't reach the relay at 127.0.0.1:{proxy.port}"), card
     state = phone.wait_for(lambda s: s["connection"] != "connected", 30, "the phone to notice")
     assert _plain(state["connection_text"]), state["connection_text"]
-    wait_until(lambda: len(proxy.requests_since(killed_at, prefix)) >= 2 or proxy.connections_since(killed_at) >= 4,
-               60, "the phone to try again while the relay is away")
+    wait_until(
+        lambda: len(proxy.requests_since(killed_at, prefix)) >= 2 or proxy.connections_since(killed_at) >= 4,
+        60,
+        "the phone to try again while the relay is away",
+    )
 
     restarting_at = time.monotonic()
     relay.start()  # same port, same data; returns once the relay answers
@@ -133,8 +148,10 @@ def test_relay_killed_mid_download_and_restarted_on_the_same_port(tmp_path, worl
     _installed(phone, laptop, push["id"])
 
     fetched = proxy.delivered(prefix)
-    print(f"relay killed: stream back {first_stream - back_at:+.2f} s after the relay answered; "
-          f"package fetched {fetched / package['size']:.3f} times")
+    print(
+        f"relay killed: stream back {first_stream - back_at:+.2f} s after the relay answered; "
+        f"package fetched {fetched / package['size']:.3f} times"
+    )
     assert package["size"] <= fetched <= MAX_FETCHED * package["size"], (fetched, package["size"])
     installed = next(a for a in phone.state()["installed"] if a["app_id"] == apk["id"])
     assert installed["sha256"] == package["sha256"]
@@ -160,8 +177,14 @@ def test_package_host_down_for_a_while_then_back(tmp_path, world, receivers, pro
         card = _waiting_card(phone, push["id"], "Waiting for the download server")
         assert card["card_notice"].startswith(f"Can't reach the server at 127.0.0.1:{host.port}"), card
         # the sender is told what the phone waits for (Pushes panel: "Waiting for the download server")
-        wait_until(lambda: (p := laptop.get_push(push["id"]))["state"] == "paused"
-                   and p["detail"] == "waiting for the download server", 30, "the relay to hear it")
+        wait_until(
+            lambda: (
+                (p := laptop.get_push(push["id"]))["state"] == "paused"
+                and p["detail"] == "waiting for the download server"
+            ),
+            30,
+            "the relay to hear it",
+        )
         wait_until(lambda: host.connections_since(down_at) >= 3, 60, "a few attempts while the store is down")
         assert phone.state()["connection"] == "connected"  # the relay was never the problem
 
@@ -171,7 +194,7 @@ def test_package_host_down_for_a_while_then_back(tmp_path, world, receivers, pro
     print(f"store down: package fetched {fetched / len(body):.3f} times")
     assert len(body) <= fetched <= MAX_FETCHED * len(body), (fetched, len(body))
     states = [h["state"] for h in _history(laptop, push["id"])]
-    assert states[states.index("paused"):][:2] == ["paused", "downloading"], states
+    assert states[states.index("paused") :][:2] == ["paused", "downloading"], states
 
 
 def test_network_flipped_to_metered_and_back(tmp_path, world, receivers, proxies):

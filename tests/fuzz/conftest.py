@@ -36,9 +36,14 @@ class World:
         assert resp.status_code == 201, resp.get_json()
 
     def login(self, username: str, device_id: str, platform: str = "android") -> str:
-        resp = self.client.post("/api/v1/login", json={
-            "username": username, "password": PASSWORD,
-            "device": {"id": device_id, "name": device_id, "model": "Fuzz", "platform": platform}})
+        resp = self.client.post(
+            "/api/v1/login",
+            json={
+                "username": username,
+                "password": PASSWORD,
+                "device": {"id": device_id, "name": device_id, "model": "Fuzz", "platform": platform},
+            },
+        )
         assert resp.status_code == 200, resp.get_json()
         token = resp.get_json()["token"]
         self.tokens[device_id] = token
@@ -51,7 +56,8 @@ class World:
         with self.app.app_context(), database.connection_context():
             account = Account.get(Account.username == "fuzzer")
             device = Device.get_or_none(Device.id == device_id) or Device.create(
-                id=device_id, account=account, name=device_id, model="Fuzz", platform=platform)
+                id=device_id, account=account, name=device_id, model="Fuzz", platform=platform
+            )
             token = auth.issue_token(device)
         self.tokens[device_id] = token
         return token
@@ -60,7 +66,10 @@ class World:
         """A bearer header for ``device_id``; a new token if a fuzzed call revoked the old one
         (``POST /logout``, ``POST /password``, ``DELETE /devices/<own id>`` are legitimate inputs)."""
         token = self.tokens.get(device_id)
-        if token is None or self.client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code != 200:
+        if (
+            token is None
+            or self.client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code != 200
+        ):
             token = self.issue(device_id, "linux" if device_id == "fuzz-laptop" else "android")
         return {"Authorization": f"Bearer {token}"}
 
@@ -113,9 +122,15 @@ def world(relay_app) -> World:
     assert w.client.post("/api/v1/friends", json={"username": "fuzzer"}, headers=stranger).status_code == 201
     w.push_ids = []
     for _ in range(4):  # fuzzed cancellations and reports use some of them up
-        resp = w.client.post("/api/v1/pushes", headers=laptop, json={
-            "app": {"id": "org.videolan.vlc"}, "mode": "install_now",
-            "device_ids": ["fuzz-phone", "friend-phone", "fuzz-ipad"]})
+        resp = w.client.post(
+            "/api/v1/pushes",
+            headers=laptop,
+            json={
+                "app": {"id": "org.videolan.vlc"},
+                "mode": "install_now",
+                "device_ids": ["fuzz-phone", "friend-phone", "fuzz-ipad"],
+            },
+        )
         assert resp.status_code == 201, resp.get_json()
         w.push_ids += [p["id"] for p in resp.get_json()["pushes"]]
     return w

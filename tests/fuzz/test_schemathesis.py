@@ -88,8 +88,9 @@ def _ends_session(method: str, path: str) -> bool:
     return method == "POST" and path == "/api/v1/logout"
 
 
-def _fuzz(relay_schema, path: str, method: str, mode: GenerationMode, headers, checks=CHECKS,
-          strategy=None, prepare=None) -> None:
+def _fuzz(
+    relay_schema, path: str, method: str, mode: GenerationMode, headers, checks=CHECKS, strategy=None, prepare=None
+) -> None:
     operation = relay_schema[path][method]
 
     @given(case=strategy if strategy is not None else operation.as_strategy(generation_mode=mode))
@@ -155,7 +156,7 @@ def _real_targets(case) -> None:
     app = body.get("app") if isinstance(body, dict) else None
     # The relay mirrors packages for offline devices: point generated URLs at a loopback
     # address the mirror's SSRF guard refuses without a DNS lookup.
-    for ref in (app.get("packages") if isinstance(app, dict) and isinstance(app.get("packages"), list) else []):
+    for ref in app.get("packages") if isinstance(app, dict) and isinstance(app.get("packages"), list) else []:
         if isinstance(ref, dict) and isinstance(ref.get("url"), str):
             ref["url"] = "http://127.0.0.1:9/" + ref["url"][-40:].replace("/", "_")
 
@@ -169,17 +170,23 @@ def test_pushes_to_real_devices(relay_schema, world, mode):
 
 
 @pytest.mark.parametrize("as_device", ["fuzz-laptop", "fuzz-phone", "friend-phone"])
-@pytest.mark.parametrize(("path", "method"), [("/api/v1/pushes/{push_id}/events", "POST"),
-                                              ("/api/v1/pushes/{push_id}", "GET"),
-                                              ("/api/v1/pushes/{push_id}", "DELETE")],
-                         ids=["report", "get", "cancel"])
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        ("/api/v1/pushes/{push_id}/events", "POST"),
+        ("/api/v1/pushes/{push_id}", "GET"),
+        ("/api/v1/pushes/{push_id}", "DELETE"),
+    ],
+    ids=["report", "get", "cancel"],
+)
 def test_real_pushes(relay_schema, world, path, method, as_device):
     """Reports, reads and cancellations of real pushes by their sender, their target and
     another device: only documented answers, never a 5xx, answers match the document."""
     operation = relay_schema[path][method]
     for mode in MODES:
         strategy = st.sampled_from(world.push_ids).flatmap(
-            lambda pid, mode=mode: operation.as_strategy(generation_mode=mode, path_parameters={"push_id": pid}))
+            lambda pid, mode=mode: operation.as_strategy(generation_mode=mode, path_parameters={"push_id": pid})
+        )
         headers = lambda: world.headers(as_device)  # noqa: E731
         _fuzz(relay_schema, path, method, mode, headers, checks=CHECKS + STATUS_CHECKS, strategy=strategy)
 
@@ -213,8 +220,11 @@ def test_stream_refuses_a_bad_last_event_id_quickly(world, value, where):
     never a stream (the endless stream itself is not fuzzed)."""
     client = world.client
     headers = {**world.headers("fuzz-phone"), "Accept": "text/event-stream"}
-    kwargs = {"headers": {**headers, "Last-Event-ID": value}} if where == "header" else {
-        "headers": headers, "query_string": {"last_event_id": value}}
+    kwargs = (
+        {"headers": {**headers, "Last-Event-ID": value}}
+        if where == "header"
+        else {"headers": headers, "query_string": {"last_event_id": value}}
+    )
     started = time.monotonic()
     resp = client.get(STREAM, buffered=False, **kwargs)
     try:

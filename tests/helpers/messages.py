@@ -8,15 +8,38 @@ from typing import Any
 from shared.messages import InstallInfo, PackageRef, Push, PushSender
 
 
-def push_json(push_id: str, *, app: dict[str, Any] | None = None, state: str = "sent", device_id: str = "d1",
-              device_name: str = "Phone", owner: str = "anna", created_at: str = "2026-11-26T10:00:00+00:00",
-              updated_at: str = "2026-11-26T10:00:00+00:00", **fields: Any) -> dict[str, Any]:
+def push_json(
+    push_id: str,
+    *,
+    app: dict[str, Any] | None = None,
+    state: str = "sent",
+    device_id: str = "d1",
+    device_name: str = "Phone",
+    owner: str = "anna",
+    created_at: str = "2026-11-26T10:00:00+00:00",
+    updated_at: str = "2026-11-26T10:00:00+00:00",
+    **fields: Any,
+) -> dict[str, Any]:
     """A push as ``GET /api/v1/pushes`` lists it, with ``fields`` overriding any of its fields."""
     info = InstallInfo.from_dict(app or {"id": "org.example", "name": "Example", "version": "1.0"})
     push = Push(
-        id=push_id, app=info, mode="install_now", requested_mode="install_now", device_id=device_id,
-        device_name=device_name, owner=owner, sender=PushSender("anna", "laptop", "Anna's laptop"), format="apk",
-        package=PackageRef("apk", "https://example.org/example.apk"), state=state, bytes_done=None,
-        bytes_total=None, detail=None, mirrored=False, signed=False, created_at=created_at, updated_at=updated_at,
+        id=push_id,
+        app=info,
+        mode="install_now",
+        requested_mode="install_now",
+        device_id=device_id,
+        device_name=device_name,
+        owner=owner,
+        sender=PushSender("anna", "laptop", "Anna's laptop"),
+        format="apk",
+        package=PackageRef("apk", "https://example.org/example.apk"),
+        state=state,
+        bytes_done=None,
+        bytes_total=None,
+        detail=None,
+        mirrored=False,
+        signed=False,
+        created_at=created_at,
+        updated_at=updated_at,
     )
     return {**push.to_dict(), **fields}

@@ -22,11 +22,26 @@ WAIT = 60.0
 class ReceiverProcess:
     """``appbeam receiver --headless --control`` logged in as one device."""
 
-    def __init__(self, data_dir: Path, relay_url: str, username: str, password: str, *,
-                 name: str, model: str, platform: str):
+    def __init__(
+        self, data_dir: Path, relay_url: str, username: str, password: str, *, name: str, model: str, platform: str
+    ):
         self.data_dir = Path(data_dir)
-        self.args = ["--data-dir", str(self.data_dir), "--relay", relay_url, "--username", username,
-                     "--password", password, "--device-name", name, "--model", model, "--platform", platform]
+        self.args = [
+            "--data-dir",
+            str(self.data_dir),
+            "--relay",
+            relay_url,
+            "--username",
+            username,
+            "--password",
+            password,
+            "--device-name",
+            name,
+            "--model",
+            model,
+            "--platform",
+            platform,
+        ]
         self.proc: subprocess.Popen | None = None
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}.log"
 
@@ -38,8 +53,9 @@ class ReceiverProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         cmd = [sys.executable, "-m", "shared.cli", "receiver", "--headless", "--control", *self.args]
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            self.proc = subprocess.Popen(
+                cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+            )
         self.wait_for(lambda s: s["connection"] == "connected", timeout, "the receiver to connect")
         return self
 
@@ -57,8 +73,11 @@ class ReceiverProcess:
 
     def trust(self, device_id: str, timeout: float = WAIT) -> None:
         """As the phone's user: wait for a device's new key to be announced, then tap Trust."""
-        self.wait_for(lambda st: any(k["device_id"] == device_id for k in st["keys"]), timeout,
-                      f"the key of {device_id} to be announced")
+        self.wait_for(
+            lambda st: any(k["device_id"] == device_id for k in st["keys"]),
+            timeout,
+            f"the key of {device_id} to be announced",
+        )
         answer = send(self.socket, {"action": "trust", "device_id": device_id}, timeout=WAIT)
         assert answer == {"ok": True}, answer
 

@@ -20,8 +20,16 @@ class Api:
         assert resp.status_code == 201, resp.get_json()
         return username
 
-    def login(self, username: str, device_id: str, platform: str = "android", password: str = "correct horse",
-              name: str | None = None, model: str = "Model X", public_key: str | None = None) -> dict:
+    def login(
+        self,
+        username: str,
+        device_id: str,
+        platform: str = "android",
+        password: str = "correct horse",
+        name: str | None = None,
+        model: str = "Model X",
+        public_key: str | None = None,
+    ) -> dict:
         device = {"id": device_id, "name": name or device_id, "model": model, "platform": platform}
         if public_key is not None:
             device["public_key"] = public_key

@@ -9,9 +9,9 @@ test database (PostgreSQL when ``tests/with_postgres.sh`` asks for it, emptied f
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from shared.local_relay import LocalRelay, free_port  # noqa: F401  (free_port: re-exported for tests)
 from tests.helpers.database import reset_database, test_database_url
@@ -20,11 +20,25 @@ from tests.helpers.database import reset_database, test_database_url
 class RelayProcess(LocalRelay):
     """``appbeam relay`` on 127.0.0.1 for one test (or one test session)."""
 
-    def __init__(self, data_dir: Path, *, port: int | None = None, demo_scale: float = 0.01,
-                 keepalive: float = 1.0, extra_args: list[str] | None = None, env: dict | None = None,
-                 fresh_database: bool = True):
-        args = ["--demo-scale", str(demo_scale), "--keepalive", str(keepalive), "--allow-private-mirror",
-                *(extra_args or [])]
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        port: int | None = None,
+        demo_scale: float = 0.01,
+        keepalive: float = 1.0,
+        extra_args: list[str] | None = None,
+        env: dict | None = None,
+        fresh_database: bool = True,
+    ):
+        args = [
+            "--demo-scale",
+            str(demo_scale),
+            "--keepalive",
+            str(keepalive),
+            "--allow-private-mirror",
+            *(extra_args or []),
+        ]
         env = {"APPBEAM_RATE_LIMITS": "0", **(env or {})}  # tests make many accounts from 127.0.0.1
         self.database_url = test_database_url()
         if self.database_url:
@@ -42,8 +56,9 @@ class RelayProcess(LocalRelay):
 
 
 @contextmanager
-def relay_with_laptop(data_dir: Path, username: str, password: str, *, device_id: str | None = None,
-                      name: str | None = None) -> Iterator[RelayProcess]:
+def relay_with_laptop(
+    data_dir: Path, username: str, password: str, *, device_id: str | None = None, name: str | None = None
+) -> Iterator[RelayProcess]:
     """A relay with one account whose laptop is logged in (``relay.laptop``, a RelayClient with
     a signing key of its own), by default ``<username>-laptop``, "<Username>'s laptop"."""
     from shared.relay_client import DeviceInfo, RelayClient
@@ -51,8 +66,11 @@ def relay_with_laptop(data_dir: Path, username: str, password: str, *, device_id
     with RelayProcess(data_dir) as process:
         laptop = RelayClient(process.url)
         laptop.create_account(username, password)
-        laptop.login(username, password, DeviceInfo(device_id or f"{username}-laptop",
-                                                    name or f"{username.title()}'s laptop", "ThinkPad", "linux"))
+        laptop.login(
+            username,
+            password,
+            DeviceInfo(device_id or f"{username}-laptop", name or f"{username.title()}'s laptop", "ThinkPad", "linux"),
+        )
         process.laptop = laptop
         yield process
 
@@ -68,4 +86,3 @@ def anna_with_laptop_and_phone(url: str):
     phone = RelayClient(url)
     phone.login("anna", "correct horse", DeviceInfo("anna-phone", "Phone", "Pixel 8", "android"))
     return laptop, phone
-

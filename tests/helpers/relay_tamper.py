@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from tests.helpers.relay_process import RelayProcess
 
@@ -68,7 +69,8 @@ class RelayDatabaseEditor:
         changed = self.execute(
             "INSERT INTO device (id, account_id, name, model, platform, public_key, created_at, last_seen) "
             "SELECT ?, account_id, ?, model, platform, ?, created_at, NULL FROM device WHERE id = ?",
-            [device_id, name, public_key, like])
+            [device_id, name, public_key, like],
+        )
         assert changed == 1, f"no device {like!r} in the relay's database"
 
     def add_token(self, device_id: str, token: str) -> None:
@@ -76,5 +78,6 @@ class RelayDatabaseEditor:
         changed = self.execute(
             "INSERT INTO token (token_hash, device_id, created_at, revoked_at) "
             "SELECT ?, id, created_at, NULL FROM device WHERE id = ?",
-            [hashlib.sha256(token.encode()).hexdigest(), device_id])
+            [hashlib.sha256(token.encode()).hexdigest(), device_id],
+        )
         assert changed == 1, f"no device {device_id!r} in the relay's database"

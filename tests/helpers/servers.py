@@ -47,8 +47,9 @@ class ThrottledFileServer(FileServer):
 
     def __init__(self, root: Path, bytes_per_second: int):
         super().__init__(root)
-        self.httpd.RequestHandlerClass = functools.partial(_ThrottledHandler, directory=str(root),
-                                                           rate=bytes_per_second)
+        self.httpd.RequestHandlerClass = functools.partial(
+            _ThrottledHandler, directory=str(root), rate=bytes_per_second
+        )
         self.httpd.range_log = []  # the Range header of every GET ("" when none), in order
         self.httpd.hold = None
 

@@ -14,8 +14,11 @@ class StreamReader:
 
     def __init__(self, client: RelayClient, last_event_id: int | None = None):
         self.connected = threading.Event()
-        self.stream = client.stream(last_event_id=last_event_id, read_timeout=10,
-                                    on_status=lambda s: s.state == "connected" and self.connected.set())
+        self.stream = client.stream(
+            last_event_id=last_event_id,
+            read_timeout=10,
+            on_status=lambda s: s.state == "connected" and self.connected.set(),
+        )
         self.events: "queue.Queue[Event]" = queue.Queue()
         self.seen: list[Event] = []
         self.thread = threading.Thread(target=self._run, daemon=True)

@@ -24,8 +24,12 @@ def _spec() -> configparser.ConfigParser:
 
 def _shipped_files() -> list[Path]:
     excluded = {part.strip() for part in _spec()["app"]["source.exclude_patterns"].split(",")}
-    return [path for folder in ("mobile_receiver", "shared") for path in (REPO / folder).rglob("*.py")
-            if str(path.relative_to(REPO)) not in excluded]
+    return [
+        path
+        for folder in ("mobile_receiver", "shared")
+        for path in (REPO / folder).rglob("*.py")
+        if str(path.relative_to(REPO)) not in excluded
+    ]
 
 
 def _third_party_imports() -> dict[str, Path]:
@@ -47,12 +51,14 @@ def _third_party_imports() -> dict[str, Path]:
 
 
 def test_every_module_the_receiver_imports_is_a_requirement_of_the_apk():
-    requirements = {re.split(r"[=<>]", item.strip())[0].lower()
-                    for item in _spec()["app"]["requirements"].split(",")}
+    requirements = {re.split(r"[=<>]", item.strip())[0].lower() for item in _spec()["app"]["requirements"].split(",")}
     imports = _third_party_imports()
     assert "kivy" in imports and "cryptography" in imports  # the scan sees the receiver's imports
-    missing = {name: str(path.relative_to(REPO)) for name, path in imports.items()
-               if name not in NOT_ON_ANDROID and REQUIREMENT_OF.get(name, name).lower() not in requirements}
+    missing = {
+        name: str(path.relative_to(REPO))
+        for name, path in imports.items()
+        if name not in NOT_ON_ANDROID and REQUIREMENT_OF.get(name, name).lower() not in requirements
+    }
     assert not missing, f"buildozer.spec's requirements leave out (module: first importer): {missing}"
 
 

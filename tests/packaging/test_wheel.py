@@ -45,13 +45,28 @@ def site(tmp_path_factory) -> Path:
     for package in PACKAGES:
         shutil.copytree(REPO / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
     dist = root / "dist"
-    built = _run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation",
-                  "--no-index", "-w", str(dist)], cwd=root)
+    built = _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(source),
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-w",
+            str(dist),
+        ],
+        cwd=root,
+    )
     assert built.returncode == 0, f"pip wheel failed:\n{built.stdout}\n{built.stderr}"
     [wheel] = dist.glob("appbeam-*.whl")
     target = root / "site"
-    installed = _run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--target", str(target),
-                      str(wheel)], cwd=root)
+    installed = _run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--target", str(target), str(wheel)],
+        cwd=root,
+    )
     assert installed.returncode == 0, f"pip install failed:\n{installed.stdout}\n{installed.stderr}"
     return target
 
@@ -161,17 +176,23 @@ sys.exit(main())
 """
 
 
-@pytest.mark.parametrize("part, missing, args", [
-    ("relay", "gevent", ["--port", "0"]),
-    ("relay", "flask", ["--port", "0"]),
-    ("sender", "PySide6", ["--headless"]),
-    ("receiver", "kivy", []),
-])
+@pytest.mark.parametrize(
+    "part, missing, args",
+    [
+        ("relay", "gevent", ["--port", "0"]),
+        ("relay", "flask", ["--port", "0"]),
+        ("sender", "PySide6", ["--headless"]),
+        ("receiver", "kivy", []),
+    ],
+)
 def test_a_part_without_its_extra_says_which_one_to_install(site, tmp_path, part, missing, args):
     if args[:2] == ["--port", "0"]:
         args = ["--port", str(free_port())]
-    result = _run([sys.executable, "-S", "-c", WITHOUT, missing, part, "--data-dir", str(tmp_path / part), *args],
-                  cwd=tmp_path, env=_installed_env(site))
+    result = _run(
+        [sys.executable, "-S", "-c", WITHOUT, missing, part, "--data-dir", str(tmp_path / part), *args],
+        cwd=tmp_path,
+        env=_installed_env(site),
+    )
     assert result.returncode == 2, result.stdout + result.stderr
     assert f"pip install 'appbeam[{part}]'" in result.stderr
     assert missing in result.stderr

@@ -8,12 +8,11 @@ import time
 from pathlib import Path
 from urllib.parse import urljoin
 
-from shared.relay_client import RelayError, RelayUnavailable
-from shared.signing import DeviceKey, PushFacts, utc_timestamp
-
 from mobile_receiver.platform.base import DevicePlatform, NetworkMonitor, NetworkStatus, Notifier
 from mobile_receiver.platform.desktop import EmulatedInstaller
 from mobile_receiver.trust import KeyRing
+from shared.relay_client import RelayError, RelayUnavailable
+from shared.signing import DeviceKey, PushFacts, utc_timestamp
 
 
 class FakeRelayClient:
@@ -41,7 +40,13 @@ class FakeRelayClient:
             raise self.refuse[str(state)]
         with self.lock:
             self.reports.append(
-                {"push_id": push_id, "state": str(state), "bytes_done": bytes_done, "bytes_total": bytes_total, "detail": detail}
+                {
+                    "push_id": push_id,
+                    "state": str(state),
+                    "bytes_done": bytes_done,
+                    "bytes_total": bytes_total,
+                    "detail": detail,
+                }
             )
         return {}
 
@@ -170,8 +175,9 @@ def push_message(
 def trusted_keyring(data_dir: Path) -> KeyRing:
     """A receiver's key ring that trusts the fake sender's key, as after logging in."""
     ring = KeyRing(data_dir)
-    ring.pin_account([{"id": SENDER_ID, "name": "Anna's laptop", "relation": "self",
-                       "public_key": SENDER_KEY.public_key}])
+    ring.pin_account(
+        [{"id": SENDER_ID, "name": "Anna's laptop", "relation": "self", "public_key": SENDER_KEY.public_key}]
+    )
     return ring
 
 

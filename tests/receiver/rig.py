@@ -3,11 +3,10 @@ and a real package: what the Kivy-free inbox tests drive."""
 
 from __future__ import annotations
 
-from relay_server.demo_catalog import build_package
-
 from mobile_receiver.inbox import Inbox
 from mobile_receiver.reporter import Reporter
 from mobile_receiver.storage import ReceiverDB
+from relay_server.demo_catalog import build_package
 
 from .fakes import RECEIVER_ID, FakeRelayClient, fake_platform, trusted_keyring, wait_until
 
@@ -19,8 +18,17 @@ FAST = {"backoff_initial": 0.01, "backoff_max": 0.05, "chunk_size": 16384}
 class Rig:
     """One receiver's inbox over a data dir, with fakes around it."""
 
-    def __init__(self, data_dir, client=None, metered=False, wifi_only=False, can_ask=True, platform=None,
-                 relay_connected=lambda: True, **options):
+    def __init__(
+        self,
+        data_dir,
+        client=None,
+        metered=False,
+        wifi_only=False,
+        can_ask=True,
+        platform=None,
+        relay_connected=lambda: True,
+        **options,
+    ):
         self.data_dir = data_dir
         self.client = client or FakeRelayClient()
         self.platform = platform or fake_platform(data_dir, metered=metered)

@@ -84,7 +84,9 @@ def test_a_scan_asks_for_a_qr_code_and_hands_its_text_on(phone):
     ((intent, code),) = phone.started
     assert intent.action == "com.google.zxing.client.android.SCAN" and intent.extras == {"SCAN_MODE": "QR_CODE_MODE"}
     assert code == droid.SCAN_REQUEST
-    phone.answer(droid.RESULT_OK, "not ours", request_code=droid.SCAN_REQUEST + 1)  # another activity's result is not ours
+    phone.answer(
+        droid.RESULT_OK, "not ours", request_code=droid.SCAN_REQUEST + 1
+    )  # another activity's result is not ours
     assert results == []
     phone.answer(droid.RESULT_OK, "appbeam://pair?relay=http%3A%2F%2Fr&code=ABCD-EFGH")
     assert results == ["appbeam://pair?relay=http%3A%2F%2Fr&code=ABCD-EFGH"]

@@ -34,12 +34,15 @@ def test_state_lists_the_pushes_and_taps_dismiss_a_notice(service, control):
     wait_until(lambda: send(control, {"action": "state"})["pushes"][0]["state"] == "declined", what="declined")
 
 
-@pytest.mark.parametrize("request_body, message", [
-    ({"action": "tap", "push_id": "p_nope", "button": "download"}, "no push"),
-    ({"action": "tap", "push_id": "p_1", "button": "explode"}, "unknown button"),
-    ({"action": "reboot"}, "unknown action"),
-    (["state"], "JSON object"),
-])
+@pytest.mark.parametrize(
+    "request_body, message",
+    [
+        ({"action": "tap", "push_id": "p_nope", "button": "download"}, "no push"),
+        ({"action": "tap", "push_id": "p_1", "button": "explode"}, "unknown button"),
+        ({"action": "reboot"}, "unknown action"),
+        (["state"], "JSON object"),
+    ],
+)
 def test_bad_requests_get_an_error_and_change_nothing(service, control, request_body, message):
     service.inbox.receive(push_message("p_1", "http://127.0.0.1:9/x.apk", b"x" * 10, mode="notify"))
     answer = send(control, request_body)

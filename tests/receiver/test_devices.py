@@ -9,17 +9,32 @@ THIS = {"id": "anna-pixel", "name": "Anna's Pixel", "model": "Pixel 8", "platfor
 
 def test_this_phone_first_and_marked_friends_left_out():
     listed = [
-        {"id": "anna-laptop", "name": "Anna's laptop", "model": "ThinkPad", "platform": "linux", "relation": "self",
-         "online": True},
+        {
+            "id": "anna-laptop",
+            "name": "Anna's laptop",
+            "model": "ThinkPad",
+            "platform": "linux",
+            "relation": "self",
+            "online": True,
+        },
         {"id": "kim-phone", "name": "Kim's phone", "relation": "friend", "online": True},
-        {"id": "anna-ipad", "name": "anna's iPad", "model": "iPad", "platform": "ios", "relation": "self",
-         "online": False},
+        {
+            "id": "anna-ipad",
+            "name": "anna's iPad",
+            "model": "iPad",
+            "platform": "ios",
+            "relation": "self",
+            "online": False,
+        },
     ]
 
     lines = own_devices(listed, THIS)
 
     assert [(line.device_id, line.this) for line in lines] == [
-        ("anna-pixel", True), ("anna-ipad", False), ("anna-laptop", False)]
+        ("anna-pixel", True),
+        ("anna-ipad", False),
+        ("anna-laptop", False),
+    ]
     assert lines[0].hint == "This phone · Pixel 8 · Android"
     assert lines[1].hint == "Offline · iPad · iOS"
     assert lines[2].hint == "Online · ThinkPad · Linux"
@@ -32,7 +47,9 @@ def test_this_phone_is_listed_once_even_when_the_relay_lists_it():
 
 def test_the_questions_and_the_sentence_after_a_removal():
     assert remove_question("Anna's laptop", False, "anna") == (
-        "Remove Anna's laptop? It is signed out at once and gets no more apps until it signs in again.")
+        "Remove Anna's laptop? It is signed out at once and gets no more apps until it signs in again."
+    )
     assert remove_question("Anna's Pixel", True, "anna").startswith("Remove this phone from anna's account?")
     assert removed_sentence("anna", "https://relay.example:8765") == (
-        "This phone was removed from anna's account on the relay at relay.example:8765. Pair again or sign in.")
+        "This phone was removed from anna's account on the relay at relay.example:8765. Pair again or sign in."
+    )

@@ -177,7 +177,9 @@ def test_pause_interrupts_a_silent_server_quickly(tmp_path):
 def test_pause_during_backoff_stops_waiting(tmp_path):
     with PackageServer(BODY, fail_status=503, fail_times=100) as srv:
         dl = make(srv.url, tmp_path, backoff_initial=10, backoff_max=10)
-        threading.Thread(target=lambda: (_wait_for(lambda: len(srv.requests) >= 1), time.sleep(0.1), dl.pause())).start()
+        threading.Thread(
+            target=lambda: (_wait_for(lambda: len(srv.requests) >= 1), time.sleep(0.1), dl.pause())
+        ).start()
         started = time.monotonic()
         result = dl.run()
     assert result.outcome is DownloadOutcome.PAUSED
@@ -197,9 +199,8 @@ def test_not_enough_space_fails_before_writing(tmp_path):
 
 
 def test_size_mismatch_with_push_fails(tmp_path):
-    with PackageServer(BODY) as srv:
-        with pytest.raises(DownloadError, match="push said"):
-            make(srv.url, tmp_path, expected_size=123).run()
+    with PackageServer(BODY) as srv, pytest.raises(DownloadError, match="push said"):
+        make(srv.url, tmp_path, expected_size=123).run()
 
 
 def test_headers_are_sent(tmp_path):

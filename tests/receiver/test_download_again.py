@@ -8,12 +8,11 @@ import sqlite3
 
 import pytest
 
+from mobile_receiver.cardview import card_view
+from mobile_receiver.service import ReceiverService
 from relay_server.demo_catalog import build_package
 from tests.helpers.database import test_database_url
 from tests.helpers.relay_process import relay_with_laptop
-
-from mobile_receiver.cardview import card_view
-from mobile_receiver.service import ReceiverService
 
 from .fakes import fake_platform, wait_until
 from .package_server import PackageServer
@@ -30,10 +29,13 @@ def relay(tmp_path):
 
 def make_phone(relay, data_dir, *, start=True):
     data_dir.mkdir()
-    service = ReceiverService(data_dir, platform=fake_platform(data_dir),
-                              download_options={"backoff_initial": 0.05, "backoff_max": 0.2},
-                              reporter_options={"backoff_initial": 0.05, "backoff_max": 0.5},
-                              stream_options={"max_backoff": 0.5})
+    service = ReceiverService(
+        data_dir,
+        platform=fake_platform(data_dir),
+        download_options={"backoff_initial": 0.05, "backoff_max": 0.2},
+        reporter_options={"backoff_initial": 0.05, "backoff_max": 0.5},
+        stream_options={"max_backoff": 0.5},
+    )
     service.log_in(relay.url, "anna", PASSWORD, "Anna's Pixel")
     if start:
         start_phone(service)
@@ -59,8 +61,10 @@ def _state(relay, push_id):
 
 def _dismissed_notify_push(relay, phone, app_id=None, push=None):
     push = push or relay.laptop.push({"id": app_id}, "notify", [phone.profile.device_id])[0]
-    wait_until(lambda: (rec := phone.inbox.get(push["id"])) is not None and rec.prompt is not None,
-               what="the push offering Download")
+    wait_until(
+        lambda: (rec := phone.inbox.get(push["id"])) is not None and rec.prompt is not None,
+        what="the push offering Download",
+    )
     phone.inbox.dismiss(push["id"])
     wait_until(lambda: _state(relay, push["id"]) == "declined", what="declined at the relay")
     return push
@@ -86,10 +90,20 @@ def test_download_again_when_the_relay_let_the_package_go_says_so(relay, tmp_pat
     phone = make_phone(relay, tmp_path / "phone", start=False)  # offline: the relay keeps a copy
     phones.append(phone)
     with PackageServer(body) as srv:
-        push = relay.laptop.push({"id": "org.example.kept", "name": "Kept", "version": "1.0", "packages": [
-            {"format": "apk", "url": srv.url, "sha256": sha, "size": len(body)}]}, "notify", [phone.profile.device_id])[0]
-        wait_until(lambda: relay.laptop.get_push(push["id"])["package"]["url"].endswith(f"/packages/{sha}"),
-                   what="the relay's copy")
+        push = relay.laptop.push(
+            {
+                "id": "org.example.kept",
+                "name": "Kept",
+                "version": "1.0",
+                "packages": [{"format": "apk", "url": srv.url, "sha256": sha, "size": len(body)}],
+            },
+            "notify",
+            [phone.profile.device_id],
+        )[0]
+        wait_until(
+            lambda: relay.laptop.get_push(push["id"])["package"]["url"].endswith(f"/packages/{sha}"),
+            what="the relay's copy",
+        )
     start_phone(phone)
     push = _dismissed_notify_push(relay, phone, push=push)
     # What housekeeping does once a declined push is older than the queue TTL: row and file go.

@@ -12,12 +12,11 @@ import re
 import pytest
 import requests
 
-from shared.protocol import SITUATION_LABELS, Situation, state_label
-from shared.relay_client import RelayError, RelayUnavailable
-
 from mobile_receiver import failures
 from mobile_receiver.download import DownloadError, NotEnoughSpace, PackageChanged, PackageDownload
 from mobile_receiver.failures import Where
+from shared.protocol import SITUATION_LABELS, Situation, state_label
+from shared.relay_client import RelayError, RelayUnavailable
 
 from .package_server import PackageServer
 from .rig import BODY
@@ -68,13 +67,16 @@ def test_a_connection_cut_mid_body_is_passing(tmp_path):
     assert not failure.permanent and _for_people(failure.sentence), failure.sentence
 
 
-@pytest.mark.parametrize("relay_connected, network_connected, on_relay, situation", [
-    (True, True, False, Situation.WAITING_FOR_SERVER),  # only the package's server is away
-    (False, True, False, Situation.NO_CONNECTION),  # nothing answers: the connection
-    (False, True, True, Situation.WAITING_FOR_RELAY),  # the package is the relay's: the relay is away
-    (True, False, True, Situation.NO_CONNECTION),  # the platform says there is no network
-    (True, False, False, Situation.NO_CONNECTION),
-])
+@pytest.mark.parametrize(
+    "relay_connected, network_connected, on_relay, situation",
+    [
+        (True, True, False, Situation.WAITING_FOR_SERVER),  # only the package's server is away
+        (False, True, False, Situation.NO_CONNECTION),  # nothing answers: the connection
+        (False, True, True, Situation.WAITING_FOR_RELAY),  # the package is the relay's: the relay is away
+        (True, False, True, Situation.NO_CONNECTION),  # the platform says there is no network
+        (True, False, False, Situation.NO_CONNECTION),
+    ],
+)
 def test_what_a_passing_failure_waits_for(relay_connected, network_connected, on_relay, situation):
     url = RELAY + "api/v1/packages/" + "a" * 64 if on_relay else STORE
     where = Where(url, RELAY, relay_connected=relay_connected, network_connected=network_connected)
@@ -97,13 +99,16 @@ def test_a_relay_that_cannot_be_reached_for_the_catalog_is_passing():
 # --------------------------------------------------------------------------- permanent causes
 
 
-@pytest.mark.parametrize("status, start", [
-    (404, "The package is no longer on the server at 127.0.0.1"),
-    (410, "The package is no longer on the server at 127.0.0.1"),
-    (403, "The server at 127.0.0.1"),
-    (401, "The server at 127.0.0.1"),
-    (400, "The server at 127.0.0.1"),
-])
+@pytest.mark.parametrize(
+    "status, start",
+    [
+        (404, "The package is no longer on the server at 127.0.0.1"),
+        (410, "The package is no longer on the server at 127.0.0.1"),
+        (403, "The server at 127.0.0.1"),
+        (401, "The server at 127.0.0.1"),
+        (400, "The server at 127.0.0.1"),
+    ],
+)
 def test_gone_or_refused_packages_are_permanent(tmp_path, status, start):
     with PackageServer(BODY, fail_status=status, fail_times=5) as srv:
         error = _engine_error(tmp_path, srv.url)
@@ -124,12 +129,14 @@ def test_a_package_of_another_size_than_the_push_said_is_permanent(tmp_path):
 def test_no_space_and_unwritable_disks_are_permanent():
     space = failures.download_failure(NotEnoughSpace("x", needed=45_000_000, free=2_000_000), Where(STORE))
     assert space.permanent and space.sentence == (
-        "Not enough free space: this app needs 45.0 MB and 2.0 MB is free. Free some space, then tap Retry.")
+        "Not enough free space: this app needs 45.0 MB and 2.0 MB is free. Free some space, then tap Retry."
+    )
     full = DownloadError("cannot write", cause=OSError(errno.ENOSPC, "No space left on device"))
     assert failures.download_failure(full, Where(STORE)).sentence.startswith("This device is out of storage space.")
     odd = DownloadError("cannot write", cause=OSError(errno.EIO, "Input/output error"))
     assert failures.download_failure(odd, Where(STORE)).sentence == (
-        "Something unexpected went wrong. The details are in the log.")
+        "Something unexpected went wrong. The details are in the log."
+    )
 
 
 def test_checks_before_installing_are_permanent_with_their_own_sentences():
@@ -138,8 +145,14 @@ def test_checks_before_installing_are_permanent_with_their_own_sentences():
     not_a_package = failures.not_a_package("This file is a web page, not an Android app (apk).")
     assert not_a_package.permanent and not_a_package.fresh_download
     wrong = failures.wrong_format("ipa", "Android")
-    sentences = {checksum.sentence, not_a_package.sentence, wrong.sentence, failures.interrupted_install().sentence,
-                 failures.unexpected().sentence, failures.no_package_for_device("Android").sentence}
+    sentences = {
+        checksum.sentence,
+        not_a_package.sentence,
+        wrong.sentence,
+        failures.interrupted_install().sentence,
+        failures.unexpected().sentence,
+        failures.no_package_for_device("Android").sentence,
+    }
     assert len(sentences) == 6  # each cause its own sentence
     assert all(_for_people(s) for s in sentences), sentences
     refused = failures.relay_failure(RelayError(404, "no_package_for_platform", "no android package of x.y"), RELAY)

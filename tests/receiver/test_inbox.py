@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from shared.relay_client import RelayError
-from shared.signing import DeviceKey, PushFacts, utc_timestamp
-
 from mobile_receiver.platform.base import InstalledApp
 from mobile_receiver.record import PROMPT_DOWNLOAD, PROMPT_METERED
+from shared.relay_client import RelayError
+from shared.signing import DeviceKey, PushFacts, utc_timestamp
 
 from . import fakes
 from .fakes import RECEIVER_ID, FakeRelayClient, push_message, wait_until
@@ -111,7 +110,11 @@ def test_already_installed_same_or_newer(rigs, installed, pushed, already):
             assert srv.requests == []
         else:
             rig.wait_state("p1", "installed")
-    expected = ["delivered", "already_installed"] if already else ["delivered", "downloading", "verifying", "installing", "installed"]
+    expected = (
+        ["delivered", "already_installed"]
+        if already
+        else ["delivered", "downloading", "verifying", "installing", "installed"]
+    )
     assert rig.reported("p1") == expected
 
 
@@ -139,8 +142,15 @@ def test_metered_wait_for_wifi_then_starts_on_wifi(rigs):
         assert srv.requests == []
         rig.platform.network.set_metered(False)
         rig.wait_state("p1", "installed")
-    assert rig.reported("p1") == ["delivered", "paused", "waiting_for_wifi", "downloading", "verifying", "installing",
-                                  "installed"]
+    assert rig.reported("p1") == [
+        "delivered",
+        "paused",
+        "waiting_for_wifi",
+        "downloading",
+        "verifying",
+        "installing",
+        "installed",
+    ]
 
 
 def test_metered_cancel_declines(rigs):
@@ -181,7 +191,13 @@ def test_download_pauses_when_network_turns_metered_and_resumes_on_wifi(rigs):
     app = rig.platform.installer.installed("org.example.app")
     assert hashlib.sha256(Path(app.path).read_bytes()).hexdigest() == hashlib.sha256(BODY).hexdigest()
     assert rig.reported("p1") == [
-        "delivered", "downloading", "waiting_for_wifi", "downloading", "verifying", "installing", "installed"
+        "delivered",
+        "downloading",
+        "waiting_for_wifi",
+        "downloading",
+        "verifying",
+        "installing",
+        "installed",
     ]
 
 
@@ -200,7 +216,15 @@ def test_user_pause_and_resume(rigs):
         rig.wait_state("p1", "installed")
         assert srv.requests[-1]["Range"].startswith("bytes=")
         assert int(srv.requests[-1]["Range"][6:-1]) >= kept - 16384
-    assert rig.reported("p1") == ["delivered", "downloading", "paused", "downloading", "verifying", "installing", "installed"]
+    assert rig.reported("p1") == [
+        "delivered",
+        "downloading",
+        "paused",
+        "downloading",
+        "verifying",
+        "installing",
+        "installed",
+    ]
 
 
 def test_resume_on_metered_network_asks_again(rigs):
@@ -249,7 +273,15 @@ def test_a_package_gone_from_its_server_fails_with_a_sentence_then_retry_install
         assert rec.detail == rec.notice == f"The package is no longer on the server at {srv.url[7:-4]} (HTTP 404)."
         rig.inbox.retry("p1")
         rig.wait_state("p1", "installed")
-    assert rig.reported("p1") == ["delivered", "downloading", "failed", "downloading", "verifying", "installing", "installed"]
+    assert rig.reported("p1") == [
+        "delivered",
+        "downloading",
+        "failed",
+        "downloading",
+        "verifying",
+        "installing",
+        "installed",
+    ]
 
 
 def test_checksum_mismatch_fails_and_installs_nothing(rigs):
@@ -287,8 +319,18 @@ def test_missing_package_waits_for_the_user_then_is_resolved_through_the_catalog
 def _signed_by(key, push_id, url, sender_id=fakes.SENDER_ID):
     msg = push_message(push_id, url, BODY)
     msg["sender"]["device_id"] = sender_id
-    msg["signature"] = key.sign(PushFacts(push_id, RECEIVER_ID, "install_now", "org.example.app", "1.0", "apk",
-                                          msg["package"]["sha256"], utc_timestamp())).to_dict()
+    msg["signature"] = key.sign(
+        PushFacts(
+            push_id,
+            RECEIVER_ID,
+            "install_now",
+            "org.example.app",
+            "1.0",
+            "apk",
+            msg["package"]["sha256"],
+            utc_timestamp(),
+        )
+    ).to_dict()
     return msg
 
 
@@ -304,18 +346,31 @@ def _changed(msg, field):
     return msg
 
 
-@pytest.mark.parametrize("make, reason", [
-    (lambda url: push_message("p1", url, BODY, signed=False), "not signed"),
-    (lambda url: _signed_by(DeviceKey.generate(), "p1", url), "does not match"),
-    (lambda url: push_message("p1", url, BODY, target="another-phone"), "does not match"),
-    (lambda url: push_message("p1", url, BODY, sha256=None), "SHA-256 was not known"),
-    (lambda url: _changed(push_message("p1", url, BODY), "hash"), "differs from the one the sender signed"),
-    (lambda url: _changed(push_message("p1", url, BODY), "version"), "does not match"),
-    (lambda url: _changed(push_message("p1", url, BODY), "format"), "does not match"),
-    (lambda url: _changed(push_message("p1", url, BODY), "push_id"), "another push"),
-    (lambda url: _signed_by(DeviceKey.generate(), "p1", url, sender_id="laptop-unknown"), "unknown"),
-], ids=["unsigned", "wrong-key", "signed-for-another-device", "no-hash", "swapped-hash", "changed-version",
-        "changed-format", "replayed-under-another-id", "unknown-sender"])
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (lambda url: push_message("p1", url, BODY, signed=False), "not signed"),
+        (lambda url: _signed_by(DeviceKey.generate(), "p1", url), "does not match"),
+        (lambda url: push_message("p1", url, BODY, target="another-phone"), "does not match"),
+        (lambda url: push_message("p1", url, BODY, sha256=None), "SHA-256 was not known"),
+        (lambda url: _changed(push_message("p1", url, BODY), "hash"), "differs from the one the sender signed"),
+        (lambda url: _changed(push_message("p1", url, BODY), "version"), "does not match"),
+        (lambda url: _changed(push_message("p1", url, BODY), "format"), "does not match"),
+        (lambda url: _changed(push_message("p1", url, BODY), "push_id"), "another push"),
+        (lambda url: _signed_by(DeviceKey.generate(), "p1", url, sender_id="laptop-unknown"), "unknown"),
+    ],
+    ids=[
+        "unsigned",
+        "wrong-key",
+        "signed-for-another-device",
+        "no-hash",
+        "swapped-hash",
+        "changed-version",
+        "changed-format",
+        "replayed-under-another-id",
+        "unknown-sender",
+    ],
+)
 def test_install_now_that_does_not_verify_becomes_a_notice_saying_why(rigs, make, reason):
     rig = rigs()
     with PackageServer(BODY) as srv:
@@ -333,11 +388,23 @@ def test_install_now_that_does_not_verify_becomes_a_notice_saying_why(rigs, make
 def test_a_new_key_of_the_account_is_not_trusted_until_the_user_trusts_it(rigs):
     rig = rigs()
     new_laptop = DeviceKey.generate()
-    announced = rig.keyring.observe([
-        {"id": fakes.SENDER_ID, "name": "Anna's laptop", "relation": "self", "public_key": fakes.SENDER_KEY.public_key},
-        {"id": "laptop-new", "name": "Work laptop", "relation": "self", "public_key": new_laptop.public_key},
-        {"id": "ben-phone", "name": "Ben's phone", "relation": "friend", "public_key": DeviceKey.generate().public_key},
-    ])
+    announced = rig.keyring.observe(
+        [
+            {
+                "id": fakes.SENDER_ID,
+                "name": "Anna's laptop",
+                "relation": "self",
+                "public_key": fakes.SENDER_KEY.public_key,
+            },
+            {"id": "laptop-new", "name": "Work laptop", "relation": "self", "public_key": new_laptop.public_key},
+            {
+                "id": "ben-phone",
+                "name": "Ben's phone",
+                "relation": "friend",
+                "public_key": DeviceKey.generate().public_key,
+            },
+        ]
+    )
     assert [(k.device_id, k.trusted) for k in announced] == [("laptop-new", False)]
 
     with PackageServer(BODY) as srv:
@@ -352,8 +419,9 @@ def test_a_new_key_of_the_account_is_not_trusted_until_the_user_trusts_it(rigs):
 def test_a_changed_key_of_a_trusted_device_is_not_trusted(rigs):
     rig = rigs()
     thief = DeviceKey.generate()
-    (announced,) = rig.keyring.observe([
-        {"id": fakes.SENDER_ID, "name": "Anna's laptop", "relation": "self", "public_key": thief.public_key}])
+    (announced,) = rig.keyring.observe(
+        [{"id": fakes.SENDER_ID, "name": "Anna's laptop", "relation": "self", "public_key": thief.public_key}]
+    )
     assert announced.changed and not announced.trusted
     with PackageServer(BODY) as srv:
         rig.inbox.receive(_signed_by(thief, "p1", srv.url))

@@ -5,18 +5,17 @@ expired codes refused in a sentence, and the installed list reported to the rela
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import segno
 
+from mobile_receiver import pairing
+from mobile_receiver.service import ReceiverService
 from shared.explain import explain, relay_place
 from shared.relay_client import DeviceInfo, RelayClient, RelayError
 from shared.signing import DeviceKey
 from tests.helpers.relay_process import relay_with_laptop
-
-from mobile_receiver import pairing
-from mobile_receiver.service import ReceiverService
 
 from .fakes import fake_platform, wait_until
 
@@ -28,8 +27,9 @@ FAST = {"backoff_initial": 0.05, "backoff_max": 0.2}
 @pytest.fixture
 def relay(tmp_path):
     """A relay with Alex's account and desktop (``relay.desktop``, a RelayClient with its own key)."""
-    with relay_with_laptop(tmp_path / "relay", "alex", PASSWORD, device_id="alex-desktop",
-                           name="Alex's desktop") as process:
+    with relay_with_laptop(
+        tmp_path / "relay", "alex", PASSWORD, device_id="alex-desktop", name="Alex's desktop"
+    ) as process:
         process.desktop = process.laptop
         yield process
 
@@ -38,9 +38,14 @@ def relay(tmp_path):
 def phone(tmp_path):
     data_dir = tmp_path / "phone"
     data_dir.mkdir()
-    service = ReceiverService(data_dir, platform=fake_platform(data_dir), download_options=FAST,
-                              reporter_options=FAST, stream_options={"max_backoff": 0.5},
-                              installed_options=FAST)
+    service = ReceiverService(
+        data_dir,
+        platform=fake_platform(data_dir),
+        download_options=FAST,
+        reporter_options=FAST,
+        stream_options={"max_backoff": 0.5},
+        installed_options=FAST,
+    )
     service.start()
     yield service
     service.stop()
@@ -67,8 +72,9 @@ def test_a_phone_paired_by_qr_image_installs_the_computers_push_with_no_tap(rela
     wait_until(lambda: phone.connection.state == "connected", what="the stream to connect")
 
     push = relay.desktop.push({"id": "org.videolan.vlc"}, "install_now", [phone.profile.device_id])[0]
-    wait_until(lambda: relay.desktop.get_push(push["id"])["state"] == "installed", timeout=60,
-               what="installed at the relay")
+    wait_until(
+        lambda: relay.desktop.get_push(push["id"])["state"] == "installed", timeout=60, what="installed at the relay"
+    )
     rec = phone.inbox.get(push["id"])
     assert rec.mode == "install_now" and rec.downgraded is None  # nobody tapped anything
 
@@ -79,8 +85,11 @@ def test_a_phone_paired_by_qr_image_installs_the_computers_push_with_no_tap(rela
         device = next(d for d in relay.desktop.devices(app_id="org.videolan.vlc") if d["id"] == phone.profile.device_id)
         return device["installed"]
 
-    wait_until(lambda: (installed_at_relay() or {}).get("version") == version, timeout=30,
-               what="the installed version at the relay")
+    wait_until(
+        lambda: (installed_at_relay() or {}).get("version") == version,
+        timeout=30,
+        what="the installed version at the relay",
+    )
 
     phone.uninstall("org.videolan.vlc")  # and an uninstall, too
     wait_until(lambda: installed_at_relay() is None, timeout=30, what="the uninstall at the relay")
@@ -111,7 +120,7 @@ def test_an_expired_code_is_refused_with_its_sentence(relay, phone):
     if relay.database_url:
         pytest.skip("expires the code in the relay's SQLite file")
     code = relay.desktop.create_pairing()["code"]
-    past = (datetime.now(timezone.utc) - timedelta(seconds=1)).replace(tzinfo=None).isoformat(sep=" ")
+    past = (datetime.now(UTC) - timedelta(seconds=1)).replace(tzinfo=None).isoformat(sep=" ")
     with sqlite3.connect(relay.data_dir / "relay.db") as db:  # ten minutes and a second later
         db.execute("UPDATE pairing SET expires_at = ?", (past,))
 

@@ -12,10 +12,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from shared.relay_client import EventStream, RelayClient
-
 from mobile_receiver.download import DownloadOutcome, PackageDownload
 from mobile_receiver.retry import DOWNLOAD_BACKOFF_CAP, Stopped, Wake, backoff
+from shared.relay_client import EventStream, RelayClient
 
 from .fakes import wait_until
 from .package_server import PackageServer
@@ -75,8 +74,13 @@ def test_a_stopped_wake_raises_now_and_for_every_later_wait_until_reset():
 def test_the_engine_reports_each_wait_and_a_wake_cuts_it_short(tmp_path):
     heard = []
     with PackageServer(BODY, fail_status=503, fail_times=1) as srv:
-        engine = PackageDownload(srv.url, tmp_path / "x.part", backoff_initial=600, backoff_max=600,
-                                 on_retry=lambda error, seconds: heard.append((error.status, seconds)))
+        engine = PackageDownload(
+            srv.url,
+            tmp_path / "x.part",
+            backoff_initial=600,
+            backoff_max=600,
+            on_retry=lambda error, seconds: heard.append((error.status, seconds)),
+        )
         threading.Thread(target=lambda: (wait_until(lambda: heard), engine.wake()), daemon=True).start()
         started = time.monotonic()
         result = engine.run()
@@ -116,8 +120,9 @@ def test_the_relay_stream_reaches_a_relay_that_is_back_within_two_seconds(free_p
     events = []
     reader = threading.Thread(target=lambda: events.extend(e for e, _ in zip(stream, range(1))), daemon=True)
     reader.start()
-    wait_until(lambda: sum(1 for _, s in statuses if s == "reconnecting") >= 5, timeout=30,
-               what="the waits to reach their cap")
+    wait_until(
+        lambda: sum(1 for _, s in statuses if s == "reconnecting") >= 5, timeout=30, what="the waits to reach their cap"
+    )
     assert stream.last_error is not None  # what went wrong, for shared.explain
     server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port), _EventsHandler)
     server.daemon_threads = True

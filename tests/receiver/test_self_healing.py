@@ -11,18 +11,28 @@ import hashlib
 import json
 import time
 
-from shared.protocol import Situation
-
 from mobile_receiver.cardview import card_view
 from mobile_receiver.download import sidecar_path
+from shared.protocol import Situation
 
 from .fakes import FakeRelayClient, push_message, wait_until
 from .package_server import PackageServer
 from .rig import BODY
 
 #: Words that mean exception text leaked to the user.
-LEAKS = ("Error", "error(", "Exception", "Errno", "HTTPConnectionPool", "Traceback", "urllib3", "Max retries",
-         "object at 0x", "<", ">")
+LEAKS = (
+    "Error",
+    "error(",
+    "Exception",
+    "Errno",
+    "HTTPConnectionPool",
+    "Traceback",
+    "urllib3",
+    "Max retries",
+    "object at 0x",
+    "<",
+    ">",
+)
 
 
 class Cards:
@@ -77,13 +87,16 @@ def test_a_download_cut_off_by_the_relay_says_waiting_for_the_relay_and_resumes_
         def relay_restarting(changed):  # after the drop, the relay answers 503 a few times (restarting)
             if srv.fail_times == 0 and len(srv.requests) == 1 and rig.inbox.get("p1").bytes_done:
                 srv.fail_times = 3
+
         rig.inbox.subscribe(relay_restarting)
         rig.inbox.receive(push_message("p1", "/pkg", BODY))
         rig.wait_state("p1", "installed")
         ranges = [r.get("Range") for r in srv.requests]
     assert "Waiting for the relay" in cards.labels()
-    assert any(n.startswith(f"The relay at {_host(origin)} has a problem right now (HTTP 503).")
-               for n in cards.notices_while("Waiting for the relay")), cards.seen
+    assert any(
+        n.startswith(f"The relay at {_host(origin)} has a problem right now (HTTP 503).")
+        for n in cards.notices_while("Waiting for the relay")
+    ), cards.seen
     assert ranges[0] is None
     resumed = [int(r[6:-1]) for r in ranges[1:] if r]
     assert resumed and all(250_000 <= start <= 300_000 for start in resumed), ranges  # the breakpoint, not zero
@@ -112,8 +125,15 @@ def test_the_relay_hears_what_a_stalled_download_waits_for_and_that_it_went_on(r
         wait_until(lambda: "paused" in rig.reported("p1"), what="the situation reported")
         srv.fail_times = 0
         rig.wait_state("p1", "installed")
-    assert rig.reported("p1") == ["delivered", "downloading", "paused", "downloading", "verifying", "installing",
-                                  "installed"]
+    assert rig.reported("p1") == [
+        "delivered",
+        "downloading",
+        "paused",
+        "downloading",
+        "verifying",
+        "installing",
+        "installed",
+    ]
     paused = next(r for r in rig.client.reports if r["state"] == "paused")
     assert paused["detail"] == Situation.WAITING_FOR_SERVER == "waiting for the download server"
 

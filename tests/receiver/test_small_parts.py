@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -50,7 +50,9 @@ def test_compare_versions(a, b, expected):
 @given(st.lists(st.integers(0, 50), min_size=1, max_size=4), st.lists(st.integers(0, 50), min_size=1, max_size=4))
 def test_numeric_versions_compare_like_tuples(x, y):
     pad = max(len(x), len(y))
-    expected = (x + [0] * (pad - len(x)) > y + [0] * (pad - len(y))) - (x + [0] * (pad - len(x)) < y + [0] * (pad - len(y)))
+    expected = (x + [0] * (pad - len(x)) > y + [0] * (pad - len(y))) - (
+        x + [0] * (pad - len(x)) < y + [0] * (pad - len(y))
+    )
     assert compare_versions(".".join(map(str, x)), ".".join(map(str, y))) == expected
 
 
@@ -68,7 +70,7 @@ def test_human_formats():
     assert human_size(1_500_000_000) == "1.5 GB"
     assert human_eta(125) == "2 min 5 s left"
     assert human_eta(7) == "7 s left"
-    now = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
     assert human_when((now - timedelta(seconds=10)).isoformat(), now) == "just now"
     assert human_when((now - timedelta(minutes=5)).isoformat(), now) == "5 min ago"
     assert human_when((now - timedelta(hours=3)).isoformat(), now) == "3 h ago"
@@ -195,7 +197,10 @@ def test_storage_outbox_order_and_coalescing(tmp_path):
         db.enqueue_report("p1", "downloading", 60, 100, coalesce=True)  # after p2's: a new row
         rows = db.pending_reports()
         assert [(r["push_id"], r["state"], r["bytes_done"]) for r in rows] == [
-            ("p1", "delivered", None), ("p1", "downloading", 50), ("p2", "delivered", None), ("p1", "downloading", 60)
+            ("p1", "delivered", None),
+            ("p1", "downloading", 50),
+            ("p2", "delivered", None),
+            ("p1", "downloading", 60),
         ]
     finally:
         db.close()

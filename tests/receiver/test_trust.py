@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from shared.signing import DeviceKey
-
 from mobile_receiver.trust import KeyRing
+from shared.signing import DeviceKey
 
 ACCOUNT = "anna@http://relay.test"
 

@@ -7,15 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from mobile_receiver.service import LAST_EVENT_ID, ReceiverService
 from relay_server.demo_catalog import build_package
 from tests.helpers.relay_process import relay_with_laptop
-
-from mobile_receiver.service import LAST_EVENT_ID, ReceiverService
 
 from .fakes import fake_platform, wait_until
 from .package_server import PackageServer
@@ -43,9 +41,13 @@ def services():
 
 def make_service(relay, data_dir, services, metered=False, log_in=True):
     data_dir.mkdir(parents=True, exist_ok=True)
-    service = ReceiverService(data_dir, platform=fake_platform(data_dir, metered=metered), download_options=FAST,
-                              reporter_options={"backoff_initial": 0.05, "backoff_max": 0.5},
-                              stream_options={"max_backoff": 0.5})
+    service = ReceiverService(
+        data_dir,
+        platform=fake_platform(data_dir, metered=metered),
+        download_options=FAST,
+        reporter_options={"backoff_initial": 0.05, "backoff_max": 0.5},
+        stream_options={"max_backoff": 0.5},
+    )
     services.append(service)
     if log_in:
         service.log_in(relay.url, "anna", PASSWORD, "Anna's Pixel")
@@ -67,9 +69,12 @@ def test_install_now_from_catalog_is_installed_and_reported(relay, tmp_path, ser
     phone = make_service(relay, tmp_path / "phone", services)
     push = relay.laptop.push({"id": "org.videolan.vlc"}, "install_now", [phone.profile.device_id])[0]
     wait_until(lambda: relay_state(relay, push["id"]) == "installed", what="installed at the relay")
-    assert history(relay, push["id"]) == ["queued", "sent", "delivered", "downloading", "verifying", "installing", "installed"][
-        -len(history(relay, push["id"])):
-    ]
+    assert (
+        history(relay, push["id"])
+        == ["queued", "sent", "delivered", "downloading", "verifying", "installing", "installed"][
+            -len(history(relay, push["id"])) :
+        ]
+    )
     app = phone.platform.installer.installed("org.videolan.vlc")
     assert app.version == relay.laptop.app("org.videolan.vlc")["version"]
     assert phone.db.get_meta(LAST_EVENT_ID) is not None
@@ -90,8 +95,10 @@ def test_pushes_sent_while_offline_arrive_after_restart_without_duplicates(relay
     wait_until(lambda: relay_state(relay, notify["id"]) == "delivered")
     phone.stop()
     services.remove(phone)
-    wait_until(lambda: not any(d["id"] == device_id and d["online"] for d in relay.laptop.devices()),
-               what="the relay to see the phone go")
+    wait_until(
+        lambda: not any(d["id"] == device_id and d["online"] for d in relay.laptop.devices()),
+        what="the relay to see the phone go",
+    )
     # while the phone is off: one more push (the relay queues it with its own copy)
     queued = relay.laptop.push({"id": "org.schabi.newpipe"}, "install_now", [device_id])[0]
     assert queued["state"] == "queued"
@@ -106,11 +113,23 @@ def test_sender_cancel_reaches_the_receiver(relay, tmp_path, services):
     body = build_package("apk", "org.example.slow", "Slow", "1.0", 1, size=2_000_000)
     with PackageServer(body, delay=0.02) as srv:
         phone = make_service(relay, tmp_path / "phone", services)
-        app = {"id": "org.example.slow", "name": "Slow", "version": "1.0",
-               "packages": [{"format": "apk", "url": srv.url.replace("/pkg", "/pkg"), "sha256": hashlib.sha256(body).hexdigest(),
-                             "size": len(body)}]}
+        app = {
+            "id": "org.example.slow",
+            "name": "Slow",
+            "version": "1.0",
+            "packages": [
+                {
+                    "format": "apk",
+                    "url": srv.url.replace("/pkg", "/pkg"),
+                    "sha256": hashlib.sha256(body).hexdigest(),
+                    "size": len(body),
+                }
+            ],
+        }
         push = relay.laptop.push(app, "install_now", [phone.profile.device_id])[0]
-        wait_until(lambda: (phone.inbox.get(push["id"]) or None) is not None and phone.inbox.get(push["id"]).bytes_done > 0)
+        wait_until(
+            lambda: (phone.inbox.get(push["id"]) or None) is not None and phone.inbox.get(push["id"]).bytes_done > 0
+        )
         relay.laptop.cancel_push(push["id"])
         wait_until(lambda: phone.inbox.get(push["id"]).state == "cancelled", what="cancelled on the phone")
         wait_until(lambda: not phone.inbox.is_active(push["id"]))
@@ -121,8 +140,14 @@ def test_metered_pause_and_wifi_resume_are_reported_to_the_relay(relay, tmp_path
     body = build_package("apk", "org.example.big", "Big", "2.0", 2, size=1_500_000)
     with PackageServer(body, delay=0.01) as srv:
         phone = make_service(relay, tmp_path / "phone", services)
-        app = {"id": "org.example.big", "name": "Big", "version": "2.0",
-               "packages": [{"format": "apk", "url": srv.url, "sha256": hashlib.sha256(body).hexdigest(), "size": len(body)}]}
+        app = {
+            "id": "org.example.big",
+            "name": "Big",
+            "version": "2.0",
+            "packages": [
+                {"format": "apk", "url": srv.url, "sha256": hashlib.sha256(body).hexdigest(), "size": len(body)}
+            ],
+        }
         push = relay.laptop.push(app, "install_now", [phone.profile.device_id])[0]
         wait_until(lambda: phone.inbox.get(push["id"]) is not None and phone.inbox.get(push["id"]).bytes_done > 200_000)
         phone.platform.network.set_metered(True)
@@ -140,27 +165,71 @@ def test_headless_receiver_process_end_to_end(relay, tmp_path):
     data_dir = tmp_path / "phone-proc"
     body = build_package("apk", "org.example.proc", "Proc", "1.0", 1, size=3_000_000)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "shared.cli", "receiver", "--data-dir", str(data_dir), "--relay", relay.url,
-           "--username", "anna", "--password", PASSWORD, "--device-name", "Proc phone", "--model", "Pixel 8",
-           "--platform", "android", "--unmetered", "--headless"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "shared.cli",
+        "receiver",
+        "--data-dir",
+        str(data_dir),
+        "--relay",
+        relay.url,
+        "--username",
+        "anna",
+        "--password",
+        PASSWORD,
+        "--device-name",
+        "Proc phone",
+        "--model",
+        "Pixel 8",
+        "--platform",
+        "android",
+        "--unmetered",
+        "--headless",
+    ]
     log = open(tmp_path / "receiver.log", "wb")
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
-        wait_until(lambda: any(d["name"] == "Proc phone" and d["online"] for d in relay.laptop.devices()),
-                   timeout=30, what="the receiver process to come online")
+        wait_until(
+            lambda: any(d["name"] == "Proc phone" and d["online"] for d in relay.laptop.devices()),
+            timeout=30,
+            what="the receiver process to come online",
+        )
         device_id = next(d["id"] for d in relay.laptop.devices() if d["name"] == "Proc phone")
         with PackageServer(body, delay=0.01) as srv:
-            app = {"id": "org.example.proc", "name": "Proc", "version": "1.0",
-                   "packages": [{"format": "apk", "url": srv.url, "sha256": hashlib.sha256(body).hexdigest(),
-                                 "size": len(body)}]}
+            app = {
+                "id": "org.example.proc",
+                "name": "Proc",
+                "version": "1.0",
+                "packages": [
+                    {"format": "apk", "url": srv.url, "sha256": hashlib.sha256(body).hexdigest(), "size": len(body)}
+                ],
+            }
             push = relay.laptop.push(app, "install_now", [device_id])[0]
             wait_until(lambda: relay_state(relay, push["id"]) == "downloading", what="downloading")
-            subprocess.run([sys.executable, "-m", "shared.cli", "receiver", "--data-dir", str(data_dir),
-                            "--set-network", "metered"], cwd=REPO, check=True, capture_output=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "shared.cli",
+                    "receiver",
+                    "--data-dir",
+                    str(data_dir),
+                    "--set-network",
+                    "metered",
+                ],
+                cwd=REPO,
+                check=True,
+                capture_output=True,
+            )
             wait_until(lambda: relay_state(relay, push["id"]) == "waiting_for_wifi", what="paused on metered")
             srv.delay = 0
-            subprocess.run([sys.executable, "-m", "shared.cli", "receiver", "--data-dir", str(data_dir),
-                            "--set-network", "wifi"], cwd=REPO, check=True, capture_output=True)
+            subprocess.run(
+                [sys.executable, "-m", "shared.cli", "receiver", "--data-dir", str(data_dir), "--set-network", "wifi"],
+                cwd=REPO,
+                check=True,
+                capture_output=True,
+            )
             wait_until(lambda: relay_state(relay, push["id"]) == "installed", timeout=30, what="installed")
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -177,9 +246,8 @@ def test_headless_receiver_process_end_to_end(relay, tmp_path):
 def test_a_phone_used_with_another_account_before_joins_this_one_under_a_new_id(relay, tmp_path):
     """Its old id belongs to the other account: the relay refuses it without saying whose, and
     the phone logs in as a new device of this account by itself."""
-    from shared.relay_client import RelayClient
-
     from mobile_receiver.profile import ProfileStore, log_in
+    from shared.relay_client import RelayClient
 
     store = ProfileStore(tmp_path / "phone")
     profile = store.load()

@@ -113,8 +113,7 @@ class Driver:
     def show_screen(self, name):
         """Wait until the screen ``name`` is shown and its slide transition has ended."""
         manager = self.app.manager
-        self.wait_until(lambda: manager.current == name and not manager.transition.is_active,
-                        what=f"the {name} screen")
+        self.wait_until(lambda: manager.current == name and not manager.transition.is_active, what=f"the {name} screen")
 
     def card(self, push_id):
         return self.app.inbox_screen.cards.get(push_id)
@@ -146,10 +145,7 @@ def no_leftover_threads():
     yield
     deadline = time.monotonic() + 30  # they end soon after being told; a busy machine is slower
     while True:
-        extra = [
-            t for t in threading.enumerate()
-            if t not in before and t.is_alive()
-        ]
+        extra = [t for t in threading.enumerate() if t not in before and t.is_alive()]
         if not extra or time.monotonic() > deadline:
             break
         time.sleep(0.02)

@@ -7,15 +7,13 @@ import hashlib
 import threading
 
 import pytest
+from receiver.fakes import fake_platform
 
+from mobile_receiver.service import ReceiverService
+from receiver_ui.gated_server import GatedPackageServer
 from relay_server.demo_catalog import build_package
 from shared.relay_client import DeviceInfo, RelayClient, RelayError
 from tests.helpers.relay_process import relay_with_laptop
-
-from mobile_receiver.service import ReceiverService
-
-from receiver.fakes import fake_platform
-from receiver_ui.gated_server import GatedPackageServer
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "correct horse"
@@ -35,9 +33,12 @@ def open_phone(relay, tmp_path, drive, username="anna", *, create=False, name="A
 
     data_dir = tmp_path / f"phone-{username}"
     data_dir.mkdir()
-    service = ReceiverService(data_dir, platform=fake_platform(data_dir),
-                              download_options={"backoff_initial": 0.05, "backoff_max": 0.2, "chunk_size": 16384},
-                              stream_options={"max_backoff": 0.5})
+    service = ReceiverService(
+        data_dir,
+        platform=fake_platform(data_dir),
+        download_options={"backoff_initial": 0.05, "backoff_max": 0.2, "chunk_size": 16384},
+        stream_options={"max_backoff": 0.5},
+    )
     app = ReceiverApp(service)
     ui = drive(app)
     form = app.login_screen.ids
@@ -76,8 +77,9 @@ class StreamWatch:
     def __init__(self, client: RelayClient):
         self.connected = threading.Event()
         self.ended: list[BaseException | None] = []
-        self.stream = client.stream(read_timeout=10, max_backoff=0.5,
-                                    on_status=lambda s: s.state == "connected" and self.connected.set())
+        self.stream = client.stream(
+            read_timeout=10, max_backoff=0.5, on_status=lambda s: s.state == "connected" and self.connected.set()
+        )
         self.thread = threading.Thread(target=self._run, name="watched-stream", daemon=True)
         self.thread.start()
         assert self.connected.wait(30), "the stream did not connect"
@@ -132,12 +134,19 @@ def test_download_again_after_a_cancel_is_installed_and_the_sender_sees_it(relay
     device_id = app.service.profile.device_id
     body = build_package("apk", "org.example.again", "Again", "1.0", 1, size=400_000)
     with GatedPackageServer(body, hold_at=100_000) as srv:
-        info = {"id": "org.example.again", "name": "Again", "version": "1.0",
-                "packages": [{"format": "apk", "url": srv.url, "sha256": hashlib.sha256(body).hexdigest(),
-                              "size": len(body)}]}
+        info = {
+            "id": "org.example.again",
+            "name": "Again",
+            "version": "1.0",
+            "packages": [
+                {"format": "apk", "url": srv.url, "sha256": hashlib.sha256(body).hexdigest(), "size": len(body)}
+            ],
+        }
         push = relay.laptop.push(info, "install_now", [device_id])[0]
-        ui.wait_until(lambda: ui.card(push["id"]) is not None and ui.card(push["id"]).button("cancel") is not None,
-                      what="the card with Cancel")
+        ui.wait_until(
+            lambda: ui.card(push["id"]) is not None and ui.card(push["id"]).button("cancel") is not None,
+            what="the card with Cancel",
+        )
         ui.wait_until(lambda: srv.holding.is_set(), what="the download held mid-way")
         ui.tap(ui.card(push["id"]).button("cancel"))
         ui.wait_until(lambda: relay.laptop.get_push(push["id"])["state"] == "declined", what="declined at the relay")
@@ -207,8 +216,9 @@ def test_removed_from_another_device_the_phone_says_so_on_the_first_screen(relay
     relay.laptop.remove_device(app.service.profile.device_id)
 
     ui.show_screen("login")
-    assert app.login_screen.notice == (f"This phone was removed from anna's account on the relay at "
-                                       f"{relay.url.split('//')[1]}. Pair again or sign in.")
+    assert app.login_screen.notice == (
+        f"This phone was removed from anna's account on the relay at {relay.url.split('//')[1]}. Pair again or sign in."
+    )
     assert app.login_screen.ids.notice.opacity == 1 and app.login_screen.ids.notice.height > 0
     # The next start opens the first screen too, with the same sentence; the next login clears it.
     from mobile_receiver.profile import ProfileStore

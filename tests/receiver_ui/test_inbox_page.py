@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pytest
-
-from mobile_receiver.profile import Profile, ProfileStore
-from relay_server.demo_catalog import build_package
-from mobile_receiver.service import Connection, ReceiverService
-
 from receiver.fakes import RECEIVER_ID, FakeRelayClient, fake_platform, push_message, trusted_keyring
 from receiver.package_server import PackageServer
+
+from mobile_receiver.profile import Profile, ProfileStore
+from mobile_receiver.service import Connection, ReceiverService
 from receiver_ui.gated_server import GatedPackageServer
+from relay_server.demo_catalog import build_package
 
 BODY = build_package("apk", "org.example.app", "Example", "1.0", 10, size=700_000)  # a real apk: the phone checks
 FAST = {"backoff_initial": 0.01, "backoff_max": 0.05, "chunk_size": 16384}
@@ -25,11 +24,19 @@ def make_app(tmp_path):
         data_dir = tmp_path / "phone"
         data_dir.mkdir(exist_ok=True)
         trusted_keyring(data_dir)  # logged in after the fake laptop: its key is pinned
-        ProfileStore(data_dir).save(Profile(device_id=RECEIVER_ID, device_name="Test phone", relay_url="http://127.0.0.1:1",
-                                            username="anna", token="tok"))
+        ProfileStore(data_dir).save(
+            Profile(
+                device_id=RECEIVER_ID,
+                device_name="Test phone",
+                relay_url="http://127.0.0.1:1",
+                username="anna",
+                token="tok",
+            )
+        )
         client = FakeRelayClient()
-        service = ReceiverService(data_dir, platform=fake_platform(data_dir, metered=metered), client=client,
-                                  download_options=FAST)
+        service = ReceiverService(
+            data_dir, platform=fake_platform(data_dir, metered=metered), client=client, download_options=FAST
+        )
         return ReceiverApp(service), client
 
     return make
@@ -43,7 +50,9 @@ def test_tap_pause_then_resume(make_app, drive, tmp_path):
     # "Downloading" with its Pause button for as long as the test needs, on any machine.
     with GatedPackageServer(BODY, hold_at=200_000) as srv:
         inbox.receive(push_message("p1", srv.url, BODY, name="VLC"))
-        ui.wait_until(lambda: ui.card("p1") and ui.card("p1").state_text.startswith("Downloading"), what="downloading card")
+        ui.wait_until(
+            lambda: ui.card("p1") and ui.card("p1").state_text.startswith("Downloading"), what="downloading card"
+        )
         ui.wait_until(lambda: srv.holding.is_set() and inbox.get("p1").bytes_done >= srv.hold_at, what="progress")
         card = ui.card("p1")
         assert card.title == "VLC"
@@ -58,7 +67,15 @@ def test_tap_pause_then_resume(make_app, drive, tmp_path):
         srv.open()
         ui.tap(card.button("resume"))
         ui.wait_until(lambda: card.state_text == "Installed", what="Installed on the card")
-    assert client.states("p1") == ["delivered", "downloading", "paused", "downloading", "verifying", "installing", "installed"]
+    assert client.states("p1") == [
+        "delivered",
+        "downloading",
+        "paused",
+        "downloading",
+        "verifying",
+        "installing",
+        "installed",
+    ]
     assert (tmp_path / "paused.png").stat().st_size > 10_000
 
 
@@ -157,10 +174,17 @@ def test_unsigned_install_now_shows_why_and_settings_trusts_a_new_key(make_app, 
         ui.screenshot(tmp_path / "downgraded.png")
 
     work_laptop = DeviceKey.generate()
-    app.service.keyring.observe([
-        {"id": "laptop-anna", "name": "Anna's laptop", "relation": "self",
-         "public_key": app.service.keyring.get("laptop-anna").public_key},
-        {"id": "laptop-work", "name": "Work laptop", "relation": "self", "public_key": work_laptop.public_key}])
+    app.service.keyring.observe(
+        [
+            {
+                "id": "laptop-anna",
+                "name": "Anna's laptop",
+                "relation": "self",
+                "public_key": app.service.keyring.get("laptop-anna").public_key,
+            },
+            {"id": "laptop-work", "name": "Work laptop", "relation": "self", "public_key": work_laptop.public_key},
+        ]
+    )
     ui.tap(app.inbox_screen.ids.settings)
     ui.show_screen("settings")
     rows = {row.device_id: row for row in app.settings_screen.ids.key_rows.children}

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import pytest
 import segno
-
-from shared.relay_client import DeviceInfo, RelayClient
-from tests.helpers.relay_process import relay_with_laptop
+from receiver.fakes import fake_platform
 
 from mobile_receiver.service import ReceiverService
-
-from receiver.fakes import fake_platform
+from shared.relay_client import DeviceInfo, RelayClient
+from tests.helpers.relay_process import relay_with_laptop
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "correct horse"
@@ -21,8 +19,9 @@ PASSWORD = "correct horse"
 @pytest.fixture
 def relay(tmp_path):
     """A relay with Alex's account and desktop (``relay.desktop``, a RelayClient with its own key)."""
-    with relay_with_laptop(tmp_path / "relay", "alex", PASSWORD, device_id="alex-desktop",
-                           name="Alex's desktop") as process:
+    with relay_with_laptop(
+        tmp_path / "relay", "alex", PASSWORD, device_id="alex-desktop", name="Alex's desktop"
+    ) as process:
         process.desktop = process.laptop
         yield process
 
@@ -33,8 +32,9 @@ def window(tmp_path, drive):
 
     data_dir = tmp_path / "phone"
     data_dir.mkdir()
-    service = ReceiverService(data_dir, platform=fake_platform(data_dir),
-                              download_options={"backoff_initial": 0.05, "backoff_max": 0.2})
+    service = ReceiverService(
+        data_dir, platform=fake_platform(data_dir), download_options={"backoff_initial": 0.05, "backoff_max": 0.2}
+    )
     app = ReceiverApp(service)
     ui = drive(app)
     assert app.manager.current == "login"

@@ -5,14 +5,12 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-
-from relay_server.demo_catalog import build_package
-from tests.helpers.relay_process import relay_with_laptop
+from receiver.fakes import fake_platform
 
 from mobile_receiver.service import ReceiverService
-
-from receiver.fakes import fake_platform
 from receiver_ui.gated_server import GatedPackageServer
+from relay_server.demo_catalog import build_package
+from tests.helpers.relay_process import relay_with_laptop
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "correct horse"
@@ -31,9 +29,12 @@ def logged_in(relay, tmp_path, drive):
 
     data_dir = tmp_path / "phone"
     data_dir.mkdir()
-    service = ReceiverService(data_dir, platform=fake_platform(data_dir),
-                              # 16 KiB reads, as the package servers send: progress shows block by block
-                              download_options={"backoff_initial": 0.05, "backoff_max": 0.2, "chunk_size": 16384})
+    service = ReceiverService(
+        data_dir,
+        platform=fake_platform(data_dir),
+        # 16 KiB reads, as the package servers send: progress shows block by block
+        download_options={"backoff_initial": 0.05, "backoff_max": 0.2, "chunk_size": 16384},
+    )
     app = ReceiverApp(service)
     ui = drive(app)
     assert app.manager.current == "login"
@@ -87,14 +88,23 @@ def test_pause_and_resume_taps_are_reported_to_the_sender(relay, logged_in):
     body = build_package("apk", "org.example.big", "Big", "1.0", 1, size=1_500_000)
     # Held after 300 kB until the test lets it go on: the Pause button is there for the tap.
     with GatedPackageServer(body, hold_at=300_000) as srv:
-        info = {"id": "org.example.big", "name": "Big", "version": "1.0",
-                "packages": [{"format": "apk", "url": srv.url, "sha256": hashlib.sha256(body).hexdigest(),
-                              "size": len(body)}]}
+        info = {
+            "id": "org.example.big",
+            "name": "Big",
+            "version": "1.0",
+            "packages": [
+                {"format": "apk", "url": srv.url, "sha256": hashlib.sha256(body).hexdigest(), "size": len(body)}
+            ],
+        }
         push = relay.laptop.push(info, "install_now", [device_id])[0]
-        ui.wait_until(lambda: ui.card(push["id"]) is not None and ui.card(push["id"]).button("pause") is not None,
-                      what="the card with Pause")
-        ui.wait_until(lambda: srv.holding.is_set() and app.service.inbox.get(push["id"]).bytes_done >= srv.hold_at,
-                      what="the download held mid-way")
+        ui.wait_until(
+            lambda: ui.card(push["id"]) is not None and ui.card(push["id"]).button("pause") is not None,
+            what="the card with Pause",
+        )
+        ui.wait_until(
+            lambda: srv.holding.is_set() and app.service.inbox.get(push["id"]).bytes_done >= srv.hold_at,
+            what="the download held mid-way",
+        )
         card = ui.card(push["id"])
         ui.tap(card.button("pause"))
         ui.wait_until(lambda: state_at_relay(relay, push["id"]) == "paused", what="paused at the relay")

@@ -26,8 +26,7 @@ def relay_config(tmp_path) -> RelayConfig:
     url = test_database_url()
     reset_database(url)
     # Tests create many accounts from one address; rate limits have their own tests.
-    return RelayConfig(data_dir=tmp_path / "relay", database_url=url, demo_scale=0.01, keepalive=0.2,
-                       rate_limits=False)
+    return RelayConfig(data_dir=tmp_path / "relay", database_url=url, demo_scale=0.01, keepalive=0.2, rate_limits=False)
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from relay_server import auth
 from relay_server.db import database
 from relay_server.models import Account, Device, Token
@@ -17,9 +15,16 @@ def _error(resp) -> dict:
 
 
 def _login_body(username="anna", password="correct horse", device_id="anna-phone", **device):
-    return {"username": username, "password": password,
-            "device": {"id": device_id, "name": device.get("name", "Anna's Pixel"),
-                       "model": device.get("model", "Pixel 8"), "platform": device.get("platform", "android")}}
+    return {
+        "username": username,
+        "password": password,
+        "device": {
+            "id": device_id,
+            "name": device.get("name", "Anna's Pixel"),
+            "model": device.get("model", "Pixel 8"),
+            "platform": device.get("platform", "android"),
+        },
+    }
 
 
 def _count(model) -> int:
@@ -164,8 +169,9 @@ def test_relogin_updates_name_model_and_platform_and_keeps_one_device(client, ap
     api.account("anna")
     api.login("anna", "anna-tab", platform="android", name="Old name", model="Old model")
 
-    resp = client.post("/api/v1/login", json=_login_body(device_id="anna-tab", name="New name",
-                                                         model="iPad Air", platform="ios"))
+    resp = client.post(
+        "/api/v1/login", json=_login_body(device_id="anna-tab", name="New name", model="iPad Air", platform="ios")
+    )
 
     assert resp.status_code == 200
     device = resp.get_json()["device"]
@@ -205,8 +211,9 @@ def test_login_with_a_bad_device_is_400_naming_the_field(client, api, subtests):
     api.account("anna")
     for device, field in BAD_DEVICES:
         with subtests.test(device=device):
-            resp = client.post("/api/v1/login",
-                               json={"username": "anna", "password": "correct horse", "device": device})
+            resp = client.post(
+                "/api/v1/login", json={"username": "anna", "password": "correct horse", "device": device}
+            )
 
             assert resp.status_code == 400
             assert field in _error(resp)["message"]
@@ -277,8 +284,13 @@ def test_missing_malformed_or_unknown_bearer_is_401(client, api, subtests):
     api.login("anna", "anna-phone")
     for header in BAD_AUTHORIZATION:
         headers = {} if header is None else {"Authorization": header}
-        for method, path in [("GET", "/api/v1/me"), ("POST", "/api/v1/logout"), ("GET", "/api/v1/devices"),
-                             ("GET", "/api/v1/pushes"), ("GET", "/api/v1/friends")]:
+        for method, path in [
+            ("GET", "/api/v1/me"),
+            ("POST", "/api/v1/logout"),
+            ("GET", "/api/v1/devices"),
+            ("GET", "/api/v1/pushes"),
+            ("GET", "/api/v1/friends"),
+        ]:
             with subtests.test(header=(header or "")[:20], method=method, path=path):
                 resp = client.open(path, method=method, headers=headers)
                 assert resp.status_code == 401

@@ -32,16 +32,16 @@ def scene(client, api):
     assert client.post("/api/v1/logout", headers=revoked).status_code == 204
     actors["revoked_token"] = revoked
     api.befriend("anna", actors["sender"], "ben", actors["accepted_friend"])
-    assert client.post("/api/v1/friends", json={"username": "anna"},
-                       headers=actors["pending_friend"]).status_code == 201
+    assert (
+        client.post("/api/v1/friends", json={"username": "anna"}, headers=actors["pending_friend"]).status_code == 201
+    )
     push = api.push(actors["sender"], ["anna-phone"], app={"id": "org.fdroid.fdroid"}).get_json()["pushes"][0]
     return {"actors": actors, "push_id": push["id"], "sha": push["package"]["sha256"]}
 
 
 OPERATIONS = {
     "show": lambda c, s, h: c.get(f"/api/v1/pushes/{s['push_id']}", headers=h),
-    "report": lambda c, s, h: c.post(f"/api/v1/pushes/{s['push_id']}/events", json={"state": "delivered"},
-                                     headers=h),
+    "report": lambda c, s, h: c.post(f"/api/v1/pushes/{s['push_id']}/events", json={"state": "delivered"}, headers=h),
     "cancel": lambda c, s, h: c.delete(f"/api/v1/pushes/{s['push_id']}", headers=h),
     "package": lambda c, s, h: c.get(f"/api/v1/packages/{s['sha']}", headers=h),
 }
@@ -58,14 +58,16 @@ MATRIX = {
     "revoked_token": (401, 401, 401, 401),
 }
 
+
 @pytest.mark.parametrize("actor", list(MATRIX))
 def test_authorization_matrix(client, api, scene, actor, subtests):
     """Each operation on a fresh push (a cancel must not hide what the next call would do)."""
     for index, operation in enumerate(OPERATIONS):
         expected = MATRIX[actor][index]
         with subtests.test(operation=operation, expected=expected):
-            push = api.push(scene["actors"]["sender"], ["anna-phone"],
-                            app={"id": "org.fdroid.fdroid"}).get_json()["pushes"][0]
+            push = api.push(scene["actors"]["sender"], ["anna-phone"], app={"id": "org.fdroid.fdroid"}).get_json()[
+                "pushes"
+            ][0]
             case = {**scene, "push_id": push["id"]}
 
             resp = OPERATIONS[operation](client, case, scene["actors"][actor])
@@ -116,12 +118,24 @@ def test_claiming_someone_elses_package_hash_does_not_unlock_it(client, api, sce
     sha = writer.sha256
     with database.connection_context():
         Package.create(sha256=sha, size=len(private), content_type="application/vnd.android.package-archive")
-    anna = api.push(scene["actors"]["sender"], ["anna-phone"], app={"id": "com.anna.private", "packages": [
-        {"format": "apk", "url": "https://builds.anna.example/private.apk", "sha256": sha}]})
+    anna = api.push(
+        scene["actors"]["sender"],
+        ["anna-phone"],
+        app={
+            "id": "com.anna.private",
+            "packages": [{"format": "apk", "url": "https://builds.anna.example/private.apk", "sha256": sha}],
+        },
+    )
     assert anna.status_code == 201
     eve_laptop = api.login("eve", "eve-laptop", platform="linux")
-    claim = api.push(eve_laptop, ["eve-phone"], app={"id": "com.eve.grab", "packages": [
-        {"format": "apk", "url": "https://eve.example/anything.apk", "sha256": sha}]})
+    claim = api.push(
+        eve_laptop,
+        ["eve-phone"],
+        app={
+            "id": "com.eve.grab",
+            "packages": [{"format": "apk", "url": "https://eve.example/anything.apk", "sha256": sha}],
+        },
+    )
     assert claim.status_code in (201, 400, 403)
     assert relay.mirror.wait_idle()
 

@@ -80,21 +80,50 @@ RAW_BODIES = [
 
 #: Values of the wrong type or shape for any field.
 GARBAGE = [
-    None, "", [], {}, 0, -1, -(2**70), 2**63, 10**30, True, False, 1.5, float("inf"),
-    "x" * 100_000, "\u0000" * 300, "\U0001f4a5" * 300, "\ud7ff\ufffd" * 200,
-    {"nested": [None, {"deeper": [[], {}]}]}, [["device"]], ["a", 1, None],
+    None,
+    "",
+    [],
+    {},
+    0,
+    -1,
+    -(2**70),
+    2**63,
+    10**30,
+    True,
+    False,
+    1.5,
+    float("inf"),
+    "x" * 100_000,
+    "\u0000" * 300,
+    "\U0001f4a5" * 300,
+    "\ud7ff\ufffd" * 200,
+    {"nested": [None, {"deeper": [[], {}]}]},
+    [["device"]],
+    ["a", 1, None],
 ]
 
 BASE_BODIES = {
     "/api/v1/accounts": {"username": "zed", "password": "correct horse"},
-    "/api/v1/login": {"username": "anna", "password": "wrong horse",
-                      "device": {"id": "new-device", "name": "New", "model": "M", "platform": "android"}},
+    "/api/v1/login": {
+        "username": "anna",
+        "password": "wrong horse",
+        "device": {"id": "new-device", "name": "New", "model": "M", "platform": "android"},
+    },
     "/api/v1/friends": {"username": "nobody-here"},
-    "/api/v1/pushes": {"app": {"id": "com.example.app", "name": "Example", "version": "1.0", "version_code": 1,
-                               "size": 10, "icon_url": "https://example.com/i.png", "runtime": "Android 8+",
-                               "packages": [{"format": "apk", "url": "https://example.com/a.apk",
-                                             "sha256": "a" * 64, "size": 10}]},
-                       "mode": "install_now", "device_ids": ["anna-phone", "ben-phone"]},  # ben: not associated
+    "/api/v1/pushes": {
+        "app": {
+            "id": "com.example.app",
+            "name": "Example",
+            "version": "1.0",
+            "version_code": 1,
+            "size": 10,
+            "icon_url": "https://example.com/i.png",
+            "runtime": "Android 8+",
+            "packages": [{"format": "apk", "url": "https://example.com/a.apk", "sha256": "a" * 64, "size": 10}],
+        },
+        "mode": "install_now",
+        "device_ids": ["anna-phone", "ben-phone"],
+    },  # ben: not associated
     "events": {"state": "verifying", "bytes_done": 1, "bytes_total": 10, "detail": "ok"},  # delivered -> verifying?
 }
 
@@ -127,8 +156,7 @@ def _substituted(base):
 
 
 def _post_json(client, url, body, headers):
-    return client.post(url, data=json.dumps(body, allow_nan=True), content_type="application/json",
-                       headers=headers)
+    return client.post(url, data=json.dumps(body, allow_nan=True), content_type="application/json", headers=headers)
 
 
 def _body_routes(world):
@@ -245,18 +273,24 @@ def test_bad_byte_counts_are_400_and_change_nothing(client, world, subtests):
     assert _snapshot() == before
 
 
-@pytest.mark.parametrize("url", [
-    "https://[::1/a.apk",  # unclosed IPv6 literal
-    "http://example.com:99999/a.apk",  # port out of range
-    "http://example.com:-1/a.apk",
-    "javascript:alert(1)",
-    "file:///etc/passwd",
-    "https://",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://[::1/a.apk",  # unclosed IPv6 literal
+        "http://example.com:99999/a.apk",  # port out of range
+        "http://example.com:-1/a.apk",
+        "javascript:alert(1)",
+        "file:///etc/passwd",
+        "https://",
+    ],
+)
 def test_malformed_package_urls_are_400(client, world, url):
     before = _snapshot()
-    body = {"app": {"id": "com.example.app", "packages": [{"format": "apk", "url": url}]},
-            "mode": "install_now", "device_ids": ["anna-phone"]}
+    body = {
+        "app": {"id": "com.example.app", "packages": [{"format": "apk", "url": url}]},
+        "mode": "install_now",
+        "device_ids": ["anna-phone"],
+    }
 
     resp = _post_json(client, "/api/v1/pushes", body, world["laptop"])
 
@@ -267,8 +301,11 @@ def test_malformed_package_urls_are_400(client, world, url):
 
 def test_malformed_icon_url_is_400(client, world):
     before = _snapshot()
-    body = {"app": {"id": "org.videolan.vlc", "icon_url": "http://[oops"}, "mode": "notify",
-            "device_ids": ["anna-phone"]}
+    body = {
+        "app": {"id": "org.videolan.vlc", "icon_url": "http://[oops"},
+        "mode": "notify",
+        "device_ids": ["anna-phone"],
+    }
 
     resp = _post_json(client, "/api/v1/pushes", body, world["laptop"])
 
@@ -278,9 +315,14 @@ def test_malformed_icon_url_is_400(client, world):
 
 def test_huge_package_size_is_400(client, world):
     before = _snapshot()
-    body = {"app": {"id": "com.example.app", "packages": [
-        {"format": "apk", "url": "https://example.com/a.apk", "size": 2**63}]},
-        "mode": "install_now", "device_ids": ["anna-phone"]}
+    body = {
+        "app": {
+            "id": "com.example.app",
+            "packages": [{"format": "apk", "url": "https://example.com/a.apk", "size": 2**63}],
+        },
+        "mode": "install_now",
+        "device_ids": ["anna-phone"],
+    }
 
     resp = _post_json(client, "/api/v1/pushes", body, world["laptop"])
 
@@ -290,8 +332,9 @@ def test_huge_package_size_is_400(client, world):
 
 def test_bodyless_post_routes_ignore_garbage_bodies_safely(client, world):
     """``/logout`` and ``/friends/<u>/accept`` take no body: garbage must not crash them."""
-    resp = client.post("/api/v1/friends/nobody/accept", data=b"[" * 1000, content_type="application/json",
-                       headers=world["ben"])
+    resp = client.post(
+        "/api/v1/friends/nobody/accept", data=b"[" * 1000, content_type="application/json", headers=world["ben"]
+    )
     _assert_clean_error(resp, "accept", 404)
     resp = client.post("/api/v1/logout", data=b"{oops", content_type="application/json", headers=world["ben"])
     assert resp.status_code == 204
@@ -300,8 +343,18 @@ def test_bodyless_post_routes_ignore_garbage_bodies_safely(client, world):
 # --------------------------------------------------------------------------- garbage in paths and queries
 
 GARBAGE_SEGMENTS = [
-    "x" * 5000, "%00", "%FF%FE", "..%2F..%2Fetc%2Fpasswd", "%F0%9F%92%A5", "%20", "null", "-1",
-    "p_" + "0" * 24, "'%3B%20DROP%20TABLE%20push%3B--", "%25s%25s%25n", "a%0Ab",
+    "x" * 5000,
+    "%00",
+    "%FF%FE",
+    "..%2F..%2Fetc%2Fpasswd",
+    "%F0%9F%92%A5",
+    "%20",
+    "null",
+    "-1",
+    "p_" + "0" * 24,
+    "'%3B%20DROP%20TABLE%20push%3B--",
+    "%25s%25s%25n",
+    "a%0Ab",
 ]
 
 
@@ -362,8 +415,9 @@ def test_query_garbage_on_the_catalog_is_harmless(client, world):
 def test_bad_last_event_id_is_400_before_the_stream_starts(client, world, subtests):
     for last_event_id in ["abc", "-1", "1.5", "9" * 40, "1e3", "0x10"]:
         with subtests.test(last_event_id=last_event_id):
-            resp = client.get("/api/v1/stream", headers={**world["phone"], "Last-Event-ID": last_event_id},
-                              buffered=False)
+            resp = client.get(
+                "/api/v1/stream", headers={**world["phone"], "Last-Event-ID": last_event_id}, buffered=False
+            )
             try:
                 assert resp.status_code == 400, "the stream must not start"  # never read an endless body
                 _assert_clean_error(resp, last_event_id, 400)
@@ -381,28 +435,76 @@ def test_unknown_api_path_and_wrong_method_are_json_errors(client, world):
 # --------------------------------------------------------------------------- property tests
 
 _JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(max_size=40),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=40),
     lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5),
     max_leaves=25,
 )
-_PUSH_KEYS = st.sampled_from(["app", "mode", "device_ids", "id", "name", "version", "version_code", "size",
-                              "icon_url", "runtime", "description", "packages", "format", "url", "sha256"])
+_PUSH_KEYS = st.sampled_from(
+    [
+        "app",
+        "mode",
+        "device_ids",
+        "id",
+        "name",
+        "version",
+        "version_code",
+        "size",
+        "icon_url",
+        "runtime",
+        "description",
+        "packages",
+        "format",
+        "url",
+        "sha256",
+    ]
+)
 _EVENT_KEYS = st.sampled_from(["state", "bytes_done", "bytes_total", "detail"])
-_STATES = st.sampled_from(["delivered", "downloading", "paused", "verifying", "installing", "installed",
-                           "failed", "declined", "waiting_for_wifi", "already_installed", "queued", "sent"])
+_STATES = st.sampled_from(
+    [
+        "delivered",
+        "downloading",
+        "paused",
+        "verifying",
+        "installing",
+        "installed",
+        "failed",
+        "declined",
+        "waiting_for_wifi",
+        "already_installed",
+        "queued",
+        "sent",
+    ]
+)
 _PLAUSIBLE_PUSH = st.recursive(
-    _JSON | st.sampled_from(["install_now", "notify", "anna-phone", "org.videolan.vlc", "apk", "ipa",
-                             "https://example.com/a.apk", "http://[::1", "/files/x/y.apk", "a" * 64]),
+    _JSON
+    | st.sampled_from(
+        [
+            "install_now",
+            "notify",
+            "anna-phone",
+            "org.videolan.vlc",
+            "apk",
+            "ipa",
+            "https://example.com/a.apk",
+            "http://[::1",
+            "/files/x/y.apk",
+            "a" * 64,
+        ]
+    ),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(_PUSH_KEYS, children, max_size=8),
     max_leaves=30,
 )
-_PLAUSIBLE_EVENT = st.dictionaries(
-    _EVENT_KEYS, _JSON | _STATES | st.integers(min_value=-10, max_value=2**64), max_size=4) | _JSON
+_PLAUSIBLE_EVENT = (
+    st.dictionaries(_EVENT_KEYS, _JSON | _STATES | st.integers(min_value=-10, max_value=2**64), max_size=4) | _JSON
+)
 
 
-@settings(max_examples=150, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=150,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(body=_PLAUSIBLE_PUSH)
 def test_random_json_to_create_pushes_never_5xx(client, world, body):
     resp = _post_json(client, "/api/v1/pushes", body, world["laptop"])
@@ -412,8 +514,12 @@ def test_random_json_to_create_pushes_never_5xx(client, world, body):
         _assert_clean_error(resp, body)
 
 
-@settings(max_examples=150, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=150,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(body=_PLAUSIBLE_EVENT)
 def test_random_json_to_push_events_never_5xx(client, world, body):
     resp = _post_json(client, f"/api/v1/pushes/{world['push_id']}/events", body, world["phone"])

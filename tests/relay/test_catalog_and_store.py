@@ -83,14 +83,17 @@ def test_apps_lists_the_whole_demo_catalog(client):
             assert package["size"] > 0
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("vlc", {"org.videolan.vlc"}),
-    ("VLC", {"org.videolan.vlc"}),
-    ("org.fdroid", {"org.fdroid.fdroid"}),
-    ("podcast", {"de.danoeh.antennapod"}),  # description
-    ("Symbian", {"net.sourceforge.s2putty"}),
-    ("no-such-app-anywhere", set()),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("vlc", {"org.videolan.vlc"}),
+        ("VLC", {"org.videolan.vlc"}),
+        ("org.fdroid", {"org.fdroid.fdroid"}),
+        ("podcast", {"de.danoeh.antennapod"}),  # description
+        ("Symbian", {"net.sourceforge.s2putty"}),
+        ("no-such-app-anywhere", set()),
+    ],
+)
 def test_search_matches_name_id_or_description(client, query, expected):
     resp = client.get("/api/v1/apps", query_string={"q": query})
 
@@ -136,12 +139,15 @@ def test_show_unknown_or_invalid_app(client, app_id, status):
 # --------------------------------------------------------------------------- download by app id
 
 
-@pytest.mark.parametrize("app_id, platform, fmt", [
-    ("org.fdroid.fdroid", "android", "apk"),
-    ("org.videolan.vlc", "android", "apk"),
-    ("org.videolan.vlc", "ios", "ipa"),
-    ("net.sourceforge.s2putty", "symbian", "sisx"),
-])
+@pytest.mark.parametrize(
+    "app_id, platform, fmt",
+    [
+        ("org.fdroid.fdroid", "android", "apk"),
+        ("org.videolan.vlc", "android", "apk"),
+        ("org.videolan.vlc", "ios", "ipa"),
+        ("net.sourceforge.s2putty", "symbian", "sisx"),
+    ],
+)
 def test_package_by_app_id_redirects_to_the_right_bytes(client, app_id, platform, fmt):
     app = client.get(f"/api/v1/apps/{app_id}").get_json()
     expected = next(p for p in app["packages"] if p["format"] == fmt)
@@ -206,8 +212,10 @@ def _check_json_ld(ld: dict, app: dict, host: str) -> None:
     assert ld["image"] == host + app["icon_url"]
     assert ld["appbeam:versionCode"] == app["version_code"]
     assert ld["offers"]["price"] == "0"
-    expected = [{"format": p["format"], "url": host + p["url"], "sha256": p["sha256"], "size": p["size"]}
-                for p in app["packages"]]
+    expected = [
+        {"format": p["format"], "url": host + p["url"], "sha256": p["sha256"], "size": p["size"]}
+        for p in app["packages"]
+    ]
     assert [{k: p[k] for k in ("format", "url", "sha256", "size")} for p in ld["appbeam:packages"]] == expected
     assert ld["downloadUrl"] == [p["url"] for p in expected]
     for package in ld["appbeam:packages"]:

@@ -12,8 +12,9 @@ from tests.helpers.database import test_database_url
 from tests.helpers.relay_process import RelayProcess
 from tests.helpers.streams import StreamReader
 
-pytestmark = pytest.mark.skipif(not test_database_url(),
-                                reason="needs PostgreSQL: run it through tests/with_postgres.sh (make test does)")
+pytestmark = pytest.mark.skipif(
+    not test_database_url(), reason="needs PostgreSQL: run it through tests/with_postgres.sh (make test does)"
+)
 
 
 @pytest.fixture

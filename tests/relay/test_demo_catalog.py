@@ -218,6 +218,7 @@ def test_every_catalog_format_has_a_writer():
 def _forbid_writing(monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("a package was regenerated or rehashed")
+
     monkeypatch.setattr(demo_catalog, "_filler", fail)
     monkeypatch.setattr(demo_catalog, "_sha256_file", fail)
 
@@ -239,8 +240,9 @@ def test_truncated_file_is_regenerated(tmp_path, monkeypatch):
 
     written = []
     real_write = demo_catalog._write_atomically
-    monkeypatch.setattr(demo_catalog, "_write_atomically",
-                        lambda path, write: (written.append(path.name), real_write(path, write)))
+    monkeypatch.setattr(
+        demo_catalog, "_write_atomically", lambda path, write: (written.append(path.name), real_write(path, write))
+    )
     second = {g.filename: g for g in generate_demo_packages(tmp_path, SCALE)}
     assert written == [victim.filename]  # only the damaged file (the manifest did not change)
     assert second[victim.filename].sha256 == victim.sha256 == _sha256(victim.path)

@@ -59,24 +59,35 @@ def test_friend_sees_the_other_side_of_the_friendship(client, world):
     devices = _devices(client, world["ben"])
 
     assert sorted((d["id"], d["relation"], d["owner"]) for d in devices) == [
-        ("anna-ipad", "friend", "anna"), ("anna-laptop", "friend", "anna"), ("anna-phone", "friend", "anna")]
+        ("anna-ipad", "friend", "anna"),
+        ("anna-laptop", "friend", "anna"),
+        ("anna-phone", "friend", "anna"),
+    ]
 
 
 def test_device_entry_has_the_documented_fields(client, world):
     phone = next(d for d in _devices(client, world["laptop"]) if d["id"] == "anna-phone")
 
     assert phone == {
-        "id": "anna-phone", "name": "Anna's Pixel", "model": "Pixel 8", "platform": "android",
-        "owner": "anna", "relation": "self", "online": False, "last_seen": phone["last_seen"],
-        "formats": ["apk"], "compatible": True, "reason": None,
-        "public_key": None, "fingerprint": None,  # this phone logged in without a key
+        "id": "anna-phone",
+        "name": "Anna's Pixel",
+        "model": "Pixel 8",
+        "platform": "android",
+        "owner": "anna",
+        "relation": "self",
+        "online": False,
+        "last_seen": phone["last_seen"],
+        "formats": ["apk"],
+        "compatible": True,
+        "reason": None,
+        "public_key": None,
+        "fingerprint": None,  # this phone logged in without a key
     }
     assert phone["last_seen"] and phone["last_seen"].endswith("+00:00")
 
 
 def test_device_with_an_open_stream_is_online(client, world):
-    stream = client.get("/api/v1/stream", headers={**world["phone"], "Accept": "text/event-stream"},
-                        buffered=False)
+    stream = client.get("/api/v1/stream", headers={**world["phone"], "Accept": "text/event-stream"}, buffered=False)
     try:
         assert stream.status_code == 200
         next(iter(stream.response))  # the stream has started
@@ -276,8 +287,9 @@ def test_befriending_an_unknown_user_is_404(client, api):
     assert _error(resp)["code"] == "unknown_user"
 
 
-@pytest.mark.parametrize("body", [{}, {"username": ""}, {"username": "   "}, {"username": 5}, {"username": None},
-                                  {"username": ["ben"]}])
+@pytest.mark.parametrize(
+    "body", [{}, {"username": ""}, {"username": "   "}, {"username": 5}, {"username": None}, {"username": ["ben"]}]
+)
 def test_friend_request_without_a_username_is_400(client, api, body):
     api.account("anna")
     anna = api.login("anna", "anna-laptop", platform="linux")

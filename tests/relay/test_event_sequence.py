@@ -27,11 +27,18 @@ def test_an_event_table_from_before_is_rebuilt_once_and_keeps_its_rows(tmp_path)
     close_pool()
     with sqlite3.connect(tmp_path / "relay.db") as conn:  # the table as an older relay made it
         conn.executescript(OLD_EVENT_TABLE)
-        conn.execute("INSERT INTO account (id, username, password_hash, created_at) VALUES (1, 'anna', 'x', '2026-01-01')")
-        conn.execute("INSERT INTO device (id, account_id, name, model, platform, created_at) "
-                     "VALUES ('anna-phone', 1, 'Phone', 'Pixel', 'android', '2026-01-01')")
-        conn.executemany("INSERT INTO event (id, device_id, kind, payload, created_at) VALUES (?, 'anna-phone', "
-                         "'push_update', '{}', '2026-01-01')", [(5,), (6,), (7,)])
+        conn.execute(
+            "INSERT INTO account (id, username, password_hash, created_at) VALUES (1, 'anna', 'x', '2026-01-01')"
+        )
+        conn.execute(
+            "INSERT INTO device (id, account_id, name, model, platform, created_at) "
+            "VALUES ('anna-phone', 1, 'Phone', 'Pixel', 'android', '2026-01-01')"
+        )
+        conn.executemany(
+            "INSERT INTO event (id, device_id, kind, payload, created_at) VALUES (?, 'anna-phone', "
+            "'push_update', '{}', '2026-01-01')",
+            [(5,), (6,), (7,)],
+        )
     conn.close()
 
     init_database(url)

@@ -18,6 +18,7 @@ def _insert(probe_id: int):
     def work():
         HealthProbe.insert(id=100 + probe_id).execute()
         return probe_id
+
     return work
 
 
@@ -27,8 +28,14 @@ def _stored() -> set[int]:
         return {p.id - 100 for p in HealthProbe.select() if p.id >= 100}
 
 
-def _run_in_thread(commits: GroupCommit, work, outcomes: dict, key, go: threading.Event | None = None,
-                   connected: threading.Semaphore | None = None) -> threading.Thread:
+def _run_in_thread(
+    commits: GroupCommit,
+    work,
+    outcomes: dict,
+    key,
+    go: threading.Event | None = None,
+    connected: threading.Semaphore | None = None,
+) -> threading.Thread:
     def target():
         with connection():  # (connecting may wait for a writer's lock: done before ``go``)
             database.execute_sql("SELECT 1")
@@ -95,8 +102,9 @@ def test_a_failing_write_is_rolled_back_alone_and_gets_its_own_error(app):
         HealthProbe.insert(id=130).execute()  # written, then undone with the rest of this write
         HealthProbe.insert(id=101).execute()  # taken by the first write: IntegrityError
 
-    _arrange_shared_batch(commits, threading.Event(),
-                          [(2, _insert(2)), ("bad", half_then_duplicate), (4, _insert(4))], outcomes)
+    _arrange_shared_batch(
+        commits, threading.Event(), [(2, _insert(2)), ("bad", half_then_duplicate), (4, _insert(4))], outcomes
+    )
 
     assert isinstance(outcomes["bad"], peewee.IntegrityError)
     assert outcomes[2] == 2 and outcomes[4] == 4

@@ -18,12 +18,17 @@ from relay_server.app import close_app, create_app
 from relay_server.db import database
 from relay_server.models import Push
 
-OUTSIDE_APP = {"id": "org.example.private", "name": "Private", "version": "1.0",
-               "packages": [{"format": "apk", "url": "https://downloads.invalid/private.apk"}]}
+OUTSIDE_APP = {
+    "id": "org.example.private",
+    "name": "Private",
+    "version": "1.0",
+    "packages": [{"format": "apk", "url": "https://downloads.invalid/private.apk"}],
+}
 
 
-def _events(client, auth: dict, last_event_id: int | None = None, *, until, timeout: float = 20.0,
-            on_first_event=None) -> list[dict]:
+def _events(
+    client, auth: dict, last_event_id: int | None = None, *, until, timeout: float = 20.0, on_first_event=None
+) -> list[dict]:
     """Read a device's stream until ``until(events)`` holds (or fail after ``timeout``);
     ``on_first_event()`` runs once, as soon as the first event arrived."""
     url = "/api/v1/stream" + (f"?last_event_id={last_event_id}" if last_event_id is not None else "")
@@ -68,6 +73,7 @@ def _mirrored_copy(app, api, anna_laptop) -> str:
     push_id = api.push(anna_laptop, ["anna-phone"], app=OUTSIDE_APP, mode="notify").get_json()["pushes"][0]["id"]
     with database.connection_context():
         from relay_server.models import Package
+
         Package.insert(sha256=sha, size=len(data), content_type="application/octet-stream").execute()
         Push.update(mirror_status="pending").where(Push.id == push_id).execute()
         pushes.mirror_finished(relay, push_id, sha, len(data), None)
@@ -134,8 +140,13 @@ def test_a_phone_whose_last_event_id_is_ahead_of_the_relay_still_gets_pushes(api
     waiting = api.push(laptop, ["anna-phone"]).get_json()["pushes"][0]["id"]
     live = []
 
-    seen = _events(client, phone, 10**12, until=lambda ev: live and live[0] in _pushes_to(ev),
-                   on_first_event=lambda: live.append(api.push(laptop, ["anna-phone"]).get_json()["pushes"][0]["id"]))
+    seen = _events(
+        client,
+        phone,
+        10**12,
+        until=lambda ev: live and live[0] in _pushes_to(ev),
+        on_first_event=lambda: live.append(api.push(laptop, ["anna-phone"]).get_json()["pushes"][0]["id"]),
+    )
 
     assert _pushes_to(seen) == [waiting, live[0]]
 
@@ -170,13 +181,22 @@ def test_head_on_the_stream_leaves_no_ghost_stream(api, client):
     assert api.push(laptop, ["anna-phone"]).get_json()["pushes"][0]["state"] == "queued"
 
 
-@pytest.mark.parametrize("path, body", [
-    ("/api/v1/accounts", '{"username": "anna\\ud800", "password": "correct horse"}'),
-    ("/api/v1/login", '{"username": "anna", "password": "\\udc00 horse", "device": '
-                      '{"id": "d1", "name": "Phone", "model": "m", "platform": "android"}}'),
-    ("/api/v1/login", '{"username": "anna", "password": "correct horse", "device": '
-                      '{"id": "d1", "name": "Ph\\ud83done", "model": "m", "platform": "android"}}'),
-])
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        ("/api/v1/accounts", '{"username": "anna\\ud800", "password": "correct horse"}'),
+        (
+            "/api/v1/login",
+            '{"username": "anna", "password": "\\udc00 horse", "device": '
+            '{"id": "d1", "name": "Phone", "model": "m", "platform": "android"}}',
+        ),
+        (
+            "/api/v1/login",
+            '{"username": "anna", "password": "correct horse", "device": '
+            '{"id": "d1", "name": "Ph\\ud83done", "model": "m", "platform": "android"}}',
+        ),
+    ],
+)
 def test_a_lone_surrogate_is_a_clear_400(client, path, body):
     resp = client.post(path, data=body, content_type="application/json")
 
@@ -202,17 +222,27 @@ def test_a_lone_surrogate_in_a_push_changes_nothing(api, client):
 
 @pytest.fixture
 def guarded(relay_config):
-    config = relay_config.with_(rate_limits=True, limit_login_failures="5/minute",
-                                limit_login_failures_per_account="8/hour", limit_login_per_address="1000/minute")
+    config = relay_config.with_(
+        rate_limits=True,
+        limit_login_failures="5/minute",
+        limit_login_failures_per_account="8/hour",
+        limit_login_per_address="1000/minute",
+    )
     application = create_app(config)
     yield application.test_client()
     close_app(application)
 
 
 def _login_from(client, address: str, password: str, device: str = "anna-phone"):
-    return client.post("/api/v1/login", environ_base={"REMOTE_ADDR": address}, json={
-        "username": "anna", "password": password,
-        "device": {"id": device, "name": device, "model": "m", "platform": "android"}})
+    return client.post(
+        "/api/v1/login",
+        environ_base={"REMOTE_ADDR": address},
+        json={
+            "username": "anna",
+            "password": password,
+            "device": {"id": device, "name": device, "model": "m", "platform": "android"},
+        },
+    )
 
 
 def test_guesses_from_one_address_do_not_lock_the_owner_out(guarded):

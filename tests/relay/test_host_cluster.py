@@ -6,7 +6,6 @@ sockets, on PostgreSQL through its NOTIFY cluster."""
 from __future__ import annotations
 
 import sqlite3
-import threading
 
 import pytest
 

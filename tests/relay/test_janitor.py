@@ -17,7 +17,8 @@ def test_queued_push_expires_and_sender_is_told(app, api, client):
     relay = app.extensions["appbeam_relay"]
     with database.connection_context():
         Push.update(created_at=utcnow() - timedelta(seconds=relay.config.queue_ttl + 5)).where(
-            Push.id == push["id"]).execute()
+            Push.id == push["id"]
+        ).execute()
 
     assert relay.janitor.run_once()["expired"] == 1
 
@@ -61,8 +62,14 @@ def test_copies_no_unfinished_push_uses_are_deleted_catalog_kept(app, api, clien
     anna = api.account("anna")
     laptop = api.login(anna, "anna-laptop", platform="linux")
     api.login(anna, "anna-phone")
-    api.push(laptop, ["anna-phone"], app={"id": "org.example.app", "packages": [
-        {"format": "apk", "url": "https://example.org/app.apk", "sha256": needed}]})
+    api.push(
+        laptop,
+        ["anna-phone"],
+        app={
+            "id": "org.example.app",
+            "packages": [{"format": "apk", "url": "https://example.org/app.apk", "sha256": needed}],
+        },
+    )
     old = utcnow() - timedelta(seconds=relay.config.package_grace + 5)
     with database.connection_context():
         for sha in (orphan, needed):

@@ -16,8 +16,9 @@ from tests.helpers.relay_process import RelayProcess
 @pytest.fixture(scope="module", params=["lean", "pywsgi"])
 def relay(request, tmp_path_factory):
     data = tmp_path_factory.mktemp(f"relay-{request.param}")
-    with RelayProcess(data, extra_args=["--http-server", request.param],
-                      env={"APPBEAM_MAX_REQUEST_BYTES": "2000"}) as process:
+    with RelayProcess(
+        data, extra_args=["--http-server", request.param], env={"APPBEAM_MAX_REQUEST_BYTES": "2000"}
+    ) as process:
         yield process
 
 
@@ -34,7 +35,7 @@ def _read_answer(sock: socket.socket, buffer: bytearray, head_only: bool = False
     head, _, rest = bytes(buffer).partition(b"\r\n\r\n")
     status, *lines = head.split(b"\r\n")
     headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(b":") for line in lines)}
-    del buffer[:len(head) + 4]
+    del buffer[: len(head) + 4]
     if b"content-length" in headers and not head_only:
         length = int(headers[b"content-length"])
         while len(buffer) < length:
@@ -50,8 +51,10 @@ def test_keep_alive_and_pipelined_requests_get_answers_in_order(relay):
     sock = _connect(relay)
     buffer = bytearray()
     try:
-        sock.sendall(b"GET /api/v1/healthz HTTP/1.1\r\nHost: relay\r\n\r\n"
-                     b"GET /api/v1/nothing-here HTTP/1.1\r\nHost: relay\r\n\r\n")
+        sock.sendall(
+            b"GET /api/v1/healthz HTTP/1.1\r\nHost: relay\r\n\r\n"
+            b"GET /api/v1/nothing-here HTTP/1.1\r\nHost: relay\r\n\r\n"
+        )
         first = _read_answer(sock, buffer)
         second = _read_answer(sock, buffer)
         assert first[0] == b"HTTP/1.1 200 OK" and isinstance(json.loads(first[2]), dict)
@@ -80,8 +83,10 @@ def test_expect_100_continue_gets_its_interim_answer(relay):
     body = json.dumps({"username": f"expect-{relay.port}", "password": "correct horse"}).encode()
     sock = _connect(relay)
     try:
-        sock.sendall(b"POST /api/v1/accounts HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n"
-                     b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body))
+        sock.sendall(
+            b"POST /api/v1/accounts HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n"
+            b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body)
+        )
         assert sock.recv(65536).startswith(b"HTTP/1.1 100 Continue")
         sock.sendall(body)
         status, _, answer = _read_answer(sock, bytearray())
@@ -93,8 +98,10 @@ def test_expect_100_continue_gets_its_interim_answer(relay):
 def test_a_body_over_the_limit_is_refused_413_without_being_read(relay):
     sock = _connect(relay)
     try:
-        sock.sendall(b"POST /api/v1/accounts HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 5000\r\n\r\n{")
+        sock.sendall(
+            b"POST /api/v1/accounts HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 5000\r\n\r\n{"
+        )
         status, _, body = _read_answer(sock, bytearray())
         assert status.startswith(b"HTTP/1.1 413"), body
     finally:
@@ -122,12 +129,16 @@ def test_a_header_name_with_an_underscore_never_reaches_the_app(relay):
     client.login(name, "correct horse", DeviceInfo(f"{name}-phone", "Phone", "Pixel", "android"))
     sock = _connect(relay)
     try:
-        sock.sendall(b"HEAD /api/v1/stream HTTP/1.1\r\nHost: relay\r\nAuthorization: Bearer %s\r\n"
-                     b"Last_Event_ID: not-a-number\r\n\r\n" % client.token.encode())
+        sock.sendall(
+            b"HEAD /api/v1/stream HTTP/1.1\r\nHost: relay\r\nAuthorization: Bearer %s\r\n"
+            b"Last_Event_ID: not-a-number\r\n\r\n" % client.token.encode()
+        )
         status, _, _ = _read_answer(sock, bytearray(), head_only=True)
         assert status.startswith(b"HTTP/1.1 200"), status
-        sock.sendall(b"HEAD /api/v1/stream HTTP/1.1\r\nHost: relay\r\nAuthorization: Bearer %s\r\n"
-                     b"Last-Event-ID: not-a-number\r\n\r\n" % client.token.encode())
+        sock.sendall(
+            b"HEAD /api/v1/stream HTTP/1.1\r\nHost: relay\r\nAuthorization: Bearer %s\r\n"
+            b"Last-Event-ID: not-a-number\r\n\r\n" % client.token.encode()
+        )
         status, _, _ = _read_answer(sock, bytearray(), head_only=True)
         assert status.startswith(b"HTTP/1.1 400"), status  # the real header does reach it
     finally:

@@ -70,7 +70,6 @@ def test_a_report_reaches_the_sender_as_the_push_update_shape(api, anna):
 
 
 def test_the_protocol_and_the_shapes_never_import_signing():
-    code = ("import sys, shared.protocol, shared.messages; "
-            "print('shared.signing' in sys.modules)")
+    code = "import sys, shared.protocol, shared.messages; print('shared.signing' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -141,35 +141,59 @@ class PackageServer:
 def _local_ca(directory):
     """A certificate authority in ``directory/ca.pem``, and ``issue(name)`` -> a server
     context with a certificate for ``name`` signed by it."""
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "appbeam test CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number())
-          .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                       content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                       key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-          .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     (directory / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
 
     def issue(name: str) -> ssl.SSLContext:
         key = ec.generate_private_key(ec.SECP256R1())
-        cert = (x509.CertificateBuilder()
-                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
-                .issuer_name(ca_name).public_key(key.public_key())
-                .serial_number(x509.random_serial_number())
-                .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-                .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-                .sign(ca_key, hashes.SHA256()))
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+            .issuer_name(ca_name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256())
+        )
         cert_path, key_path = directory / f"{name}.pem", directory / f"{name}.key"
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
+        key_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert_path, key_path)
         return context
@@ -192,8 +216,11 @@ def _mirror_push(app, url: str) -> dict:
     api.account("anna")
     laptop = api.login("anna", "anna-laptop", platform="linux")
     api.login("anna", "anna-phone")
-    resp = api.push(laptop, ["anna-phone"], app={"id": "com.example.app", "packages": [
-        {"format": "apk", "url": url, "sha256": SHA}]})
+    resp = api.push(
+        laptop,
+        ["anna-phone"],
+        app={"id": "com.example.app", "packages": [{"format": "apk", "url": url, "sha256": SHA}]},
+    )
     assert resp.status_code == 201, resp.get_json()
     push_id = resp.get_json()["pushes"][0]["id"]
     assert app.extensions["appbeam_relay"].mirror.wait_idle()
@@ -228,7 +255,8 @@ def test_dns_rebinding_to_loopback_never_reaches_the_loopback_server(app, fake_d
 
 
 def test_pinned_http_connection_reaches_the_checked_address_with_the_hostname(
-        app, fake_dns, connections, loopback_counts_as_public):
+    app, fake_dns, connections, loopback_counts_as_public
+):
     """One look-up per connection: later answers (here: the name no longer exists) are never used."""
     with PackageServer() as server:
         fake_dns.answers[NAME] = ["127.0.0.1", socket.gaierror(socket.EAI_NONAME, "rebound away")]
@@ -243,7 +271,8 @@ def test_pinned_http_connection_reaches_the_checked_address_with_the_hostname(
 
 
 def test_pinned_https_connection_sends_sni_and_verifies_the_certificate_for_the_hostname(
-        app, fake_dns, connections, loopback_counts_as_public, local_ca):
+    app, fake_dns, connections, loopback_counts_as_public, local_ca
+):
     with PackageServer(tls=local_ca(NAME)) as server:
         fake_dns.answers[NAME] = ["127.0.0.1", socket.gaierror(socket.EAI_NONAME, "rebound away")]
 
@@ -256,7 +285,8 @@ def test_pinned_https_connection_sends_sni_and_verifies_the_certificate_for_the_
 
 
 def test_pinned_https_refuses_a_certificate_for_another_name(
-        app, fake_dns, connections, loopback_counts_as_public, local_ca):
+    app, fake_dns, connections, loopback_counts_as_public, local_ca
+):
     """The address is pinned, but the certificate must still be the hostname's."""
     with PackageServer(tls=local_ca("other.example.test")) as server:
         fake_dns.answers[NAME] = ["127.0.0.1"]
@@ -264,8 +294,9 @@ def test_pinned_https_refuses_a_certificate_for_another_name(
         shown = _mirror_push(app, server.url())
 
     assert shown["mirrored"] is False
-    assert "certificate verify failed" in shown["detail"].lower() or "hostname mismatch" in shown["detail"].lower(), \
+    assert "certificate verify failed" in shown["detail"].lower() or "hostname mismatch" in shown["detail"].lower(), (
         shown["detail"]
+    )
     assert set(server.sni) == {NAME}
     assert server.hosts == [], "no request may be sent over an unverified connection"
     assert _mirror_status(shown["id"]) == "failed"

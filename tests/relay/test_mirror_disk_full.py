@@ -46,8 +46,13 @@ class TinyDisk:
     def mount(self) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
         try:
-            subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(self.path)],
-                           check=True, capture_output=True, text=True, timeout=30)
+            subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(self.path)],
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
         except (OSError, subprocess.SubprocessError) as exc:
             detail = getattr(exc, "stderr", "") or exc
             pytest.skip(f"a full disk needs a tmpfs mount (root with CAP_SYS_ADMIN), and mount failed: {detail}")
@@ -103,8 +108,11 @@ def _anna(api: Api) -> dict:
 
 
 def _push(api: Api, laptop: dict, url: str) -> str:
-    resp = api.push(laptop, ["anna-phone"], app={"id": "com.example.app", "packages": [
-        {"format": "apk", "url": url, "sha256": SHA}]})
+    resp = api.push(
+        laptop,
+        ["anna-phone"],
+        app={"id": "com.example.app", "packages": [{"format": "apk", "url": url, "sha256": SHA}]},
+    )
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()["pushes"][0]["id"]
 
@@ -163,8 +171,7 @@ def test_copy_whose_outcome_the_database_refuses_is_made_again_once_there_is_roo
     monkeypatch.setattr(pushes, "mirror_finished", real_mirror_finished)
     passed = relay_.janitor.run_once()
 
-    wait_for(lambda: set(mirror_statuses([first, meanwhile]).values()) == {"done"}, 10,
-             "both copies to be made again")
+    wait_for(lambda: set(mirror_statuses([first, meanwhile]).values()) == {"done"}, 10, "both copies to be made again")
     assert passed["mirror_requeued"] == 2
     assert delivered("anna-phone") == {first, meanwhile}
     for push_id in (first, meanwhile):

@@ -62,8 +62,14 @@ def _sender_and_offline_phone(api: Api, username: str) -> tuple[dict, dict]:
 
 
 def _push_package(api: Api, laptop: dict, username: str, url: str, body: bytes) -> str:
-    resp = api.push(laptop, [f"{username}-phone"], app={"id": "com.example.app", "packages": [
-        {"format": "apk", "url": url, "sha256": hashlib.sha256(body).hexdigest()}]})
+    resp = api.push(
+        laptop,
+        [f"{username}-phone"],
+        app={
+            "id": "com.example.app",
+            "packages": [{"format": "apk", "url": url, "sha256": hashlib.sha256(body).hexdigest()}],
+        },
+    )
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()["pushes"][0]["id"]
 
@@ -86,8 +92,9 @@ def test_ordinary_accounts_push_is_mirrored_and_delivered_while_another_account_
     message = api.first_push_message(anna_phone)
     assert message["push_id"] == ordinary
     assert message["package"]["url"].endswith(f"/api/v1/packages/{hashlib.sha256(FAST_BODY).hexdigest()}")
-    assert mirror_statuses(abusive) == {push_id: "pending" for push_id in abusive}, \
+    assert mirror_statuses(abusive) == {push_id: "pending" for push_id in abusive}, (
         "Mallory's copies are still trickling"
+    )
     assert len(slow.range_log) <= 2, "one account has at most mirror_per_account copies going"
 
 

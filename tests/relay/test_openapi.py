@@ -35,8 +35,12 @@ def document(client) -> dict:
 
 
 def _documented(document) -> set[tuple[str, str]]:
-    return {(path, method) for path, item in document["paths"].items() for method in item
-            if method in {"get", "post", "put", "patch", "delete"}}
+    return {
+        (path, method)
+        for path, item in document["paths"].items()
+        for method in item
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
 
 
 def test_rule_path_conversion():
@@ -65,14 +69,29 @@ def test_every_documented_operation_exists(app, document):
 def test_the_api_has_the_routes_of_docs_api_md(app):
     """A guard against both sides losing a route together."""
     expected = {
-        ("/api/v1/accounts", "post"), ("/api/v1/login", "post"), ("/api/v1/logout", "post"),
-        ("/api/v1/me", "get"), ("/api/v1/devices", "get"), ("/api/v1/devices/{device_id}", "delete"),
-        ("/api/v1/friends", "get"), ("/api/v1/friends", "post"), ("/api/v1/friends/{username}/accept", "post"),
-        ("/api/v1/friends/{username}", "delete"), ("/api/v1/pushes", "post"), ("/api/v1/pushes", "get"),
-        ("/api/v1/pushes/{push_id}", "get"), ("/api/v1/pushes/{push_id}/events", "post"),
-        ("/api/v1/pushes/{push_id}", "delete"), ("/api/v1/stream", "get"), ("/api/v1/packages/{sha256}", "get"),
-        ("/api/v1/apps", "get"), ("/api/v1/apps/{app_id}", "get"), ("/api/v1/apps/{app_id}/package", "get"),
-        ("/api/v1/healthz", "get"), ("/api/v1/pairings", "post"), ("/api/v1/pairings/claim", "post"),
+        ("/api/v1/accounts", "post"),
+        ("/api/v1/login", "post"),
+        ("/api/v1/logout", "post"),
+        ("/api/v1/me", "get"),
+        ("/api/v1/devices", "get"),
+        ("/api/v1/devices/{device_id}", "delete"),
+        ("/api/v1/friends", "get"),
+        ("/api/v1/friends", "post"),
+        ("/api/v1/friends/{username}/accept", "post"),
+        ("/api/v1/friends/{username}", "delete"),
+        ("/api/v1/pushes", "post"),
+        ("/api/v1/pushes", "get"),
+        ("/api/v1/pushes/{push_id}", "get"),
+        ("/api/v1/pushes/{push_id}/events", "post"),
+        ("/api/v1/pushes/{push_id}", "delete"),
+        ("/api/v1/stream", "get"),
+        ("/api/v1/packages/{sha256}", "get"),
+        ("/api/v1/apps", "get"),
+        ("/api/v1/apps/{app_id}", "get"),
+        ("/api/v1/apps/{app_id}/package", "get"),
+        ("/api/v1/healthz", "get"),
+        ("/api/v1/pairings", "post"),
+        ("/api/v1/pairings/claim", "post"),
     }
     assert expected <= _routes(app)
 
@@ -86,8 +105,15 @@ def test_path_parameters_are_declared(document):
 
 
 def test_public_routes_need_no_token_and_the_others_do(document):
-    public = {("/api/v1/healthz", "get"), ("/api/v1/accounts", "post"), ("/api/v1/login", "post"),
-              ("/api/v1/pairings/claim", "post"), ("/api/v1/apps", "get"), ("/api/v1/apps/{app_id}", "get"), ("/api/v1/apps/{app_id}/package", "get")}
+    public = {
+        ("/api/v1/healthz", "get"),
+        ("/api/v1/accounts", "post"),
+        ("/api/v1/login", "post"),
+        ("/api/v1/pairings/claim", "post"),
+        ("/api/v1/apps", "get"),
+        ("/api/v1/apps/{app_id}", "get"),
+        ("/api/v1/apps/{app_id}/package", "get"),
+    }
     for path, item in document["paths"].items():
         for method, operation in item.items():
             if (path, method) in public:

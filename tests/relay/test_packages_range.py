@@ -12,7 +12,6 @@ import subprocess
 import pytest
 import requests
 
-
 APK_MIME = "application/vnd.android.package-archive"
 
 
@@ -37,8 +36,16 @@ def setup(client, api, app):
     assert sha == package["sha256"]
     data = app.extensions["appbeam_relay"].store.path_for(sha).read_bytes()
     assert hashlib.sha256(data).hexdigest() == sha and len(data) > 1000
-    return {"laptop": laptop, "phone": phone, "tablet": tablet, "eve": eve, "sha": sha, "data": data,
-            "file_url": package["url"], "push": push}
+    return {
+        "laptop": laptop,
+        "phone": phone,
+        "tablet": tablet,
+        "eve": eve,
+        "sha": sha,
+        "data": data,
+        "file_url": package["url"],
+        "push": push,
+    }
 
 
 @pytest.fixture(params=["packages", "files"])
@@ -106,8 +113,11 @@ def test_hash_in_the_path_is_case_insensitive(client, setup):
 
 def test_push_with_the_relays_own_file_url_grants_the_download(client, api, setup):
     """A sender may name the relay's own file (as the store page links do) without a hash."""
-    api.push(setup["laptop"], ["anna-tablet"], app={"id": "org.example.copy", "packages": [
-        {"format": "apk", "url": setup["file_url"]}]})
+    api.push(
+        setup["laptop"],
+        ["anna-tablet"],
+        app={"id": "org.example.copy", "packages": [{"format": "apk", "url": setup["file_url"]}]},
+    )
 
     status, body, _ = _fetch(client, f"/api/v1/packages/{setup['sha']}", setup["tablet"])
 
@@ -175,8 +185,10 @@ def test_pieces_put_together_are_the_package(client, setup, source):
     url, headers = source
     size = len(setup["data"])
     step = size // 3 + 1
-    pieces = [_fetch(client, url, {**headers, "Range": f"bytes={start}-{start + step - 1}"})[1]
-              for start in range(0, size, step)]
+    pieces = [
+        _fetch(client, url, {**headers, "Range": f"bytes={start}-{start + step - 1}"})[1]
+        for start in range(0, size, step)
+    ]
 
     assert b"".join(pieces) == setup["data"]
 
@@ -249,32 +261,61 @@ def test_curl_resumes_an_interrupted_download_from_a_real_relay(tmp_path):
 
     with RelayProcess(tmp_path / "relay") as relay:
         http = requests.Session()
-        assert http.post(f"{relay.url}/api/v1/accounts",
-                         json={"username": "anna", "password": "correct horse"}).status_code == 201
+        assert (
+            http.post(
+                f"{relay.url}/api/v1/accounts", json={"username": "anna", "password": "correct horse"}
+            ).status_code
+            == 201
+        )
         tokens = {}
         for device_id, platform in [("anna-laptop", "linux"), ("anna-phone", "android")]:
-            resp = http.post(f"{relay.url}/api/v1/login", json={
-                "username": "anna", "password": "correct horse",
-                "device": {"id": device_id, "name": device_id, "model": "m", "platform": platform}})
+            resp = http.post(
+                f"{relay.url}/api/v1/login",
+                json={
+                    "username": "anna",
+                    "password": "correct horse",
+                    "device": {"id": device_id, "name": device_id, "model": "m", "platform": platform},
+                },
+            )
             assert resp.status_code == 200
             tokens[device_id] = resp.json()["token"]
-        resp = http.post(f"{relay.url}/api/v1/pushes", headers={"Authorization": f"Bearer {tokens['anna-laptop']}"},
-                         json={"app": {"id": "org.videolan.vlc"}, "mode": "install_now", "device_ids": ["anna-phone"]})
+        resp = http.post(
+            f"{relay.url}/api/v1/pushes",
+            headers={"Authorization": f"Bearer {tokens['anna-laptop']}"},
+            json={"app": {"id": "org.videolan.vlc"}, "mode": "install_now", "device_ids": ["anna-phone"]},
+        )
         assert resp.status_code == 201
         package = resp.json()["pushes"][0]["package"]
         sha, size = package["sha256"], package["size"]
 
-        for url, extra in [(f"{relay.url}/api/v1/packages/{sha}",
-                            ["-H", f"Authorization: Bearer {tokens['anna-phone']}"]),
-                           (f"{relay.url}{package['url']}", [])]:
+        for url, extra in [
+            (f"{relay.url}/api/v1/packages/{sha}", ["-H", f"Authorization: Bearer {tokens['anna-phone']}"]),
+            (f"{relay.url}{package['url']}", []),
+        ]:
             full = requests.get(url, headers=dict([extra[1].split(": ", 1)]) if extra else {}).content
             assert hashlib.sha256(full).hexdigest() == sha and len(full) == size
             target = tmp_path / f"partial-{len(extra)}.apk"
             target.write_bytes(full[: size // 3])  # an interrupted download
 
-            result = subprocess.run([CURL, "--silent", "--show-error", "--fail", "-C", "-", "-o", str(target),
-                                     "-D", str(tmp_path / "headers.txt"), *extra, url],
-                                    capture_output=True, text=True, timeout=60)
+            result = subprocess.run(
+                [
+                    CURL,
+                    "--silent",
+                    "--show-error",
+                    "--fail",
+                    "-C",
+                    "-",
+                    "-o",
+                    str(target),
+                    "-D",
+                    str(tmp_path / "headers.txt"),
+                    *extra,
+                    url,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
 
             assert result.returncode == 0, result.stderr
             assert hashlib.sha256(target.read_bytes()).hexdigest() == sha

@@ -13,8 +13,12 @@ def _shape(obj, depth=0):
     if obj is None:
         return None
     assert depth < 5
-    return {"class": type(obj).__name__, "data": dict(obj.__data__), "dirty": set(obj._dirty),
-            "rel": {k: _shape(v, depth + 1) for k, v in obj.__rel__.items()}}
+    return {
+        "class": type(obj).__name__,
+        "data": dict(obj.__data__),
+        "dirty": set(obj._dirty),
+        "rel": {k: _shape(v, depth + 1) for k, v in obj.__rel__.items()},
+    }
 
 
 def _both(prepared: Prepared, **values):

@@ -8,8 +8,12 @@ import threading
 from relay_server.db import database
 from relay_server.models import Event, Push, PushHistory
 
-APP = {"id": "org.example.unknown", "name": "Example", "version": "1.0",
-       "packages": [{"format": "apk", "url": "https://example.org/x.apk", "sha256": "ab" * 32, "size": 10}]}
+APP = {
+    "id": "org.example.unknown",
+    "name": "Example",
+    "version": "1.0",
+    "packages": [{"format": "apk", "url": "https://example.org/x.apk", "sha256": "ab" * 32, "size": 10}],
+}
 
 
 #: On PostgreSQL several relay processes share the database: presence look-ups, the event

@@ -85,7 +85,8 @@ def test_push_by_catalog_app_id_fills_packages_from_the_catalog(client, api, fam
     assert push["app"]["name"] == "VLC"
     assert push["app"]["version"] == catalog["version"]
     assert {p["format"]: p["sha256"] for p in push["app"]["packages"]} == {
-        p["format"]: p["sha256"] for p in catalog["packages"]}
+        p["format"]: p["sha256"] for p in catalog["packages"]
+    }
     apk = next(p for p in catalog["packages"] if p["format"] == "apk")
     assert push["format"] == "apk"
     assert push["package"] == {"format": "apk", "url": apk["url"], "sha256": apk["sha256"], "size": apk["size"]}
@@ -121,8 +122,14 @@ def test_push_to_online_device_is_sent_with_the_original_url(client, api, fam):
     stream = client.get("/api/v1/stream", headers=fam["phone"], buffered=False)
     try:
         next(iter(stream.response))
-        push = _push(api, fam, app={"id": "com.example.app", "packages": [
-            {"format": "apk", "url": "https://downloads.example.com/app.apk"}]})
+        push = _push(
+            api,
+            fam,
+            app={
+                "id": "com.example.app",
+                "packages": [{"format": "apk", "url": "https://downloads.example.com/app.apk"}],
+            },
+        )
     finally:
         stream.close()
 
@@ -137,8 +144,15 @@ def test_explicit_outside_package_to_offline_device_is_queued_and_mirror_pending
     relay = app.extensions["appbeam_relay"]
     relay.mirror.stop()  # hold the worker so the pending copy can be seen
     try:
-        push = _push(api, fam, app={"id": "com.example.app", "name": "Example", "packages": [
-            {"format": "apk", "url": "http://127.0.0.1:9/example.apk", "size": 1234}]})
+        push = _push(
+            api,
+            fam,
+            app={
+                "id": "com.example.app",
+                "name": "Example",
+                "packages": [{"format": "apk", "url": "http://127.0.0.1:9/example.apk", "size": 1234}],
+            },
+        )
 
         assert push["state"] == "queued"
         assert push["mirrored"] is False
@@ -153,8 +167,11 @@ def test_explicit_outside_package_to_offline_device_is_queued_and_mirror_pending
 
 def test_loopback_package_cannot_be_mirrored_and_push_goes_out_with_original_url(client, api, fam, app):
     """Default config refuses loopback URLs (SSRF guard): mirror failed, detail says why."""
-    push = _push(api, fam, app={"id": "com.example.app", "packages": [
-        {"format": "apk", "url": "http://127.0.0.1:9/example.apk"}]})
+    push = _push(
+        api,
+        fam,
+        app={"id": "com.example.app", "packages": [{"format": "apk", "url": "http://127.0.0.1:9/example.apk"}]},
+    )
 
     assert app.extensions["appbeam_relay"].mirror.wait_idle()
 
@@ -215,8 +232,11 @@ def test_offline_push_is_mirrored_and_points_at_the_relays_copy(private_mirror):
     phone = api.login("anna", "anna-phone")
     sha = hashlib.sha256(body).hexdigest()
 
-    resp = api.push(laptop, ["anna-phone"], app={"id": "com.example.app", "packages": [
-        {"format": "apk", "url": url, "sha256": sha}]})
+    resp = api.push(
+        laptop,
+        ["anna-phone"],
+        app={"id": "com.example.app", "packages": [{"format": "apk", "url": url, "sha256": sha}]},
+    )
     assert resp.status_code == 201
     push_id = resp.get_json()["pushes"][0]["id"]
     assert application.extensions["appbeam_relay"].mirror.wait_idle()
@@ -243,12 +263,15 @@ def test_multiple_targets_get_one_push_each(api, fam):
     assert len({p["id"] for p in pushes}) == 3
 
 
-@pytest.mark.parametrize("targets, status, code", [
-    (["anna-phone", "eve-phone"], 403, "not_associated"),
-    (["anna-phone", "no-such-device"], 403, "not_associated"),
-    (["anna-phone", "anna-laptop"], 403, "not_associated"),  # the sender itself
-    (["ben-phone", "anna-ipad"], 422, "no_compatible_package"),
-])
+@pytest.mark.parametrize(
+    "targets, status, code",
+    [
+        (["anna-phone", "eve-phone"], 403, "not_associated"),
+        (["anna-phone", "no-such-device"], 403, "not_associated"),
+        (["anna-phone", "anna-laptop"], 403, "not_associated"),  # the sender itself
+        (["ben-phone", "anna-ipad"], 422, "no_compatible_package"),
+    ],
+)
 def test_one_bad_target_means_nothing_is_created(client, api, fam, targets, status, code):
     resp = api.push(fam["laptop"], targets, app={"id": "org.fdroid.fdroid"})
 
@@ -298,8 +321,14 @@ def test_unknown_app_without_packages_is_404(api, fam):
 
 
 def test_unknown_app_with_packages_is_accepted(api, fam):
-    push = _push(api, fam, app={"id": "com.unknown.app", "packages": [
-        {"format": "apk", "url": "https://example.com/a.apk", "sha256": "A" * 64, "size": 5}]})
+    push = _push(
+        api,
+        fam,
+        app={
+            "id": "com.unknown.app",
+            "packages": [{"format": "apk", "url": "https://example.com/a.apk", "sha256": "A" * 64, "size": 5}],
+        },
+    )
 
     assert push["package"] == {"format": "apk", "url": "https://example.com/a.apk", "sha256": "a" * 64, "size": 5}
 
@@ -311,19 +340,53 @@ INVALID_PUSH_REQUESTS = [
     ({"app": {"id": "has space"}, "mode": "install_now", "device_ids": ["anna-phone"]}, "app.id"),
     ({"app": {"id": "x" * 201}, "mode": "install_now", "device_ids": ["anna-phone"]}, "app.id"),
     ({"app": {"id": "a.b", "packages": "apk"}, "mode": "notify", "device_ids": ["anna-phone"]}, "app.packages"),
-    ({"app": {"id": "a.b", "packages": [{"format": "zip", "url": "https://e.com/a.zip"}]}, "mode": "notify",
-      "device_ids": ["anna-phone"]}, "app.packages[0].format"),
-    ({"app": {"id": "a.b", "packages": [{"format": "apk", "url": "ftp://e.com/a.apk"}]}, "mode": "notify",
-      "device_ids": ["anna-phone"]}, "app.packages[0].url"),
-    ({"app": {"id": "a.b", "packages": [{"format": "apk"}]}, "mode": "notify",
-      "device_ids": ["anna-phone"]}, "app.packages[0].url"),
-    ({"app": {"id": "a.b", "packages": [{"format": "apk", "url": "https://e.com/a", "sha256": "abc"}]},
-      "mode": "notify", "device_ids": ["anna-phone"]}, "app.packages[0].sha256"),
-    ({"app": {"id": "a.b", "packages": [{"format": "apk", "url": "https://e.com/a", "size": -1}]},
-      "mode": "notify", "device_ids": ["anna-phone"]}, "app.packages[0].size"),
-    ({"app": {"id": "a.b", "packages": [{"format": "apk", "url": "https://e.com/a"},
-                                        {"format": "apk", "url": "https://e.com/b"}]},
-      "mode": "notify", "device_ids": ["anna-phone"]}, "app.packages"),
+    (
+        {
+            "app": {"id": "a.b", "packages": [{"format": "zip", "url": "https://e.com/a.zip"}]},
+            "mode": "notify",
+            "device_ids": ["anna-phone"],
+        },
+        "app.packages[0].format",
+    ),
+    (
+        {
+            "app": {"id": "a.b", "packages": [{"format": "apk", "url": "ftp://e.com/a.apk"}]},
+            "mode": "notify",
+            "device_ids": ["anna-phone"],
+        },
+        "app.packages[0].url",
+    ),
+    (
+        {"app": {"id": "a.b", "packages": [{"format": "apk"}]}, "mode": "notify", "device_ids": ["anna-phone"]},
+        "app.packages[0].url",
+    ),
+    (
+        {
+            "app": {"id": "a.b", "packages": [{"format": "apk", "url": "https://e.com/a", "sha256": "abc"}]},
+            "mode": "notify",
+            "device_ids": ["anna-phone"],
+        },
+        "app.packages[0].sha256",
+    ),
+    (
+        {
+            "app": {"id": "a.b", "packages": [{"format": "apk", "url": "https://e.com/a", "size": -1}]},
+            "mode": "notify",
+            "device_ids": ["anna-phone"],
+        },
+        "app.packages[0].size",
+    ),
+    (
+        {
+            "app": {
+                "id": "a.b",
+                "packages": [{"format": "apk", "url": "https://e.com/a"}, {"format": "apk", "url": "https://e.com/b"}],
+            },
+            "mode": "notify",
+            "device_ids": ["anna-phone"],
+        },
+        "app.packages",
+    ),
     ({"app": {"id": "org.videolan.vlc"}, "device_ids": ["anna-phone"]}, "mode"),
     ({"app": {"id": "org.videolan.vlc"}, "mode": "silent", "device_ids": ["anna-phone"]}, "mode"),
     ({"app": {"id": "org.videolan.vlc"}, "mode": "install_now"}, "device_ids"),
@@ -332,8 +395,10 @@ INVALID_PUSH_REQUESTS = [
     ({"app": {"id": "org.videolan.vlc"}, "mode": "install_now", "device_ids": [""]}, "device_ids"),
     ({"app": {"id": "org.videolan.vlc"}, "mode": "install_now", "device_ids": [7]}, "device_ids"),
     ({"app": {"id": "org.videolan.vlc"}, "mode": "install_now", "device_ids": ["anna-phone"] * 51}, "device_ids"),
-    ({"app": {"id": "org.videolan.vlc"}, "mode": "install_now", "device_ids": [f"d{i}" for i in range(51)]},
-     "device_ids"),
+    (
+        {"app": {"id": "org.videolan.vlc"}, "mode": "install_now", "device_ids": [f"d{i}" for i in range(51)]},
+        "device_ids",
+    ),
 ]
 
 
@@ -371,8 +436,9 @@ def test_list_sent_and_received_newest_first(client, api, fam):
     assert default == sent
     assert [p["id"] for p in received] == [second["id"], first["id"]]
     assert client.get("/api/v1/pushes?role=sent", headers=fam["phone"]).get_json()["pushes"] == []
-    assert [p["id"] for p in client.get("/api/v1/pushes?role=received",
-                                        headers=fam["ben"]).get_json()["pushes"]] == [to_ben["id"]]
+    assert [p["id"] for p in client.get("/api/v1/pushes?role=received", headers=fam["ben"]).get_json()["pushes"]] == [
+        to_ben["id"]
+    ]
     assert client.get("/api/v1/pushes?role=received", headers=fam["ipad"]).get_json()["pushes"] == []
 
 
@@ -388,8 +454,15 @@ def test_list_limit(client, api, fam):
 
 
 BAD_LIST_QUERIES = [
-    ("role=both", "role"), ("role=", "role"), ("limit=0", "limit"), ("limit=1001", "limit"), ("limit=-5", "limit"),
-    ("limit=abc", "limit"), ("limit=1.5", "limit"), ("limit=", "limit"), ("limit=99999999999999999999999", "limit"),
+    ("role=both", "role"),
+    ("role=", "role"),
+    ("limit=0", "limit"),
+    ("limit=1001", "limit"),
+    ("limit=-5", "limit"),
+    ("limit=abc", "limit"),
+    ("limit=1.5", "limit"),
+    ("limit=", "limit"),
+    ("limit=99999999999999999999999", "limit"),
 ]
 
 
@@ -453,11 +526,33 @@ def test_report_on_unknown_push_is_404(api, fam):
 
 LEGAL_PATHS = [
     ["delivered", "downloading", "paused", "downloading", "verifying", "installing", "installed"],
-    ["delivered", "waiting_for_wifi", "downloading", "waiting_for_wifi", "downloading", "verifying",
-     "installing", "installed"],
+    [
+        "delivered",
+        "waiting_for_wifi",
+        "downloading",
+        "waiting_for_wifi",
+        "downloading",
+        "verifying",
+        "installing",
+        "installed",
+    ],
     ["delivered", "downloading", "failed", "downloading", "verifying", "installing", "installed"],
-    ["delivered", "downloading", "failed", "failed", "waiting_for_wifi", "paused", "downloading", "verifying",
-     "failed", "downloading", "verifying", "installing", "failed", "declined"],
+    [
+        "delivered",
+        "downloading",
+        "failed",
+        "failed",
+        "waiting_for_wifi",
+        "paused",
+        "downloading",
+        "verifying",
+        "failed",
+        "downloading",
+        "verifying",
+        "installing",
+        "failed",
+        "declined",
+    ],
     ["delivered", "already_installed"],
     ["already_installed"],
     ["downloading", "verifying", "installing", "installed"],
@@ -501,8 +596,9 @@ def test_legal_paths_cover_every_transition_a_device_can_make():
         for state in path:
             walked.add((previous, S(state)))
             previous = S(state)
-    device_edges = {(a, b) for a, targets in TRANSITIONS.items() for b in targets
-                    if b in DEVICE_REPORTED_STATES and a is not S.SENT}
+    device_edges = {
+        (a, b) for a, targets in TRANSITIONS.items() for b in targets if b in DEVICE_REPORTED_STATES and a is not S.SENT
+    }
     # Same-state reports of states other than downloading/failed are no-ops, not edges.
     device_edges -= {(S.DOWNLOADING, S.DOWNLOADING)}
     missing = device_edges - walked
@@ -581,8 +677,7 @@ def test_states_a_device_cannot_report_are_400(api, fam, subtests):
     push = _push(api, fam)
     for state in ["queued", "sent", "cancelled", "expired", "bogus", "", None, 3, ["delivered"]]:
         with subtests.test(state=state):
-            resp = api.client.post(f"/api/v1/pushes/{push['id']}/events", headers=fam["phone"],
-                                   json={"state": state})
+            resp = api.client.post(f"/api/v1/pushes/{push['id']}/events", headers=fam["phone"], json={"state": state})
 
             assert resp.status_code == 400
             assert "state" in _error(resp)["message"]
@@ -672,8 +767,11 @@ def test_first_report_acknowledges_the_push_so_it_is_not_replayed(api, fam):
 
 def _updates(push_id: str) -> list[dict]:
     with database.connection_context():
-        rows = (Event.select().where((Event.kind == "push_update") & (Event.push == push_id)
-                                     & (Event.device == "anna-laptop")).order_by(Event.id))
+        rows = (
+            Event.select()
+            .where((Event.kind == "push_update") & (Event.push == push_id) & (Event.device == "anna-laptop"))
+            .order_by(Event.id)
+        )
         return [json.loads(e.payload) for e in rows]
 
 
@@ -684,8 +782,14 @@ def test_sender_gets_a_push_update_event_for_each_state_change(api, fam):
 
     updates = _updates(push["id"])
 
-    assert [u["state"] for u in updates] == ["queued", "delivered", "downloading", "verifying", "installing",
-                                             "installed"]
+    assert [u["state"] for u in updates] == [
+        "queued",
+        "delivered",
+        "downloading",
+        "verifying",
+        "installing",
+        "installed",
+    ]
     assert all(u["push_id"] == push["id"] and u["device_id"] == "anna-phone" for u in updates)
     assert _events("anna-phone", "push_update") == [], "updates go to the sender, not the target"
 
@@ -696,14 +800,18 @@ def test_download_progress_is_coalesced(api, fam):
     before = len(_updates(push["id"]))
 
     for done in [100, 101, 102, 103, 104, 105, 106, 107, 108, 109]:  # all 1% of 10000
-        assert api.report(fam["phone"], push["id"], "downloading", bytes_done=done,
-                          bytes_total=10_000).status_code == 200
+        assert (
+            api.report(fam["phone"], push["id"], "downloading", bytes_done=done, bytes_total=10_000).status_code == 200
+        )
     for done in [200, 300, 300]:
         api.report(fam["phone"], push["id"], "downloading", bytes_done=done, bytes_total=10_000)
 
     updates = _updates(push["id"])[before:]
     assert [(u["state"], u["bytes_done"]) for u in updates] == [
-        ("downloading", 100), ("downloading", 200), ("downloading", 300)]
+        ("downloading", 100),
+        ("downloading", 200),
+        ("downloading", 300),
+    ]
     with database.connection_context():
         history = PushHistory.select().where(PushHistory.push == push["id"]).count()
     assert history == 3, "history records state changes, not every progress report"
@@ -785,7 +893,9 @@ def test_a_device_can_say_something_new_about_a_paused_push(api, client):
     shown = client.get(f"/api/v1/pushes/{push_id}", headers=laptop).get_json()
     assert shown["detail"] == "asking about mobile data"
     assert [h["detail"] for h in shown["history"] if h["state"] == "paused"] == [
-        "waiting for the relay", "asking about mobile data"]
+        "waiting for the relay",
+        "asking about mobile data",
+    ]
 
     api.report(phone, push_id, "paused", detail="")
     assert client.get(f"/api/v1/pushes/{push_id}", headers=laptop).get_json()["detail"] is None

@@ -9,17 +9,28 @@ from relay_server.app import close_app, create_app
 
 @pytest.fixture
 def limited(relay_config):
-    config = relay_config.with_(rate_limits=True, limit_login_per_account="3/minute", limit_login_failures="3/minute",
-                                limit_login_per_address="5/minute", limit_accounts_per_address="4/hour",
-                                limit_pushes_per_device="3/minute")
+    config = relay_config.with_(
+        rate_limits=True,
+        limit_login_per_account="3/minute",
+        limit_login_failures="3/minute",
+        limit_login_per_address="5/minute",
+        limit_accounts_per_address="4/hour",
+        limit_pushes_per_device="3/minute",
+    )
     app = create_app(config)
     yield app.test_client()
     close_app(app)
 
 
 def _login(client, username, password="correct horse", device="d1"):
-    return client.post("/api/v1/login", json={"username": username, "password": password, "device": {
-        "id": device, "name": device, "model": "m", "platform": "android"}})
+    return client.post(
+        "/api/v1/login",
+        json={
+            "username": username,
+            "password": password,
+            "device": {"id": device, "name": device, "model": "m", "platform": "android"},
+        },
+    )
 
 
 def test_password_guessing_on_one_account_is_stopped(limited):
@@ -40,8 +51,10 @@ def test_logins_from_one_address_are_limited_across_accounts(limited):
 
 
 def test_account_creation_per_address_is_limited(limited):
-    answers = [limited.post("/api/v1/accounts", json={"username": f"user{i}", "password": "correct horse"}).status_code
-               for i in range(5)]
+    answers = [
+        limited.post("/api/v1/accounts", json={"username": f"user{i}", "password": "correct horse"}).status_code
+        for i in range(5)
+    ]
     assert answers == [201, 201, 201, 201, 429]
 
 

@@ -33,8 +33,11 @@ def _declined_push(api, laptop, phone, app=None) -> dict:
 
 def _sender_updates(push_id: str) -> list[str]:
     with database.connection_context():
-        rows = (Event.select().where((Event.kind == "push_update") & (Event.push == push_id)
-                                     & (Event.device == "anna-laptop")).order_by(Event.id))
+        rows = (
+            Event.select()
+            .where((Event.kind == "push_update") & (Event.push == push_id) & (Event.device == "anna-laptop"))
+            .order_by(Event.id)
+        )
         return [json.loads(e.payload)["state"] for e in rows]
 
 
@@ -48,8 +51,14 @@ def test_download_again_reaches_the_sender_and_ends_installed(api, client, anna)
 
     shown = client.get(f"/api/v1/pushes/{push['id']}", headers=laptop).get_json()
     assert shown["state"] == "installed"
-    assert _sender_updates(push["id"])[-6:] == ["downloading", "declined", "downloading", "verifying",
-                                                "installing", "installed"]
+    assert _sender_updates(push["id"])[-6:] == [
+        "downloading",
+        "declined",
+        "downloading",
+        "verifying",
+        "installing",
+        "installed",
+    ]
 
 
 def test_the_sender_cannot_reopen_and_a_cancel_or_expiry_stays_final(api, client, anna):
@@ -77,13 +86,22 @@ def _relay_copy_push(app, api, laptop, phone, body: bytes) -> tuple[dict, str]:
     sha = writer.sha256
     old = utcnow() - timedelta(seconds=relay.config.package_grace + 5)
     with database.connection_context():
-        Package.create(sha256=sha, size=len(body), content_type="application/vnd.android.package-archive",
-                       created_at=old)
-    push = _declined_push(api, laptop, phone, app={"id": "org.example.kept", "packages": [
-        {"format": "apk", "url": "https://example.org/kept.apk", "sha256": sha, "size": len(body)}]})
+        Package.create(
+            sha256=sha, size=len(body), content_type="application/vnd.android.package-archive", created_at=old
+        )
+    push = _declined_push(
+        api,
+        laptop,
+        phone,
+        app={
+            "id": "org.example.kept",
+            "packages": [{"format": "apk", "url": "https://example.org/kept.apk", "sha256": sha, "size": len(body)}],
+        },
+    )
     with database.connection_context():  # as the mirror leaves a push it copied
         Push.update(package_url=f"/api/v1/packages/{sha}", package_sha256=sha, mirror_status="done").where(
-            Push.id == push["id"]).execute()
+            Push.id == push["id"]
+        ).execute()
     return push, sha
 
 
@@ -98,7 +116,8 @@ def test_housekeeping_keeps_a_declined_push_package_while_it_may_be_reopened(app
     # Declined longer ago than a queued push is kept: the copy goes, and re-opening says why.
     with database.connection_context():
         Push.update(updated_at=utcnow() - timedelta(seconds=relay.config.queue_ttl + 5)).where(
-            Push.id == push["id"]).execute()
+            Push.id == push["id"]
+        ).execute()
     assert relay.janitor.run_once()["packages_removed"] == 1
     assert not relay.store.has(sha)
 
@@ -114,7 +133,8 @@ def test_a_reopened_push_keeps_its_package_through_housekeeping(app, api, client
     push, sha = _relay_copy_push(app, api, laptop, phone, b"a package downloaded again" * 100)
     with database.connection_context():
         Push.update(updated_at=utcnow() - timedelta(seconds=relay.config.queue_ttl - 60)).where(
-            Push.id == push["id"]).execute()
+            Push.id == push["id"]
+        ).execute()
     assert api.report(phone, push["id"], "downloading").status_code == 200
 
     relay.janitor.run_once()

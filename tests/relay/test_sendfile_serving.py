@@ -84,12 +84,15 @@ def test_full_get_returns_every_byte_with_its_length(relay, package):
     conn.close()
 
 
-@pytest.mark.parametrize("range_header, first, last", [
-    ("bytes=1000-2999999", 1000, 2999999),
-    ("bytes=0-0", 0, 0),
-    ("bytes=-12345", None, None),       # the last 12345 bytes
-    ("bytes=2000000-", 2000000, None),  # to the end
-])
+@pytest.mark.parametrize(
+    "range_header, first, last",
+    [
+        ("bytes=1000-2999999", 1000, 2999999),
+        ("bytes=0-0", 0, 0),
+        ("bytes=-12345", None, None),  # the last 12345 bytes
+        ("bytes=2000000-", 2000000, None),  # to the end
+    ],
+)
 def test_range_get_returns_the_slice_with_206(relay, package, range_header, first, last):
     url, data = package
     if first is None:
@@ -101,7 +104,7 @@ def test_range_get_returns_the_slice_with_206(relay, package, range_header, firs
     assert resp.status == 206
     assert resp.getheader("Content-Range") == f"bytes {first}-{last}/{len(data)}"
     assert int(resp.getheader("Content-Length")) == last - first + 1
-    assert body == data[first:last + 1]
+    assert body == data[first : last + 1]
     conn.close()
 
 
@@ -150,8 +153,9 @@ def test_eight_concurrent_downloads_all_get_the_right_bytes(relay, package):
 def test_https_still_serves_the_right_bytes(tmp_path):
     cert, key = _self_signed(tmp_path)
     with pytest.warns(urllib3.exceptions.InsecureRequestWarning):  # the readiness probe does not verify
-        relay = RelayProcess(tmp_path / "relay", demo_scale=DEMO_SCALE,
-                             extra_args=["--certfile", str(cert), "--keyfile", str(key)]).start()
+        relay = RelayProcess(
+            tmp_path / "relay", demo_scale=DEMO_SCALE, extra_args=["--certfile", str(cert), "--keyfile", str(key)]
+        ).start()
     try:
         context = ssl.create_default_context(cafile=str(cert))
         info = _largest_package(relay.url, context)

@@ -41,12 +41,16 @@ def test_queued_pushes_handed_over_by_streams_are_marked_sent(api, app, monkeypa
     assert sorted(i for b in batches for i in b) == sorted(ids)
     with database.connection_context():
         for push_id in ids:
-            history = [h.state for h in PushHistory.select().where(PushHistory.push == push_id).order_by(PushHistory.id)]
+            history = [
+                h.state for h in PushHistory.select().where(PushHistory.push == push_id).order_by(PushHistory.id)
+            ]
             assert history == ["queued", "sent"]
             push = Push.get_by_id(push_id)
             assert push.sent_at is not None and push.forwarded_at is not None
-        updates = [json.loads(e.payload)["state"] for e in
-                   Event.select().where((Event.device == "anna-laptop") & (Event.kind == "push_update"))]
+        updates = [
+            json.loads(e.payload)["state"]
+            for e in Event.select().where((Event.device == "anna-laptop") & (Event.kind == "push_update"))
+        ]
     assert updates.count("sent") == 5
     shown = api.client.get(f"/api/v1/pushes/{ids[0]}", headers=laptop).get_json()
     assert shown["state"] == "sent" and [h["state"] for h in shown["history"]] == ["queued", "sent"]

@@ -43,8 +43,7 @@ def _catalog_apk(client) -> tuple[dict, dict]:
 
 
 def _sign(key: DeviceKey, app: dict, apk: dict, *, device_id="anna-phone", mode="install_now", **changes) -> dict:
-    facts = PushFacts(new_push_id(), device_id, mode, app["id"], app["version"], "apk", apk["sha256"],
-                      utc_timestamp())
+    facts = PushFacts(new_push_id(), device_id, mode, app["id"], app["version"], "apk", apk["sha256"], utc_timestamp())
     facts = PushFacts(**{**facts.__dict__, **changes})
     return key.sign(facts).to_dict()
 
@@ -75,8 +74,14 @@ def test_a_new_key_at_login_replaces_the_old_and_logging_in_without_one_keeps_it
 
 @pytest.mark.parametrize("bad", ["not base64!", "AAAA", "A" * 300, 42])
 def test_a_malformed_public_key_is_refused_and_changes_nothing(client, api, fam, keys, bad):
-    resp = client.post("/api/v1/login", json={"username": "anna", "password": "correct horse", "device": {
-        "id": "anna-phone", "name": "n", "model": "m", "platform": "android", "public_key": bad}})
+    resp = client.post(
+        "/api/v1/login",
+        json={
+            "username": "anna",
+            "password": "correct horse",
+            "device": {"id": "anna-phone", "name": "n", "model": "m", "platform": "android", "public_key": bad},
+        },
+    )
 
     assert resp.status_code == 400
     assert "device.public_key" in resp.get_json()["error"]["message"]
@@ -99,8 +104,14 @@ def test_a_signed_push_keeps_the_signed_push_id_and_the_phone_gets_the_signature
     assert message["signature"] == signature
     # What the phone can check with the laptop's key, from the message alone:
     sig = PushSignature.from_dict(message["signature"])
-    facts = facts_for(sig, device_id="anna-phone", mode=message["mode"], app_id=message["app"]["id"],
-                      version=message["app"]["version"], fmt=message["package"]["format"])
+    facts = facts_for(
+        sig,
+        device_id="anna-phone",
+        mode=message["mode"],
+        app_id=message["app"]["id"],
+        version=message["app"]["version"],
+        fmt=message["package"]["format"],
+    )
     assert sig.sha256 == message["package"]["sha256"]
     assert verify(keys["laptop"].public_key, facts, sig.value)
 
@@ -113,13 +124,16 @@ def test_an_unsigned_push_still_works_and_says_so(client, api, fam):
     assert api.first_push_message(fam["phone"])["signature"] is None
 
 
-@pytest.mark.parametrize("case, code", [
-    ("wrong key", "bad_signature"),
-    ("other version", "bad_signature"),
-    ("other target", "bad_signature"),
-    ("notify signed, install_now sent", "bad_signature"),
-    ("other hash", "signature_mismatch"),
-])
+@pytest.mark.parametrize(
+    "case, code",
+    [
+        ("wrong key", "bad_signature"),
+        ("other version", "bad_signature"),
+        ("other target", "bad_signature"),
+        ("notify signed, install_now sent", "bad_signature"),
+        ("other hash", "signature_mismatch"),
+    ],
+)
 def test_a_signature_that_would_not_verify_is_refused_and_nothing_is_created(client, api, fam, keys, case, code):
     app, apk = _catalog_apk(client)
     signature = {

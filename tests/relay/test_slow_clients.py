@@ -42,8 +42,10 @@ def _answer(sock: socket.socket) -> bytes:
 
 
 def _slow_bodies(relay) -> list[socket.socket]:
-    head = (b"POST /api/v1/accounts HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 1000\r\n\r\n{")
+    head = (
+        b"POST /api/v1/accounts HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 1000\r\n\r\n{"
+    )
     return [_open(relay, head) for _ in range(SLOW)]
 
 
@@ -78,11 +80,14 @@ def test_everyone_else_is_served_while_slow_clients_hang(relay, make_slow):
 
 def test_a_body_that_arrives_whole_but_slowly_within_the_deadline_is_served(relay):
     body = b'{"username": "slowpoke", "password": "correct horse"}'
-    sock = _open(relay, b"POST /api/v1/accounts HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n"
-                        b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body))
+    sock = _open(
+        relay,
+        b"POST /api/v1/accounts HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body),
+    )
     try:
         for i in range(0, len(body), 10):
-            sock.sendall(body[i:i + 10])
+            sock.sendall(body[i : i + 10])
         assert _answer(sock).startswith(b"HTTP/1.1 201")
     finally:
         sock.close()
@@ -90,9 +95,12 @@ def test_a_body_that_arrives_whole_but_slowly_within_the_deadline_is_served(rela
 
 def test_a_chunked_body_is_read_like_any_other(relay):
     body = b'{"username": "chunky", "password": "correct horse"}'
-    chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 7]), body[i:i + 7]) for i in range(0, len(body), 7))
-    sock = _open(relay, b"POST /api/v1/accounts HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n"
-                        b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunks + b"0\r\n\r\n")
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i : i + 7]), body[i : i + 7]) for i in range(0, len(body), 7))
+    sock = _open(
+        relay,
+        b"POST /api/v1/accounts HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunks + b"0\r\n\r\n",
+    )
     try:
         assert _answer(sock).startswith(b"HTTP/1.1 201")
     finally:

@@ -166,8 +166,13 @@ def test_storage_errors_are_recognised():
 def test_a_relay_that_cannot_write_its_data_dir_at_all_says_so_and_exits(read_only_data_dir, tmp_path):
     """Starting on a read-only data dir with nothing in it: a sentence and exit status 2, not a traceback."""
     empty = read_only_data_dir / "new-relay"
-    result = subprocess.run([sys.executable, "-m", "shared.cli", "relay", "--port", "0", "--data-dir", str(empty)],
-                            capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
+    result = subprocess.run(
+        [sys.executable, "-m", "shared.cli", "relay", "--port", "0", "--data-dir", str(empty)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
 
     assert result.returncode == 2
     assert "cannot be written" in result.stderr

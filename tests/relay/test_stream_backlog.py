@@ -17,8 +17,9 @@ def test_a_backlog_longer_than_one_batch_is_sent_at_once(api, app):
     phone = api.login(anna, "anna-phone")
     total = events.BATCH + 30
     with database.connection_context(), database.atomic():
-        Event.insert_many([{"device": "anna-phone", "kind": "push_update", "payload": json.dumps({"n": i})}
-                           for i in range(total)]).execute()
+        Event.insert_many(
+            [{"device": "anna-phone", "kind": "push_update", "payload": json.dumps({"n": i})} for i in range(total)]
+        ).execute()
 
     stream = api.client.get("/api/v1/stream?last_event_id=0", headers=phone, buffered=False)
     seen, deadline, text = 0, time.monotonic() + 10, ""

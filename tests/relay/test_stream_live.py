@@ -20,8 +20,12 @@ def relay(tmp_path):
 
 
 def _outside_app(server_url: str, sha: str, size: int) -> dict:
-    return {"id": "org.example.notes", "name": "Notes", "version": "1.0",
-            "packages": [{"format": "apk", "url": f"{server_url}/notes.apk", "sha256": sha, "size": size}]}
+    return {
+        "id": "org.example.notes",
+        "name": "Notes",
+        "version": "1.0",
+        "packages": [{"format": "apk", "url": f"{server_url}/notes.apk", "sha256": sha, "size": size}],
+    }
 
 
 @pytest.fixture
@@ -40,8 +44,9 @@ def test_online_device_gets_push_at_once_with_original_url(relay, outside_packag
     laptop, phone = anna_with_laptop_and_phone(relay.url)
     with StreamReader(phone) as phone_events:
         phone_events.drain(0.3)  # connected
-        pushes = laptop.push(_outside_app(server.url, hashlib.sha256(data).hexdigest(), len(data)),
-                             "install_now", ["anna-phone"])
+        pushes = laptop.push(
+            _outside_app(server.url, hashlib.sha256(data).hexdigest(), len(data)), "install_now", ["anna-phone"]
+        )
         assert pushes[0]["state"] == "sent"
         event = phone_events.next("push")
     assert event.data["push_id"] == pushes[0]["id"]
@@ -77,8 +82,9 @@ def test_offline_device_gets_relay_copy_when_it_connects(relay, outside_package)
 
 def test_unacknowledged_push_is_replayed_and_acknowledged_is_not(relay):
     laptop, phone = anna_with_laptop_and_phone(relay.url)
-    first, second = (laptop.push({"id": app}, "notify", ["anna-phone"])[0]
-                     for app in ("org.videolan.vlc", "org.fdroid.fdroid"))
+    first, second = (
+        laptop.push({"id": app}, "notify", ["anna-phone"])[0] for app in ("org.videolan.vlc", "org.fdroid.fdroid")
+    )
     with StreamReader(phone) as events:
         got = {events.next("push").data["push_id"], events.next("push").data["push_id"]}
     assert got == {first["id"], second["id"]}
@@ -136,8 +142,10 @@ def test_sigkill_after_201_loses_no_push(relay, outside_package):
     server, data = outside_package
     sha = hashlib.sha256(data).hexdigest()
     laptop, phone = anna_with_laptop_and_phone(relay.url)
-    created = [laptop.push({"id": app}, "notify", ["anna-phone"])[0]["id"]
-               for app in ("org.videolan.vlc", "org.fdroid.fdroid", "com.termux")]
+    created = [
+        laptop.push({"id": app}, "notify", ["anna-phone"])[0]["id"]
+        for app in ("org.videolan.vlc", "org.fdroid.fdroid", "com.termux")
+    ]
     created.append(laptop.push(_outside_app(server.url, sha, len(data)), "notify", ["anna-phone"])[0]["id"])
     relay.kill()
     relay.start()
@@ -185,8 +193,9 @@ def test_mirror_refuses_beyond_the_senders_quota_and_still_delivers(tmp_path, ou
     server, data = outside_package
     with RelayProcess(tmp_path / "quota-relay", env={"APPBEAM_MIRROR_QUOTA_BYTES": "1000"}) as small:
         laptop, phone = anna_with_laptop_and_phone(small.url)
-        push = laptop.push(_outside_app(server.url, hashlib.sha256(data).hexdigest(), len(data)),
-                           "notify", ["anna-phone"])[0]
+        push = laptop.push(
+            _outside_app(server.url, hashlib.sha256(data).hexdigest(), len(data)), "notify", ["anna-phone"]
+        )[0]
         with StreamReader(phone) as events:
             event = events.next("push")
         assert event.data["package"]["url"] == f"{server.url}/notes.apk"

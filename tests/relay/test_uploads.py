@@ -26,8 +26,12 @@ from tests.helpers.relay_process import RelayProcess, anna_with_laptop_and_phone
 MAX_BYTES = 4_000_000  # above the 1 MiB a JSON request may take: uploads are not held to that
 QUOTA = 5_000_000
 MIN_RATE, WINDOW = 20_000, 2.0  # bytes/s, averaged over seconds
-ENV = {"APPBEAM_UPLOAD_MAX_BYTES": str(MAX_BYTES), "APPBEAM_UPLOAD_QUOTA_BYTES": str(QUOTA),
-       "APPBEAM_UPLOAD_MIN_RATE": str(MIN_RATE), "APPBEAM_UPLOAD_RATE_WINDOW": str(WINDOW)}
+ENV = {
+    "APPBEAM_UPLOAD_MAX_BYTES": str(MAX_BYTES),
+    "APPBEAM_UPLOAD_QUOTA_BYTES": str(QUOTA),
+    "APPBEAM_UPLOAD_MIN_RATE": str(MIN_RATE),
+    "APPBEAM_UPLOAD_RATE_WINDOW": str(WINDOW),
+}
 
 
 def notes_apk(tmp_path: Path, version: str = "3.0", size: int = 100_000) -> Path:
@@ -60,8 +64,13 @@ def test_an_uploaded_package_is_pushed_and_the_phone_gets_those_bytes(relay, tmp
     first = relay.laptop.upload_package(apk, progress=lambda done, total: progress.append((done, total)))
     again = relay.laptop.upload_package(apk)
 
-    assert first == {"sha256": sha, "size": apk.stat().st_size, "format": "apk",
-                     "url": f"/api/v1/packages/{sha}", "uploaded": True}
+    assert first == {
+        "sha256": sha,
+        "size": apk.stat().st_size,
+        "format": "apk",
+        "url": f"/api/v1/packages/{sha}",
+        "uploaded": True,
+    }
     assert progress[-1] == (apk.stat().st_size, apk.stat().st_size)
     assert again["uploaded"] is False  # already there: nothing was sent the second time
     info = InstallInfo(id="org.example.notes", name="Notes", version="3.0")
@@ -100,9 +109,11 @@ def test_a_package_over_the_limit_is_refused_before_a_byte_is_read(relay):
     sha = "ab" * 32
     sock = socket.create_connection(("127.0.0.1", relay.port), timeout=30)
     try:
-        sock.sendall(f"PUT /api/v1/packages/{sha}?format=apk HTTP/1.1\r\nHost: relay\r\n"
-                     f"Authorization: Bearer {relay.laptop.token}\r\n"
-                     f"Content-Length: {MAX_BYTES + 1}\r\n\r\n".encode())
+        sock.sendall(
+            f"PUT /api/v1/packages/{sha}?format=apk HTTP/1.1\r\nHost: relay\r\n"
+            f"Authorization: Bearer {relay.laptop.token}\r\n"
+            f"Content-Length: {MAX_BYTES + 1}\r\n\r\n".encode()
+        )
         answer = _answer(sock)  # no body was sent: the answer comes from the announced length
     finally:
         sock.close()
@@ -133,9 +144,12 @@ def test_two_uploads_at_once_cannot_pass_the_quota_together(relay, tmp_path):
     try:
         for sha, body in zip(shas, bodies, strict=True):
             sock = socket.create_connection(("127.0.0.1", relay.port), timeout=60)
-            sock.sendall(f"PUT /api/v1/packages/{sha}?format=apk HTTP/1.1\r\nHost: relay\r\n"
-                         f"Authorization: Bearer {relay.laptop.token}\r\nContent-Length: {len(body)}\r\n"
-                         f"Connection: close\r\n\r\n".encode() + body[:100_000])
+            sock.sendall(
+                f"PUT /api/v1/packages/{sha}?format=apk HTTP/1.1\r\nHost: relay\r\n"
+                f"Authorization: Bearer {relay.laptop.token}\r\nContent-Length: {len(body)}\r\n"
+                f"Connection: close\r\n\r\n".encode()
+                + body[:100_000]
+            )
             socks.append(sock)
         wait_for(lambda: len(leftovers(relay)) == 2, 30, "both uploads past the quota check, writing")
         for sock, body in zip(socks, bodies, strict=True):
@@ -161,8 +175,7 @@ def test_someone_elses_upload_cannot_be_pushed_or_read_by_naming_its_hash(relay,
     sam.login("sam", "correct horse", DeviceInfo("sam-laptop", "Laptop", "ThinkPad", "linux"))
     sam_phone = RelayClient(relay.url)
     sam_phone.login("sam", "correct horse", DeviceInfo("sam-phone", "Phone", "Pixel 8", "android"))
-    app = {"id": "org.example.notes", "packages": [{"format": "apk", "url": f"/api/v1/packages/{sha}",
-                                                    "sha256": sha}]}
+    app = {"id": "org.example.notes", "packages": [{"format": "apk", "url": f"/api/v1/packages/{sha}", "sha256": sha}]}
 
     with pytest.raises(RelayError) as refused:
         sam.push(app, "notify", ["sam-phone"])
@@ -179,8 +192,10 @@ def test_a_slow_uploader_does_not_stall_anyone_and_is_told_so(relay, tmp_path):
     for i in range(40):  # more than the relay's 32 pooled database connections
         sha = hashlib.sha256(b"slow %d" % i).hexdigest()
         sock = socket.create_connection(("127.0.0.1", relay.port), timeout=60)
-        sock.sendall(f"PUT /api/v1/packages/{sha}?format=apk HTTP/1.1\r\nHost: relay\r\n"
-                     f"Authorization: Bearer {relay.laptop.token}\r\nContent-Length: 100000\r\n\r\nPK".encode())
+        sock.sendall(
+            f"PUT /api/v1/packages/{sha}?format=apk HTTP/1.1\r\nHost: relay\r\n"
+            f"Authorization: Bearer {relay.laptop.token}\r\nContent-Length: 100000\r\n\r\nPK".encode()
+        )
         slow.append(sock)
     try:
         # While every slow upload is open: other people are served, uploads included.
@@ -243,8 +258,15 @@ def test_uploads_are_collected_like_mirror_copies_once_no_push_needs_them(app, a
     for sha, body in zip(shas, (kept, dropped), strict=True):
         resp = client.put(f"/api/v1/packages/{sha}?format=apk", data=body, headers=laptop)
         assert resp.status_code == 201, resp.get_json()
-    resp = api.push(laptop, ["anna-phone"], mode="notify", app={"id": "org.example.notes", "packages": [
-        {"format": "apk", "url": f"/api/v1/packages/{shas[0]}", "sha256": shas[0]}]})
+    resp = api.push(
+        laptop,
+        ["anna-phone"],
+        mode="notify",
+        app={
+            "id": "org.example.notes",
+            "packages": [{"format": "apk", "url": f"/api/v1/packages/{shas[0]}", "sha256": shas[0]}],
+        },
+    )
     assert resp.status_code == 201, resp.get_json()
     old = utcnow() - timedelta(seconds=relay.config.package_grace + 5)
     with database.connection_context():
@@ -260,8 +282,13 @@ def test_uploads_are_collected_like_mirror_copies_once_no_push_needs_them(app, a
 
 
 def _put(relay, sha: str, body: bytes) -> requests.Response:
-    return requests.put(relay.laptop.url(f"/packages/{sha}"), params={"format": "apk"}, data=body,
-                        headers=relay.laptop._headers(), timeout=60)
+    return requests.put(
+        relay.laptop.url(f"/packages/{sha}"),
+        params={"format": "apk"},
+        data=body,
+        headers=relay.laptop._headers(),
+        timeout=60,
+    )
 
 
 def _answer(sock: socket.socket) -> bytes:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers.qt import ignore_qt_noise  # noqa: F401  (sets up Qt before anything imports it)
-from tests.sender.sender_helpers import Accounts, make_accounts, SenderHarness, StaticSite  # noqa: E402
 from tests.helpers.relay_process import RelayProcess  # noqa: E402
+from tests.sender.sender_helpers import Accounts, SenderHarness, StaticSite, make_accounts  # noqa: E402
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -125,10 +125,18 @@ class SenderHarness:
         self.data_dir = data_dir
         self.downloads = data_dir / "downloads"
         profile = SenderProfile("test", data_dir, use_keyring=False)
-        self.app = SenderApp(profile, SenderOptions(
-            relay_url=relay_url, username=username, password=password, device_name="Test laptop",
-            downloads_dir=str(self.downloads), interactive=False, off_the_record=True,
-        ))
+        self.app = SenderApp(
+            profile,
+            SenderOptions(
+                relay_url=relay_url,
+                username=username,
+                password=password,
+                device_name="Test laptop",
+                downloads_dir=str(self.downloads),
+                interactive=False,
+                off_the_record=True,
+            ),
+        )
         self.window = self.app.window
         self.picker = self.window.picker
         self.panel = self.window.pushes_panel
@@ -162,7 +170,9 @@ class SenderHarness:
         return result[0]
 
     def click(self, selector: str) -> None:
-        found = self.js(f"(function(){{var e=document.querySelector({selector!r}); if(!e) return 'missing'; e.click(); return 'clicked';}})()")
+        found = self.js(
+            f"(function(){{var e=document.querySelector({selector!r}); if(!e) return 'missing'; e.click(); return 'clicked';}})()"
+        )
         assert found == "clicked", f"no element {selector} on {self.window.browser.url().toString()}"
 
     def open_picker_by_click(self, selector: str) -> None:
@@ -178,9 +188,13 @@ class SenderHarness:
         try:
             self.qtbot.waitUntil(lambda: len(self.sent) > count or self.picker.error_label.isVisible(), timeout=WAIT_MS)
         except Exception:
-            import faulthandler, sys
+            import faulthandler
+            import sys
+
             faulthandler.dump_traceback(sys.stderr, all_threads=True)
-            raise AssertionError(f"no push sent; picker visible={self.picker.isVisible()} sending={self.picker._sending} button={button.text()!r}")
+            raise AssertionError(
+                f"no push sent; picker visible={self.picker.isVisible()} sending={self.picker._sending} button={button.text()!r}"
+            )
         assert len(self.sent) > count, f"push refused: {self.picker.error_label.text()}"
         return self.sent[-1]
 

@@ -31,7 +31,7 @@ def test_a_phone_joins_by_scanning_the_code_on_the_screen(qtbot, sender, relay, 
     payload = parse_qr_payload(_read_qr(dialog.qr.pixmap(), tmp_path / "qr.png"))
     assert payload["code"] == dialog.code_label.text() == shown.args[0]["code"]
     assert payload["fp"] == fingerprint(app.client.key.public_key)
-    assert "Works once, for the next 10 minutes." == dialog.expiry_label.text()
+    assert dialog.expiry_label.text() == "Works once, for the next 10 minutes."
 
     phone = RelayClient(payload["relay"])
     answer = phone.claim_pairing(payload["code"], DeviceInfo("paired-phone", "Paired phone", "Pixel 9", "android"))

@@ -26,10 +26,32 @@ def test_headless_run_signs_in_registers_the_computer_and_writes_a_screenshot(re
     # --quit-after quits at that time whatever happened: it must leave room for Chromium to
     # start, sign in and load the page on a busy machine (10 s left little room).
     result = subprocess.run(
-        [sys.executable, "-m", "desktop_sender", "--headless", "--relay", relay.url, "--username", "clidemo",
-         "--create-account", "--device-name", "Demo laptop", "--data-dir", str(tmp_path / "sender"),
-         "--downloads-dir", str(tmp_path / "downloads"), "--screenshot", str(shot), "--quit-after", "30"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=180,
+        [
+            sys.executable,
+            "-m",
+            "desktop_sender",
+            "--headless",
+            "--relay",
+            relay.url,
+            "--username",
+            "clidemo",
+            "--create-account",
+            "--device-name",
+            "Demo laptop",
+            "--data-dir",
+            str(tmp_path / "sender"),
+            "--downloads-dir",
+            str(tmp_path / "downloads"),
+            "--screenshot",
+            str(shot),
+            "--quit-after",
+            "30",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "screenshot saved" in result.stderr, result.stderr[-2000:]
@@ -47,9 +69,26 @@ def test_headless_run_signs_in_registers_the_computer_and_writes_a_screenshot(re
 def test_headless_tour_sends_one_app_to_an_own_device_and_saves_screenshots(relay, accounts, tmp_path):
     shots = tmp_path / "shots"
     result = subprocess.run(
-        [sys.executable, "-m", "desktop_sender", "--headless", "--relay", relay.url, "--username", accounts.username,
-         "--password", accounts.password, "--data-dir", str(tmp_path / "sender"), "--tour", str(shots)],
-        cwd=REPO, capture_output=True, text=True, timeout=180,
+        [
+            sys.executable,
+            "-m",
+            "desktop_sender",
+            "--headless",
+            "--relay",
+            relay.url,
+            "--username",
+            accounts.username,
+            "--password",
+            accounts.password,
+            "--data-dir",
+            str(tmp_path / "sender"),
+            "--tour",
+            str(shots),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (shots / "sender-picker.png").stat().st_size > 10_000

@@ -30,9 +30,17 @@ VLC = {
     "fileSize": "41234567",
     "downloadUrl": ["/files/aaa/org.videolan.vlc-3.6.0.apk", "/files/bbb/org.videolan.vlc-3.6.0.ipa"],
     "appbeam:versionCode": 13060000,
-    "appbeam:packages": [{"format": "apk", "url": "/files/aaa/org.videolan.vlc-3.6.0.apk", "sha256": SHA, "size": 41234567}],
+    "appbeam:packages": [
+        {"format": "apk", "url": "/files/aaa/org.videolan.vlc-3.6.0.apk", "sha256": SHA, "size": 41234567}
+    ],
 }
-OTHER = {**VLC, "identifier": "org.other", "name": "Other", "downloadUrl": ["/files/ccc/other.apk"], "appbeam:packages": []}
+OTHER = {
+    **VLC,
+    "identifier": "org.other",
+    "name": "Other",
+    "downloadUrl": ["/files/ccc/other.apk"],
+    "appbeam:packages": [],
+}
 
 
 def link(url: str, **kw) -> PackageLink:
@@ -40,10 +48,19 @@ def link(url: str, **kw) -> PackageLink:
 
 
 def test_json_ld_of_the_clicked_app_gives_full_install_info():
-    clicked = link("http://127.0.0.1:8765/files/aaa/org.videolan.vlc-3.6.0.apk", mime_type="application/vnd.android.package-archive")
+    clicked = link(
+        "http://127.0.0.1:8765/files/aaa/org.videolan.vlc-3.6.0.apk",
+        mime_type="application/vnd.android.package-archive",
+    )
     info, from_page = resolve_install_info(clicked, [OTHER, VLC])
     assert from_page
-    assert (info.id, info.name, info.version, info.version_code, info.size) == ("org.videolan.vlc", "VLC", "3.6.0", 13060000, 41234567)
+    assert (info.id, info.name, info.version, info.version_code, info.size) == (
+        "org.videolan.vlc",
+        "VLC",
+        "3.6.0",
+        13060000,
+        41234567,
+    )
     assert info.icon_url == "http://127.0.0.1:8765/static/icons/org.videolan.vlc.png"
     assert info.runtime == "Android 5.0+, iOS 12+"
     assert info.formats == ("apk", "ipa")  # one package per format, relative URLs made absolute
@@ -54,7 +71,12 @@ def test_json_ld_of_the_clicked_app_gives_full_install_info():
 def test_graph_and_lists_are_searched():
     clicked = link("http://127.0.0.1:8765/files/bbb/org.videolan.vlc-3.6.0.ipa")
     assert find_app_object([{"@graph": [{"@type": "WebPage"}, VLC]}], clicked.url, PAGE)["name"] == "VLC"
-    assert find_app_object([[{"@type": ["Thing", "MobileApplication"], "name": "M", "downloadUrl": clicked.url}]], clicked.url, PAGE)["name"] == "M"
+    assert (
+        find_app_object(
+            [[{"@type": ["Thing", "MobileApplication"], "name": "M", "downloadUrl": clicked.url}]], clicked.url, PAGE
+        )["name"]
+        == "M"
+    )
 
 
 def test_a_mirror_with_the_same_path_matches():
@@ -63,7 +85,9 @@ def test_a_mirror_with_the_same_path_matches():
 
 
 def test_no_matching_json_ld_falls_back_to_the_link():
-    clicked = link("http://example.test/dl/com.example.game_v2.1.0.apk", total_bytes=5000, mime_type="application/octet-stream")
+    clicked = link(
+        "http://example.test/dl/com.example.game_v2.1.0.apk", total_bytes=5000, mime_type="application/octet-stream"
+    )
     info, from_page = resolve_install_info(clicked, [OTHER])
     assert not from_page
     assert (info.id, info.version, info.size) == ("com.example.game", "2.1.0", 5000)
@@ -94,7 +118,16 @@ def test_is_package(mime, name, expected):
 
 @pytest.mark.parametrize(
     "value, expected",
-    [("41234567", 41234567), (1234, 1234), ("41 MB", 41_000_000), ("3.5MiB", 3_670_016), ("1,234", 1234), ("big", None), (True, None), (0, None)],
+    [
+        ("41234567", 41234567),
+        (1234, 1234),
+        ("41 MB", 41_000_000),
+        ("3.5MiB", 3_670_016),
+        ("1,234", 1234),
+        ("big", None),
+        (True, None),
+        (0, None),
+    ],
 )
 def test_parse_file_size(value, expected):
     assert parse_file_size(value) == expected
@@ -107,7 +140,9 @@ def test_app_id_from_file_name():
 
 
 def test_page_call_accepts_install_info_and_json_ld():
-    info = info_from_page_call({"id": "org.example", "packages": [{"format": "apk", "url": "/x.apk"}]}, "http://h.test/p")
+    info = info_from_page_call(
+        {"id": "org.example", "packages": [{"format": "apk", "url": "/x.apk"}]}, "http://h.test/p"
+    )
     assert info.packages[0].url == "http://h.test/x.apk"
     assert info_from_page_call(VLC, PAGE).name == "VLC"
     with pytest.raises(ProtocolError):

@@ -12,9 +12,15 @@ from tests.sender.sender_helpers import WAIT_MS
 
 pytestmark = pytest.mark.qt
 
-VLC = InstallInfo(id="org.example.player", name="Player", version="3.6", packages=(
-    PackageRef(format="apk", url="http://store.test/player.apk", size=40_000_000),
-    PackageRef(format="ipa", url="http://store.test/player.ipa", size=45_000_000)))
+VLC = InstallInfo(
+    id="org.example.player",
+    name="Player",
+    version="3.6",
+    packages=(
+        PackageRef(format="apk", url="http://store.test/player.apk", size=40_000_000),
+        PackageRef(format="ipa", url="http://store.test/player.ipa", size=45_000_000),
+    ),
+)
 
 
 def test_the_picker_says_installed_and_update_per_device(sender, accounts):
@@ -34,13 +40,23 @@ def test_the_picker_says_installed_and_update_per_device(sender, accounts):
     assert tablet.checkbox.isEnabled()  # installed, yet still selectable for a reinstall
 
 
-@pytest.mark.parametrize("installed, offered, expected", [
-    ({"version": "3.6"}, InstallInfo(id="a.b", version="3.6"), ("Installed", True)),
-    ({"version": "3.7"}, InstallInfo(id="a.b", version="3.6"), ("Has a newer version (3.7)", True)),
-    ({"version": "3.5", "version_code": 35}, InstallInfo(id="a.b", version="3.6", version_code=36),
-     ("Update from 3.5 to 3.6", False)),
-    ({"version": "x", "version_code": 36}, InstallInfo(id="a.b", version="3.6", version_code=36), ("Installed", True)),
-    (None, InstallInfo(id="a.b", version="3.6"), None),
-])
+@pytest.mark.parametrize(
+    "installed, offered, expected",
+    [
+        ({"version": "3.6"}, InstallInfo(id="a.b", version="3.6"), ("Installed", True)),
+        ({"version": "3.7"}, InstallInfo(id="a.b", version="3.6"), ("Has a newer version (3.7)", True)),
+        (
+            {"version": "3.5", "version_code": 35},
+            InstallInfo(id="a.b", version="3.6", version_code=36),
+            ("Update from 3.5 to 3.6", False),
+        ),
+        (
+            {"version": "x", "version_code": 36},
+            InstallInfo(id="a.b", version="3.6", version_code=36),
+            ("Installed", True),
+        ),
+        (None, InstallInfo(id="a.b", version="3.6"), None),
+    ],
+)
 def test_installed_notes(installed, offered, expected):
     assert installed_note(installed, offered) == expected

@@ -13,8 +13,10 @@ from relay_server.demo_catalog import build_package
 from tests.sender.sender_helpers import WAIT_MS
 
 NOTES_APK = build_package("apk", "org.example.notes", "Notes", "3.0", 30, size=40_000)
-LOGIN_PAGE = ("<!DOCTYPE html><html><head><title>Sign in</title></head><body><form action='/login'>"
-              "<input name='user'><input type='password'><button>Sign in</button></form></body></html>")
+LOGIN_PAGE = (
+    "<!DOCTYPE html><html><head><title>Sign in</title></head><body><form action='/login'>"
+    "<input name='user'><input type='password'><button>Sign in</button></form></body></html>"
+)
 
 
 def page(body: str) -> str:
@@ -22,8 +24,9 @@ def page(body: str) -> str:
 
 
 def _wait_for_picker(sender, ready) -> None:
-    sender.qtbot.waitUntil(lambda: sender.picker.isVisible() and sender.picker.info is not None and ready(),
-                           timeout=WAIT_MS)
+    sender.qtbot.waitUntil(
+        lambda: sender.picker.isVisible() and sender.picker.info is not None and ready(), timeout=WAIT_MS
+    )
 
 
 def test_a_local_apk_shows_its_own_name_and_version_and_is_pushed_as_that_file(sender, accounts, tmp_path):
@@ -50,7 +53,11 @@ def test_a_local_apk_shows_its_own_name_and_version_and_is_pushed_as_that_file(s
 
     picker.row_for(accounts.ids["phone"]).checkbox.setChecked(True)
     (push,) = sender.send(picker.install_button)
-    assert (push["app"]["id"], push["app"]["name"], push["app"]["version"]) == ("org.fdroid.fdroid", "F-Droid", "1.20.0")
+    assert (push["app"]["id"], push["app"]["name"], push["app"]["version"]) == (
+        "org.fdroid.fdroid",
+        "F-Droid",
+        "1.20.0",
+    )
     assert push["package"]["format"] == "apk"
     assert push["package"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert push["package"]["url"] == f"/api/v1/packages/{push['package']['sha256']}"
@@ -65,8 +72,9 @@ def test_a_local_web_page_named_apk_is_refused_with_the_reason(sender, tmp_path)
     sender.window.navigate(path.as_uri())
     sender.qtbot.waitUntil(lambda: bool(refused), timeout=WAIT_MS)
 
-    assert refused == [(path.as_uri(), "This file is a web page, not an Android app (apk). "
-                                       "The site may need you to sign in first.")]
+    assert refused == [
+        (path.as_uri(), "This file is a web page, not an Android app (apk). The site may need you to sign in first.")
+    ]
     assert sender.sent == []
 
 
@@ -95,8 +103,9 @@ def test_a_web_page_served_as_apk_is_not_pushed_and_the_picker_says_why(sender, 
     sender.qtbot.mouseClick(picker.install_button, Qt.MouseButton.LeftButton)
     sender.qtbot.waitUntil(picker.error_label.isVisible, timeout=WAIT_MS)
 
-    assert picker.error_label.text() == ("Not sent: This file is a web page, not an Android app (apk). "
-                                         "The site may need you to sign in first.")
+    assert picker.error_label.text() == (
+        "Not sent: This file is a web page, not an Android app (apk). The site may need you to sign in first."
+    )
     assert sender.sent == []
     assert [p for p in accounts.phone.pushes("received") if p["app"]["id"] == "fake"] == []
 
@@ -134,7 +143,8 @@ def test_a_local_file_that_is_no_package_keeps_the_guess_and_says_why(tmp_path):
     path.write_text(LOGIN_PAGE)
     link = PackageLink(url=path.as_uri(), file_name=path.name)
     assert info_from_link(link).id == "fake"
-    assert local_package_problem(link) == ("This file is a web page, not an Android app (apk). "
-                                           "The site may need you to sign in first.")
+    assert local_package_problem(link) == (
+        "This file is a web page, not an Android app (apk). The site may need you to sign in first."
+    )
     path.unlink()
     assert local_package_problem(link) == "fake.apk is no longer on this computer."

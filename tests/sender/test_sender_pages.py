@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.helpers.relay_process import RelayProcess
-from tests.sender.sender_helpers import WAIT_MS, SenderHarness, make_accounts
 from relay_server.demo_catalog import build_package
 from shared.protocol import PushMode
+from tests.helpers.relay_process import RelayProcess
+from tests.sender.sender_helpers import WAIT_MS, SenderHarness, make_accounts
 
 pytestmark = pytest.mark.qt
 

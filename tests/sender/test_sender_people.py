@@ -83,13 +83,17 @@ def test_devices_are_renamed_and_removed_and_a_removed_one_is_signed_out(qtbot, 
     phone_id, tablet_id = accounts.ids["phone"], accounts.ids["tablet"]
     qtbot.waitUntil(lambda: phone_id in dialog.device_rows, timeout=WAIT_MS)
     this = sender.app.profile.settings.device_id
-    assert this in dialog.device_rows and "this computer" in dialog.device_rows[this].findChildren(
-        type(dialog.message))[1].text()
+    assert (
+        this in dialog.device_rows
+        and "this computer" in dialog.device_rows[this].findChildren(type(dialog.message))[1].text()
+    )
     assert accounts.ids["friend_phone"] not in dialog.device_rows  # a friend's device is not yours to manage
 
     _click(qtbot, dialog, dialog.device_rows, phone_id, "Rename")
-    qtbot.waitUntil(lambda: {d["id"]: d["name"] for d in sender.app.client.devices()}.get(phone_id)
-                    == "Ben's work phone", timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: {d["id"]: d["name"] for d in sender.app.client.devices()}.get(phone_id) == "Ben's work phone",
+        timeout=WAIT_MS,
+    )
 
     _click(qtbot, dialog, dialog.device_rows, tablet_id, "Remove")
     qtbot.waitUntil(lambda: tablet_id not in {d["id"] for d in sender.app.client.devices()}, timeout=WAIT_MS)

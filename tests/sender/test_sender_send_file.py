@@ -21,12 +21,14 @@ def _drop(window, path) -> None:
     """Drop a file on the window, as a file manager would."""
     data = QMimeData()
     data.setUrls([QUrl.fromLocalFile(str(path))])
-    enter = QDragEnterEvent(QPointF(200, 200), Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton,
-                            Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        QPointF(200, 200), Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     window.dragEnterEvent(enter)
     assert enter.isAccepted(), "the window takes files dropped on it"
-    event = QDropEvent(QPointF(200, 200), Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(200, 200), Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     window.dropEvent(event)  # what Qt calls for a drop on the window (after dragEnterEvent accepted it)
 
 
@@ -73,8 +75,7 @@ def test_a_dropped_apk_the_store_never_saw_is_uploaded_and_pushed(sender, accoun
     sha = hashlib.sha256(apk.read_bytes()).hexdigest()
     assert push["package"]["url"] == f"/api/v1/packages/{sha}" and push["package"]["sha256"] == sha
     assert statuses and statuses[0].startswith("Uploading 300 kB to your relay…"), statuses
-    download = requests.get(accounts.phone.url(push["package"]["url"]), headers=accounts.phone._headers(),
-                            timeout=30)
+    download = requests.get(accounts.phone.url(push["package"]["url"]), headers=accounts.phone._headers(), timeout=30)
     assert download.content == apk.read_bytes()
 
 
@@ -99,9 +100,11 @@ def test_a_relay_that_refuses_the_upload_is_said_in_a_sentence(sender, accounts,
     tests in tests/relay/test_uploads.py) reaches the picker as the relay's sentence."""
     from shared.relay_client import RelayError
 
-    said = ("your account keeps 4.9 GB of uploaded packages on the relay and may keep 5.4 GB; this one "
-            "(3.2 MB) does not fit. Uploads are deleted once their pushes are done: try again after the "
-            "phones installed them")
+    said = (
+        "your account keeps 4.9 GB of uploaded packages on the relay and may keep 5.4 GB; this one "
+        "(3.2 MB) does not fit. Uploads are deleted once their pushes are done: try again after the "
+        "phones installed them"
+    )
 
     def refuse(path, fmt=None, progress=None):
         raise RelayError(507, "quota_exceeded", said)

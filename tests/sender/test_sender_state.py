@@ -12,20 +12,42 @@ APP = {"id": "org.example", "name": "Example", "version": "1.0"}
 
 
 def push(push_id: str, state: str = "sent", updated: str = "2026-11-26T10:00:00+00:00", **kw) -> dict:
-    return push_json(push_id, app=APP, state=state, owner="ben", created_at=kw.pop("created", updated),
-                     updated_at=updated, **kw)
+    return push_json(
+        push_id, app=APP, state=state, owner="ben", created_at=kw.pop("created", updated), updated_at=updated, **kw
+    )
 
 
 def test_board_applies_updates_and_ignores_stale_ones():
     board = PushBoard()
     board.add_pushes([push("p1")])
-    entry = board.apply_update({"push_id": "p1", "device_id": "d1", "state": "downloading", "bytes_done": 37, "bytes_total": 100,
-                                "updated_at": "2026-11-26T10:00:05+00:00"})
+    entry = board.apply_update(
+        {
+            "push_id": "p1",
+            "device_id": "d1",
+            "state": "downloading",
+            "bytes_done": 37,
+            "bytes_total": 100,
+            "updated_at": "2026-11-26T10:00:05+00:00",
+        }
+    )
     assert entry.label == "Downloading 37%" and entry.cancellable
-    assert board.apply_update({"push_id": "p1", "device_id": "d1", "state": "delivered", "updated_at": "2026-11-26T10:00:01+00:00"}) is None
+    assert (
+        board.apply_update(
+            {"push_id": "p1", "device_id": "d1", "state": "delivered", "updated_at": "2026-11-26T10:00:01+00:00"}
+        )
+        is None
+    )
     assert board.get("p1").label == "Downloading 37%"
     assert board.apply_update({"push_id": "unknown", "device_id": "d1", "state": "installed"}) is None
-    board.apply_update({"push_id": "p1", "device_id": "d1", "state": "failed", "detail": "no space", "updated_at": "2026-11-26T10:00:09+00:00"})
+    board.apply_update(
+        {
+            "push_id": "p1",
+            "device_id": "d1",
+            "state": "failed",
+            "detail": "no space",
+            "updated_at": "2026-11-26T10:00:09+00:00",
+        }
+    )
     assert board.get("p1").label == "Failed: no space"
     board.add_pushes([push("p1", "installed", "2026-11-26T10:01:00+00:00")])
     assert board.get("p1").label == "Installed" and board.get("p1").finished and not board.get("p1").cancellable
@@ -33,7 +55,9 @@ def test_board_applies_updates_and_ignores_stale_ones():
 
 def test_board_lists_newest_first():
     board = PushBoard()
-    board.add_pushes([push("old", created="2026-11-26T09:00:00+00:00"), push("new", created="2026-11-26T11:00:00+00:00")])
+    board.add_pushes(
+        [push("old", created="2026-11-26T09:00:00+00:00"), push("new", created="2026-11-26T11:00:00+00:00")]
+    )
     assert [e.push_id for e in board.entries()] == ["new", "old"]
 
 

@@ -10,9 +10,9 @@ from desktop_sender.app import SenderApp, SenderOptions
 from desktop_sender.install_info import PackageLink
 from desktop_sender.profile import SenderProfile
 from desktop_sender.push_board import PushBoard
-from tests.helpers.messages import push_json
 from shared.local_relay import free_port
 from shared.messages import InstallInfo, PackageRef
+from tests.helpers.messages import push_json
 from tests.sender.sender_helpers import WAIT_MS
 
 pytestmark = pytest.mark.qt
@@ -71,12 +71,22 @@ def test_long_reasons_wrap_inside_the_pushes_panel_at_a_small_window(qtbot, make
     sender.window.show()
     sender.window.show_pushes()
     board = PushBoard()
-    long_reason = ("The package server https://downloads.example.com/releases/2026/very-long-folder-name/"
-                   "org.example.an-app-with-a-long-name-3.14.159.apk answered HTTP 503 and the phone will try again")
-    board.add_pushes([push_json(
-        "p_long", app={"id": "org.example.long", "name": "An app with a rather long name indeed"},
-        device_id="phone", device_name="Anna's Pixel 8 Pro with a long name", state="failed", detail=long_reason,
-    )])
+    long_reason = (
+        "The package server https://downloads.example.com/releases/2026/very-long-folder-name/"
+        "org.example.an-app-with-a-long-name-3.14.159.apk answered HTTP 503 and the phone will try again"
+    )
+    board.add_pushes(
+        [
+            push_json(
+                "p_long",
+                app={"id": "org.example.long", "name": "An app with a rather long name indeed"},
+                device_id="phone",
+                device_name="Anna's Pixel 8 Pro with a long name",
+                state="failed",
+                detail=long_reason,
+            )
+        ]
+    )
     panel = sender.window.pushes_panel
     panel.username = "anna"
     panel.set_entries(board.entries())
@@ -93,12 +103,22 @@ def test_long_reasons_wrap_inside_the_pushes_panel_at_a_small_window(qtbot, make
 def test_the_picker_shows_the_size_of_the_format_that_was_clicked(qtbot, make_sender):
     sender = make_sender(interactive=False)
     sender.window.show()
-    info = InstallInfo(id="im.vector.app", name="Element", version="1.6.0", size=45_400_000, packages=(
-        PackageRef(format="ipa", url="http://store.test/element.ipa", size=45_400_000),
-        PackageRef(format="apk", url="http://store.test/element.apk", size=23_500_000),
-    ))
-    link = PackageLink(url="http://store.test/element.apk", file_name="element.apk",
-                       mime_type="application/vnd.android.package-archive", page_url="http://store.test/")
+    info = InstallInfo(
+        id="im.vector.app",
+        name="Element",
+        version="1.6.0",
+        size=45_400_000,
+        packages=(
+            PackageRef(format="ipa", url="http://store.test/element.ipa", size=45_400_000),
+            PackageRef(format="apk", url="http://store.test/element.apk", size=23_500_000),
+        ),
+    )
+    link = PackageLink(
+        url="http://store.test/element.apk",
+        file_name="element.apk",
+        mime_type="application/vnd.android.package-archive",
+        page_url="http://store.test/",
+    )
 
     sender.window.show_picker()
     sender.window.picker.open_for(info, link)

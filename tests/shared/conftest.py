@@ -16,8 +16,9 @@ import http.server
 import json
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -60,8 +61,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # -- plain replies
 
-    def reply(self, status: int, body: Any = b"", content_type: str = "application/json",
-              headers: dict[str, str] | None = None) -> None:
+    def reply(
+        self,
+        status: int,
+        body: Any = b"",
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         if not isinstance(body, (bytes, str)):
             body = json.dumps(body)
         if isinstance(body, str):

@@ -30,15 +30,34 @@ def test_headless_demo_installs_an_app_and_writes_every_screenshot(tmp_path):
     shots = tmp_path / "shots"
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     result = subprocess.run(
-        [sys.executable, "-m", "shared.cli", "demo", "--data-dir", str(tmp_path / "demo"),
-         "--screenshots", str(shots), "--demo-scale", "0.05"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=220,
+        [
+            sys.executable,
+            "-m",
+            "shared.cli",
+            "demo",
+            "--data-dir",
+            str(tmp_path / "demo"),
+            "--screenshots",
+            str(shots),
+            "--demo-scale",
+            "0.05",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=220,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "running the demo headless" in result.stdout
     names = {p.name for p in shots.glob("*.png")}
-    assert names == {"sender-picker.png", "sender-pushes.png", "receiver-phone.png", "receiver-tablet.png",
-                     "receiver-sam-phone.png"}
+    assert names == {
+        "sender-picker.png",
+        "sender-pushes.png",
+        "receiver-phone.png",
+        "receiver-tablet.png",
+        "receiver-sam-phone.png",
+    }
     assert all((shots / n).stat().st_size > 10_000 for n in names)  # real pictures, not empty files
     installed = json.loads((tmp_path / "demo" / "receivers" / "phone" / "installed.json").read_text())
     assert len(installed) == 1  # the tour's one push, installed on the phone, verified

@@ -109,7 +109,7 @@ def test_parses_id_event_and_data(server, client):
         "\n"
         "id: 8\n"
         "event: push_update\n"
-        "data: {\"a\":\n"
+        'data: {"a":\n'
         "data:  [1, 2]}\n"
         "\n"
         "id:9\n"
@@ -145,7 +145,7 @@ def test_only_the_first_space_after_the_colon_is_removed(server, client):
 
 
 def test_crlf_line_endings(server, client):
-    server.app = serve_once("id: 3\r\nevent: push\r\ndata: {\"x\": 1}\r\n\r\n", then="hold")
+    server.app = serve_once('id: 3\r\nevent: push\r\ndata: {"x": 1}\r\n\r\n', then="hold")
     assert take(EventStream(client), 1) == [Event(3, "push", {"x": 1})]
 
 
@@ -164,7 +164,7 @@ def test_non_numeric_id_is_ignored(server, client):
 def test_an_event_split_across_writes_is_assembled(server, client):
     def app(h):
         h.start_events()
-        for piece in ("id: 1", "2\nevent: pu", "sh\ndata: {\"a\"", ": 1}\n", "\n"):
+        for piece in ("id: 1", "2\nevent: pu", 'sh\ndata: {"a"', ": 1}\n", "\n"):
             h.send_events(piece)
             time.sleep(0.02)
         h.hold()
@@ -196,7 +196,7 @@ def test_events_arrive_as_they_are_sent_on_a_close_delimited_stream(server, clie
     # Each event must be delivered when it arrives, not when the connection finally closes.
     def app(h):
         h.start_events(chunked=False)
-        h.send_events("id: 1\nevent: push\ndata: {\"n\": 1}\n\n")
+        h.send_events('id: 1\nevent: push\ndata: {"n": 1}\n\n')
         h.hold()
 
     server.app = app
@@ -205,7 +205,9 @@ def test_events_arrive_as_they_are_sent_on_a_close_delimited_stream(server, clie
         event = r.next(timeout=2.0)
     except queue.Empty:
         event = None
-    assert event == Event(1, "push", {"n": 1}), "the event was not delivered within 2 s while the connection stayed open"
+    assert event == Event(1, "push", {"n": 1}), (
+        "the event was not delivered within 2 s while the connection stayed open"
+    )
 
 
 # --------------------------------------------------------------------------- reconnecting
@@ -232,7 +234,9 @@ def test_reconnects_after_the_connection_ends_and_resumes_from_the_last_id(serve
     assert second.header("Last-Event-ID") == "2"
     assert second.header("Authorization") == "Bearer tok-123"
     assert stream.last_event_id == 3
-    assert status_log.states == ["connecting", "connected", "reconnecting", "connecting", "connected", "closed"], status_log.items
+    assert status_log.states == ["connecting", "connected", "reconnecting", "connecting", "connected", "closed"], (
+        status_log.items
+    )
     lost = status_log.items[2]
     assert lost.retry_in == 0.0 and lost.error
     assert status_log.items[-1] == ConnectionStatus("closed")

@@ -60,8 +60,9 @@ def test_an_apk_gives_its_application_id_name_version_and_code(tmp_path):
 
 
 def test_an_ipa_gives_its_bundle_id_name_and_versions(tmp_path):
-    path = _write(tmp_path, "Notes.ipa", build_package("ipa", "org.example.notes", "Notes", "3.0", 30,
-                                                         runtime="iOS 15+"))
+    path = _write(
+        tmp_path, "Notes.ipa", build_package("ipa", "org.example.notes", "Notes", "3.0", 30, runtime="iOS 15+")
+    )
     assert inspect_package(path, "ipa") == PackageFacts("ipa", "org.example.notes", "Notes", "3.0", 30)
 
 
@@ -89,7 +90,9 @@ def test_a_label_given_as_a_string_resource_is_looked_up_in_resources_arsc(tmp_p
     """Real apps say android:label="@string/app_name": the name is in resources.arsc."""
     label_id = 0x7F0B0000  # package 0x7f, type 0x0b ("string"), entry 0
     manifest = android_manifest("org.example.notes", 30, "3.0", label_id)
-    apk = _zip({"AndroidManifest.xml": manifest, "resources.arsc": _arsc(0x0B, ["Notes Pro"]), "classes.dex": b"dex\n035\0"})
+    apk = _zip(
+        {"AndroidManifest.xml": manifest, "resources.arsc": _arsc(0x0B, ["Notes Pro"]), "classes.dex": b"dex\n035\0"}
+    )
     path = _write(tmp_path, "notes.apk", apk)
     assert inspect_package(path, "apk") == PackageFacts("apk", "org.example.notes", "Notes Pro", "3.0", 30)
 
@@ -126,17 +129,21 @@ def test_resolving_a_resource_in_damaged_resources_gives_none():
 def test_a_web_page_called_apk_is_refused_with_a_clear_reason(tmp_path):
     path = _write(tmp_path, "fake.apk", LOGIN_PAGE)
     refusal = _refusal(path, "apk")
-    assert str(refusal) == ("This file is a web page, not an Android app (apk). "
-                            "The site may need you to sign in first.")
+    assert str(refusal) == (
+        "This file is a web page, not an Android app (apk). The site may need you to sign in first."
+    )
     assert refusal.reason == "web_page"
 
 
-@pytest.mark.parametrize("page", [
-    b"\xef\xbb\xbf\n\n  <!doctype HTML><html><body>Not found</body></html>",
-    b'<?xml version="1.0"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "x"><html></html>',
-    b"<html><head><title>403 Forbidden</title></head></html>",
-    b"<!-- cached page -->\n<div>Please log in</div>",
-])
+@pytest.mark.parametrize(
+    "page",
+    [
+        b"\xef\xbb\xbf\n\n  <!doctype HTML><html><body>Not found</body></html>",
+        b'<?xml version="1.0"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "x"><html></html>',
+        b"<html><head><title>403 Forbidden</title></head></html>",
+        b"<!-- cached page -->\n<div>Please log in</div>",
+    ],
+)
 def test_web_pages_are_recognised_however_they_start(tmp_path, page):
     assert looks_like_web_page(page)
     assert _refusal(_write(tmp_path, "x.ipa", page), "ipa").reason == "web_page"
@@ -300,9 +307,25 @@ def _arsc(type_id: int, values: list[str], utf8: bool = False) -> bytes:
     entries = b"".join(struct.pack("<HHIHBBI", 8, 0, i, 8, 0, 0x03, i) for i in range(len(values)))
     offsets = struct.pack(f"<{len(values)}I", *(16 * i for i in range(len(values))))
     header_size = 20 + len(config)
-    type_chunk = struct.pack("<HHIBBHII", 0x0201, header_size, header_size + len(offsets) + len(entries),
-                             type_id, 0, 0, len(values), header_size + len(offsets)) + config + offsets + entries
-    spec = struct.pack("<HHIBBHI", 0x0202, 16, 16 + 4 * len(values), type_id, 0, 0, len(values)) + b"\0" * 4 * len(values)
+    type_chunk = (
+        struct.pack(
+            "<HHIBBHII",
+            0x0201,
+            header_size,
+            header_size + len(offsets) + len(entries),
+            type_id,
+            0,
+            0,
+            len(values),
+            header_size + len(offsets),
+        )
+        + config
+        + offsets
+        + entries
+    )
+    spec = struct.pack("<HHIBBHI", 0x0202, 16, 16 + 4 * len(values), type_id, 0, 0, len(values)) + b"\0" * 4 * len(
+        values
+    )
     name = "org.example.notes".encode("utf-16-le").ljust(256, b"\0")
     header = struct.pack("<I", 0x7F) + name + struct.pack("<IIIII", 288, 0, 288 + len(type_strings), 0, 0)
     body = type_strings + key_strings + spec + type_chunk
@@ -323,6 +346,7 @@ def _serve(server, files: dict[str, bytes]) -> None:
             handler.reply(201, {"pushes": [{"id": "p_1", "device_id": "phone-1"}]})
         else:
             handler.error(404, "not_found", "nothing here")
+
     server.app = app
 
 
@@ -331,8 +355,13 @@ def _push_link(server, client, path: str, **app_fields):
 
     client.key = DeviceKey.generate()
     name = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    app = {"id": name.split("-")[0], "name": name, "version": None,
-           "packages": [{"format": "apk", "url": server.url + path}], **app_fields}
+    app = {
+        "id": name.split("-")[0],
+        "name": name,
+        "version": None,
+        "packages": [{"format": "apk", "url": server.url + path}],
+        **app_fields,
+    }
     return client.push(app, "install_now", ["phone-1"], platforms={"phone-1": "android"})
 
 
@@ -342,8 +371,9 @@ def test_the_sender_refuses_a_web_page_called_apk_and_pushes_nothing(server, cli
     _serve(server, {"/dl/fake.apk": LOGIN_PAGE})
     with pytest.raises(PackageRefused) as info:
         _push_link(server, client, "/dl/fake.apk")
-    assert info.value.message == ("This file is a web page, not an Android app (apk). "
-                                  "The site may need you to sign in first.")
+    assert info.value.message == (
+        "This file is a web page, not an Android app (apk). The site may need you to sign in first."
+    )
     assert info.value.status is not None and not info.value.transient  # shown as is, not "relay down"
     assert server.requests_to("/api/v1/pushes") == []
 
@@ -356,7 +386,10 @@ def test_the_sender_refuses_a_download_cut_short(server, client):
     _serve(server, {"/dl/notes.apk": data[:30_000]})
     with pytest.raises(PackageRefused) as info:
         _push_link(server, client, "/dl/notes.apk")
-    assert explain(info.value).text == "The download is incomplete: the APK archive is cut short. Try downloading it again."
+    assert (
+        explain(info.value).text
+        == "The download is incomplete: the APK archive is cut short. Try downloading it again."
+    )
     assert server.requests_to("/api/v1/pushes") == []
 
 

@@ -25,7 +25,10 @@ def test_the_qr_payload_carries_relay_code_and_fingerprint():
     text = qr_payload("https://relay.example:8765/", "ABCD-EFGH", "f0ca 0bc1 c0ae c7c5")
 
     assert text.startswith("appbeam://pair?")
-    assert parse_qr_payload(text) == {"relay": "https://relay.example:8765", "code": "ABCD-EFGH",
-                                      "fp": "f0ca 0bc1 c0ae c7c5"}
+    assert parse_qr_payload(text) == {
+        "relay": "https://relay.example:8765",
+        "code": "ABCD-EFGH",
+        "fp": "f0ca 0bc1 c0ae c7c5",
+    }
     with pytest.raises(ValueError, match="not an Appbeam pairing code"):
         parse_qr_payload("https://example.com/?code=ABCD-EFGH")

@@ -67,8 +67,23 @@ def test_good_profile_names(tmp_path, monkeypatch, profile):
 
 @pytest.mark.parametrize(
     "profile",
-    ["", ".", "..", "../escape", "a/b", "a\\b", "/abs", ".hidden", "-flag", "_x", "has space", "x" * 65,
-     "naïve", "a\x00b", "phone\n"],
+    [
+        "",
+        ".",
+        "..",
+        "../escape",
+        "a/b",
+        "a\\b",
+        "/abs",
+        ".hidden",
+        "-flag",
+        "_x",
+        "has space",
+        "x" * 65,
+        "naïve",
+        "a\x00b",
+        "phone\n",
+    ],
 )
 def test_bad_profile_names_are_rejected_and_nothing_is_created(tmp_path, monkeypatch, profile):
     monkeypatch.setenv("APPBEAM_HOME", str(tmp_path / "home"))

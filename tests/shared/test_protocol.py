@@ -77,7 +77,7 @@ def test_states_without_exits_are_the_final_states_the_device_cannot_reopen():
 
 
 def test_only_the_device_reopens_its_own_declined_push_and_only_into_a_new_download():
-    assert REOPENABLE_STATES == {S.DECLINED}
+    assert {S.DECLINED} == REOPENABLE_STATES
     assert REOPENABLE_STATES <= FINAL_STATES  # the sender stops waiting on it all the same
     # Download again starts as a Download tap does; it cannot skip to verifying or installed.
     assert TRANSITIONS[S.DECLINED] == {S.DOWNLOADING, S.WAITING_FOR_WIFI, S.PAUSED}
@@ -113,7 +113,7 @@ def test_verifying_and_installing_can_only_finish_or_fail():
 
 
 def test_state_sets_are_consistent():
-    assert UNACKNOWLEDGED_STATES == {S.QUEUED, S.SENT}
+    assert {S.QUEUED, S.SENT} == UNACKNOWLEDGED_STATES
     assert not (CANCELLABLE_STATES & FINAL_STATES)
     assert S.QUEUED not in DEVICE_REPORTED_STATES and S.SENT not in DEVICE_REPORTED_STATES
     for state in CANCELLABLE_STATES:
@@ -288,8 +288,11 @@ def test_install_info_minimal_and_normalised():
     assert info == InstallInfo(id="a")
     assert info.packages == ()
     assert info.to_dict()["packages"] == []
-    app = {"id": "a", "name": "  VLC  ", "packages": [{"format": " APK ", "url": "http://h/a.apk",
-                                                       "sha256": SHA.upper()}]}
+    app = {
+        "id": "a",
+        "name": "  VLC  ",
+        "packages": [{"format": " APK ", "url": "http://h/a.apk", "sha256": SHA.upper()}],
+    }
     info = InstallInfo.from_dict(app)
     assert info.name == "VLC"
     assert info.packages[0].format == "apk"
@@ -306,8 +309,14 @@ def test_install_info_does_not_modify_its_input():
 
 @pytest.mark.parametrize(
     "url",
-    ["/api/v1/packages/" + SHA, "/files/" + SHA + "/app.apk", "http://h/a.apk", "https://h:8443/a?x=1",
-     "http://127.0.0.1:65535/a", "http://[::1]:8765/a"],
+    [
+        "/api/v1/packages/" + SHA,
+        "/files/" + SHA + "/app.apk",
+        "http://h/a.apk",
+        "https://h:8443/a?x=1",
+        "http://127.0.0.1:65535/a",
+        "http://[::1]:8765/a",
+    ],
 )
 def test_accepted_package_urls(url):
     info = InstallInfo.from_dict({"id": "a", "icon_url": url, "packages": [{"format": "apk", "url": url}]})
@@ -343,8 +352,11 @@ BAD_APPS = [
     ("packages", "apk", "app.packages"),
     ("packages", {"format": "apk"}, "app.packages"),
     ("packages", [{"format": "apk", "url": f"http://h/{i}.apk"} for i in range(17)], "app.packages"),
-    ("packages", [{"format": "apk", "url": "http://h/a.apk"}, {"format": "APK", "url": "http://h/b.apk"}],
-     "app.packages"),
+    (
+        "packages",
+        [{"format": "apk", "url": "http://h/a.apk"}, {"format": "APK", "url": "http://h/b.apk"}],
+        "app.packages",
+    ),
     ("packages.0", "not an object", "app.packages[0]"),
     ("packages.0", None, "app.packages[0]"),
     ("packages.0.format", ..., "app.packages[0].format"),
@@ -412,9 +424,15 @@ def test_install_info_must_be_an_object(data):
 
 
 def test_limits_are_inclusive():
-    app = {"id": "x" * 200, "name": "n" * 200, "version": "v" * 64, "size": MAX_INT, "version_code": 0,
-           "description": "d" * 2000, "packages": [{"format": f, "url": f"http://h/a.{f}"}
-                                                   for f in list(FORMAT_MIME_TYPES)[:14]]}
+    app = {
+        "id": "x" * 200,
+        "name": "n" * 200,
+        "version": "v" * 64,
+        "size": MAX_INT,
+        "version_code": 0,
+        "description": "d" * 2000,
+        "packages": [{"format": f, "url": f"http://h/a.{f}"} for f in list(FORMAT_MIME_TYPES)[:14]],
+    }
     info = InstallInfo.from_dict(app)
     assert info.size == MAX_INT and len(info.packages) == len(FORMAT_MIME_TYPES)
 
@@ -445,8 +463,11 @@ def test_parse_helpers():
         (lambda v: parse_app_id(v), "org.videolan.vlc\n", "app.id"),
         (lambda v: parse_device_id(v, "sender.device_id"), "phone-1\n", "sender.device_id"),
         (lambda v: parse_sha256(v, "package.sha256"), SHA + "\n", "package.sha256"),
-        (lambda v: PackageRef.from_dict({"format": "apk", "url": "http://h/a", "sha256": v}), SHA + "\n",
-         "package.sha256"),
+        (
+            lambda v: PackageRef.from_dict({"format": "apk", "url": "http://h/a", "sha256": v}),
+            SHA + "\n",
+            "package.sha256",
+        ),
     ],
     ids=["install_info.id", "parse_app_id", "parse_device_id", "parse_sha256", "package.sha256"],
 )
@@ -641,8 +662,10 @@ def test_state_label_with_progress_and_detail():
     assert state_label("paused", 42, "x") == "Paused"
     assert state_label("installed", 100, "done") == "Installed"
     # a phone that could not install by itself says why when it acknowledges
-    assert state_label("delivered", detail="waiting for the user: the push is not signed") == \
-        "Delivered, waiting for the user: the push is not signed"
+    assert (
+        state_label("delivered", detail="waiting for the user: the push is not signed")
+        == "Delivered, waiting for the user: the push is not signed"
+    )
     with pytest.raises(ValueError):
         state_label("bogus")
 
@@ -655,23 +678,43 @@ json_values = st.recursive(
     max_leaves=12,
 )
 _formats = st.sampled_from(sorted(FORMAT_MIME_TYPES)) | st.text(max_size=20)
-_urls = st.sampled_from(["http://h/a.apk", "https://h:8443/x", "/files/a/b.apk", "//h/x", "http://h:99999/",
-                         "http://[::1", "ftp://h/", "http://", "http://h:-1/"]) | st.text(max_size=40)
+_urls = st.sampled_from(
+    [
+        "http://h/a.apk",
+        "https://h:8443/x",
+        "/files/a/b.apk",
+        "//h/x",
+        "http://h:99999/",
+        "http://[::1",
+        "ftp://h/",
+        "http://",
+        "http://h:-1/",
+    ]
+) | st.text(max_size=40)
 _sizes = st.integers(min_value=-2, max_value=2**64) | st.booleans() | st.floats(allow_nan=False)
-_packages = st.fixed_dictionaries({}, optional={"format": _formats | json_values, "url": _urls | json_values,
-                                                "sha256": st.text(alphabet="0123456789abcdefABCDEF\n ", max_size=66)
-                                                | json_values, "size": _sizes | json_values})
-_apps = st.fixed_dictionaries({}, optional={
-    "id": st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,5}") | st.text(max_size=10) | json_values,
-    "name": st.text(max_size=210) | json_values,
-    "version": st.text(max_size=70) | json_values,
-    "version_code": _sizes | json_values,
-    "size": _sizes | json_values,
-    "icon_url": _urls | json_values,
-    "runtime": st.text() | json_values,
-    "description": st.text() | json_values,
-    "packages": st.lists(_packages | json_values, max_size=18) | json_values,
-})
+_packages = st.fixed_dictionaries(
+    {},
+    optional={
+        "format": _formats | json_values,
+        "url": _urls | json_values,
+        "sha256": st.text(alphabet="0123456789abcdefABCDEF\n ", max_size=66) | json_values,
+        "size": _sizes | json_values,
+    },
+)
+_apps = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,5}") | st.text(max_size=10) | json_values,
+        "name": st.text(max_size=210) | json_values,
+        "version": st.text(max_size=70) | json_values,
+        "version_code": _sizes | json_values,
+        "size": _sizes | json_values,
+        "icon_url": _urls | json_values,
+        "runtime": st.text() | json_values,
+        "description": st.text() | json_values,
+        "packages": st.lists(_packages | json_values, max_size=18) | json_values,
+    },
+)
 
 
 @settings(max_examples=400, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -687,12 +730,28 @@ def test_install_info_from_arbitrary_json_raises_only_protocol_error(data):
 
 
 @settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=json_values | st.fixed_dictionaries({}, optional={
-    "push_id": st.text(max_size=70) | json_values, "mode": st.sampled_from(["install_now", "notify"]) | json_values,
-    "sender": st.fixed_dictionaries({}, optional={"username": st.text(max_size=70) | json_values,
-                                                  "device_id": st.text(max_size=10) | json_values,
-                                                  "device_name": json_values}) | json_values,
-    "app": _apps | json_values, "package": _packages | json_values, "created_at": st.text() | json_values}))
+@given(
+    data=json_values
+    | st.fixed_dictionaries(
+        {},
+        optional={
+            "push_id": st.text(max_size=70) | json_values,
+            "mode": st.sampled_from(["install_now", "notify"]) | json_values,
+            "sender": st.fixed_dictionaries(
+                {},
+                optional={
+                    "username": st.text(max_size=70) | json_values,
+                    "device_id": st.text(max_size=10) | json_values,
+                    "device_name": json_values,
+                },
+            )
+            | json_values,
+            "app": _apps | json_values,
+            "package": _packages | json_values,
+            "created_at": st.text() | json_values,
+        },
+    )
+)
 def test_push_message_from_arbitrary_json_raises_only_protocol_error(data):
     try:
         PushMessage.from_dict(data)

@@ -32,8 +32,18 @@ def test_error_body_becomes_relay_error(server, client):
 
 @pytest.mark.parametrize(
     "status, transient",
-    [(400, False), (401, False), (403, False), (404, False), (413, False), (422, False), (429, True),
-     (500, True), (502, True), (503, True)],
+    [
+        (400, False),
+        (401, False),
+        (403, False),
+        (404, False),
+        (413, False),
+        (422, False),
+        (429, True),
+        (500, True),
+        (502, True),
+        (503, True),
+    ],
 )
 def test_transient_only_for_overload_and_server_errors(server, client, status, transient):
     server.app = lambda h: h.error(status, "some_code", "some message")
@@ -77,8 +87,15 @@ def test_empty_error_body_uses_the_reason_phrase(server, client):
 
 @pytest.mark.parametrize(
     "header, expected",
-    [("7", 7.0), ("1.5", 1.5), ("0", 0.0), (None, None), ("", None), ("soon", None),
-     ("Wed, 21 Oct 2026 07:28:00 GMT", None)],
+    [
+        ("7", 7.0),
+        ("1.5", 1.5),
+        ("0", 0.0),
+        (None, None),
+        ("", None),
+        ("soon", None),
+        ("Wed, 21 Oct 2026 07:28:00 GMT", None),
+    ],
 )
 def test_retry_after_is_parsed(server, client, header, expected):
     headers = {"Retry-After": header} if header is not None else {}
@@ -166,8 +183,11 @@ def test_requests_carry_json_bodies_and_query_parameters(server, client):
     assert parse_qs(urlsplit(devices.path).query) == {"format": ["apk", "ipa"]}
     assert (push.method, push.path) == ("POST", "/api/v1/pushes")
     assert push.header("Content-Type") == "application/json"
-    assert push.json == {"app": InstallInfo(id="org.videolan.vlc").to_dict(), "mode": "notify",
-                         "device_ids": ["phone-1", "tablet-1"]}
+    assert push.json == {
+        "app": InstallInfo(id="org.videolan.vlc").to_dict(),
+        "mode": "notify",
+        "device_ids": ["phone-1", "tablet-1"],
+    }
     assert progress.path == "/api/v1/pushes/p_1/events"
     assert progress.json == {"state": "downloading", "bytes_done": 5, "bytes_total": 10}
     assert failed.json == {"state": "failed", "detail": "no space"}
@@ -248,8 +268,11 @@ def test_login_keeps_the_token_and_logout_drops_it(server, make_client):
     client.health()
     login, me, logout, health = server.recorded
     assert login.header("Authorization") is None
-    assert login.json == {"username": "anna", "password": "secret123",
-                          "device": {**device.to_dict(), "public_key": client.key.public_key}}
+    assert login.json == {
+        "username": "anna",
+        "password": "secret123",
+        "device": {**device.to_dict(), "public_key": client.key.public_key},
+    }
     assert me.header("Authorization") == "Bearer fresh"
     assert logout.header("Authorization") == "Bearer fresh"
     assert health.header("Authorization") is None

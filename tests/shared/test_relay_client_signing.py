@@ -103,8 +103,11 @@ def push_message(reader: StreamReader, push_id: str) -> dict:
 
 def verifies(public_key: str, signature: dict, *, device_id: str, mode: str, app: dict, fmt: str) -> bool:
     parsed = PushSignature.from_dict(signature)
-    return verify(public_key, facts_for(parsed, device_id=device_id, mode=mode, app_id=app["id"],
-                                           version=app.get("version"), fmt=fmt), parsed.value)
+    return verify(
+        public_key,
+        facts_for(parsed, device_id=device_id, mode=mode, app_id=app["id"], version=app.get("version"), fmt=fmt),
+        parsed.value,
+    )
 
 
 def pinned_ring(tmp_path: Path, phone: RelayClient) -> KeyRing:
@@ -175,8 +178,12 @@ def test_a_package_url_without_sha256_is_hashed_by_the_sender_before_signing(rel
     sent = record_pushes(laptop)
 
     with PackageServer(body) as store, StreamReader(phone) as stream:
-        app = {"id": "org.example.hashme", "name": "Hash me", "version": "2.1",
-               "packages": [{"format": "apk", "url": store.url}]}
+        app = {
+            "id": "org.example.hashme",
+            "name": "Hash me",
+            "version": "2.1",
+            "packages": [{"format": "apk", "url": store.url}],
+        }
         (push,) = laptop.push(app, "install_now", ["anna-phone"])
         msg = push_message(stream, push["id"])
         fetches = list(store.requests)
@@ -189,8 +196,9 @@ def test_a_package_url_without_sha256_is_hashed_by_the_sender_before_signing(rel
     assert push["package"]["sha256"] == good_sha and push["package"]["size"] == len(body)
     assert push["mirrored"] is False
     assert msg["package"]["sha256"] == good_sha and msg["package"]["url"] == store.url
-    assert verifies(registered_key(phone, "anna-laptop"), signature, device_id="anna-phone", mode="install_now",
-                    app=app, fmt="apk")
+    assert verifies(
+        registered_key(phone, "anna-laptop"), signature, device_id="anna-phone", mode="install_now", app=app, fmt="apk"
+    )
     assert pinned_ring(tmp_path, phone).refusal(msg, "anna-phone") is None
     assert len(fetches) == 1, fetches
     assert fetches[0].get("User-Agent") == USER_AGENT
@@ -203,8 +211,12 @@ def test_a_package_the_sender_cannot_fetch_is_pushed_unhashed_and_cannot_install
     sent = record_pushes(laptop)
 
     with PackageServer(b"x" * 1000, fail_status=404, fail_times=10) as store, StreamReader(phone) as stream:
-        app = {"id": "org.example.gone", "name": "Gone", "version": "1.0",
-               "packages": [{"format": "apk", "url": store.url}]}
+        app = {
+            "id": "org.example.gone",
+            "name": "Gone",
+            "version": "1.0",
+            "packages": [{"format": "apk", "url": store.url}],
+        }
         (push,) = laptop.push(app, "install_now", ["anna-phone"])
         msg = push_message(stream, push["id"])
 
@@ -223,16 +235,26 @@ def test_a_notify_push_does_not_fetch_the_package_to_hash_it(relay, clients):
     sent = record_pushes(laptop)
 
     with PackageServer(b"y" * 1000) as store, StreamReader(phone) as stream:
-        app = {"id": "org.example.later", "name": "Later", "version": "1.0",
-               "packages": [{"format": "apk", "url": store.url}]}
+        app = {
+            "id": "org.example.later",
+            "name": "Later",
+            "version": "1.0",
+            "packages": [{"format": "apk", "url": store.url}],
+        }
         (push,) = laptop.push(app, "notify", ["anna-phone"])
         push_message(stream, push["id"])
         fetches = list(store.requests)
 
     assert fetches == []
     assert sent[0]["signatures"]["anna-phone"]["sha256"] is None
-    assert verifies(laptop.key.public_key, sent[0]["signatures"]["anna-phone"], device_id="anna-phone",
-                    mode="notify", app=app, fmt="apk")
+    assert verifies(
+        laptop.key.public_key,
+        sent[0]["signatures"]["anna-phone"],
+        device_id="anna-phone",
+        mode="notify",
+        app=app,
+        fmt="apk",
+    )
     assert push["signed"] is True and push["mode"] == "notify"
 
 
@@ -252,10 +274,22 @@ def test_a_push_by_app_id_only_signs_the_catalogs_version_and_sha256(relay, clie
     signature = request["signatures"]["anna-phone"]
     assert signature["sha256"] == apk["sha256"] == push["package"]["sha256"] == msg["package"]["sha256"]
     assert request["app"]["version"] == catalog["version"]  # what is signed is what is sent
-    assert verifies(registered_key(phone, "anna-laptop"), signature, device_id="anna-phone", mode="install_now",
-                    app=catalog, fmt="apk")
-    assert not verifies(registered_key(phone, "anna-laptop"), signature, device_id="anna-phone",
-                        mode="install_now", app={**catalog, "version": None}, fmt="apk")
+    assert verifies(
+        registered_key(phone, "anna-laptop"),
+        signature,
+        device_id="anna-phone",
+        mode="install_now",
+        app=catalog,
+        fmt="apk",
+    )
+    assert not verifies(
+        registered_key(phone, "anna-laptop"),
+        signature,
+        device_id="anna-phone",
+        mode="install_now",
+        app={**catalog, "version": None},
+        fmt="apk",
+    )
     assert pinned_ring(tmp_path, phone).refusal(msg, "anna-phone") is None
 
 

@@ -51,9 +51,16 @@ def _fixed_key() -> DeviceKey:
 
 
 def _facts(**changes) -> PushFacts:
-    facts = PushFacts(push_id="p_0123456789abcdef01234567", device_id="anna-phone", mode="install_now",
-                      app_id="org.videolan.vlc", version="3.6.0", format="apk", sha256=SHA_A,
-                      signed_at="2026-11-26T19:48:42Z")
+    facts = PushFacts(
+        push_id="p_0123456789abcdef01234567",
+        device_id="anna-phone",
+        mode="install_now",
+        app_id="org.videolan.vlc",
+        version="3.6.0",
+        format="apk",
+        sha256=SHA_A,
+        signed_at="2026-11-26T19:48:42Z",
+    )
     return dataclasses.replace(facts, **changes)
 
 
@@ -68,10 +75,15 @@ def test_a_signature_verifies_with_the_signers_public_key():
 
     assert verify(key.public_key, facts, signature.value)
     # The signature carries what the receiver needs to rebuild the facts, and nothing else.
-    assert (signature.push_id, signature.signed_at, signature.sha256) == (facts.push_id, facts.signed_at,
-                                                                          facts.sha256)
-    rebuilt = facts_for(signature, device_id=facts.device_id, mode=facts.mode, app_id=facts.app_id,
-                              version=facts.version, fmt=facts.format)
+    assert (signature.push_id, signature.signed_at, signature.sha256) == (facts.push_id, facts.signed_at, facts.sha256)
+    rebuilt = facts_for(
+        signature,
+        device_id=facts.device_id,
+        mode=facts.mode,
+        app_id=facts.app_id,
+        version=facts.version,
+        fmt=facts.format,
+    )
     assert rebuilt == facts
 
 
@@ -83,8 +95,13 @@ def test_a_signature_survives_its_trip_through_json():
     received = PushSignature.from_dict(sent)
 
     assert received == key.sign(facts)  # Ed25519 is deterministic: same facts, same signature
-    assert verify(key.public_key, facts_for(received, device_id=facts.device_id, mode=facts.mode, app_id=facts.app_id,
-                                                 version=None, fmt=facts.format), received.value)
+    assert verify(
+        key.public_key,
+        facts_for(
+            received, device_id=facts.device_id, mode=facts.mode, app_id=facts.app_id, version=None, fmt=facts.format
+        ),
+        received.value,
+    )
 
 
 # One changed value per fact. The test below checks that every field of PushFacts is here,
@@ -105,8 +122,9 @@ def test_every_fact_of_a_push_has_a_tampering_case():
     assert set(CHANGED) == {f.name for f in dataclasses.fields(PushFacts)}
 
 
-@pytest.mark.parametrize("field, value", [(f, v) for f, values in CHANGED.items() for v in values],
-                         ids=lambda x: repr(x))
+@pytest.mark.parametrize(
+    "field, value", [(f, v) for f, values in CHANGED.items() for v in values], ids=lambda x: repr(x)
+)
 def test_changing_any_single_fact_breaks_the_signature(field, value):
     key = DeviceKey.generate()
     facts = _facts()
@@ -136,21 +154,30 @@ def test_a_signature_with_one_bit_flipped_does_not_verify():
         assert not verify(key.public_key, facts, base64.b64encode(bytes(flipped)).decode())
 
 
-@pytest.mark.parametrize("public_key, value", [
-    ("not base64!", None),
-    ("", None),
-    (base64.b64encode(b"\x00" * 31).decode(), None),
-    (None, "not base64!"),
-    (None, ""),
-    (None, base64.b64encode(b"\x00" * 64).decode()),
-    (None, base64.b64encode(b"\x00" * 63).decode()),
-], ids=["key-not-base64", "key-empty", "key-31-bytes", "sig-not-base64", "sig-empty", "sig-zeros",
-        "sig-63-bytes"])
+@pytest.mark.parametrize(
+    "public_key, value",
+    [
+        ("not base64!", None),
+        ("", None),
+        (base64.b64encode(b"\x00" * 31).decode(), None),
+        (None, "not base64!"),
+        (None, ""),
+        (None, base64.b64encode(b"\x00" * 64).decode()),
+        (None, base64.b64encode(b"\x00" * 63).decode()),
+    ],
+    ids=["key-not-base64", "key-empty", "key-31-bytes", "sig-not-base64", "sig-empty", "sig-zeros", "sig-63-bytes"],
+)
 def test_verify_says_false_for_garbage_and_never_raises(public_key, value):
     key = DeviceKey.generate()
     facts = _facts()
-    assert verify(public_key if public_key is not None else key.public_key, facts,
-                  value if value is not None else key.sign(facts).value) is False
+    assert (
+        verify(
+            public_key if public_key is not None else key.public_key,
+            facts,
+            value if value is not None else key.sign(facts).value,
+        )
+        is False
+    )
 
 
 def test_the_context_string_is_part_of_what_is_signed():
@@ -210,8 +237,12 @@ def test_a_fixed_key_signs_exactly_the_canonical_bytes():
     assert key.public_key == RFC8032_PUBLIC_B64
     assert base64.b64decode(key.public_key) == RFC8032_PUBLIC
     assert base64.b64decode(signature.value) == independent
-    assert signature.to_dict() == {"push_id": facts.push_id, "signed_at": "2026-11-26T19:48:42Z",
-                                   "sha256": SHA_A, "value": base64.b64encode(independent).decode()}
+    assert signature.to_dict() == {
+        "push_id": facts.push_id,
+        "signed_at": "2026-11-26T19:48:42Z",
+        "sha256": SHA_A,
+        "value": base64.b64encode(independent).decode(),
+    }
     Ed25519PublicKey.from_public_bytes(RFC8032_PUBLIC).verify(independent, canonical)  # raises if not
     assert verify(RFC8032_PUBLIC_B64, facts, signature.value)
 
@@ -247,20 +278,28 @@ def test_load_or_create_loads_the_same_key_next_time(tmp_path):
 
 def test_load_or_create_loads_a_key_made_elsewhere(tmp_path):
     path = tmp_path / "device_key.pem"
-    path.write_bytes(Ed25519PrivateKey.from_private_bytes(RFC8032_PRIVATE).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    path.write_bytes(
+        Ed25519PrivateKey.from_private_bytes(RFC8032_PRIVATE).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
 
     assert DeviceKey.load_or_create(path).public_key == RFC8032_PUBLIC_B64
 
 
-@pytest.mark.parametrize("make", [
-    lambda: generate_private_key(SECP256R1()),
-    lambda: Ed448PrivateKey.generate(),
-], ids=["ecdsa-p256", "ed448"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: generate_private_key(SECP256R1()),
+        lambda: Ed448PrivateKey.generate(),
+    ],
+    ids=["ecdsa-p256", "ed448"],
+)
 def test_load_or_create_refuses_a_key_that_is_not_ed25519_and_keeps_the_file(tmp_path, make):
     path = tmp_path / "device_key.pem"
-    pem = make().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                               serialization.NoEncryption())
+    pem = make().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     path.write_bytes(pem)
 
     with pytest.raises(ValueError, match="Ed25519"):
@@ -291,18 +330,21 @@ def test_parse_public_key_accepts_and_normalises_a_real_key():
     assert parse_public_key(RFC8032_PUBLIC_B64, "device.public_key") == RFC8032_PUBLIC_B64
 
 
-@pytest.mark.parametrize("value, message", [
-    (None, "must be base64 text"),
-    (42, "must be base64 text"),
-    (b"11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", "must be base64 text"),
-    ("not base64!", "must be base64 text"),
-    ("11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo", "must be base64 text"),  # padding missing
-    ("A" * 300, "must be base64 text"),
-    ("", "must be 32 bytes"),
-    ("AAAA", "must be 32 bytes"),
-    (base64.b64encode(b"\x01" * 33).decode(), "must be 32 bytes"),
-    (base64.b64encode(b"\x01" * 64).decode(), "must be 32 bytes"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (None, "must be base64 text"),
+        (42, "must be base64 text"),
+        (b"11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", "must be base64 text"),
+        ("not base64!", "must be base64 text"),
+        ("11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo", "must be base64 text"),  # padding missing
+        ("A" * 300, "must be base64 text"),
+        ("", "must be 32 bytes"),
+        ("AAAA", "must be 32 bytes"),
+        (base64.b64encode(b"\x01" * 33).decode(), "must be 32 bytes"),
+        (base64.b64encode(b"\x01" * 64).decode(), "must be 32 bytes"),
+    ],
+)
 def test_parse_public_key_rejects_malformed_keys_naming_the_field(value, message):
     with pytest.raises(ProtocolError) as info:
         parse_public_key(value, "device.public_key")
@@ -321,25 +363,29 @@ def _good_signature_dict() -> dict:
     return DeviceKey.generate().sign(_facts()).to_dict()
 
 
-@pytest.mark.parametrize("change, field, message", [
-    ({"push_id": None}, "push_id", "must be 1-40"),
-    ({"push_id": ""}, "push_id", "must be 1-40"),
-    ({"push_id": "p" * 41}, "push_id", "must be 1-40"),
-    ({"push_id": "p 1"}, "push_id", "must be 1-40"),
-    ({"push_id": "p/1"}, "push_id", "must be 1-40"),
-    ({"push_id": 7}, "push_id", "must be 1-40"),
-    ({"signed_at": None}, "signed_at", "must be a time"),
-    ({"signed_at": "2026-11-26 19:48:42"}, "signed_at", "must be a time"),
-    ({"signed_at": "2026-11-26T19:48:42+00:00"}, "signed_at", "must be a time"),
-    ({"signed_at": "2026-13-26T19:48:42Z"}, "signed_at", "must be a time"),
-    ({"value": None}, "value", "must be base64 text"),
-    ({"value": "not base64!"}, "value", "must be base64 text"),
-    ({"value": "A" * 300}, "value", "must be base64 text"),
-    ({"value": base64.b64encode(b"\x00" * 32).decode()}, "value", "must be 64 bytes"),
-    ({"sha256": "abc"}, "sha256", "64 hexadecimal digits"),
-    ({"sha256": "g" * 64}, "sha256", "64 hexadecimal digits"),
-    ({"sha256": 12}, "sha256", "64 hexadecimal digits"),
-], ids=lambda x: repr(x) if not isinstance(x, dict) else "-".join(f"{k}={v!r}"[:30] for k, v in x.items()))
+@pytest.mark.parametrize(
+    "change, field, message",
+    [
+        ({"push_id": None}, "push_id", "must be 1-40"),
+        ({"push_id": ""}, "push_id", "must be 1-40"),
+        ({"push_id": "p" * 41}, "push_id", "must be 1-40"),
+        ({"push_id": "p 1"}, "push_id", "must be 1-40"),
+        ({"push_id": "p/1"}, "push_id", "must be 1-40"),
+        ({"push_id": 7}, "push_id", "must be 1-40"),
+        ({"signed_at": None}, "signed_at", "must be a time"),
+        ({"signed_at": "2026-11-26 19:48:42"}, "signed_at", "must be a time"),
+        ({"signed_at": "2026-11-26T19:48:42+00:00"}, "signed_at", "must be a time"),
+        ({"signed_at": "2026-13-26T19:48:42Z"}, "signed_at", "must be a time"),
+        ({"value": None}, "value", "must be base64 text"),
+        ({"value": "not base64!"}, "value", "must be base64 text"),
+        ({"value": "A" * 300}, "value", "must be base64 text"),
+        ({"value": base64.b64encode(b"\x00" * 32).decode()}, "value", "must be 64 bytes"),
+        ({"sha256": "abc"}, "sha256", "64 hexadecimal digits"),
+        ({"sha256": "g" * 64}, "sha256", "64 hexadecimal digits"),
+        ({"sha256": 12}, "sha256", "64 hexadecimal digits"),
+    ],
+    ids=lambda x: repr(x) if not isinstance(x, dict) else "-".join(f"{k}={v!r}"[:30] for k, v in x.items()),
+)
 def test_signature_from_dict_rejects_malformed_fields_naming_them(change, field, message):
     data = {**_good_signature_dict(), **change}
 

@@ -13,8 +13,10 @@ from kivy.uix.scrollview import ScrollView
 
 from mobile_receiver.cardview import card_view
 from mobile_receiver.record import PROMPT_METERED
-from mobile_receiver.ui import theme
-from mobile_receiver.ui import widgets  # noqa: F401
+from mobile_receiver.ui import (
+    theme,
+    widgets,  # noqa: F401
+)
 from mobile_receiver.ui.card import PushCard
 from mobile_receiver.ui.dialogs import MeteredDialog
 

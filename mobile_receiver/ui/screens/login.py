@@ -11,11 +11,10 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
+from mobile_receiver.ui import widgets  # noqa: F401
 from shared.assets import LOGO
 from shared.explain import explain, relay_place
 from shared.relay_client import RelayError
-
-from mobile_receiver.ui import widgets  # noqa: F401
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 

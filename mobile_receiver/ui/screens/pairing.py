@@ -12,12 +12,11 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
-from shared.explain import explain, relay_place
-from shared.relay_client import RelayError
-
 from mobile_receiver import pairing
 from mobile_receiver.ui import widgets  # noqa: F401
 from mobile_receiver.ui.screens import login  # noqa: F401 - its FormField and FieldLabel rules
+from shared.explain import explain, relay_place
+from shared.relay_client import RelayError
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
@@ -50,7 +49,9 @@ class PairingScreen(Screen):
             return
         self.ids.code.text = text.strip()
         self.ids.relay.text = request.relay_url
-        self.found = f"Read the QR code: code {request.code[:4]}-{request.code[4:]} for {relay_place(request.relay_url)}."
+        self.found = (
+            f"Read the QR code: code {request.code[:4]}-{request.code[4:]} for {relay_place(request.relay_url)}."
+        )
         self.submit()
 
     def open_image(self, path: str) -> None:

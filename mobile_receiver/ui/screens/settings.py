@@ -12,12 +12,11 @@ from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 
-from shared.explain import explain, relay_place
-
 from mobile_receiver import devices
 from mobile_receiver.platform.base import InstalledApp
 from mobile_receiver.ui import widgets  # noqa: F401
 from mobile_receiver.ui.questions import ConfirmDialog, RenameDialog
+from shared.explain import explain, relay_place
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
@@ -90,9 +89,9 @@ class SettingsScreen(Screen):
         self.treat_as_metered = network.treat_as_metered
         self.has_metered_switch = network.has_metered_switch
         status = network.status()
-        self.network_text = (
-            "Now: metered (mobile data)" if status.metered else "Now: Wi-Fi (not metered)"
-        ) + ("" if status.source in ("setting", "test") else f" · from {status.source}")
+        self.network_text = ("Now: metered (mobile data)" if status.metered else "Now: Wi-Fi (not metered)") + (
+            "" if status.source in ("setting", "test") else f" · from {status.source}"
+        )
         self.relay_text = profile.relay_url or "not set"
         self.account_text = profile.username or "not logged in"
         self.device_text = f"{profile.device_name or profile.device_id} · {profile.model} · {profile.platform}"
@@ -102,13 +101,22 @@ class SettingsScreen(Screen):
         keys.clear_widgets()
         for key in service.keyring.senders():  # phones never send: they are no senders to trust
             state = "Trusted" if key.trusted else ("Key changed: not trusted" if key.changed else "New: not trusted")
-            keys.add_widget(DeviceKeyRow(device_id=key.device_id, title=key.name, trusted=key.trusted,
-                                         hint=f"{state} · {key.fingerprint}", screen=self))
+            keys.add_widget(
+                DeviceKeyRow(
+                    device_id=key.device_id,
+                    title=key.name,
+                    trusted=key.trusted,
+                    hint=f"{state} · {key.fingerprint}",
+                    screen=self,
+                )
+            )
         box = self.ids.installed
         box.clear_widgets()
         apps = service.platform.installer.installed_apps()
         for app in apps:
-            box.add_widget(InstalledAppRow(app_id=app.app_id, title=app.name or app.app_id, hint=_describe(app), screen=self))
+            box.add_widget(
+                InstalledAppRow(app_id=app.app_id, title=app.name or app.app_id, hint=_describe(app), screen=self)
+            )
         self.ids.no_apps.height = 0 if apps else self.ids.no_apps.texture_size[1] + 24
         self.ids.no_apps.opacity = 0 if apps else 1
 
@@ -161,11 +169,14 @@ class SettingsScreen(Screen):
         box.clear_widgets()
         for friend in friends or []:
             status = friend.get("status")
-            hint = {"pending_incoming": "Invited you",
-                    "pending_outgoing": "Invited: waiting for them",
-                    "accepted": "Friend"}.get(status, status or "")
-            box.add_widget(FriendRow(username=friend["username"], hint=hint,
-                                     incoming=status == "pending_incoming", screen=self))
+            hint = {
+                "pending_incoming": "Invited you",
+                "pending_outgoing": "Invited: waiting for them",
+                "accepted": "Friend",
+            }.get(status, status or "")
+            box.add_widget(
+                FriendRow(username=friend["username"], hint=hint, incoming=status == "pending_incoming", screen=self)
+            )
         self.people_text = error or ("" if friends else "No friends yet. Invite people from your computer.")
 
     def answer_friend(self, username: str, accept: bool) -> None:
@@ -200,8 +211,12 @@ class SettingsScreen(Screen):
                 self._show_devices(None, explain(exc, place=relay_place(client.base_url)).text, True)
             else:
                 profile = self.app.service.profile
-                this = {"id": profile.device_id, "name": profile.device_name or profile.device_id,
-                        "model": profile.model, "platform": profile.platform}
+                this = {
+                    "id": profile.device_id,
+                    "name": profile.device_name or profile.device_id,
+                    "model": profile.model,
+                    "platform": profile.platform,
+                }
                 self._show_devices(devices.own_devices(found, this), message, False)
 
         threading.Thread(target=work, name="devices", daemon=True).start()
@@ -212,8 +227,11 @@ class SettingsScreen(Screen):
         if lines is not None:
             box.clear_widgets()
             for line in lines:
-                box.add_widget(AccountDeviceRow(device_id=line.device_id, title=line.name, hint=line.hint,
-                                                this=line.this, screen=self))
+                box.add_widget(
+                    AccountDeviceRow(
+                        device_id=line.device_id, title=line.name, hint=line.hint, this=line.this, screen=self
+                    )
+                )
         self.devices_text, self.devices_error = text, error
 
     def device_row(self, device_id: str) -> AccountDeviceRow | None:
@@ -226,8 +244,12 @@ class SettingsScreen(Screen):
     def ask_remove(self, device_id: str, name: str, this: bool) -> None:
         """Remove asks first; removing this phone signs it out to the first screen."""
         question = devices.remove_question(name, this, self.app.service.profile.username)
-        ConfirmDialog("Remove this phone?" if this else f"Remove {name}?", question, "Remove",
-                      lambda: self._device_call(device_id, "remove_device", this=this)).open()
+        ConfirmDialog(
+            "Remove this phone?" if this else f"Remove {name}?",
+            question,
+            "Remove",
+            lambda: self._device_call(device_id, "remove_device", this=this),
+        ).open()
 
     def _device_call(self, device_id: str, method: str, *args, this: bool = False) -> None:
         service = self.app.service
