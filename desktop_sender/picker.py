@@ -469,10 +469,13 @@ class DevicePicker(QWidget):
         self._uploading = True
         if total and 0 < done < total:
             self._show_status(f"Uploading {human_size(total)} to your relay… {done * 100 // total}%")
+            self.install_button.setText(f"Uploading… {done * 100 // total}%")
         elif total and done >= total:
             self._show_status(f"Uploaded {human_size(total)}. Sending…")
+            self.install_button.setText("Sending…")
         else:
             self._show_status(f"Uploading {human_size(total)} to your relay…" if total else "Uploading to your relay…")
+            self.install_button.setText("Uploading…")
 
     def set_send_error(self, message: str) -> None:
         """The relay refused the push: say why and let the user try again."""

@@ -63,7 +63,9 @@ def test_a_dropped_apk_the_store_never_saw_is_uploaded_and_pushed(sender, accoun
     apk = tmp_path / "app-debug.apk"
     apk.write_bytes(build_package("apk", "org.example.notes", "Notes", "3.0", 30, size=300_000))
     statuses = []
+    buttons = []
     sender.app.upload_progressed.connect(lambda *_: statuses.append(sender.picker.status_label.text()))
+    sender.app.upload_progressed.connect(lambda *_: buttons.append(sender.picker.install_button.text()))
 
     _drop(sender.window, apk)
     picker = sender.picker
@@ -75,6 +77,7 @@ def test_a_dropped_apk_the_store_never_saw_is_uploaded_and_pushed(sender, accoun
     sha = hashlib.sha256(apk.read_bytes()).hexdigest()
     assert push["package"]["url"] == f"/api/v1/packages/{sha}" and push["package"]["sha256"] == sha
     assert statuses and statuses[0].startswith("Uploading 300 kB to your relay…"), statuses
+    assert buttons and buttons[0].startswith("Uploading…"), buttons  # the button says what it is doing
     download = requests.get(accounts.phone.url(push["package"]["url"]), headers=accounts.phone._headers(), timeout=30)
     assert download.content == apk.read_bytes()
 
