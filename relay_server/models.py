@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING, Any
 
 import peewee as pw
 
@@ -19,7 +20,7 @@ class SequenceField(pw.AutoField):
     before this are rebuilt once at start-up (``relay_server.db._use_sequences``).
     """
 
-    def ddl(self, ctx):
+    def ddl(self, ctx: pw.Context) -> pw.NodeList:
         node = super().ddl(ctx)
         if isinstance(self.model._meta.database.obj, pw.SqliteDatabase):
             return pw.NodeList((node, pw.SQL("AUTOINCREMENT")))
@@ -27,6 +28,14 @@ class SequenceField(pw.AutoField):
 
 
 class BaseModel(pw.Model):
+    """Every table's base: the relay's database proxy.
+
+    peewee makes a ``<name>_id`` attribute for each foreign key and a query attribute for each
+    backref at class creation, where the type checker cannot see them; each model declares the
+    ones the relay uses in a ``TYPE_CHECKING`` block, and its implicit ``id`` explicitly (the
+    same ``AutoField`` peewee would add).
+    """
+
     class Meta:
         database = database
 
@@ -34,9 +43,15 @@ class BaseModel(pw.Model):
 class Account(BaseModel):
     """A user account; its devices form the patent's account list."""
 
+    id = pw.AutoField()
     username = pw.CharField(max_length=32, unique=True)
     password_hash = pw.CharField(max_length=255)
     created_at = pw.DateTimeField(default=utcnow)
+
+    if TYPE_CHECKING:
+        devices: pw.ModelSelect[Device]
+        friend_requests_sent: pw.ModelSelect[Friendship]
+        friend_requests_received: pw.ModelSelect[Friendship]
 
 
 class Device(BaseModel):
@@ -52,6 +67,13 @@ class Device(BaseModel):
     created_at = pw.DateTimeField(default=utcnow)
     last_seen = pw.DateTimeField(null=True)
 
+    if TYPE_CHECKING:
+        account_id: int
+        tokens: pw.ModelSelect[Token]
+        pushes_sent: pw.ModelSelect[Push]
+        pushes_received: pw.ModelSelect[Push]
+        events: pw.ModelSelect[Event]
+
 
 class Token(BaseModel):
     """A device's bearer token; only its SHA-256 is stored."""
@@ -61,14 +83,22 @@ class Token(BaseModel):
     created_at = pw.DateTimeField(default=utcnow)
     revoked_at = pw.DateTimeField(null=True)
 
+    if TYPE_CHECKING:
+        device_id: str
+
 
 class Friendship(BaseModel):
     """A user relation between accounts [13]; only ``accepted`` ones associate devices."""
 
+    id = pw.AutoField()
     requester = pw.ForeignKeyField(Account, backref="friend_requests_sent", on_delete="CASCADE")
     addressee = pw.ForeignKeyField(Account, backref="friend_requests_received", on_delete="CASCADE")
     status = pw.CharField(max_length=16, default="pending")  # pending | accepted
     created_at = pw.DateTimeField(default=utcnow)
+
+    if TYPE_CHECKING:
+        requester_id: int
+        addressee_id: int
 
     class Meta:
         indexes = ((("requester", "addressee"), True),)
@@ -97,15 +127,23 @@ class CatalogApp(BaseModel):
     category = pw.CharField(max_length=100, default="")
     icon = pw.CharField(max_length=200, default="")
 
+    if TYPE_CHECKING:
+        packages: pw.ModelSelect[CatalogPackage]
+
 
 class CatalogPackage(BaseModel):
     """The (app id, format) to package table of the patent [0077]."""
 
+    id = pw.AutoField()
     app = pw.ForeignKeyField(CatalogApp, backref="packages", on_delete="CASCADE")
     format = pw.CharField(max_length=16)
     package = pw.ForeignKeyField(Package, on_delete="RESTRICT")
     filename = pw.CharField(max_length=255)
     runtime = pw.CharField(max_length=100, default="")
+
+    if TYPE_CHECKING:
+        app_id: str
+        package_id: str
 
     class Meta:
         indexes = ((("app", "format"), True),)
@@ -141,24 +179,37 @@ class Push(BaseModel):
     #: The sender's signature for this target (shared.signing.PushSignature as JSON), if signed.
     signature = pw.TextField(null=True)
 
-    @property
-    def app(self) -> dict:
-        return json.loads(self.app_json)
+    if TYPE_CHECKING:
+        sender_device_id: str
+        target_device_id: str
+        history: pw.ModelSelect[PushHistory]
 
     @property
-    def signature_dict(self) -> dict | None:
-        return json.loads(self.signature) if self.signature else None
+    def app(self) -> dict[str, Any]:
+        app: dict[str, Any] = json.loads(self.app_json)
+        return app
+
+    @property
+    def signature_dict(self) -> dict[str, Any] | None:
+        if not self.signature:
+            return None
+        signature: dict[str, Any] = json.loads(self.signature)
+        return signature
 
 
 class PushHistory(BaseModel):
     """Every state a push went through."""
 
+    id = pw.AutoField()
     push = pw.ForeignKeyField(Push, backref="history", on_delete="CASCADE")
     state = pw.CharField(max_length=24)
     detail = pw.TextField(null=True)
     bytes_done = pw.BigIntegerField(null=True)
     bytes_total = pw.BigIntegerField(null=True)
     at = pw.DateTimeField(default=utcnow)
+
+    if TYPE_CHECKING:
+        push_id: str
 
 
 class Event(BaseModel):
@@ -174,6 +225,10 @@ class Event(BaseModel):
     push = pw.ForeignKeyField(Push, null=True, on_delete="CASCADE")
     payload = pw.TextField(null=True)
     created_at = pw.DateTimeField(default=utcnow)
+
+    if TYPE_CHECKING:
+        device_id: str
+        push_id: str | None
 
     class Meta:
         indexes = ((("device", "id"), False),)
@@ -193,6 +248,10 @@ class Presence(BaseModel):
     device = pw.ForeignKeyField(Device, on_delete="CASCADE")
     instance = pw.ForeignKeyField(RelayInstance, on_delete="CASCADE")
 
+    if TYPE_CHECKING:
+        device_id: str
+        instance_id: str
+
     class Meta:
         primary_key = pw.CompositeKey("device", "instance")
 
@@ -206,6 +265,9 @@ class InstalledApp(BaseModel):
     version = pw.CharField(max_length=64, null=True)
     version_code = pw.BigIntegerField(null=True)
     updated_at = pw.DateTimeField(default=utcnow)
+
+    if TYPE_CHECKING:
+        device_id: str
 
     class Meta:
         primary_key = pw.CompositeKey("device", "app_id")
@@ -225,6 +287,10 @@ class Pairing(BaseModel):
     used_at = pw.DateTimeField(null=True)
     used_by = pw.CharField(max_length=128, null=True)
 
+    if TYPE_CHECKING:
+        account_id: int
+        created_by_id: str
+
 
 class HealthProbe(BaseModel):
     """One row the health check rewrites: proof that the database still takes a write."""
@@ -233,7 +299,7 @@ class HealthProbe(BaseModel):
     at = pw.DateTimeField(default=utcnow)
 
 
-ALL_MODELS = [
+ALL_MODELS: list[type[BaseModel]] = [
     Account,
     Device,
     Token,
