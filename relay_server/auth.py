@@ -10,9 +10,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import g, request
 
-from relay_server.db import Prepared, slot
 from relay_server.errors import ApiError
 from relay_server.models import Account, Device, Token
+from relay_server.prepared import Prepared, slot
 
 _hasher = PasswordHasher()
 # Verifying against this when the account does not exist keeps login timing the same.

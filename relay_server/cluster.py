@@ -24,8 +24,9 @@ from datetime import timedelta
 
 import peewee as pw
 
-from relay_server.db import Prepared, connection, database, is_postgres, slot, utcnow
+from relay_server.db import connection, database, is_postgres, utcnow
 from relay_server.models import Presence, RelayInstance
+from relay_server.prepared import Prepared, slot
 
 log = logging.getLogger(__name__)
 

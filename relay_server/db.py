@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 import peewee
 from playhouse.db_url import connect
@@ -38,7 +39,7 @@ def close_pool() -> None:
         database.close_all()
 
 
-def _native(module: str, name: str):
+def _native(module: str, name: str) -> Any:
     """``module.name`` as it was before gevent's monkey-patching, if it was patched."""
     try:
         from gevent import monkey
@@ -100,7 +101,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def iso(moment: datetime | None) -> str | None:
+def iso(moment: datetime | str | None) -> str | None:
     """ISO 8601 in UTC; naive values (SQLite hands those back) are taken as UTC."""
     if moment is None:
         return None
@@ -129,144 +130,20 @@ def is_postgres() -> bool:
     return isinstance(database.obj, peewee.PostgresqlDatabase)
 
 
-class _Slot:
-    """Where a value goes in a prepared query (see ``Prepared``)."""
+class Cursor(Protocol):
+    """The DB-API cursor both drivers (sqlite3, psycopg2) hand back, as far as the relay reads it."""
 
-    def __init__(self, name: str, field: peewee.Field | None):
-        self.name = name
-        self.convert = field.db_value if field is not None else None
+    rowcount: int
 
+    def fetchone(self) -> Any: ...
 
-def slot(name: str, field: peewee.Field | None = None) -> peewee.Value:
-    """A value of a ``Prepared`` query given when it runs, converted by ``field`` if given."""
-    return peewee.Value(_Slot(name, field), converter=False)
+    def fetchall(self) -> list[Any]: ...
 
 
-class Prepared:
-    """A peewee query turned into SQL once (per database), then run with new values.
-
-    Building SQL through peewee's query objects costs far more than SQLite takes to run
-    a simple statement (a few hundred microseconds against tens), and the push path runs
-    a dozen of them per push; the hot queries are built once instead. ``build`` returns
-    the query with ``slot("name")`` wherever a value changes from one run to the next;
-    ``execute``/``rows`` get those values by name. Everything else in the query is fixed
-    when it is built (so give every column of an INSERT, or its defaults are frozen).
-    """
-
-    def __init__(self, build: Callable[[], peewee.Query]):
-        self._build = build
-        self._for = None  # the database the SQL below was built for
-        self._query = self._sql = self._params = None
-        self._layout = None  # (query, peewee's column-to-model mapping for its rows)
-
-    def _compiled(self):
-        if self._for is not database.obj:
-            query = self._build()
-            sql, params = query.sql()
-            self._query, self._sql, self._params, self._for = query, sql, params, database.obj
-        return self._query, self._sql, self._params
-
-    def execute(self, **values):
-        """Run it; returns the driver's cursor."""
-        _, sql, params = self._compiled()
-        args = [_fill(p, values) for p in params]
-        return database.execute_sql(sql, args)
-
-    def rows(self, **values) -> list:
-        """Run a SELECT; its rows as the query would give them (models, with joined ones)."""
-        query, _, _ = self._compiled()
-        cursor = self.execute(**values)
-        if self._layout is not None and self._layout[0] is query and self._layout[2] is not None:
-            build = self._layout[2]
-            return [build(row) for row in cursor.fetchall()]
-        wrapper = query._get_cursor_wrapper(cursor)
-        if self._layout is not None and self._layout[0] is query:
-            # peewee works out which column goes to which model from the cursor's column names
-            # on every run; the SQL is the same each time, so the first run's answer is reused.
-            wrapper.__dict__.update(self._layout[1])
-            wrapper.initialized = True
-        rows = list(wrapper)
-        if wrapper.initialized and (self._layout is None or self._layout[0] is not query):
-            fresh = vars(query._get_cursor_wrapper(None))
-            self._layout = (query, {k: v for k, v in vars(wrapper).items() if k not in fresh}, _row_builder(wrapper))
-        return rows
-
-
-def _row_builder(wrapper) -> Callable[[tuple], peewee.Model] | None:  # noqa: C901 (to split: issue 13)
-    """A faster stand-in for ``wrapper.process_row`` (peewee's ModelCursorWrapper, after its first
-    row), or None when the query is of another kind.
-
-    peewee builds each model with ``__init__`` and sets every column through the field's
-    descriptor (which marks it dirty, to be cleared afterwards); on the push path that was a
-    fifth of the cost of a query. Here the objects are made empty and their columns written
-    straight into ``__data__``; joined models are attached as peewee attaches them (through the
-    foreign key's descriptor, or ``None`` for a missing outer row), and the result is the same
-    objects, clean (``tests/relay/test_prepared_rows.py`` compares the two).
-    """
-    if type(wrapper) is not peewee.ModelCursorWrapper or not getattr(wrapper, "_row_spec", None):
-        return None
-    constructors = wrapper._constructor_list
-    if not all(is_model for _, _, is_model in constructors):
-        return None
-    classes = {key: constructor for key, constructor, _ in constructors}
-    root = wrapper.model
-    spec = []
-    for idx, key, column, converter in wrapper._row_spec:
-        cls = classes.get(key, classes[root])
-        direct = column in cls._meta.fields and not isinstance(cls._meta.fields[column], peewee.ForeignKeyField)
-        spec.append((idx, key if key in classes else root, column, converter, direct))
-    joins = list(wrapper.src_to_dest)
-    reachable = dict(wrapper._dest_reachable)
-    if any(is_dict for _, _, _, is_dict, _, _ in joins):
-        return None
-    new = object.__new__
-
-    def build(row):
-        objects = {}
-        for key, cls in classes.items():
-            obj = new(cls)
-            obj.__data__ = {}
-            obj._dirty = set()
-            obj.__rel__ = {}
-            objects[key] = obj
-        set_keys = set()
-        for idx, key, column, converter, direct in spec:
-            value = row[idx]
-            if value is not None:
-                set_keys.add(key)
-            if converter is not None:
-                value = converter(value)
-            if direct:
-                objects[key].__data__[column] = value
-            else:
-                setattr(objects[key], column, value)
-        for src, attr, dest, _, is_outer, is_fk in joins:
-            instance = objects.get(src)
-            joined = objects.get(dest)
-            if joined is None:
-                continue
-            if dest not in set_keys and not (dest in reachable and reachable[dest] & set_keys):
-                if not is_outer:
-                    continue
-                joined = None
-            if src not in set_keys and dest not in set_keys and is_outer:
-                continue
-            if is_fk and joined is None:
-                instance.__rel__[attr] = None  # a row known to be absent; the id stays
-            else:
-                setattr(instance, attr, joined)
-        for obj in objects.values():
-            obj._dirty.clear()
-        return objects[root]
-
-    return build
-
-
-def _fill(param, values: dict):
-    if not isinstance(param, _Slot):
-        return param
-    value = values[param.name]
-    return param.convert(value) if param.convert is not None and value is not None else value
+def execute_sql(sql: str, params: Sequence[object] = (), db: peewee.Database | None = None) -> Cursor:
+    """Run ``sql`` on ``db`` (the relay's database by default); peewee's own method is untyped."""
+    run: Callable[[str, Sequence[object]], Cursor] = (db or database).execute_sql
+    return run(sql, params)
 
 
 def init_database(url: str) -> peewee.Database:
@@ -285,7 +162,9 @@ def init_database(url: str) -> peewee.Database:
         # busy_timeout instead of one failing at once when it upgrades from reading to writing.
         # check_same_thread off: a pooled connection serves one thread at a time, but not
         # always the thread that opened it.
-        db = connect(url, pragmas=_SQLITE_PRAGMAS, lock_type="IMMEDIATE", check_same_thread=False, **pool)
+        db: peewee.Database = connect(
+            url, pragmas=_SQLITE_PRAGMAS, lock_type="IMMEDIATE", check_same_thread=False, **pool
+        )
         if db.database not in ("", ":memory:"):
             _Checkpointer.start_for(db.database)
     else:
@@ -300,7 +179,7 @@ def init_database(url: str) -> peewee.Database:
     return db
 
 
-def _add_new_columns(db: peewee.Database, models) -> None:
+def _add_new_columns(db: peewee.Database, models: Sequence[type[peewee.Model]]) -> None:
     """Bring a database made by an older relay up to date: add the (nullable) columns that
     models gained since. Tables are created whole by ``create_tables``; nothing is dropped."""
     from playhouse.migrate import SchemaMigrator, migrate
@@ -318,7 +197,7 @@ def _add_new_columns(db: peewee.Database, models) -> None:
                 migrate(migrator.add_column(table, field.column_name, field))
 
 
-def _use_sequences(db: peewee.Database, models) -> None:
+def _use_sequences(db: peewee.Database, models: Sequence[type[peewee.Model]]) -> None:
     """Rebuild, once, a SQLite table made before its id became a ``SequenceField`` (ids that
     never go back need ``AUTOINCREMENT``, which SQLite cannot add to an existing table)."""
     from relay_server.models import SequenceField
@@ -329,21 +208,21 @@ def _use_sequences(db: peewee.Database, models) -> None:
         if not isinstance(model._meta.primary_key, SequenceField):
             continue
         table = model._meta.table_name
-        row = db.execute_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
+        row = execute_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,), db).fetchone()
         if row is None or "AUTOINCREMENT" in row[0].upper():
             continue
         log.info("rebuilding table %s so its ids never go back", table)
         columns = ", ".join(f'"{f.column_name}"' for f in model._meta.sorted_fields)
         with db.atomic():
-            indexes = db.execute_sql(
-                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", (table,)
+            indexes = execute_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", (table,), db
             ).fetchall()
             for (name,) in indexes:
-                db.execute_sql(f'DROP INDEX "{name}"')
-            db.execute_sql(f'ALTER TABLE "{table}" RENAME TO "{table}__before_sequence"')
+                execute_sql(f'DROP INDEX "{name}"', db=db)
+            execute_sql(f'ALTER TABLE "{table}" RENAME TO "{table}__before_sequence"', db=db)
             model.create_table(safe=False)
-            db.execute_sql(f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM "{table}__before_sequence"')
-            db.execute_sql(f'DROP TABLE "{table}__before_sequence"')
+            execute_sql(f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM "{table}__before_sequence"', db=db)
+            execute_sql(f'DROP TABLE "{table}__before_sequence"', db=db)
 
 
 def _make_postgres_cooperative() -> None:

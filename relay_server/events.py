@@ -6,8 +6,9 @@ from urllib.parse import urljoin
 
 from peewee import JOIN, fn
 
-from relay_server.db import Prepared, database, is_postgres, iso, slot, utcnow
+from relay_server.db import database, is_postgres, iso, utcnow
 from relay_server.models import Account, Device, Event, Push
+from relay_server.prepared import Prepared, slot
 from shared.messages import (
     InstallInfo,
     Message,

@@ -19,9 +19,10 @@ from peewee import IntegrityError
 from relay_server import catalog, events, signatures, uploads
 from relay_server.associations import relation
 from relay_server.context import Relay
-from relay_server.db import Prepared, connection, database, iso, slot, utcnow
+from relay_server.db import connection, database, iso, utcnow
 from relay_server.errors import ApiError, bad_request, not_found
 from relay_server.models import Account, CatalogApp, Device, Push, PushHistory
+from relay_server.prepared import Prepared, slot
 from shared import messages
 from shared.messages import InstallInfo, PackageRef, PushSender
 from shared.protocol import (

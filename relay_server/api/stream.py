@@ -10,9 +10,10 @@ from relay_server import events, pushes
 from relay_server.api import api
 from relay_server.auth import device_required
 from relay_server.context import Relay, current_relay
-from relay_server.db import Prepared, connection, slot, utcnow
+from relay_server.db import connection, utcnow
 from relay_server.errors import bad_request
 from relay_server.models import Device
+from relay_server.prepared import Prepared, slot
 from shared.protocol import MAX_INT, PushState, StreamEvent
 
 log = logging.getLogger(__name__)

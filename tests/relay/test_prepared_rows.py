@@ -1,11 +1,12 @@
-"""``Prepared.rows`` builds the models of later runs itself (relay_server/db.py, ``_row_builder``):
+"""``Prepared.rows`` builds the models of later runs itself (relay_server/prepared.py, ``_row_builder``):
 the objects must be exactly what peewee builds - same columns, same joined models (and ``None``
 for an absent outer-joined row), nothing marked dirty."""
 
 from __future__ import annotations
 
 from relay_server import auth, events, pushes
-from relay_server.db import Prepared, connection
+from relay_server.db import connection
+from relay_server.prepared import Prepared
 
 
 def _shape(obj, depth=0):

@@ -1,0 +1,171 @@
+"""Hot queries built into SQL once and their rows built without peewee's per-row work.
+
+This is the relay's one reach into peewee's private API (the cursor wrapper's row layout:
+``_get_cursor_wrapper``, ``_row_spec``, ``_constructor_list``, ``_dest_reachable``), kept
+here so an upgrade of peewee has one place to look; ``tests/relay/test_prepared_rows.py``
+checks that the rows are exactly the objects peewee builds. Those attributes are not in
+peewee's type stubs, so the wrapper is typed ``Any`` below and nowhere else.
+
+Why: building SQL through peewee's query objects costs far more than SQLite takes to run a
+simple statement (a few hundred microseconds against tens; py-spy found 41 % of the relay's CPU
+in peewee building SQL, bench/results/NOTES.md at 722dcd4), and building each model through its
+field descriptors was a fifth of what remained. peewee's author answers such
+reports with "Python is slow" and points to ``.tuples()`` (coleifer/peewee#2156, per-attribute
+descriptor cost; coleifer/peewee#1384 and #1177, per-row cost when iterating); the push path
+needs models, so it keeps them and skips the repeated work instead. No peewee issue offers a
+compiled-query cache; ``Prepared`` is ours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import peewee
+
+from relay_server.db import Cursor, database, execute_sql
+
+#: Builds one row's model (with its joined models) from a database row.
+RowBuilder = Callable[[Sequence[Any]], peewee.Model]
+
+
+class _Slot:
+    """Where a value goes in a prepared query (see ``Prepared``)."""
+
+    def __init__(self, name: str, field: peewee.Field[Any] | None):
+        self.name = name
+        self.convert: Callable[[Any], Any] | None = field.db_value if field is not None else None
+
+
+def slot(name: str, field: peewee.Field[Any] | None = None) -> peewee.Value:
+    """A value of a ``Prepared`` query given when it runs, converted by ``field`` if given."""
+    return peewee.Value(_Slot(name, field), converter=False)
+
+
+class Prepared:
+    """A peewee query turned into SQL once (per database), then run with new values.
+
+    The push path runs a dozen queries per push; the hot ones are built once instead. ``build``
+    returns the query with ``slot("name")`` wherever a value changes from one run to the next;
+    ``execute``/``rows`` get those values by name. Everything else in the query is fixed when it
+    is built (so give every column of an INSERT, or its defaults are frozen).
+    """
+
+    def __init__(self, build: Callable[[], peewee.Query]):
+        self._build = build
+        self._for: object = None  # the database the SQL below was built for
+        self._compiled_for: tuple[peewee.Query, str, list[Any]] | None = None
+        #: (query, peewee's column-to-model mapping for its rows, the fast row builder if any)
+        self._layout: tuple[peewee.Query, dict[str, Any], RowBuilder | None] | None = None
+
+    def _compiled(self) -> tuple[peewee.Query, str, list[Any]]:
+        if self._compiled_for is None or self._for is not database.obj:
+            query = self._build()
+            sql, params = query.sql()
+            self._compiled_for, self._for = (query, sql, params), database.obj
+        return self._compiled_for
+
+    def execute(self, **values: Any) -> Cursor:
+        """Run it; returns the driver's cursor."""
+        _, sql, params = self._compiled()
+        return execute_sql(sql, [_fill(p, values) for p in params])
+
+    def rows(self, **values: Any) -> list[Any]:
+        """Run a SELECT; its rows as the query would give them (models, with joined ones)."""
+        query, _, _ = self._compiled()
+        cursor = self.execute(**values)
+        layout = self._layout if self._layout is not None and self._layout[0] is query else None
+        if layout is not None and layout[2] is not None:
+            build = layout[2]
+            return [build(row) for row in cursor.fetchall()]
+        wrapper: Any = query._get_cursor_wrapper(cursor)  # type: ignore[attr-defined]  # private, see the module
+        if layout is not None:
+            # peewee works out which column goes to which model from the cursor's column names
+            # on every run; the SQL is the same each time, so the first run's answer is reused.
+            wrapper.__dict__.update(layout[1])
+            wrapper.initialized = True
+        rows = list(wrapper)
+        if wrapper.initialized and layout is None:
+            fresh = vars(query._get_cursor_wrapper(None))  # type: ignore[attr-defined]  # private, see the module
+            learnt = {k: v for k, v in vars(wrapper).items() if k not in fresh}
+            self._layout = (query, learnt, _row_builder(wrapper))
+        return rows
+
+
+def _row_builder(wrapper: Any) -> RowBuilder | None:  # noqa: C901 (to split: issue 13)
+    """A faster stand-in for ``wrapper.process_row`` (peewee's ModelCursorWrapper, after its first
+    row), or None when the query is of another kind.
+
+    peewee builds each model with ``__init__`` and sets every column through the field's
+    descriptor (which marks it dirty, to be cleared afterwards); on the push path that was a
+    fifth of the cost of a query. Here the objects are made empty and their columns written
+    straight into ``__data__``; joined models are attached as peewee attaches them (through the
+    foreign key's descriptor, or ``None`` for a missing outer row), and the result is the same
+    objects, clean (``tests/relay/test_prepared_rows.py`` compares the two).
+    """
+    plain_models = type(wrapper) is peewee.ModelCursorWrapper  # (not narrowed: its attributes are private)
+    if not plain_models or not getattr(wrapper, "_row_spec", None):
+        return None
+    constructors: list[tuple[Any, type[peewee.Model], bool]] = wrapper._constructor_list
+    if not all(is_model for _, _, is_model in constructors):
+        return None
+    classes = {key: constructor for key, constructor, _ in constructors}
+    root = wrapper.model
+    spec: list[tuple[int, Any, str, Callable[[Any], Any] | None, bool]] = []
+    for idx, key, column, converter in wrapper._row_spec:
+        cls = classes.get(key, classes[root])
+        direct = column in cls._meta.fields and not isinstance(cls._meta.fields[column], peewee.ForeignKeyField)
+        spec.append((idx, key if key in classes else root, column, converter, direct))
+    joins = list(wrapper.src_to_dest)
+    reachable: dict[Any, set[Any]] = dict(wrapper._dest_reachable)
+    if any(is_dict for _, _, _, is_dict, _, _ in joins):
+        return None
+    new = object.__new__
+
+    def build(row: Sequence[Any]) -> peewee.Model:
+        objects: dict[Any, Any] = {}
+        for key, cls in classes.items():
+            obj: Any = new(cls)
+            obj.__data__ = {}
+            obj._dirty = set()
+            obj.__rel__ = {}
+            objects[key] = obj
+        set_keys = set()
+        for idx, key, column, converter, direct in spec:
+            value = row[idx]
+            if value is not None:
+                set_keys.add(key)
+            if converter is not None:
+                value = converter(value)
+            if direct:
+                objects[key].__data__[column] = value
+            else:
+                setattr(objects[key], column, value)
+        for src, attr, dest, _, is_outer, is_fk in joins:
+            instance: Any = objects.get(src)
+            joined = objects.get(dest)
+            if joined is None:
+                continue
+            if dest not in set_keys and not (dest in reachable and reachable[dest] & set_keys):
+                if not is_outer:
+                    continue
+                joined = None
+            if src not in set_keys and dest not in set_keys and is_outer:
+                continue
+            if is_fk and joined is None:
+                instance.__rel__[attr] = None  # a row known to be absent; the id stays
+            else:
+                setattr(instance, attr, joined)
+        for obj in objects.values():
+            obj._dirty.clear()
+        root_model: peewee.Model = objects[root]
+        return root_model
+
+    return build
+
+
+def _fill(param: object, values: dict[str, Any]) -> object:
+    if not isinstance(param, _Slot):
+        return param
+    value = values[param.name]
+    return param.convert(value) if param.convert is not None and value is not None else value
