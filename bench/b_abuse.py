@@ -420,7 +420,7 @@ async def _start_abuse(work: Path, url: str, tokens: list[str], abuser: dict, s:
             }
         )
     )
-    from shared.local_relay import _die_with_parent
+    from appbeam_devtools.local_relay import _die_with_parent
 
     env = {
         **os.environ,

@@ -16,9 +16,9 @@ import time
 
 import requests
 
+from appbeam_devtools.local_relay import LocalRelay
 from bench.common import REPO, log, summary_ms
 from bench.relay import RELAY_ENV
-from shared.local_relay import LocalRelay
 
 PASSWORD = "bench password 123"
 

@@ -11,8 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from appbeam_devtools.local_relay import free_port
 from bench.prepare import ensure_binary
-from shared.local_relay import free_port
 
 
 def _wait_port(port: int, proc: subprocess.Popen, timeout: float = 10.0) -> None:

@@ -1,5 +1,5 @@
 """A relay for a benchmark: a seeded database (one account, many devices with tokens) copied
-into a fresh data dir, started with ``shared.local_relay.LocalRelay``.
+into a fresh data dir, started with ``appbeam_devtools.local_relay.LocalRelay``.
 
 Seeding: the account and the sender device are made through the API (POST /accounts,
 POST /login). The other devices are written straight into the relay's database with the
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import requests
 
+from appbeam_devtools.local_relay import LocalRelay
 from bench.common import log
-from shared.local_relay import LocalRelay
 
 USERNAME = "bench"
 PASSWORD = "bench password 123"

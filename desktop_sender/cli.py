@@ -1,6 +1,6 @@
 """``appbeam sender``: the desktop sender's flags and start-up.
 
-Imports nothing from Qt at module level: ``shared.cli`` imports every part's cli module to
+Imports nothing from Qt at module level: ``appbeam_devtools.cli`` imports every part's cli module to
 build its parser, and ``appbeam relay`` must not load Qt.
 """
 
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     if args.screenshot:
         _screenshot_when_loaded(sender, args.screenshot)
     if args.tour:
-        from desktop_sender.tour import SenderTour
+        from appbeam_devtools.sender_tour import SenderTour
 
         SenderTour(sender, args.tour).start()
     if args.quit_after:

@@ -1,6 +1,6 @@
 """``appbeam receiver``: flags, and start-up of the phone app (window or headless).
 
-Imports nothing heavy at module level: ``shared.cli`` imports this module to build the
+Imports nothing heavy at module level: ``appbeam_devtools.cli`` imports this module to build the
 parser of every subcommand, and ``appbeam relay`` must not pay for Kivy.
 
 Non-interactive start (the demo)::
@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     control = None
     if args.control:
-        from mobile_receiver.control import SOCKET_NAME, ControlServer
+        from appbeam_devtools.receiver_control import SOCKET_NAME, ControlServer
 
         control = ControlServer(service, directory / SOCKET_NAME).start()
     try:

@@ -216,7 +216,7 @@ def supervise(processes: int, host: str, port: int, data_dir: Path, ready_file: 
     run.mkdir(parents=True, exist_ok=True)
     for stale in run.glob("*"):
         stale.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "shared.cli", *sys.argv[1:]]
+    command = [sys.executable, "-m", "appbeam_devtools", *sys.argv[1:]]
     workers: dict[int, subprocess.Popen] = {}
 
     def start(index: int) -> None:

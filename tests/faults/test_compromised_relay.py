@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-from mobile_receiver.control import send
+from appbeam_devtools.receiver_control import send
 from relay_server.demo_catalog import build_package
 from shared.relay_client import DeviceInfo, RelayClient
 from shared.signing import DeviceKey, fingerprint

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from mobile_receiver.control import SOCKET_NAME, send
+from appbeam_devtools.receiver_control import SOCKET_NAME, send
 from mobile_receiver.platform.desktop import NETWORK_FILE
 from mobile_receiver.storage import write_json_atomic
 
@@ -51,7 +51,7 @@ class ReceiverProcess:
 
     def start(self, timeout: float = WAIT) -> "ReceiverProcess":
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "shared.cli", "receiver", "--headless", "--control", *self.args]
+        cmd = [sys.executable, "-m", "appbeam_devtools", "receiver", "--headless", "--control", *self.args]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}

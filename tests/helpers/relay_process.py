@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from shared.local_relay import LocalRelay, free_port  # noqa: F401  (free_port: re-exported for tests)
+from appbeam_devtools.local_relay import LocalRelay, free_port  # noqa: F401  (free_port: re-exported for tests)
 from tests.helpers.database import reset_database, test_database_url
 
 

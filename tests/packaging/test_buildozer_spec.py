@@ -1,12 +1,14 @@
-"""The APK gets every third-party module the receiver imports: buildozer.spec's requirements
-against the imports of mobile_receiver/ and shared/ (the code buildozer.spec ships)."""
+"""The APK gets every third-party module the receiver imports (buildozer.spec's requirements
+against the imports of the code buildozer.spec ships) and none of the developer tools."""
 
 from __future__ import annotations
 
 import ast
 import configparser
+import os
 import re
 import sys
+from fnmatch import fnmatch
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -22,20 +24,44 @@ def _spec() -> configparser.ConfigParser:
     return spec
 
 
+def _listed(key: str) -> list[str]:
+    return [item.strip() for item in _spec()["app"].get(key, "").split(",") if item.strip()]
+
+
+def _ships(relative: str) -> bool:
+    """Buildozer's rule: an include pattern wins; otherwise the extension must be listed and
+    neither an excluded folder nor an exclude pattern may match."""
+    if any(fnmatch(relative, pattern) for pattern in _listed("source.include_patterns")):
+        return True
+    if relative.rsplit(".", 1)[-1] not in _listed("source.include_exts"):
+        return False
+    if any(relative.startswith(folder.rstrip("/") + "/") for folder in _listed("source.exclude_dirs")):
+        return False
+    return not any(fnmatch(relative, pattern) for pattern in _listed("source.exclude_patterns"))
+
+
 def _shipped_files() -> list[Path]:
-    excluded = {part.strip() for part in _spec()["app"]["source.exclude_patterns"].split(",")}
-    return [
-        path
-        for folder in ("mobile_receiver", "shared")
-        for path in (REPO / folder).rglob("*.py")
-        if str(path.relative_to(REPO)) not in excluded
-    ]
+    shipped = []
+    for root, dirs, files in os.walk(REPO):
+        here = Path(root).relative_to(REPO)
+        # Hidden folders never ship; the build output and node's modules are not source.
+        dirs[:] = [d for d in dirs if not d.startswith(".") and str(here / d) not in ("build", "bin")]
+        dirs[:] = [d for d in dirs if d != "node_modules"]
+        shipped += [Path(root) / name for name in files if _ships(str(here / name))]
+    return shipped
+
+
+def _shipped_python() -> list[Path]:
+    return [path for path in _shipped_files() if path.suffix == ".py"]
 
 
 def _third_party_imports() -> dict[str, Path]:
-    own = {"mobile_receiver", "shared", "relay_server", "desktop_sender", "tests", "bench"}
+    own = {"mobile_receiver", "shared", "relay_server", "desktop_sender", "appbeam_devtools", "tests", "bench"}
     found: dict[str, Path] = {}
-    for path in _shipped_files():
+    # What the receiver runs (the recipes for python-for-android ship too, but are never imported).
+    for path in (
+        path for path in _shipped_python() if path.relative_to(REPO).parts[0] in ("mobile_receiver", "shared")
+    ):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
@@ -66,3 +92,26 @@ def test_the_apk_icon_is_the_logo_the_receiver_shows():
     icon = _spec()["app"]["icon.filename"].replace("%(source.dir)s", str(REPO))
     assert Path(icon) == REPO / "shared" / "assets" / "appbeam.png"
     assert Path(icon).is_file()
+
+
+def test_the_apk_leaves_the_developer_tools_out():
+    shipped = {str(path.relative_to(REPO)) for path in _shipped_python()}
+    assert "mobile_receiver/android_main.py" in shipped and "shared/relay_client.py" in shipped
+    assert (REPO / "appbeam_devtools" / "demo.py").is_file()
+    tools = sorted(name for name in shipped if name.startswith("appbeam_devtools/"))
+    assert not tools, f"buildozer.spec ships the developer tools: {tools}"
+
+
+def test_what_the_apk_ships_imports_the_developer_tools_only_when_asked():
+    """Only ``--control`` (a desktop receiver under automation) reaches for them, inside a function."""
+    at_module_level = []
+    for path in _shipped_python():
+        for node in ast.parse(path.read_text(), str(path)).body:
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if any(name.split(".")[0] == "appbeam_devtools" for name in names):
+                at_module_level.append(str(path.relative_to(REPO)))
+    assert not at_module_level, f"the APK would fail to import these: {at_module_level}"

@@ -22,10 +22,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from shared.local_relay import LocalRelay, free_port
+from appbeam_devtools.local_relay import LocalRelay, free_port
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGES = ("shared", "relay_server", "desktop_sender", "mobile_receiver")
+PACKAGES = ("shared", "relay_server", "desktop_sender", "mobile_receiver", "appbeam_devtools")
 #: Files that are not package data (the packages' READMEs are for the repository).
 NOT_SHIPPED = {".py", ".pyc", ".md"}
 
@@ -130,14 +130,14 @@ PROBE = """
 import json
 from importlib.resources import files
 
-import desktop_sender.cli, mobile_receiver.screenshots, relay_server.app, shared.assets
+import desktop_sender.cli, appbeam_devtools.receiver_screenshots, relay_server.app, shared.assets
 
 print(json.dumps({
-    "modules": [m.__file__ for m in (desktop_sender.cli, mobile_receiver.screenshots, relay_server.app,
+    "modules": [m.__file__ for m in (desktop_sender.cli, appbeam_devtools.receiver_screenshots, relay_server.app,
                                      shared.assets)],
     "logo": str(shared.assets.LOGO),
     "store": str(relay_server.app.ASSETS),
-    "receiver_icons": str(mobile_receiver.screenshots.ICONS),
+    "receiver_icons": str(appbeam_devtools.receiver_screenshots.ICONS),
     "login_kv": (files("mobile_receiver") / "ui" / "screens" / "login.kv").read_text()[:40],
 }))
 """
@@ -170,7 +170,7 @@ class NotInstalled:
 
 
 sys.meta_path.insert(0, NotInstalled())
-from shared.cli import main
+from appbeam_devtools.cli import main
 
 sys.exit(main())
 """

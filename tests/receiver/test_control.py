@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mobile_receiver.control import SOCKET_NAME, ControlServer, send
+from appbeam_devtools.receiver_control import SOCKET_NAME, ControlServer, send
 from mobile_receiver.service import ReceiverService
 from tests.receiver.fakes import fake_platform, push_message, wait_until
 

@@ -168,7 +168,7 @@ def test_headless_receiver_process_end_to_end(relay, tmp_path):
     cmd = [
         sys.executable,
         "-m",
-        "shared.cli",
+        "appbeam_devtools.cli",
         "receiver",
         "--data-dir",
         str(data_dir),
@@ -211,7 +211,7 @@ def test_headless_receiver_process_end_to_end(relay, tmp_path):
                 [
                     sys.executable,
                     "-m",
-                    "shared.cli",
+                    "appbeam_devtools.cli",
                     "receiver",
                     "--data-dir",
                     str(data_dir),
@@ -225,7 +225,16 @@ def test_headless_receiver_process_end_to_end(relay, tmp_path):
             wait_until(lambda: relay_state(relay, push["id"]) == "waiting_for_wifi", what="paused on metered")
             srv.delay = 0
             subprocess.run(
-                [sys.executable, "-m", "shared.cli", "receiver", "--data-dir", str(data_dir), "--set-network", "wifi"],
+                [
+                    sys.executable,
+                    "-m",
+                    "appbeam_devtools",
+                    "receiver",
+                    "--data-dir",
+                    str(data_dir),
+                    "--set-network",
+                    "wifi",
+                ],
                 cwd=REPO,
                 check=True,
                 capture_output=True,

@@ -167,7 +167,7 @@ def test_a_relay_that_cannot_write_its_data_dir_at_all_says_so_and_exits(read_on
     """Starting on a read-only data dir with nothing in it: a sentence and exit status 2, not a traceback."""
     empty = read_only_data_dir / "new-relay"
     result = subprocess.run(
-        [sys.executable, "-m", "shared.cli", "relay", "--port", "0", "--data-dir", str(empty)],
+        [sys.executable, "-m", "appbeam_devtools", "relay", "--port", "0", "--data-dir", str(empty)],
         capture_output=True,
         text=True,
         timeout=120,

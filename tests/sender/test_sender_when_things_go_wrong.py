@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent
 
+from appbeam_devtools.local_relay import free_port
 from desktop_sender.app import SenderApp, SenderOptions
 from desktop_sender.install_info import PackageLink
 from desktop_sender.profile import SenderProfile
 from desktop_sender.push_board import PushBoard
-from shared.local_relay import free_port
 from shared.messages import InstallInfo, PackageRef
 from tests.helpers.messages import push_json
 from tests.sender.sender_helpers import WAIT_MS

@@ -6,7 +6,7 @@ from __future__ import annotations
 def test_a_part_started_without_its_extra_says_which_one_to_install(monkeypatch, capsys):
     import builtins
 
-    from shared import cli
+    from appbeam_devtools import cli
 
     real_import = builtins.__import__
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.demo import has_screen
+from appbeam_devtools.demo import has_screen
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -33,7 +33,7 @@ def test_headless_demo_installs_an_app_and_writes_every_screenshot(tmp_path):
         [
             sys.executable,
             "-m",
-            "shared.cli",
+            "appbeam_devtools.cli",
             "demo",
             "--data-dir",
             str(tmp_path / "demo"),

@@ -8,8 +8,8 @@ import socket
 import pytest
 import requests
 
+from appbeam_devtools.local_relay import free_port
 from shared.explain import explain, host_of, relay_place
-from shared.local_relay import free_port
 from shared.relay_client import RelayClient, RelayError, RelayUnavailable
 
 

@@ -108,7 +108,7 @@ def _run_python(*args: str, code: str | None = None) -> subprocess.CompletedProc
 
 
 def test_help_lists_every_part():
-    result = _run_python("-m", "shared.cli", "--help")
+    result = _run_python("-m", "appbeam_devtools", "--help")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: appbeam")
     for command in ("relay", "sender", "receiver", "demo"):
@@ -116,7 +116,7 @@ def test_help_lists_every_part():
 
 
 def test_version_flag(capsys):
-    from shared.cli import main
+    from appbeam_devtools.cli import main
 
     with pytest.raises(SystemExit) as info:
         main(["--version"])
@@ -125,7 +125,7 @@ def test_version_flag(capsys):
 
 
 def test_a_command_is_required(capsys):
-    from shared.cli import build_parser
+    from appbeam_devtools.cli import build_parser
 
     with pytest.raises(SystemExit) as info:
         build_parser().parse_args([])
@@ -134,7 +134,7 @@ def test_a_command_is_required(capsys):
 
 
 def test_unknown_command_is_a_usage_error(capsys):
-    from shared.cli import build_parser
+    from appbeam_devtools.cli import build_parser
 
     with pytest.raises(SystemExit) as info:
         build_parser().parse_args(["toaster"])
@@ -142,7 +142,7 @@ def test_unknown_command_is_a_usage_error(capsys):
 
 
 def test_parser_parses_relay_port():
-    from shared.cli import build_parser
+    from appbeam_devtools.cli import build_parser
 
     args = build_parser().parse_args(["relay", "--port", "9000"])
     assert args.command == "relay"
@@ -156,7 +156,7 @@ def test_parser_parses_relay_port():
 
 
 def test_relay_port_must_be_a_number(capsys):
-    from shared.cli import build_parser
+    from appbeam_devtools.cli import build_parser
 
     with pytest.raises(SystemExit) as info:
         build_parser().parse_args(["relay", "--port", "high"])
@@ -169,8 +169,8 @@ HEAVY = ("PySide6", "kivy", "flask", "werkzeug", "gevent", "peewee")
 def test_building_the_parser_imports_no_gui_or_server_framework():
     code = (
         "import json, sys\n"
-        "import shared.cli\n"
-        "parser = shared.cli.build_parser()\n"
+        "import appbeam_devtools.cli\n"
+        "parser = appbeam_devtools.cli.build_parser()\n"
         "parser.parse_args(['relay', '--port', '9000'])\n"
         f"heavy = {HEAVY!r}\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in heavy)))\n"

@@ -1,6 +1,6 @@
 """A relay on this machine in a child process: for the demo, screenshot scripts and tests.
 
-It is started exactly as a user would start one (``python -m shared.cli relay``) on
+It is started exactly as a user would start one (``python -m appbeam_devtools relay``) on
 127.0.0.1, a free port and a data directory of the caller's choosing. ``kill()`` crashes it
 (SIGKILL); ``start()`` again brings it back on the same port with the same data.
 """
@@ -65,7 +65,7 @@ class LocalRelay:
         return [
             sys.executable,
             "-m",
-            "shared.cli",
+            "appbeam_devtools.cli",
             "relay",
             "--host",
             "127.0.0.1",

@@ -20,7 +20,7 @@ PARTS = {
     "sender": ("desktop_sender.cli", "run the desktop sender (browser with the device picker)"),
     "receiver": ("mobile_receiver.cli", "run the receiver (the phone app)"),
     "push": ("desktop_sender.push_cli", "send an app to your devices from a script (no window)"),
-    "demo": ("shared.demo", "run the whole system: relay, two receivers and the sender"),
+    "demo": ("appbeam_devtools.demo", "run the whole system: relay, two receivers and the sender"),
 }
 
 
@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     except ModuleNotFoundError as exc:
         extra = EXTRAS.get(args.command)
         if extra is None or (exc.name or "").split(".")[0] in (
+            "appbeam_devtools",
             "shared",
             "relay_server",
             "desktop_sender",

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.local_relay import free_port
+from appbeam_devtools.local_relay import free_port
 from shared.paths import data_dir
 
 log = logging.getLogger("appbeam.demo")
@@ -115,7 +115,7 @@ class Demo:
         self.screenshots = screenshots or root / "screenshots"
         self.demo_scale = demo_scale
         self.processes: dict[str, subprocess.Popen] = {}
-        self.relay = None  # shared.local_relay.LocalRelay
+        self.relay = None  # appbeam_devtools.local_relay.LocalRelay
         self.logs = root / "logs"
 
     @property
@@ -127,7 +127,7 @@ class Demo:
     def _spawn(self, name: str, *args: str, env: dict | None = None) -> subprocess.Popen:
         self.logs.mkdir(parents=True, exist_ok=True)
         log_file = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 (the child process writes it)
-        cmd = [sys.executable, "-m", "shared.cli", *args]
+        cmd = [sys.executable, "-m", "appbeam_devtools", *args]
         proc = subprocess.Popen(
             cmd,
             stdout=log_file,
@@ -160,7 +160,7 @@ class Demo:
     # ------------------------------------------------------------------ steps
 
     def start_relay(self) -> None:
-        from shared.local_relay import LocalRelay
+        from appbeam_devtools.local_relay import LocalRelay
 
         self.logs.mkdir(parents=True, exist_ok=True)
         self.relay = LocalRelay(self.root / "relay", port=self.port, extra_args=["--demo-scale", str(self.demo_scale)])

@@ -1,4 +1,4 @@
-"""Render the sender's main screens to PNG files: ``python -m desktop_sender.screenshots OUTDIR``.
+"""Render the sender's main screens to PNG files: ``python -m appbeam_devtools.sender_screenshots OUTDIR``.
 
 Starts a real relay (subprocess, temporary data directory, free port on 127.0.0.1), signs
 up an account with a phone (online), a tablet (offline), an old Symbian phone (cannot take
@@ -92,9 +92,9 @@ def render(outdir: Path) -> list[Path]:
     from PySide6 import QtWebEngineWidgets  # noqa: F401  (before QApplication)
     from PySide6.QtWidgets import QApplication
 
+    from appbeam_devtools.local_relay import LocalRelay
     from desktop_sender.app import SenderApp, SenderOptions
     from desktop_sender.profile import SenderProfile
-    from shared.local_relay import LocalRelay
 
     outdir.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance() or QApplication(["appbeam-screenshots"])

@@ -1,7 +1,7 @@
 """Render the receiver's screens to PNG files from made-up pushes (no relay needed).
 
-    python -m mobile_receiver.screenshots OUTDIR
-    python -m mobile_receiver.screenshots OUTDIR --outage [--size 900x600] [--scale 1.5] [--name NAME]
+    python -m appbeam_devtools.receiver_screenshots OUTDIR
+    python -m appbeam_devtools.receiver_screenshots OUTDIR --outage [--size 900x600] [--scale 1.5] [--name NAME]
 
 Writes ``receiver-inbox.png`` (the app-message page mid-download), ``receiver-metered.png``
 (the mobile-data question), ``receiver-settings.png``, ``receiver-trust.png`` (the computers
@@ -250,7 +250,7 @@ def prepare(data_dir: Path, pushes: list[dict] | None = None):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m mobile_receiver.screenshots",
+        prog="python -m appbeam_devtools.receiver_screenshots",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
