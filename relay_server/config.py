@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 from shared.paths import data_dir as default_data_dir
 
@@ -97,9 +99,9 @@ class RelayConfig:
         return self.database_url or f"sqlite:///{self.data_dir / 'relay.db'}"
 
     @classmethod
-    def from_env(cls, environ=os.environ, **overrides) -> "RelayConfig":
+    def from_env(cls, environ: Mapping[str, str] = os.environ, **overrides: Any) -> "RelayConfig":
         """Defaults, overridden by ``APPBEAM_*`` variables, overridden by ``overrides`` (flags)."""
-        values = {}
+        values: dict[str, Any] = {}
         for f in fields(cls):
             raw = environ.get(f"APPBEAM_{f.name.upper()}")
             if raw is None:
@@ -122,5 +124,5 @@ class RelayConfig:
         config.packages_dir.mkdir(parents=True, exist_ok=True)
         return config
 
-    def with_(self, **changes) -> "RelayConfig":
+    def with_(self, **changes: Any) -> "RelayConfig":
         return replace(self, **changes)

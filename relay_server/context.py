@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from flask import current_app
 
@@ -11,21 +12,34 @@ from relay_server.hub import Hub
 from relay_server.package_store import PackageStore
 from relay_server.storage_health import StorageProbe
 
+if TYPE_CHECKING:  # these modules import this one: the real classes, for the type checker only
+    from relay_server.group_commit import GroupCommit
+    from relay_server.janitor import Janitor
+    from relay_server.limits import RateLimits
+    from relay_server.metrics import RelayMetrics
+    from relay_server.mirror import Mirror
+
 
 @dataclass
 class Relay:
-    """Configuration, the stream hub, the package store, the mirror and the metrics."""
+    """Configuration, the stream hub, the package store, the mirror and the metrics.
+
+    ``create_app`` fills in the parts that need the ``Relay`` itself (the mirror, the janitor)
+    or the configuration (rate limits) right after building it, before any request arrives.
+    """
 
     config: RelayConfig
     hub: Hub
     store: PackageStore
-    mirror: "object"  # relay_server.mirror.Mirror (set after construction)
-    metrics: "object"  # relay_server.metrics.RelayMetrics
-    janitor: "object" = None  # relay_server.janitor.Janitor
-    limits: "object" = None  # relay_server.limits.RateLimits
+    mirror: Mirror
+    metrics: RelayMetrics
+    janitor: Janitor = field(init=False)
+    limits: RateLimits = field(init=False)
     storage: StorageProbe | None = None
-    commits: "object" = None  # relay_server.group_commit.GroupCommit (pushes and reports)
+    #: Pushes and reports written together (None: each write in a transaction of its own).
+    commits: GroupCommit | None = None
 
 
 def current_relay() -> Relay:
-    return current_app.extensions["appbeam_relay"]
+    relay: Relay = current_app.extensions["appbeam_relay"]
+    return relay

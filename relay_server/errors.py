@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import HTTPException
 
@@ -22,7 +22,7 @@ BUSY_RETRY_AFTER = 5
 class ApiError(Exception):
     """Raised by handlers; becomes ``{"error": {"code", "message"}}`` with ``status``."""
 
-    def __init__(self, status: int, code: str, message: str, headers: dict | None = None):
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
@@ -38,7 +38,7 @@ def not_found(message: str = "not found", code: str = "not_found") -> ApiError:
     return ApiError(404, code, message)
 
 
-def error_response(status: int, code: str, message: str, headers: dict | None = None):
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
     resp = jsonify({"error": {"code": code, "message": message}})
     resp.status_code = status
     for key, value in (headers or {}).items():
@@ -64,15 +64,15 @@ def register_error_handlers(app: Flask) -> None:
     """JSON errors for the API; HTML pages keep Werkzeug's own error pages."""
 
     @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError):
+    def _api_error(exc: ApiError) -> Response:
         return error_response(exc.status, exc.code, exc.message, exc.headers)
 
     @app.errorhandler(ProtocolError)
-    def _protocol_error(exc: ProtocolError):
+    def _protocol_error(exc: ProtocolError) -> Response:
         return error_response(400, "invalid_field", str(exc))
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException):
+    def _http_error(exc: HTTPException) -> Response | HTTPException:
         if not request.path.startswith(API_PREFIX):
             return exc
         code = _HTTP_CODES.get(exc.code or 500, "http_error")
@@ -84,7 +84,7 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(exc.code or 500, code, message, extra)
 
     @app.errorhandler(MaxConnectionsExceeded)
-    def _busy(exc: MaxConnectionsExceeded):
+    def _busy(exc: MaxConnectionsExceeded) -> Response:
         log.warning("no database connection free for %s %s", request.method, request.path)
         return error_response(
             503,
@@ -94,7 +94,7 @@ def register_error_handlers(app: Flask) -> None:
         )
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):
+    def _unexpected(exc: Exception) -> Response:
         problem = storage_problem(exc)
         if problem is not None:
             log.error("storage refused a write on %s %s (%s): %s", request.method, request.path, problem, exc)
