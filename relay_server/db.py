@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
 import peewee
 from playhouse.db_url import connect
@@ -101,6 +101,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@overload
+def iso(moment: datetime | str) -> str: ...
+@overload
+def iso(moment: None) -> None: ...
+@overload
+def iso(moment: datetime | str | None) -> str | None: ...
 def iso(moment: datetime | str | None) -> str | None:
     """ISO 8601 in UTC; naive values (SQLite hands those back) are taken as UTC."""
     if moment is None:

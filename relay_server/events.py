@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urljoin
 
+import peewee
 from peewee import JOIN, fn
 
 from relay_server.db import database, is_postgres, iso, utcnow
@@ -98,7 +100,7 @@ _SenderAccount = Account.alias()
 _SENDER_COLUMNS = (_Sender.id, _Sender.name, _Sender.account, _SenderAccount.id, _SenderAccount.username)
 
 
-def _with_push(query):
+def _with_push(query: peewee.ModelSelect[Event]) -> peewee.ModelSelect[Event]:
     """Join each event's push with its sender device and account: rendering a ``push`` event
     then needs no further query (thousands of streams wake at once in a reconnect storm)."""
     return (
@@ -112,7 +114,7 @@ def _with_push(query):
 BATCH = 500
 
 
-def _events_where(condition) -> Prepared:
+def _events_where(condition: Callable[[], peewee.Expression]) -> Prepared:
     return Prepared(
         lambda: (
             _with_push(Event.select(Event, Push, *_SENDER_COLUMNS))
@@ -123,7 +125,7 @@ def _events_where(condition) -> Prepared:
     )
 
 
-def _unacked():
+def _unacked() -> peewee.Expression:
     return (Event.kind == str(StreamEvent.PUSH)) & (Push.state.in_([str(s) for s in UNACKNOWLEDGED_STATES]))
 
 
@@ -149,7 +151,7 @@ def pending_for(device_id: str, after_id: int | None, page_after: int = 0) -> li
 def highest_id() -> int:
     """The highest event id in the log (0 when empty)."""
     row = _HIGHEST_ID.execute().fetchone()
-    return (row[0] if row else None) or 0
+    return int((row[0] if row else None) or 0)
 
 
 def newer_than(device_id: str, after_id: int) -> list[Event]:
@@ -159,12 +161,13 @@ def newer_than(device_id: str, after_id: int) -> list[Event]:
 
 def latest_id(device_id: str) -> int:
     row = _LATEST_ID.execute(device=device_id).fetchone()
-    return row[0] if row else 0
+    return int(row[0]) if row else 0
 
 
 def render(event: Event, base_url: str) -> str:
     """One event as Server-Sent Events text. Stored payloads are already the JSON sent."""
     if event.kind == str(StreamEvent.PUSH):
+        assert event.push is not None, "a push event is deleted with its push (on_delete=CASCADE)"
         data = encode(push_message(event.push, base_url)).decode()
     else:
         data = event.payload or "{}"

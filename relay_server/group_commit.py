@@ -34,13 +34,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Generic, TypeVar
 
 import peewee
 
-from relay_server.db import connection, database
+from relay_server.db import connection, database, execute_sql
+
+_T = TypeVar("_T")
 
 #: The most writes one transaction carries (the others wait for the next one).
 MAX_BATCH = 64
@@ -54,20 +56,22 @@ def _cooperative() -> bool:
         from gevent import monkey
     except ImportError:  # pragma: no cover - gevent is a relay dependency
         return False
-    return monkey.is_module_patched("time")
+    return bool(monkey.is_module_patched("time"))
 
 
-class _Write:
+class _Write(Generic[_T]):
     __slots__ = ("work", "result", "error", "done", "turn")
 
-    def __init__(self, work: Callable[[], Any]):
+    #: What ``work`` returned; set once it ran without an error.
+    result: _T
+
+    def __init__(self, work: Callable[[], _T]):
         self.work = work
-        self.result = None
         self.error: BaseException | None = None
         self.done = False
         self.turn = threading.Event()  # set when done, or when it is this write's turn to lead
 
-    def outcome(self):
+    def outcome(self) -> _T:
         if self.error is not None:
             raise self.error
         return self.result
@@ -80,13 +84,13 @@ class GroupCommit:
         self.max_batch = max_batch
         self.cooperative_begin = cooperative_begin
         self._lock = threading.Lock()
-        self._waiting: list[_Write] = []
+        self._waiting: list[_Write[Any]] = []
         self._leading = False
         #: Transactions committed and writes carried (for metrics and tests).
         self.transactions = 0
         self.writes = 0
 
-    def run(self, work: Callable[[], Any]):
+    def run(self, work: Callable[[], _T]) -> _T:
         """Run ``work()`` in a transaction shared with other requests' writes; its result once committed."""
         write = _Write(work)
         with self._lock:
@@ -131,7 +135,7 @@ class GroupCommit:
             if successor is not None:
                 successor.turn.set()  # not done: it leads the next transaction
 
-    def _commit(self, batch: list[_Write]) -> None:
+    def _commit(self, batch: list[_Write[Any]]) -> None:
         shared = len(batch) > 1
         try:
             with self._transaction():
@@ -139,30 +143,30 @@ class GroupCommit:
                     if not shared:
                         write.result = write.work()  # alone: its error rolls the transaction back
                         continue
-                    database.execute_sql("SAVEPOINT group_write")
+                    execute_sql("SAVEPOINT group_write")
                     try:
                         write.result = write.work()
                     except Exception as exc:  # noqa: BLE001 - handed to its own request
                         write.error = exc
-                        database.execute_sql("ROLLBACK TO SAVEPOINT group_write")
-                    database.execute_sql("RELEASE SAVEPOINT group_write")
+                        execute_sql("ROLLBACK TO SAVEPOINT group_write")
+                    execute_sql("RELEASE SAVEPOINT group_write")
         except Exception as exc:  # noqa: BLE001 - the commit failed: no write of the batch happened
             for write in batch:
                 if write.error is None:
-                    write.error, write.result = exc, None
+                    write.error = exc
         else:
             self.transactions += 1
             self.writes += len(batch)
         for write in batch:
             write.done = True
 
-    def _transaction(self):
+    def _transaction(self) -> AbstractContextManager[object]:
         return self._cooperative_transaction() if self.cooperative_begin else database.atomic()
 
     @contextmanager
-    def _cooperative_transaction(self):
+    def _cooperative_transaction(self) -> Iterator[None]:
         """``database.atomic()``, waiting for another process's write lock by yielding, not in C."""
-        database.execute_sql("PRAGMA busy_timeout = 0")
+        execute_sql("PRAGMA busy_timeout = 0")
         try:
             deadline = time.monotonic() + BUSY_SECONDS
             pause = 0.0002
@@ -177,11 +181,12 @@ class GroupCommit:
                 time.sleep(pause)  # gevent's sleep: this process's other connections go on
                 pause = min(pause * 2, 0.005)
         finally:
-            database.execute_sql(f"PRAGMA busy_timeout = {int(BUSY_SECONDS * 1000)}")
+            execute_sql(f"PRAGMA busy_timeout = {int(BUSY_SECONDS * 1000)}")
+        end: Callable[..., object] = transaction.__exit__  # (peewee's stubs say it returns None)
         try:
             yield
         except BaseException as exc:
-            if not transaction.__exit__(type(exc), exc, exc.__traceback__):
+            if not end(type(exc), exc, exc.__traceback__):
                 raise
         else:
-            transaction.__exit__(None, None, None)
+            end(None, None, None)

@@ -11,6 +11,10 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # cluster.py builds on the hub
+    from relay_server.cluster import Cluster
 
 
 class Subscription:
@@ -47,11 +51,12 @@ class Subscription:
 class Hub:
     """Registry of open streams by device id (this process's, plus the cluster's presence)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         #: Guards the registry, and each subscription's wake flag (set vs read-and-reset).
         self.lock = threading.Lock()
         self._subs: dict[str, set[Subscription]] = defaultdict(set)
-        self.cluster = None  # relay_server.cluster.Cluster when several processes share the database
+        #: Set when several processes share the database (a ``HostCluster`` is a ``Cluster`` too).
+        self.cluster: Cluster | None = None
 
     def subscribe(self, device_id: str, token_hash: str | None = None) -> Subscription:
         sub = Subscription(self, device_id, token_hash)

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from relay_server import uploads
 from relay_server.db import database, utcnow
 from relay_server.models import CatalogPackage, Event, Package, Push
 from relay_server.pushes import record_state
 from shared.protocol import FINAL_STATES, REOPENABLE_STATES, PushState, StreamEvent
+
+if TYPE_CHECKING:  # the Relay holds its janitor
+    from relay_server.context import Relay
+    from relay_server.mirror import Mirror
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +28,7 @@ class Janitor:
     """Expires queued pushes after ``config.queue_ttl`` seconds; drops stale update events;
     hands the mirror again every push still waiting for a copy that it is not making."""
 
-    def __init__(self, relay, interval: float = 60.0):
+    def __init__(self, relay: Relay, interval: float = 60.0):
         self.relay = relay
         self.interval = interval
         self._stop = threading.Event()
@@ -97,7 +102,7 @@ class Janitor:
         Runs first, and never stops the pass: the rest of housekeeping writes, which a full
         disk may refuse, while this only reads.
         """
-        mirror = getattr(self.relay, "mirror", None)
+        mirror: Mirror | None = getattr(self.relay, "mirror", None)  # (None while the relay starts)
         if mirror is None:
             return 0
         try:
@@ -106,7 +111,7 @@ class Janitor:
             log.exception("could not hand pending copies back to the mirror")
             return 0
 
-    def collect_packages(self, now) -> int:
+    def collect_packages(self, now: datetime) -> int:
         """Delete the relay's copies that no unfinished push, no recently declined push (its device
         may tap Download again) and no catalog app uses any more.
 
