@@ -21,12 +21,18 @@ import select
 import threading
 from collections.abc import Iterable
 from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import peewee as pw
 
 from relay_server.db import connection, database, is_postgres, utcnow
+from relay_server.hub import Hub
 from relay_server.models import Presence, RelayInstance
 from relay_server.prepared import Prepared, slot
+
+if TYPE_CHECKING:
+    import socket
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +68,7 @@ def _unhurried() -> None:
 class Cluster:
     """This process's membership: heartbeat, presence rows, NOTIFY out, LISTEN in."""
 
-    def __init__(self, database_url: str, hub):
+    def __init__(self, database_url: str, hub: Hub):
         self.url = database_url
         self.hub = hub
         self.instance_id = secrets.token_hex(8)
@@ -115,7 +121,7 @@ class Cluster:
                     (Presence.device == device_id) & (Presence.instance == self.instance_id)
                 ).execute()
 
-    def _live(self):
+    def _live(self) -> pw.Expression:
         return RelayInstance.heartbeat_at >= utcnow() - STALE_AFTER
 
     def is_present_elsewhere(self, device_id: str) -> bool:
@@ -127,12 +133,13 @@ class Cluster:
             )
 
     def present_elsewhere(self) -> set[str]:
-        rows = (
+        query = (
             Presence.select(Presence.device)
             .join(RelayInstance)
             .where((RelayInstance.id != self.instance_id) & self._live())
             .tuples()
         )
+        rows = cast("Iterable[tuple[str]]", query)  # (peewee's stubs type .tuples() as the model query)
         return {device for (device,) in rows}
 
     # ------------------------------------------------------------------ messages
@@ -213,14 +220,12 @@ class HostCluster(Cluster):
     _RESCAN = 1.0  # seconds between fresh listings of the peers' sockets
     SEND_TIMEOUT = 2.0
 
-    def __init__(self, directory, hub):
+    def __init__(self, directory: str | Path, hub: Hub):
         super().__init__("", hub)
-        from pathlib import Path
-
         self.directory = Path(directory)
         self.path = self.directory / f"{self.instance_id}.sock"
-        self._server = None
-        self._peers: dict[str, object] = {}  # socket path -> connected socket (None: not connected)
+        self._server: socket.socket | None = None
+        self._peers: dict[str, socket.socket | None] = {}  # socket path -> connected socket (None: not connected)
         self._send_lock = threading.Lock()
         self._scanned = 0.0
 
@@ -269,8 +274,9 @@ class HostCluster(Cluster):
     def _send(self, kind: str, items: list[str]) -> None:
         import socket
 
-        lines, batch = [], []
-        for item in items + [None]:
+        lines: list[str] = []
+        batch: list[str] = []
+        for item in [*items, None]:
             if item is None or sum(len(i) + 1 for i in batch) + len(item) > _MAX_PAYLOAD:
                 if batch:
                     lines.append(kind + ":" + ",".join(batch) + "\n")
@@ -317,19 +323,22 @@ class HostCluster(Cluster):
 
     def _listen(self) -> None:
         """Accept the other processes' connections; one reader for each."""
+        server = self._server
+        assert server is not None, "start() binds the socket before this thread starts"
+        watched: list[socket.socket | int] = [server, self._wakeup_r]
         while not self._stop.is_set():
             try:
-                ready = select.select([self._server, self._wakeup_r], [], [], HEARTBEAT)[0]
-                if self._server not in ready:
+                ready = select.select(watched, [], [], HEARTBEAT)[0]
+                if server not in ready:
                     continue
-                conn, _ = self._server.accept()
+                conn, _ = server.accept()
             except (OSError, ValueError):
                 if self._stop.is_set():
                     return
                 continue
             threading.Thread(target=self._read, args=(conn,), name="cluster-peer", daemon=True).start()
 
-    def _read(self, conn) -> None:
+    def _read(self, conn: socket.socket) -> None:
         pending = b""
         try:
             while not self._stop.is_set():
