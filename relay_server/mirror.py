@@ -28,6 +28,8 @@ import sqlite3
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urljoin, urlsplit
 
 import peewee
@@ -35,15 +37,19 @@ import requests
 import urllib3
 from peewee import fn
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_when_event_set, wait_exponential_jitter
+from tenacity.stop import stop_base
 
 from relay_server import pushes
 from relay_server.address_policy import is_public
 from relay_server.db import connection, database
 from relay_server.models import Device, Package, Push
-from relay_server.package_store import HashMismatch, TooLarge
+from relay_server.package_store import HashMismatch, PackageWriter, TooLarge
 from relay_server.pinned_http import PinnedAdapter
 from shared.protocol import FORMAT_MIME_TYPES, PushState
 from shared.relay_client import USER_AGENT
+
+if TYPE_CHECKING:  # the Relay holds its mirror
+    from relay_server.context import Relay
 
 log = logging.getLogger(__name__)
 
@@ -126,10 +132,10 @@ def public_address(hostname: str) -> str:
     except socket.gaierror as exc:
         raise MirrorRefused(f"cannot resolve {hostname}: {exc}") from exc
     for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         if not is_public(address):
             raise MirrorRefused(f"{hostname} resolves to a non-public address ({address})")
-    return infos[0][4][0]
+    return str(infos[0][4][0])
 
 
 class _FairQueue:
@@ -146,12 +152,12 @@ class _FairQueue:
         self.per_account = max(1, per_account)
         self._changed = threading.Condition()
         self._waiting: dict[object, deque[str]] = {}  # sending account -> its push ids, oldest first
-        self._running: Counter = Counter()  # sending account -> copies in progress
+        self._running: Counter[object] = Counter()  # sending account -> copies in progress
         self._served: dict[object, int] = {}  # sending account -> the turn it was last given
         self._turns = itertools.count()
         self._held: set[str] = set()  # push ids waiting or in progress
 
-    def put(self, account, push_id: str) -> bool:
+    def put(self, account: object, push_id: str) -> bool:
         """Queue a copy for ``account``; False if this push is already waiting or in progress."""
         with self._changed:
             if push_id in self._held:
@@ -171,7 +177,7 @@ class _FairQueue:
                 self._changed.wait()
             return None
 
-    def done(self, account, push_id: str) -> None:
+    def done(self, account: object, push_id: str) -> None:
         """A copy taken from ``take`` is over (made, failed, or left for later)."""
         with self._changed:
             self._running[account] -= 1
@@ -192,11 +198,11 @@ class _FairQueue:
         with self._changed:
             return self._changed.wait_for(lambda: not self._held, timeout)
 
-    def _next_account(self):
+    def _next_account(self) -> object | None:
         ready = [account for account in self._waiting if self._running[account] < self.per_account]
         return min(ready, key=lambda account: (self._running[account], self._served.get(account, -1)), default=None)
 
-    def _begin(self, account) -> str:
+    def _begin(self, account: object) -> str:
         waiting = self._waiting[account]
         push_id = waiting.popleft()
         if not waiting:
@@ -236,7 +242,9 @@ class _RateGuard:
         self._since, self._bytes = time.monotonic(), 0
 
 
-def _copy_body(resp: requests.Response, writer, guard: _RateGuard, stopping: threading.Event | None) -> None:
+def _copy_body(
+    resp: requests.Response, writer: PackageWriter, guard: _RateGuard, stopping: threading.Event | None
+) -> None:
     """Write the response body into ``writer`` as it arrives, judging its speed on every read."""
     raw = resp.raw
     read, amount = getattr(raw, "read1", None), READ_CHUNK
@@ -269,6 +277,15 @@ def _problem(exc: Exception, url: str, push_id: str) -> str:
     return f"unexpected error: {exc}"
 
 
+def _wait_on(stopping: threading.Event) -> Callable[[float], None]:
+    """A sleep that ends early when ``stopping`` is set."""
+
+    def sleep(seconds: float) -> None:
+        stopping.wait(seconds)
+
+    return sleep
+
+
 class Mirror:
     """A small pool of background workers that copy queued pushes' packages into the store.
 
@@ -277,7 +294,7 @@ class Mirror:
     pushes. ``start``/``stop`` may be called again (tests hold the mirror that way).
     """
 
-    def __init__(self, relay):
+    def __init__(self, relay: Relay):
         self.relay = relay
         self._queue = _FairQueue(relay.config.mirror_per_account)
         self._workers: list[threading.Thread] = []
@@ -319,20 +336,21 @@ class Mirror:
         Only queued pushes need a copy: a cancelled or expired one will not be delivered.
         """
         with connection():
-            waiting = list(
+            query = (
                 Push.select(Push.id, Device.account)
                 .join(Device, on=(Push.sender_device == Device.id))
                 .where((Push.state == str(PushState.QUEUED)) & (Push.mirror_status == "pending"))
                 .order_by(Push.created_at)
                 .tuples()
             )
+            waiting = list(cast("Iterable[tuple[str, int]]", query))  # (peewee's stubs: .tuples() keeps models)
         return sum(self._queue.put(account, push_id) for push_id, account in waiting)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """For tests: wait until every queued copy was handled."""
         return self._queue.wait_idle(timeout)
 
-    def _sender_account(self, push_id: str):
+    def _sender_account(self, push_id: str) -> object:
         """The account that sent the push: its copies take that account's turns."""
         try:
             with connection():
@@ -370,6 +388,7 @@ class Mirror:
             if push is None or push.mirror_status != "pending":
                 return
             room = self.relay.config.mirror_quota_bytes - account_usage(push.sender_device.account_id)
+        problem: str | None
         if room <= 0:
             sha, size, problem = None, None, "the sender's storage quota on the relay is used up"
         else:
@@ -426,9 +445,10 @@ class Mirror:
             return local, self.relay.store.path_for(local).stat().st_size
         # A hash the sender merely claims proves nothing: the bytes are always fetched from the
         # push's own URL (the store keeps one copy however many pushes use it).
-        stop, sleep = stop_after_attempt(3), time.sleep
+        stop: stop_base = stop_after_attempt(3)
+        sleep: Callable[[float], None] = time.sleep
         if stopping is not None:  # no further try, and no wait for one, once the mirror stops
-            stop, sleep = stop | stop_when_event_set(stopping), stopping.wait
+            stop, sleep = stop | stop_when_event_set(stopping), _wait_on(stopping)
         for attempt in Retrying(
             retry=retry_if_exception_type(_Transient),
             wait=wait_exponential_jitter(multiplier=1, max=20),
