@@ -100,7 +100,7 @@ class LocalRelay:
                 raise RuntimeError(f"the relay exited with {self.proc.returncode}:\n{self.log_tail()}")
             try:
                 # Readiness only: whether a client trusts its certificate is the client's business.
-                if requests.get(f"{self.url}/api/v1/healthz", timeout=1, verify=False).ok:
+                if requests.get(f"{self.url}/healthz", timeout=1, verify=False).ok:
                     return self
             except requests.RequestException:
                 pass

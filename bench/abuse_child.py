@@ -142,7 +142,7 @@ class SlowClients:
         host = f"Host: {self.host}:{self.port}\r\n"
         if kind == "headers":
             return (
-                b"GET /api/v1/healthz HTTP/1.1\r\n",
+                b"GET /healthz HTTP/1.1\r\n",
                 (host + "User-Agent: slowloris-bench\r\nAccept: */*\r\nX-Padding: a\r\n").encode(),
             )
         head = (

@@ -224,7 +224,7 @@ async def _health_probe(session, url: str, stop: asyncio.Event, out: dict) -> No
     while not stop.is_set():
         start = time.perf_counter()
         try:
-            async with session.get(f"{url}/api/v1/healthz", timeout=aiohttp.ClientTimeout(total=POST_TIMEOUT_S)) as r:
+            async with session.get(f"{url}/healthz", timeout=aiohttp.ClientTimeout(total=POST_TIMEOUT_S)) as r:
                 await r.read()
                 statuses[str(r.status)] += 1
         except TimeoutError:

@@ -6,10 +6,11 @@ import logging
 from importlib.resources import files
 from pathlib import Path
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, request
 
 from relay_server import catalog
 from relay_server.api import api
+from relay_server.api.ops import HEALTH_PATH, ops
 from relay_server.api.uploads import uploads
 from relay_server.cluster import Cluster, HostCluster
 from relay_server.config import RelayConfig
@@ -22,7 +23,6 @@ from relay_server.janitor import Janitor
 from relay_server.limits import RateLimits
 from relay_server.metrics import RelayMetrics
 from relay_server.mirror import Mirror
-from relay_server.openapi import openapi_document
 from relay_server.package_store import PackageStore
 from relay_server.storage_health import StorageProbe
 from relay_server.store import store
@@ -55,8 +55,9 @@ def create_app(config: RelayConfig | None = None) -> Flask:
     relay.storage = StorageProbe(config.data_dir)
     if not relay.storage.check().ok:
         log.error(
-            "the relay's storage is not usable: %s (/api/v1/healthz says so until it is fixed)",
+            "the relay's storage is not usable: %s (%s says so until it is fixed)",
             "; ".join(relay.storage.check().problems),
+            HEALTH_PATH,
         )
     relay.mirror = Mirror(relay)
     app.extensions["appbeam_relay"] = relay
@@ -80,6 +81,7 @@ def create_app(config: RelayConfig | None = None) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(uploads)  # PUT /api/v1/packages/<sha256> (relay_server/api/uploads.py)
     app.register_blueprint(store)
+    app.register_blueprint(ops)  # /healthz, /metrics, /api/v1/openapi.json (and their old addresses)
 
     @app.before_request
     def _open_db():
@@ -95,14 +97,6 @@ def create_app(config: RelayConfig | None = None) -> Flask:
     def _close_db(exc):
         if not database.is_closed():
             database.close()
-
-    @app.get("/metrics")
-    def metrics():
-        return Response(relay.metrics.render(), mimetype="text/plain; version=0.0.4")
-
-    @app.get("/api/openapi.json")
-    def openapi():
-        return jsonify(openapi_document())
 
     return app
 

@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 description of the relay API (served at ``/api/openapi.json``).
+"""The OpenAPI 3.1 description of the relay API (served at ``/api/v1/openapi.json``).
 
 The shapes of pushes, install information, signatures and stream events are generated from
 their one definition, ``shared.messages`` (msgspec's JSON Schema); the paths and the smaller
@@ -172,7 +172,20 @@ def openapi_document() -> dict:
         "properties": {"username": _STR, "password": _STR, "device": _ref("DeviceInfo")},
     }
     paths = {
-        "/api/v1/healthz": {"get": _op("Health check", {"200": _json({"type": "object"})}, auth=False)},
+        "/healthz": {"get": _op("Health check", {"200": _json({"type": "object"})}, auth=False)},
+        "/api/v1/healthz": {
+            "get": {
+                **_op(
+                    "Health check, at its old address",
+                    {"308": {"description": "Moved to /healthz (Location)"}},
+                    auth=False,
+                ),
+                "deprecated": True,
+            }
+        },
+        "/api/v1/openapi.json": {
+            "get": _op("This document (OpenAPI 3.1)", {"200": _json({"type": "object"})}, auth=False)
+        },
         "/api/v1/accounts": {
             "post": _op(
                 "Create an account",

@@ -288,7 +288,7 @@ class RelayClient:
     # ------------------------------------------------------------------ accounts and devices
 
     def health(self) -> dict:
-        return self.request("GET", "/healthz")
+        return self.request("GET", self.absolute_url("healthz"))  # at the root, not under /api/v1
 
     def create_account(self, username: str, password: str) -> dict:
         return self.request("POST", "/accounts", json_body={"username": username, "password": password})

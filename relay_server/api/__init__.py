@@ -13,7 +13,6 @@ from relay_server.api import (  # noqa: E402,F401
     devices,
     friends,
     installed,
-    ops,
     packages,
     pairings,
     pushes,

@@ -1,19 +1,37 @@
-"""Health check: honest about the database and the data directory (``storage_health``)."""
+"""Operations routes: the health check, the metrics and the API's own description.
+
+``/healthz`` and ``/metrics`` sit at the root, where load balancers, supervisors and
+Prometheus look for them; the OpenAPI document sits under the prefix of the API it describes.
+The health check is honest about the database and the data directory (``storage_health``).
+The old addresses answer 308 (the method and body stay as they were, unlike 301) to the new
+ones, with the query kept, so monitors and clients set up before the move keep working.
+"""
 
 from __future__ import annotations
 
-from flask import jsonify
+from collections.abc import Callable
 
-from relay_server.api import api
+from flask import Blueprint, Response, jsonify, redirect, request
+
 from relay_server.context import current_relay
 from relay_server.db import is_postgres
 from relay_server.errors import error_response
+from relay_server.openapi import openapi_document
 from relay_server.storage_health import RETRY_AFTER
 from shared import __version__
+from shared.protocol import API_PREFIX
+
+HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
+OPENAPI_PATH = f"{API_PREFIX}/openapi.json"
+#: an address the relay used to answer at -> where that moved
+MOVED = {f"{API_PREFIX}/healthz": HEALTH_PATH, "/api/openapi.json": OPENAPI_PATH}
+
+ops = Blueprint("ops", __name__)
 
 
-@api.get("/healthz")
-def healthz():
+@ops.get(HEALTH_PATH)
+def healthz() -> Response:
     report = current_relay().storage.check()
     kind = "postgresql" if is_postgres() else "sqlite"
     if not report.ok:
@@ -26,3 +44,28 @@ def healthz():
         )
         return resp
     return jsonify({"status": "ok", "version": __version__, "database": kind})
+
+
+@ops.get(METRICS_PATH)
+def metrics() -> Response:
+    return Response(current_relay().metrics.render(), mimetype="text/plain; version=0.0.4")
+
+
+@ops.get(OPENAPI_PATH)
+def openapi() -> Response:
+    return jsonify(openapi_document())
+
+
+def _moved_to(new_path: str) -> Callable[[], Response]:
+    def moved() -> Response:
+        # Relative to the relay's own root, so it stays right behind a proxy under a sub-path.
+        target = request.script_root + new_path
+        if request.query_string:
+            target += "?" + request.query_string.decode("latin-1")
+        return redirect(target, 308)
+
+    return moved
+
+
+for _old, _new in MOVED.items():
+    ops.add_url_rule(_old, endpoint="moved" + _old.replace("/", "_").replace(".", "_"), view_func=_moved_to(_new))

@@ -166,7 +166,7 @@ def test_free_download_becomes_a_signed_push_the_phone_installs_by_itself(browse
     assert world.phone.push(push_id)["prompt"] in (None, ""), world.phone.push(push_id)
     # The relay needed no CORS: the extension's host permissions let it through (docs/extension.md).
     answer = requests.get(
-        world.relay.url + "/api/v1/healthz",
+        world.relay.url + "/healthz",
         timeout=30,
         headers={"Origin": f"chrome-extension://{browser.extension_id}"},
     )
@@ -261,7 +261,7 @@ def test_the_toolbar_button_sends_the_app_the_page_is_about(browser, world):
     popup.wait_for_selector("li.device", timeout=WAIT_MS)
     assert popup.inner_text("#app-name") == "F-Droid"
     popup.close()
-    page.goto(world.relay.url + "/api/v1/healthz")
+    page.goto(world.relay.url + "/healthz")
     popup = _open_picker_from_worker(
         world, "async (tabId) => appbeam.handlePage(await chrome.tabs.get(tabId))", _tab_id(world, page.url)
     )

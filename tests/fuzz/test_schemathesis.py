@@ -1,6 +1,6 @@
 """Property-based fuzzing of the relay API from its own OpenAPI document (schemathesis 4).
 
-What this proves, for every operation in ``/api/openapi.json`` except the endless
+What this proves, for every operation in ``/api/v1/openapi.json`` except the endless
 ``GET /api/v1/stream``, on generated valid *and* invalid requests (bodies, path and query
 parameters, headers), both with a live bearer token and without one:
 
@@ -68,7 +68,7 @@ def _seeded(func):
 @pytest.fixture(scope="module")
 def relay_schema(relay_app, world):
     """The relay's own document, loaded through the app (``world`` is set up first)."""
-    return schemathesis.openapi.from_wsgi("/api/openapi.json", relay_app)
+    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", relay_app)
 
 
 # The operations, read from the same document the relay serves (no app needed for that).
@@ -132,7 +132,7 @@ def test_api_without_a_token(relay_schema, world, path, method, mode):
 
 @pytest.mark.parametrize(("path", "method"), OPERATIONS, ids=_OPERATION_IDS)
 def test_every_status_the_relay_answers_is_documented(relay_schema, world, path, method):
-    """``/api/openapi.json`` lists every status each operation really answers (clients are
+    """``/api/v1/openapi.json`` lists every status each operation really answers (clients are
     generated from it), for valid and invalid input, with and without a token."""
     headers = world.throwaway_headers if _ends_session(method, path) else world.headers
     for mode in MODES:

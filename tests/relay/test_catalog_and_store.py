@@ -303,7 +303,7 @@ def test_icons_are_served(client):
 
 
 def test_healthz(client):
-    resp = client.get("/api/v1/healthz")
+    resp = client.get("/healthz")
 
     assert resp.status_code == 200
     body = resp.get_json()

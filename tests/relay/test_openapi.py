@@ -1,4 +1,5 @@
-"""``GET /api/openapi.json`` describes exactly the routes the relay has."""
+"""``GET /api/v1/openapi.json`` describes exactly the routes the relay has (the API's, and the
+health check at the root)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 
 import pytest
 
+from relay_server.api.ops import HEALTH_PATH
 from shared.protocol import API_PREFIX
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
@@ -19,7 +21,7 @@ def _rule_path(rule: str) -> str:
 def _routes(app) -> set[tuple[str, str]]:
     routes = set()
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith(API_PREFIX + "/"):
+        if not rule.rule.startswith(API_PREFIX + "/") and rule.rule != HEALTH_PATH:
             continue
         for method in rule.methods - IGNORED_METHODS:
             routes.add((_rule_path(rule.rule), method.lower()))
@@ -28,7 +30,7 @@ def _routes(app) -> set[tuple[str, str]]:
 
 @pytest.fixture
 def document(client) -> dict:
-    resp = client.get("/api/openapi.json")
+    resp = client.get("/api/v1/openapi.json")
     assert resp.status_code == 200
     assert resp.content_type.startswith("application/json")
     return resp.get_json()
@@ -89,7 +91,9 @@ def test_the_api_has_the_routes_of_docs_api_md(app):
         ("/api/v1/apps", "get"),
         ("/api/v1/apps/{app_id}", "get"),
         ("/api/v1/apps/{app_id}/package", "get"),
+        ("/healthz", "get"),
         ("/api/v1/healthz", "get"),
+        ("/api/v1/openapi.json", "get"),
         ("/api/v1/pairings", "post"),
         ("/api/v1/pairings/claim", "post"),
     }
@@ -106,7 +110,9 @@ def test_path_parameters_are_declared(document):
 
 def test_public_routes_need_no_token_and_the_others_do(document):
     public = {
+        ("/healthz", "get"),
         ("/api/v1/healthz", "get"),
+        ("/api/v1/openapi.json", "get"),
         ("/api/v1/accounts", "post"),
         ("/api/v1/login", "post"),
         ("/api/v1/pairings/claim", "post"),

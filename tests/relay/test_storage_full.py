@@ -62,7 +62,7 @@ def _health_until(url: str, status: int, timeout: float = 60.0) -> requests.Resp
     """``/healthz`` once it answers ``status`` (it re-checks the storage every few seconds)."""
     deadline = time.monotonic() + timeout
     while True:
-        resp = requests.get(f"{url}/api/v1/healthz", timeout=30)
+        resp = requests.get(f"{url}/healthz", timeout=30)
         if resp.status_code == status or time.monotonic() > deadline:
             assert resp.status_code == status, resp.text
             return resp
@@ -120,7 +120,7 @@ def test_a_data_dir_that_cannot_be_written_makes_health_fail(relay_config, read_
     config = relay_config.with_(data_dir=read_only_data_dir, database_url=url, demo_catalog=False)
     app = create_app(config)
     try:
-        resp = app.test_client().get("/api/v1/healthz")
+        resp = app.test_client().get("/healthz")
         assert resp.status_code == 503
         assert resp.get_json()["error"]["code"] == "storage_unavailable"
         assert "data directory cannot be written" in resp.get_json()["error"]["message"]
@@ -139,7 +139,7 @@ def test_a_database_that_refuses_writes_answers_503_and_changes_nothing(app, api
     app.extensions["appbeam_relay"].storage.forget()
     try:
         resp = api.push(laptop, ["anna-phone"], mode="notify")
-        health = client.get("/api/v1/healthz")
+        health = client.get("/healthz")
     finally:
         database.obj._pragmas = [p for p in database.obj._pragmas if p[0] != "query_only"]
         database.obj.close_idle()

@@ -159,7 +159,7 @@ def test_empty_200_gives_none(server, client):
 def test_json_body_is_returned(server, client):
     server.app = lambda h: h.reply(200, {"status": "ok", "version": "0.1.0"})
     assert client.health() == {"status": "ok", "version": "0.1.0"}
-    assert server.recorded[0].path == "/api/v1/healthz"
+    assert server.recorded[0].path == "/healthz"
 
 
 def test_non_json_success_is_bad_response(server, client):
