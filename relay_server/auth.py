@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -13,6 +15,9 @@ from flask import g, request
 from relay_server.errors import ApiError
 from relay_server.models import Account, Device, Token
 from relay_server.prepared import Prepared, slot
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 _hasher = PasswordHasher()
 # Verifying against this when the account does not exist keeps login timing the same.
@@ -68,11 +73,11 @@ def bearer_token() -> str | None:
     return value.strip()
 
 
-def device_required(view):
+def device_required(view: Callable[_P, _R]) -> Callable[_P, _R]:
     """Route decorator: the caller must present a valid device token; sets ``g.device``."""
 
     @functools.wraps(view)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         token = bearer_token()
         if token is None:
             raise ApiError(

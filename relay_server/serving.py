@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import send_file
+from flask import Response, send_file
 
 from relay_server.context import current_relay
 from relay_server.models import Package
 
 
-def send_package(package: Package, download_name: str):
+def send_package(package: Package, download_name: str) -> Response:
     """Stream a stored package: Range/If-Range/ETag/Last-Modified, 206 and 416 as due."""
     response = send_file(
         current_relay().store.path_for(package.sha256),

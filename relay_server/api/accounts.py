@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask import g, jsonify
+from flask.typing import ResponseReturnValue
 from peewee import IntegrityError
 
 from relay_server import events
@@ -29,7 +31,7 @@ from shared.signing import parse_public_key
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,31}$")
 
 
-def _username(data: dict) -> str:
+def _username(data: dict[str, Any]) -> str:
     username = data.get("username")
     if not isinstance(username, str) or not _USERNAME.fullmatch(username.strip().lower()):
         raise bad_request("username: 3-32 characters of a-z, 0-9, '.', '_' or '-'", "invalid_field")
@@ -37,7 +39,7 @@ def _username(data: dict) -> str:
 
 
 @api.post("/accounts")
-def create_account():
+def create_account() -> ResponseReturnValue:
     data = json_body()
     username = _username(data)
     password = text_field(data, "password", min_len=8, max_len=256)
@@ -50,11 +52,11 @@ def create_account():
     return jsonify({"username": username}), 201
 
 
-def device_fields(data: dict) -> dict:
+def device_fields(data: dict[str, Any]) -> dict[str, Any]:
     device = data.get("device")
     if not isinstance(device, dict):
         raise bad_request("device: give {id, name, model, platform}", "invalid_field")
-    platform = device.get("platform")
+    platform: Any = device.get("platform")
     try:
         platform = Platform(platform).value
     except ValueError:
@@ -73,10 +75,11 @@ def device_fields(data: dict) -> dict:
 
 
 @api.post("/login")
-def login():
+def login() -> ResponseReturnValue:
     """Log a device in: it joins (or updates its entry in) the account's device list."""
     data = json_body()
-    username = data.get("username") if isinstance(data.get("username"), str) else ""
+    given = data.get("username")
+    username = given if isinstance(given, str) else ""
     password = text_field(data, "password", min_len=1, max_len=256)
     fields = device_fields(data)
     limits = current_relay().limits
@@ -95,6 +98,7 @@ def login():
         limits.failed("login_failures", pair)
         limits.failed("login_failures_account", username)
         raise ApiError(401, "bad_credentials", "wrong username or password")
+    assert account is not None, "check_password is never true without an account"
     with database.atomic():
         device, token, told = enrol_device(account, fields)
     current_relay().hub.notify(told)
@@ -107,7 +111,7 @@ def login():
     )
 
 
-def enrol_device(account: Account, fields: dict) -> tuple[Device, str, list[str]]:
+def enrol_device(account: Account, fields: dict[str, Any]) -> tuple[Device, str, list[str]]:
     """Add the device to the account's list (or update its entry) and give it a token, inside
     the caller's transaction; returns it, the token, and the devices to wake after the commit
     (told about a new key). Used by password login and by pairing."""
@@ -130,7 +134,7 @@ def enrol_device(account: Account, fields: dict) -> tuple[Device, str, list[str]
 
 @api.post("/logout")
 @device_required
-def logout():
+def logout() -> ResponseReturnValue:
     with database.atomic():
         Token.update(revoked_at=utcnow()).where(Token.token_hash == g.token_hash).execute()
     current_relay().hub.disconnect(g.device.id, g.token_hash)
@@ -139,7 +143,7 @@ def logout():
 
 @api.post("/password")
 @device_required
-def change_password():
+def change_password() -> ResponseReturnValue:
     """Change the account's password: every token of the account stops working (all devices
     log in again); the calling device gets a fresh token at once."""
     data = json_body()
@@ -163,7 +167,7 @@ def change_password():
 
 @api.get("/me")
 @device_required
-def me():
+def me() -> ResponseReturnValue:
     return jsonify(
         {"account": {"username": g.account.username}, "device": device_dict(g.device, "self", current_relay().hub)}
     )
@@ -171,7 +175,7 @@ def me():
 
 @api.put("/me/key")
 @device_required
-def register_key():
+def register_key() -> ResponseReturnValue:
     """Register (or replace) the calling device's public key: for a device that logged in
     before it had one. Phones treat a changed key as new until their user trusts it."""
     public_key = parse_public_key(json_body().get("public_key"), "public_key")

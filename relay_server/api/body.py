@@ -57,7 +57,7 @@ def _bad_text(value: Any) -> str | None:
     return None
 
 
-def text_field(data: dict, key: str, *, min_len: int = 1, max_len: int = 256) -> str:
+def text_field(data: dict[str, Any], key: str, *, min_len: int = 1, max_len: int = 256) -> str:
     value = data.get(key)
     if not isinstance(value, str) or not (min_len <= len(value) <= max_len):
         raise bad_request(f"{key}: must be a string of {min_len}-{max_len} characters", "invalid_field")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import jsonify, redirect, request
+from flask.typing import ResponseReturnValue
 
 from relay_server import catalog
 from relay_server.api import api
@@ -12,7 +13,7 @@ from shared.protocol import parse_app_id
 
 
 @api.get("/apps")
-def list_apps():
+def list_apps() -> ResponseReturnValue:
     query = request.args.get("q")
     if query is not None and len(query) > 200:
         raise bad_request("q: at most 200 characters", "invalid_field")
@@ -28,12 +29,12 @@ def _app(app_id: str) -> CatalogApp:
 
 
 @api.get("/apps/<app_id>")
-def show_app(app_id: str):
+def show_app(app_id: str) -> ResponseReturnValue:
     return jsonify(catalog.app_dict(_app(app_id)))
 
 
 @api.get("/apps/<app_id>/package")
-def package_by_app_id(app_id: str):
+def package_by_app_id(app_id: str) -> ResponseReturnValue:
     """Redirect to the package of ``app_id`` that the asking device's platform installs."""
     _app(app_id)
     platform = request.args.get("platform")

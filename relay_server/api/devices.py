@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import g, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from relay_server.api import api
 from relay_server.api.body import json_body, text_field
@@ -17,7 +20,7 @@ from shared.protocol import FORMAT_MIME_TYPES, formats_for, incompatibility_reas
 from shared.signing import fingerprint
 
 
-def device_dict(device: Device, relation: str, hub: Hub, formats: list[str] | None = None) -> dict:
+def device_dict(device: Device, relation: str, hub: Hub, formats: list[str] | None = None) -> dict[str, Any]:
     online = hub.is_connected(device.id)
     reason = incompatibility_reason(device.platform, formats) if formats else None
     return {
@@ -39,7 +42,7 @@ def device_dict(device: Device, relation: str, hub: Hub, formats: list[str] | No
 
 @api.get("/devices")
 @device_required
-def list_devices():
+def list_devices() -> ResponseReturnValue:
     formats = [f.strip().lower() for f in request.args.getlist("format") if f.strip()]
     unknown = [f for f in formats if f not in FORMAT_MIME_TYPES]
     if unknown:
@@ -62,7 +65,7 @@ def list_devices():
 
 @api.delete("/devices/<device_id>")
 @device_required
-def remove_device(device_id: str):
+def remove_device(device_id: str) -> ResponseReturnValue:
     """Remove one of the account's devices: its tokens stop working and its stream closes."""
     device = Device.get_or_none(Device.id == device_id)
     if device is None or device.account_id != g.account.id:
@@ -76,7 +79,7 @@ def remove_device(device_id: str):
 
 @api.patch("/devices/<device_id>")
 @device_required
-def rename_device(device_id: str):
+def rename_device(device_id: str) -> ResponseReturnValue:
     """Rename one of the account's devices (or this one): ``{name}``, 1-100 characters."""
     name = text_field(json_body(), "name", min_len=1, max_len=100).strip()
     if not name:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import g, jsonify
+from flask.typing import ResponseReturnValue
 
 from relay_server.api import api
 from relay_server.api.body import json_body
@@ -19,7 +20,7 @@ def _between(a: Account, b: Account) -> Friendship | None:
     )
 
 
-def _other(username) -> Account:
+def _other(username: object) -> Account:
     if not isinstance(username, str) or not username.strip():
         raise bad_request("username: required", "invalid_field")
     other = Account.get_or_none(Account.username == username.strip().lower())
@@ -36,7 +37,7 @@ def _status(friendship: Friendship, me: Account) -> str:
 
 @api.get("/friends")
 @device_required
-def list_friends():
+def list_friends() -> ResponseReturnValue:
     me = g.account
     rows = (
         Friendship.select(Friendship, Account)
@@ -59,7 +60,7 @@ def list_friends():
 
 @api.post("/friends")
 @device_required
-def request_friend():
+def request_friend() -> ResponseReturnValue:
     me, other = g.account, _other(json_body().get("username"))
     if other.id == me.id:
         raise ApiError(409, "self", "you cannot befriend yourself")
@@ -79,7 +80,7 @@ def request_friend():
 
 @api.post("/friends/<username>/accept")
 @device_required
-def accept_friend(username: str):
+def accept_friend(username: str) -> ResponseReturnValue:
     me, other = g.account, _other(username)
     with database.atomic():
         existing = _between(me, other)
@@ -92,7 +93,7 @@ def accept_friend(username: str):
 
 @api.delete("/friends/<username>")
 @device_required
-def remove_friend(username: str):
+def remove_friend(username: str) -> ResponseReturnValue:
     me, other = g.account, _other(username)
     with database.atomic():
         existing = _between(me, other)

@@ -8,7 +8,10 @@ version there, or null; friends' devices never show what they have installed.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import g, jsonify
+from flask.typing import ResponseReturnValue
 
 from relay_server.api import api
 from relay_server.api.body import json_body
@@ -22,7 +25,7 @@ from shared.protocol import MAX_INT, parse_app_id
 MAX_APPS = 2000
 
 
-def _parse(body: dict) -> list[dict]:
+def _parse(body: dict[str, Any]) -> list[dict[str, Any]]:
     apps = body.get("apps")
     if not isinstance(apps, list):
         raise bad_request("apps: give a list of {id, version, version_code}", "invalid_field")
@@ -46,7 +49,7 @@ def _parse(body: dict) -> list[dict]:
 
 @api.put("/me/installed")
 @device_required
-def report_installed():
+def report_installed() -> ResponseReturnValue:
     rows = _parse(json_body())
     now = utcnow()
     with database.atomic():
@@ -56,7 +59,7 @@ def report_installed():
     return jsonify({"installed": len(rows)})
 
 
-def installed_versions(device_ids: list[str], app_id: str) -> dict[str, dict]:
+def installed_versions(device_ids: list[str], app_id: str) -> dict[str, dict[str, Any]]:
     """``{device_id: {version, version_code}}`` for the devices that have ``app_id``."""
     if not device_ids:
         return {}

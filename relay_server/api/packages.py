@@ -8,6 +8,7 @@ Range, If-Range, ETag and streaming from disk come from Werkzeug's ``send_file``
 from __future__ import annotations
 
 from flask import g
+from flask.typing import ResponseReturnValue
 
 from relay_server import catalog, uploads
 from relay_server.api import api
@@ -20,7 +21,7 @@ from relay_server.serving import send_package
 
 @api.get("/packages/<sha256>")
 @device_required
-def download_package(sha256: str):
+def download_package(sha256: str) -> ResponseReturnValue:
     sha256 = sha256.lower()
     package = Package.get_or_none(Package.sha256 == sha256)
     if package is None or not current_relay().store.has(sha256):

@@ -9,6 +9,7 @@ paired_by: {device_id, name, public_key}}``; an unknown code is 404, a used or e
 from __future__ import annotations
 
 from flask import g, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from relay_server.api import api
 from relay_server.api.accounts import device_fields, enrol_device
@@ -25,7 +26,7 @@ from shared.pairing import BadCode, code_hash, expiry, is_past, new_code, qr_pay
 
 @api.post("/pairings")
 @device_required
-def create_pairing():
+def create_pairing() -> ResponseReturnValue:
     relay = current_relay()
     relay.limits.check("new_pairing", g.device.id)
     code, now = new_code(), utcnow()
@@ -50,7 +51,7 @@ def _fingerprint(public_key: str | None) -> str | None:
 
 
 @api.post("/pairings/claim")
-def claim_pairing():
+def claim_pairing() -> ResponseReturnValue:
     data = json_body()
     fields = device_fields(data)
     limits = current_relay().limits
@@ -58,7 +59,8 @@ def claim_pairing():
     limits.check("login_address", client_address())
     limits.check_failures("login_failures", key)
     try:
-        digest = code_hash(data.get("code") if isinstance(data.get("code"), str) else "")
+        given = data.get("code")
+        digest = code_hash(given if isinstance(given, str) else "")
     except BadCode as exc:
         limits.failed("login_failures", key)
         raise bad_request(f"code: {exc}", "invalid_field") from None

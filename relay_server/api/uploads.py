@@ -21,6 +21,7 @@ import re
 from pathlib import Path
 
 from flask import Blueprint, g, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from relay_server import uploads as owned
 from relay_server.auth import device_required
@@ -28,7 +29,7 @@ from relay_server.context import current_relay
 from relay_server.db import database
 from relay_server.errors import ApiError, bad_request
 from relay_server.models import Package
-from relay_server.package_store import HashMismatch, TooLarge
+from relay_server.package_store import HashMismatch, PackageStore, TooLarge
 from relay_server.request_deadlines import UploadTooSlow
 from relay_server.storage_health import storage_problem
 from shared.formatting import human_size as size_words
@@ -46,7 +47,7 @@ _READ = 256 * 1024
 
 @uploads.put("/packages/<sha256>")
 @device_required
-def upload_package(sha256: str):
+def upload_package(sha256: str) -> ResponseReturnValue:
     sha256 = sha256.lower()
     if not _SHA256.fullmatch(sha256):
         raise bad_request("sha256: must be 64 hexadecimal digits (the package's SHA-256)", "invalid_field")
@@ -121,7 +122,7 @@ def _claimed_format() -> str:
     return fmt
 
 
-def _receive(store, sha256: str, fmt: str, length: int) -> None:
+def _receive(store: PackageStore, sha256: str, fmt: str, length: int) -> None:
     """Stream the body into the store, checked; an ApiError (with the file gone) if it is refused."""
     body = request.environ["wsgi.input"]
     try:
