@@ -35,7 +35,9 @@ import io
 import json
 import re
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import gevent
 
@@ -150,30 +152,58 @@ class _Drained:
         pass
 
 
-class DeadlineHandler:
+if TYPE_CHECKING:
+
+    class _WSGIHandler:
+        """What ``DeadlineHandler`` uses of ``gevent.pywsgi.WSGIHandler`` (gevent has no type
+        information): the type checker's view of the class it is mixed into."""
+
+        server: Any
+        environ: dict[str, Any]
+        wsgi_input: Any
+        content_length: int | None
+        client_address: Any
+        close_connection: bool
+
+        def read_requestline(self) -> str: ...
+        def read_request(self, raw_requestline: str) -> Any: ...
+        def _handle_client_error(self, ex: BaseException) -> Any: ...
+        def run_application(self) -> None: ...
+        def log_error(self, msg: str, *args: object) -> None: ...
+        def start_response(self, status: str, headers: list[tuple[str, str]]) -> Any: ...
+        def write(self, data: bytes) -> None: ...
+
+else:
+    _WSGIHandler = object
+
+
+class DeadlineHandler(_WSGIHandler):
     """Mixin for ``gevent.pywsgi.WSGIHandler``; the server carries ``deadlines`` (``Deadlines``)."""
 
     def _deadlines(self) -> Deadlines:
-        return getattr(self.server, "deadlines", None) or Deadlines()
+        deadlines: Deadlines | None = getattr(self.server, "deadlines", None)
+        return deadlines or Deadlines()
 
-    def read_requestline(self):
-        with gevent.Timeout(self._deadlines().idle_timeout, False):
+    def read_requestline(self) -> str:
+        # A Timeout given False ends the block quietly (it swallows its own expiry).
+        quiet: AbstractContextManager[object, bool] = gevent.Timeout(self._deadlines().idle_timeout, False)
+        with quiet:
             return super().read_requestline()
         return ""  # nothing came in time: pywsgi closes the connection quietly
 
-    def read_request(self, raw_requestline):
+    def read_request(self, raw_requestline: str) -> Any:
         seconds = self._deadlines().header_timeout
         timeout = gevent.Timeout(seconds, RequestTimedOut(f"the request headers took longer than {seconds:g} s"))
         with timeout:
             return super().read_request(raw_requestline)
 
-    def _handle_client_error(self, ex):
+    def _handle_client_error(self, ex: BaseException) -> Any:
         if isinstance(ex, RequestTimedOut):
             self.log_error("(from %s) %s", self.client_address, ex)
             return ("408", _json_answer("408 Request Timeout", "request_timeout", f"{ex}; send the request again"))
         return super()._handle_client_error(ex)
 
-    def run_application(self):
+    def run_application(self) -> None:
         if streams_body(self.environ.get("REQUEST_METHOD", ""), self.environ.get("PATH_INFO", "")):
             self._run_streamed()
             return
@@ -253,7 +283,7 @@ class _StreamedInput:
     most half of what a window must bring (``MinimumRate.piece``) and gets one window to
     arrive: a read that takes longer is proof enough that the client is too slow."""
 
-    def __init__(self, source, rate: MinimumRate):
+    def __init__(self, source: Any, rate: MinimumRate):
         self._source = source
         self._rate = rate
         self.finished = False
@@ -270,7 +300,7 @@ class _StreamedInput:
         )
         try:
             with gevent.Timeout(rate.piece_wait, too_slow):
-                data = self._source.read(size)
+                data: bytes = self._source.read(size)
         except ValueError as exc:  # pywsgi's word for a broken chunk or a body cut short
             raise OSError(str(exc)) from exc
         source = self._source

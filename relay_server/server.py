@@ -11,9 +11,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any, Protocol
 
 import gevent
 import gevent.ssl
+from flask import Flask
 from gevent.pywsgi import WSGIHandler, WSGIServer
 
 from relay_server.app import close_app, create_app
@@ -42,7 +44,7 @@ def _collect_garbage(interval: float = FULL_GC_INTERVAL) -> gevent.Greenlet:
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, 1_000_000)  # the full generation: only below
 
-    def loop():
+    def loop() -> None:
         while True:
             gevent.sleep(interval)
             gc.collect()
@@ -50,7 +52,7 @@ def _collect_garbage(interval: float = FULL_GC_INTERVAL) -> gevent.Greenlet:
     return gevent.spawn(loop)
 
 
-class _RelayHandler(DeadlineHandler, WSGIHandler):
+class _RelayHandler(DeadlineHandler, WSGIHandler):  # type: ignore[misc]  # gevent has no type information
     """pywsgi's handler, with deadlines for reading requests (see relay_server.request_deadlines),
     sending package files with ``os.sendfile`` (see relay_server.sendfile).
 
@@ -59,12 +61,14 @@ class _RelayHandler(DeadlineHandler, WSGIHandler):
     sendfile cannot serve byte for byte as promised goes through pywsgi's usual loop.
     """
 
-    def get_environ(self):
-        environ = super().get_environ()
+    code: int  # pywsgi's: the status code of the answer (negative once the socket failed)
+
+    def get_environ(self) -> dict[str, Any]:
+        environ: dict[str, Any] = super().get_environ()
         environ["wsgi.file_wrapper"] = SendfileWrapper
         return environ
 
-    def process_result(self):
+    def process_result(self) -> None:
         source = sendfile_source(self.result)
         if (
             source is None
@@ -75,7 +79,8 @@ class _RelayHandler(DeadlineHandler, WSGIHandler):
             # TLS encrypts in user space: the kernel cannot send the file for it.
             or isinstance(self.socket, gevent.ssl.SSLSocket)
         ):
-            return super().process_result()
+            super().process_result()
+            return
         file, offset = source
         self.write(b"")  # the status line and headers, exactly as pywsgi sends them
         try:
@@ -87,7 +92,7 @@ class _RelayHandler(DeadlineHandler, WSGIHandler):
             raise
 
 
-class _RelayServer(WSGIServer):
+class _RelayServer(WSGIServer):  # type: ignore[misc]  # gevent has no type information
     """gevent's WSGI server with Nagle's algorithm off on every connection.
 
     An event stream writes each event as one small chunk. With Nagle's algorithm a chunk
@@ -96,7 +101,7 @@ class _RelayServer(WSGIServer):
     one 40 ms late (the p99 of the latency benchmark with one device at 200 pushes/s).
     """
 
-    def handle(self, sock, address):
+    def handle(self, sock: socket.socket, address: object) -> None:
         if sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().handle(sock, address)
@@ -108,7 +113,23 @@ class _RelayServer(WSGIServer):
 HTTP_SERVERS = ("lean", "pywsgi")
 
 
-def make_server(listener, app, deadlines: Deadlines, http_server: str = "lean", ssl_args: dict | None = None):
+class HttpServer(Protocol):
+    """What ``serve`` needs of the HTTP server ``make_server`` chose (both are gevent servers)."""
+
+    server_port: int
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float | None = None) -> None: ...
+
+
+def make_server(
+    listener: tuple[str, int] | socket.socket,
+    app: Flask,
+    deadlines: Deadlines,
+    http_server: str = "lean",
+    ssl_args: dict[str, str | None] | None = None,
+) -> HttpServer:
     """The relay's HTTP server for ``app`` on ``listener`` (an address or a bound socket).
 
     ``lean`` (the default): httptools' C parser on gevent connections (relay_server.lean_http);
@@ -127,7 +148,14 @@ def make_server(listener, app, deadlines: Deadlines, http_server: str = "lean", 
 
 
 def serve(
-    host: str, port: int, overrides: dict, *, certfile=None, keyfile=None, ready_file=None, http_server: str = "lean"
+    host: str,
+    port: int,
+    overrides: dict[str, Any],
+    *,
+    certfile: str | None = None,
+    keyfile: str | None = None,
+    ready_file: str | None = None,
+    http_server: str = "lean",
 ) -> int:
     """Run until SIGINT/SIGTERM; returns the exit status."""
     config = RelayConfig.from_env(**overrides)
@@ -144,7 +172,7 @@ def serve(
         stream_min_rate=config.upload_min_rate,
         stream_rate_window=config.upload_rate_window,
     )
-    listener = (host, port)
+    listener: tuple[str, int] | socket.socket = (host, port)
     if worker is not None:
         listener = _shared_listener(host, port, config.data_dir, worker)
     server = make_server(listener, app, deadlines, http_server, ssl_args)
@@ -217,7 +245,7 @@ def supervise(processes: int, host: str, port: int, data_dir: Path, ready_file: 
     for stale in run.glob("*"):
         stale.unlink(missing_ok=True)
     command = [sys.executable, "-m", "appbeam_devtools", *sys.argv[1:]]
-    workers: dict[int, subprocess.Popen] = {}
+    workers: dict[int, subprocess.Popen[bytes]] = {}
 
     def start(index: int) -> None:
         env = {**os.environ, WORKER_ENV: str(index)}
@@ -259,7 +287,7 @@ def supervise(processes: int, host: str, port: int, data_dir: Path, ready_file: 
 STOP_SECONDS = 7.0
 
 
-def _stop_all(workers: dict) -> None:
+def _stop_all(workers: dict[int, subprocess.Popen[bytes]]) -> None:
     for proc in workers.values():
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
