@@ -7,8 +7,8 @@ One JSON object per line in, one per line out:
 - ``{"action": "state"}`` answers the connection state, the installed apps and every push
   as the app-message page shows it;
 - ``{"action": "tap", "push_id": "...", "button": "download"}`` presses a card's button,
-  through the same inbox method the button calls (download, dismiss, pause, resume,
-  cancel, retry, use_mobile_data, wait_for_wifi);
+  through what the button does (``cardview.INBOX_ACTIONS``: download, dismiss, pause, resume,
+  cancel, retry, use_mobile_data, forget, download_again; and wait_for_wifi);
 - ``{"action": "trust", "device_id": "..."}`` taps Trust on a device key in Settings.
 
 The demo's headless tour and the end-to-end test use it to act as the phone's user.
@@ -22,22 +22,20 @@ import os
 import socket
 import socketserver
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from mobile_receiver.cardview import INBOX_ACTIONS
 
 log = logging.getLogger(__name__)
 
 SOCKET_NAME = "control.sock"
 
-#: button -> how the inbox does it
-BUTTONS = {
-    "download": lambda inbox, push_id: inbox.download(push_id),
-    "dismiss": lambda inbox, push_id: inbox.dismiss(push_id),
-    "pause": lambda inbox, push_id: inbox.pause(push_id),
-    "resume": lambda inbox, push_id: inbox.resume(push_id),
-    "cancel": lambda inbox, push_id: inbox.cancel(push_id),
-    "retry": lambda inbox, push_id: inbox.retry(push_id),
-    "use_mobile_data": lambda inbox, push_id: inbox.use_mobile_data(push_id),
+#: button -> what pressing it does to the inbox: the card's own buttons (``cardview``, so a tap
+#: here is the tap on the screen), plus the metered question's "Wait for Wi-Fi".
+BUTTONS: dict[str, Callable[[Any, str], None]] = {
+    **INBOX_ACTIONS,
     "wait_for_wifi": lambda inbox, push_id: inbox.answer_metered(push_id, "wait"),
 }
 

@@ -60,7 +60,7 @@ class SenderTour(QObject):
         online = {"seen": False}
 
         def ask() -> None:
-            call = self.sender.worker.call("devices")
+            call = self.sender.worker.call(self.sender.client.devices)
             call.succeeded.connect(
                 lambda devices: online.update(seen=any(d["relation"] == "self" and d["online"] for d in devices))
             )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -318,7 +319,7 @@ class SenderApp(QObject):
         if not self.client.token:
             self.add_phone_dialog.set_error("Sign this computer in first: click the account chip in the toolbar.")
             return
-        call = self.worker.call("create_pairing")
+        call = self.worker.call(self.client.create_pairing)
         call.succeeded.connect(self._on_pairing)
         call.failed.connect(self._on_pairing_failed)
 
@@ -362,15 +363,19 @@ class SenderApp(QObject):
             dialog = PeopleDialog(self.window, ask=ask)
             dialog.setStyleSheet(STYLE_SHEET)
             dialog.invite_requested.connect(
-                lambda u: self._people_call("request_friend", u, done=f"Invitation sent to {u}.")
+                lambda u: self._people_call(self.client.request_friend, u, done=f"Invitation sent to {u}.")
             )
             dialog.accept_requested.connect(
-                lambda u: self._people_call("accept_friend", u, done=f"You and {u} are friends now.")
+                lambda u: self._people_call(self.client.accept_friend, u, done=f"You and {u} are friends now.")
             )
-            dialog.remove_friend_requested.connect(lambda u: self._people_call("remove_friend", u, done=""))
-            dialog.rename_requested.connect(lambda d, n: self._people_call("rename_device", d, n, done="Renamed."))
+            dialog.remove_friend_requested.connect(lambda u: self._people_call(self.client.remove_friend, u, done=""))
+            dialog.rename_requested.connect(
+                lambda d, n: self._people_call(self.client.rename_device, d, n, done="Renamed.")
+            )
             dialog.remove_device_requested.connect(
-                lambda d: self._people_call("remove_device", d, done="Removed: it is signed out and gets no more apps.")
+                lambda d: self._people_call(
+                    self.client.remove_device, d, done="Removed: it is signed out and gets no more apps."
+                )
             )
             self.people_dialog = dialog
         self.people_dialog.open()
@@ -382,10 +387,10 @@ class SenderApp(QObject):
             if self.people_dialog is not None:
                 self.people_dialog.show_message("Sign this computer in first: click the account chip.", error=True)
             return
-        friends = self.worker.call("friends")
+        friends = self.worker.call(self.client.friends)
         friends.succeeded.connect(lambda answer: self.closed or self.people_dialog.set_friends(answer))
         friends.failed.connect(self._on_people_failed)
-        devices = self.worker.call("devices")
+        devices = self.worker.call(self.client.devices)
         devices.succeeded.connect(self._on_people_devices)
         devices.failed.connect(self._on_people_failed)
 
@@ -396,7 +401,7 @@ class SenderApp(QObject):
         self.people_dialog.set_devices(devices, this)
         emit(self.people_loaded)
 
-    def _people_call(self, method: str, *args, done: str) -> None:
+    def _people_call(self, method: Callable[..., Any], *args, done: str) -> None:
         call = self.worker.call(method, *args)
         call.succeeded.connect(lambda _answer: self._on_people_done(done))
         call.failed.connect(self._on_people_failed)
@@ -494,7 +499,7 @@ class SenderApp(QObject):
         picker.set_loading()
         formats = picker.info.formats if picker.info else ()
         app_id = picker.info.id if picker.info else None
-        call = self.worker.call("devices", formats, app_id=app_id)
+        call = self.worker.call(self.client.devices, formats, app_id=app_id)
         call.succeeded.connect(lambda devices, s=serial: self._on_devices(s, devices))
         call.failed.connect(lambda error, s=serial: self._on_devices_error(s, error))
 
@@ -527,7 +532,7 @@ class SenderApp(QObject):
                 return
             self.window.picker.set_upload_progress(0, info.size)
             call = self.worker.call(
-                "push_file",
+                self.client.push_file,
                 path,
                 info,
                 mode,
@@ -535,7 +540,7 @@ class SenderApp(QObject):
                 progress=_Throttled(lambda done, total, s=serial: emit(self.upload_progressed, s, done, total)),
             )
         else:
-            call = self.worker.call("push", info, mode, device_ids)
+            call = self.worker.call(self.client.push, info, mode, device_ids)
         call.succeeded.connect(lambda pushes, s=serial, i=info: self._on_pushed(s, i, pushes))
         call.failed.connect(lambda error, s=serial: self._on_push_error(s, error))
 
@@ -565,7 +570,7 @@ class SenderApp(QObject):
     @_unless_closed
     def load_pushes(self) -> None:
         """Ask the relay for every push this computer sent (at start and after each reconnect)."""
-        call = self.worker.call("pushes", "sent")
+        call = self.worker.call(self.client.pushes, "sent")
         call.succeeded.connect(self._on_pushes_loaded)
         call.failed.connect(self._on_pushes_error)
 
@@ -598,7 +603,7 @@ class SenderApp(QObject):
         push_id = str(update.get("push_id") or "")
         if push_id and push_id not in self.board:
             # A push this computer sent that the list has not caught up with yet.
-            call = self.worker.call("get_push", push_id)
+            call = self.worker.call(self.client.get_push, push_id)
             call.succeeded.connect(self._on_push_fetched)
 
     @_unless_closed
@@ -633,7 +638,7 @@ class SenderApp(QObject):
             info = InstallInfo.from_dict(entry.app)
         except ProtocolError:
             info = InstallInfo(id=entry.app_id)
-        call = self.worker.call("push", info, entry.requested_mode, [entry.device_id])
+        call = self.worker.call(self.client.push, info, entry.requested_mode, [entry.device_id])
         call.succeeded.connect(lambda pushes, i=info: self._on_resent(i, pushes))
         call.failed.connect(
             lambda error: self.window.pushes_panel.set_error(
@@ -657,7 +662,7 @@ class SenderApp(QObject):
         self._show_board()
 
     def _on_cancel_requested(self, push_id: str) -> None:
-        call = self.worker.call("cancel_push", push_id)
+        call = self.worker.call(self.client.cancel_push, push_id)
         call.succeeded.connect(self._on_push_fetched)
         call.failed.connect(lambda error, p=push_id: self._on_cancel_failed(p, error))
 

@@ -75,9 +75,13 @@ class RelayWorker(QObject):
         future.add_done_callback(lambda f, c=call: emit(self._answered, c, *f.result()))
         return call
 
-    def call(self, method: str, *args: Any, **kwargs: Any) -> RelayCall:
-        """Call ``RelayClient.<method>`` on a worker thread."""
-        return self.submit(method, getattr(self.client, method), *args, **kwargs)
+    def call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> RelayCall:
+        """Call one of the client's methods (``worker.call(client.push, ...)``) on a worker thread.
+
+        A bound method, not its name: a renamed or mistyped method fails where it is written,
+        and the type checker and "find usages" see every relay call the sender makes.
+        """
+        return self.submit(getattr(method, "__name__", repr(method)), method, *args, **kwargs)
 
     def _on_answered(self, call: RelayCall, ok: bool, payload: Any) -> None:
         if call not in self._in_flight:

@@ -20,6 +20,7 @@ from kivy.core.window import Window
 from kivy.uix.modalview import ModalView
 from kivy.uix.screenmanager import NoTransition, ScreenManager, SlideTransition
 
+from mobile_receiver.cardview import INBOX_ACTIONS
 from mobile_receiver.icons import IconCache
 from mobile_receiver.service import Connection, ReceiverService
 from mobile_receiver.ui import theme
@@ -173,8 +174,8 @@ class ReceiverApp(App):
     # ------------------------------------------------------------------ user actions
 
     def on_card_action(self, action: str, push_id: str) -> None:
-        """A card's button: call the inbox method of the same name."""
-        getattr(self.service.inbox, action)(push_id)
+        """A card's button: what ``cardview.INBOX_ACTIONS`` says it does to the inbox."""
+        INBOX_ACTIONS[action](self.service.inbox, push_id)
 
     def refresh(self) -> None:
         """Pull to refresh / the Refresh button."""
