@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from relay_server import uploads
 from relay_server.db import database, utcnow
 from relay_server.models import CatalogPackage, Event, Package, Push
-from relay_server.pushes import record_state
+from relay_server.push_history import record_state
 from shared.protocol import FINAL_STATES, REOPENABLE_STATES, PushState, StreamEvent
 
 if TYPE_CHECKING:  # the Relay holds its janitor

@@ -39,7 +39,7 @@ from peewee import fn
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_when_event_set, wait_exponential_jitter
 from tenacity.stop import stop_base
 
-from relay_server import pushes
+from relay_server import push_delivery, push_packages
 from relay_server.address_policy import is_public
 from relay_server.db import connection, database
 from relay_server.models import Device, Package, Push
@@ -419,7 +419,7 @@ class Mirror:
         the disk is full, the push stays pending: the janitor hands it back on a later pass."""
         try:
             with connection():
-                pushes.mirror_finished(self.relay, push_id, sha, size, problem)
+                push_delivery.mirror_finished(self.relay, push_id, sha, size, problem)
         except Exception as exc:
             if not is_disk_full(exc):
                 raise
@@ -440,7 +440,7 @@ class Mirror:
         ``max_bytes`` (the sender's remaining quota) lowers the size cap for this copy; once
         ``stopping`` is set, the copy ends without another try.
         """
-        local = pushes.relay_package_sha(url)
+        local = push_packages.relay_package_sha(url)
         if local and self.relay.store.has(local) and not urlsplit(url).netloc:
             return local, self.relay.store.path_for(local).stat().st_size
         # A hash the sender merely claims proves nothing: the bytes are always fetched from the

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import g, request
 
-from relay_server import pushes
+from relay_server import push_cancel, push_reports, push_views, pushes
 from relay_server.api import api
 from relay_server.api.body import answer, json_body
 from relay_server.auth import device_required
@@ -22,7 +22,7 @@ def create_pushes():
     # Each target counts: one request to fifty devices is fifty pushes.
     relay.limits.check("push", g.device.id, cost=len(targets) if isinstance(targets, list) and targets else 1)
     created = pushes.create(relay, g.device, body, request.host_url)
-    return answer(PushList([pushes.view(p) for p in created]), 201)
+    return answer(PushList([push_views.view(p) for p in created]), 201)
 
 
 @api.get("/pushes")
@@ -35,13 +35,13 @@ def list_pushes():
         raise bad_request("limit: must be a whole number", "invalid_field") from None
     if not 1 <= limit <= 1000:
         raise bad_request("limit: 1 to 1000", "invalid_field")
-    return answer(PushList([pushes.view(p) for p in pushes.listing(g.device, role, limit)]))
+    return answer(PushList([push_views.view(p) for p in push_views.listing(g.device, role, limit)]))
 
 
 @api.get("/pushes/<push_id>")
 @device_required
 def show_push(push_id: str):
-    return answer(pushes.view(pushes.get(g.device, push_id), history=True))
+    return answer(push_views.view(push_views.get(g.device, push_id), history=True))
 
 
 @api.post("/pushes/<push_id>/events")
@@ -50,11 +50,11 @@ def report_push(push_id: str):
     """The target device says where it stands (``shared.protocol.TRANSITIONS``): 409 for an
     impossible change; a declined push re-opened by Download again gets 410 ``package_gone``
     when the relay no longer has the copy of its package that the download needs."""
-    push = pushes.report(current_relay(), g.device, push_id, json_body())
-    return answer(pushes.view(push))
+    push = push_reports.report(current_relay(), g.device, push_id, json_body())
+    return answer(push_views.view(push))
 
 
 @api.delete("/pushes/<push_id>")
 @device_required
 def cancel_push(push_id: str):
-    return answer(pushes.view(pushes.cancel(current_relay(), g.device, push_id)))
+    return answer(push_views.view(push_cancel.cancel(current_relay(), g.device, push_id)))

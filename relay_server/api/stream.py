@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Generator, Iterator
 
 from flask import Response, g, request
 
-from relay_server import events, pushes
+from relay_server import events, push_delivery
 from relay_server.api import api
 from relay_server.auth import device_required
 from relay_server.context import Relay, current_relay
@@ -66,65 +67,13 @@ def _batch(relay: Relay, device_id: str, query, base_url: str) -> tuple[list[tup
     return rendered, newly_sent
 
 
-def _events(relay: Relay, subscription, device_id: str, last_id: int | None, base_url: str):  # noqa: C901 (to split: issue 13)
-    keepalive = relay.config.keepalive
+def _events(relay: Relay, subscription, device_id: str, last_id: int | None, base_url: str) -> Iterator[str]:
     try:
         yield "retry: 3000\n: connected\n\n"
-        with connection():
-            if last_id is not None and last_id > events.highest_id():
-                # The device saw ids this log never gave out: the relay's database was reset
-                # or restored from a backup. Start afresh rather than wait for ids to catch up.
-                log.info("stream of %s: Last-Event-ID %d is ahead of the log; replaying afresh", device_id, last_id)
-                last_id = None
-            cursor = last_id if last_id is not None else events.latest_id(device_id)
-        # Catch up, batch by batch until none is left: every unacknowledged push, and everything
-        # after ``last_id``. The live reads below go on from ``cursor``. With a ``last_id`` the
-        # catch-up sent every event up to its last id, so the cursor moves there; on a fresh
-        # connection it sent only pushes, so those beyond the cursor (written meanwhile) are
-        # remembered instead, not to be sent twice.
+        last_id, cursor = _start(device_id, last_id)
         replayed: set[int] = set()
-        page = 0
-        while not subscription.closed:
-
-            def pending(page: int = page) -> list:
-                return events.pending_for(device_id, last_id, page)
-
-            rendered, newly_sent = _batch(relay, device_id, pending, base_url)
-            for event_id, text in rendered:
-                if last_id is not None:
-                    cursor = max(cursor, event_id)
-                elif event_id > cursor:
-                    replayed.add(event_id)
-                yield text
-            _sent(relay, newly_sent)
-            if len(rendered) < events.BATCH:
-                break
-            page = rendered[-1][0]
-        polling = relay.hub.cluster is not None
-        while not subscription.closed:
-            if not subscription.wait(keepalive) and not polling:
-                yield ": keepalive\n\n"
-                continue
-            sent_any = False
-            while not subscription.closed:
-                rendered, newly_sent = _batch(relay, device_id, lambda: events.newer_than(device_id, cursor), base_url)  # noqa: B023
-                if rendered:
-                    sent_any = True
-                    cursor = rendered[-1][0]
-                    for event_id, text in rendered:
-                        if event_id in replayed:
-                            replayed.discard(event_id)
-                        else:
-                            yield text
-                    _sent(relay, newly_sent)
-                if len(rendered) < events.BATCH:
-                    # Caught up. An event committed after this read is announced after its
-                    # commit, so it wakes this stream again: no need to read once more to be sure.
-                    break
-            if polling and not sent_any:
-                # In a cluster a wake-up can be lost between processes; this tick doubles as
-                # the catch-up poll, and as the keepalive when there was nothing to send.
-                yield ": keepalive\n\n"
+        cursor = yield from _catch_up(relay, subscription, device_id, last_id, cursor, replayed, base_url)
+        yield from _live(relay, subscription, device_id, cursor, replayed, base_url)
     finally:
         relay.hub.unsubscribe(subscription)
         try:
@@ -134,6 +83,87 @@ def _events(relay: Relay, subscription, device_id: str, last_id: int | None, bas
             log.debug("could not record last_seen for %s", device_id, exc_info=True)
 
 
+def _start(device_id: str, last_id: int | None) -> tuple[int | None, int]:
+    """The ``Last-Event-ID`` to honour (None when it is ahead of the log) and where live reads start."""
+    with connection():
+        if last_id is not None and last_id > events.highest_id():
+            # The device saw ids this log never gave out: the relay's database was reset
+            # or restored from a backup. Start afresh rather than wait for ids to catch up.
+            log.info("stream of %s: Last-Event-ID %d is ahead of the log; replaying afresh", device_id, last_id)
+            last_id = None
+        return last_id, last_id if last_id is not None else events.latest_id(device_id)
+
+
+def _catch_up(
+    relay: Relay, subscription, device_id: str, last_id: int | None, cursor: int, replayed: set[int], base_url: str
+) -> Generator[str, None, int]:
+    """Catch up, batch by batch until none is left: every unacknowledged push, and everything
+    after ``last_id``; returns the cursor the live reads go on from. With a ``last_id`` the
+    catch-up sent every event up to its last id, so the cursor moves there; on a fresh
+    connection it sent only pushes, so those beyond the cursor (written meanwhile) are
+    remembered in ``replayed`` instead, not to be sent twice."""
+    page = 0
+    while not subscription.closed:
+
+        def pending(page: int = page) -> list:
+            return events.pending_for(device_id, last_id, page)
+
+        rendered, newly_sent = _batch(relay, device_id, pending, base_url)
+        for event_id, text in rendered:
+            if last_id is not None:
+                cursor = max(cursor, event_id)
+            elif event_id > cursor:
+                replayed.add(event_id)
+            yield text
+        _sent(relay, newly_sent)
+        if len(rendered) < events.BATCH:
+            break
+        page = rendered[-1][0]
+    return cursor
+
+
+def _live(relay: Relay, subscription, device_id: str, cursor: int, replayed: set[int], base_url: str) -> Iterator[str]:
+    """Live: every wake-up reads what is newer than ``cursor``; keepalives in between."""
+    polling = relay.hub.cluster is not None
+    while not subscription.closed:
+        if not subscription.wait(relay.config.keepalive) and not polling:
+            yield ": keepalive\n\n"
+            continue
+        cursor, sent_any = yield from _newer(relay, subscription, device_id, cursor, replayed, base_url)
+        if polling and not sent_any:
+            # In a cluster a wake-up can be lost between processes; this tick doubles as
+            # the catch-up poll, and as the keepalive when there was nothing to send.
+            yield ": keepalive\n\n"
+
+
+def _newer(
+    relay: Relay, subscription, device_id: str, cursor: int, replayed: set[int], base_url: str
+) -> Generator[str, None, tuple[int, bool]]:
+    """Everything after ``cursor``, batch by batch (but what the catch-up sent already); returns
+    the new cursor and whether anything was sent."""
+    sent_any = False
+    while not subscription.closed:
+
+        def newer(after: int = cursor) -> list:
+            return events.newer_than(device_id, after)
+
+        rendered, newly_sent = _batch(relay, device_id, newer, base_url)
+        if rendered:
+            sent_any = True
+            cursor = rendered[-1][0]
+            for event_id, text in rendered:
+                if event_id in replayed:
+                    replayed.discard(event_id)
+                else:
+                    yield text
+            _sent(relay, newly_sent)
+        if len(rendered) < events.BATCH:
+            # Caught up. An event committed after this read is announced after its
+            # commit, so it wakes this stream again: no need to read once more to be sure.
+            break
+    return cursor, sent_any
+
+
 def _sent(relay: Relay, push_ids: list[str]) -> None:
     if push_ids:
-        pushes.sent_marks(relay).add(push_ids)
+        push_delivery.sent_marks(relay).add(push_ids)

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from relay_server import pushes
+from relay_server import push_delivery
 from relay_server.app import close_app, create_app
 from relay_server.db import database
 from relay_server.models import Push
@@ -76,7 +76,7 @@ def _mirrored_copy(app, api, anna_laptop) -> str:
 
         Package.insert(sha256=sha, size=len(data), content_type="application/octet-stream").execute()
         Push.update(mirror_status="pending").where(Push.id == push_id).execute()
-        pushes.mirror_finished(relay, push_id, sha, len(data), None)
+        push_delivery.mirror_finished(relay, push_id, sha, len(data), None)
     return sha
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import peewee
 import pytest
 
-from relay_server import pushes
+from relay_server import push_delivery
 from relay_server.app import close_app, create_app
 from relay_server.db import database
 from relay_server.models import Event
@@ -151,14 +151,14 @@ def test_copy_whose_outcome_the_database_refuses_is_made_again_once_there_is_roo
     api = Api(client)
     laptop = _anna(api)
     refused: list[str] = []
-    real_mirror_finished = pushes.mirror_finished
+    real_mirror_finished = push_delivery.mirror_finished
 
     def database_full(relay, push_id, *args, **kwargs):
         refused.append(push_id)
         raise peewee.OperationalError("database or disk is full")
 
     disk.fill()
-    monkeypatch.setattr(pushes, "mirror_finished", database_full)
+    monkeypatch.setattr(push_delivery, "mirror_finished", database_full)
     first = _push(api, laptop, url)
     wait_for(lambda: first in refused, 10, "the first copy to fail")
     meanwhile = _push(api, laptop, url)
@@ -168,7 +168,7 @@ def test_copy_whose_outcome_the_database_refuses_is_made_again_once_there_is_roo
     assert delivered("anna-phone") == set()
 
     disk.free()
-    monkeypatch.setattr(pushes, "mirror_finished", real_mirror_finished)
+    monkeypatch.setattr(push_delivery, "mirror_finished", real_mirror_finished)
     passed = relay_.janitor.run_once()
 
     wait_for(lambda: set(mirror_statuses([first, meanwhile]).values()) == {"done"}, 10, "both copies to be made again")

@@ -4,7 +4,7 @@ for an absent outer-joined row), nothing marked dirty."""
 
 from __future__ import annotations
 
-from relay_server import auth, events, pushes
+from relay_server import auth, events, push_views, pushes
 from relay_server.db import connection
 from relay_server.prepared import Prepared
 
@@ -45,7 +45,7 @@ def test_the_hot_queries_build_the_same_objects_as_peewee(api, app):
         cases = [
             (auth._DEVICE_FOR_TOKEN, {"digest": auth.token_digest(token)}),
             (pushes._DEVICE, {"id": "anna-phone"}),
-            (pushes._PUSH, {"id": push["id"]}),
+            (push_views._PUSH, {"id": push["id"]}),
             # push events (a push joined) and push_update events (no push: outer join empty)
             (events._NEWER, {"device": "anna-phone", "after": 0}),
             (events._NEWER, {"device": "anna-laptop", "after": 0}),
@@ -57,8 +57,8 @@ def test_the_hot_queries_build_the_same_objects_as_peewee(api, app):
             assert [_shape(r) for r in fast] == [_shape(r) for r in slow]
             assert all(not r._dirty for r in fast)
         # What the relay reads from them works the same way.
-        slow, fast = _both(pushes._PUSH, id=push["id"])
-        assert pushes.view(fast[0]) == pushes.view(slow[0])
+        slow, fast = _both(push_views._PUSH, id=push["id"])
+        assert push_views.view(fast[0]) == push_views.view(slow[0])
         slow, fast = _both(events._NEWER, device="anna-phone", after=0)
         base = "http://relay.example/"
         assert [events.render(e, base) for e in fast] == [events.render(e, base) for e in slow]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from relay_server import pushes
+from relay_server import push_delivery
 from relay_server.db import database
 from relay_server.models import Event, Push, PushHistory
 
@@ -24,10 +24,12 @@ def test_queued_pushes_handed_over_by_streams_are_marked_sent(api, app, monkeypa
     # a catalog app to an offline phone: queued at once (the relay has the package)
     ids = [api.push(laptop, ["anna-phone"]).get_json()["pushes"][0]["id"] for _ in range(5)]
     batches = []
-    real = pushes.mark_sent
-    monkeypatch.setattr(pushes, "mark_sent", lambda relay, batch: (batches.append(list(batch)), real(relay, batch)))
-    marks = pushes.sent_marks(app.extensions["appbeam_relay"])
-    assert pushes.sent_marks(app.extensions["appbeam_relay"]) is marks
+    real = push_delivery.mark_sent
+    monkeypatch.setattr(
+        push_delivery, "mark_sent", lambda relay, batch: (batches.append(list(batch)), real(relay, batch))
+    )
+    marks = push_delivery.sent_marks(app.extensions["appbeam_relay"])
+    assert push_delivery.sent_marks(app.extensions["appbeam_relay"]) is marks
 
     marks.add(ids[:2])
     marks.add(ids[2:])
@@ -64,6 +66,6 @@ def test_a_push_already_past_queued_is_not_marked_again(api, app):
     assert api.report(phone, push_id, "delivered").status_code == 200
 
     with database.connection_context():
-        pushes.mark_sent(app.extensions["appbeam_relay"], [push_id])
+        push_delivery.mark_sent(app.extensions["appbeam_relay"], [push_id])
         assert Push.get_by_id(push_id).state == "delivered"
         assert [h.state for h in PushHistory.select().where(PushHistory.push == push_id)] == ["queued", "delivered"]
