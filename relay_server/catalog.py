@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from relay_server.db import database
 from relay_server.models import CatalogApp, CatalogPackage, Package
 from shared.messages import InstallInfo
 from shared.protocol import FORMAT_MIME_TYPES, PLATFORM_FORMATS, Platform, formats_for
 
+if TYPE_CHECKING:  # the relay seeds its catalog at start-up
+    from relay_server.context import Relay
+
 log = logging.getLogger(__name__)
 
 
-def seed_demo(relay) -> int:
+def seed_demo(relay: Relay) -> int:
     """Generate the demo packages (once; deterministic) and load the demo catalog."""
     from relay_server import demo_catalog
 
@@ -156,4 +159,7 @@ def package_for_platform(app_id: str, platform: str) -> tuple[CatalogPackage | N
 
 def public_package(sha256: str) -> CatalogPackage | None:
     """The catalog package with this hash (catalog files are public)."""
-    return CatalogPackage.select(CatalogPackage, Package).join(Package).where(Package.sha256 == sha256).first()
+    package: CatalogPackage | None = (
+        CatalogPackage.select(CatalogPackage, Package).join(Package).where(Package.sha256 == sha256).first()
+    )
+    return package

@@ -29,11 +29,11 @@ import struct
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from shared.assets import real_path
 from shared.protocol import FORMAT_MIME_TYPES
@@ -93,7 +93,18 @@ class DemoApp:
         return next((p for p in self.packages if p.format == fmt), None)
 
 
-def _app(id, name, version, version_code, developer, license, homepage, category, description, *packages):
+def _app(
+    id: str,
+    name: str,
+    version: str,
+    version_code: int,
+    developer: str,
+    license: str,
+    homepage: str,
+    category: str,
+    description: str,
+    *packages: DemoPackage,
+) -> DemoApp:
     """Keeps the table below readable: the icon is always ``<id>.png``."""
     return DemoApp(
         id,
@@ -573,7 +584,7 @@ def _bundle_name(app: DemoApp) -> str:
     return re.sub(r"[^A-Za-z0-9]", "", app.name) or "App"
 
 
-def _ios_plist(app: DemoApp, package: DemoPackage) -> dict:
+def _ios_plist(app: DemoApp, package: DemoPackage) -> dict[str, Any]:
     minimum_os = re.search(r"(\d+)(\.\d+)?", package.runtime)  # "iOS 15+" -> "15.0"
     return {
         "CFBundleIdentifier": package.native_id or app.id,
@@ -935,7 +946,7 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _write_atomically(path: Path, write) -> None:
+def _write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
     """Write through a temporary file in the same directory, then rename over ``path``,
     so that a crash or a concurrent reader never sees half a file.
     """
@@ -950,7 +961,7 @@ def _write_atomically(path: Path, write) -> None:
         raise
 
 
-def _load_manifest(path: Path) -> dict:
+def _load_manifest(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text())
         return data if isinstance(data, dict) else {}
@@ -972,7 +983,7 @@ def generate_demo_packages(dest_dir: Path, scale: float = 1.0) -> list[Generated
     dest_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = dest_dir / MANIFEST_NAME
     old = _load_manifest(manifest_path)
-    new: dict[str, dict] = {}
+    new: dict[str, dict[str, Any]] = {}
     result = []
     for app in DEMO_APPS:
         for package in app.packages:
@@ -980,7 +991,7 @@ def generate_demo_packages(dest_dir: Path, scale: float = 1.0) -> list[Generated
             path = dest_dir / filename
             size = _target_size(package, scale)
             recipe = _recipe(app, package, size)
-            entry = old.get(filename)
+            entry: Any = old.get(filename)  # checked below: the manifest may be damaged
             fresh = (
                 isinstance(entry, dict)
                 and entry.get("recipe") == recipe

@@ -21,13 +21,14 @@ from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
+from relay_server.config import RelayConfig
 from relay_server.errors import ApiError
 
 
 class RateLimits:
     """The relay's limits; ``check(name, key)`` raises 429 when one is used up."""
 
-    def __init__(self, config):
+    def __init__(self, config: RelayConfig):
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._items = {
             "login_account": parse(config.limit_login_per_account),

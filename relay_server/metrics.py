@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, cast
 
 import peewee as pw
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from relay_server.db import database
 from relay_server.models import Push
+
+if TYPE_CHECKING:
+    from relay_server.group_commit import GroupCommit
+    from relay_server.hub import Hub
 
 
 class _PushStateCollector:
     """Counts pushes by state straight from the database (the source of truth)."""
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         family = GaugeMetricFamily("appbeam_pushes", "Pushes by current state", labels=["state"])
         with database.connection_context():
-            rows = Push.select(Push.state, pw.fn.COUNT(Push.id).alias("n")).group_by(Push.state).tuples()
+            query = Push.select(Push.state, pw.fn.COUNT(Push.id).alias("n")).group_by(Push.state).tuples()
+            rows = cast("Iterable[tuple[str, int]]", query)  # (peewee's stubs: .tuples() keeps models)
             for state, count in rows:
                 family.add_metric([state], count)
         yield family
@@ -28,10 +35,10 @@ class _GroupCommitCollector:
     """Transactions the group commit wrote and the writes they carried (writes / transactions =
     the mean batch)."""
 
-    def __init__(self, commits):
+    def __init__(self, commits: GroupCommit):
         self.commits = commits
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         yield CounterMetricFamily(
             "appbeam_write_transactions",
             "Transactions committed for pushes and reports",
@@ -47,7 +54,7 @@ class _GroupCommitCollector:
 class RelayMetrics:
     """One registry per relay application (tests create many applications)."""
 
-    def __init__(self, hub):
+    def __init__(self, hub: Hub):
         self.registry = CollectorRegistry()
         self.connected = Gauge("appbeam_connected_devices", "Devices with an open event stream", registry=self.registry)
         self.connected.set_function(hub.connected_count)
@@ -60,7 +67,7 @@ class RelayMetrics:
         )
         self.registry.register(_PushStateCollector())
 
-    def watch_commits(self, commits) -> None:
+    def watch_commits(self, commits: GroupCommit) -> None:
         self.registry.register(_GroupCommitCollector(commits))
 
     def observe_delivery(self, created_at: datetime, acknowledged_at: datetime) -> None:

@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 CHUNK = 1024 * 1024
 
@@ -24,7 +25,7 @@ class TooLarge(Exception):
 class PackageWriter:
     """Receives a package's bytes, hashing as it goes; the store names it by its hash."""
 
-    def __init__(self, fileobj, max_bytes: int | None):
+    def __init__(self, fileobj: BinaryIO, max_bytes: int | None):
         self._file = fileobj
         self._hash = hashlib.sha256()
         self.size = 0

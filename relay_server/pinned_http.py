@@ -14,11 +14,14 @@ as well; a plain ``http://`` request through a proxy is resolved by the proxy.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from requests import PreparedRequest
 from requests.adapters import HTTPAdapter
+
+if TYPE_CHECKING:
+    from requests.adapters import _HostParams, _PoolKwargs
 
 
 class PinnedAdapter(HTTPAdapter):
@@ -28,7 +31,9 @@ class PinnedAdapter(HTTPAdapter):
         self.resolve = resolve
         super().__init__(**kwargs)
 
-    def build_connection_pool_key_attributes(self, request: PreparedRequest, verify, cert=None):
+    def build_connection_pool_key_attributes(
+        self, request: PreparedRequest, verify: bool | str, cert: str | tuple[str, str] | None = None
+    ) -> tuple[_HostParams, _PoolKwargs]:
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
         hostname = host_params["host"]
         address = self.resolve(hostname)
@@ -36,9 +41,11 @@ class PinnedAdapter(HTTPAdapter):
         # checked address, never shared with another name or address.
         host_params["host"] = f"[{address}]" if ":" in address else address
         if host_params["scheme"] == "https":
-            pool_kwargs["server_hostname"] = hostname  # SNI, and the name the certificate must match
+            # SNI, and the name the certificate must match (a urllib3 pool argument that
+            # types-requests leaves out: it lists only the keys requests itself sets).
+            pool_kwargs["server_hostname"] = hostname  # type: ignore[typeddict-unknown-key]
         return host_params, pool_kwargs
 
     def add_headers(self, request: PreparedRequest, **kwargs: Any) -> None:
         # Without this, http.client would send the address as the Host header.
-        request.headers["Host"] = urlsplit(request.url).netloc.rpartition("@")[2]
+        request.headers["Host"] = urlsplit(str(request.url)).netloc.rpartition("@")[2]

@@ -17,6 +17,8 @@ soon as the send buffer is full; we wait for writability through the hub like ge
 from __future__ import annotations
 
 import os
+import socket
+from typing import IO
 
 import gevent
 from gevent.socket import wait_write
@@ -31,7 +33,7 @@ class SendfileWrapper(FileWrapper):
     """
 
 
-def sendfile_source(result) -> tuple[object, int] | None:
+def sendfile_source(result: object) -> tuple[IO[bytes], int] | None:
     """``(file, offset)`` when the WSGI result is an untouched file body, else None.
 
     The number of bytes to send is the answer's Content-Length (Werkzeug sets it to the
@@ -58,7 +60,7 @@ def sendfile_source(result) -> tuple[object, int] | None:
     return file, offset
 
 
-def send_file_range(sock, file, offset: int, count: int) -> int:
+def send_file_range(sock: socket.socket, file: IO[bytes], offset: int, count: int) -> int:
     """Send ``count`` bytes of ``file`` from ``offset`` with ``os.sendfile``; returns bytes sent.
 
     ``sock`` is a gevent (non-TLS) socket. Blocks only this greenlet; raises EOFError when

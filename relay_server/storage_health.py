@@ -15,6 +15,7 @@ import shutil
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,10 +31,11 @@ MIN_FREE_BYTES = 16 * 1024 * 1024
 PROBE_INTERVAL = 2.0
 
 
-def _causes(exc: BaseException):
-    while exc is not None:
-        yield exc
-        exc = exc.__cause__ or exc.__context__
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    cause: BaseException | None = exc
+    while cause is not None:
+        yield cause
+        cause = cause.__cause__ or cause.__context__
 
 
 def storage_problem(exc: BaseException) -> str | None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urljoin
 
-from flask import Blueprint, abort, render_template, request, send_from_directory
+from flask import Blueprint, Response, abort, render_template, request, send_from_directory
 
 from relay_server import catalog
 from relay_server.models import CatalogApp
@@ -15,7 +16,7 @@ from shared.formatting import human_size
 store = Blueprint("store", __name__)
 
 
-def json_ld(app: dict) -> dict:
+def json_ld(app: dict[str, Any]) -> dict[str, Any]:
     """schema.org SoftwareApplication for one app, with absolute URLs (``docs/api.md``)."""
     base = request.host_url
     packages = [
@@ -48,7 +49,7 @@ def json_ld(app: dict) -> dict:
     }
 
 
-def _view(app: CatalogApp) -> dict:
+def _view(app: CatalogApp) -> dict[str, Any]:
     data = catalog.app_dict(app)
     data["json_ld"] = json_ld(data)
     data["size_label"] = human_size(data.get("size"))
@@ -58,20 +59,20 @@ def _view(app: CatalogApp) -> dict:
 
 
 @store.get("/static/icons/appbeam.png")
-def logo():
+def logo() -> Response:
     """The Appbeam logo beside the store's other icons; it lives in shared/assets (the phone shows it too)."""
     return send_from_directory(LOGO.parent, LOGO.name)
 
 
 @store.get("/")
-def index():
+def index() -> str:
     query = (request.args.get("q") or "").strip()[:200]
     apps = [_view(a) for a in catalog.search(query or None)]
     return render_template("store_index.html", apps=apps, query=query)
 
 
 @store.get("/app/<app_id>")
-def app_page(app_id: str):
+def app_page(app_id: str) -> str:
     app = CatalogApp.get_or_none(CatalogApp.app_id == app_id)
     if app is None:
         abort(404)
@@ -79,7 +80,7 @@ def app_page(app_id: str):
 
 
 @store.get("/files/<sha256>/<filename>")
-def public_file(sha256: str, filename: str):
+def public_file(sha256: str, filename: str) -> Response:
     """A catalog package (public: these are the store's download links)."""
     package = catalog.public_package(sha256.lower())
     if package is None or package.filename != filename:
