@@ -170,7 +170,8 @@ class Demo:
 
     def prepare_accounts(self) -> None:
         """Both demo accounts exist and are friends (idempotent: a second run changes nothing)."""
-        from shared.relay_client import DeviceInfo, RelayClient, RelayError
+        from shared.relay_client import DeviceInfo, RelayClient
+        from shared.relay_errors import RelayError
 
         clients = {}
         for username in (OWNER, FRIEND):
@@ -249,7 +250,8 @@ class Demo:
 
     def wait_for_sender_key(self, timeout: float = 90.0) -> None:
         """Wait until the sender has logged in and registered its signing key."""
-        from shared.relay_client import DeviceInfo, RelayClient, RelayError
+        from shared.relay_client import DeviceInfo, RelayClient
+        from shared.relay_errors import RelayError
 
         client = RelayClient(self.relay_url)
         client.login(OWNER, PASSWORD, DeviceInfo("demo-setup-wait", "Demo set-up", "script", "linux"))

@@ -405,7 +405,7 @@ def _outage(data_dir: Path, target: Path) -> int:
     from mobile_receiver.service import Connection, ReceiverService
     from mobile_receiver.ui.app import ReceiverApp
     from shared.explain import explain, relay_place
-    from shared.relay_client import RelayUnavailable
+    from shared.relay_errors import RelayUnavailable
 
     relay = "https://relay.example.org:8765/"
     refused = _raised(RelayUnavailable("cannot reach the relay"), ConnectionRefusedError(111, "Connection refused"))

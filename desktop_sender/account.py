@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from shared.relay_client import DeviceInfo, RelayClient, RelayError
+from shared.relay_client import DeviceInfo, RelayClient
+from shared.relay_errors import RelayError
 
 
 def sign_in(

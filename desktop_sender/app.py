@@ -49,7 +49,8 @@ from desktop_sender.web_api import install_web_api
 from shared.explain import explain, relay_place
 from shared.messages import InstallInfo
 from shared.protocol import ProtocolError
-from shared.relay_client import RelayClient, RelayError
+from shared.relay_client import RelayClient
+from shared.relay_errors import RelayError
 
 log = logging.getLogger(__name__)
 

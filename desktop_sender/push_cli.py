@@ -36,7 +36,8 @@ from shared.protocol import (
     format_from_filename,
     state_label,
 )
-from shared.relay_client import RelayClient, RelayError
+from shared.relay_client import RelayClient
+from shared.relay_errors import RelayError
 
 #: Exit statuses.
 OK, FAILED, USAGE, TIMED_OUT = 0, 1, 2, 3

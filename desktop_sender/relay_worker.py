@@ -17,8 +17,10 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QThread, Signal
 
 from desktop_sender.signals import emit
+from shared.event_stream import ConnectionStatus
 from shared.protocol import StreamEvent
-from shared.relay_client import ConnectionStatus, RelayClient, RelayError, RelayUnavailable
+from shared.relay_client import RelayClient
+from shared.relay_errors import RelayError, RelayUnavailable
 
 log = logging.getLogger(__name__)
 

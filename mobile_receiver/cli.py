@@ -140,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _log_in_with_retries(service, args, wait: float = 30.0) -> bool:
     """Log in from the flags; the relay may still be starting, so keep trying for a while."""
-    from shared.relay_client import RelayError
+    from shared.relay_errors import RelayError
 
     deadline = time.monotonic() + wait
     while True:

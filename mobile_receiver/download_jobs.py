@@ -29,7 +29,8 @@ from mobile_receiver.retry import Stopped, Wake
 from mobile_receiver.state_changes import StateChanges
 from shared.messages import PackageRef
 from shared.protocol import ProtocolError, PushState
-from shared.relay_client import RelayClient, RelayError
+from shared.relay_client import RelayClient
+from shared.relay_errors import RelayError
 
 log = logging.getLogger("mobile_receiver.inbox")
 

@@ -21,7 +21,7 @@ from mobile_receiver.download import DownloadError, NotEnoughSpace, PackageChang
 from shared.explain import explain, host_of, relay_place
 from shared.formatting import human_size
 from shared.protocol import Situation
-from shared.relay_client import RelayError
+from shared.relay_errors import RelayError
 
 
 @dataclass(frozen=True)

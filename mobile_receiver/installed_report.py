@@ -14,7 +14,8 @@ import threading
 from collections.abc import Callable
 
 from mobile_receiver.platform.base import Installer
-from shared.relay_client import RelayClient, RelayError
+from shared.relay_client import RelayClient
+from shared.relay_errors import RelayError
 
 log = logging.getLogger(__name__)
 

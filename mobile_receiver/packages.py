@@ -27,7 +27,8 @@ from shared.protocol import (
     format_from_filename,
     formats_for,
 )
-from shared.relay_client import RelayClient, RelayError
+from shared.relay_client import RelayClient
+from shared.relay_errors import RelayError
 
 
 def resolve(rec: PushRecord, device_platform: str, client: RelayClient | None) -> PackageRef:

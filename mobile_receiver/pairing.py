@@ -16,7 +16,8 @@ from pathlib import Path
 
 from mobile_receiver.profile import KEY_FILE, Profile, ProfileStore
 from shared import pairing as codes
-from shared.relay_client import RelayClient, RelayError
+from shared.relay_client import RelayClient
+from shared.relay_errors import RelayError
 from shared.signing import DeviceKey, fingerprint
 
 

@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from mobile_receiver.storage import read_json, write_json_atomic
-from shared.relay_client import DeviceInfo, RelayClient, RelayError
+from shared.relay_client import DeviceInfo, RelayClient
+from shared.relay_errors import RelayError
 from shared.signing import DeviceKey
 
 PROFILE_FILE = "profile.json"

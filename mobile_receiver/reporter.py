@@ -15,7 +15,8 @@ from collections.abc import Callable
 
 from mobile_receiver.storage import ReceiverDB
 from shared.protocol import PushState
-from shared.relay_client import RelayClient, RelayError
+from shared.relay_client import RelayClient
+from shared.relay_errors import RelayError
 
 log = logging.getLogger(__name__)
 

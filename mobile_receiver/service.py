@@ -29,10 +29,13 @@ from mobile_receiver.profile import KEY_FILE, Profile, ProfileStore, log_in, log
 from mobile_receiver.reporter import Reporter
 from mobile_receiver.storage import ReceiverDB
 from mobile_receiver.trust import KeyRing, KnownKey
+from shared.event_stream import ConnectionStatus
 from shared.explain import explain, relay_place
 from shared.protocol import StreamEvent
-from shared.relay_client import ConnectionStatus, Event, RelayClient, RelayError
+from shared.relay_client import RelayClient
+from shared.relay_errors import RelayError
 from shared.signing import DeviceKey
+from shared.sse import Event
 
 log = logging.getLogger(__name__)
 

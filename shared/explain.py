@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from shared.relay_client import RelayError
+from shared.relay_errors import RelayError
 
 #: What the relay's error codes mean to a person (the relay's own message is used otherwise).
 RELAY_CODES = {

@@ -34,7 +34,8 @@ import pytest
 import requests
 
 from shared.protocol import PushState, can_transition
-from shared.relay_client import DeviceInfo, RelayClient, RelayError
+from shared.relay_client import DeviceInfo, RelayClient
+from shared.relay_errors import RelayError
 from tests.faults.conftest import RelayDatabase, wait_until
 from tests.helpers.servers import ThrottledFileServer
 

@@ -6,7 +6,8 @@ import queue
 import threading
 import time
 
-from shared.relay_client import Event, RelayClient
+from shared.relay_client import RelayClient
+from shared.sse import Event
 
 
 class StreamReader:

@@ -11,7 +11,7 @@ from urllib.parse import urljoin
 from mobile_receiver.platform.base import DevicePlatform, NetworkMonitor, NetworkStatus, Notifier
 from mobile_receiver.platform.desktop import EmulatedInstaller
 from mobile_receiver.trust import KeyRing
-from shared.relay_client import RelayError, RelayUnavailable
+from shared.relay_errors import RelayError, RelayUnavailable
 from shared.signing import DeviceKey, PushFacts, utc_timestamp
 
 

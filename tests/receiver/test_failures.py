@@ -16,7 +16,7 @@ from mobile_receiver import failures
 from mobile_receiver.download import DownloadError, NotEnoughSpace, PackageChanged, PackageDownload
 from mobile_receiver.failures import Where
 from shared.protocol import SITUATION_LABELS, Situation, state_label
-from shared.relay_client import RelayError, RelayUnavailable
+from shared.relay_errors import RelayError, RelayUnavailable
 
 from .package_server import PackageServer
 from .rig import BODY

@@ -10,7 +10,7 @@ import pytest
 
 from mobile_receiver.platform.base import InstalledApp
 from mobile_receiver.record import PROMPT_DOWNLOAD, PROMPT_METERED
-from shared.relay_client import RelayError
+from shared.relay_errors import RelayError
 from shared.signing import DeviceKey, PushFacts, utc_timestamp
 
 from . import fakes

@@ -13,7 +13,8 @@ import segno
 from mobile_receiver import pairing
 from mobile_receiver.service import ReceiverService
 from shared.explain import explain, relay_place
-from shared.relay_client import DeviceInfo, RelayClient, RelayError
+from shared.relay_client import DeviceInfo, RelayClient
+from shared.relay_errors import RelayError
 from shared.signing import DeviceKey
 from tests.helpers.relay_process import relay_with_laptop
 

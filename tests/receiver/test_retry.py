@@ -14,7 +14,8 @@ import pytest
 
 from mobile_receiver.download import DownloadOutcome, PackageDownload
 from mobile_receiver.retry import DOWNLOAD_BACKOFF_CAP, Stopped, Wake, backoff
-from shared.relay_client import EventStream, RelayClient
+from shared.event_stream import EventStream
+from shared.relay_client import RelayClient
 
 from .fakes import wait_until
 from .package_server import PackageServer

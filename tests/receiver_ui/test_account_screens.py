@@ -12,7 +12,8 @@ from receiver.fakes import fake_platform
 from mobile_receiver.service import ReceiverService
 from receiver_ui.gated_server import GatedPackageServer
 from relay_server.demo_catalog import build_package
-from shared.relay_client import DeviceInfo, RelayClient, RelayError
+from shared.relay_client import DeviceInfo, RelayClient
+from shared.relay_errors import RelayError
 from tests.helpers.relay_process import relay_with_laptop
 
 pytestmark = pytest.mark.e2e

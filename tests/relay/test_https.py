@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from shared.relay_client import RelayClient, RelayUnavailable
+from shared.relay_client import RelayClient
+from shared.relay_errors import RelayUnavailable
 from tests.helpers.relay_process import RelayProcess
 
 

@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from relay_server.db import database, is_postgres
-from shared.relay_client import RelayError
+from shared.relay_errors import RelayError
 from tests.helpers.relay_process import RelayProcess, anna_with_laptop_and_phone
 from tests.helpers.streams import StreamReader
 

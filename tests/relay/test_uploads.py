@@ -19,7 +19,8 @@ import requests
 
 from relay_server.demo_catalog import build_package
 from shared.messages import InstallInfo
-from shared.relay_client import DeviceInfo, RelayClient, RelayError
+from shared.relay_client import DeviceInfo, RelayClient
+from shared.relay_errors import RelayError
 from tests.helpers.polling import wait_for
 from tests.helpers.relay_process import RelayProcess, anna_with_laptop_and_phone
 

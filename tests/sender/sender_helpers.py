@@ -9,7 +9,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.relay_client import DeviceInfo, EventStream, RelayClient
+from shared.event_stream import EventStream
+from shared.relay_client import DeviceInfo, RelayClient
 
 PASSWORD = "test password 123"
 

@@ -8,7 +8,8 @@ import zxingcpp
 from PIL import Image
 
 from shared.pairing import parse_qr_payload
-from shared.relay_client import DeviceInfo, RelayClient, RelayError
+from shared.relay_client import DeviceInfo, RelayClient
+from shared.relay_errors import RelayError
 from shared.signing import fingerprint
 from tests.sender.sender_helpers import WAIT_MS
 

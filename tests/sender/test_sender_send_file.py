@@ -101,7 +101,7 @@ def test_a_file_gone_before_send_is_not_sent_and_the_picker_says_why(sender, acc
 def test_a_relay_that_refuses_the_upload_is_said_in_a_sentence(sender, accounts, tmp_path, monkeypatch):
     """What the relay answers to an upload (here its per-account quota; its limits have their own
     tests in tests/relay/test_uploads.py) reaches the picker as the relay's sentence."""
-    from shared.relay_client import RelayError
+    from shared.relay_errors import RelayError
 
     said = (
         "your account keeps 4.9 GB of uploaded packages on the relay and may keep 5.4 GB; this one "

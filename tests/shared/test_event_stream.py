@@ -9,7 +9,9 @@ import time
 
 import pytest
 
-from shared.relay_client import ConnectionStatus, Event, EventStream, RelayError
+from shared.event_stream import ConnectionStatus, EventStream
+from shared.relay_errors import RelayError
+from shared.sse import Event
 
 WATCHDOG = 10.0  # no test may hang: the stream is closed after this many seconds
 

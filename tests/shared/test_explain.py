@@ -10,7 +10,8 @@ import requests
 
 from appbeam_devtools.local_relay import free_port
 from shared.explain import explain, host_of, relay_place
-from shared.relay_client import RelayClient, RelayError, RelayUnavailable
+from shared.relay_client import RelayClient
+from shared.relay_errors import RelayError, RelayUnavailable
 
 
 def _unreachable_relay_error() -> RelayUnavailable:

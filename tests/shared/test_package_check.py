@@ -366,7 +366,7 @@ def _push_link(server, client, path: str, **app_fields):
 
 
 def test_the_sender_refuses_a_web_page_called_apk_and_pushes_nothing(server, client):
-    from shared.relay_client import PackageRefused
+    from shared.relay_errors import PackageRefused
 
     _serve(server, {"/dl/fake.apk": LOGIN_PAGE})
     with pytest.raises(PackageRefused) as info:
@@ -380,7 +380,7 @@ def test_the_sender_refuses_a_web_page_called_apk_and_pushes_nothing(server, cli
 
 def test_the_sender_refuses_a_download_cut_short(server, client):
     from shared.explain import explain
-    from shared.relay_client import PackageRefused
+    from shared.relay_errors import PackageRefused
 
     data = build_package("apk", "org.example.notes", "Notes", "3.0", 30, size=50_000)
     _serve(server, {"/dl/notes.apk": data[:30_000]})

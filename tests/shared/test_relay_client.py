@@ -7,13 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from shared.messages import InstallInfo
-from shared.relay_client import (
-    USER_AGENT,
-    DeviceInfo,
-    RelayClient,
-    RelayError,
-    RelayUnavailable,
-)
+from shared.relay_client import USER_AGENT, DeviceInfo, RelayClient
+from shared.relay_errors import RelayError, RelayUnavailable
 
 # --------------------------------------------------------------------------- errors
 

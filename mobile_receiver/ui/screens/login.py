@@ -14,7 +14,7 @@ from kivy.uix.screenmanager import Screen
 from mobile_receiver.ui import widgets  # noqa: F401
 from shared.assets import LOGO
 from shared.explain import explain, relay_place
-from shared.relay_client import RelayError
+from shared.relay_errors import RelayError
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 

@@ -16,7 +16,7 @@ from mobile_receiver import pairing
 from mobile_receiver.ui import widgets  # noqa: F401
 from mobile_receiver.ui.screens import login  # noqa: F401 - its FormField and FieldLabel rules
 from shared.explain import explain, relay_place
-from shared.relay_client import RelayError
+from shared.relay_errors import RelayError
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
