@@ -26,6 +26,11 @@ It keeps the relay's serving rules (``relay_server.request_deadlines``, ``relay_
 - TCP_NODELAY on every connection (see ``relay_server.server``).
 
 ``appbeam relay --http-server pywsgi`` serves with gevent's pywsgi instead (the same rules).
+
+It is over 600 lines because it is a whole HTTP/1.1 server: reading a request within its
+deadlines (``_Reading``), the WSGI environ, and the answer's head and body (``_Answer``) belong
+to one connection's greenlet and to the same rules above; splitting them across modules would
+only spread one protocol over several files.
 """
 
 from __future__ import annotations
@@ -188,6 +193,128 @@ class _HeadTooLarge(Exception):
     """The request line and headers are longer than ``MAX_HEAD``."""
 
 
+class _Reading:
+    """Where the request ``next_message`` waits for stands: when its first byte came, its deadlines."""
+
+    __slots__ = ("started", "header_deadline", "body_deadline", "continued")
+
+    def __init__(self) -> None:
+        self.started: float | None = None  # when the first byte of this request arrived
+        self.header_deadline: float | None = None
+        self.body_deadline: float | None = None
+        self.continued = False  # "100 Continue" considered
+
+
+class _Answer:
+    """One request's answer: WSGI's ``start_response`` and ``write``, the head built from the
+    application's status and headers (length, chunked or close, keep-alive), and the body sent
+    by the cheapest way that fits (sendfile, one send, or as the application yields it)."""
+
+    def __init__(self, sock, message: _Message):
+        self.sock = sock
+        self.message = message
+        self.keep_alive = message.keep_alive and (message.complete or message.streamed)
+        self.head_only = message.method == b"HEAD"
+        self.status: str | None = None
+        self.headers: list[tuple[str, str]] | None = None
+        self.code = 0
+        self.sent = False
+        self.chunked = False
+
+    def start_response(self, status, headers, exc_info=None):
+        if exc_info:
+            try:
+                if self.sent:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        elif self.status is not None:
+            raise AssertionError("start_response called twice")
+        self.status = status
+        self.headers = headers
+        self.code = int(status[:3])
+        return self.write
+
+    def head(self, length: int | None) -> bytes:
+        """The status line and headers; decides chunked and keep-alive."""
+        message = self.message
+        lines = [b"HTTP/1.1 ", self.status.encode("latin-1"), b"\r\n", _date.header()]
+        has_length = self._copy_headers(lines)
+        if not message.complete:
+            self.keep_alive = False  # an upload the application did not read to the end
+        no_body = self.head_only or self.code in _NO_BODY_STATUSES or 100 <= self.code < 200
+        if not has_length and not no_body:
+            if length is not None:
+                lines.append(b"Content-Length: %d\r\n" % length)
+            elif message.version == "1.1":
+                self.chunked = True
+                lines.append(b"Transfer-Encoding: chunked\r\n")
+            else:
+                self.keep_alive = False
+        if not self.keep_alive:
+            lines.append(b"Connection: close\r\n")
+        elif message.version == "1.0":
+            lines.append(b"Connection: keep-alive\r\n")
+        lines.append(b"\r\n")
+        self.sent = True
+        return b"".join(lines)
+
+    def _copy_headers(self, lines: list[bytes]) -> bool:
+        """The application's headers but Connection and Transfer-Encoding (this server decides
+        those; ``Connection: close`` is heeded); True if one was Content-Length."""
+        has_length = False
+        for name, value in self.headers:
+            lower = name.lower()
+            if lower == "content-length":
+                has_length = True
+            elif lower == "connection":
+                if value.lower() == "close":
+                    self.keep_alive = False
+                continue
+            elif lower == "transfer-encoding":
+                continue
+            lines += [name.encode("latin-1"), b": ", value.encode("latin-1"), b"\r\n"]
+        return has_length
+
+    def write(self, data: bytes) -> None:
+        out = b"" if self.sent else self.head(None)
+        if data and not self.head_only:
+            out += (b"%x\r\n%s\r\n" % (len(data), data)) if self.chunked else data
+        if out:
+            self.sock.sendall(out)
+
+    def send(self, result, *, sendfile: bool) -> None:
+        """Send what the application returned (``sendfile``: the socket is plain TCP)."""
+        started = self.status is not None
+        length = _content_length(self.headers) if started else None
+        no_body = self.head_only or self.code in _NO_BODY_STATUSES
+        source = sendfile_source(result) if started and sendfile and not no_body else None
+        if source is not None and length is not None:
+            self.sock.sendall(self.head(None))
+            file, offset = source
+            send_file_range(self.sock, file, offset, length)
+        elif started and length is not None and length <= _READ:
+            # The usual answer (JSON with its length): head and body leave in one send.
+            body = b"".join(result)
+            self.sock.sendall(self.head(None) + (b"" if no_body else body))
+        else:
+            self._stream(result)
+
+    def _stream(self, result) -> None:
+        """The body as the application yields it (chunked when its length is unknown)."""
+        for data in result:
+            if data:
+                self.write(data)
+                if self.head_only:
+                    break
+        if not self.sent:
+            if self.status is None:
+                raise AssertionError("the application returned without calling start_response")
+            self.sock.sendall(self.head(0) + (b"0\r\n\r\n" if self.chunked else b""))
+        elif self.chunked and not self.head_only:
+            self.sock.sendall(b"0\r\n\r\n")
+
+
 class _Connection:
     """Serves the requests of one client connection, one after the other."""
 
@@ -208,59 +335,77 @@ class _Connection:
     def _feed(self, data: bytes) -> None:
         self.parse.parser.feed_data(data)
 
-    def next_message(self) -> _Message | None:  # noqa: C901 (to split: issue 13)
+    def next_message(self) -> _Message | None:
         """The next complete request (None: the client went away or stayed idle)."""
         parse = self.parse
         if parse.messages:
             return parse.messages.popleft()
-        limits = self.limits
-        started = None  # when the first byte of this request arrived
-        header_deadline = body_deadline = None
-        continued = False
+        reading = _Reading()
         while True:
             now = time.monotonic()
-            if parse.current is None:
-                wait = limits.idle_timeout if started is None else limits.header_timeout
-            elif not parse.headers_done:
-                if header_deadline is None:
-                    header_deadline = (started or now) + limits.header_timeout
-                wait = header_deadline - now
-            else:
-                message = parse.current
-                if message.streamed:
-                    message.handed_out = True
-                    return message  # the application reads the body as it arrives
-                if message.too_large:
-                    return message  # answered 413 without reading the rest
-                if not continued and _header(message, b"expect").lower() == b"100-continue":
-                    continued = True
-                    if not _too_long(message, limits.max_body):
-                        self.sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-                if _too_long(message, limits.max_body):
-                    return message  # the application answers 413 from Content-Length; nothing is read
-                if body_deadline is None:
-                    body_deadline = now + limits.body_timeout
-                wait = body_deadline - now
+            if parse.current is not None and parse.headers_done:
+                ready = self._before_body(parse.current, reading)
+                if ready is not None:
+                    return ready
+            wait = self._time_left(reading, now)
             if wait <= 0:
                 raise _Timeout()
             try:
                 data = self._recv(wait)
             except TimeoutError:
-                if parse.current is None and started is None:
+                if parse.current is None and reading.started is None:
                     return None  # idle: close quietly
                 raise _Timeout() from None
             if not data:
                 return None
-            if started is None:
-                started = now
-            self._feed(data)
-            if parse.current is not None and parse.current.header_bytes > MAX_HEAD:
-                raise _HeadTooLarge()
-            if parse.messages:
-                message = parse.messages.popleft()
-                if message.header_bytes > MAX_HEAD:
-                    raise _HeadTooLarge()
+            if reading.started is None:
+                reading.started = now
+            message = self._take(data)
+            if message is not None:
                 return message
+
+    def _before_body(self, message: _Message, reading: _Reading) -> _Message | None:
+        """A request whose headers are in, handed out before its body is read (an upload, one too
+        large); answers ``Expect: 100-continue`` once."""
+        if message.streamed:
+            message.handed_out = True
+            return message  # the application reads the body as it arrives
+        if message.too_large:
+            return message  # answered 413 without reading the rest
+        too_long = _too_long(message, self.limits.max_body)
+        if not reading.continued and _header(message, b"expect").lower() == b"100-continue":
+            reading.continued = True
+            if not too_long:
+                self.sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        if too_long:
+            return message  # the application answers 413 from Content-Length; nothing is read
+        return None
+
+    def _time_left(self, reading: _Reading, now: float) -> float:
+        """How long the next read may wait: the idle, header or body deadline, by where the request stands."""
+        parse, limits = self.parse, self.limits
+        if parse.current is None:
+            return limits.idle_timeout if reading.started is None else limits.header_timeout
+        if not parse.headers_done:
+            if reading.header_deadline is None:
+                reading.header_deadline = (reading.started or now) + limits.header_timeout
+            return reading.header_deadline - now
+        if reading.body_deadline is None:
+            reading.body_deadline = now + limits.body_timeout
+        return reading.body_deadline - now
+
+    def _take(self, data: bytes) -> _Message | None:
+        """Parse ``data``; the request it completed, if any (431 for a head over ``MAX_HEAD``)."""
+        parse = self.parse
+        self._feed(data)
+        if parse.current is not None and parse.current.header_bytes > MAX_HEAD:
+            raise _HeadTooLarge()
+        if parse.messages:
+            message = parse.messages.popleft()
+            if message.header_bytes > MAX_HEAD:
+                raise _HeadTooLarge()
+            return message
+        return None
 
     # ------------------------------------------------------------------ serving
 
@@ -326,108 +471,24 @@ class _Connection:
         except OSError:
             pass
 
-    def respond(self, message: _Message) -> bool:  # noqa: C901 (to split: issue 13)
+    def respond(self, message: _Message) -> bool:
         """Run the application for one request; True if the connection may serve another."""
         if message.too_large:
             self.sock.sendall(_error(413, "too_large", "request body is too large"))
             return False
         environ = self._environ(message)
-        keep_alive = message.keep_alive and (message.complete or message.streamed)
-        state = {"status": None, "headers": None, "sent": False, "code": 0}
-
-        def start_response(status, headers, exc_info=None):
-            if exc_info:
-                try:
-                    if state["sent"]:
-                        raise exc_info[1].with_traceback(exc_info[2])
-                finally:
-                    exc_info = None
-            elif state["status"] is not None:
-                raise AssertionError("start_response called twice")
-            state["status"] = status
-            state["headers"] = headers
-            state["code"] = int(status[:3])
-            return write
-
-        chunked = False
-        head_only = message.method == b"HEAD"
-
-        def head(length: int | None) -> bytes:
-            nonlocal chunked, keep_alive
-            code = state["code"]
-            lines = [b"HTTP/1.1 ", state["status"].encode("latin-1"), b"\r\n", _date.header()]
-            has_length = False
-            for name, value in state["headers"]:
-                lower = name.lower()
-                if lower == "content-length":
-                    has_length = True
-                elif lower == "connection":
-                    if value.lower() == "close":
-                        keep_alive = False
-                    continue
-                elif lower == "transfer-encoding":
-                    continue
-                lines += [name.encode("latin-1"), b": ", value.encode("latin-1"), b"\r\n"]
-            if not message.complete:
-                keep_alive = False  # an upload the application did not read to the end
-            no_body = head_only or code in _NO_BODY_STATUSES or 100 <= code < 200
-            if not has_length and not no_body:
-                if length is not None:
-                    lines.append(b"Content-Length: %d\r\n" % length)
-                elif message.version == "1.1":
-                    chunked = True
-                    lines.append(b"Transfer-Encoding: chunked\r\n")
-                else:
-                    keep_alive = False
-            if not keep_alive:
-                lines.append(b"Connection: close\r\n")
-            elif message.version == "1.0":
-                lines.append(b"Connection: keep-alive\r\n")
-            lines.append(b"\r\n")
-            state["sent"] = True
-            return b"".join(lines)
-
-        def write(data: bytes) -> None:
-            out = b"" if state["sent"] else head(None)
-            if data and not head_only:
-                out += (b"%x\r\n%s\r\n" % (len(data), data)) if chunked else data
-            if out:
-                self.sock.sendall(out)
-
+        answer = _Answer(self.sock, message)
         result = None
         self.sock.settimeout(None)  # writing waits as long as pywsgi's does (the client reads or hangs up)
         try:
-            result = self.server.application(environ, start_response)
-            started = state["status"] is not None
-            length = _content_length(state["headers"]) if started else None
-            no_body = head_only or state["code"] in _NO_BODY_STATUSES
-            source = sendfile_source(result) if started and not self.tls and not no_body else None
-            if source is not None and length is not None:
-                self.sock.sendall(head(None))
-                file, offset = source
-                send_file_range(self.sock, file, offset, length)
-            elif started and length is not None and length <= _READ:
-                # The usual answer (JSON with its length): head and body leave in one send.
-                body = b"".join(result)
-                self.sock.sendall(head(None) + (b"" if no_body else body))
-            else:
-                for data in result:
-                    if data:
-                        write(data)
-                        if head_only:
-                            break
-                if not state["sent"]:
-                    if state["status"] is None:
-                        raise AssertionError("the application returned without calling start_response")
-                    self.sock.sendall(head(0) + (b"0\r\n\r\n" if chunked else b""))
-                elif chunked and not head_only:
-                    self.sock.sendall(b"0\r\n\r\n")
-            return keep_alive
+            result = self.server.application(environ, answer.start_response)
+            answer.send(result, sendfile=not self.tls)
+            return answer.keep_alive
         except (OSError, EOFError):
             return False  # the client went away (or a file ended early): the connection cannot go on
         except Exception:  # noqa: BLE001 - one request failed; the server goes on
             log.exception("error serving %s %s", message.method.decode("latin-1"), message.url[:200])
-            if not state["sent"]:
+            if not answer.sent:
                 try:
                     self.sock.sendall(_error(500, "internal_error", "the relay failed to answer this request"))
                 except OSError:

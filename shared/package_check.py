@@ -1,6 +1,10 @@
 """Is this file the app package it claims to be? Checked on the sender before it pushes and on
 the receiver before it installs.
 
+(Close to 900 lines: one small reader per package format, each only as long as its format
+needs, plus the compiled Android manifest and resources.arsc; they share the ZIP and text
+helpers and the sentences, and one list of formats is easier to keep true in one module.)
+
 ``inspect_package(path, fmt)`` reads only what it needs (the first bytes, a ZIP's table of
 contents, a manifest, an ``ar`` member list, a SIS header) and either returns the
 :class:`PackageFacts` it found (application id, name, version) or raises :class:`NotAPackage`,
@@ -430,23 +434,13 @@ def _apkinspector() -> Any:
     return sys.modules["apkInspector.axml"]
 
 
-def read_android_manifest(raw: bytes) -> dict[str, Any]:  # noqa: C901 (to split: issue 13)
+def read_android_manifest(raw: bytes) -> dict[str, Any]:
     """The application id, versionName, versionCode and label of a compiled AndroidManifest.xml,
     as ``{"package", "versionName", "versionCode", "label", "label_ref", "versionName_ref"}``
     (absent ones None); the ``_ref`` entries are resource ids, when the label or the version
     name is a reference into resources.arsc (``@string/app_name``).
     Raises NotAPackage when the manifest is plain text or cannot be decoded."""
-    text = _as_text(raw[:_HEAD_BYTES])
-    if text is not None and text.lstrip().startswith("<"):
-        raise NotAPackage(
-            "This file is not a built Android app (apk): its AndroidManifest.xml is plain text, as in "
-            "source code, not the compiled form a phone installs.",
-            "wrong_kind",
-        )
-    if len(raw) < 8 or struct.unpack_from("<H", raw)[0] != 0x0003:
-        raise NotAPackage(
-            "The APK file is damaged: its AndroidManifest.xml is not a compiled Android manifest.", "damaged"
-        )
+    _require_compiled(raw)
     axml = _apkinspector()
     try:
         parsed = axml.ManifestStruct.parse(io.BytesIO(raw))
@@ -470,26 +464,46 @@ def read_android_manifest(raw: bytes) -> dict[str, Any]:  # noqa: C901 (to split
                 name = _string(strings, attr.name_index)
                 if not name and attr.name_index < len(resids):
                     name = _ANDROID_ATTRS.get(resids[attr.name_index], "")
-                value = _attribute_value(attr, strings)
-                if tag == "manifest" and name == "package" and isinstance(value, str):
-                    found["package"] = value.strip() or None
-                elif tag == "manifest" and name == "versionName" and isinstance(value, tuple):
-                    found["versionName_ref"] = value[1]
-                elif tag == "manifest" and name == "versionName" and isinstance(value, (str, int)):
-                    found["versionName"] = str(value).strip() or None
-                elif tag == "manifest" and name == "versionCode" and isinstance(value, int):
-                    found["versionCode"] = value if value >= 0 else value & 0xFFFFFFFF
-                elif tag == "application" and name == "label":
-                    if isinstance(value, tuple):
-                        found["label_ref"] = value[1]
-                    elif isinstance(value, str) and value.strip():
-                        found["label"] = value.strip()
+                _note_attribute(found, tag, name, _attribute_value(attr, strings))
     except NotAPackage:
         raise
     except Exception as exc:  # apkInspector raises whatever a damaged manifest leads it to
         log.info("could not decode an AndroidManifest.xml: %r", exc)
         raise NotAPackage("The APK file is damaged: its AndroidManifest.xml cannot be decoded.", "damaged") from None
     return found
+
+
+def _require_compiled(raw: bytes) -> None:
+    """NotAPackage unless ``raw`` starts as a compiled (binary XML) manifest."""
+    text = _as_text(raw[:_HEAD_BYTES])
+    if text is not None and text.lstrip().startswith("<"):
+        raise NotAPackage(
+            "This file is not a built Android app (apk): its AndroidManifest.xml is plain text, as in "
+            "source code, not the compiled form a phone installs.",
+            "wrong_kind",
+        )
+    if len(raw) < 8 or struct.unpack_from("<H", raw)[0] != 0x0003:
+        raise NotAPackage(
+            "The APK file is damaged: its AndroidManifest.xml is not a compiled Android manifest.", "damaged"
+        )
+
+
+def _note_attribute(found: dict[str, Any], tag: str, name: str, value: str | int | tuple[str, int] | None) -> None:
+    """Keep one attribute of ``<manifest>`` or ``<application>`` that ``read_android_manifest`` reports."""
+    if tag == "manifest":
+        if name == "package" and isinstance(value, str):
+            found["package"] = value.strip() or None
+        elif name == "versionName" and isinstance(value, tuple):
+            found["versionName_ref"] = value[1]
+        elif name == "versionName" and isinstance(value, (str, int)):
+            found["versionName"] = str(value).strip() or None
+        elif name == "versionCode" and isinstance(value, int):
+            found["versionCode"] = value if value >= 0 else value & 0xFFFFFFFF
+    elif tag == "application" and name == "label":
+        if isinstance(value, tuple):
+            found["label_ref"] = value[1]
+        elif isinstance(value, str) and value.strip():
+            found["label"] = value.strip()
 
 
 def _string(strings: list[Any], index: int) -> str:
