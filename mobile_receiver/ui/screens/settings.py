@@ -4,7 +4,9 @@ devices (rename, remove), friends, trusted device keys, installed apps."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kivy.clock import mainthread
 from kivy.lang import Builder
@@ -17,6 +19,9 @@ from mobile_receiver.platform.base import InstalledApp
 from mobile_receiver.ui import widgets  # noqa: F401
 from mobile_receiver.ui.questions import ConfirmDialog, RenameDialog
 from shared.explain import explain, relay_place
+
+if TYPE_CHECKING:
+    from shared.relay_client import RelayClient
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
@@ -239,7 +244,12 @@ class SettingsScreen(Screen):
 
     def ask_rename(self, device_id: str, current: str) -> None:
         """Rename: a new name, then the relay renames the device for every device of the account."""
-        RenameDialog(current, lambda name: self._device_call(device_id, "rename_device", name)).open()
+        RenameDialog(
+            current,
+            lambda name: self._device_call(
+                device_id, lambda client: client.rename_device(device_id, name), done=f"Renamed to {name}."
+            ),
+        ).open()
 
     def ask_remove(self, device_id: str, name: str, this: bool) -> None:
         """Remove asks first; removing this phone signs it out to the first screen."""
@@ -248,10 +258,19 @@ class SettingsScreen(Screen):
             "Remove this phone?" if this else f"Remove {name}?",
             question,
             "Remove",
-            lambda: self._device_call(device_id, "remove_device", this=this),
+            lambda: self._device_call(
+                device_id,
+                lambda client: client.remove_device(device_id),
+                done=f"Removed {name}: it is signed out.",
+                signs_out=this,
+            ),
         ).open()
 
-    def _device_call(self, device_id: str, method: str, *args, this: bool = False) -> None:
+    def _device_call(
+        self, device_id: str, call: Callable[[RelayClient], object], done: str, signs_out: bool = False
+    ) -> None:
+        """Run ``call`` with the relay client off the UI thread; ``done`` is said when it worked.
+        ``signs_out``: this phone removed itself, so the first screen takes over."""
         service = self.app.service
         client = service.client
         if client is None:
@@ -259,22 +278,20 @@ class SettingsScreen(Screen):
         row = self.device_row(device_id)
         if row is not None:
             row.busy = True
-        name = row.title if row is not None else device_id
 
         def work():
             try:
-                getattr(client, method)(device_id, *args)
+                call(client)
             except Exception as exc:  # noqa: BLE001 - the section says why
                 self._show_devices(None, explain(exc, place=relay_place(client.base_url)).text, True)
                 self._unbusy(device_id)
                 return
-            if method == "remove_device" and this:
+            if signs_out:
                 service.removed_here()  # the first screen takes over, with the sentence
                 return
-            done = f"Renamed to {args[0]}." if method == "rename_device" else f"Removed {name}: it is signed out."
             self.load_devices(done)
 
-        threading.Thread(target=work, name=f"device-{method}", daemon=True).start()
+        threading.Thread(target=work, name=f"device-{device_id}", daemon=True).start()
 
     @mainthread
     def _unbusy(self, device_id: str) -> None:
