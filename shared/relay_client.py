@@ -136,31 +136,36 @@ class RelayClient:
 
     # ------------------------------------------------------------------ accounts and devices
 
-    def health(self) -> dict:
-        return self.request("GET", self.absolute_url("healthz"))  # at the root, not under /api/v1
+    def health(self) -> dict[str, Any]:
+        answer: dict[str, Any] = self.request("GET", self.absolute_url("healthz"))  # at the root, not under /api/v1
+        return answer
 
-    def create_account(self, username: str, password: str) -> dict:
-        return self.request("POST", "/accounts", json_body={"username": username, "password": password})
+    def create_account(self, username: str, password: str) -> dict[str, Any]:
+        answer: dict[str, Any] = self.request(
+            "POST", "/accounts", json_body={"username": username, "password": password}
+        )
+        return answer
 
-    def login(self, username: str, password: str, device: DeviceInfo, key: DeviceKey | None = None) -> dict:
+    def login(self, username: str, password: str, device: DeviceInfo, key: DeviceKey | None = None) -> dict[str, Any]:
         """Log in as ``device`` and register its public key; keeps the token for later calls."""
         self.key = key or self.key or DeviceKey.generate()
         device_body = {**device.to_dict(), "public_key": self.key.public_key}
-        body = self.request(
+        body: dict[str, Any] = self.request(
             "POST", "/login", json_body={"username": username, "password": password, "device": device_body}
         )
         self.token = body["token"]
         return body
 
-    def create_pairing(self) -> dict:
+    def create_pairing(self) -> dict[str, Any]:
         """A one-time code that pairs a new device with this account: ``{code, qr_payload, expires_at}``."""
-        return self.request("POST", "/pairings")
+        answer: dict[str, Any] = self.request("POST", "/pairings")
+        return answer
 
-    def claim_pairing(self, code: str, device: DeviceInfo, key: DeviceKey | None = None) -> dict:
+    def claim_pairing(self, code: str, device: DeviceInfo, key: DeviceKey | None = None) -> dict[str, Any]:
         """Join the account of a pairing code as ``device`` (no password); keeps the token.
         The answer's ``paired_by`` names the device that made the code, with its public key."""
         self.key = key or self.key or DeviceKey.generate()
-        body = self.request(
+        body: dict[str, Any] = self.request(
             "POST",
             "/pairings/claim",
             json_body={"code": code, "device": {**device.to_dict(), "public_key": self.key.public_key}},
@@ -172,11 +177,12 @@ class RelayClient:
         self.request("POST", "/logout")
         self.token = None
 
-    def register_key(self) -> dict:
+    def register_key(self) -> dict[str, Any]:
         """Register this client's key for its device (one that logged in before it had a key)."""
         if self.key is None:
             raise ValueError("this client has no signing key")
-        return self.request("PUT", "/me/key", json_body={"public_key": self.key.public_key})
+        answer: dict[str, Any] = self.request("PUT", "/me/key", json_body={"public_key": self.key.public_key})
+        return answer
 
     def change_password(self, current_password: str, new_password: str) -> None:
         """Change the password; every device is logged out, this one keeps a fresh token."""
@@ -185,38 +191,44 @@ class RelayClient:
         )
         self.token = body["token"]
 
-    def me(self) -> dict:
-        return self.request("GET", "/me")
+    def me(self) -> dict[str, Any]:
+        answer: dict[str, Any] = self.request("GET", "/me")
+        return answer
 
-    def devices(self, formats: Iterable[str] = (), app_id: str | None = None) -> list[dict]:
+    def devices(self, formats: Iterable[str] = (), app_id: str | None = None) -> list[dict[str, Any]]:
         """Associated devices, own first, each marked compatible or not with ``formats`` [5];
         with ``app_id``, the account's own devices also say which version of it they have
         (``installed``: ``{version, version_code}`` or None)."""
         params = [("format", f) for f in formats] + ([("app_id", app_id)] if app_id else [])
-        return self.request("GET", "/devices", params=params)["devices"]
+        answer: list[dict[str, Any]] = self.request("GET", "/devices", params=params)["devices"]
+        return answer
 
-    def report_installed(self, apps: Iterable[dict]) -> None:
+    def report_installed(self, apps: Iterable[dict[str, Any]]) -> None:
         """Tell the relay which apps this device has (``{id, version, version_code}`` each),
         replacing what it said before; only this account's devices see it."""
         self.request("PUT", "/me/installed", json_body={"apps": list(apps)})
 
-    def rename_device(self, device_id: str, name: str) -> dict:
+    def rename_device(self, device_id: str, name: str) -> dict[str, Any]:
         """Give one of the account's devices (or this one) a new name."""
-        return self.request("PATCH", f"/devices/{device_id}", json_body={"name": name})["device"]
+        answer: dict[str, Any] = self.request("PATCH", f"/devices/{device_id}", json_body={"name": name})["device"]
+        return answer
 
     def remove_device(self, device_id: str) -> None:
         self.request("DELETE", f"/devices/{device_id}")
 
     # ------------------------------------------------------------------ friends
 
-    def friends(self) -> list[dict]:
-        return self.request("GET", "/friends")["friends"]
+    def friends(self) -> list[dict[str, Any]]:
+        answer: list[dict[str, Any]] = self.request("GET", "/friends")["friends"]
+        return answer
 
-    def request_friend(self, username: str) -> dict:
-        return self.request("POST", "/friends", json_body={"username": username})
+    def request_friend(self, username: str) -> dict[str, Any]:
+        answer: dict[str, Any] = self.request("POST", "/friends", json_body={"username": username})
+        return answer
 
-    def accept_friend(self, username: str) -> dict:
-        return self.request("POST", f"/friends/{username}/accept")
+    def accept_friend(self, username: str) -> dict[str, Any]:
+        answer: dict[str, Any] = self.request("POST", f"/friends/{username}/accept")
+        return answer
 
     def remove_friend(self, username: str) -> None:
         self.request("DELETE", f"/friends/{username}")
@@ -230,7 +242,7 @@ class RelayClient:
         device_ids: Iterable[str],
         *,
         platforms: Mapping[str, str] | None = None,
-    ) -> list[dict]:
+    ) -> list[dict[str, Any]]:
         """Push one app to one or more devices; returns one push per device.
 
         With a key, each target's push is signed; ``platforms`` (device id to platform, as
@@ -240,17 +252,21 @@ class RelayClient:
         mode, device_ids = PushMode(mode), list(device_ids)
         body: dict[str, Any] = {"mode": str(mode), "device_ids": device_ids}
         if self.key is not None:
-            info, body["signatures"] = self._sign(self._complete(info), mode, device_ids, platforms)
+            info, body["signatures"] = self._sign(self.key, self._complete(info), mode, device_ids, platforms)
         body["app"] = info.to_dict()
         try:
-            return self.request("POST", "/pushes", json_body=body)["pushes"]
+            answer: list[dict[str, Any]] = self.request("POST", "/pushes", json_body=body)["pushes"]
+            return answer
         except RelayError as exc:
             if exc.code != "no_public_key":
                 raise
         self.register_key()  # logged in before this device had a key: register it, then again
-        return self.request("POST", "/pushes", json_body=body)["pushes"]
+        again: list[dict[str, Any]] = self.request("POST", "/pushes", json_body=body)["pushes"]
+        return again
 
-    def upload_package(self, path: str | Path, fmt: str | None = None, progress: UploadProgress | None = None) -> dict:
+    def upload_package(
+        self, path: str | Path, fmt: str | None = None, progress: UploadProgress | None = None
+    ) -> dict[str, Any]:
         """Put a package file from this computer on the relay (``shared.package_upload``): returns
         ``{sha256, size, format, url, uploaded}``; the relay's refusals are RelayErrors."""
         return package_upload.upload_package(self, path, fmt, progress)
@@ -264,7 +280,7 @@ class RelayClient:
         *,
         platforms: Mapping[str, str] | None = None,
         progress: UploadProgress | None = None,
-    ) -> list[dict]:
+    ) -> list[dict[str, Any]]:
         """Push a package file from this computer: upload it (``upload_package``), then push the
         relay's copy with ``info``'s name, version and id (read from the package by the caller)."""
         path = Path(path)
@@ -284,21 +300,27 @@ class RelayClient:
             raise
 
     def _sign(
-        self, info: InstallInfo, mode: PushMode, device_ids: list[str], platforms: Mapping[str, str] | None
-    ) -> tuple[InstallInfo, dict[str, dict]]:
+        self,
+        key: DeviceKey,
+        info: InstallInfo,
+        mode: PushMode,
+        device_ids: list[str],
+        platforms: Mapping[str, str] | None,
+    ) -> tuple[InstallInfo, dict[str, dict[str, Any]]]:
         if platforms is None or any(d not in platforms for d in device_ids):
             platforms = {d["id"]: d["platform"] for d in self.devices()}
         chosen = {d: choose_format(platforms.get(d, ""), info.formats) for d in device_ids}
         if mode is PushMode.INSTALL_NOW:
             info = package_upload.hash_missing(self, info, {f for f in chosen.values() if f})
-        signed_at, signatures = utc_timestamp(), {}
+        signed_at = utc_timestamp()
+        signatures: dict[str, dict[str, Any]] = {}
         for device_id, fmt in chosen.items():
             if fmt is None:
                 continue  # unknown device or no package it can install: the relay says which
-            facts = PushFacts(
-                new_push_id(), device_id, str(mode), info.id, info.version, fmt, info.package_for(fmt).sha256, signed_at
-            )
-            signatures[device_id] = self.key.sign(facts).to_dict()
+            ref = info.package_for(fmt)  # there is one: the format was chosen from the app's
+            sha256 = ref.sha256 if ref is not None else None
+            facts = PushFacts(new_push_id(), device_id, str(mode), info.id, info.version, fmt, sha256, signed_at)
+            signatures[device_id] = key.sign(facts).to_dict()
         return info, signatures
 
     def hash_package(self, url: str, max_bytes: int = MAX_HASHED_BYTES) -> tuple[str, int]:
@@ -318,7 +340,7 @@ class RelayClient:
         bytes_done: int | None = None,
         bytes_total: int | None = None,
         detail: str | None = None,
-    ) -> dict:
+    ) -> dict[str, Any]:
         """Report this device's progress on a push it received."""
         body: dict[str, Any] = {"state": str(PushState(state))}
         if bytes_done is not None:
@@ -327,24 +349,30 @@ class RelayClient:
             body["bytes_total"] = bytes_total
         if detail:
             body["detail"] = detail
-        return self.request("POST", f"/pushes/{push_id}/events", json_body=body)
+        answer: dict[str, Any] = self.request("POST", f"/pushes/{push_id}/events", json_body=body)
+        return answer
 
-    def pushes(self, role: str = "sent") -> list[dict]:
-        return self.request("GET", "/pushes", params={"role": role})["pushes"]
+    def pushes(self, role: str = "sent") -> list[dict[str, Any]]:
+        answer: list[dict[str, Any]] = self.request("GET", "/pushes", params={"role": role})["pushes"]
+        return answer
 
-    def get_push(self, push_id: str) -> dict:
-        return self.request("GET", f"/pushes/{push_id}")
+    def get_push(self, push_id: str) -> dict[str, Any]:
+        answer: dict[str, Any] = self.request("GET", f"/pushes/{push_id}")
+        return answer
 
-    def cancel_push(self, push_id: str) -> dict:
-        return self.request("DELETE", f"/pushes/{push_id}")
+    def cancel_push(self, push_id: str) -> dict[str, Any]:
+        answer: dict[str, Any] = self.request("DELETE", f"/pushes/{push_id}")
+        return answer
 
     # ------------------------------------------------------------------ catalog
 
-    def apps(self, query: str | None = None) -> list[dict]:
-        return self.request("GET", "/apps", params={"q": query} if query else None)["apps"]
+    def apps(self, query: str | None = None) -> list[dict[str, Any]]:
+        answer: list[dict[str, Any]] = self.request("GET", "/apps", params={"q": query} if query else None)["apps"]
+        return answer
 
-    def app(self, app_id: str) -> dict:
-        return self.request("GET", f"/apps/{app_id}")
+    def app(self, app_id: str) -> dict[str, Any]:
+        answer: dict[str, Any] = self.request("GET", f"/apps/{app_id}")
+        return answer
 
     def package_url_for(self, app_id: str, platform: str) -> str:
         """Download by app id [0074]: the URL of the package of ``app_id`` that suits ``platform``."""
