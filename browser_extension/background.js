@@ -124,8 +124,14 @@ async function onDownload(item) {
   } catch (exc) {
     console.info("download", item.id, "was gone already", String(exc));
   }
-  const tab = await tabShowing(item.referrer);
-  await handleLink(link, tab ? tab.id : undefined);
+  try {
+    const tab = await tabShowing(item.referrer);
+    await handleLink(link, tab ? tab.id : undefined);
+  } catch (exc) {
+    // The download was cancelled above: whatever went wrong, the person still gets the file.
+    console.error("could not open the picker; downloading as usual", exc);
+    await downloadHere(item.url);
+  }
 }
 
 chrome.downloads.onCreated.addListener((item) => {

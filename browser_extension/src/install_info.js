@@ -51,9 +51,18 @@ function asText(value) {
   if (Array.isArray(value)) value = value.length ? value[0] : null;
   if (value && typeof value === "object") value = value.value || value.name || value.url || value.contentUrl;
   if (value === null || value === undefined || typeof value === "boolean") return null;
-  const text = String(value).trim();
+  const text = pyStrip(String(value));
   return text || null;
 }
+
+/**
+ * White space as Python's str.strip() sees it (the relay strips every text that way, and the
+ * version is signed as the relay keeps it): JavaScript's trim() also takes U+FEFF but leaves
+ * the separators \x1c-\x1f and U+0085.
+ */
+const PY_SPACE = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+const PY_STRIP = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, "g");
+export const pyStrip = (text) => text.replace(PY_STRIP, "");
 
 function normalUrl(url, base) {
   try {
@@ -73,10 +82,22 @@ function pathOf(url) {
   }
 }
 
-const fileName = (url) => decodeURIComponent(pathOf(url).split("/").pop() || "");
+function fileName(url) {
+  const last = pathOf(url).split("/").pop() || "";
+  try {
+    return decodeURIComponent(last);
+  } catch {
+    return last; // not valid percent-encoding (a Latin-1 name, a bare %): the name as it is
+  }
+}
 const isHttp = (url) => /^https?:\/\/[^/]/.test(url || "");
 const positive = (n) => (Number.isInteger(n) && n > 0 ? n : null);
-const clip = (text, limit) => (text === null || text.length <= limit ? text : text.slice(0, limit - 1) + "…");
+/** At most `limit` characters (whole ones: an emoji is never cut in half, which the relay would refuse). */
+function clip(text, limit) {
+  if (text === null) return text;
+  const chars = Array.from(text);
+  return chars.length <= limit ? text : chars.slice(0, limit - 1).join("") + "…";
+}
 
 function packageUrls(obj, base) {
   const urls = asList(obj.downloadUrl).filter((u) => typeof u === "string");

@@ -23,9 +23,8 @@ export function canonicalBytes(facts) {
     all[name] = value === undefined ? null : value;
   }
   const sorted = Object.fromEntries(Object.keys(all).sort().map((k) => [k, all[k]]));
-  const text = JSON.stringify(sorted).replace(/[\u007f-\uffff]/g, (c) =>
-    c === "\u007f" ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
+  // Everything from DEL (0x7f) up is written as \uXXXX, as Python's ensure_ascii does.
+  const text = JSON.stringify(sorted).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
   return new TextEncoder().encode(text);
 }
 

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { appIdFromFileName, findAppObject, infoForPage, parseFileSize, resolveInstallInfo } from "../src/install_info.js";
+import { appIdFromFileName, findAppObject, infoForPage, parseFileSize, pyStrip, resolveInstallInfo } from "../src/install_info.js";
 
 const SHA = "a".repeat(64);
 const STORE = "http://127.0.0.1:8765/";
@@ -63,4 +63,25 @@ test("file sizes as pages write them", () => {
   assert.equal(parseFileSize("3.5MiB"), 3670016);
   assert.equal(parseFileSize("big"), null);
   assert.deepEqual(appIdFromFileName("org.videolan.vlc-3.6.0.apk"), ["org.videolan.vlc", "3.6.0"]);
+});
+
+test("texts are stripped the way the relay (Python's str.strip) strips them", () => {
+  assert.equal(pyStrip("\x1c 3.6.0\x85\u2003"), "3.6.0");
+  assert.equal(pyStrip("\ufeff3.6"), "\ufeff3.6"); // Python keeps the BOM; JavaScript's trim() would not
+});
+
+test("a long description is cut on whole characters, never inside an emoji", () => {
+  const obj = { ...VLC, description: "x".repeat(1998) + "😀😀😀" };
+  const link = { url: STORE + "files/" + SHA + "/org.videolan.vlc-3.6.0.apk", pageUrl: STORE, filename: "", mime: "" };
+  const { info, fromPage } = resolveInstallInfo(link, [JSON.stringify(obj)]);
+  assert.equal(fromPage, true);
+  assert.ok(!/[\ud800-\udbff]$/.test(info.description.slice(0, -1)), "no lone high surrogate before the ellipsis");
+  assert.equal(Array.from(info.description).length, 2000);
+});
+
+test("a file name that is not valid percent-encoding is kept as it is", () => {
+  const link = { url: "http://downloads.example/caf%E9-1.2.apk", filename: "", mime: "" };
+  assert.doesNotThrow(() => resolveInstallInfo(link, []));
+  const bare = { url: "http://downloads.example/app-100%.apk", filename: "", mime: "" };
+  assert.doesNotThrow(() => resolveInstallInfo(bare, []));
 });
