@@ -38,6 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="headless demo: send one app to an own device, saving screenshots to DIR, then quit",
     )
     parser.add_argument(
+        "--lang",
+        metavar="LANG",
+        help="the window's language: zh_CN (Simplified Chinese) or en (default: the system's, from LANG/LC_ALL)",
+    )
+    parser.add_argument(
         "--quit-after", type=float, metavar="SECONDS", help="quit after this many seconds (demos, smoke tests)"
     )
 
@@ -57,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
     app = QApplication.instance() or QApplication([sys.argv[0] or "appbeam"])
     app.setApplicationName("Appbeam")
+    set_language(app, args)
     profile = SenderProfile(args.profile, args.data_dir)
     options = SenderOptions(
         relay_url=args.relay or "",
@@ -88,6 +94,14 @@ def run(args: argparse.Namespace) -> int:
     sender.close()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     return status
+
+
+def set_language(app, args: argparse.Namespace) -> list:
+    """Speak ``--lang`` (or the system's language) in every window, Qt's own dialogs included;
+    the translators installed, for a caller that wants to take them out again."""
+    from desktop_sender.i18n import choose_language, install_translators
+
+    return install_translators(app, choose_language(getattr(args, "lang", None)))
 
 
 def _screenshot_when_loaded(sender, path: str) -> None:
