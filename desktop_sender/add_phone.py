@@ -48,18 +48,20 @@ class AddPhoneDialog(QDialog):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setWindowTitle("Add a phone")
+        self.setWindowTitle(self.tr("Add a phone"))
         self.setModal(True)
         self.setMinimumWidth(440)
         self.expires_at = ""
         self.payload = ""
-        title = QLabel("Add a phone or tablet")
+        title = QLabel(self.tr("Add a phone or tablet"))
         title.setStyleSheet("font-size: 17px; font-weight: 600;")
         self.steps = wrapping_label(
             QLabel(
-                "On the phone, open Appbeam and tap <b>Pair with a computer</b>. Then scan this code, "
-                "or type the letters below it. The phone joins your account and trusts this computer: "
-                "apps you send to it with Install now install by themselves."
+                self.tr(
+                    "On the phone, open Appbeam and tap <b>Pair with a computer</b>. Then scan this code, "
+                    "or type the letters below it. The phone joins your account and trusts this computer: "
+                    "apps you send to it with Install now install by themselves."
+                )
             )
         )
         self.steps.setTextFormat(Qt.TextFormat.RichText)
@@ -72,12 +74,12 @@ class AddPhoneDialog(QDialog):
         self.code_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.code_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.code_label.setStyleSheet("font-family: monospace; font-size: 26px; font-weight: 600; letter-spacing: 3px;")
-        self.expiry_label = wrapping_label(QLabel("Making a code…"))
+        self.expiry_label = wrapping_label(QLabel(self.tr("Making a code…")))
         self.expiry_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.expiry_label.setStyleSheet(f"color: {MUTED};")
-        self.new_button = QPushButton("New code")
+        self.new_button = QPushButton(self.tr("New code"))
         self.new_button.clicked.connect(self._ask_new_code)
-        done = QPushButton("Done")
+        done = QPushButton(self.tr("Done"))
         done.setObjectName("primary")
         done.setDefault(True)
         done.clicked.connect(self.accept)
@@ -125,12 +127,11 @@ class AddPhoneDialog(QDialog):
             self._ticker.stop()
             self.code_label.setEnabled(False)
             self.qr.clear()
-            self.expiry_label.setText("This code has expired. Click New code for another one.")
+            self.expiry_label.setText(self.tr("This code has expired. Click New code for another one."))
         else:
-            plural = "minute" if left == 1 else "minutes"
-            self.expiry_label.setText(f"Works once, for the next {left} {plural}.")
+            self.expiry_label.setText(self.tr("Works once, for the next %n minute(s).", "", left))
 
     def _ask_new_code(self) -> None:
         self.new_button.setEnabled(False)
-        self.expiry_label.setText("Making a code…")
+        self.expiry_label.setText(self.tr("Making a code…"))
         emit(self.new_code_requested)

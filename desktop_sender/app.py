@@ -186,8 +186,9 @@ class SenderApp(QObject):
         elif self.options.interactive:
             self.show_setup_dialog()
         else:
-            self.window.set_account("", "", problem="Not signed in: start with --username and --password.")
-            emit(self.sign_in_failed, "Not signed in: start with --username and --password.")
+            problem = self.tr("Not signed in: start with --username and --password.")
+            self.window.set_account("", "", problem=problem)
+            emit(self.sign_in_failed, problem)
 
     def _open_start_page(self) -> None:
         url = self.options.start_url or self._home_url()
@@ -354,7 +355,7 @@ class SenderApp(QObject):
             return
         self.open_picker(info_from_link(link), link)
         if len(paths) > 1:
-            self.window.statusBar().showMessage("One app at a time: send the others after this one.", 8000)
+            self.window.statusBar().showMessage(self.tr("One app at a time: send the others after this one."), 8000)
 
     # ------------------------------------------------------------------ people and devices
 
@@ -364,18 +365,22 @@ class SenderApp(QObject):
             dialog = PeopleDialog(self.window, ask=ask)
             dialog.setStyleSheet(STYLE_SHEET)
             dialog.invite_requested.connect(
-                lambda u: self._people_call(self.client.request_friend, u, done=f"Invitation sent to {u}.")
+                lambda u: self._people_call(
+                    self.client.request_friend, u, done=self.tr("Invitation sent to {username}.").format(username=u)
+                )
             )
             dialog.accept_requested.connect(
-                lambda u: self._people_call(self.client.accept_friend, u, done=f"You and {u} are friends now.")
+                lambda u: self._people_call(
+                    self.client.accept_friend, u, done=self.tr("You and {username} are friends now.").format(username=u)
+                )
             )
             dialog.remove_friend_requested.connect(lambda u: self._people_call(self.client.remove_friend, u, done=""))
             dialog.rename_requested.connect(
-                lambda d, n: self._people_call(self.client.rename_device, d, n, done="Renamed.")
+                lambda d, n: self._people_call(self.client.rename_device, d, n, done=self.tr("Renamed."))
             )
             dialog.remove_device_requested.connect(
                 lambda d: self._people_call(
-                    self.client.remove_device, d, done="Removed: it is signed out and gets no more apps."
+                    self.client.remove_device, d, done=self.tr("Removed: it is signed out and gets no more apps.")
                 )
             )
             self.people_dialog = dialog
@@ -457,7 +462,10 @@ class SenderApp(QObject):
             info = info_from_page_call(value, page_url)
         except ProtocolError as exc:
             self.window.statusBar().showMessage(
-                f"The page asked to send an app, but its install information is unusable: {exc}", 8000
+                self.tr("The page asked to send an app, but its install information is unusable: {reason}").format(
+                    reason=exc
+                ),
+                8000,
             )
             return
         url = info.packages[0].url if info.packages else ""
@@ -494,7 +502,9 @@ class SenderApp(QObject):
         picker = self.window.picker
         if not self.client.token:
             picker.set_relay_error(
-                "This computer is not signed in to a relay yet. Click the account chip in the toolbar to sign in."
+                self.tr(
+                    "This computer is not signed in to a relay yet. Click the account chip in the toolbar to sign in."
+                )
             )
             return
         picker.set_loading()
@@ -577,7 +587,9 @@ class SenderApp(QObject):
 
     @_unless_closed
     def _on_pushes_error(self, error: RelayError) -> None:
-        self.window.pushes_panel.set_error(f"Can't load your pushes: {relay_error_text(error, self.client.base_url)}")
+        self.window.pushes_panel.set_error(
+            self.tr("Can't load your pushes: {reason}").format(reason=relay_error_text(error, self.client.base_url))
+        )
 
     @_unless_closed
     def _on_pushes_loaded(self, pushes: list[dict]) -> None:
@@ -625,10 +637,12 @@ class SenderApp(QObject):
             self.client.token = None
             self.window.set_account("", "")
             self.window.pushes_panel.set_error(
-                "The relay signed this computer out. Click the account chip to sign in again."
+                self.tr("The relay signed this computer out. Click the account chip to sign in again.")
             )
         else:
-            self.window.pushes_panel.set_error(f"Live updates stopped. {relay_error_text(error, self.client.base_url)}")
+            self.window.pushes_panel.set_error(
+                self.tr("Live updates stopped. {reason}").format(reason=relay_error_text(error, self.client.base_url))
+            )
 
     def _on_resend_requested(self, push_id: str) -> None:
         """Send a push that did not arrive again: the same app, mode and device, as a new push."""
@@ -643,7 +657,7 @@ class SenderApp(QObject):
         call.succeeded.connect(lambda pushes, i=info: self._on_resent(i, pushes))
         call.failed.connect(
             lambda error: self.window.pushes_panel.set_error(
-                f"Not sent again. {relay_error_text(error, self.client.base_url)}"
+                self.tr("Not sent again. {reason}").format(reason=relay_error_text(error, self.client.base_url))
             )
         )
 
@@ -669,7 +683,9 @@ class SenderApp(QObject):
 
     @_unless_closed
     def _on_cancel_failed(self, push_id: str, error: RelayError) -> None:
-        self.window.pushes_panel.set_error(f"Can't cancel: {relay_error_text(error, self.client.base_url)}")
+        self.window.pushes_panel.set_error(
+            self.tr("Can't cancel: {reason}").format(reason=relay_error_text(error, self.client.base_url))
+        )
         entry = self.board.get(push_id)
         if entry is not None:
             self.window.pushes_panel.update_entry(entry)

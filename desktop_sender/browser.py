@@ -28,7 +28,7 @@ class BrowserView(QWebEngineView):
 
     def link_menu_actions(self, link_url: str, link_text: str) -> list[QAction]:
         """The sender's own entries for a link's context menu."""
-        action = QAction("Send to device...", self)
+        action = QAction(self.tr("Send to device..."), self)
         action.setObjectName("sendToDevice")
         action.triggered.connect(lambda: emit(self.send_link_requested, link_url, link_text))
         return [action]

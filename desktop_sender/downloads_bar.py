@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QWidget
 
 from desktop_sender.downloads import SavedDownload
-from desktop_sender.install_info import human_size
+from desktop_sender.i18n.formats import local_size
 
 
 class DownloadsIndicator(QWidget):
@@ -30,7 +30,7 @@ class DownloadsIndicator(QWidget):
         download.progress_changed.connect(lambda done, total, d=download: self._on_progress(d, done, total))
         download.finished.connect(lambda path, d=download: self._on_finished(d, path))
         download.failed.connect(lambda reason, d=download: self._on_failed(d, reason))
-        self.label.setText(f"Saving {download.file_name}…")
+        self.label.setText(self.tr("Saving {file}…").format(file=download.file_name))
         self.bar.setRange(0, 0)
         self.bar.show()
         self.show()
@@ -41,14 +41,20 @@ class DownloadsIndicator(QWidget):
         if total > 0:
             self.bar.setRange(0, 100)
             self.bar.setValue(int(done * 100 / total))
-            self.label.setText(f"Saving {download.file_name}: {human_size(done)} of {human_size(total)}")
+            self.label.setText(
+                self.tr("Saving {file}: {done} of {total}").format(
+                    file=download.file_name, done=local_size(done), total=local_size(total)
+                )
+            )
 
     def _on_finished(self, download: SavedDownload, path: str) -> None:
         if download is self.current:
             self.bar.hide()
-            self.label.setText(f"Saved {download.file_name} to {path}")
+            self.label.setText(self.tr("Saved {file} to {folder}").format(file=download.file_name, folder=path))
 
     def _on_failed(self, download: SavedDownload, reason: str) -> None:
         if download is self.current:
             self.bar.hide()
-            self.label.setText(f"Download of {download.file_name} failed: {reason}")
+            self.label.setText(
+                self.tr("Download of {file} failed: {reason}").format(file=download.file_name, reason=reason)
+            )

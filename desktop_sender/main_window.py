@@ -32,7 +32,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, profile: QWebEngineProfile, home_url: str = "", parent: QWidget | None = None):
         super().__init__(parent)
-        self.setWindowTitle("Appbeam")
+        self.setWindowTitle(self.tr("Appbeam"))
         self.resize(1280, 820)
         self.home_url = home_url
         self.setAcceptDrops(True)  # drop a package file on the window to send it
@@ -45,8 +45,8 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.pushes_panel)
         self.resizeDocks([self.pushes_panel], [340], Qt.Orientation.Horizontal)
         toggle = self.pushes_panel.toggleViewAction()
-        toggle.setText("Pushes")
-        toggle.setToolTip("Show or hide the Pushes panel (Ctrl+P)")
+        toggle.setText(self.tr("Pushes"))
+        toggle.setToolTip(self.tr("Show or hide the Pushes panel (Ctrl+P)"))
         toggle.setShortcut(QKeySequence("Ctrl+P"))
         self.toolbar.addAction(toggle)
         self.toolbar.widgetForAction(toggle).setObjectName("pushesToggle")
@@ -69,7 +69,7 @@ class MainWindow(QMainWindow):
         self.browser.page().titleChanged.connect(self._on_title_changed)
 
     def _build_toolbar(self) -> None:
-        bar = QToolBar("Navigation", self)
+        bar = QToolBar(self.tr("Navigation"), self)
         bar.setObjectName("navigation")
         bar.setMovable(False)
         bar.setFloatable(False)
@@ -85,44 +85,46 @@ class MainWindow(QMainWindow):
             bar.addAction(action)
             return action
 
-        self.back_action = nav("←", "Back (Alt+Left)", QWebEnginePage.WebAction.Back)
+        self.back_action = nav("←", self.tr("Back (Alt+Left)"), QWebEnginePage.WebAction.Back)
         self.back_action.setShortcut(QKeySequence.StandardKey.Back)
-        self.forward_action = nav("→", "Forward (Alt+Right)", QWebEnginePage.WebAction.Forward)
+        self.forward_action = nav("→", self.tr("Forward (Alt+Right)"), QWebEnginePage.WebAction.Forward)
         self.forward_action.setShortcut(QKeySequence.StandardKey.Forward)
-        self.reload_action = nav("⟳", "Reload (F5)", QWebEnginePage.WebAction.Reload)
+        self.reload_action = nav("⟳", self.tr("Reload (F5)"), QWebEnginePage.WebAction.Reload)
         self.reload_action.setShortcut(QKeySequence.StandardKey.Refresh)
         self.home_action = QAction("⌂", self)
-        self.home_action.setToolTip("The relay's store")
+        self.home_action.setToolTip(self.tr("The relay's store"))
         self.home_action.triggered.connect(self.go_home)
         bar.addAction(self.home_action)
 
         self.address = QLineEdit()
         self.address.setObjectName("address")
-        self.address.setPlaceholderText("Search the store or type an address")
+        self.address.setPlaceholderText(self.tr("Search the store or type an address"))
         self.address.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.address.returnPressed.connect(self._on_address_entered)
         bar.addWidget(self.address)
 
-        self.account_label = QLabel("Not signed in")
+        self.account_label = QLabel(self.tr("Not signed in"))
         self.account_label.setObjectName("account")
-        self.account_label.setToolTip("The account and the name of this computer on the relay")
+        self.account_label.setToolTip(self.tr("The account and the name of this computer on the relay"))
         self.account_label.installEventFilter(self)
         bar.addWidget(self.account_label)
 
-        self.send_file_action = QAction("Send a file", self)
-        self.send_file_action.setToolTip("Send an app package on this computer (or drop it on the window)")
+        self.send_file_action = QAction(self.tr("Send a file"), self)
+        self.send_file_action.setToolTip(self.tr("Send an app package on this computer (or drop it on the window)"))
         self.send_file_action.triggered.connect(self._choose_file)
         bar.addAction(self.send_file_action)
         bar.widgetForAction(self.send_file_action).setObjectName("addPhone")  # same look
 
-        self.add_phone_action = QAction("Add a phone", self)
-        self.add_phone_action.setToolTip("Sign a phone or tablet in to this account with a QR code, no password")
+        self.add_phone_action = QAction(self.tr("Add a phone"), self)
+        self.add_phone_action.setToolTip(
+            self.tr("Sign a phone or tablet in to this account with a QR code, no password")
+        )
         self.add_phone_action.triggered.connect(lambda: emit(self.add_phone_clicked))
         bar.addAction(self.add_phone_action)
         bar.widgetForAction(self.add_phone_action).setObjectName("addPhone")
 
-        self.people_action = QAction("People", self)
-        self.people_action.setToolTip("Friends, invitations and your devices (rename, remove)")
+        self.people_action = QAction(self.tr("People"), self)
+        self.people_action.setToolTip(self.tr("Friends, invitations and your devices (rename, remove)"))
         self.people_action.triggered.connect(lambda: emit(self.people_clicked))
         bar.addAction(self.people_action)
         bar.widgetForAction(self.people_action).setObjectName("addPhone")  # same look
@@ -152,8 +154,8 @@ class MainWindow(QMainWindow):
 
     def set_account(self, username: str, device_name: str, problem: str = "") -> None:
         """Show who is signed in and as which device (or why nobody is: in the tooltip)."""
-        self.account_label.setText(f"{username} · {device_name}" if username else "Not signed in")
-        self.account_label.setToolTip(problem or "The account and the name of this computer on the relay")
+        self.account_label.setText(f"{username} · {device_name}" if username else self.tr("Not signed in"))
+        self.account_label.setToolTip(problem or self.tr("The account and the name of this computer on the relay"))
 
     def show_pushes(self) -> None:
         """Show the Pushes panel."""
@@ -202,9 +204,11 @@ class MainWindow(QMainWindow):
 
         paths, _ = QFileDialog.getOpenFileNames(
             self,
-            "Send an app to your phone",
+            self.tr("Send an app to your phone"),
             "",
-            "App packages (*.apk *.ipa *.deb *.xap *.sis *.sisx *.pxl *.AppImage *.msi *.exe);;All files (*)",
+            self.tr("App packages ({patterns});;All files (*)").format(
+                patterns="*.apk *.ipa *.deb *.xap *.sis *.sisx *.pxl *.AppImage *.msi *.exe"
+            ),
         )
         if paths:
             emit(self.files_chosen, paths)
@@ -255,7 +259,9 @@ class MainWindow(QMainWindow):
         self.address.setText(self.browser.url().toString())
         if info.isDownload() or info.errorCode() == _ABORTED:
             return  # a package link became a push (or a download): nothing failed
-        self.statusBar().showMessage("The page could not be loaded. Check the address and your connection.", 8000)
+        self.statusBar().showMessage(
+            self.tr("The page could not be loaded. Check the address and your connection."), 8000
+        )
 
     def _on_title_changed(self, title: str) -> None:
-        self.setWindowTitle(f"{title} – Appbeam" if title else "Appbeam")
+        self.setWindowTitle(self.tr("{page} – Appbeam").format(page=title) if title else self.tr("Appbeam"))

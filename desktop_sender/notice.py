@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QLocale, QRect, Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 SHOW_MS = 9000
@@ -18,7 +18,7 @@ class SentNotice(QFrame):
         self.setObjectName("notice")
         self.label = QLabel()
         self.label.setWordWrap(True)
-        self.button = QPushButton("Show progress")
+        self.button = QPushButton(self.tr("Show progress"))
         self.button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.button.clicked.connect(self.show_pushes_clicked)
         close = QPushButton("✕")
@@ -55,10 +55,16 @@ class SentNotice(QFrame):
 def sent_message(app_name: str, pushes: list[dict]) -> str:
     """``VLC is on its way to Anna's Pixel and Tablet. ...`` from the relay's answer."""
     names = [str(p.get("device_name") or p.get("device_id")) for p in pushes]
-    if len(names) > 1:
-        where = ", ".join(names[:-1]) + " and " + names[-1]
+    # "Anna's Pixel, Tablet and Phone" in the language's own list style (、和 in Chinese).
+    where = QLocale().createSeparatedList(names) if names else QCoreApplication.translate("SentNotice", "your device")
+    if any(p.get("state") == "queued" for p in pushes):
+        text = QCoreApplication.translate(
+            "SentNotice",
+            "{app} is on its way to {devices}. Offline devices get it when they are back. "
+            "Watch its progress in the Pushes panel.",
+        )
     else:
-        where = names[0] if names else "your device"
-    queued = [p for p in pushes if p.get("state") == "queued"]
-    waiting = " Offline devices get it when they are back." if queued else ""
-    return f"{app_name} is on its way to {where}.{waiting} Watch its progress in the Pushes panel."
+        text = QCoreApplication.translate(
+            "SentNotice", "{app} is on its way to {devices}. Watch its progress in the Pushes panel."
+        )
+    return text.format(app=app_name, devices=where)

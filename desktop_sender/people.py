@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QFrame,
@@ -31,9 +31,9 @@ from desktop_sender.style import ERROR, MUTED, wrapping_label
 
 #: What each friendship status means to a person.
 FRIEND_STATUS = {
-    "accepted": "Friend: you can send each other apps (as notices)",
-    "pending_incoming": "Wants to be your friend",
-    "pending_outgoing": "Invited: waiting for them to accept",
+    "accepted": QT_TRANSLATE_NOOP("PeopleDialog", "Friend: you can send each other apps (as notices)"),
+    "pending_incoming": QT_TRANSLATE_NOOP("PeopleDialog", "Wants to be your friend"),
+    "pending_outgoing": QT_TRANSLATE_NOOP("PeopleDialog", "Invited: waiting for them to accept"),
 }
 
 
@@ -80,7 +80,7 @@ class PeopleDialog(QDialog):
 
     def __init__(self, parent: QWidget | None = None, *, ask=None):
         super().__init__(parent)
-        self.setWindowTitle("People and devices")
+        self.setWindowTitle(self.tr("People and devices"))
         self.setMinimumWidth(520)
         #: Asks the user for text or a yes/no; tests give their own answers.
         self.ask = ask or _QtQuestions(self)
@@ -88,9 +88,9 @@ class PeopleDialog(QDialog):
         self.device_rows: dict[str, QFrame] = {}
 
         self.invite_edit = QLineEdit()
-        self.invite_edit.setPlaceholderText("Their Appbeam username")
+        self.invite_edit.setPlaceholderText(self.tr("Their Appbeam username"))
         self.invite_edit.returnPressed.connect(self._on_invite)
-        invite_button = _button("Invite", "primary", self._on_invite)
+        invite_button = _button(self.tr("Invite"), "primary", self._on_invite)
         invite_line = QHBoxLayout()
         invite_line.addWidget(self.invite_edit, 1)
         invite_line.addWidget(invite_button)
@@ -102,21 +102,23 @@ class PeopleDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(22, 18, 22, 18)
         layout.setSpacing(10)
-        layout.addWidget(self._heading("Friends"))
+        layout.addWidget(self._heading(self.tr("Friends")))
         layout.addWidget(
             wrapping_label(
                 QLabel(
-                    "Friends can send apps to each other's devices; those arrive as notices, "
-                    "never install by themselves."
+                    self.tr(
+                        "Friends can send apps to each other's devices; those arrive as notices, "
+                        "never install by themselves."
+                    )
                 )
             )
         )
         layout.addLayout(invite_line)
         layout.addLayout(self.friends_box)
-        layout.addWidget(self._heading("Your devices"))
+        layout.addWidget(self._heading(self.tr("Your devices")))
         layout.addLayout(self.devices_box)
         layout.addWidget(self.message)
-        close = _button("Done", "primary", self.accept)
+        close = _button(self.tr("Done"), "primary", self.accept)
         close.setDefault(False)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -134,23 +136,33 @@ class PeopleDialog(QDialog):
     def set_friends(self, friends: Sequence[Mapping[str, Any]]) -> None:
         self._clear(self.friends_box, self.friend_rows)
         if not friends:
-            self.friends_box.addWidget(self._empty("No friends yet. Invite someone by their username."))
+            self.friends_box.addWidget(self._empty(self.tr("No friends yet. Invite someone by their username.")))
         for friend in friends:
             username, status = str(friend["username"]), str(friend["status"])
             if status == "pending_incoming":
                 buttons = [
-                    _button("Accept", "primary", lambda _=False, u=username: emit(self.accept_requested, u)),
-                    _button("Decline", "secondary", lambda _=False, u=username: emit(self.remove_friend_requested, u)),
+                    _button(self.tr("Accept"), "primary", lambda _=False, u=username: emit(self.accept_requested, u)),
+                    _button(
+                        self.tr("Decline"),
+                        "secondary",
+                        lambda _=False, u=username: emit(self.remove_friend_requested, u),
+                    ),
                 ]
             elif status == "pending_outgoing":
                 buttons = [
-                    _button("Withdraw", "secondary", lambda _=False, u=username: self._confirm_remove(u, "withdraw"))
+                    _button(
+                        self.tr("Withdraw"),
+                        "secondary",
+                        lambda _=False, u=username: self._confirm_remove(u, "withdraw"),
+                    )
                 ]
             else:
                 buttons = [
-                    _button("Remove", "secondary", lambda _=False, u=username: self._confirm_remove(u, "remove"))
+                    _button(
+                        self.tr("Remove"), "secondary", lambda _=False, u=username: self._confirm_remove(u, "remove")
+                    )
                 ]
-            row = _row(username, FRIEND_STATUS.get(status, status), buttons)
+            row = _row(username, self.tr(FRIEND_STATUS[status]) if status in FRIEND_STATUS else status, buttons)
             self.friend_rows[username] = row
             self.friends_box.addWidget(row)
 
@@ -167,14 +179,22 @@ class PeopleDialog(QDialog):
                 for x in (
                     str(device.get("model") or ""),
                     platform_label(str(device.get("platform") or "")),
-                    "this computer" if device.get("this") else ("online" if device.get("online") else "offline"),
+                    self.tr("this computer")
+                    if device.get("this")
+                    else (self.tr("online") if device.get("online") else self.tr("offline")),
                 )
                 if x
             )
-            buttons = [_button("Rename", "secondary", lambda _=False, d=device_id, n=name: self._ask_rename(d, n))]
+            buttons = [
+                _button(self.tr("Rename"), "secondary", lambda _=False, d=device_id, n=name: self._ask_rename(d, n))
+            ]
             if not device.get("this"):
                 buttons.append(
-                    _button("Remove", "danger", lambda _=False, d=device_id, n=name: self._confirm_remove_device(d, n))
+                    _button(
+                        self.tr("Remove"),
+                        "danger",
+                        lambda _=False, d=device_id, n=name: self._confirm_remove_device(d, n),
+                    )
                 )
             row = _row(name, subtitle, buttons)
             self.device_rows[device_id] = row
@@ -191,27 +211,33 @@ class PeopleDialog(QDialog):
     def _on_invite(self) -> None:
         username = self.invite_edit.text().strip().lower()
         if not username:
-            self.show_message("Type the username of the person to invite.", error=True)
+            self.show_message(self.tr("Type the username of the person to invite."), error=True)
             return
         self.invite_edit.clear()
         emit(self.invite_requested, username)
 
     def _confirm_remove(self, username: str, verb: str) -> None:
         question = (
-            f"Remove {username} from your friends? You will no longer send each other apps."
+            self.tr("Remove {username} from your friends? You will no longer send each other apps.").format(
+                username=username
+            )
             if verb == "remove"
-            else f"Withdraw your invitation to {username}?"
+            else self.tr("Withdraw your invitation to {username}?").format(username=username)
         )
         if self.ask.yes(question):
             emit(self.remove_friend_requested, username)
 
     def _ask_rename(self, device_id: str, current: str) -> None:
-        name = self.ask.text(f"A new name for {current}:", current)
+        name = self.ask.text(self.tr("A new name for {device}:").format(device=current), current)
         if name and name.strip() and name.strip() != current:
             emit(self.rename_requested, device_id, name.strip())
 
     def _confirm_remove_device(self, device_id: str, name: str) -> None:
-        if self.ask.yes(f"Remove {name}? It is signed out at once and gets no more apps until it signs in again."):
+        if self.ask.yes(
+            self.tr("Remove {device}? It is signed out at once and gets no more apps until it signs in again.").format(
+                device=name
+            )
+        ):
             emit(self.remove_device_requested, device_id)
 
     @staticmethod

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from PySide6.QtCore import QEvent, QRect, Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QEvent, QRect, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -30,7 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_sender.install_info import PackageLink, human_size
+from desktop_sender.i18n.formats import local_percent, local_size
+from desktop_sender.install_info import PackageLink
 from desktop_sender.signals import emit
 from desktop_sender.style import DIM, letter_icon, rounded
 from shared.messages import InstallInfo
@@ -39,7 +40,9 @@ from shared.versions import compare_versions, is_same_or_newer
 
 ICON_SIZE = 64
 CARD_WIDTH = 600
-FRIEND_INSTALL_NOW_TIP = "A friend's device only gets a notice: its owner decides whether to install."
+FRIEND_INSTALL_NOW_TIP = QT_TRANSLATE_NOOP(
+    "DevicePicker", "A friend's device only gets a notice: its owner decides whether to install."
+)
 
 
 def platform_label(platform: str) -> str:
@@ -47,28 +50,27 @@ def platform_label(platform: str) -> str:
     try:
         return PLATFORM_LABELS[Platform(platform)]
     except ValueError:
-        return platform or "unknown"
+        return platform or QCoreApplication.translate("DeviceRow", "unknown")
 
 
 def last_seen_text(iso: str | None, now: datetime | None = None) -> str:
     """``last seen 5 min ago`` from an ISO timestamp."""
     if not iso:
-        return "never seen online"
+        return QCoreApplication.translate("DeviceRow", "never seen online")
     try:
         seen = datetime.fromisoformat(iso)
     except ValueError:
-        return "last seen a while ago"
+        return QCoreApplication.translate("DeviceRow", "last seen a while ago")
     if seen.tzinfo is None:
         seen = seen.replace(tzinfo=UTC)
     seconds = max(0, int(((now or datetime.now(UTC)) - seen).total_seconds()))
     if seconds < 60:
-        return "last seen just now"
+        return QCoreApplication.translate("DeviceRow", "last seen just now")
     if seconds < 3600:
-        return f"last seen {seconds // 60} min ago"
+        return QCoreApplication.translate("DeviceRow", "last seen %n min ago", "", seconds // 60)
     if seconds < 86400:
-        return f"last seen {seconds // 3600} h ago"
-    days = seconds // 86400
-    return f"last seen {days} day{'s' if days > 1 else ''} ago"
+        return QCoreApplication.translate("DeviceRow", "last seen %n h ago", "", seconds // 3600)
+    return QCoreApplication.translate("DeviceRow", "last seen %n day(s) ago", "", seconds // 86400)
 
 
 def installed_note(installed: Mapping[str, Any] | None, offered: InstallInfo | None) -> tuple[str, bool] | None:
@@ -84,10 +86,14 @@ def installed_note(installed: Mapping[str, Any] | None, offered: InstallInfo | N
             if have_code is not None and offered.version_code is not None
             else not (have and offered.version) or compare_versions(have, offered.version) == 0
         )
-        return ("Installed" if same else f"Has a newer version ({have})"), True
+        if same:
+            return QCoreApplication.translate("DeviceRow", "Installed"), True
+        return QCoreApplication.translate("DeviceRow", "Has a newer version ({version})").format(version=have), True
     if have and offered.version:
-        return f"Update from {have} to {offered.version}", False
-    return "Update available", False
+        return QCoreApplication.translate("DeviceRow", "Update from {installed} to {offered}").format(
+            installed=have, offered=offered.version
+        ), False
+    return QCoreApplication.translate("DeviceRow", "Update available"), False
 
 
 def _chip(text: str, name: str = "chip") -> QLabel:
@@ -122,13 +128,15 @@ class DeviceRow(QFrame):
         top.addWidget(self.checkbox)
         top.addStretch(1)
         if self.is_friend:
-            top.addWidget(_chip(f"{device.get('owner')}'s device", "chipFriend"))
+            top.addWidget(_chip(self.tr("{owner}'s device").format(owner=device.get("owner")), "chipFriend"))
         #: ("Installed", True) / ("Update from 3.5 to 3.6", False) / None, from what the device reported.
         self.installed = installed_note(device.get("installed"), offered)
         if self.installed is not None:
             text, current = self.installed
             top.addWidget(_chip(text, "chipInstalled" if current else "chipUpdate"))
-        top.addWidget(_chip("Online", "chipOnline") if self.online else _chip("Offline", "chipOffline"))
+        top.addWidget(
+            _chip(self.tr("Online"), "chipOnline") if self.online else _chip(self.tr("Offline"), "chipOffline")
+        )
 
         model = " · ".join(
             x for x in (str(device.get("model") or ""), platform_label(str(device.get("platform") or ""))) if x
@@ -152,9 +160,11 @@ class DeviceRow(QFrame):
             # Still selectable (a reinstall), but shown as done, as app stores do.
             self.setProperty("installed", "true")
         if not self.compatible:
-            note = f"Can't install it: {device.get('reason') or 'no package for this device'}"
+            note = self.tr("Can't install it: {reason}").format(
+                reason=device.get("reason") or self.tr("no package for this device")
+            )
         elif not self.online:
-            note = "Offline: the relay keeps the app and delivers it when the device is back."
+            note = self.tr("Offline: the relay keeps the app and delivers it when the device is back.")
         else:
             note = ""
         if note:
@@ -240,7 +250,7 @@ class DevicePicker(QWidget):
         self.runtime_label.setWordWrap(True)
         self.close_button = QPushButton("✕")
         self.close_button.setObjectName("close")
-        self.close_button.setToolTip("Close (Esc)")
+        self.close_button.setToolTip(self.tr("Close (Esc)"))
         self.close_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.close_button.clicked.connect(self.dismiss)
 
@@ -260,9 +270,9 @@ class DevicePicker(QWidget):
         rule.setStyleSheet("color: #e2e8f0;")
 
         section = QHBoxLayout()
-        title = QLabel("SEND TO")
+        title = QLabel(self.tr("SEND TO"))
         title.setObjectName("sectionTitle")
-        self.hint_label = QLabel("Choose one or more devices")
+        self.hint_label = QLabel(self.tr("Choose one or more devices"))
         self.hint_label.setObjectName("pickerHint")
         section.addWidget(title)
         section.addStretch(1)
@@ -271,7 +281,7 @@ class DevicePicker(QWidget):
         self.status_label = QLabel()
         self.status_label.setObjectName("pickerStatus")
         self.status_label.setWordWrap(True)
-        self.retry_button = QPushButton("Try again")
+        self.retry_button = QPushButton(self.tr("Try again"))
         self.retry_button.setObjectName("link")
         self.retry_button.clicked.connect(self.retry_requested)
         self.retry_button.hide()
@@ -292,13 +302,13 @@ class DevicePicker(QWidget):
         self.error_label.setWordWrap(True)
         self.error_label.hide()
 
-        self.save_button = QPushButton("Download to this computer")
+        self.save_button = QPushButton(self.tr("Download to this computer"))
         self.save_button.setObjectName("link")
         self.save_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.save_button.clicked.connect(self._on_save_clicked)
-        self.notify_button = QPushButton("Send, I'll install it myself")
+        self.notify_button = QPushButton(self.tr("Send, I'll install it myself"))
         self.notify_button.clicked.connect(lambda: self._on_send_clicked(PushMode.NOTIFY))
-        self.install_button = QPushButton("Install now on my device")
+        self.install_button = QPushButton(self.tr("Install now on my device"))
         self.install_button.setObjectName("primary")
         self.install_button.clicked.connect(lambda: self._on_send_clicked(PushMode.INSTALL_NOW))
         for button in (self.notify_button, self.install_button):
@@ -308,7 +318,7 @@ class DevicePicker(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.notify_button)
         buttons.addWidget(self.install_button)
-        self.save_hint = QLabel("Not for a phone?")
+        self.save_hint = QLabel(self.tr("Not for a phone?"))
         self.save_hint.setObjectName("pickerHint")
         footer = QHBoxLayout()
         footer.setSpacing(4)
@@ -367,17 +377,19 @@ class DevicePicker(QWidget):
         self.name_label.setText(info.name or info.id)
         meta = []
         if info.version:
-            meta.append(f"Version {info.version}")
+            meta.append(self.tr("Version {version}").format(version=info.version))
         size = self._clicked_size(info)
         if size:
-            meta.append(human_size(size))
+            meta.append(local_size(size))
         if info.formats:
             meta.append(", ".join(f.upper() for f in info.formats))
         source = urlsplit(self.link.page_url or self.link.url).netloc if self.link else ""
         if source:
-            meta.append(f"from {source}")
+            meta.append(self.tr("from {site}").format(site=source))
         self.meta_label.setText(" · ".join(meta) or info.id)
-        self.runtime_label.setText(f"Runs on {info.runtime}" if info.runtime else info.id)
+        self.runtime_label.setText(
+            self.tr("Runs on {runtime}").format(runtime=info.runtime) if info.runtime else info.id
+        )
         if info.icon_url != self._icon_url or self.icon.pixmap().isNull():
             self._icon_url = info.icon_url
             self.icon.setPixmap(letter_icon(info.name or info.id, ICON_SIZE))
@@ -406,13 +418,13 @@ class DevicePicker(QWidget):
     def set_loading(self) -> None:
         """Say the device list is on its way."""
         self._clear_rows()
-        self._show_status("Asking the relay for your devices…")
+        self._show_status(self.tr("Asking the relay for your devices…"))
         self._update_buttons()
 
     def set_relay_error(self, message: str, detail: str = "") -> None:
         """The relay could not answer: say so, keep the page usable, offer to retry or save."""
         self._clear_rows()
-        self._show_status(f"Can't get your devices: {message}", retry=True)
+        self._show_status(self.tr("Can't get your devices: {reason}").format(reason=message), retry=True)
         self.status_label.setToolTip(detail)
         self._update_buttons()
 
@@ -442,15 +454,23 @@ class DevicePicker(QWidget):
         compatible = [r for r in self.rows if r.compatible]
         if not self.rows:
             self._show_status(
-                "You have no other devices yet. Install the Appbeam receiver on your phone and log in "
-                "with the same account, or download the app to this computer instead."
+                self.tr(
+                    "You have no other devices yet. Install the Appbeam receiver on your phone and log in "
+                    "with the same account, or download the app to this computer instead."
+                )
             )
         elif not compatible:
             reasons = sorted({str(r.device.get("reason") or "") for r in self.rows} - {""})
-            why = f" ({'; '.join(reasons)})" if reasons else ""
-            self._show_status(
-                f"None of your devices can install this app{why}. You can download it to this computer instead."
-            )
+            if reasons:
+                text = self.tr(
+                    "None of your devices can install this app ({reasons}). "
+                    "You can download it to this computer instead."
+                ).format(reasons="; ".join(reasons))
+            else:
+                text = self.tr(
+                    "None of your devices can install this app. You can download it to this computer instead."
+                )
+            self._show_status(text)
         else:
             self._show_status("")
             if len(compatible) == 1:
@@ -461,21 +481,28 @@ class DevicePicker(QWidget):
     def set_sending(self, sending: bool) -> None:
         """Disable the controls while a push is on its way to the relay."""
         self._sending = sending
-        self.install_button.setText("Sending…" if sending else "Install now on my device")
+        self.install_button.setText(self.tr("Sending…") if sending else self.tr("Install now on my device"))
         self._update_buttons()
 
     def set_upload_progress(self, done: int, total: int | None) -> None:
         """A file from this computer is going up to the relay before it is pushed."""
         self._uploading = True
         if total and 0 < done < total:
-            self._show_status(f"Uploading {human_size(total)} to your relay… {done * 100 // total}%")
-            self.install_button.setText(f"Uploading… {done * 100 // total}%")
+            percent = local_percent(done * 100 // total)
+            self._show_status(
+                self.tr("Uploading {size} to your relay… {percent}").format(size=local_size(total), percent=percent)
+            )
+            self.install_button.setText(self.tr("Uploading… {percent}").format(percent=percent))
         elif total and done >= total:
-            self._show_status(f"Uploaded {human_size(total)}. Sending…")
-            self.install_button.setText("Sending…")
+            self._show_status(self.tr("Uploaded {size}. Sending…").format(size=local_size(total)))
+            self.install_button.setText(self.tr("Sending…"))
         else:
-            self._show_status(f"Uploading {human_size(total)} to your relay…" if total else "Uploading to your relay…")
-            self.install_button.setText("Uploading…")
+            self._show_status(
+                self.tr("Uploading {size} to your relay…").format(size=local_size(total))
+                if total
+                else self.tr("Uploading to your relay…")
+            )
+            self.install_button.setText(self.tr("Uploading…"))
 
     def set_send_error(self, message: str) -> None:
         """The relay refused the push: say why and let the user try again."""
@@ -483,7 +510,7 @@ class DevicePicker(QWidget):
             self._uploading = False
             self._show_status("")
         self.set_sending(False)
-        self.error_label.setText(f"Not sent: {message}")
+        self.error_label.setText(self.tr("Not sent: {reason}").format(reason=message))
         self.error_label.show()
         self._place_card()
 
@@ -524,9 +551,11 @@ class DevicePicker(QWidget):
         self.notify_button.setEnabled(can_send)
         self.install_button.setEnabled(can_send and not friend_selected)
         self.install_button.setToolTip(
-            FRIEND_INSTALL_NOW_TIP if friend_selected else "The device downloads and installs it right away."
+            self.tr(FRIEND_INSTALL_NOW_TIP)
+            if friend_selected
+            else self.tr("The device downloads and installs it right away.")
         )
-        self.notify_button.setToolTip("The device shows a notice; you install it when you choose.")
+        self.notify_button.setToolTip(self.tr("The device shows a notice; you install it when you choose."))
         has_compatible = any(r.compatible for r in self.rows)
         # No device can take it: downloading here becomes the main way forward.
         self.save_button.setObjectName("primary" if self.rows and not has_compatible else "link")
@@ -534,9 +563,9 @@ class DevicePicker(QWidget):
         self.save_button.style().polish(self.save_button)
         self.save_button.setEnabled(self._save_url() is not None and not self._sending)
         if selected:
-            self.hint_label.setText(f"{len(selected)} selected")
+            self.hint_label.setText(self.tr("%n selected", "", len(selected)))
         else:
-            self.hint_label.setText("Choose one or more devices")
+            self.hint_label.setText(self.tr("Choose one or more devices"))
 
     def _save_url(self) -> str | None:
         if self.link and self.link.url:

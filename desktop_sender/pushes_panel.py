@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_sender.i18n.formats import local_when
+from desktop_sender.i18n.states import push_state_text
 from desktop_sender.push_board import PushEntry
 from desktop_sender.signals import emit
 from desktop_sender.style import (
@@ -36,7 +38,6 @@ from desktop_sender.style import (
     rounded,
     wrapping_label,
 )
-from shared.formatting import human_when
 from shared.protocol import PushMode, PushState
 
 ROW_ICON = 36
@@ -68,14 +69,14 @@ class PushRow(QFrame):
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
         self.progress.setTextVisible(False)
-        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button = QPushButton(self.tr("Cancel"))
         self.cancel_button.setObjectName("cancelPush")
         self.cancel_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.cancel_button.clicked.connect(lambda: emit(self.cancel_clicked, self.push_id))
-        self.resend_button = QPushButton("Resend")
+        self.resend_button = QPushButton(self.tr("Resend"))
         self.resend_button.setObjectName("resendPush")
         self.resend_button.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.resend_button.setToolTip("Send this app to this device again")
+        self.resend_button.setToolTip(self.tr("Send this app to this device again"))
         self.resend_button.clicked.connect(self._on_resend_clicked)
 
         text = QVBoxLayout()
@@ -104,13 +105,16 @@ class PushRow(QFrame):
         """Show the push's current state."""
         self.entry = entry
         self.title.setText(breakable(f"{entry.app_name} {entry.app_version or ''}".strip()))
-        mode = "Install now" if entry.mode is PushMode.INSTALL_NOW else "Notice"
+        mode = self.tr("Install now") if entry.mode is PushMode.INSTALL_NOW else self.tr("Notice")
         if entry.requested_mode is PushMode.INSTALL_NOW and entry.mode is PushMode.NOTIFY:
-            mode = "Notice (friend's device)"
-        owner = f" ({entry.owner}'s)" if entry.owner and entry.owner != self.own_username else ""
-        when = human_when(entry.created_at)
-        self.target.setText(breakable(" · ".join(x for x in (f"→ {entry.device_name}{owner}", mode, when) if x)))
-        self.state_label.setText(breakable(entry.label))
+            mode = self.tr("Notice (friend's device)")
+        if entry.owner and entry.owner != self.own_username:
+            target = self.tr("→ {device} ({owner}'s)").format(device=entry.device_name, owner=entry.owner)
+        else:
+            target = f"→ {entry.device_name}"
+        when = local_when(entry.created_at)
+        self.target.setText(breakable(" · ".join(x for x in (target, mode, when) if x)))
+        self.state_label.setText(breakable(push_state_text(entry.state, entry.percent, entry.detail)))
         color = STATE_COLORS.get(str(entry.state), MUTED)
         self.state_label.setStyleSheet(f"color: {color};")
         self.progress.setVisible(entry.state in _PROGRESS_STATES)
@@ -146,7 +150,7 @@ class PushesPanel(QDockWidget):
     clear_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
-        super().__init__("Pushes", parent)
+        super().__init__(self.tr("Pushes"), parent)
         self.setObjectName("pushesDock")
         self.setFeatures(
             QDockWidget.DockWidgetFeature.DockWidgetClosable | QDockWidget.DockWidgetFeature.DockWidgetMovable
@@ -157,7 +161,7 @@ class PushesPanel(QDockWidget):
 
         body = QWidget()
         body.setObjectName("pushesBody")
-        self.connection_label = QLabel("Not connected")
+        self.connection_label = QLabel(self.tr("Not connected"))
         self.connection_label.setObjectName("connection")
         self.connection_label.setWordWrap(True)
         self.error_label = wrapping_label(QLabel())
@@ -165,7 +169,9 @@ class PushesPanel(QDockWidget):
         self.error_label.setStyleSheet(f"color: {ERROR};")
         self.error_label.setWordWrap(True)
         self.error_label.hide()
-        self.empty_label = QLabel("Nothing sent yet.\nClick a download in the store to send an app to your phone.")
+        self.empty_label = QLabel(
+            self.tr("Nothing sent yet.\nClick a download in the store to send an app to your phone.")
+        )
         self.empty_label.setObjectName("emptyPushes")
         self.empty_label.setWordWrap(True)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -181,9 +187,9 @@ class PushesPanel(QDockWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.list_widget)
 
-        self.clear_button = QPushButton("Clear finished")
+        self.clear_button = QPushButton(self.tr("Clear finished"))
         self.clear_button.setObjectName("clearPushes")
-        self.clear_button.setToolTip("Hide the pushes that are done (installed, failed, cancelled…)")
+        self.clear_button.setToolTip(self.tr("Hide the pushes that are done (installed, failed, cancelled…)"))
         self.clear_button.clicked.connect(lambda: emit(self.clear_requested))
         self.clear_button.hide()  # until something has finished
         header = QHBoxLayout()
@@ -248,10 +254,10 @@ class PushesPanel(QDockWidget):
     def set_connection(self, state: str, error: str = "") -> None:
         """The event stream's state, so the user knows whether what they see is live."""
         text, color = {
-            "connected": ("● Live: states update as devices report", OK),
-            "connecting": ("● Connecting to the relay…", WARN),
-            "reconnecting": ("● Reconnecting to the relay…", WARN),
-            "closed": ("● Not connected", MUTED),
+            "connected": ("● " + self.tr("Live: states update as devices report"), OK),
+            "connecting": ("● " + self.tr("Connecting to the relay…"), WARN),
+            "reconnecting": ("● " + self.tr("Reconnecting to the relay…"), WARN),
+            "closed": ("● " + self.tr("Not connected"), MUTED),
         }.get(state, (f"● {state}", MUTED))
         # The technical reason goes in the tooltip: in the panel it would only be noise.
         self.connection_label.setToolTip(error if state != "connected" else "")

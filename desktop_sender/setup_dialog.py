@@ -36,14 +36,16 @@ class SetupDialog(QDialog):
         fingerprint: str = "",
     ):
         super().__init__(parent)
-        self.setWindowTitle("Connect to your relay")
+        self.setWindowTitle(self.tr("Connect to your relay"))
         self.setModal(True)
         self.setMinimumWidth(520)
-        title = QLabel("Send apps from this browser to your phone")
+        title = QLabel(self.tr("Send apps from this browser to your phone"))
         title.setStyleSheet("font-size: 17px; font-weight: 600;")
         intro = QLabel(
-            "Appbeam sends apps through your relay. Sign in with the account your phone uses; "
-            "this computer is added to your devices."
+            self.tr(
+                "Appbeam sends apps through your relay. Sign in with the account your phone uses; "
+                "this computer is added to your devices."
+            )
         )
         intro.setWordWrap(True)
         intro.setStyleSheet("color: #64748b;")
@@ -52,13 +54,13 @@ class SetupDialog(QDialog):
         self.password_edit = QLineEdit()
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.device_edit = QLineEdit(device_name)
-        self.create_check = QCheckBox("Create this account on the relay")
+        self.create_check = QCheckBox(self.tr("Create this account on the relay"))
         form = QFormLayout()
         form.setVerticalSpacing(10)
-        form.addRow("Relay address", self.relay_edit)
-        form.addRow("Username", self.username_edit)
-        form.addRow("Password", self.password_edit)
-        form.addRow("This computer's name", self.device_edit)
+        form.addRow(self.tr("Relay address"), self.relay_edit)
+        form.addRow(self.tr("Username"), self.username_edit)
+        form.addRow(self.tr("Password"), self.password_edit)
+        form.addRow(self.tr("This computer's name"), self.device_edit)
         form.addRow("", self.create_check)
         if fingerprint:
             # Phones show this next to "Trust" when this computer is new to them.
@@ -66,18 +68,20 @@ class SetupDialog(QDialog):
             self.fingerprint_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.fingerprint_label.setStyleSheet("font-family: monospace; color: #334155;")
             self.fingerprint_label.setToolTip(
-                "This computer's signing key. Your phones list it in Settings; compare before you trust it there."
+                self.tr(
+                    "This computer's signing key. Your phones list it in Settings; compare before you trust it there."
+                )
             )
-            form.addRow("This computer's key", self.fingerprint_label)
+            form.addRow(self.tr("This computer's key"), self.fingerprint_label)
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #dc2626;")
         self.error_label.hide()
-        self.connect_button = QPushButton("Sign in")
+        self.connect_button = QPushButton(self.tr("Sign in"))
         self.connect_button.setObjectName("primary")
         self.connect_button.setDefault(True)
         self.connect_button.clicked.connect(self._on_connect_clicked)
-        cancel = QPushButton("Later")
+        cancel = QPushButton(self.tr("Later"))
         cancel.clicked.connect(self.reject)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -91,7 +95,9 @@ class SetupDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.error_label)
         layout.addLayout(buttons)
-        self.create_check.toggled.connect(lambda on: self.connect_button.setText("Create account" if on else "Sign in"))
+        self.create_check.toggled.connect(
+            lambda on: self.connect_button.setText(self.tr("Create account") if on else self.tr("Sign in"))
+        )
 
     def set_busy(self, busy: bool) -> None:
         """Lock the form while signing in."""
@@ -117,10 +123,10 @@ class SetupDialog(QDialog):
         username = self.username_edit.text().strip()
         password = self.password_edit.text()
         if not relay.startswith(("http://", "https://")):
-            self.set_error("The relay address starts with http:// or https://")
+            self.set_error(self.tr("The relay address starts with http:// or https://"))
             return
         if not username or not password:
-            self.set_error("Enter your username and password.")
+            self.set_error(self.tr("Enter your username and password."))
             return
         self.error_label.hide()
         self.set_busy(True)
