@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: demo check test test-check test-stress test-core test-postgres test-receiver-ui test-sender test-e2e test-extension extension bench screenshots clean
+.PHONY: demo translations translations-update check test test-check test-stress test-core test-postgres test-receiver-ui test-sender test-e2e test-extension extension bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,23 +17,36 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) translations
 	$(BIN)/appbeam demo $(ARGS)
+
+# The sender's languages (desktop_sender/i18n/, Qt's way): `translations` compiles each .ts into
+# its .qm with pyside6-lrelease (not committed; a sender started without them compiles into
+# ~/.cache/appbeam/i18n); `translations-update` runs pyside6-lupdate over desktop_sender/ after a
+# string changed: translate what arrives as unfinished (pyside6-linguist, or any editor).
+# Chinese on screen needs a CJK font: Debian's fonts-wqy-microhei (.ci/run installs it).
+translations: $(STAMP)
+	$(BIN)/python -m desktop_sender.i18n.catalogs compile
+
+translations-update: $(STAMP)
+	$(BIN)/python -m desktop_sender.i18n.catalogs update
 
 # Qt and Kivy each get their own pytest process: two GUI event loops in one process do not mix.
 # Every suite runs even when an earlier one fails; a summary line per suite and one for all
 # six come last; the exit status is non-zero when any failed.
-test: $(STAMP)
+test: $(STAMP) translations
 	$(BIN)/python tests/run_suites.py check core postgres receiver-ui sender e2e extension
 
 # The house tools and the fast tests, no GUI stack and no servers (under a minute): ruff's lint
-# and format check, mypy (pyproject.toml: strict, with the list of modules not there yet), and
+# and format check, mypy (pyproject.toml: strict, with the list of modules not there yet), the
+# sender's translations (complete, nothing new to extract: desktop_sender/i18n/catalogs.py), and
 # the protocol, signing, formatting and package-check tests. `pre-commit install` runs the first
 # three on every commit (.pre-commit-config.yaml).
 check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/python -m desktop_sender.i18n.catalogs check
 	$(PYTEST) -q tests/shared --ignore=tests/shared/test_demo.py
 
 test-check: check
@@ -54,7 +67,7 @@ test-postgres: $(STAMP)
 test-receiver-ui: $(STAMP)
 	$(PYTEST) tests/receiver_ui
 
-test-sender: $(STAMP)
+test-sender: $(STAMP) translations
 	$(PYTEST) tests/sender
 
 test-e2e: $(STAMP)
@@ -82,7 +95,7 @@ extension: $(EXT_STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)
 
-screenshots: $(STAMP)
+screenshots: $(STAMP) translations
 	$(BIN)/appbeam demo --headless --screenshots screenshots
 
 clean:
