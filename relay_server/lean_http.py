@@ -42,8 +42,10 @@ import socket
 import sys
 import time
 from collections import deque
+from collections.abc import Callable, Iterable
 from email.utils import formatdate
 from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes
 
 import gevent
@@ -53,6 +55,9 @@ from gevent.server import StreamServer
 
 from relay_server.request_deadlines import Deadlines, MinimumRate, streams_body
 from relay_server.sendfile import SendfileWrapper, send_file_range, sendfile_source
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 log = logging.getLogger("relay_server.wsgi")
 
@@ -78,7 +83,7 @@ def _error(status: int, code: str, message: str) -> bytes:
 class _Date:
     """The Date header, formatted once a second."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._second = -1
         self._value = b""
 
@@ -110,7 +115,7 @@ class _Message:
         "handed_out",
     )
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
         self.body: list[bytes] | None = None
@@ -138,25 +143,28 @@ class _Parse:
         self.parser = httptools.HttpRequestParser(self)
         self._name = b""
 
-    def on_message_begin(self):
+    def on_message_begin(self) -> None:
         self.current = _Message()
         self.headers_done = False
         self.body_size = 0
 
-    def on_url(self, url: bytes):
+    def on_url(self, url: bytes) -> None:
         message = self.current
+        assert message is not None  # httptools calls on_message_begin first
         message.header_bytes += len(url)
         if message.header_bytes <= MAX_HEAD:
             message.url += url
 
-    def on_header(self, name: bytes, value: bytes):
+    def on_header(self, name: bytes, value: bytes) -> None:
         message = self.current
+        assert message is not None
         message.header_bytes += len(name) + len(value) + 4
         if message.header_bytes <= MAX_HEAD:
             message.headers.append((name, value))
 
-    def on_headers_complete(self):
+    def on_headers_complete(self) -> None:
         message = self.current
+        assert message is not None
         message.version = self.parser.get_http_version()
         message.method = self.parser.get_method()
         message.keep_alive = self.parser.should_keep_alive()
@@ -166,8 +174,9 @@ class _Parse:
             message.streamed = streams_body("PUT", path)
         self.headers_done = True
 
-    def on_body(self, body: bytes):
+    def on_body(self, body: bytes) -> None:
         message = self.current
+        assert message is not None and message.body is not None  # set by on_headers_complete
         if message.streamed:  # read by the application (``_StreamedBody``), which sets the limit
             message.body.append(body)
             return
@@ -177,10 +186,12 @@ class _Parse:
             return
         message.body.append(body)
 
-    def on_message_complete(self):
-        self.current.complete = True
-        if not self.current.handed_out:
-            self.messages.append(self.current)
+    def on_message_complete(self) -> None:
+        message = self.current
+        assert message is not None
+        message.complete = True
+        if not message.handed_out:
+            self.messages.append(message)
         self.current = None
         self.headers_done = False
 
@@ -210,7 +221,7 @@ class _Answer:
     application's status and headers (length, chunked or close, keep-alive), and the body sent
     by the cheapest way that fits (sendfile, one send, or as the application yields it)."""
 
-    def __init__(self, sock, message: _Message):
+    def __init__(self, sock: Any, message: _Message):
         self.sock = sock
         self.message = message
         self.keep_alive = message.keep_alive and (message.complete or message.streamed)
@@ -221,7 +232,10 @@ class _Answer:
         self.sent = False
         self.chunked = False
 
-    def start_response(self, status, headers, exc_info=None):
+    def start_response(
+        self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Callable[[bytes], None]:
+        """WSGI's ``start_response``; returns ``write``."""
         if exc_info:
             try:
                 if self.sent:
@@ -238,7 +252,9 @@ class _Answer:
     def head(self, length: int | None) -> bytes:
         """The status line and headers; decides chunked and keep-alive."""
         message = self.message
-        lines = [b"HTTP/1.1 ", self.status.encode("latin-1"), b"\r\n", _date.header()]
+        status = self.status
+        assert status is not None  # the application called start_response
+        lines = [b"HTTP/1.1 ", status.encode("latin-1"), b"\r\n", _date.header()]
         has_length = self._copy_headers(lines)
         if not message.complete:
             self.keep_alive = False  # an upload the application did not read to the end
@@ -263,7 +279,7 @@ class _Answer:
         """The application's headers but Connection and Transfer-Encoding (this server decides
         those; ``Connection: close`` is heeded); True if one was Content-Length."""
         has_length = False
-        for name, value in self.headers:
+        for name, value in self.headers or ():
             lower = name.lower()
             if lower == "content-length":
                 has_length = True
@@ -283,7 +299,7 @@ class _Answer:
         if out:
             self.sock.sendall(out)
 
-    def send(self, result, *, sendfile: bool) -> None:
+    def send(self, result: Iterable[bytes], *, sendfile: bool) -> None:
         """Send what the application returned (``sendfile``: the socket is plain TCP)."""
         started = self.status is not None
         length = _content_length(self.headers) if started else None
@@ -300,7 +316,7 @@ class _Answer:
         else:
             self._stream(result)
 
-    def _stream(self, result) -> None:
+    def _stream(self, result: Iterable[bytes]) -> None:
         """The body as the application yields it (chunked when its length is unknown)."""
         for data in result:
             if data:
@@ -318,7 +334,7 @@ class _Answer:
 class _Connection:
     """Serves the requests of one client connection, one after the other."""
 
-    def __init__(self, server: "LeanServer", sock, address):
+    def __init__(self, server: LeanServer, sock: Any, address: Any):
         self.server = server
         self.sock = sock
         self.address = address
@@ -330,7 +346,8 @@ class _Connection:
 
     def _recv(self, seconds: float | None) -> bytes:
         self.sock.settimeout(seconds)
-        return self.sock.recv(_READ)
+        data: bytes = self.sock.recv(_READ)
+        return data
 
     def _feed(self, data: bytes) -> None:
         self.parse.parser.feed_data(data)
@@ -502,11 +519,11 @@ class _Connection:
                 except Exception:  # noqa: BLE001
                     log.exception("error closing a response")
 
-    def _environ(self, message: _Message) -> dict:
+    def _environ(self, message: _Message) -> dict[str, Any]:
         url = httptools.parse_url(message.url)
         path = unquote_to_bytes(url.path or b"/").decode("latin-1")
         server = self.server
-        env = {
+        env: dict[str, Any] = {
             "REQUEST_METHOD": message.method.decode("latin-1"),
             "SCRIPT_NAME": "",
             "PATH_INFO": path,
@@ -607,7 +624,7 @@ def _too_long(message: _Message, max_body: int) -> bool:
     return raw.isdigit() and int(raw) > max_body
 
 
-def _content_length(headers) -> int | None:
+def _content_length(headers: Iterable[tuple[str, str]] | None) -> int | None:
     for name, value in headers or ():
         if name.lower() == "content-length":
             try:
@@ -617,22 +634,24 @@ def _content_length(headers) -> int | None:
     return None
 
 
-class LeanServer(StreamServer):
+class LeanServer(StreamServer):  # type: ignore[misc]  # gevent has no type information
     """gevent's StreamServer running ``_Connection`` for each client (TLS through ``ssl_args``)."""
 
-    def __init__(self, listener, application, deadlines: Deadlines | None = None, **ssl_args):
+    def __init__(
+        self, listener: Any, application: WSGIApplication, deadlines: Deadlines | None = None, **ssl_args: Any
+    ):
         super().__init__(listener, self._serve, **ssl_args)
         self.application = application
         self.deadlines = deadlines or Deadlines()
 
-    def init_socket(self):
+    def init_socket(self) -> None:
         super().init_socket()
         self.server_name = (
             socket.getfqdn(self.server_host) if self.server_host in ("", "0.0.0.0", "::") else self.server_host
         )
         self.server_port_str = str(self.server_port)
 
-    def _serve(self, sock, address):
+    def _serve(self, sock: Any, address: Any) -> None:
         if sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         _Connection(self, sock, address).serve()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import g, request
+from flask.typing import ResponseReturnValue
 
 from relay_server import push_cancel, push_reports, push_views, pushes
 from relay_server.api import api
@@ -15,7 +16,7 @@ from shared.messages import PushList
 
 @api.post("/pushes")
 @device_required
-def create_pushes():
+def create_pushes() -> ResponseReturnValue:
     relay = current_relay()
     body = json_body()
     targets = body.get("device_ids")
@@ -27,7 +28,7 @@ def create_pushes():
 
 @api.get("/pushes")
 @device_required
-def list_pushes():
+def list_pushes() -> ResponseReturnValue:
     role = request.args.get("role", "sent")
     try:
         limit = int(request.args.get("limit", 100))
@@ -40,13 +41,13 @@ def list_pushes():
 
 @api.get("/pushes/<push_id>")
 @device_required
-def show_push(push_id: str):
+def show_push(push_id: str) -> ResponseReturnValue:
     return answer(push_views.view(push_views.get(g.device, push_id), history=True))
 
 
 @api.post("/pushes/<push_id>/events")
 @device_required
-def report_push(push_id: str):
+def report_push(push_id: str) -> ResponseReturnValue:
     """The target device says where it stands (``shared.protocol.TRANSITIONS``): 409 for an
     impossible change; a declined push re-opened by Download again gets 410 ``package_gone``
     when the relay no longer has the copy of its package that the download needs."""
@@ -56,5 +57,5 @@ def report_push(push_id: str):
 
 @api.delete("/pushes/<push_id>")
 @device_required
-def cancel_push(push_id: str):
+def cancel_push(push_id: str) -> ResponseReturnValue:
     return answer(push_views.view(push_cancel.cancel(current_relay(), g.device, push_id)))

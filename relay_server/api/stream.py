@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 
 from flask import Response, g, request
+from flask.typing import ResponseReturnValue
 
 from relay_server import events, push_delivery
 from relay_server.api import api
@@ -13,7 +14,8 @@ from relay_server.auth import device_required
 from relay_server.context import Relay, current_relay
 from relay_server.db import connection, utcnow
 from relay_server.errors import bad_request
-from relay_server.models import Device
+from relay_server.hub import Subscription
+from relay_server.models import Device, Event
 from relay_server.prepared import Prepared, slot
 from shared.protocol import MAX_INT, PushState, StreamEvent
 
@@ -35,7 +37,7 @@ def _last_event_id() -> int | None:
 
 @api.get("/stream")
 @device_required
-def stream():
+def stream() -> ResponseReturnValue:
     relay = current_relay()
     device_id = g.device.id
     last_id = _last_event_id()
@@ -58,16 +60,25 @@ def _touch(device_id: str) -> None:
     _TOUCH.execute(id=device_id, at=utcnow())
 
 
-def _batch(relay: Relay, device_id: str, query, base_url: str) -> tuple[list[tuple[int, str]], list[str]]:
+def _batch(
+    relay: Relay, device_id: str, query: Callable[[], list[Event]], base_url: str
+) -> tuple[list[tuple[int, str]], list[str]]:
     """Render a batch of events; returns ((id, text) for each, ids of queued pushes in it)."""
     with connection():
         rows = query()
-        rendered = [(e.id, events.render(e, base_url)) for e in rows]
-    newly_sent = [e.push_id for e in rows if e.kind == str(StreamEvent.PUSH) and e.push.state == str(PushState.QUEUED)]
+        rendered: list[tuple[int, str]] = [(e.id, events.render(e, base_url)) for e in rows]
+    newly_sent = [e.push_id for e in rows if e.push_id is not None and _queued_push(e)]
     return rendered, newly_sent
 
 
-def _events(relay: Relay, subscription, device_id: str, last_id: int | None, base_url: str) -> Iterator[str]:
+def _queued_push(event: Event) -> bool:
+    """A ``push`` event whose push is still queued (it is sent now)."""
+    return event.kind == str(StreamEvent.PUSH) and event.push is not None and event.push.state == str(PushState.QUEUED)
+
+
+def _events(
+    relay: Relay, subscription: Subscription, device_id: str, last_id: int | None, base_url: str
+) -> Iterator[str]:
     try:
         yield "retry: 3000\n: connected\n\n"
         last_id, cursor = _start(device_id, last_id)
@@ -95,7 +106,13 @@ def _start(device_id: str, last_id: int | None) -> tuple[int | None, int]:
 
 
 def _catch_up(
-    relay: Relay, subscription, device_id: str, last_id: int | None, cursor: int, replayed: set[int], base_url: str
+    relay: Relay,
+    subscription: Subscription,
+    device_id: str,
+    last_id: int | None,
+    cursor: int,
+    replayed: set[int],
+    base_url: str,
 ) -> Generator[str, None, int]:
     """Catch up, batch by batch until none is left: every unacknowledged push, and everything
     after ``last_id``; returns the cursor the live reads go on from. With a ``last_id`` the
@@ -105,7 +122,7 @@ def _catch_up(
     page = 0
     while not subscription.closed:
 
-        def pending(page: int = page) -> list:
+        def pending(page: int = page) -> list[Event]:
             return events.pending_for(device_id, last_id, page)
 
         rendered, newly_sent = _batch(relay, device_id, pending, base_url)
@@ -122,7 +139,9 @@ def _catch_up(
     return cursor
 
 
-def _live(relay: Relay, subscription, device_id: str, cursor: int, replayed: set[int], base_url: str) -> Iterator[str]:
+def _live(
+    relay: Relay, subscription: Subscription, device_id: str, cursor: int, replayed: set[int], base_url: str
+) -> Iterator[str]:
     """Live: every wake-up reads what is newer than ``cursor``; keepalives in between."""
     polling = relay.hub.cluster is not None
     while not subscription.closed:
@@ -137,14 +156,14 @@ def _live(relay: Relay, subscription, device_id: str, cursor: int, replayed: set
 
 
 def _newer(
-    relay: Relay, subscription, device_id: str, cursor: int, replayed: set[int], base_url: str
+    relay: Relay, subscription: Subscription, device_id: str, cursor: int, replayed: set[int], base_url: str
 ) -> Generator[str, None, tuple[int, bool]]:
     """Everything after ``cursor``, batch by batch (but what the catch-up sent already); returns
     the new cursor and whether anything was sent."""
     sent_any = False
     while not subscription.closed:
 
-        def newer(after: int = cursor) -> list:
+        def newer(after: int = cursor) -> list[Event]:
             return events.newer_than(device_id, after)
 
         rendered, newly_sent = _batch(relay, device_id, newer, base_url)
