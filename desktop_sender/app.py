@@ -319,7 +319,9 @@ class SenderApp(QObject):
 
     def _request_pairing(self) -> None:
         if not self.client.token:
-            self.add_phone_dialog.set_error("Sign this computer in first: click the account chip in the toolbar.")
+            self.add_phone_dialog.set_error(
+                self.tr("Sign this computer in first: click the account chip in the toolbar.")
+            )
             return
         call = self.worker.call(self.client.create_pairing)
         call.succeeded.connect(self._on_pairing)
@@ -334,7 +336,9 @@ class SenderApp(QObject):
     @_unless_closed
     def _on_pairing_failed(self, error: RelayError) -> None:
         if self.add_phone_dialog is not None:
-            self.add_phone_dialog.set_error(f"No code this time. {relay_error_text(error, self.client.base_url)}")
+            self.add_phone_dialog.set_error(
+                self.tr("No code this time. {reason}").format(reason=relay_error_text(error, self.client.base_url))
+            )
 
     # ------------------------------------------------------------------ files from this computer
 
@@ -346,7 +350,10 @@ class SenderApp(QObject):
         link = PackageLink(url=path.resolve().as_uri(), file_name=path.name)
         if not link.format:
             self.window.statusBar().showMessage(
-                f"{path.name} is not an app package Appbeam knows (apk, ipa, deb, AppImage, …).", 8000
+                self.tr("{file} is not an app package Appbeam knows (apk, ipa, deb, AppImage, …).").format(
+                    file=path.name
+                ),
+                8000,
             )
             return
         problem = local_package_problem(link)
@@ -391,7 +398,9 @@ class SenderApp(QObject):
     def refresh_people(self) -> None:
         if self.people_dialog is None or not self.client.token:
             if self.people_dialog is not None:
-                self.people_dialog.show_message("Sign this computer in first: click the account chip.", error=True)
+                self.people_dialog.show_message(
+                    self.tr("Sign this computer in first: click the account chip."), error=True
+                )
             return
         friends = self.worker.call(self.client.friends)
         friends.succeeded.connect(lambda answer: self.closed or self.people_dialog.set_friends(answer))
@@ -487,7 +496,11 @@ class SenderApp(QObject):
             self._load_icon(info, serial)
         if not info.packages and not from_page:
             # A link that is no package and no app the page describes: nothing a device could install.
-            picker.set_problem(f"{link.display_name} is not an app package Appbeam knows (apk, ipa, deb, AppImage, …).")
+            picker.set_problem(
+                self.tr("{file} is not an app package Appbeam knows (apk, ipa, deb, AppImage, …).").format(
+                    file=link.display_name
+                )
+            )
             return
         self._request_devices(serial)
 

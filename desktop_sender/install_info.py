@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,14 +137,33 @@ def local_package_problem(link: PackageLink) -> str | None:
     if path is None or not fmt:
         return None
     if not path.is_file():
-        return f"{link.display_name} is no longer on this computer."
+        return _qt().translate("PackageLink", "{file} is no longer on this computer.").format(file=link.display_name)
     try:
         inspect_package(path, fmt)
     except NotAPackage as exc:
         return str(exc)
     except OSError:
-        return f"Appbeam can't read {link.display_name}. Check that you may open it."
+        return (
+            _qt()
+            .translate("PackageLink", "Appbeam can't read {file}. Check that you may open it.")
+            .format(file=link.display_name)
+        )
     return None
+
+
+class _Untranslated:
+    """Sentences as written (English), where Qt is not loaded: ``appbeam push`` never loads it."""
+
+    @staticmethod
+    def translate(context: str, text: str, disambiguation: str | None = None, n: int = -1) -> str:
+        return text
+
+
+def _qt() -> Any:
+    """Qt's translate once the window has loaded Qt, so the picker says these in its language;
+    this module itself stays free of Qt."""
+    core = sys.modules.get("PySide6.QtCore")
+    return core.QCoreApplication if core is not None else _Untranslated
 
 
 def _local_facts(path: Path, fmt: str) -> PackageFacts | None:

@@ -377,6 +377,18 @@
     </message>
 </context>
 <context>
+    <name>PackageLink</name>
+    <message>
+        <source>{file} is no longer on this computer.</source>
+        <extracomment>schema.org types that describe an installable app.</extracomment>
+        <translation>{file} 已不在这台电脑上。</translation>
+    </message>
+    <message>
+        <source>Appbeam can&apos;t read {file}. Check that you may open it.</source>
+        <translation>Appbeam 无法读取 {file}。请检查你是否有权打开它。</translation>
+    </message>
+</context>
+<context>
     <name>PeopleDialog</name>
     <message>
         <source>Friend: you can send each other apps (as notices)</source>
@@ -640,6 +652,18 @@ Click a download in the store to send an app to your phone.</source>
         <translation>未登录：请使用 --username 和 --password 启动。</translation>
     </message>
     <message>
+        <source>Sign this computer in first: click the account chip in the toolbar.</source>
+        <translation>请先让这台电脑登录：点击工具栏中的账户标签。</translation>
+    </message>
+    <message>
+        <source>No code this time. {reason}</source>
+        <translation>这次未能生成配对码。{reason}</translation>
+    </message>
+    <message>
+        <source>{file} is not an app package Appbeam knows (apk, ipa, deb, AppImage, …).</source>
+        <translation>{file} 不是 Appbeam 认识的应用安装包（apk、ipa、deb、AppImage…）。</translation>
+    </message>
+    <message>
         <source>One app at a time: send the others after this one.</source>
         <translation>一次只能推送一个应用：请在这个之后再推送其他应用。</translation>
     </message>
@@ -658,6 +682,10 @@ Click a download in the store to send an app to your phone.</source>
     <message>
         <source>Removed: it is signed out and gets no more apps.</source>
         <translation>已移除：它已退出登录，不会再收到应用。</translation>
+    </message>
+    <message>
+        <source>Sign this computer in first: click the account chip.</source>
+        <translation>请先让这台电脑登录：点击账户标签。</translation>
     </message>
     <message>
         <source>The page asked to send an app, but its install information is unusable: {reason}</source>
