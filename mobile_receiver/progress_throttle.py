@@ -8,6 +8,7 @@ relay, and redrawing each one would keep the UI thread busy.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from shared.formatting import ProgressMeter
@@ -29,7 +30,8 @@ class ProgressNews:
 class ProgressThrottle:
     """Per push: a speed meter and when the relay and the screens last heard."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._meters: dict[str, ProgressMeter] = {}
         self._last_report: dict[str, float] = {}
         self._last_ui: dict[str, float] = {}
@@ -39,11 +41,11 @@ class ProgressThrottle:
 
     def reported(self, push_id: str) -> None:
         """The relay just heard about this push (a state change or the end of a wait)."""
-        self._last_report[push_id] = time.monotonic()
+        self._last_report[push_id] = self._clock()
 
     def due(self, push_id: str, done: int, total: int | None) -> ProgressNews:
         """Who is due to hear about ``done`` bytes now; marks them as told."""
-        now = time.monotonic()
+        now = self._clock()
         relay = now - self._last_report.get(push_id, 0.0) >= REPORT_INTERVAL or done == total
         if relay:
             self._last_report[push_id] = now

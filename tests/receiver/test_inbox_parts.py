@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-import time
-
-from mobile_receiver.progress_throttle import REPORT_INTERVAL, ProgressThrottle
+from mobile_receiver.progress_throttle import REPORT_INTERVAL, UI_INTERVAL, ProgressThrottle
 from mobile_receiver.push_book import PushBook
 from mobile_receiver.record import PushRecord
 from mobile_receiver.storage import ReceiverDB
 
 
 def test_progress_reaches_the_relay_at_most_twice_a_second_but_always_at_the_last_byte():
-    throttle = ProgressThrottle()
+    now = [1000.0]
+    throttle = ProgressThrottle(clock=lambda: now[0])
     first = throttle.due("p1", 10, 100)
     assert first.relay and first.screens
+    now[0] += UI_INTERVAL
     again = throttle.due("p1", 20, 100)
-    assert not again.relay  # within REPORT_INTERVAL of the last report
+    assert not again.relay and again.screens  # within REPORT_INTERVAL of the last report
+    assert not throttle.due("p1", 30, 100).screens  # nor the screens, at the same moment
     assert throttle.due("p1", 100, 100).relay  # the last byte always goes
     throttle.reported("p2")
     assert not throttle.due("p2", 1, 100).relay  # a state change just told the relay
-    time.sleep(REPORT_INTERVAL)
+    now[0] += REPORT_INTERVAL
     assert throttle.due("p2", 2, 100).relay
 
 
