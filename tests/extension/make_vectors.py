@@ -46,7 +46,7 @@ CASES = [
         "apk",
         None,
         "2026-11-30T09:31:00Z",
-    ),    # DEL and the C1/separator controls: Python's ensure_ascii writes \u007f, \u0085, \u001c...
+    ),  # DEL and the C1/separator controls: Python's ensure_ascii writes \u007f, \u0085, \u001c...
     PushFacts("p_3", "phone", "install_now", "org.example.ctl", "2.0\x7f\x85\x1c", "apk", None, "2026-11-30T10:00:00Z"),
 ]
 
