@@ -8,14 +8,21 @@ download button and saves:
 - ``sender-picker.png``: the device picker over the store page;
 - ``sender-picker-friend.png``: a friend's device chosen, "Install now" disabled;
 - ``sender-pushes.png``: after sending, the notice and the Pushes panel with live states;
+- ``sender-add-phone.png``: the Add a phone dialog with a real pairing code;
 - ``sender-relay-down.png``: the picker when the relay cannot be reached;
 - ``sender-setup.png``: the first-run dialog.
+
+``--lang zh_CN`` renders them in another language, ``--size 900x600`` in a smaller window and
+``--scale 1.5`` as on a high-density screen (``QT_SCALE_FACTOR``); each adds itself to the file
+names (``sender-picker-zh_CN-900x600-1.5x.png``), so the pictures of every run sit side by side.
+English is the default whatever the system speaks: the README's pictures do not depend on it.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import tempfile
 import threading
@@ -86,8 +93,18 @@ def set_up_accounts(relay_url: str):
     return devices, stop
 
 
-def render(outdir: Path) -> list[Path]:
+def file_suffix(lang: str | None, size: tuple[int, int] | None, scale: float | None) -> str:
+    """``-zh_CN-900x600-1.5x`` for a run with those options; "" for the default one."""
+    parts = [lang or "", f"{size[0]}x{size[1]}" if size else "", f"{scale:g}x" if scale and scale != 1 else ""]
+    return "".join(f"-{p}" for p in parts if p)
+
+
+def render(
+    outdir: Path, lang: str | None = None, size: tuple[int, int] | None = None, scale: float | None = None
+) -> list[Path]:
     """Render every screen into ``outdir``; returns the files written."""
+    if scale:
+        os.environ["QT_SCALE_FACTOR"] = f"{scale:g}"  # read when the QApplication starts
     prepare_qt_environment(headless=True)
     from PySide6 import QtWebEngineWidgets  # noqa: F401  (before QApplication)
     from PySide6.QtWidgets import QApplication
@@ -98,6 +115,16 @@ def render(outdir: Path) -> list[Path]:
 
     outdir.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance() or QApplication(["appbeam-screenshots"])
+    from PySide6.QtCore import QCoreApplication
+
+    from desktop_sender.i18n import choose_language, install_translators
+
+    install_translators(app, choose_language(lang or "en"))
+    suffix = file_suffix(lang, size, scale)
+
+    def shot(name: str) -> Path:
+        return outdir / f"{name}{suffix}.png"
+
     written: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="appbeam-shots-") as tmp, LocalRelay(Path(tmp) / "relay") as relay:
         devices, stop_streams = set_up_accounts(relay.url)
@@ -116,7 +143,7 @@ def render(outdir: Path) -> list[Path]:
                 ),
             )
             window = sender.window
-            window.resize(1360, 860)
+            window.resize(*(size or (1360, 860)))
             loaded = []
             window.browser.loadFinished.connect(loaded.append)
             sender.start()
@@ -134,12 +161,12 @@ def render(outdir: Path) -> list[Path]:
             open_picker()
             window.picker.row_for("ben-ipad").checkbox.setChecked(True)
             settle(app, 0.3)
-            written.append(_save(window, outdir / "sender-picker.png"))
+            written.append(_save(window, shot("sender-picker")))
 
             window.picker.row_for("ben-ipad").checkbox.setChecked(False)
             window.picker.row_for("anna-galaxy").checkbox.setChecked(True)
             settle(app, 0.3)
-            written.append(_save(window, outdir / "sender-picker-friend.png"))
+            written.append(_save(window, shot("sender-picker-friend")))
 
             # Send to Anna (a notice), then to Ben's own phone and tablet (install now).
             sent = []
@@ -162,7 +189,17 @@ def render(outdir: Path) -> list[Path]:
                 what="Downloading 37%",
             )
             settle(app, 0.8)
-            written.append(_save(window, outdir / "sender-pushes.png"))
+            written.append(_save(window, shot("sender-pushes")))
+
+            # Add a phone: a real pairing code from the relay.
+            window.notice.hide()
+            add_phone = sender.show_add_phone()
+            wait_until(app, lambda: len(add_phone.code_label.text()) > 1, what="a pairing code")
+            # Its full height: offscreen's small virtual screen would squeeze it at a scale of 1.5.
+            add_phone.resize(add_phone.width(), max(add_phone.height(), add_phone.sizeHint().height()))
+            settle(app, 0.5)
+            written.append(_save(add_phone, shot("sender-add-phone")))
+            add_phone.accept()
 
             # The relay goes away: the picker says so instead of freezing.
             window.notice.hide()
@@ -176,10 +213,15 @@ def render(outdir: Path) -> list[Path]:
                 what="the relay-down message",
             )
             wait_until(
-                app, lambda: "Reconnecting" in window.pushes_panel.connection_label.text(), what="the stream to notice"
+                app,
+                lambda: (
+                    QCoreApplication.translate("PushesPanel", "Reconnecting to the relay…")
+                    in window.pushes_panel.connection_label.text()
+                ),
+                what="the stream to notice",
             )
             settle(app, 0.5)
-            written.append(_save(window, outdir / "sender-relay-down.png"))
+            written.append(_save(window, shot("sender-relay-down")))
 
             # First run: where the user names the relay and the account.
             from desktop_sender.setup_dialog import SetupDialog
@@ -190,10 +232,10 @@ def render(outdir: Path) -> list[Path]:
             dialog.password_edit.setText("secret password")
             dialog.show()
             settle(app, 0.5)
-            written.append(_save(dialog, outdir / "sender-setup.png"))
+            written.append(_save(dialog, shot("sender-setup")))
             dialog.close()
             sender.close()
-            from PySide6.QtCore import QCoreApplication, QEvent
+            from PySide6.QtCore import QEvent
 
             QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         finally:
@@ -208,13 +250,24 @@ def _save(window, path: Path) -> Path:
     return path
 
 
+def _size(text: str) -> tuple[int, int]:
+    width, _, height = text.lower().partition("x")
+    try:
+        return int(width), int(height)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 900x600") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Render the screens into the folder given on the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("outdir", type=Path, nargs="?", default=Path("screenshots"))
+    parser.add_argument("--lang", help="the sender's language, e.g. zh_CN (default: English)")
+    parser.add_argument("--size", metavar="WxH", type=_size, help="the window's size, e.g. 900x600 (default 1360x860)")
+    parser.add_argument("--scale", type=float, help="Qt's scale factor, e.g. 1.5 for a high-density screen")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    for path in render(args.outdir):
+    for path in render(args.outdir, args.lang, args.size, args.scale):
         print(path)
     return 0
 
