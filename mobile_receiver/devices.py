@@ -64,7 +64,10 @@ def remove_question(name: str, this: bool, username: str) -> str:
 
 
 def removed_sentence(username: str, relay_url: str | None) -> str:
-    """On the first screen, after the relay stopped accepting this phone (removed from another
-    device, or here): what happened and what to do."""
+    """On the first screen, after the relay stopped accepting this phone's token: what happened and
+    what to do. The relay does not say why; it is one of two things, and both are named."""
     who = f"{username}'s account" if username else "its account"
-    return f"This phone was removed from {who} on {relay_place(relay_url)}. Pair again or sign in."
+    return (
+        f"This phone was signed out of {who} on {relay_place(relay_url)}: it was removed from the account, "
+        "or the password was changed. Pair again or sign in."
+    )

@@ -41,7 +41,7 @@ class Reporter:
         self._thread: threading.Thread | None = None
         self._send_lock = threading.Lock()
         self.signed_out = False  # the relay said 401: wait for a new login
-        self.on_signed_out: Callable[[], None] = lambda: None
+        self.on_signed_out: Callable[[str | None], None] = lambda token: None
 
     def report(
         self,
@@ -101,7 +101,7 @@ class Reporter:
                         if exc.status == 401:
                             log.warning("the relay no longer accepts this device's token")
                             self.signed_out = True
-                            self.on_signed_out()
+                            self.on_signed_out(client.token)
                             return False
                         log.warning("relay refused report %s for %s: %s (dropped)", row["state"], row["push_id"], exc)
                     self.db.remove_report(row["seq"])

@@ -227,12 +227,18 @@ class ReceiverService:
         self._stop_stream()
         self._removed_by_relay()
 
-    def _removed_by_relay(self) -> None:
+    def _removed_by_relay(self, refused_token: str | None = None) -> None:
         """The relay no longer accepts this phone's token: it was removed from the account (from
-        another device, or here). The token is forgotten, so the next start shows the first
-        screen; the connection says so in a sentence the first screen shows
-        (``devices.removed_sentence``). Pushes, installed apps and keys stay."""
+        another device, or here) or the password changed. The token is forgotten, so the next
+        start shows the first screen; the connection says so in a sentence the first screen shows
+        (``devices.removed_sentence``). Pushes, installed apps and keys stay.
+
+        ``refused_token`` is the token the relay refused, when known: a refusal that arrives late,
+        for a token this phone no longer uses (it signed in again meanwhile), changes nothing."""
         if self.connection.state == "signed_out":
+            return
+        if refused_token is not None and refused_token != self.profile.token:
+            log.info("a refusal for an older token arrived late; this phone's current token stays")
             return
         sentence = devices.removed_sentence(self.profile.username, self.profile.relay_url)
         self.profile.token, self.profile.removed_notice = None, sentence
@@ -339,7 +345,7 @@ class ReceiverService:
             except RelayError as exc:
                 log.warning("the relay closed this device's stream: %s", exc)
                 if exc.status == 401:
-                    self._removed_by_relay()
+                    self._removed_by_relay(client.token)
                 else:
                     self._set_connection(Connection("offline", error=str(exc), explanation=self._explain(exc)))
                 break

@@ -51,5 +51,22 @@ def test_the_questions_and_the_sentence_after_a_removal():
     )
     assert remove_question("Anna's Pixel", True, "anna").startswith("Remove this phone from anna's account?")
     assert removed_sentence("anna", "https://relay.example:8765") == (
-        "This phone was removed from anna's account on the relay at relay.example:8765. Pair again or sign in."
+        "This phone was signed out of anna's account on the relay at relay.example:8765: it was removed from the "
+        "account, or the password was changed. Pair again or sign in."
     )
+
+
+def test_a_late_refusal_of_an_older_token_does_not_sign_out_a_fresh_login(tmp_path):
+    from mobile_receiver.service import ReceiverService
+    from tests.receiver.fakes import fake_platform
+
+    service = ReceiverService(tmp_path, platform=fake_platform(tmp_path))
+    service.profile.username, service.profile.token = "anna", "token-after-signing-in-again"
+
+    service._removed_by_relay("token-before")  # a report sent with the old token, refused late
+    assert service.profile.token == "token-after-signing-in-again"
+    assert service.connection.state != "signed_out"
+
+    service._removed_by_relay("token-after-signing-in-again")  # the current token is refused
+    assert service.profile.token is None and service.connection.state == "signed_out"
+    assert service.profile.removed_notice.startswith("This phone was signed out of anna's account")

@@ -202,7 +202,7 @@ def test_devices_rename_and_remove_another_then_this_phone(relay, tmp_path, driv
         assert dialog(ConfirmDialog).title == "Remove this phone?"
         ui.tap(dialog(ConfirmDialog).ids.yes)
         ui.show_screen("login")
-        assert app.login_screen.notice.startswith("This phone was removed from anna's account on the relay at")
+        assert app.login_screen.notice.startswith("This phone was signed out of anna's account on the relay at")
         assert app.service.profile.token is None
         assert app.service.profile.device_id not in [d["id"] for d in relay.laptop.devices()]
     finally:
@@ -218,7 +218,8 @@ def test_removed_from_another_device_the_phone_says_so_on_the_first_screen(relay
 
     ui.show_screen("login")
     assert app.login_screen.notice == (
-        f"This phone was removed from anna's account on the relay at {relay.url.split('//')[1]}. Pair again or sign in."
+        f"This phone was signed out of anna's account on the relay at {relay.url.split('//')[1]}: it was removed "
+        "from the account, or the password was changed. Pair again or sign in."
     )
     assert app.login_screen.ids.notice.opacity == 1 and app.login_screen.ids.notice.height > 0
     # The next start opens the first screen too, with the same sentence; the next login clears it.
