@@ -203,10 +203,12 @@ class Inbox:
             return "its signature could not be checked"
 
     def sender_cancelled(self, push_id: str) -> None:
-        """A ``push_cancelled`` event: stop, delete the partial file, show it as cancelled."""
+        """A ``push_cancelled`` event: stop, delete the partial file, show it as cancelled. A push
+        this phone had declined is marked too: Download again is no longer offered for an app its
+        sender withdrew (the relay would refuse the re-opening and the package)."""
         with self.book.lock:
             rec = self.book.get(push_id)
-            if rec is None or rec.push_state not in CANCELLABLE_STATES:
+            if rec is None or (rec.push_state not in CANCELLABLE_STATES and rec.push_state is not S.DECLINED):
                 return
             rec.state, rec.prompt, rec.situation = str(S.CANCELLED), None, None
             rec.notice = "The sender withdrew this app"

@@ -263,6 +263,26 @@ def test_sender_cancel_stops_and_deletes_partial_without_reporting(rigs):
     assert rig.reported("p1") == ["delivered", "downloading"]
 
 
+def test_a_push_declined_here_then_withdrawn_by_its_sender_offers_no_download_again(rigs):
+    from mobile_receiver.cardview import DOWNLOAD_AGAIN, card_view
+
+    rig = rigs()
+    with PackageServer(BODY, delay=0.01) as srv:
+        rig.inbox.receive(push_message("p1", srv.url, BODY))
+        wait_until(lambda: rig.inbox.get("p1").bytes_done > 50_000)
+        rig.inbox.cancel("p1")
+        wait_until(lambda: not rig.inbox.is_active("p1"))
+        assert DOWNLOAD_AGAIN in card_view(rig.inbox.get("p1")).actions
+
+        rig.inbox.sender_cancelled("p1")  # the sender withdrew it meanwhile
+
+        rec = rig.inbox.get("p1")
+        assert rec.state == "cancelled" and rec.notice == "The sender withdrew this app"
+        assert DOWNLOAD_AGAIN not in card_view(rec).actions
+        rig.inbox.download_again("p1")  # a tap that was on its way does nothing
+        assert rig.state("p1") == "cancelled" and not rig.inbox.is_active("p1")
+
+
 def test_a_package_gone_from_its_server_fails_with_a_sentence_then_retry_installs(rigs):
     rig = rigs()
     with PackageServer(BODY, fail_status=404, fail_times=1) as srv:
