@@ -7,6 +7,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from flask import Flask, request
+from flask.json.provider import DefaultJSONProvider
 
 from relay_server import catalog
 from relay_server.api import api
@@ -40,12 +41,17 @@ def create_app(config: RelayConfig | None = None) -> Flask:
     config.packages_dir.mkdir(parents=True, exist_ok=True)
     app = Flask(__name__, static_folder=str(ASSETS), static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
-    app.json.sort_keys = False
+    if isinstance(app.json, DefaultJSONProvider):
+        app.json.sort_keys = False  # answers keep the order the code writes them in
 
     init_database(config.effective_database_url)
     hub = Hub()
     relay = Relay(
-        config=config, hub=hub, store=PackageStore(config.packages_dir), mirror=None, metrics=RelayMetrics(hub)
+        config=config,
+        hub=hub,
+        store=PackageStore(config.packages_dir),
+        mirror=None,  # type: ignore[arg-type]  # the mirror needs the relay: set just below
+        metrics=RelayMetrics(hub),
     )
     relay.store.clean_tmp()
     relay.limits = RateLimits(config)
@@ -84,7 +90,7 @@ def create_app(config: RelayConfig | None = None) -> Flask:
     app.register_blueprint(ops)  # /healthz, /metrics, /api/v1/openapi.json (and their old addresses)
 
     @app.before_request
-    def _open_db():
+    def _open_db() -> None:
         # No route takes a NUL character anywhere (and PostgreSQL cannot store one).
         if "\x00" in request.path:
             raise bad_request("the URL path must not contain NUL characters")
@@ -94,7 +100,7 @@ def create_app(config: RelayConfig | None = None) -> Flask:
         database.connect(reuse_if_open=True)
 
     @app.teardown_request
-    def _close_db(exc):
+    def _close_db(exc: BaseException | None) -> None:
         if not database.is_closed():
             database.close()
 

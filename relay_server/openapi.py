@@ -9,6 +9,8 @@ checks that every route is described and every described path exists, and schema
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 from shared import __version__
@@ -16,11 +18,11 @@ from shared.messages import SCHEMA_SHAPES
 from shared.protocol import DEVICE_REPORTED_STATES, FORMAT_MIME_TYPES, Platform
 
 
-def _ref(name: str) -> dict:
+def _ref(name: str) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _json(schema: dict, description: str = "OK") -> dict:
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
@@ -34,12 +36,17 @@ _NINT = {"type": ["integer", "null"], "minimum": 0}
 
 
 def _op(
-    summary: str, responses: dict, *, body: dict | None = None, params: list | None = None, auth: bool = True
-) -> dict:
+    summary: str,
+    responses: dict[str, Any],
+    *,
+    body: dict[str, Any] | None = None,
+    params: list[dict[str, Any]] | None = None,
+    auth: bool = True,
+) -> dict[str, Any]:
     # Any route can answer 400 (bad input anywhere, even in the URL); the shared 401 belongs to
     # authenticated routes, while a route's own responses (login's 401) always stay.
     errors = {"400": _ERRORS["400"], **({"401": _ERRORS["401"]} if auth else {})}
-    op = {"summary": summary, "responses": {**errors, **responses}}
+    op: dict[str, Any] = {"summary": summary, "responses": {**errors, **responses}}
     if not auth:
         op["security"] = []
     if body is not None:
@@ -49,19 +56,19 @@ def _op(
     return op
 
 
-def _path_param(name: str) -> dict:
+def _path_param(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
 
 
-def _query(name: str, schema: dict, required: bool = False, explode: bool = True) -> dict:
+def _query(name: str, schema: dict[str, Any], required: bool = False, explode: bool = True) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": required, "schema": schema, "explode": explode}
 
 
-def _upload_op() -> dict:
+def _upload_op() -> dict[str, Any]:
     """``PUT /packages/{sha256}``: the body is the package file itself, streamed."""
     error = {"description": "", "content": {"application/json": {"schema": _ref("Error")}}}
 
-    def refused(text: str) -> dict:
+    def refused(text: str) -> dict[str, Any]:
         return {**error, "description": text}
 
     uploaded = {
@@ -90,13 +97,13 @@ def _upload_op() -> dict:
     return op
 
 
-def _message_schemas() -> dict:
+def _message_schemas() -> dict[str, Any]:
     """JSON Schemas of the typed messages (``shared.messages``), named as their classes."""
     _, components = msgspec.json.schema_components(SCHEMA_SHAPES, ref_template="#/components/schemas/{name}")
     return components
 
 
-def openapi_document() -> dict:
+def openapi_document() -> dict[str, Any]:
     """The whole document."""
     schemas = {
         **_message_schemas(),

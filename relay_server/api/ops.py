@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Blueprint, Response, jsonify, redirect, request
+from werkzeug.wrappers import Response as BaseResponse
 
 from relay_server.context import current_relay
 from relay_server.db import is_postgres
@@ -32,7 +33,9 @@ ops = Blueprint("ops", __name__)
 
 @ops.get(HEALTH_PATH)
 def healthz() -> Response:
-    report = current_relay().storage.check()
+    storage = current_relay().storage
+    assert storage is not None  # create_app sets it before the first request
+    report = storage.check()
     kind = "postgresql" if is_postgres() else "sqlite"
     if not report.ok:
         status = 507 if report.disk_full else 503
@@ -56,8 +59,8 @@ def openapi() -> Response:
     return jsonify(openapi_document())
 
 
-def _moved_to(new_path: str) -> Callable[[], Response]:
-    def moved() -> Response:
+def _moved_to(new_path: str) -> Callable[[], BaseResponse]:
+    def moved() -> BaseResponse:
         # Relative to the relay's own root, so it stays right behind a proxy under a sub-path.
         target = request.script_root + new_path
         if request.query_string:
