@@ -18,13 +18,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QUrl, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QUrl, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
 
 from desktop_sender.account import sign_in
 from desktop_sender.add_phone import AddPhoneDialog
 from desktop_sender.downloads import DownloadInterceptor
+from desktop_sender.i18n import ensure_translators
 from desktop_sender.icons import IconCache
 from desktop_sender.install_info import (
     PackageLink,
@@ -102,6 +103,7 @@ class SenderApp(QObject):
 
     def __init__(self, profile: SenderProfile, options: SenderOptions, parent: QObject | None = None):
         super().__init__(parent)
+        ensure_translators(QCoreApplication.instance())  # English plurals when no --lang set one up
         self.profile = profile
         self.options = options
         settings = profile.settings

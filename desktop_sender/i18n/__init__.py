@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 SOURCE_LANGUAGE = "en"
+_LANGUAGE_PROPERTY = "appbeamLanguage"  # on the QApplication: the language its translators speak
 LANGUAGES = ("en", "zh_CN")
 
 
@@ -131,4 +132,17 @@ def install_translators(app, lang: str) -> list:
             translators.append(qtbase)
     for translator in translators:
         app.installTranslator(translator)
+    app.setProperty(_LANGUAGE_PROPERTY, lang)
     return translators
+
+
+def ensure_translators(app) -> None:
+    """A window made without ``appbeam sender`` (tests, scripts) speaks English with its
+    plural forms ("5 minutes", not "5 minute(s)"); once a language is set, nothing changes."""
+    if app is not None and not app.property(_LANGUAGE_PROPERTY):
+        install_translators(app, SOURCE_LANGUAGE)
+
+
+def forget_language(app) -> None:
+    """After ``removeTranslator``: the next window sets its language up again (tests)."""
+    app.setProperty(_LANGUAGE_PROPERTY, None)

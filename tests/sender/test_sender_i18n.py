@@ -14,7 +14,7 @@ from PySide6.QtCore import QCoreApplication, QLocale
 from PySide6.QtGui import QFontDatabase
 
 from desktop_sender import cli
-from desktop_sender.i18n import choose_language
+from desktop_sender.i18n import choose_language, forget_language
 from tests.sender.sender_helpers import WAIT_MS, SenderHarness
 from tests.sender.test_sender_store import catalog_app, download_selector
 
@@ -36,6 +36,7 @@ def speaking(qapp):
     yield start
     for translator in installed:
         qapp.removeTranslator(translator)
+    forget_language(qapp)
     QLocale.setDefault(before)
 
 
