@@ -130,3 +130,18 @@ def test_the_default_locale_keeps_the_sender_in_english(speaking, started, relay
 )
 def test_choose_language(requested, system, expected):
     assert choose_language(requested, system) == expected
+
+
+def test_the_catalog_check_names_an_untranslated_entry(tmp_path):
+    from desktop_sender.i18n import ts_file
+    from desktop_sender.i18n.catalogs import problems
+
+    assert problems(ts_file("zh_CN")) == [] and problems(ts_file("en")) == []
+    text = ts_file("zh_CN").read_text(encoding="utf-8")
+    marked = text.replace(
+        "<translation>在我的设备上立即安装</translation>", '<translation type="unfinished"></translation>'
+    )
+    assert marked != text
+    broken = tmp_path / "appbeam_zh_CN.ts"
+    broken.write_text(marked, encoding="utf-8")
+    assert problems(broken) == ["appbeam_zh_CN.ts: DevicePicker: 'Install now on my device' is unfinished"]
