@@ -14,6 +14,10 @@ from typing import BinaryIO
 CHUNK = 1024 * 1024
 
 
+def _call(func: Callable[[], None]) -> None:
+    func()
+
+
 class HashMismatch(Exception):
     """The bytes written do not have the SHA-256 they were supposed to have."""
 
@@ -63,12 +67,17 @@ class PackageStore:
         expected_sha256: str | None = None,
         max_bytes: int | None = None,
         check: Callable[[Path], None] | None = None,
+        blocking: Callable[[Callable[[], None]], None] = _call,
+        place: Callable[[Callable[[], None]], None] = _call,
     ) -> Iterator[PackageWriter]:
         """Write a package through the yielded writer; on success it is moved into place.
 
         ``check(path)`` looks at the complete, hash-checked file before it goes into the store
         (an upload: is it the package it claims to be?) and raises to refuse it. Any exception
-        (including :class:`HashMismatch`) removes the temporary file.
+        (including :class:`HashMismatch`) removes the temporary file. The fsync and the check
+        run through ``blocking`` (the relay: off gevent's loop, relay_server/off_loop.py); the
+        move into place through ``place`` (the upload route: under its lock for this hash,
+        with the package's row recorded in the same turn).
         """
         fd, tmp_name = tempfile.mkstemp(dir=self.tmp, suffix=".part")
         tmp = Path(tmp_name)
@@ -77,12 +86,12 @@ class PackageStore:
                 writer = PackageWriter(fileobj, max_bytes)
                 yield writer
                 fileobj.flush()
-                os.fsync(fileobj.fileno())
+                blocking(lambda: os.fsync(fileobj.fileno()))
             if expected_sha256 and writer.sha256 != expected_sha256:
                 raise HashMismatch(f"expected SHA-256 {expected_sha256}, got {writer.sha256}")
             if check is not None:
-                check(tmp)
-            self._move_into_place(tmp, writer.sha256)
+                blocking(lambda: check(tmp))
+            place(lambda: self._move_into_place(tmp, writer.sha256))
         finally:
             tmp.unlink(missing_ok=True)
 
