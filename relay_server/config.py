@@ -73,6 +73,11 @@ class RelayConfig:
     upload_min_rate: int = 16 * 1024
     #: Seconds over which an upload's speed is averaged for ``upload_min_rate``.
     upload_rate_window: float = 30.0
+    #: Uploads one account may have in progress at once, and all accounts together in one relay
+    #: process (each holds a socket, a file and its reserved share of the quota; per process
+    #: with ``--processes``). More are refused before their bodies are read (429, 503).
+    upload_per_account: int = 2
+    upload_concurrency: int = 32
     #: Seconds a package copy no push uses any more is kept before it is deleted.
     package_grace: int = 3600
     #: Largest JSON request body, in bytes.

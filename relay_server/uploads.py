@@ -105,6 +105,12 @@ def record(account_id: int, sha256: str, size: int, content_type: str, quota: in
     return not before
 
 
+def disown(account_id: int, sha256: str) -> None:
+    """The upload's file could not be put in place after its row was written: the account does
+    not own it (and its quota does not count it)."""
+    PackageUpload.delete().where((PackageUpload.account == account_id) & (PackageUpload.package == sha256)).execute()
+
+
 def forget(sha256: str) -> None:
     """Housekeeping deleted the package: nobody owns an upload of it any more."""
     PackageUpload.delete().where(PackageUpload.package == sha256).execute()

@@ -11,16 +11,22 @@ sentence from shared/package_check.py), a body that ends early (400) or is too s
 full disk (507, relay_server/storage_health.py) all remove the temporary file.
 
 No database connection is held while the bytes arrive: the checks before (who, how big, the
-quota) and the record after each take one briefly.
+quota) and the record after each take one briefly. The quota counts the bytes the account's
+uploads in progress announced too, and an account (and the process) has a few uploads at once
+at most (relay_server/upload_slots.py): more are refused before their bodies are read. The
+file's check and fsync run off gevent's loop (relay_server/off_loop.py). The upload's row is
+written before its file is renamed into place: a refused or failed record leaves no file in
+the store, and never deletes one another upload of the same bytes put there.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from relay_server import uploads as owned
@@ -28,10 +34,11 @@ from relay_server.auth import device_required
 from relay_server.context import current_relay
 from relay_server.db import database
 from relay_server.errors import ApiError, bad_request
-from relay_server.models import Package
+from relay_server.off_loop import run_off_loop
 from relay_server.package_store import HashMismatch, PackageStore, TooLarge
 from relay_server.request_deadlines import UploadTooSlow
 from relay_server.storage_health import storage_problem
+from relay_server.upload_slots import AccountBusy, RelayBusy, UploadSlots
 from shared.formatting import human_size as size_words
 from shared.package_check import NotAPackage, inspect_package
 from shared.protocol import API_PREFIX, FORMAT_MIME_TYPES, format_from_mime
@@ -43,6 +50,7 @@ uploads.record_once(lambda _state: owned.create_table())
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _READ = 256 * 1024
+_BUSY_RETRY_AFTER = 30  # seconds
 
 
 @uploads.put("/packages/<sha256>")
@@ -66,28 +74,29 @@ def upload_package(sha256: str) -> ResponseReturnValue:
         )
     account_id = g.account.id
     already = owned.owns(account_id, sha256) and relay.store.has(sha256)
-    if not already and length > owned.quota_left(account_id, config.upload_quota_bytes):
-        raise _over_quota(account_id, length)
-
-    database.close()  # the bytes may take minutes: the connection goes back to the pool meanwhile
     try:
-        _receive(relay.store, sha256, fmt, length)
-    finally:
-        database.connect(reuse_if_open=True)
-    try:
-        new = owned.record(
-            account_id,
-            sha256,
-            length,
-            FORMAT_MIME_TYPES.get(fmt, "application/octet-stream"),
-            config.upload_quota_bytes,
-        )
-    except owned.OverQuota:
-        # Another upload of this account was recorded while these bytes arrived. The file goes
-        # again unless someone else's row keeps it.
-        if not Package.select().where(Package.sha256 == sha256).exists():
-            relay.store.path_for(sha256).unlink(missing_ok=True)
-        raise _over_quota(account_id, length) from None
+        slots = _slots()
+        with slots.hold(account_id, 0 if already else length):
+            # What the account keeps, plus what its uploads in progress (this one included) announced.
+            on_the_way = slots.reserved_bytes(account_id)
+            if not already and owned.stored_bytes(account_id) + on_the_way > config.upload_quota_bytes:
+                raise _over_quota(account_id, length, on_the_way - length)
+            new = _receive_and_record(relay.store, account_id, sha256, fmt, length)
+    except AccountBusy:
+        raise ApiError(
+            429,
+            "too_many_uploads",
+            f"your account is already uploading {config.upload_per_account} packages; send this one "
+            "once one of them has finished",
+            {"Retry-After": str(_BUSY_RETRY_AFTER)},
+        ) from None
+    except RelayBusy:
+        raise ApiError(
+            503,
+            "relay_busy",
+            "the relay is receiving as many uploads as it can at the moment; try again in a minute",
+            {"Retry-After": str(_BUSY_RETRY_AFTER)},
+        ) from None
     log.info(
         "device %s uploaded package %s (%d bytes, %s)%s",
         g.device.id,
@@ -100,13 +109,14 @@ def upload_package(sha256: str) -> ResponseReturnValue:
     return jsonify(body), 201 if new else 200
 
 
-def _over_quota(account_id: int, length: int) -> ApiError:
+def _over_quota(account_id: int, length: int, uploading: int = 0) -> ApiError:
     quota = current_relay().config.upload_quota_bytes
     used = owned.stored_bytes(account_id)
+    also = f" (and is uploading {size_words(uploading)} more)" if uploading else ""
     return ApiError(
         507,
         "quota_exceeded",
-        f"your account keeps {size_words(used)} of uploaded packages on the relay and may keep "
+        f"your account keeps {size_words(used)} of uploaded packages on the relay{also} and may keep "
         f"{size_words(quota)}; this one ({size_words(length)}) does not fit. Uploads are deleted once "
         "their pushes are done: try again after the phones installed them",
     )
@@ -122,11 +132,44 @@ def _claimed_format() -> str:
     return fmt
 
 
-def _receive(store: PackageStore, sha256: str, fmt: str, length: int) -> None:
-    """Stream the body into the store, checked; an ApiError (with the file gone) if it is refused."""
+def _receive_and_record(store: PackageStore, account_id: int, sha256: str, fmt: str, length: int) -> bool:
+    """Stream the body into the store, checked, and record it as this account's; True if the
+    account did not own it before. An ApiError (with the temporary file gone) if it is refused.
+
+    The row is written before the file is renamed into place (``place``): an upload refused
+    by the quota, or one whose row cannot be written (database busy, no pooled connection),
+    never had its file in the store, so nothing is left without a row and nothing is unlinked
+    that another account's upload, or the mirror, has just put there under the same hash."""
     body = request.environ["wsgi.input"]
+    recorded: list[bool] = []
+
+    def place(move: Callable[[], None]) -> None:
+        database.connect(reuse_if_open=True)
+        recorded.append(
+            owned.record(
+                account_id,
+                sha256,
+                length,
+                FORMAT_MIME_TYPES.get(fmt, "application/octet-stream"),
+                current_relay().config.upload_quota_bytes,
+            )
+        )
+        try:
+            move()
+        except OSError:
+            if recorded[-1]:  # not this account's after all (the row of the package itself stays)
+                owned.disown(account_id, sha256)
+            raise
+
+    database.close()  # the bytes may take minutes: the connection goes back to the pool meanwhile
     try:
-        with store.writer(expected_sha256=sha256, max_bytes=length, check=lambda path: _check(path, fmt)) as writer:
+        with store.writer(
+            expected_sha256=sha256,
+            max_bytes=length,
+            check=lambda path: _check(path, fmt),
+            blocking=run_off_loop,
+            place=place,
+        ) as writer:
             while writer.size < length:
                 chunk = body.read(min(_READ, length - writer.size))
                 if not chunk:
@@ -134,6 +177,10 @@ def _receive(store: PackageStore, sha256: str, fmt: str, length: int) -> None:
                 writer.write(chunk)
             if writer.size < length:
                 raise EOFError(f"{writer.size} of {length} bytes arrived")
+    except owned.OverQuota:
+        # Another upload of this account was recorded while these bytes arrived (one in another
+        # relay process: the reservations are per process).
+        raise _over_quota(account_id, length) from None
     except HashMismatch:
         raise ApiError(
             422,
@@ -153,6 +200,19 @@ def _receive(store: PackageStore, sha256: str, fmt: str, length: int) -> None:
         raise ApiError(
             400, "incomplete_upload", "the upload ended before the whole file arrived; nothing was kept. Send it again"
         ) from None
+    finally:
+        database.connect(reuse_if_open=True)
+    return recorded[0]
+
+
+def _slots() -> UploadSlots:
+    """This process's uploads in progress (relay_server/upload_slots.py)."""
+    extensions = current_app.extensions
+    if "appbeam_upload_slots" not in extensions:
+        config = current_relay().config
+        extensions["appbeam_upload_slots"] = UploadSlots(config.upload_per_account, config.upload_concurrency)
+    slots: UploadSlots = extensions["appbeam_upload_slots"]
+    return slots
 
 
 def _check(path: Path, fmt: str) -> None:

@@ -5,6 +5,7 @@ whether the relay keeps it; a restarted relay process leaves its siblings' uploa
 
 from __future__ import annotations
 
+import hashlib
 import threading
 
 import pytest
@@ -52,3 +53,48 @@ def test_an_apk_made_of_300000_entries_is_refused_while_streams_keep_going(relay
     assert list((relay.data_dir / "packages" / "tmp").glob("*")) == []
     # The relay is itself afterwards: an ordinary upload goes through.
     assert relay.laptop.upload_package(notes_apk(tmp_path))["uploaded"] is True
+
+
+def _in_process_upload(app, api, client, tmp_path, monkeypatch, failure: Exception):
+    """Anna's laptop uploads a package while recording it fails with ``failure``."""
+    from relay_server import uploads
+
+    def fail(*_args, **_kwargs):
+        raise failure
+
+    monkeypatch.setattr(uploads, "record", fail)
+    laptop = api.login(api.account("anna"), "anna-laptop", platform="linux")
+    body = notes_apk(tmp_path).read_bytes()
+    sha = hashlib.sha256(body).hexdigest()
+    return sha, body, client.put(f"/api/v1/packages/{sha}?format=apk", data=body, headers=laptop)
+
+
+def test_an_upload_whose_row_cannot_be_written_leaves_no_file(app, api, client, tmp_path, monkeypatch):
+    """Database busy (or no pooled connection) while recording: the store keeps no file that no
+    row knows of (housekeeping would never delete it)."""
+    import peewee
+
+    store = app.extensions["appbeam_relay"].store
+    sha, _body, resp = _in_process_upload(
+        app, api, client, tmp_path, monkeypatch, peewee.OperationalError("database is locked")
+    )
+    assert resp.status_code >= 500, resp.get_json()
+    assert not store.has(sha)
+    assert list(store.tmp.glob("*")) == []
+
+
+def test_an_upload_over_the_quota_leaves_someone_elses_copy_of_the_same_file(app, api, client, tmp_path, monkeypatch):
+    """Another account's upload of the same bytes has just put the file in place and not yet
+    written its row: Anna's upload, refused by the quota when recorded, must not delete it."""
+    from relay_server import uploads
+
+    store = app.extensions["appbeam_relay"].store
+    body = notes_apk(tmp_path).read_bytes()
+    sha = hashlib.sha256(body).hexdigest()
+    theirs = store.path_for(sha)
+    theirs.parent.mkdir(parents=True, exist_ok=True)
+    theirs.write_bytes(body)
+    _sha, _body, resp = _in_process_upload(app, api, client, tmp_path, monkeypatch, uploads.OverQuota())
+    assert resp.status_code == 507 and resp.get_json()["error"]["code"] == "quota_exceeded"
+    assert theirs.read_bytes() == body
+    assert list(store.tmp.glob("*")) == []

@@ -49,6 +49,15 @@ def relay(request, tmp_path):
         yield process
 
 
+@pytest.fixture(params=["lean", "pywsgi"])
+def roomy_relay(request, tmp_path):
+    """As ``relay``, with room for 40 uploads of one account at once (``upload_per_account``)."""
+    env = {**ENV, "APPBEAM_UPLOAD_PER_ACCOUNT": "64", "APPBEAM_UPLOAD_CONCURRENCY": "64"}
+    with RelayProcess(tmp_path / "relay", env=env, extra_args=["--http-server", request.param]) as process:
+        process.laptop, process.phone = anna_with_laptop_and_phone(process.url)
+        yield process
+
+
 def leftovers(relay) -> list[Path]:
     """Half-written files in the package store's folder."""
     return list((relay.data_dir / "packages" / "tmp").glob("*"))
@@ -136,35 +145,41 @@ def test_the_accounts_quota_is_kept_and_says_how_much_is_used(relay, tmp_path):
     assert sam.upload_package(notes_apk(tmp_path, "3.1", size=3_000_000))["uploaded"] is True
 
 
-def test_two_uploads_at_once_cannot_pass_the_quota_together(relay, tmp_path):
-    """Both pass the check made before their bytes arrive (each alone fits); the one recorded
-    second is refused, and its file is not kept."""
-    bodies = [notes_apk(tmp_path, version, size=3_000_000).read_bytes() for version in ("3.0", "3.1")]
-    shas = [hashlib.sha256(body).hexdigest() for body in bodies]
-    socks = []
+def test_uploads_at_once_cannot_pass_the_quota_or_take_every_slot(relay, tmp_path):
+    """Uploads in progress hold their announced bytes: one that would take the account past its
+    quota together with them, or one past the account's two at once, is refused before a byte
+    of its body is read; another account uploads meanwhile, and the first two complete."""
+    bodies = {
+        "big": notes_apk(tmp_path, "3.0", size=3_000_000).read_bytes(),
+        "small": notes_apk(tmp_path, "3.1", size=1_000_000).read_bytes(),
+    }
+    socks, refused = {}, []
     try:
-        for sha, body in zip(shas, bodies, strict=True):
-            sock = socket.create_connection(("127.0.0.1", relay.port), timeout=60)
-            sock.sendall(
-                f"PUT /api/v1/packages/{sha}?format=apk HTTP/1.1\r\nHost: relay\r\n"
-                f"Authorization: Bearer {relay.laptop.token}\r\nContent-Length: {len(body)}\r\n"
-                f"Connection: close\r\n\r\n".encode()
-                + body[:100_000]
-            )
-            socks.append(sock)
-        wait_for(lambda: len(leftovers(relay)) == 2, 30, "both uploads past the quota check, writing")
-        for sock, body in zip(socks, bodies, strict=True):
-            sock.sendall(body[100_000:])
-        answers = [_answer(sock) for sock in socks]
-    finally:
-        for sock in socks:
-            sock.close()
+        socks["big"] = _start_upload(relay, bodies["big"])
+        wait_for(lambda: len(leftovers(relay)) == 1, 30, "the first upload writing")
+        refused.append(_start_upload(relay, bodies["big"][:-1] + b"x", send=0))  # 3 MB more: 6 of 5 MB
+        answer = _answer(refused[-1])
+        assert answer.startswith(b"HTTP/1.1 507") and b'"quota_exceeded"' in answer, answer[:200]
+        assert b"and is uploading 3.0 MB more" in answer
+        socks["small"] = _start_upload(relay, bodies["small"])  # 4 of 5 MB: fits
+        wait_for(lambda: len(leftovers(relay)) == 2, 30, "the second upload writing")
+        refused.append(_start_upload(relay, notes_apk(tmp_path, "3.2", size=50_000).read_bytes(), send=0))
+        answer = _answer(refused[-1])
+        assert answer.startswith(b"HTTP/1.1 429") and b'"too_many_uploads"' in answer, answer[:200]
 
-    statuses = sorted(answer.split(b" ", 2)[1] for answer in answers)
-    assert statuses == [b"201", b"507"], [a[:60] for a in answers]
-    refused = shas[[a.split(b" ", 2)[1] for a in answers].index(b"507")]
-    assert b'"quota_exceeded"' in answers[shas.index(refused)]
-    assert not stored(relay, refused).exists()
+        sam = RelayClient(relay.url)
+        sam.create_account("sam", "correct horse")
+        sam.login("sam", "correct horse", DeviceInfo("sam-laptop", "Laptop", "ThinkPad", "linux"))
+        assert sam.upload_package(notes_apk(tmp_path, "3.3", size=3_000_000))["uploaded"] is True
+
+        for name, sock in socks.items():
+            sock.sendall(bodies[name][100_000:])
+        answers = [_answer(sock) for sock in socks.values()]
+    finally:
+        for sock in [*socks.values(), *refused]:
+            sock.close()
+    assert all(a.startswith(b"HTTP/1.1 201") for a in answers), [a[:60] for a in answers]
+    assert all(stored(relay, hashlib.sha256(body).hexdigest()).exists() for body in bodies.values())
     assert leftovers(relay) == []
 
 
@@ -188,7 +203,8 @@ def test_someone_elses_upload_cannot_be_pushed_or_read_by_naming_its_hash(relay,
     assert sam.push(app, "notify", ["sam-phone"])[0]["state"] in ("sent", "queued")
 
 
-def test_a_slow_uploader_does_not_stall_anyone_and_is_told_so(relay, tmp_path):
+def test_a_slow_uploader_does_not_stall_anyone_and_is_told_so(roomy_relay, tmp_path):
+    relay = roomy_relay
     slow = []
     for i in range(40):  # more than the relay's 32 pooled database connections
         sha = hashlib.sha256(b"slow %d" % i).hexdigest()
@@ -290,6 +306,19 @@ def _put(relay, sha: str, body: bytes) -> requests.Response:
         headers=relay.laptop._headers(),
         timeout=60,
     )
+
+
+def _start_upload(relay, body: bytes, send: int = 100_000) -> socket.socket:
+    """Anna's laptop announces an upload of ``body`` and sends its first ``send`` bytes."""
+    sha = hashlib.sha256(body).hexdigest()
+    sock = socket.create_connection(("127.0.0.1", relay.port), timeout=60)
+    sock.sendall(
+        f"PUT /api/v1/packages/{sha}?format=apk HTTP/1.1\r\nHost: relay\r\n"
+        f"Authorization: Bearer {relay.laptop.token}\r\nContent-Length: {len(body)}\r\n"
+        f"Connection: close\r\n\r\n".encode()
+        + body[:send]
+    )
+    return sock
 
 
 def _answer(sock: socket.socket) -> bytes:
