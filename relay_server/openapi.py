@@ -465,12 +465,12 @@ def openapi_document() -> dict[str, Any]:
         },
         "/api/v1/packages/{sha256}": {
             "get": _op(
-                "A package the relay keeps (Range supported): for devices pushed it, and (HEAD: already "
-                "here?) for the devices of the account that uploaded it",
+                "A package the relay keeps (Range supported): for devices pushed it by a push not "
+                "cancelled or expired, and (HEAD: already here?) for the devices of the account that "
+                "uploaded it; anyone else gets 404 unknown_package, as for a package the relay does not keep",
                 {
                     "200": {"description": "The package", "content": {"application/octet-stream": {}}},
                     "206": {"description": "Part of the package"},
-                    "403": {"$ref": "#/components/responses/Forbidden"},
                     "404": {"$ref": "#/components/responses/NotFound"},
                     "416": {"description": "Range not satisfiable"},
                 },

@@ -46,14 +46,14 @@ OPERATIONS = {
     "package": lambda c, s, h: c.get(f"/api/v1/packages/{s['sha']}", headers=h),
 }
 
-#: actor -> (show, report, cancel, package)
+#: actor -> (show, report, cancel, package); a package not theirs is 404, as one the relay does not keep.
 MATRIX = {
-    "sender": (200, 403, 200, 403),
+    "sender": (200, 403, 200, 404),
     "target": (200, 200, 403, 200),
-    "own_other_device": (404, 404, 404, 403),
-    "accepted_friend": (404, 404, 404, 403),
-    "pending_friend": (404, 404, 404, 403),
-    "stranger": (404, 404, 404, 403),
+    "own_other_device": (404, 404, 404, 404),
+    "accepted_friend": (404, 404, 404, 404),
+    "pending_friend": (404, 404, 404, 404),
+    "stranger": (404, 404, 404, 404),
     "no_token": (401, 401, 401, 401),
     "revoked_token": (401, 401, 401, 401),
 }

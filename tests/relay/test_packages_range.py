@@ -82,11 +82,13 @@ def test_target_device_downloads_the_whole_package(client, setup, source):
 
 
 @pytest.mark.parametrize("who", ["tablet", "eve", "laptop"])
-def test_devices_without_a_push_using_the_package_get_403(client, setup, who):
+def test_devices_without_a_push_using_the_package_get_404(client, setup, who):
+    """The answer a package the relay does not keep gets: nobody learns that it exists."""
     resp = client.get(f"/api/v1/packages/{setup['sha']}", headers=setup[who])
+    unknown = client.get(f"/api/v1/packages/{'0' * 64}", headers=setup[who])
 
-    assert resp.status_code == 403
-    assert _error(resp)["code"] == "not_entitled"
+    assert resp.status_code == unknown.status_code == 404
+    assert _error(resp)["code"] == _error(unknown)["code"] == "unknown_package"
 
 
 def test_package_download_needs_a_token(client, setup):
@@ -237,7 +239,7 @@ def test_head_gives_headers_only(client, setup, source):
 
 def test_head_needs_the_same_entitlement(client, setup):
     assert _fetch(client, f"/api/v1/packages/{setup['sha']}", {}, method="HEAD")[0] == 401
-    assert _fetch(client, f"/api/v1/packages/{setup['sha']}", setup["eve"], method="HEAD")[0] == 403
+    assert _fetch(client, f"/api/v1/packages/{setup['sha']}", setup["eve"], method="HEAD")[0] == 404
 
 
 def test_if_none_match_with_the_etag_is_304(client, setup, source):

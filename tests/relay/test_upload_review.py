@@ -98,3 +98,70 @@ def test_an_upload_over_the_quota_leaves_someone_elses_copy_of_the_same_file(app
     assert resp.status_code == 507 and resp.get_json()["error"]["code"] == "quota_exceeded"
     assert theirs.read_bytes() == body
     assert list(store.tmp.glob("*")) == []
+
+
+@pytest.fixture
+def pushed_upload(app, api, client, tmp_path):
+    """Anna uploads a package from her laptop and pushes it to her phone and to Ben's."""
+    anna, ben = api.account("anna"), api.account("ben")
+    laptop = api.login(anna, "anna-laptop", platform="linux")
+    phone = api.login(anna, "anna-phone")
+    ben_phone = api.login(ben, "ben-phone")
+    api.befriend(anna, laptop, ben, ben_phone)
+    body = notes_apk(tmp_path).read_bytes()
+    sha = hashlib.sha256(body).hexdigest()
+    assert client.put(f"/api/v1/packages/{sha}?format=apk", data=body, headers=laptop).status_code == 201
+    app_info = {
+        "id": "org.example.notes",
+        "packages": [{"format": "apk", "url": f"/api/v1/packages/{sha}", "sha256": sha}],
+    }
+    resp = api.push(laptop, ["anna-phone", "ben-phone"], app=app_info, mode="notify")
+    assert resp.status_code == 201, resp.get_json()
+    pushes = {p["device_id"]: p["id"] for p in resp.get_json()["pushes"]}
+    return {
+        "sha": sha,
+        "body": body,
+        "laptop": laptop,
+        "phones": {"anna-phone": phone, "ben-phone": ben_phone},
+        "pushes": pushes,
+    }
+
+
+def _get(client, sha: str, headers: dict, method: str = "GET"):
+    with client.open(f"/api/v1/packages/{sha}", method=method, headers=headers) as resp:
+        return resp.status_code, resp.get_data(), resp.get_json(silent=True)
+
+
+@pytest.mark.parametrize("phone", ["anna-phone", "ben-phone"])
+@pytest.mark.parametrize("ended", ["cancelled", "expired"])
+def test_a_withdrawn_push_no_longer_unlocks_its_package(client, pushed_upload, phone, ended):
+    """The sender cancels (or the push expires): its phone cannot download the package any more,
+    even one of the uploading account; the laptop's "already here" check still says yes."""
+    from relay_server.db import database
+    from relay_server.models import Push
+
+    sha, headers, push_id = pushed_upload["sha"], pushed_upload["phones"][phone], pushed_upload["pushes"][phone]
+    assert _get(client, sha, headers)[:2] == (200, pushed_upload["body"])
+    if ended == "cancelled":
+        assert client.delete(f"/api/v1/pushes/{push_id}", headers=pushed_upload["laptop"]).status_code == 200
+    else:
+        with database.connection_context():
+            Push.update(state="expired").where(Push.id == push_id).execute()
+
+    status, _body, error = _get(client, sha, headers)
+    assert status == 404 and error["error"]["code"] == "unknown_package"
+    assert _get(client, sha, pushed_upload["laptop"], method="HEAD")[0] == 200
+
+
+def test_a_device_not_entitled_cannot_tell_whether_a_package_exists(api, client, pushed_upload):
+    """Eve knows the hash of Anna's private upload: the relay answers as if it had none."""
+    eve = api.login(api.account("eve"), "eve-phone")
+    for method in ("GET", "HEAD"):
+        private = _get(client, pushed_upload["sha"], eve, method)
+        unknown = _get(client, "0" * 64, eve, method)
+        assert private[0] == unknown[0] == 404
+        if method == "GET":
+            assert private[2]["error"]["code"] == unknown[2]["error"]["code"] == "unknown_package"
+            assert (
+                private[2]["error"]["message"].replace(pushed_upload["sha"], "0" * 64) == unknown[2]["error"]["message"]
+            )

@@ -196,7 +196,7 @@ def test_someone_elses_upload_cannot_be_pushed_or_read_by_naming_its_hash(relay,
     with pytest.raises(RelayError) as refused:
         sam.push(app, "notify", ["sam-phone"])
     assert refused.value.status == 403 and refused.value.code == "not_entitled"
-    assert requests.head(sam.url(f"/packages/{sha}"), headers=sam._headers(), timeout=30).status_code == 403
+    assert requests.head(sam.url(f"/packages/{sha}"), headers=sam._headers(), timeout=30).status_code == 404
 
     # Sending the bytes themselves makes them Sam's too (without sending them twice to disk).
     assert sam.upload_package(apk)["uploaded"] is True
