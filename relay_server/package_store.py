@@ -6,12 +6,15 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
 CHUNK = 1024 * 1024
+#: A temporary file untouched this long (seconds) is a crashed write's: ``clean_tmp`` removes it.
+LEFTOVER_AGE = 24 * 3600.0
 
 
 def _call(func: Callable[[], None]) -> None:
@@ -122,7 +125,15 @@ class PackageStore:
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, target)
 
-    def clean_tmp(self) -> None:
-        """Remove leftovers of writes interrupted by a crash."""
+    def clean_tmp(self, older_than: float = LEFTOVER_AGE) -> None:
+        """Remove leftovers of writes interrupted by a crash: ``.part`` files untouched for
+        ``older_than`` seconds. Newer ones may be a sibling process's upload in progress (with
+        ``--processes N`` a restarted process starts while the others are receiving); a write
+        in progress touches its file at least once per ``upload_rate_window``."""
+        cutoff = time.time() - older_than
         for leftover in self.tmp.glob("*.part"):
-            leftover.unlink(missing_ok=True)
+            try:
+                if leftover.stat().st_mtime < cutoff:
+                    leftover.unlink(missing_ok=True)
+            except FileNotFoundError:  # finished (or cleaned) meanwhile
+                continue

@@ -6,9 +6,12 @@ whether the relay keeps it; a restarted relay process leaves its siblings' uploa
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
+import time
 
 import pytest
+import requests
 
 from shared.relay_errors import RelayError
 from tests.helpers.relay_process import RelayProcess, anna_with_laptop_and_phone
@@ -165,3 +168,19 @@ def test_a_device_not_entitled_cannot_tell_whether_a_package_exists(api, client,
             assert (
                 private[2]["error"]["message"].replace(pushed_upload["sha"], "0" * 64) == unknown[2]["error"]["message"]
             )
+
+
+def test_a_restarted_relay_process_leaves_its_siblings_uploads_alone(tmp_path):
+    """With --processes N a crashed process restarts while the others receive uploads: their
+    temporary files stay; a crashed write's, untouched for a day, goes."""
+    store = tmp_path / "relay" / "packages" / "tmp"
+    store.mkdir(parents=True)
+    in_progress, crashed = store / "upload-in-progress.part", store / "crashed-yesterday.part"
+    in_progress.write_bytes(b"PK\x03\x04 half of a package")
+    crashed.write_bytes(b"PK\x03\x04 what a crash left")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(crashed, (two_days_ago, two_days_ago))
+    with RelayProcess(tmp_path / "relay", env=ENV) as relay:
+        assert requests.get(f"{relay.url}/healthz", timeout=30).status_code == 200
+        assert in_progress.read_bytes() == b"PK\x03\x04 half of a package"
+        assert not crashed.exists()
