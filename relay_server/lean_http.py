@@ -582,6 +582,7 @@ class _StreamedBody:
 
     def read(self, size: int = -1) -> bytes:
         message, connection = self._message, self._connection
+        self._rate.begin()  # the minimum rate counts from the application's first read
         if self._continue:
             self._continue = False
             if not message.complete:

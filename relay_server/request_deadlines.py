@@ -35,6 +35,7 @@ import io
 import json
 import re
 import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -79,14 +80,25 @@ class MinimumRate:
     """Judges a streamed body's speed: fewer than ``min_rate`` bytes/s averaged over ``window``
     seconds raises ``UploadTooSlow``. A client that sends nothing at all is judged when its
     window ends (``wait`` is how long the next read may block). With ``min_rate`` 0 each read
-    may wait ``idle`` seconds instead."""
+    may wait ``idle`` seconds instead.
 
-    def __init__(self, min_rate: int, window: float, idle: float):
+    The first window starts at the application's first read (``begin``), not when the request
+    arrived: the application may first wait for a pooled database connection (up to 30 s), and
+    a fast upload must not be judged slow for that wait."""
+
+    def __init__(self, min_rate: int, window: float, idle: float, clock: Callable[[], float] = time.monotonic):
         self.min_rate = min_rate
         self.window = window
         self.idle = idle
-        self._since = time.monotonic()
+        self._clock = clock
+        self._since: float | None = None
         self._bytes = 0
+
+    def begin(self) -> float:
+        """Start the first window now, unless it started already; when it started."""
+        if self._since is None:
+            self._since = self._clock()
+        return self._since
 
     @property
     def on(self) -> bool:
@@ -107,7 +119,7 @@ class MinimumRate:
     def wait(self) -> float:
         if not self.on:
             return self.idle
-        return max(0.01, self._since + self.window - time.monotonic())
+        return max(0.01, self.begin() + self.window - self._clock())
 
     def received(self, count: int) -> None:
         self._bytes += count
@@ -122,7 +134,7 @@ class MinimumRate:
     def judge(self) -> None:
         if not self.on:
             return
-        elapsed = time.monotonic() - self._since
+        elapsed = self._clock() - self.begin()
         if elapsed < self.window:
             return
         rate = self._bytes / elapsed
@@ -132,7 +144,7 @@ class MinimumRate:
                 f"relay needs at least {self.min_rate:,} bytes/s; send the package again "
                 "over a faster connection"
             )
-        self._since, self._bytes = time.monotonic(), 0
+        self._since, self._bytes = self._clock(), 0
 
 
 def _json_answer(status: str, code: str, message: str) -> bytes:
@@ -291,6 +303,7 @@ class _StreamedInput:
     def read(self, size: int = -1) -> bytes:
         if self.finished:
             return b""
+        self._rate.begin()
         piece = self._rate.piece
         size = piece if size is None or size < 0 else min(size, piece)
         rate = self._rate

@@ -13,6 +13,7 @@ import time
 import pytest
 import requests
 
+from relay_server.request_deadlines import MinimumRate, UploadTooSlow
 from shared.relay_errors import RelayError
 from tests.helpers.relay_process import RelayProcess, anna_with_laptop_and_phone
 from tests.helpers.streams import StreamReader
@@ -184,3 +185,44 @@ def test_a_restarted_relay_process_leaves_its_siblings_uploads_alone(tmp_path):
         assert requests.get(f"{relay.url}/healthz", timeout=30).status_code == 200
         assert in_progress.read_bytes() == b"PK\x03\x04 half of a package"
         assert not crashed.exists()
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_minimum_rate_counts_from_the_first_read_not_from_the_request():
+    """The upload route may wait up to 30 s for a pooled database connection before it reads the
+    body: an upload sending 1,200 bytes/s (the minimum is 1,000) is not judged slow for that wait."""
+    clock = _Clock()
+    rate = MinimumRate(1000, 2.0, 20.0, clock=clock)  # made with the request's environ
+    clock.now += 30  # the application waits for a connection
+    rate.begin()  # its first read
+    for _ in range(5):
+        clock.now += 1.0
+        rate.received(1200)  # no UploadTooSlow
+    with pytest.raises(UploadTooSlow):  # then nothing more: too slow, as before
+        clock.now += 4.0
+        rate.timed_out()
+
+
+def test_pywsgis_reader_starts_the_window_at_its_first_read():
+    from relay_server.request_deadlines import _StreamedInput
+
+    class Body:
+        chunked_input, content_length, position = False, 3000, 0
+
+        def read(self, size: int) -> bytes:
+            clock.now += 0.5
+            data = b"x" * min(size, self.content_length - self.position)
+            self.position += len(data)
+            return data
+
+    clock = _Clock()
+    reader = _StreamedInput(Body(), MinimumRate(1000, 1.0, 20.0, clock=clock))
+    clock.now += 30  # waiting for a pooled connection
+    assert sum(len(reader.read(1000)) for _ in range(3)) == 3000  # 2,000 bytes/s: fast enough
