@@ -18,11 +18,8 @@ from relay_server.auth import device_required
 from relay_server.context import current_relay
 from relay_server.errors import not_found
 from relay_server.models import Package, Push
+from relay_server.push_packages import WITHDRAWN
 from relay_server.serving import send_package
-from shared.protocol import PushState
-
-#: Pushes that no longer entitle their target to the package.
-_WITHDRAWN = (str(PushState.CANCELLED), str(PushState.EXPIRED))
 
 
 @api.get("/packages/<sha256>")
@@ -45,7 +42,7 @@ def _entitled(sha256: str) -> bool:
     Only a push whose package the relay itself fetched (or took from its catalog) unlocks the
     copy: a sender cannot name someone else's hash and have it served to their device."""
     mine = Push.select().where(
-        (Push.target_device == g.device.id) & (Push.package_sha256 == sha256) & Push.state.not_in(_WITHDRAWN)
+        (Push.target_device == g.device.id) & (Push.package_sha256 == sha256) & Push.state.not_in(WITHDRAWN)
     )
     return (
         mine.where(Push.package_url == f"/api/v1/packages/{sha256}").exists()

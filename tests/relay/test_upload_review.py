@@ -157,6 +157,23 @@ def test_a_withdrawn_push_no_longer_unlocks_its_package(client, pushed_upload, p
     assert _get(client, sha, pushed_upload["laptop"], method="HEAD")[0] == 200
 
 
+def test_a_cancelled_push_cannot_be_pushed_on_to_regain_its_package(api, client, pushed_upload):
+    """Ben's push was cancelled: his laptop cannot push the relay's copy to his phone instead."""
+    sha = pushed_upload["sha"]
+    push_id = pushed_upload["pushes"]["ben-phone"]
+    assert client.delete(f"/api/v1/pushes/{push_id}", headers=pushed_upload["laptop"]).status_code == 200
+    ben_laptop = api.login("ben", "ben-laptop", platform="linux")
+    app_info = {
+        "id": "org.example.notes",
+        "packages": [{"format": "apk", "url": f"/api/v1/packages/{sha}", "sha256": sha}],
+    }
+
+    resp = api.push(ben_laptop, ["ben-phone"], app=app_info, mode="notify")
+
+    assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "not_entitled"
+    assert _get(client, sha, pushed_upload["phones"]["ben-phone"])[0] == 404
+
+
 def test_a_device_not_entitled_cannot_tell_whether_a_package_exists(api, client, pushed_upload):
     """Eve knows the hash of Anna's private upload: the relay answers as if it had none."""
     eve = api.login(api.account("eve"), "eve-phone")
