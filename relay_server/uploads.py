@@ -6,9 +6,9 @@ and pushes the relay's copy. The copy lives in the content-addressed package sto
 mirror copy; this module keeps who uploaded it:
 
 - ``PackageUpload``: one row per (account, package). Only that account may push
-  ``/api/v1/packages/<sha256>`` because of an upload (``owns``), and its devices may read it
-  back (the sender's "already here" check). Knowing a hash is never enough: a device must send
-  the bytes once to own them.
+  ``/api/v1/packages/<sha256>`` because of an upload (``owns``), and its devices may ask whether
+  the relay has it (``HEAD``, the sender's "already here" check; they read it through a push).
+  Knowing a hash is never enough: a device must send the bytes once to own them.
 - ``quota_left``: the bytes an account may still upload, ``config.upload_quota_bytes`` minus
   what its uploads keep on the relay.
 - Housekeeping deletes an upload with its package (relay_server/janitor.py), once no

@@ -15,7 +15,8 @@ whose ``str()`` is a sentence a person can act on:
 
 What each format must be:
 
-- apk, ipa, pxl, xap (and msix): ZIP archives whose table of contents fits in the file, with the
+- apk, ipa, pxl, xap (and msix): ZIP archives whose table of contents fits in the file (and in
+  ``MAX_ZIP_ENTRIES`` and ``MAX_ZIP_DIRECTORY_BYTES``, measured before it is read), with the
   entry that makes them what they are: an APK has a compiled (binary XML) ``AndroidManifest.xml``,
   read with apkInspector for the application id, versionName and versionCode; an IPA has
   ``Payload/<name>.app/`` (its ``Info.plist`` gives id, name and version); a PXL has
