@@ -14,10 +14,12 @@ import pytest
 import requests
 
 from relay_server.request_deadlines import MinimumRate, UploadTooSlow
+from shared.relay_client import DeviceInfo, RelayClient
 from shared.relay_errors import RelayError
+from tests.helpers.polling import wait_for
 from tests.helpers.relay_process import RelayProcess, anna_with_laptop_and_phone
 from tests.helpers.streams import StreamReader
-from tests.relay.test_uploads import notes_apk
+from tests.relay.test_uploads import _answer, _start_upload, notes_apk
 from tests.shared.test_package_check_zip_limits import many_entries_apk
 
 ENV = {"APPBEAM_UPLOAD_MAX_BYTES": str(40_000_000), "APPBEAM_UPLOAD_QUOTA_BYTES": str(100_000_000)}
@@ -243,3 +245,32 @@ def test_pywsgis_reader_starts_the_window_at_its_first_read():
     reader = _StreamedInput(Body(), MinimumRate(1000, 1.0, 20.0, clock=clock))
     clock.now += 30  # waiting for a pooled connection
     assert sum(len(reader.read(1000)) for _ in range(3)) == 3000  # 2,000 bytes/s: fast enough
+
+
+def test_a_relay_process_takes_only_so_many_uploads_at_once_and_frees_their_slots(tmp_path):
+    """APPBEAM_UPLOAD_CONCURRENCY 1: while Anna's upload arrives, Sam's is refused (503, before
+    its body); once hers is done, or refused, the slot is free again."""
+    env = {**ENV, "APPBEAM_UPLOAD_CONCURRENCY": "1"}
+    with RelayProcess(tmp_path / "relay", env=env) as relay:
+        laptop, _phone = anna_with_laptop_and_phone(relay.url)
+        relay.laptop = laptop
+        sam = RelayClient(relay.url)
+        sam.create_account("sam", "correct horse")
+        sam.login("sam", "correct horse", DeviceInfo("sam-laptop", "Laptop", "ThinkPad", "linux"))
+        body = notes_apk(tmp_path, "3.0").read_bytes()
+        sock = _start_upload(relay, body, send=1000)
+        try:
+            wait_for(lambda: list((relay.data_dir / "packages" / "tmp").glob("*")), 30, "Anna's upload writing")
+            with pytest.raises(RelayError) as refused:
+                sam.upload_package(notes_apk(tmp_path, "3.1"))
+            assert refused.value.status == 503 and refused.value.code == "relay_busy"
+            assert "try again in a minute" in refused.value.message
+            sock.sendall(body[1000:])
+            assert _answer(sock).startswith(b"HTTP/1.1 201")
+        finally:
+            sock.close()
+        page = tmp_path / "page.apk"
+        page.write_bytes(b"<html><body>Sign in</body></html>" * 50)
+        with pytest.raises(RelayError):  # refused: its slot is given back too
+            laptop.upload_package(page)
+        assert sam.upload_package(notes_apk(tmp_path, "3.1"))["uploaded"] is True
