@@ -42,16 +42,22 @@ def human_eta(seconds: float | None) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min left"
 
 
+def parse_when(iso: str) -> datetime | None:
+    """An ISO 8601 time as the relay writes it (``Z`` or an offset; none means UTC), or None."""
+    try:
+        then = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return then if then.tzinfo is not None else then.replace(tzinfo=UTC)
+
+
 def human_when(iso: str | None, now: datetime | None = None) -> str:
     """An ISO 8601 time as ``just now``, ``5 min ago``, ``3 h ago`` or a date."""
     if not iso:
         return ""
-    try:
-        then = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except ValueError:
+    then = parse_when(iso)
+    if then is None:
         return iso
-    if then.tzinfo is None:
-        then = then.replace(tzinfo=UTC)
     now = now or datetime.now(UTC)
     ago = (now - then).total_seconds()
     if ago < 45:

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 
 from PySide6.QtCore import QCoreApplication, QDate, QLocale
 
+from shared.formatting import parse_when
+
 
 def local_number(value: float, decimals: int = 0) -> str:
     """``3.5`` -> ``3.5`` (``3,5`` where the locale writes a decimal comma)."""
@@ -43,12 +45,9 @@ def local_when(iso: str | None, now: datetime | None = None) -> str:
     """An ISO 8601 time as ``just now``, ``5 min ago``, ``3 h ago`` or a date."""
     if not iso:
         return ""
-    try:
-        then = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except ValueError:
+    then = parse_when(iso)
+    if then is None:
         return iso
-    if then.tzinfo is None:
-        then = then.replace(tzinfo=UTC)
     ago = ((now or datetime.now(UTC)) - then).total_seconds()
     if ago < 45:
         return QCoreApplication.translate("Formats", "just now")
