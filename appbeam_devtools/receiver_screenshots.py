@@ -15,6 +15,8 @@ a download waiting for the relay, one waiting for its server, a failure, long na
 sentence made the way the running app makes it (``shared.explain``, ``mobile_receiver.failures``).
 ``--size`` sets the window (default 420x860, a phone) and ``--scale`` Kivy's density (1.5 is a
 "1.5x" screen: everything 50% larger), to check that long text wraps and nothing is cut off.
+
+Long because each picture sets up its own scene (records, relay, dialogs) in plain steps.
 """
 
 from __future__ import annotations

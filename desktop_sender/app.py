@@ -5,6 +5,10 @@ opens the picker at once with what the link says; the page's JSON-LD is read and
 picker refreshed; the relay is asked for the devices that can take the app's formats; the
 user chooses devices and a send button; the relay's answer goes to the Pushes panel and a
 notice says where the app is going. Every relay call runs on a worker thread.
+
+It is long (over 700 lines) because it is the one place where the window's signals meet the
+relay worker: each flow (sign-in, picker, files, people, pairing, history) is a short section of
+slots. Splitting it into one controller per flow is next (issue 13).
 """
 
 from __future__ import annotations

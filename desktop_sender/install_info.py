@@ -5,6 +5,8 @@ MIME type, file name and size, and the page's ``application/ld+json`` objects) a
 :class:`~shared.protocol.InstallInfo` back [0053, 0059]. The store pages' contract is at the
 end of ``docs/api.md``: a schema.org ``SoftwareApplication`` whose ``downloadUrl`` or
 ``appbeam:packages`` contains the clicked URL describes the app.
+
+Just over 400 lines: the link, JSON-LD and local-file rules decide one thing together.
 """
 
 from __future__ import annotations

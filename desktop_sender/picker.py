@@ -6,6 +6,10 @@ the page scrolls [6, 0064]. It dims the page, shows the app (icon, name, version
 runtime) and one checkbox per device [7, 8, 0134], and offers the two send controls [2,
 0135]. It never talks to the relay itself: it shows what it is given and emits what the
 user chose.
+
+Long because the card, its device rows and their states (incompatible, installed, update,
+friend's, offline) are one widget tree laid out by hand; the rows could move to a module of
+their own.
 """
 
 from __future__ import annotations

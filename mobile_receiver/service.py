@@ -8,6 +8,9 @@ in N s, offline: in a sentence from ``shared.explain``) for the screens to show.
 stream tries again at once when the platform says the network changed, and downloads
 waiting for the relay try again the moment its stream is back. Kivy-free: the headless
 receiver and the tests run it without a window.
+
+Just over 400 lines: it wires the parts (profile, client, stream, reporter, inbox, platform)
+and owns the connection's life cycle, which reads best in one place.
 """
 
 from __future__ import annotations

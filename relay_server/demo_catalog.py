@@ -13,6 +13,8 @@ controller, ...; see ``shared/package_check.py``, which every one of them passes
 the real app's identity, of a realistic size, filled with deterministic pseudo-random bytes.
 They will not install on a real phone, which is fine: the receivers in this project simulate
 installation. :func:`build_package` makes one such package in memory, for tests.
+
+Long because it is data: twelve real apps' descriptions and one small writer per package format.
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ the fewest in progress goes next (round-robin among equals). A copy that average
 goes out with the original URL and a detail that says why; so does a copy that finds the
 disk full. If even that cannot be written (the database refuses it too), the push stays
 pending, and the janitor hands it back to the mirror on its next pass.
+
+Over 500 lines: the fair queue, the rate rule and the copy itself share the worker pool's state.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ their one definition, ``shared.messages`` (msgspec's JSON Schema); the paths and
 request/answer bodies are written here beside the routes. ``tests/relay/test_openapi.py``
 checks that every route is described and every described path exists, and schemathesis
 (``tests/fuzz``) that the relay answers as described.
+
+Long because the paths are listed one by one; it shrinks as the remaining bodies become typed
+messages (``shared.messages``) whose schemas are generated.
 """
 
 from __future__ import annotations

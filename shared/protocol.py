@@ -6,6 +6,9 @@ follow which, stream event names, the platform to package-format table of the pa
 The shapes built from those fields (install information, push messages, the API's
 answers) are in :mod:`shared.messages`. Parsing functions raise :class:`ProtocolError`
 naming the bad field, so every part rejects bad input with the same clear message.
+
+A little over 400 lines because it is the whole vocabulary in one place on purpose: states,
+transitions, formats and field rules are read together.
 """
 
 from __future__ import annotations
