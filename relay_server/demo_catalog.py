@@ -14,7 +14,7 @@ the real app's identity, of a realistic size, filled with deterministic pseudo-r
 They will not install on a real phone, which is fine: the receivers in this project simulate
 installation. :func:`build_package` makes one such package in memory, for tests.
 
-Long because it is data: twelve real apps' descriptions and one small writer per package format.
+Long because it is data: thirteen real apps' descriptions and one small writer per package format.
 """
 
 from __future__ import annotations
