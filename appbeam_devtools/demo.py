@@ -25,6 +25,9 @@ from pathlib import Path
 from appbeam_devtools.local_relay import free_port
 from shared.paths import data_dir
 
+#: The demo relay's port when it is free.
+DEMO_PORT = 8765
+
 log = logging.getLogger("appbeam.demo")
 
 PASSWORD = "appbeam-demo"
@@ -53,7 +56,7 @@ RECEIVERS = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", help="where the demo keeps everything (default: the user data dir)")
-    parser.add_argument("--port", type=int, default=0, help="relay port (default: a free one)")
+    parser.add_argument("--port", type=int, default=0, help=f"relay port (default: {DEMO_PORT} when free, else any)")
     parser.add_argument(
         "--headless",
         action="store_true",
@@ -110,7 +113,9 @@ class Demo:
         demo_scale: float = 1.0,
     ):
         self.root = root
-        self.port = port or free_port()
+        # The same address from one run to the next when it is free: the demo keeps its data, and
+        # the pushes it remembers point at the relay's address (their icons, their packages).
+        self.port = port or free_port(DEMO_PORT)
         self.headless = headless
         self.screenshots = screenshots or root / "screenshots"
         self.demo_scale = demo_scale

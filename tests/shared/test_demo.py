@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from appbeam_devtools.demo import has_screen
+from appbeam_devtools.local_relay import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -41,6 +42,8 @@ def test_headless_demo_installs_an_app_and_writes_every_screenshot(tmp_path):
             str(shots),
             "--demo-scale",
             "0.05",
+            "--port",
+            str(free_port()),  # not the demo's usual port: someone may be running the demo here
         ],
         cwd=REPO,
         env=env,
@@ -64,3 +67,15 @@ def test_headless_demo_installs_an_app_and_writes_every_screenshot(tmp_path):
     (app,) = installed.values()
     assert hashlib.sha256(Path(app["path"]).read_bytes()).hexdigest() == app["sha256"]
     assert "stopped unexpectedly" not in result.stdout
+
+
+def test_the_demo_keeps_its_port_from_one_run_to_the_next_when_it_is_free():
+    import socket
+
+    port = free_port()
+    assert free_port(port) == port
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        other = free_port(port)
+    assert other != port and other > 0
