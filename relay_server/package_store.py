@@ -13,8 +13,31 @@ from pathlib import Path
 from typing import BinaryIO
 
 CHUNK = 1024 * 1024
-#: A temporary file untouched this long (seconds) is a crashed write's: ``clean_tmp`` removes it.
+#: A temporary file untouched this long (seconds) is a crashed write's, whoever wrote it.
 LEFTOVER_AGE = 24 * 3600.0
+
+
+def _writer_prefix() -> str:
+    """Temporary files are named after the process writing them (``4242-….part``), so a process
+    starting next to live siblings (``--processes N``) removes only the leftovers of dead ones."""
+    return f"{os.getpid()}-"
+
+
+def _writer_alive(name: str) -> bool:
+    """True while the process a temporary file is named after still runs (unknown: assumed alive)."""
+    pid_text, dash, _ = name.partition("-")
+    if not dash or not pid_text.isdigit():
+        return True
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False  # this process is just starting: nothing it writes exists yet
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _call(func: Callable[[], None]) -> None:
@@ -82,7 +105,7 @@ class PackageStore:
         move into place through ``place`` (the upload route: under its lock for this hash,
         with the package's row recorded in the same turn).
         """
-        fd, tmp_name = tempfile.mkstemp(dir=self.tmp, suffix=".part")
+        fd, tmp_name = tempfile.mkstemp(dir=self.tmp, prefix=_writer_prefix(), suffix=".part")
         tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "wb") as fileobj:
@@ -106,7 +129,7 @@ class PackageStore:
                 digest.update(chunk)
         sha = digest.hexdigest()
         if not self.has(sha):
-            fd, tmp_name = tempfile.mkstemp(dir=self.tmp, suffix=".part")
+            fd, tmp_name = tempfile.mkstemp(dir=self.tmp, prefix=_writer_prefix(), suffix=".part")
             os.close(fd)
             tmp = Path(tmp_name)
             tmp.unlink()
@@ -126,14 +149,15 @@ class PackageStore:
         os.replace(tmp, target)
 
     def clean_tmp(self, older_than: float = LEFTOVER_AGE) -> None:
-        """Remove leftovers of writes interrupted by a crash: ``.part`` files untouched for
-        ``older_than`` seconds. Newer ones may be a sibling process's upload in progress (with
-        ``--processes N`` a restarted process starts while the others are receiving); a write
-        in progress touches its file at least once per ``upload_rate_window``."""
+        """Remove leftovers of writes interrupted by a crash (called at start-up): ``.part`` files
+        whose writing process is gone, and any untouched for ``older_than`` seconds. A live
+        sibling's upload in progress stays (with ``--processes N`` a restarted process starts
+        while the others are receiving); a write in progress touches its file at least once per
+        ``upload_rate_window``."""
         cutoff = time.time() - older_than
         for leftover in self.tmp.glob("*.part"):
             try:
-                if leftover.stat().st_mtime < cutoff:
+                if not _writer_alive(leftover.name) or leftover.stat().st_mtime < cutoff:
                     leftover.unlink(missing_ok=True)
             except FileNotFoundError:  # finished (or cleaned) meanwhile
                 continue

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -191,18 +193,24 @@ def test_a_device_not_entitled_cannot_tell_whether_a_package_exists(api, client,
 
 
 def test_a_restarted_relay_process_leaves_its_siblings_uploads_alone(tmp_path):
-    """With --processes N a crashed process restarts while the others receive uploads: their
-    temporary files stay; a crashed write's, untouched for a day, goes."""
+    """With --processes N a crashed process restarts while the others receive uploads: a live
+    sibling's temporary files stay; a dead process's go at once, and any untouched for a day."""
     store = tmp_path / "relay" / "packages" / "tmp"
     store.mkdir(parents=True)
-    in_progress, crashed = store / "upload-in-progress.part", store / "crashed-yesterday.part"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a process that has ended: the relay that was killed
+    in_progress = store / f"{os.getpid()}-upload-in-progress.part"  # this test plays the live sibling
+    killed = store / f"{dead.pid}-cut-short.part"
+    crashed = store / "crashed-yesterday.part"
     in_progress.write_bytes(b"PK\x03\x04 half of a package")
+    killed.write_bytes(b"PK\x03\x04 what a kill left")
     crashed.write_bytes(b"PK\x03\x04 what a crash left")
     two_days_ago = time.time() - 2 * 24 * 3600
     os.utime(crashed, (two_days_ago, two_days_ago))
     with RelayProcess(tmp_path / "relay", env=ENV) as relay:
         assert requests.get(f"{relay.url}/healthz", timeout=30).status_code == 200
         assert in_progress.read_bytes() == b"PK\x03\x04 half of a package"
+        assert not killed.exists()
         assert not crashed.exists()
 
 
