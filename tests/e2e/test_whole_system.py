@@ -193,6 +193,9 @@ def test_install_now_from_the_store_reaches_the_phone(sender, world):
     recorded = _record_panel_states(sender)
     (push,) = sender.send(sender.picker.install_button)
     _wait_label(sender, push["id"], "Installed")
+    # The label may turn Installed from a listing of the pushes before the stream's own
+    # push_update says so: wait for that event too.
+    sender.qtbot.waitUntil(lambda: "installed" in recorded.get(push["id"], []), timeout=WAIT_MS)
 
     states = recorded[push["id"]]
     assert _in_order(states, ["delivered", "downloading", "installed"]), states
@@ -318,6 +321,7 @@ def test_metered_network_pauses_and_wifi_resumes_a_big_download(sender, world):
     assert hashlib.sha256(Path(installed["path"]).read_bytes()).hexdigest() == world["big_sha256"]
     resumed = [r for r in slow.range_log if r.startswith("bytes=") and not r.startswith("bytes=0-")]
     assert resumed, f"the download did not resume with a Range request: {slow.range_log}"
+    sender.qtbot.waitUntil(lambda: "installed" in recorded.get(push["id"], []), timeout=WAIT_MS)
     states = recorded[push["id"]]
     assert _in_order(states, ["downloading", "waiting_for_wifi", "downloading", "installed"]), states
 
