@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from relay_server.db import database
 from relay_server.models import CatalogApp, CatalogPackage, Package
+from shared.api_messages import CatalogEntry, CatalogPackageRef
 from shared.messages import InstallInfo
 from shared.protocol import FORMAT_MIME_TYPES, PLATFORM_FORMATS, Platform, formats_for
 
@@ -105,24 +106,41 @@ def install_info(app_id: str) -> InstallInfo | None:
 
 
 def app_dict(app: CatalogApp) -> dict[str, Any]:
+    """An app as ``GET /apps`` shows it, as plain values (for the store's pages)."""
+    return entry(app).to_dict()
+
+
+def entry(app: CatalogApp) -> CatalogEntry:
     """An app as ``GET /apps`` shows it: install information plus store details."""
     packages = _packages(app)
-    data = _info(app, packages).to_dict()
-    for ref, pkg in zip(data["packages"], packages):
-        ref["runtime"] = pkg.runtime
-        ref["filename"] = pkg.filename
-        ref["mime_type"] = FORMAT_MIME_TYPES.get(pkg.format, "application/octet-stream")
-    data.update(
-        {
-            "description": app.description,
-            "developer": app.developer,
-            "license": app.license,
-            "homepage": app.homepage,
-            "category": app.category,
-            "store_url": f"/app/{app.app_id}",
-        }
+    info = _info(app, packages)
+    return CatalogEntry(
+        id=info.id,
+        name=info.name,
+        version=info.version,
+        version_code=info.version_code,
+        size=info.size,
+        icon_url=info.icon_url,
+        runtime=info.runtime,
+        description=app.description,
+        packages=tuple(
+            CatalogPackageRef(
+                ref.format,
+                ref.url,
+                ref.sha256,
+                ref.size,
+                runtime=pkg.runtime,
+                filename=pkg.filename,
+                mime_type=FORMAT_MIME_TYPES.get(pkg.format, "application/octet-stream"),
+            )
+            for ref, pkg in zip(info.packages, packages, strict=True)
+        ),
+        developer=app.developer,
+        license=app.license,
+        homepage=app.homepage,
+        category=app.category,
+        store_url=f"/app/{app.app_id}",
     )
-    return data
 
 
 def search(query: str | None = None) -> list[CatalogApp]:

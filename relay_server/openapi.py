@@ -1,13 +1,13 @@
 """The OpenAPI 3.1 description of the relay API (served at ``/api/v1/openapi.json``).
 
-The shapes of pushes, install information, signatures and stream events are generated from
-their one definition, ``shared.messages`` (msgspec's JSON Schema); the paths and the smaller
-request/answer bodies are written here beside the routes. ``tests/relay/test_openapi.py``
-checks that every route is described and every described path exists, and schemathesis
-(``tests/fuzz``) that the relay answers as described.
+Every request and answer body's schema is generated from its one definition, the typed
+messages of ``shared.messages`` (pushes, stream events) and ``shared.api_messages`` (the rest),
+by msgspec's JSON Schema; what is written here are the paths, their parameters and which
+shape each status answers with. ``tests/relay/test_openapi.py`` checks that every route is
+described and every described path exists, and schemathesis (``tests/fuzz``) that the relay
+answers as described.
 
-Long because the paths are listed one by one; it shrinks as the remaining bodies become typed
-messages (``shared.messages``) whose schemas are generated.
+Long because the paths are listed one by one, with a sentence each.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from typing import Any
 import msgspec
 
 from shared import __version__
+from shared.api_messages import API_SCHEMA_SHAPES
 from shared.messages import SCHEMA_SHAPES
-from shared.protocol import DEVICE_REPORTED_STATES, FORMAT_MIME_TYPES, Platform
+from shared.protocol import FORMAT_MIME_TYPES
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -34,8 +35,6 @@ _ERRORS = {
     "401": {"$ref": "#/components/responses/Unauthorized"},
 }
 _STR = {"type": "string"}
-_NSTR = {"type": ["string", "null"]}
-_NINT = {"type": ["integer", "null"], "minimum": 0}
 
 
 def _op(
@@ -74,11 +73,7 @@ def _upload_op() -> dict[str, Any]:
     def refused(text: str) -> dict[str, Any]:
         return {**error, "description": text}
 
-    uploaded = {
-        "type": "object",
-        "required": ["sha256", "size", "format", "url"],
-        "properties": {"sha256": _STR, "size": {"type": "integer", "minimum": 0}, "format": _STR, "url": _STR},
-    }
+    uploaded = _ref("UploadedPackage")
     op = _op(
         "Upload a package file (content-addressed; only this route streams its body)",
         {
@@ -101,88 +96,19 @@ def _upload_op() -> dict[str, Any]:
 
 
 def _message_schemas() -> dict[str, Any]:
-    """JSON Schemas of the typed messages (``shared.messages``), named as their classes."""
-    _, components = msgspec.json.schema_components(SCHEMA_SHAPES, ref_template="#/components/schemas/{name}")
+    """JSON Schemas of the typed messages (``shared.messages``, ``shared.api_messages``), named as
+    their classes."""
+    _, components = msgspec.json.schema_components(
+        SCHEMA_SHAPES + API_SCHEMA_SHAPES, ref_template="#/components/schemas/{name}"
+    )
     return components
 
 
 def openapi_document() -> dict[str, Any]:
     """The whole document."""
-    schemas = {
-        **_message_schemas(),
-        "Error": {
-            "type": "object",
-            "required": ["error"],
-            "properties": {
-                "error": {
-                    "type": "object",
-                    "required": ["code", "message"],
-                    "properties": {"code": _STR, "message": _STR},
-                }
-            },
-        },
-        "DeviceInfo": {
-            "type": "object",
-            "required": ["id", "name", "model", "platform"],
-            "properties": {
-                "id": _STR,
-                "name": _STR,
-                "model": _STR,
-                "platform": {"type": "string", "enum": [p.value for p in Platform]},
-                "public_key": {"type": "string", "description": "base64 of the device's 32-byte Ed25519 public key"},
-            },
-        },
-        "Device": {
-            "type": "object",
-            "required": ["id", "name", "model", "platform", "owner", "relation", "online", "compatible"],
-            "properties": {
-                "id": _STR,
-                "name": _STR,
-                "model": _STR,
-                "platform": _STR,
-                "owner": _STR,
-                "relation": {"type": "string", "enum": ["self", "friend"]},
-                "online": {"type": "boolean"},
-                "last_seen": _NSTR,
-                "formats": {"type": "array", "items": _STR},
-                "compatible": {"type": "boolean"},
-                "reason": _NSTR,
-                "public_key": _NSTR,
-                "fingerprint": _NSTR,
-                "installed": {"type": ["object", "null"], "properties": {"version": _NSTR, "version_code": _NINT}},
-            },
-        },
-        "Friend": {
-            "type": "object",
-            "required": ["username", "status"],
-            "properties": {
-                "username": _STR,
-                "status": {"type": "string", "enum": ["accepted", "pending_incoming", "pending_outgoing"]},
-            },
-        },
-        "App": {
-            "allOf": [
-                _ref("InstallInfo"),
-                {
-                    "type": "object",
-                    "properties": {
-                        "developer": _STR,
-                        "license": _STR,
-                        "homepage": _STR,
-                        "category": _STR,
-                        "store_url": _STR,
-                    },
-                },
-            ]
-        },
-    }
-    device_body = {
-        "type": "object",
-        "required": ["username", "password", "device"],
-        "properties": {"username": _STR, "password": _STR, "device": _ref("DeviceInfo")},
-    }
+    schemas = _message_schemas()
     paths = {
-        "/healthz": {"get": _op("Health check", {"200": _json({"type": "object"})}, auth=False)},
+        "/healthz": {"get": _op("Health check", {"200": _json(_ref("Health"))}, auth=False)},
         "/api/v1/healthz": {
             "get": {
                 **_op(
@@ -200,15 +126,11 @@ def openapi_document() -> dict[str, Any]:
             "post": _op(
                 "Create an account",
                 {
-                    "201": _json({"type": "object", "properties": {"username": _STR}}, "Created"),
+                    "201": _json(_ref("Account"), "Created"),
                     "409": {"$ref": "#/components/responses/Conflict"},
                     "429": {"$ref": "#/components/responses/TooManyRequests"},
                 },
-                body={
-                    "type": "object",
-                    "required": ["username", "password"],
-                    "properties": {"username": _STR, "password": _STR},
-                },
+                body=_ref("NewAccount"),
                 auth=False,
             )
         },
@@ -216,18 +138,12 @@ def openapi_document() -> dict[str, Any]:
             "post": _op(
                 "Log a device in and get its token",
                 {
-                    "200": _json(
-                        {
-                            "type": "object",
-                            "required": ["token", "device"],
-                            "properties": {"token": _STR, "account": {"type": "object"}, "device": _ref("Device")},
-                        }
-                    ),
+                    "200": _json(_ref("Session")),
                     "401": {"$ref": "#/components/responses/Unauthorized"},
                     "409": {"$ref": "#/components/responses/Conflict"},
                     "429": {"$ref": "#/components/responses/TooManyRequests"},
                 },
-                body=device_body,
+                body=_ref("Login"),
                 auth=False,
             )
         },
@@ -236,36 +152,25 @@ def openapi_document() -> dict[str, Any]:
             "post": _op(
                 "Change the password (logs every device out; returns a new token)",
                 {
-                    "200": _json({"type": "object", "required": ["token"], "properties": {"token": _STR}}),
+                    "200": _json(_ref("NewToken")),
                     "403": {"$ref": "#/components/responses/Forbidden"},
                 },
-                body={
-                    "type": "object",
-                    "required": ["current_password", "new_password"],
-                    "properties": {"current_password": _STR, "new_password": _STR},
-                },
+                body=_ref("PasswordChange"),
             )
         },
-        "/api/v1/me": {"get": _op("The calling account and device", {"200": _json({"type": "object"})})},
+        "/api/v1/me": {"get": _op("The calling account and device", {"200": _json(_ref("Me"))})},
         "/api/v1/me/key": {
             "put": _op(
                 "Register or replace the calling device's public key",
-                {"200": _json({"type": "object", "properties": {"device": _ref("Device")}})},
-                body={"type": "object", "required": ["public_key"], "properties": {"public_key": _STR}},
+                {"200": _json(_ref("OneDevice"))},
+                body=_ref("KeyRegistration"),
             )
         },
         "/api/v1/pairings": {
             "post": _op(
                 "Make a one-time code that pairs a new device with this account",
                 {
-                    "201": _json(
-                        {
-                            "type": "object",
-                            "required": ["code", "qr_payload", "expires_at"],
-                            "properties": {"code": _STR, "qr_payload": _STR, "expires_at": _STR},
-                        },
-                        "Created",
-                    ),
+                    "201": _json(_ref("Pairing"), "Created"),
                     "429": {"$ref": "#/components/responses/TooManyRequests"},
                 },
             )
@@ -274,42 +179,20 @@ def openapi_document() -> dict[str, Any]:
             "post": _op(
                 "Join the account of a pairing code as this device",
                 {
-                    "200": _json(
-                        {
-                            "type": "object",
-                            "required": ["token", "device", "account", "paired_by"],
-                            "properties": {
-                                "token": _STR,
-                                "account": {"type": "object"},
-                                "device": _ref("Device"),
-                                "paired_by": {
-                                    "type": "object",
-                                    "properties": {"device_id": _STR, "name": _STR, "public_key": _NSTR},
-                                },
-                            },
-                        }
-                    ),
+                    "200": _json(_ref("PairingClaimed")),
                     "404": {"$ref": "#/components/responses/NotFound"},
                     "409": {"$ref": "#/components/responses/Conflict"},
                     "410": _json(_ref("Error"), "The code was used already or has expired"),
                     "429": {"$ref": "#/components/responses/TooManyRequests"},
                 },
-                body={
-                    "type": "object",
-                    "required": ["code", "device"],
-                    "properties": {"code": _STR, "device": _ref("DeviceInfo")},
-                },
+                body=_ref("PairingClaim"),
                 auth=False,
             )
         },
         "/api/v1/devices": {
             "get": _op(
                 "Associated devices, own first",
-                {
-                    "200": _json(
-                        {"type": "object", "properties": {"devices": {"type": "array", "items": _ref("Device")}}}
-                    )
-                },
+                {"200": _json(_ref("DeviceList"))},
                 params=[
                     _query("format", {"type": "array", "items": {"type": "string"}}),
                     _query("app_id", {"type": "string"}),
@@ -319,21 +202,8 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/me/installed": {
             "put": _op(
                 "Report the apps installed on this device",
-                {"200": _json({"type": "object", "properties": {"installed": {"type": "integer"}}})},
-                body={
-                    "type": "object",
-                    "required": ["apps"],
-                    "properties": {
-                        "apps": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "required": ["id"],
-                                "properties": {"id": _STR, "version": _NSTR, "version_code": _NINT},
-                            },
-                        }
-                    },
-                },
+                {"200": _json(_ref("InstalledCount"))},
+                body=_ref("InstalledApps"),
             )
         },
         "/api/v1/devices/{device_id}": {
@@ -345,21 +215,17 @@ def openapi_document() -> dict[str, Any]:
             "patch": _op(
                 "Rename one of the account's devices",
                 {
-                    "200": _json({"type": "object", "properties": {"device": _ref("Device")}}),
+                    "200": _json(_ref("OneDevice")),
                     "404": {"$ref": "#/components/responses/NotFound"},
                 },
-                body={"type": "object", "required": ["name"], "properties": {"name": _STR}},
+                body=_ref("DeviceRename"),
                 params=[_path_param("device_id")],
             ),
         },
         "/api/v1/friends": {
             "get": _op(
                 "Friends and requests",
-                {
-                    "200": _json(
-                        {"type": "object", "properties": {"friends": {"type": "array", "items": _ref("Friend")}}}
-                    )
-                },
+                {"200": _json(_ref("FriendList"))},
             ),
             "post": _op(
                 "Ask a user to be friends",
@@ -368,7 +234,7 @@ def openapi_document() -> dict[str, Any]:
                     "404": {"$ref": "#/components/responses/NotFound"},
                     "409": {"$ref": "#/components/responses/Conflict"},
                 },
-                body={"type": "object", "required": ["username"], "properties": {"username": _STR}},
+                body=_ref("FriendRequest"),
             ),
         },
         "/api/v1/friends/{username}/accept": {
@@ -396,20 +262,7 @@ def openapi_document() -> dict[str, Any]:
                     "422": {"$ref": "#/components/responses/Unprocessable"},
                     "429": {"$ref": "#/components/responses/TooManyRequests"},
                 },
-                body={
-                    "type": "object",
-                    "required": ["app", "mode", "device_ids"],
-                    "properties": {
-                        "app": _ref("InstallInfo"),
-                        "mode": _ref("PushMode"),
-                        "device_ids": {"type": "array", "items": _STR, "minItems": 1, "maxItems": 50},
-                        "signatures": {
-                            "type": "object",
-                            "additionalProperties": _ref("PushSignature"),
-                            "description": "per target device id: the sender's signature",
-                        },
-                    },
-                },
+                body=_ref("PushRequest"),
             ),
             "get": _op(
                 "Pushes this device sent or received",
@@ -446,16 +299,7 @@ def openapi_document() -> dict[str, Any]:
                     "404": {"$ref": "#/components/responses/NotFound"},
                     "409": {"$ref": "#/components/responses/Conflict"},
                 },
-                body={
-                    "type": "object",
-                    "required": ["state"],
-                    "properties": {
-                        "state": {"type": "string", "enum": sorted(s.value for s in DEVICE_REPORTED_STATES)},
-                        "bytes_done": {"type": "integer", "minimum": 0},
-                        "bytes_total": {"type": "integer", "minimum": 0},
-                        "detail": _STR,
-                    },
-                },
+                body=_ref("PushReport"),
                 params=[_path_param("push_id")],
             )
         },
@@ -484,7 +328,7 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/apps": {
             "get": _op(
                 "Search the catalog",
-                {"200": _json({"type": "object", "properties": {"apps": {"type": "array", "items": _ref("App")}}})},
+                {"200": _json(_ref("CatalogList"))},
                 params=[_query("q", _STR)],
                 auth=False,
             )
@@ -492,7 +336,7 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/apps/{app_id}": {
             "get": _op(
                 "One catalog app",
-                {"200": _json(_ref("App")), "404": {"$ref": "#/components/responses/NotFound"}},
+                {"200": _json(_ref("CatalogEntry")), "404": {"$ref": "#/components/responses/NotFound"}},
                 params=[_path_param("app_id")],
                 auth=False,
             )

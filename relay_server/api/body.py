@@ -3,17 +3,32 @@ a typed message (``shared.messages``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol, TypeVar
 
 from flask import Response, request
 
 from relay_server.errors import bad_request
 from shared.messages import Message, encode
 
+B = TypeVar("B", covariant=True)
+
+
+class RequestShape(Protocol[B]):
+    """A request body's typed shape (``shared.api_messages``): checked field by field."""
+
+    def from_dict(self, data: Mapping[str, Any], /) -> B: ...
+
 
 def answer(message: Message, status: int = 200) -> Response:
     """A typed message as the JSON answer (encoded by msgspec, as the stream's events are)."""
     return Response(encode(message), status=status, mimetype="application/json")
+
+
+def read_body(shape: RequestShape[B]) -> B:
+    """The request's JSON object as ``shape``: 400 ``invalid_json`` when it is not one (``json_body``),
+    400 ``invalid_field`` naming the field when a field is wrong (the shape's ``from_dict``)."""
+    return shape.from_dict(json_body())
 
 
 def json_body() -> dict[str, Any]:
@@ -55,10 +70,3 @@ def _bad_text(value: Any) -> str | None:
         elif isinstance(item, list):
             stack.extend(item)
     return None
-
-
-def text_field(data: dict[str, Any], key: str, *, min_len: int = 1, max_len: int = 256) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not (min_len <= len(value) <= max_len):
-        raise bad_request(f"{key}: must be a string of {min_len}-{max_len} characters", "invalid_field")
-    return value

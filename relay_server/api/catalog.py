@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import jsonify, redirect, request
+from flask import redirect, request
 from flask.typing import ResponseReturnValue
 
 from relay_server import catalog
 from relay_server.api import api
+from relay_server.api.body import answer
 from relay_server.errors import ApiError, bad_request, not_found
 from relay_server.models import CatalogApp
+from shared.api_messages import CatalogList
 from shared.protocol import parse_app_id
 
 
@@ -17,7 +19,7 @@ def list_apps() -> ResponseReturnValue:
     query = request.args.get("q")
     if query is not None and len(query) > 200:
         raise bad_request("q: at most 200 characters", "invalid_field")
-    return jsonify({"apps": [catalog.app_dict(a) for a in catalog.search(query)]})
+    return answer(CatalogList([catalog.entry(a) for a in catalog.search(query)]))
 
 
 def _app(app_id: str) -> CatalogApp:
@@ -30,7 +32,7 @@ def _app(app_id: str) -> CatalogApp:
 
 @api.get("/apps/<app_id>")
 def show_app(app_id: str) -> ResponseReturnValue:
-    return jsonify(catalog.app_dict(_app(app_id)))
+    return answer(catalog.entry(_app(app_id)))
 
 
 @api.get("/apps/<app_id>/package")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
-from flask import g, jsonify, request
+from flask import g, request
 from flask.typing import ResponseReturnValue
+from msgspec import UNSET, UnsetType
 
 from relay_server.api import api
-from relay_server.api.body import json_body, text_field
+from relay_server.api.body import answer, read_body
 from relay_server.associations import associated_devices
 from relay_server.auth import device_required
 from relay_server.context import current_relay
@@ -16,28 +17,38 @@ from relay_server.db import database, iso, utcnow
 from relay_server.errors import ApiError, bad_request
 from relay_server.hub import Hub
 from relay_server.models import Device, Token
+from shared.api_messages import Device as DeviceShown
+from shared.api_messages import DeviceList, DeviceRename, InstalledVersion, OneDevice, Relation
 from shared.protocol import FORMAT_MIME_TYPES, formats_for, incompatibility_reason, parse_app_id
 from shared.signing import fingerprint
 
 
-def device_dict(device: Device, relation: str, hub: Hub, formats: list[str] | None = None) -> dict[str, Any]:
+def device_view(
+    device: Device,
+    relation: Relation,
+    hub: Hub,
+    formats: list[str] | None = None,
+    installed: InstalledVersion | None | UnsetType = UNSET,
+) -> DeviceShown:
+    """A device as the caller sees it (the shape is ``shared.api_messages.Device``)."""
     online = hub.is_connected(device.id)
     reason = incompatibility_reason(device.platform, formats) if formats else None
-    return {
-        "id": device.id,
-        "name": device.name,
-        "model": device.model,
-        "platform": device.platform,
-        "owner": device.account.username,
-        "relation": relation,
-        "online": online,
-        "last_seen": iso(utcnow() if online else device.last_seen),
-        "formats": list(formats_for(device.platform)),
-        "public_key": device.public_key,
-        "fingerprint": fingerprint(device.public_key) if device.public_key else None,
-        "compatible": reason is None,
-        "reason": reason,
-    }
+    return DeviceShown(
+        id=device.id,
+        name=device.name,
+        model=device.model,
+        platform=device.platform,
+        owner=device.account.username,
+        relation=relation,
+        online=online,
+        last_seen=iso(utcnow() if online else device.last_seen),
+        formats=list(formats_for(device.platform)),
+        public_key=device.public_key,
+        fingerprint=fingerprint(device.public_key) if device.public_key else None,
+        compatible=reason is None,
+        reason=reason,
+        installed=installed,
+    )
 
 
 @api.get("/devices")
@@ -49,18 +60,25 @@ def list_devices() -> ResponseReturnValue:
         raise bad_request(f"format: unknown package format {unknown[0]!r}", "invalid_field")
     hub = current_relay().hub
     associated = associated_devices(g.account, g.device.id)
-    devices = [device_dict(d, rel, hub, formats) for d, rel in associated]
     app_id = request.args.get("app_id")
+    versions: dict[str, InstalledVersion] | None = None
     if app_id:
         # What the caller's own devices have of this app (never a friend's: that stays theirs).
         from relay_server.api.installed import installed_versions
 
         own = [d.id for d, rel in associated if rel == "self"]
         versions = installed_versions(own, parse_app_id(app_id, "app_id"))
-        for entry in devices:
-            if entry["relation"] == "self":
-                entry["installed"] = versions.get(entry["id"])
-    return jsonify({"devices": devices})
+    devices = [
+        device_view(
+            d,
+            cast(Relation, rel),
+            hub,
+            formats,
+            versions.get(d.id) if versions is not None and rel == "self" else UNSET,
+        )
+        for d, rel in associated
+    ]
+    return answer(DeviceList(devices))
 
 
 @api.delete("/devices/<device_id>")
@@ -81,13 +99,11 @@ def remove_device(device_id: str) -> ResponseReturnValue:
 @device_required
 def rename_device(device_id: str) -> ResponseReturnValue:
     """Rename one of the account's devices (or this one): ``{name}``, 1-100 characters."""
-    name = text_field(json_body(), "name", min_len=1, max_len=100).strip()
-    if not name:
-        raise bad_request("name: give the device a name", "invalid_field")
+    name = read_body(DeviceRename).name
     device = Device.get_or_none(Device.id == device_id)
     if device is None or device.account_id != g.account.id:
         raise ApiError(404, "unknown_device", f"you have no device {device_id!r}")
     with database.atomic():
         Device.update(name=name).where(Device.id == device.id).execute()
     device.name = name
-    return jsonify({"device": device_dict(device, "self", current_relay().hub)})
+    return answer(OneDevice(device_view(device, "self", current_relay().hub)))

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from flask import g, jsonify
+from flask import g
 from flask.typing import ResponseReturnValue
 
 from relay_server.api import api
-from relay_server.api.body import json_body
+from relay_server.api.body import answer, read_body
 from relay_server.auth import device_required
 from relay_server.db import database
 from relay_server.errors import ApiError, bad_request
 from relay_server.models import Account, Friendship
+from shared.api_messages import Friend, FriendList, FriendRequest, FriendStatus
 
 
 def _between(a: Account, b: Account) -> Friendship | None:
@@ -29,7 +30,7 @@ def _other(username: object) -> Account:
     return other
 
 
-def _status(friendship: Friendship, me: Account) -> str:
+def _status(friendship: Friendship, me: Account) -> FriendStatus:
     if friendship.status == "accepted":
         return "accepted"
     return "pending_outgoing" if friendship.requester_id == me.id else "pending_incoming"
@@ -45,36 +46,33 @@ def list_friends() -> ResponseReturnValue:
         .where(((Friendship.requester == me) | (Friendship.addressee == me)) & (Account.id != me.id))
         .order_by(Account.username)
     )
-    return jsonify(
-        {
-            "friends": [
-                {
-                    "username": r.requester.username if r.requester_id != me.id else r.addressee.username,
-                    "status": _status(r, me),
-                }
+    return answer(
+        FriendList(
+            [
+                Friend(r.requester.username if r.requester_id != me.id else r.addressee.username, _status(r, me))
                 for r in rows
             ]
-        }
+        )
     )
 
 
 @api.post("/friends")
 @device_required
 def request_friend() -> ResponseReturnValue:
-    me, other = g.account, _other(json_body().get("username"))
+    me, other = g.account, _other(read_body(FriendRequest).username)
     if other.id == me.id:
         raise ApiError(409, "self", "you cannot befriend yourself")
     with database.atomic():
         existing = _between(me, other)
         if existing is None:
             Friendship.create(requester=me, addressee=other)
-            return jsonify({"username": other.username, "status": "pending_outgoing"}), 201
+            return answer(Friend(other.username, "pending_outgoing"), 201)
         if existing.status == "accepted":
             raise ApiError(409, "already_friends", f"you and {other.username} are already friends")
         if existing.requester_id == other.id:  # they asked first: asking back accepts
             existing.status = "accepted"
             existing.save()
-            return jsonify({"username": other.username, "status": "accepted"}), 201
+            return answer(Friend(other.username, "accepted"), 201)
         raise ApiError(409, "already_requested", f"you already asked {other.username}")
 
 
@@ -88,7 +86,7 @@ def accept_friend(username: str) -> ResponseReturnValue:
             raise ApiError(404, "no_request", f"{other.username} has not asked to be your friend")
         existing.status = "accepted"
         existing.save()
-    return jsonify({"username": other.username, "status": "accepted"})
+    return answer(Friend(other.username, "accepted"))
 
 
 @api.delete("/friends/<username>")

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, Response, jsonify, redirect, request
+from flask import Blueprint, Response, redirect, request
 from werkzeug.wrappers import Response as BaseResponse
 
+from relay_server.api.body import answer
 from relay_server.context import current_relay
 from relay_server.db import is_postgres
 from relay_server.errors import error_response
 from relay_server.openapi import openapi_document
 from relay_server.storage_health import RETRY_AFTER
 from shared import __version__
+from shared.api_messages import Health
+from shared.messages import encode
 from shared.protocol import API_PREFIX
 
 HEALTH_PATH = "/healthz"
@@ -36,7 +39,6 @@ def healthz() -> Response:
     storage = current_relay().storage
     assert storage is not None  # create_app sets it before the first request
     report = storage.check()
-    kind = "postgresql" if is_postgres() else "sqlite"
     if not report.ok:
         status = 507 if report.disk_full else 503
         resp = error_response(
@@ -46,7 +48,7 @@ def healthz() -> Response:
             {"Retry-After": str(RETRY_AFTER)},
         )
         return resp
-    return jsonify({"status": "ok", "version": __version__, "database": kind})
+    return answer(Health("ok", __version__, "postgresql" if is_postgres() else "sqlite"))
 
 
 @ops.get(METRICS_PATH)
@@ -56,7 +58,7 @@ def metrics() -> Response:
 
 @ops.get(OPENAPI_PATH)
 def openapi() -> Response:
-    return jsonify(openapi_document())
+    return Response(encode(openapi_document()), mimetype="application/json")
 
 
 def _moved_to(new_path: str) -> Callable[[], BaseResponse]:

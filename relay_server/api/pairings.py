@@ -8,19 +8,21 @@ paired_by: {device_id, name, public_key}}``; an unknown code is 404, a used or e
 
 from __future__ import annotations
 
-from flask import g, jsonify, request
+from flask import g, request
 from flask.typing import ResponseReturnValue
 
 from relay_server.api import api
-from relay_server.api.accounts import device_fields, enrol_device
-from relay_server.api.body import json_body
-from relay_server.api.devices import device_dict
+from relay_server.api.accounts import enrol_device
+from relay_server.api.body import answer, read_body
+from relay_server.api.devices import device_view
 from relay_server.auth import device_required
 from relay_server.context import current_relay
 from relay_server.db import database, iso, utcnow
 from relay_server.errors import ApiError, bad_request
 from relay_server.limits import client_address
 from relay_server.models import Pairing
+from shared.api_messages import Account, PairedBy, PairingClaim, PairingClaimed
+from shared.api_messages import Pairing as PairingShown
 from shared.pairing import BadCode, code_hash, expiry, is_past, new_code, qr_payload
 
 
@@ -35,13 +37,8 @@ def create_pairing() -> ResponseReturnValue:
             code_hash=code_hash(code), account=g.account, created_by=g.device, created_at=now, expires_at=expiry(now)
         )
     public_url = relay.config.public_url or request.host_url
-    return jsonify(
-        {
-            "code": code,
-            "qr_payload": qr_payload(public_url, code, _fingerprint(g.device.public_key)),
-            "expires_at": iso(expiry(now)),
-        }
-    ), 201
+    shown = PairingShown(code, qr_payload(public_url, code, _fingerprint(g.device.public_key)), iso(expiry(now)))
+    return answer(shown, 201)
 
 
 def _fingerprint(public_key: str | None) -> str | None:
@@ -52,15 +49,14 @@ def _fingerprint(public_key: str | None) -> str | None:
 
 @api.post("/pairings/claim")
 def claim_pairing() -> ResponseReturnValue:
-    data = json_body()
-    fields = device_fields(data)
+    claim = read_body(PairingClaim)
+    fields = claim.device
     limits = current_relay().limits
     key = f"{client_address()} pairing"
     limits.check("login_address", client_address())
     limits.check_failures("login_failures", key)
     try:
-        given = data.get("code")
-        digest = code_hash(given if isinstance(given, str) else "")
+        digest = code_hash(claim.code)
     except BadCode as exc:
         limits.failed("login_failures", key)
         raise bad_request(f"code: {exc}", "invalid_field") from None
@@ -76,7 +72,7 @@ def claim_pairing() -> ResponseReturnValue:
             raise ApiError(410, "code_expired", "this pairing code has expired; make a new one on your computer")
         # Used once: of two claims racing, only the one that marks it first goes on.
         taken = (
-            Pairing.update(used_at=now, used_by=fields["id"])
+            Pairing.update(used_at=now, used_by=fields.id)
             .where((Pairing.code_hash == digest) & Pairing.used_at.is_null())
             .execute()
         )
@@ -85,11 +81,11 @@ def claim_pairing() -> ResponseReturnValue:
         account, paired_by = pairing.account, pairing.created_by
         device, token, told = enrol_device(account, fields)
     current_relay().hub.notify(told)
-    return jsonify(
-        {
-            "token": token,
-            "account": {"username": account.username},
-            "device": device_dict(device, "self", current_relay().hub),
-            "paired_by": {"device_id": paired_by.id, "name": paired_by.name, "public_key": paired_by.public_key},
-        }
+    return answer(
+        PairingClaimed(
+            token,
+            Account(account.username),
+            device_view(device, "self", current_relay().hub),
+            PairedBy(paired_by.id, paired_by.name, paired_by.public_key),
+        )
     )

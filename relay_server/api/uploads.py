@@ -26,10 +26,11 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, request
 from flask.typing import ResponseReturnValue
 
 from relay_server import uploads as owned
+from relay_server.api.body import answer
 from relay_server.auth import device_required
 from relay_server.context import current_relay
 from relay_server.db import database
@@ -39,6 +40,7 @@ from relay_server.package_store import HashMismatch, PackageStore, TooLarge
 from relay_server.request_deadlines import UploadTooSlow
 from relay_server.storage_health import storage_problem
 from relay_server.upload_slots import AccountBusy, RelayBusy, UploadSlots
+from shared.api_messages import UploadedPackage
 from shared.formatting import human_size as size_words
 from shared.package_check import NotAPackage, inspect_package
 from shared.protocol import API_PREFIX, FORMAT_MIME_TYPES, format_from_mime
@@ -105,8 +107,7 @@ def upload_package(sha256: str) -> ResponseReturnValue:
         fmt,
         "" if new else ", which it had uploaded before",
     )
-    body = {"sha256": sha256, "size": length, "format": fmt, "url": f"{API_PREFIX}/packages/{sha256}"}
-    return jsonify(body), 201 if new else 200
+    return answer(UploadedPackage(sha256, length, fmt, f"{API_PREFIX}/packages/{sha256}"), 201 if new else 200)
 
 
 def _over_quota(account_id: int, length: int, uploading: int = 0) -> ApiError:
