@@ -12,6 +12,7 @@ import { linkFacts } from "./src/headers.js";
 import { infoForPage, infoFromLink, resolveInstallInfo } from "./src/install_info.js";
 import { Relay } from "./src/relay.js";
 import { loadSession } from "./src/session.js";
+import { t } from "./src/i18n.js";
 
 const MENU_ID = "appbeam-send-link";
 const PICKER = { width: 560, height: 700 };
@@ -19,7 +20,7 @@ const PICKER = { width: 560, height: 700 };
 const PASS_KEY = "passThrough";
 
 chrome.runtime.onInstalled.addListener(() => {
-  chrome.contextMenus.create({ id: MENU_ID, title: "Send to my phone…", contexts: ["link"] });
+  chrome.contextMenus.create({ id: MENU_ID, title: t("menuSendLink"), contexts: ["link"] });
 });
 
 /** The texts of the page's <script type="application/ld+json"> elements (none if it cannot be read). */
@@ -95,7 +96,7 @@ export async function handlePage(tab) {
   if (downloadFormat({ url: tab.url || "" })) {
     return openPicker({ info: infoFromLink({ url: tab.url }), link: { url: tab.url }, fromPage: false, source: "page" });
   }
-  return openPicker({ problem: "This page offers no app to send. Open an app's page, or right-click a download link and choose Send to my phone…" });
+  return openPicker({ problem: t("pageOffersNoApp") });
 }
 
 async function passThrough() {

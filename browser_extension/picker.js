@@ -11,9 +11,9 @@ import { Relay, RelayError, hostOf } from "./src/relay.js";
 import { sendPush } from "./src/send.js";
 import { installedNote } from "./src/versions.js";
 import { clearSession, loadSession } from "./src/session.js";
+import { fillPage, plural, t } from "./src/i18n.js";
 
 const $ = (id) => document.getElementById(id);
-const FRIEND_INSTALL_NOW_TIP = "A friend's device only gets a notice: its owner decides whether to install.";
 const STREAM_RETRY_MS = 3000;
 
 const picker = {
@@ -32,14 +32,13 @@ const picker = {
 // ------------------------------------------------------------------ small helpers
 
 function lastSeenText(iso) {
-  if (!iso) return "never seen online";
+  if (!iso) return t("neverSeen");
   const seconds = Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 1000));
-  if (Number.isNaN(seconds)) return "last seen a while ago";
-  if (seconds < 60) return "last seen just now";
-  if (seconds < 3600) return `last seen ${Math.floor(seconds / 60)} min ago`;
-  if (seconds < 86400) return `last seen ${Math.floor(seconds / 3600)} h ago`;
-  const days = Math.floor(seconds / 86400);
-  return `last seen ${days} day${days > 1 ? "s" : ""} ago`;
+  if (Number.isNaN(seconds)) return t("lastSeenAWhile");
+  if (seconds < 60) return t("lastSeenNow");
+  if (seconds < 3600) return plural("lastSeenMinutes", Math.floor(seconds / 60));
+  if (seconds < 86400) return plural("lastSeenHours", Math.floor(seconds / 3600));
+  return plural("lastSeenDays", Math.floor(seconds / 86400));
 }
 
 function el(tag, props = {}, ...children) {
@@ -73,16 +72,16 @@ function setProblem(text, { retry = false, signIn = false } = {}) {
 
 function renderApp(info, link) {
   $("app-name").textContent = info.name || info.id;
-  document.title = `Send ${info.name || info.id} to my phone – Appbeam`;
+  document.title = t("pickerTitleApp", [info.name || info.id]);
   const meta = [];
-  if (info.version) meta.push(`Version ${info.version}`);
+  if (info.version) meta.push(t("version", [info.version]));
   const size = humanSize(info.size);
   if (size) meta.push(size);
   if (info.packages.length) meta.push(info.packages.map((p) => p.format.toUpperCase()).join(", "));
   const source = hostOf((link && (link.pageUrl || link.url)) || "");
-  if (source) meta.push(`from ${source}`);
+  if (source) meta.push(t("fromSite", [source]));
   $("app-meta").textContent = meta.join(" · ") || info.id;
-  $("app-runtime").textContent = info.runtime ? `Runs on ${info.runtime}` : info.id;
+  $("app-runtime").textContent = info.runtime ? t("runsOn", [info.runtime]) : info.id;
   const icon = $("app-icon");
   icon.textContent = (info.name || info.id || "?")[0].toUpperCase();
   if (info.icon_url) {
@@ -109,15 +108,15 @@ function renderDevices() {
     const box = el("input", { type: "checkbox", checked, disabled: !compatible || picker.sending, id: `device-${device.id}` });
     box.addEventListener("change", () => toggle(device.id, box.checked));
     const chips = [];
-    if (friend) chips.push(el("span", { class: "chip friend" }, `${device.owner}'s device`));
+    if (friend) chips.push(el("span", { class: "chip friend" }, t("friendsDevice", [device.owner])));
     const installed = installedNote(device.installed, picker.request.info);
     if (installed) chips.push(el("span", { class: `chip ${installed[1] ? "installed" : "update"}` }, installed[0]));
-    chips.push(device.online ? el("span", { class: "chip online" }, "Online") : el("span", { class: "chip" }, "Offline"));
+    chips.push(device.online ? el("span", { class: "chip online" }, t("online")) : el("span", { class: "chip" }, t("offline")));
     const model = [device.model, PLATFORM_LABELS[device.platform] || device.platform].filter(Boolean).join(" · ");
     const detail = device.online ? model : `${model} · ${lastSeenText(device.last_seen)}`;
     let note = "";
-    if (!compatible) note = `Can't install it: ${device.reason || "no package for this device"}`;
-    else if (!device.online) note = "Offline: the relay keeps the app and delivers it when the device is back.";
+    if (!compatible) note = t("cantInstall", [device.reason || t("noPackageForDevice")]);
+    else if (!device.online) note = t("offlineNote");
     const row = el("li", { class: `device${checked ? " checked" : ""}${compatible ? "" : " incompatible"}`,
       title: compatible ? "" : note, dataset: { deviceId: device.id } },
     el("div", { class: "top" }, el("label", { htmlFor: box.id }, box, device.name || device.id), ...chips),
@@ -131,7 +130,7 @@ function renderDevices() {
     list.append(row);
   }
   if (!picker.devices.length) {
-    list.append(el("li", { class: "reason" }, "No devices yet. Add a phone from the desktop app, or sign in on your phone with the same account."));
+    list.append(el("li", { class: "reason" }, t("noDevices")));
   }
   updateButtons();
 }
@@ -153,14 +152,14 @@ function updateButtons() {
   const canSend = selected.length > 0 && !picker.sending;
   $("notify").disabled = !canSend;
   $("install").disabled = !canSend || friendSelected;
-  $("install").title = friendSelected ? FRIEND_INSTALL_NOW_TIP : "The device downloads and installs it right away.";
-  $("notify").title = "The device shows a notice; you install it when you choose.";
-  $("hint").textContent = selected.length ? `${selected.length} selected` : "Choose one or more devices";
+  $("install").title = friendSelected ? t("friendInstallNowTip") : t("installTip");
+  $("notify").title = t("notifyTip");
+  $("hint").textContent = selected.length ? plural("selected", selected.length) : t("chooseDevices");
 }
 
 async function loadDevices() {
   setProblem("");
-  setStatus(`Asking ${hostOf(picker.session.relayUrl)} for your devices…`);
+  setStatus(t("askingRelay", [hostOf(picker.session.relayUrl)]));
   show("choose", false);
   const { info } = picker.request;
   try {
@@ -169,9 +168,9 @@ async function loadDevices() {
     setStatus("");
     if (exc instanceof RelayError && exc.status === 401) {
       await clearSession();
-      setProblem("You are signed out of the relay. Sign in again to send apps.", { signIn: true });
+      setProblem(t("signedOutSignIn"), { signIn: true });
     } else {
-      setProblem(exc instanceof RelayError ? exc.message : "Something went wrong asking the relay for your devices. Try again.", { retry: true });
+      setProblem(exc instanceof RelayError ? exc.message : t("devicesFailed"), { retry: true });
     }
     return;
   }
@@ -188,7 +187,7 @@ async function send(mode) {
   if (mode === PushMode.INSTALL_NOW && devices.some((d) => d.relation === "friend")) return;
   picker.sending = true;
   show("send-error", false);
-  $("install").textContent = "Sending…";
+  $("install").textContent = t("sending");
   renderDevices();
   openStream(); // before the push: its first states must not pass by unseen
   let pushes;
@@ -197,8 +196,8 @@ async function send(mode) {
     pushes = await sendPush(picker.relay, key, picker.request.info, mode, devices);
   } catch (exc) {
     picker.sending = false;
-    $("install").textContent = "Install now on my device";
-    $("send-error").textContent = `Not sent: ${exc instanceof RelayError ? exc.message : "something went wrong. Try again."}`;
+    $("install").textContent = t("sendInstall");
+    $("send-error").textContent = t("notSent", [exc instanceof RelayError ? exc.message : t("somethingWrong")]);
     show("send-error", true);
     closeStream();
     renderDevices();
@@ -242,7 +241,7 @@ function renderPushes() {
         el("span", { class: "state" }, stateLabel(push.state, percent, push.detail))),
       el("div", { class: "bar" }, el("div", { style: `width: ${width}%` })),
       push.mode === "notify" && push.requested_mode === "install_now"
-        ? el("div", { class: "reason" }, "A friend's device gets a notice: its owner decides.") : null));
+        ? el("div", { class: "reason" }, t("friendGetsNotice")) : null));
     if (FINAL_STATES.includes(push.state) && !picker.notified.has(`${push.id}:${push.state}`)) {
       picker.notified.add(`${push.id}:${push.state}`);
       announceEnd(push, picker.request.info.name || picker.request.info.id)
@@ -253,7 +252,7 @@ function renderPushes() {
   // Done when nothing more can happen; a declined push may still be re-opened on its phone, so
   // the stream stays open for it while this window is.
   if (all.length && all.every((p) => FINAL_STATES.includes(p.state) && !REOPENABLE_STATES.includes(p.state))) {
-    $("live").textContent = "Done";
+    $("live").textContent = t("done");
     closeStream();
   }
 }
@@ -277,11 +276,11 @@ function openStream() {
         picker.lastEventId = await picker.relay.stream({
           signal: controller.signal,
           lastEventId: picker.lastEventId,
-          onOpen: () => { $("live").textContent = "Live: states update as the device reports"; },
+          onOpen: () => { $("live").textContent = t("live"); },
           onEvent: (name, data) => onStreamEvent(name, data),
         });
       } catch (exc) {
-        $("live").textContent = exc instanceof RelayError ? `${exc.message} Reconnecting…` : "Reconnecting…";
+        $("live").textContent = exc instanceof RelayError ? t("reconnectingBecause", [exc.message]) : t("reconnecting");
       }
       if (controller.signal.aborted) break;
       await new Promise((resolve) => setTimeout(resolve, STREAM_RETRY_MS));
@@ -301,12 +300,13 @@ function renderWho() {
   const who = $("who");
   who.replaceChildren();
   if (!picker.session) return;
-  const out = el("button", { type: "button", class: "link" }, "Sign out");
+  const out = el("button", { type: "button", class: "link" }, t("signOut"));
   out.onclick = () => { location.href = `signin.html?back=${encodeURIComponent(location.href)}&signout=1`; };
-  who.append(`${picker.session.username} on ${hostOf(picker.session.relayUrl)} · `, out);
+  who.append(t("whoOn", [picker.session.username, hostOf(picker.session.relayUrl)]), out);
 }
 
 async function main() {
+  fillPage();
   $("retry").onclick = () => loadDevices();
   $("signin").onclick = () => { location.href = `signin.html?back=${encodeURIComponent(location.href)}`; };
   $("install").onclick = () => send(PushMode.INSTALL_NOW);
@@ -318,22 +318,22 @@ async function main() {
   const key = `request:${requestId}`;
   picker.request = (await chrome.storage.session.get(key))[key] || null;
   if (!picker.request) {
-    setProblem("This window has nothing to send any more. Click the download again.");
+    setProblem(t("nothingToSendAnyMore"));
     return;
   }
   if (picker.request.problem) {
-    $("app-name").textContent = "Nothing to send";
+    $("app-name").textContent = t("nothingToSend");
     setProblem(picker.request.problem);
     return;
   }
   renderApp(picker.request.info, picker.request.link);
   if (!picker.request.info.packages.length) {
-    setProblem("This link is not a package Appbeam can send (an APK, IPA or another app package).");
+    setProblem(t("notAPackage"));
     return;
   }
   picker.session = await loadSession();
   if (!picker.session) {
-    setProblem("Sign in to your relay to send apps to your phone.", { signIn: true });
+    setProblem(t("signInToSend"), { signIn: true });
     return;
   }
   picker.relay = new Relay(picker.session.relayUrl, picker.session.token);

@@ -4,6 +4,7 @@
 import { logIn, pairWithCode, signOut } from "./src/account.js";
 import { RelayError, normalRelayUrl } from "./src/relay.js";
 import { loadSession } from "./src/session.js";
+import { fillPage, t } from "./src/i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -36,13 +37,13 @@ async function submit(event) {
   showError("");
   const url = normalRelayUrl($("relay").value);
   if (!url) {
-    showError("Type the relay's address, for example relay.example:8765.");
+    showError(t("typeRelayAddress"));
     return;
   }
   $("submit").disabled = true;
-  $("submit").textContent = "Signing in…";
+  $("submit").textContent = t("signingIn");
   try {
-    if (!(await allowRelay(url))) throw new RelayError("Appbeam needs your permission to talk to this relay. Sign in again and allow it.");
+    if (!(await allowRelay(url))) throw new RelayError(t("needPermission"));
     const session = way() === "code"
       ? await pairWithCode(url, $("code").value)
       : await logIn(url, $("username").value, $("password").value);
@@ -55,11 +56,11 @@ async function submit(event) {
     }
     await showSignedIn(session);
   } catch (exc) {
-    showError(exc instanceof RelayError ? exc.message : "Something went wrong signing in. Try again.");
+    showError(exc instanceof RelayError ? exc.message : t("signInFailed"));
     console.info("sign-in failed", exc);
   } finally {
     $("submit").disabled = false;
-    $("submit").textContent = "Sign in";
+    $("submit").textContent = t("signIn");
   }
 }
 
@@ -67,12 +68,13 @@ async function showSignedIn(session) {
   const line = $("signed-in");
   line.hidden = !session;
   if (session) {
-    const paired = session.pairedBy ? ` Paired by ${session.pairedBy.name}.` : "";
-    line.textContent = `Signed in as ${session.username} on ${new URL(session.relayUrl).host}, as “${session.deviceName}”.${paired} `;
+    const said = [t("signedInAs", [session.username, new URL(session.relayUrl).host, session.deviceName])];
+    if (session.pairedBy) said.push(t("pairedBy", [session.pairedBy.name]));
+    line.textContent = `${said.join(" ")} `;
     const out = document.createElement("button");
     out.type = "button";
     out.className = "link";
-    out.textContent = "Sign out";
+    out.textContent = t("signOut");
     out.onclick = async () => {
       await signOut();
       await showSignedIn(null);
@@ -83,6 +85,7 @@ async function showSignedIn(session) {
 }
 
 async function main() {
+  fillPage();
   for (const radio of document.querySelectorAll('input[name="way"]')) radio.addEventListener("change", showWay);
   $("form").addEventListener("submit", submit);
   if (params.get("signout")) await signOut();

@@ -5,6 +5,7 @@
 import { BROWSER_PLATFORM } from "./protocol.js";
 import { deviceKey } from "./keystore.js";
 import { Relay, RelayError, normalRelayUrl } from "./relay.js";
+import { t } from "./i18n.js";
 import { browserDeviceId, browserDeviceName, clearSession, loadSession, saveSession } from "./session.js";
 
 async function deviceFields() {
@@ -15,7 +16,7 @@ async function deviceFields() {
 
 function relayFor(typedUrl) {
   const url = normalRelayUrl(typedUrl);
-  if (!url) throw new RelayError("Type the relay's address, for example relay.example:8765.");
+  if (!url) throw new RelayError(t("typeRelayAddress"));
   return new Relay(url);
 }
 
@@ -29,14 +30,14 @@ async function remember(relay, answer) {
 /** Claim a pairing code ("ABCD-EFGH"): the account's devices trust this browser's key at once. */
 export async function pairWithCode(typedUrl, code) {
   const relay = relayFor(typedUrl);
-  if (!String(code || "").trim()) throw new RelayError("Type the code your computer shows under Add a phone.");
+  if (!String(code || "").trim()) throw new RelayError(t("typePairingCode"));
   return remember(relay, await relay.claimPairing(String(code).trim(), await deviceFields()));
 }
 
 /** Log in with username and password (a phone logging in after this pins this browser's key). */
 export async function logIn(typedUrl, username, password) {
   const relay = relayFor(typedUrl);
-  if (!username || !password) throw new RelayError("Type your username and password.");
+  if (!username || !password) throw new RelayError(t("typeUsernamePassword"));
   return remember(relay, await relay.login(String(username).trim(), password, await deviceFields()));
 }
 

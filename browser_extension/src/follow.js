@@ -6,6 +6,7 @@
 // user hears of each push once.
 
 import { FINAL_STATES } from "./protocol.js";
+import { t } from "./i18n.js";
 
 const FOLLOWING = "following"; // push id -> {app, device}
 const NOTIFIED = "notified"; // push ids announced (the most recent ones)
@@ -14,13 +15,14 @@ const FOLLOW_FOR_MS = 24 * 3600 * 1000;
 
 /** The sentence a push's end is announced with. */
 export function endMessage(state, app, device) {
-  return {
-    installed: `${app} is installed on ${device}.`,
-    already_installed: `${device} already had ${app}.`,
-    declined: `${device} said no to ${app}.`,
-    cancelled: `The push of ${app} to ${device} was withdrawn.`,
-    expired: `${device} did not come back in time; ${app} was not delivered.`,
-  }[state] || null;
+  const key = {
+    installed: "endInstalled",
+    already_installed: "endAlreadyInstalled",
+    declined: "endDeclined",
+    cancelled: "endCancelled",
+    expired: "endExpired",
+  }[state];
+  return key ? t(key, [app, device]) : null;
 }
 
 /**

@@ -3,6 +3,7 @@
 // state_label); test/formats.test.js holds them to it.
 
 import { FORMAT_MIME_TYPES, PLATFORM_FORMATS, SITUATION_LABELS, STATE_LABELS } from "./protocol.js";
+import { number, t } from "./i18n.js";
 
 /** The package format a file name or URL path ends in ("app.apk" -> "apk"), or null. */
 export function formatFromFilename(name) {
@@ -45,13 +46,17 @@ export function chooseFormat(platform, offered) {
   return formatsFor(platform).find((f) => have.has(f)) || null;
 }
 
-/** A push state as a person reads it ("Downloading 42%", "Failed: no space"). */
+/** A push state as a person reads it ("Downloading 42%", "Failed: no space"), in the browser's
+ * language (the _locales keys state_<state> and situation_<detail>; protocol.js keeps the English
+ * labels the relay's protocol defines). */
 export function stateLabel(state, percent = null, detail = null) {
-  if (state === "downloading" && percent !== null && percent !== undefined) return `Downloading ${percent}%`;
-  if (state === "paused" && Object.hasOwn(SITUATION_LABELS, detail || "")) return SITUATION_LABELS[detail];
-  if (state === "failed" && detail) return `Failed: ${detail}`;
-  if (state === "delivered" && detail) return `Delivered, ${detail}`;
-  return STATE_LABELS[state] || state;
+  if (state === "downloading" && percent !== null && percent !== undefined) {
+    return t("downloadingPercent", [number(percent / 100, { style: "percent" })]);
+  }
+  if (state === "paused" && Object.hasOwn(SITUATION_LABELS, detail || "")) return t(`situation_${detail.replaceAll(" ", "_")}`);
+  if (state === "failed" && detail) return t("failedBecause", [detail]);
+  if (state === "delivered" && detail) return t("deliveredDetail", [detail]);
+  return Object.hasOwn(STATE_LABELS, state) ? t(`state_${state}`) : state;
 }
 
 /** The percentage of a push_update, or null when it does not say. */
@@ -61,14 +66,18 @@ export function percentOf(update) {
   return Math.max(0, Math.min(100, Math.floor((done * 100) / total)));
 }
 
-/** "41234567" -> "41.2 MB" (decimal units, as shared/formatting.py human_size). */
+/** "41234567" -> "41.2 MB" (decimal units, as shared/formatting.py human_size; the digits in the
+ * browser's language). */
 export function humanSize(n) {
   if (!n) return "";
-  if (n < 1000) return `${n} B`;
+  if (n < 1000) return t("bytes", [number(n)]);
   let value = n;
   for (const unit of ["kB", "MB", "GB", "TB"]) {
     value /= 1000;
-    if (value < 1000 || unit === "TB") return value < 100 ? `${value.toFixed(1)} ${unit}` : `${Math.round(value)} ${unit}`;
+    if (value < 1000 || unit === "TB") {
+      const digits = value < 100 ? 1 : 0;
+      return `${number(value, { minimumFractionDigits: digits, maximumFractionDigits: digits })} ${unit}`;
+    }
   }
   return "";
 }

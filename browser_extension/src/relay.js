@@ -5,22 +5,16 @@
 // fetch any origin (docs/extension.md, "Relay needs").
 
 import { API_PREFIX } from "./protocol.js";
+import { t } from "./i18n.js";
 
-/** What the relay's error codes mean to a person (the relay's own message is used otherwise). */
-const CODES = {
-  bad_credentials: "Wrong username or password.",
-  unauthorized: "You are signed out of the relay. Sign in again.",
-  too_many_requests: "Too many attempts. Wait a minute and try again.",
-  busy: "The relay is busy. Try again in a moment.",
-  storage_full: "The relay's disk is full. Its operator has to free some space.",
-  storage_unavailable: "The relay cannot save anything right now. Its operator has to fix its storage.",
-  not_associated: "That device is not one of yours or a friend's.",
-  not_entitled: "That package on the relay is not yours to send.",
-  device_id_unavailable: "This browser cannot sign in with its current id.",
-  unknown_code: "No such pairing code. Check it, or make a new one with Add a phone on your computer.",
-  code_used: "That pairing code was used already. Make a new one with Add a phone on your computer.",
-  code_expired: "That pairing code has expired. Make a new one with Add a phone on your computer.",
-};
+/** The relay's error codes the extension words itself (_locales err_<code>); the relay's own
+ * message is used for the others. */
+const CODES = new Set([
+  "bad_credentials", "unauthorized", "too_many_requests", "busy", "storage_full", "storage_unavailable",
+  "not_associated", "not_entitled", "device_id_unavailable", "unknown_code", "code_used", "code_expired",
+]);
+
+const codeMessage = (code) => (CODES.has(code) ? t(`err_${code}`) : "");
 
 export class RelayError extends Error {
   constructor(message, { status = 0, code = "" } = {}) {
@@ -72,7 +66,7 @@ export class Relay {
     try {
       response = await fetch(this.baseUrl + API_PREFIX + path, init);
     } catch {
-      throw new RelayError(`Can't reach the relay at ${hostOf(this.baseUrl)}: nothing answers there. Is it running?`);
+      throw new RelayError(t("cantReachRelay", [hostOf(this.baseUrl)]));
     }
     if (response.status === 204) return null;
     let data = null;
@@ -84,12 +78,12 @@ export class Relay {
     if (response.ok && data !== null) return data;
     const error = (data && data.error) || {};
     const code = error.code || "";
-    let message = CODES[code] || error.message;
+    let message = codeMessage(code) || error.message;
     if (!message) {
       message = response.ok || response.status === 404
-        ? `${hostOf(this.baseUrl)} does not answer like an Appbeam relay. Check the address.`
-        : `The relay at ${hostOf(this.baseUrl)} answered ${response.status}. Try again in a moment.`;
-    } else if (!CODES[code]) {
+        ? t("notARelay", [hostOf(this.baseUrl)])
+        : t("relayAnswered", [hostOf(this.baseUrl), response.status]);
+    } else if (!CODES.has(code)) {
       message = message[0].toUpperCase() + message.slice(1) + (/[.!?]$/.test(message) ? "" : ".");
     }
     throw new RelayError(message, { status: response.status, code });
@@ -145,10 +139,10 @@ export class Relay {
       response = await fetch(this.baseUrl + API_PREFIX + "/stream", { headers, signal });
     } catch (exc) {
       if (signal && signal.aborted) return lastEventId;
-      throw new RelayError(`Can't reach the relay at ${hostOf(this.baseUrl)}: nothing answers there. Is it running?`);
+      throw new RelayError(t("cantReachRelay", [hostOf(this.baseUrl)]));
     }
     if (!response.ok) {
-      throw new RelayError(response.status === 401 ? CODES.unauthorized : `The relay's event stream answered ${response.status}.`,
+      throw new RelayError(response.status === 401 ? codeMessage("unauthorized") : t("streamAnswered", [response.status]),
         { status: response.status });
     }
     onOpen();
@@ -171,10 +165,10 @@ export class Relay {
       }
     } catch {
       if (signal && signal.aborted) return lastEventId;
-      throw new RelayError(`The connection to the relay at ${hostOf(this.baseUrl)} broke.`);
+      throw new RelayError(t("connectionBroke", [hostOf(this.baseUrl)]));
     }
     if (signal && signal.aborted) return lastEventId;
-    throw new RelayError(`The relay at ${hostOf(this.baseUrl)} closed the event stream.`);
+    throw new RelayError(t("streamClosed", [hostOf(this.baseUrl)]));
   }
 }
 

@@ -1,6 +1,8 @@
 // Comparing app versions, to tell whether a device has the offered app already: the rules of
 // shared/versions.py (the picker's "Installed" and "Update from 3.5 to 3.6").
 
+import { t } from "./i18n.js";
+
 const TOKEN = /\d+|[A-Za-z]+/g;
 const isDigits = (t) => /^\d+$/.test(t);
 const sign = (x) => (x > 0) - (x < 0);
@@ -41,7 +43,7 @@ export function installedNote(installed, offered) {
   const bothCodes = code !== null && code !== undefined && offered.version_code !== null && offered.version_code !== undefined;
   if (isSameOrNewer(version, code, offered.version, offered.version_code)) {
     const same = bothCodes ? code === offered.version_code : !(version && offered.version) || compareVersions(version, offered.version) === 0;
-    return [same ? "Installed" : `Has a newer version (${version})`, true];
+    return [same ? t("installed") : t("hasNewer", [version]), true];
   }
-  return [version && offered.version ? `Update from ${version} to ${offered.version}` : "Update available", false];
+  return [version && offered.version ? t("updateFromTo", [version, offered.version]) : t("updateAvailable"), false];
 }

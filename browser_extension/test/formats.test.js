@@ -1,4 +1,5 @@
 // The format table and state labels: the same answers as shared/protocol.py gives.
+import "./locale_stub.js";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 

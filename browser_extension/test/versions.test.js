@@ -1,4 +1,5 @@
 // Version comparison: the cases of shared/versions.py.
+import "./locale_stub.js";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 

@@ -27,6 +27,7 @@ SHIPPED = (
     "signin.js",
     "src",
     "icons",
+    "_locales",
 )
 
 
@@ -42,10 +43,16 @@ def stage_extension(dest: Path) -> Path:
 
 
 class ExtensionBrowser:
-    """``with ExtensionBrowser(tmp) as browser:`` ``browser.context``, ``.worker``, ``.url("picker.html")``."""
+    """``with ExtensionBrowser(tmp) as browser:`` ``browser.context``, ``.worker``, ``.url("picker.html")``.
 
-    def __init__(self, root: Path):
+    ``lang="zh-CN"`` starts Chromium in that language: ``--lang`` is what Chromium on Linux takes
+    its UI language from (the extension's ``_locales`` follow it), and Playwright's ``locale``
+    makes the pages' ``navigator.language`` and ``Accept-Language`` say it too (as the browser's
+    language setting does for a person). None leaves Chromium as it starts here: English."""
+
+    def __init__(self, root: Path, lang: str | None = None):
         self.root = Path(root)
+        self.lang = lang
         self._playwright = None
         self.context = None
         self.worker = None
@@ -57,6 +64,7 @@ class ExtensionBrowser:
 
         extension = stage_extension(self.root / "extension")
         self._playwright = sync_playwright().start()
+        language = {"locale": self.lang} if self.lang else {}
         try:
             self.context = self._playwright.chromium.launch_persistent_context(
                 str(self.root / "profile"),
@@ -70,8 +78,10 @@ class ExtensionBrowser:
                     "--headless=new",
                     "--no-first-run",
                     "--disable-gpu",
+                    *([f"--lang={self.lang}"] if self.lang else []),
                 ],
                 viewport={"width": 1100, "height": 760},
+                **language,
             )
             self.context.set_default_timeout(60_000)
             # Uncaught exceptions in the extension's pages: a test fails on any (see page_errors).
