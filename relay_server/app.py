@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
 
-from relay_server import catalog
+from relay_server import catalog, events
 from relay_server.api import api
 from relay_server.api.ops import HEALTH_PATH, ops
 from relay_server.api.uploads import uploads
@@ -56,7 +56,7 @@ def create_app(config: RelayConfig | None = None) -> Flask:
     relay.store.clean_tmp()
     relay.limits = RateLimits(config)
     # Several processes on one SQLite file: wait for each other's write lock cooperatively.
-    relay.commits = GroupCommit(cooperative_begin=config.processes > 1 and not is_postgres())
+    relay.commits = GroupCommit(cooperative_begin=config.processes > 1 and not is_postgres(), inside=events.order_held)
     relay.metrics.watch_commits(relay.commits)
     relay.storage = StorageProbe(config.data_dir)
     if not relay.storage.check().ok:

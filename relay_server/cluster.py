@@ -75,13 +75,22 @@ class Cluster:
         self._stop = threading.Event()
         self._wakeup_r, self._wakeup_w = os.pipe()  # lets stop() interrupt the listener's select
         self._threads: list[threading.Thread] = []
+        # Wake-ups wait here for the publisher thread, which sends all that gathered in one
+        # message: requests answered together cost one NOTIFY, and none waits for its own.
+        self._wakes: set[str] = set()
+        self._wakes_lock = threading.Lock()
+        self._wakes_due = threading.Event()
 
     # ------------------------------------------------------------------ life
 
     def start(self) -> None:
         with database.connection_context():
             RelayInstance.create(id=self.instance_id)
-        for target, name in ((self._heartbeat, "cluster-heartbeat"), (self._listen, "cluster-listen")):
+        for target, name in (
+            (self._heartbeat, "cluster-heartbeat"),
+            (self._listen, "cluster-listen"),
+            (self._publish_wakes, "cluster-wakes"),
+        ):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -89,6 +98,7 @@ class Cluster:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wakes_due.set()
         os.write(self._wakeup_w, b"x")
         for thread in self._threads:
             thread.join(timeout=10)
@@ -145,7 +155,24 @@ class Cluster:
     # ------------------------------------------------------------------ messages
 
     def publish_wake(self, device_ids: Iterable[str]) -> None:
-        self._publish("w", sorted(set(device_ids)))
+        """Have the other processes wake these devices' streams (soon, from the publisher thread)."""
+        with self._wakes_lock:
+            self._wakes.update(device_ids)
+        self._wakes_due.set()
+
+    def _publish_wakes(self) -> None:
+        while True:
+            self._wakes_due.wait()
+            self._wakes_due.clear()
+            with self._wakes_lock:
+                device_ids, self._wakes = self._wakes, set()
+            if device_ids:
+                try:
+                    self._publish("w", sorted(device_ids))
+                except Exception:  # noqa: BLE001 - this thread must go on; the streams' catch-up poll covers it
+                    log.exception("could not wake %d device(s) on the other relay processes", len(device_ids))
+            if self._stop.is_set():
+                return
 
     def publish_disconnect(self, device_id: str, token_hash: str | None) -> None:
         self._publish("d", [f"{device_id}|{token_hash or ''}"])

@@ -155,6 +155,7 @@ def execute_sql(sql: str, params: Sequence[object] = (), db: peewee.Database | N
 def init_database(url: str) -> peewee.Database:
     """Connect the proxy to ``url`` and create any missing tables."""
     from relay_server.models import ALL_MODELS
+    from relay_server.postgres_pool import connect_postgres
 
     scheme, sep, rest = url.partition("://")
     if sep and "+pool" not in scheme:
@@ -174,7 +175,7 @@ def init_database(url: str) -> peewee.Database:
         if db.database not in ("", ":memory:"):
             _Checkpointer.start_for(db.database)
     else:
-        db = connect(url, **pool)
+        db = connect_postgres(url, **pool)  # peewee's pool without a round trip per loan
         _make_postgres_cooperative()
     database.initialize(db)
     with db.connection_context():

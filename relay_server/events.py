@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from urllib.parse import urljoin
 
 import peewee
@@ -39,6 +41,32 @@ _INSERT = Prepared(
 )
 
 
+class _Order(threading.local):
+    """Whether this thread's (greenlet's) transaction holds the event-order lock already."""
+
+    held = False
+
+
+_order = _Order()
+
+
+@contextmanager
+def order_held() -> Iterator[None]:
+    """Inside a transaction: take the event-order lock now, once for every event the
+    transaction appends (``GroupCommit`` wraps each shared transaction in this). On PostgreSQL
+    that is one round trip per transaction instead of one per event, and it is taken before any
+    savepoint, so rolling one write of a batch back cannot give it up. Nothing on SQLite."""
+    if not is_postgres() or _order.held:
+        yield
+        return
+    database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_EVENT_LOCK,))
+    _order.held = True
+    try:
+        yield
+    finally:
+        _order.held = False  # the transaction ends with this block: PostgreSQL lets the lock go
+
+
 def append(device_id: str, kind: StreamEvent, push: Push | None = None, payload: Message | None = None) -> None:
     """Record an event for a device (inside the caller's transaction).
 
@@ -48,9 +76,10 @@ def append(device_id: str, kind: StreamEvent, push: Push | None = None, payload:
     Streams read "events after the last id I sent", so ids must become visible in the
     order they were given out. SQLite has one writer at a time; on PostgreSQL two
     transactions could commit out of order, so event writers take one transaction-scoped
-    advisory lock first (held until commit, re-entrant within the transaction).
+    advisory lock first (held until commit, re-entrant within the transaction), unless the
+    transaction took it already (``order_held``).
     """
-    if is_postgres():
+    if is_postgres() and not _order.held:
         database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_EVENT_LOCK,))
     _INSERT.execute(
         device=device_id,

@@ -35,17 +35,18 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, Generic, TypeVar
 
 import peewee
 
-from relay_server.db import connection, database, execute_sql
+from relay_server.db import connection, database, execute_sql, is_postgres
 
 _T = TypeVar("_T")
 
 #: The most writes one transaction carries (the others wait for the next one).
 MAX_BATCH = 64
+_RELEASE_AND_SAVEPOINT = "RELEASE SAVEPOINT group_write; SAVEPOINT group_write"
 #: How long a batch waits for another process's write lock (``cooperative_begin``), seconds.
 BUSY_SECONDS = 5.0
 
@@ -80,9 +81,17 @@ class _Write(Generic[_T]):
 class GroupCommit:
     """Runs writes of concurrent requests in shared transactions (see the module's doc)."""
 
-    def __init__(self, max_batch: int = MAX_BATCH, cooperative_begin: bool = False):
+    def __init__(
+        self,
+        max_batch: int = MAX_BATCH,
+        cooperative_begin: bool = False,
+        inside: Callable[[], AbstractContextManager[object]] = nullcontext,
+    ):
         self.max_batch = max_batch
         self.cooperative_begin = cooperative_begin
+        #: Entered right after each transaction began, left before it commits: what every
+        #: write of the batch would otherwise do for itself (``events.order_held``).
+        self.inside = inside
         self._lock = threading.Lock()
         self._waiting: list[_Write[Any]] = []
         self._leading = False
@@ -137,18 +146,27 @@ class GroupCommit:
 
     def _commit(self, batch: list[_Write[Any]]) -> None:
         shared = len(batch) > 1
+        joined = is_postgres()  # psycopg2 sends several statements in one call; sqlite3 does not
+        release_due = False
         try:
-            with self._transaction():
+            with self._transaction(), self.inside():
                 for write in batch:
                     if not shared:
                         write.result = write.work()  # alone: its error rolls the transaction back
                         continue
-                    execute_sql("SAVEPOINT group_write")
+                    # On PostgreSQL every statement is a round trip, made while the batch holds the
+                    # write order: the previous write's RELEASE goes with this one's SAVEPOINT.
+                    execute_sql(_RELEASE_AND_SAVEPOINT if release_due else "SAVEPOINT group_write")
                     try:
                         write.result = write.work()
                     except Exception as exc:  # noqa: BLE001 - handed to its own request
                         write.error = exc
                         execute_sql("ROLLBACK TO SAVEPOINT group_write")
+                    if joined:
+                        release_due = True
+                    else:
+                        execute_sql("RELEASE SAVEPOINT group_write")
+                if release_due:
                     execute_sql("RELEASE SAVEPOINT group_write")
         except Exception as exc:  # noqa: BLE001 - the commit failed: no write of the batch happened
             for write in batch:

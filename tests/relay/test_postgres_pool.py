@@ -1,0 +1,64 @@
+"""The relay's PostgreSQL pool (relay_server/postgres_pool.py): no round trip to lend a connection
+used moments ago, and a connection the server dropped is never lent twice."""
+
+from __future__ import annotations
+
+import psycopg2
+import pytest
+
+from relay_server import postgres_pool
+from relay_server.postgres_pool import connect_postgres
+from tests.helpers.database import test_database_url
+
+pytestmark = pytest.mark.skipif(
+    not test_database_url(), reason="needs PostgreSQL: run it through tests/with_postgres.sh (make test does)"
+)
+
+
+@pytest.fixture
+def pool():
+    db = connect_postgres(test_database_url(), max_connections=4, stale_timeout=300, timeout=5)
+    yield db
+    db.close_all()
+
+
+def _backend_pid(db) -> int:
+    return db.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
+
+
+def _terminate(pid: int) -> None:
+    with psycopg2.connect(test_database_url()) as admin, admin.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    admin.close()
+
+
+def test_a_connection_given_back_moments_ago_is_lent_again_without_asking_the_server(pool):
+    with pool.connection_context():
+        first = _backend_pid(pool)
+    loans_before = pool.trusted_loans
+    with pool.connection_context():
+        again = _backend_pid(pool)
+    assert again == first  # the same connection, reused
+    assert pool.trusted_loans == loans_before + 1  # and lent without the SELECT 1
+
+
+def test_an_idle_connection_is_checked_and_a_dead_one_replaced(pool, monkeypatch):
+    monkeypatch.setattr(postgres_pool, "TRUST_SECONDS", 0.0)  # every loan asks the server first
+    with pool.connection_context():
+        dead = _backend_pid(pool)
+    _terminate(dead)
+    with pool.connection_context():
+        fresh = _backend_pid(pool)  # the check found it gone: a new connection, no error
+    assert fresh != dead
+
+
+def test_a_connection_that_failed_once_is_not_lent_again(pool):
+    with pool.connection_context():
+        dead = _backend_pid(pool)
+    _terminate(dead)
+    # Within the trust window the dead connection is lent once; its first statement fails...
+    with pytest.raises(Exception), pool.connection_context():  # noqa: B017 - psycopg2 or peewee's wrapper
+        _backend_pid(pool)
+    # ...and psycopg2 marks it closed, so the pool never lends it again.
+    with pool.connection_context():
+        assert _backend_pid(pool) != dead
