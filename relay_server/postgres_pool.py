@@ -30,7 +30,7 @@ from playhouse.pool import PooledPostgresqlDatabase
 TRUST_SECONDS = 2.0
 
 
-class RelayPostgresPool(PooledPostgresqlDatabase):
+class RelayPostgresPool(PooledPostgresqlDatabase):  # type: ignore[misc]  # playhouse has no type stubs
     """``PooledPostgresqlDatabase`` that trusts a connection used moments ago (see the module)."""
 
     def __init__(self, *args: Any, **kwargs: Any):
