@@ -112,7 +112,8 @@ function renderDevices() {
     const installed = installedNote(device.installed, picker.request.info);
     if (installed) chips.push(el("span", { class: `chip ${installed[1] ? "installed" : "update"}` }, installed[0]));
     chips.push(device.online ? el("span", { class: "chip online" }, t("online")) : el("span", { class: "chip" }, t("offline")));
-    const model = [device.model, PLATFORM_LABELS[device.platform] || device.platform].filter(Boolean).join(" · ");
+    const platform = device.platform === "browser" ? t("platformBrowser") : PLATFORM_LABELS[device.platform] || device.platform;
+    const model = [device.model, platform].filter(Boolean).join(" · ");
     const detail = device.online ? model : `${model} · ${lastSeenText(device.last_seen)}`;
     let note = "";
     if (!compatible) note = t("cantInstall", [device.reason || t("noPackageForDevice")]);

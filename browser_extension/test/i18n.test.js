@@ -1,7 +1,7 @@
 // Both locales say everything: the same keys, no empty message, the same placeholders; counted
 // messages have every plural category the language needs; and the words reach the formatting helpers.
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { test } from "node:test";
 
 import { messagesOf, useLocale } from "./locale_stub.js";
@@ -52,4 +52,53 @@ test("plurals, sizes and states in both languages", () => {
   assert.equal(stateLabel("installed"), "已安装");
   assert.equal(stateLabel("paused", null, "waiting for the relay"), "等待中继");
   useLocale("en");
+});
+
+// ------------------------------------------------------------------ the code uses the catalog, and only it
+
+const ROOT = new URL("../", import.meta.url);
+const read = (name) => readFileSync(new URL(name, ROOT), "utf8");
+const SCRIPTS = ["background.js", "picker.js", "signin.js", ...readdirSync(new URL("src/", ROOT)).map((f) => `src/${f}`)];
+const PAGES = ["picker.html", "signin.html"];
+/** Keys made at run time from a protocol value: state_<state>, situation_<detail>, err_<code>. */
+const FAMILIES = ["state_", "situation_", "err_"];
+
+function usedKeys() {
+  const used = new Set(["locale"]);
+  const english = messagesOf("en");
+  for (const name of SCRIPTS) {
+    for (const m of read(name).matchAll(/\b(?:t|plural)\("([A-Za-z0-9_]+)"/g)) used.add(m[1]);
+    // A key named in a table (state -> key) and passed to t() from there.
+    for (const m of read(name).matchAll(/"([A-Za-z0-9_]+)"/g)) if (Object.hasOwn(english, m[1])) used.add(m[1]);
+  }
+  for (const name of PAGES) {
+    for (const m of read(name).matchAll(/data-i18n(?:-part|-placeholder|-title|-aria-label)?="([A-Za-z0-9_]+)"/g)) used.add(m[1]);
+  }
+  for (const m of read("manifest.json").matchAll(/__MSG_([A-Za-z0-9_]+)__/g)) used.add(m[1]);
+  return used;
+}
+
+test("every key the code asks for is in the catalog, and every key is asked for", () => {
+  const english = messagesOf("en");
+  const used = usedKeys();
+  const counted = (key) => Object.hasOwn(english, `${key}_other`);
+  for (const key of used) assert.ok(Object.hasOwn(english, key) || counted(key), `${key} is used but not in _locales/en`);
+  for (const key of Object.keys(english)) {
+    const base = key.replace(/_(zero|one|two|few|many|other)$/, "");
+    const dynamic = FAMILIES.some((prefix) => key.startsWith(prefix));
+    assert.ok(used.has(key) || used.has(base) || dynamic, `${key} is in the catalog but nothing uses it`);
+  }
+});
+
+test("no sentence for a person is left as a literal in the code", () => {
+  // A string literal that starts with a capital and has a space is a sentence: it belongs in _locales.
+  // protocol.js is the wire protocol's English (shared/protocol.py), shown only through state_ keys.
+  const literal = /(["'`])([A-Z][a-z]+ [^"'`]*?)\1/g;
+  const notWords = new Set(["`Bearer ${this.token}`", '"Windows Phone"']);
+  const found = [];
+  for (const name of SCRIPTS.filter((n) => n !== "src/protocol.js")) {
+    const code = read(name).replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "").replace(/console\.\w+\([^)]*\)/g, "");
+    for (const m of code.matchAll(literal)) if (!notWords.has(m[0])) found.push(`${name}: ${m[0]}`);
+  }
+  assert.deepEqual(found, []);
 });
