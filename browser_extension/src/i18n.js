@@ -46,7 +46,8 @@ export function fillPage(root = document) {
     const part = node.querySelector("[data-i18n-part]");
     if (part) {
       if (part.dataset.i18nPart) part.textContent = t(part.dataset.i18nPart);
-      const [before, after] = t(node.dataset.i18n, ["\u0000"]).split("\u0000");
+      // U+FFFC OBJECT REPLACEMENT CHARACTER marks the element's place (chrome.i18n drops a NUL).
+      const [before, after] = t(node.dataset.i18n, ["\uFFFC"]).split("\uFFFC");
       node.replaceChildren(before, part, after ?? "");
     } else {
       node.textContent = t(node.dataset.i18n);

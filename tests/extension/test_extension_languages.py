@@ -29,6 +29,7 @@ WORDS = {
     "zh-CN": {
         "html": "zh-CN",
         "signin_heading": "从这个浏览器推送应用",
+        "pairing_hint": "在电脑上打开 Appbeam，点击添加手机，然后输入它显示的 8 个字符。无需密码。",
         "signed_in": "以 alex 的身份登录",
         "store_download": "免费下载",
         "hint": "选择一台或多台设备",
@@ -44,6 +45,7 @@ WORDS = {
     "en-US": {
         "html": "en",
         "signin_heading": "Send apps from this browser",
+        "pairing_hint": "On your computer, open Appbeam and click Add a phone: type the 8 characters it shows. No password needed.",
         "signed_in": "Signed in as alex",
         "store_download": "Free download",
         "hint": "Choose one or more devices",
@@ -93,6 +95,9 @@ def _sign_in(browser, relay, words) -> None:
     page.goto(browser.url("signin.html"))
     assert page.get_attribute("html", "lang") == words["html"]
     assert page.inner_text("h1") == words["signin_heading"]
+    # The button's name, in bold, in its place in the sentence.
+    assert page.inner_text('[data-i18n="pairingHint"]') == words["pairing_hint"]
+    assert page.inner_text('[data-i18n="pairingHint"] b') in words["pairing_hint"]
     if words["html"] != "en":  # two English words in a row: a sentence left untranslated
         assert not re.findall(r"[A-Za-z]{2,} [a-z]{2,}", page.inner_text("body")), page.inner_text("body")
     page.check('input[name="way"][value="password"]')
