@@ -49,7 +49,7 @@ def extract() -> Catalog:
             template.add(
                 message,
                 None,
-                [(str(path.relative_to(PACKAGE.parent)), lineno)],
+                [(path.name, lineno)],  # written without locations: only for messages while extracting
                 auto_comments=comments,
                 context=context,
             )

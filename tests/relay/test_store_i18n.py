@@ -174,3 +174,20 @@ def test_the_check_names_an_untranslated_string(tmp_path, monkeypatch):
     (tmp_path / "store.pot").write_bytes(i18n.pot_file().read_bytes())
     monkeypatch.setattr(i18n, "HERE", tmp_path)
     assert re.search(r"'Free download' is untranslated", "\n".join(catalogs.problems("zh_CN")))
+
+
+def test_the_check_finds_a_string_new_in_the_templates(tmp_path, monkeypatch):
+    page = tmp_path / "store_new.html"
+    page.write_text('<p>{{ _("Words nobody translated yet") }}</p>\n', encoding="utf-8")
+    original = catalogs.sources
+    monkeypatch.setattr(catalogs, "sources", lambda: [*original(), (page, "jinja2.ext:babel_extract")])
+    found = "\n".join(catalogs.stale("zh_CN"))
+    assert "new in the code, not in the catalog: 'Words nobody translated yet'" in found
+    assert catalogs.main(["check"]) == 1
+
+
+def test_each_catalog_is_loaded_once_per_process():
+    from relay_server.i18n import translations
+
+    assert translations("zh_CN") is translations("zh_CN")
+    assert translations("zh_CN").gettext("Free download") == "免费下载"
