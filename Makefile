@@ -27,9 +27,11 @@ demo: $(STAMP) translations
 # Chinese on screen needs a CJK font: Debian's fonts-wqy-microhei (.ci/run installs it).
 translations: $(STAMP)
 	$(BIN)/python -m desktop_sender.i18n.catalogs compile
+	$(BIN)/python -m relay_server.i18n.catalogs compile
 
 translations-update: $(STAMP)
 	$(BIN)/python -m desktop_sender.i18n.catalogs update
+	$(BIN)/python -m relay_server.i18n.catalogs update
 
 # Qt and Kivy each get their own pytest process: two GUI event loops in one process do not mix.
 # Every suite runs even when an earlier one fails; a summary line per suite and one for all
@@ -47,6 +49,7 @@ check: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m desktop_sender.i18n.catalogs check
+	$(BIN)/python -m relay_server.i18n.catalogs check
 	$(PYTEST) -q tests/shared --ignore=tests/shared/test_demo.py
 
 test-check: check
