@@ -5,6 +5,10 @@ they get is decided here, so it is tested without a window. The state chip holds
 words; why a push failed or waits is a sentence in the notice, which wraps. Views depend on
 the time (how long ago a push came, "Retrying in 4 s"): the screen asks for them again
 every second.
+
+Every word here is in the language spoken now (``mobile_receiver.i18n``), and the numbers,
+sizes and times follow its CLDR rules (``shared.formatting.local_*``). The chip's words are
+written here rather than taken from ``PushRecord.label`` (English, for the log and the sender).
 """
 
 from __future__ import annotations
@@ -15,10 +19,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from mobile_receiver.i18n import N_, _, language
 from mobile_receiver.record import PROMPT_DOWNLOAD, PROMPT_METERED, PushRecord
-from shared.formatting import human_eta, human_speed, human_when
-from shared.formatting import human_size as _human_size
-from shared.protocol import PushState
+from shared.formatting import local_duration, local_megabytes, local_size, local_speed, local_when
+from shared.protocol import PushState, Situation
 
 if TYPE_CHECKING:
     from mobile_receiver.inbox import Inbox
@@ -56,18 +60,50 @@ INBOX_ACTIONS: dict[str, Callable[[Inbox, str], None]] = {
     DOWNLOAD_AGAIN: lambda inbox, push_id: inbox.download_again(push_id),
 }
 
+#: button -> its words in English (the catalog's key): ``button_text`` says them in the language spoken now.
 BUTTON_TEXT = {
-    DOWNLOAD: "Download",
-    DISMISS: "Dismiss",
-    PAUSE: "Pause",
-    RESUME: "Resume",
-    CANCEL: "Cancel",
-    RETRY: "Retry",
-    USE_MOBILE_DATA: "Use mobile data",
-    REMOVE: "Remove",
-    DETAILS: "Details",
-    DOWNLOAD_AGAIN: "Download again",
+    DOWNLOAD: N_("Download"),
+    DISMISS: N_("Dismiss"),
+    PAUSE: N_("Pause"),
+    RESUME: N_("Resume"),
+    CANCEL: N_("Cancel"),
+    RETRY: N_("Retry"),
+    USE_MOBILE_DATA: N_("Use mobile data"),
+    REMOVE: N_("Remove"),
+    DETAILS: N_("Details"),
+    DOWNLOAD_AGAIN: N_("Download again"),
 }
+
+#: The chip's words for each state (short: why is a sentence in the notice).
+STATE_TEXT = {
+    S.QUEUED: N_("Queued (device offline)"),
+    S.SENT: N_("Sent"),
+    S.DELIVERED: N_("Starting"),
+    S.WAITING_FOR_WIFI: N_("Waiting for Wi-Fi"),
+    S.DOWNLOADING: N_("Downloading"),
+    S.PAUSED: N_("Paused"),
+    S.VERIFYING: N_("Verifying"),
+    S.INSTALLING: N_("Installing"),
+    S.INSTALLED: N_("Installed"),
+    S.ALREADY_INSTALLED: N_("Already installed"),
+    S.DECLINED: N_("Declined"),
+    S.FAILED: N_("Failed"),
+    S.CANCELLED: N_("Cancelled"),
+    S.EXPIRED: N_("Expired"),
+}
+WAITING_TEXT = {
+    Situation.ASKING_ABOUT_MOBILE_DATA: N_("Asking about mobile data"),
+    Situation.WAITING_FOR_RELAY: N_("Waiting for the relay"),
+    Situation.WAITING_FOR_SERVER: N_("Waiting for the download server"),
+    Situation.NO_CONNECTION: N_("No connection"),
+}
+#: Sentences other modules store on a push in English (``inbox.py``): shown translated.
+STORED_SENTENCES = (N_("The sender withdrew this app"),)
+
+
+def button_text(action: str) -> str:
+    """A card button's words in the language spoken now."""
+    return _(BUTTON_TEXT[action])
 
 
 @dataclass(frozen=True)
@@ -97,8 +133,40 @@ class CardView:
 
 
 def human_size(n: int | None) -> str:
-    """``41.2 MB`` with a no-break space: a wrapped line never leaves "MB" alone."""
-    return _human_size(n).replace(" ", "\u00a0")
+    """``41.2 MB`` with a no-break space, in the language spoken now: a wrapped line never
+    leaves "MB" alone."""
+    return local_size(n, language()).replace(" ", "\u00a0")
+
+
+def state_text(rec: PushRecord) -> str:
+    """The chip: ``Ready to download``, ``Downloading 42%``, ``Waiting for the relay``..."""
+    if rec.prompt == PROMPT_DOWNLOAD:
+        return _("Ready to download")
+    if rec.prompt == PROMPT_METERED:
+        return _("Uses mobile data")
+    if rec.waiting_for is not None:
+        return _(WAITING_TEXT[rec.waiting_for])
+    state = rec.push_state
+    if state is S.DOWNLOADING and rec.percent is not None:
+        from babel.numbers import format_percent
+
+        return _("Downloading {percent}").format(percent=format_percent(rec.percent / 100, locale=language()))
+    return _(STATE_TEXT[state])
+
+
+def origin_text(rec: PushRecord, now: float) -> str:
+    """Who sent it, from which device, and when: ``From anna on Anna's laptop · 5 min. ago``."""
+    sender = rec.sender or {}
+    who = sender.get("username")
+    device = sender.get("device_name") or sender.get("device_id")
+    if who and device:
+        origin = _("From {user} on {device}").format(user=who, device=device)
+    elif who:
+        origin = _("From {user}").format(user=who)
+    else:
+        origin = _("From someone")
+    when = local_when(rec.created_at, language(), just_now=_("just now"), now=datetime.fromtimestamp(now, UTC))
+    return f"{origin} · {when}" if when else origin
 
 
 def card_view(rec: PushRecord, now: float | None = None) -> CardView:
@@ -108,13 +176,14 @@ def card_view(rec: PushRecord, now: float | None = None) -> CardView:
     app = rec.app
     version = app.get("version")
     subtitle = " · ".join(
-        x for x in (f"Version {version}" if version else "", human_size(rec.size) if rec.size else "") if x
+        x
+        for x in (
+            _("Version {version}").format(version=version) if version else "",
+            human_size(rec.size) if rec.size else "",
+        )
+        if x
     )
-    sender = rec.sender or {}
-    who = sender.get("username") or "someone"
-    device = sender.get("device_name") or sender.get("device_id")
-    when = human_when(rec.created_at, datetime.fromtimestamp(now, UTC))
-    origin = f"From {who}" + (f" on {device}" if device else "") + f" · {when}"
+    origin = origin_text(rec, now)
 
     show_progress = state in (S.DOWNLOADING, S.PAUSED, S.WAITING_FOR_WIFI, S.VERIFYING, S.INSTALLING) or (
         state is S.FAILED and rec.bytes_done > 0
@@ -125,9 +194,14 @@ def card_view(rec: PushRecord, now: float | None = None) -> CardView:
         progress = 1.0
     parts = []
     if show_progress and state not in (S.VERIFYING, S.INSTALLING):
-        parts.append(f"{human_size(rec.bytes_done)} of {human_size(total)}" if total else human_size(rec.bytes_done))
+        done = human_size(rec.bytes_done)
+        parts.append(_("{done} of {total}").format(done=done, total=human_size(total)) if total else done)
         if state is S.DOWNLOADING:
-            parts += [p.replace(" ", "\u00a0") for p in (human_speed(rec.speed), human_eta(rec.eta)) if p]
+            speed = local_speed(rec.speed, language())
+            left = local_duration(rec.eta, language())
+            parts += [
+                p.replace(" ", "\u00a0") for p in (speed, _("{time} left").format(time=left) if left else "") if p
+            ]
 
     details = rec.downgraded_details or ""
     if rec.prompt == PROMPT_DOWNLOAD:
@@ -155,7 +229,7 @@ def card_view(rec: PushRecord, now: float | None = None) -> CardView:
         subtitle=subtitle,
         origin=origin,
         state=rec.state,
-        state_text=rec.label,
+        state_text=state_text(rec),
         show_progress=show_progress,
         progress=progress,
         progress_text=" · ".join(parts),
@@ -167,12 +241,29 @@ def card_view(rec: PushRecord, now: float | None = None) -> CardView:
     )
 
 
+def _stored(sentence: str | None) -> str:
+    """A sentence kept on the push, in the language spoken now when the catalog knows it."""
+    return _(sentence) if sentence else ""
+
+
 def _notice(rec: PushRecord, now: float) -> str:
-    """The sentence under the state: why it failed, what it waits for and when it tries again."""
+    """The sentence under the state: why it failed, what it waits for and when it tries again.
+
+    A sentence stored in English by a module that speaks no language of its own is translated
+    when the catalog has it (``_()`` leaves any other sentence as it is)."""
     if rec.push_state is S.FAILED:
-        return rec.notice or rec.detail or ""
-    text = rec.notice or ""
+        return _stored(rec.notice or rec.detail)
+    if rec.prompt == PROMPT_METERED:
+        size = local_megabytes(rec.size, language())
+        if size is None:
+            return _("Will use mobile data (the size is not known)")
+        return _("Will use {size} of mobile data").format(size=size.replace(" ", "\u00a0"))
+    text = _stored(rec.notice)
     if rec.waiting_for is not None and rec.retry_at is not None:
         left = round(rec.retry_at - now)
-        text = f"{text} Retrying in {left}\u00a0s." if left >= 1 else f"{text} Retrying now."  # "3 s" not split
+        if left >= 1:  # "3 s": the number and its unit never split over two lines
+            again = _("Retrying in {seconds}\u00a0s.").format(seconds=left)
+            text = f"{text} {again}"
+        else:
+            text = f"{text} {_('Retrying now.')}"
     return text.strip()

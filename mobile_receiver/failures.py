@@ -11,6 +11,12 @@ that was sent (checksum after a fresh download, size), it is not a valid package
 device cannot install its format, there is no room for it, the disk cannot be written, the
 installer refused it. Everything else that happens on the way (refused or dropped
 connections, timeouts, DNS, 408/425/429/5xx, the relay restarting) is passing.
+
+The sentences written here are in the phone's language at the moment it happened
+(``mobile_receiver.i18n``): the card keeps them, and the relay passes them on to the sender,
+usually the same person. A sentence about a place is written whole for each kind of place (the
+relay, a named server, an unknown one), never with a translated place glued in.
+``shared.explain``'s sentences stay English until its catalog comes.
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mobile_receiver.download import DownloadError, NotEnoughSpace, PackageChanged
+from mobile_receiver.i18n import N_, _, language
 from shared.explain import explain, host_of, relay_place
-from shared.formatting import human_size
+from shared.formatting import local_size
 from shared.protocol import Situation
 from shared.relay_errors import RelayError
 
@@ -66,20 +73,43 @@ class Where:
         # the package's own server: if the relay cannot be reached either, it is the connection
         return Situation.WAITING_FOR_SERVER if self.relay_connected else Situation.NO_CONNECTION
 
+    def say(self, on_relay: str, on_server: str, on_unknown: str, **values: object) -> str:
+        """The sentence (marked with ``N_``) for this kind of place, translated, with ``{host}``
+        filled in: one whole sentence per place, as a translator needs it."""
+        if self.on_relay:
+            template, host = on_relay, host_of(self.relay_url)
+        else:
+            host = host_of(self.url)
+            template = on_server if host else on_unknown
+        return _(template).format(host=host, **values)
+
 
 def download_failure(error: DownloadError, where: Where) -> Failure:
     """A failed download (``mobile_receiver.download``) as a Failure."""
     place = where.place
     if isinstance(error, NotEnoughSpace):
         return Failure(
-            f"Not enough free space: this app needs {human_size(error.needed)} and "
-            f"{human_size(error.free)} is free. Free some space, then tap Retry.",
+            _(
+                "Not enough free space: this app needs {needed} and {free} is free. Free some space, then tap Retry."
+            ).format(needed=local_size(error.needed, language()), free=local_size(error.free, language())),
             True,
         )
     if isinstance(error, PackageChanged):
         return Failure(
-            f"The package on {place} is not the one that was sent (its size is different). "
-            "Ask the sender to send it again.",
+            where.say(
+                N_(
+                    "The package on the relay at {host} is not the one that was sent (its size is different). "
+                    "Ask the sender to send it again."
+                ),
+                N_(
+                    "The package on the server at {host} is not the one that was sent (its size is different). "
+                    "Ask the sender to send it again."
+                ),
+                N_(
+                    "The package on the download server is not the one that was sent (its size is different). "
+                    "Ask the sender to send it again."
+                ),
+            ),
             True,
             fresh_download=True,
         )
@@ -88,17 +118,33 @@ def download_failure(error: DownloadError, where: Where) -> Failure:
         if found is not None and found.transient:
             text = found.text
         elif error.status is not None:
-            text = f"{_capital(place)} asked to try again later (HTTP {error.status})."
+            text = where.say(
+                N_("The relay at {host} asked to try again later (HTTP {status})."),
+                N_("The server at {host} asked to try again later (HTTP {status})."),
+                N_("The download server asked to try again later (HTTP {status})."),
+                status=error.status,
+            )
         elif error.cause is not None:
-            text = f"The connection to {place} was lost."
+            text = where.say(
+                N_("The connection to the relay at {host} was lost."),
+                N_("The connection to the server at {host} was lost."),
+                N_("The connection to the download server was lost."),
+            )
         else:
-            text = f"The package on {place} keeps changing while it downloads."
+            text = where.say(
+                N_("The package on the relay at {host} keeps changing while it downloads."),
+                N_("The package on the server at {host} keeps changing while it downloads."),
+                N_("The package on the download server keeps changing while it downloads."),
+            )
         return Failure(text, False, where.situation())
     if error.cause is not None:
         found = explain(error.cause, place=place)
         return Failure(found.text, True)
     return Failure(
-        "The download stopped for a reason Appbeam does not know. The details are in the log. Tap Retry to try again.",
+        _(
+            "The download stopped for a reason Appbeam does not know. The details are in the log. "
+            "Tap Retry to try again."
+        ),
         True,
     )
 
@@ -107,8 +153,20 @@ def package_gone_after_decline(where: Where) -> Failure:
     """Download again on a push cancelled here long ago: the relay let its copy of the package
     go (it keeps it only as long as it keeps a push waiting for its phone)."""
     return Failure(
-        f"{_capital(where.place)} no longer keeps this app's package: it lets it go some time after "
-        "a push is cancelled. Ask the sender to send it again.",
+        where.say(
+            N_(
+                "The relay at {host} no longer keeps this app's package: it lets it go some time after "
+                "a push is cancelled. Ask the sender to send it again."
+            ),
+            N_(
+                "The server at {host} no longer keeps this app's package: it lets it go some time after "
+                "a push is cancelled. Ask the sender to send it again."
+            ),
+            N_(
+                "The download server no longer keeps this app's package: it lets it go some time after "
+                "a push is cancelled. Ask the sender to send it again."
+            ),
+        ),
         True,
     )
 
@@ -123,15 +181,17 @@ def relay_failure(error: RelayError, relay_url: str | None, *, network_connected
 
 
 def no_package_for_device(platform_label: str) -> Failure:
-    return Failure(f"This app has no package that {platform_label} can install.", True)
+    return Failure(_("This app has no package that {platform} can install.").format(platform=platform_label), True)
 
 
 def checksum_mismatch() -> Failure:
     """The package downloaded from zero does not have the SHA-256 the push names."""
     return Failure(
-        "The downloaded package is not the one that was sent: its SHA-256 checksum does not match, "
-        "so it was not installed. Tap Retry to download it again, or ask the sender to send it "
-        "again.",
+        _(
+            "The downloaded package is not the one that was sent: its SHA-256 checksum does not match, "
+            "so it was not installed. Tap Retry to download it again, or ask the sender to send it "
+            "again."
+        ),
         True,
         fresh_download=True,
     )
@@ -143,7 +203,10 @@ def not_a_package(sentence: str) -> Failure:
 
 
 def wrong_format(fmt: str, platform_label: str) -> Failure:
-    return Failure(f"This {platform_label} device cannot install .{fmt} packages.", True)
+    return Failure(
+        _("This {platform} device cannot install .{format} packages.").format(platform=platform_label, format=fmt),
+        True,
+    )
 
 
 def install_failed(sentence: str) -> Failure:
@@ -152,12 +215,8 @@ def install_failed(sentence: str) -> Failure:
 
 
 def interrupted_install() -> Failure:
-    return Failure("Installing was interrupted when Appbeam closed. Tap Retry to install it.", True)
+    return Failure(_("Installing was interrupted when Appbeam closed. Tap Retry to install it."), True)
 
 
 def unexpected() -> Failure:
-    return Failure("Something unexpected went wrong. The details are in the log. Tap Retry to try again.", True)
-
-
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
+    return Failure(_("Something unexpected went wrong. The details are in the log. Tap Retry to try again."), True)

@@ -38,6 +38,7 @@ class Profile:
     username: str = ""
     token: str | None = None
     wifi_only: bool = False
+    language: str = ""  # Settings' choice: "" follows the system, else "en" or "zh_CN" (mobile_receiver.i18n)
     #: Why this phone is signed out, when the relay removed it (the first screen says it, after a
     #: restart too); cleared by the next login or pairing.
     removed_notice: str = ""

@@ -4,6 +4,10 @@ The service's threads (stream, downloads, network) call listeners from wherever 
 run; every such call is handed to the UI thread with ``Clock.schedule_once`` (changes
 to one push are coalesced into one redraw per frame). User actions that may block
 (log in, log out) run in threads; the others are quick and call the inbox directly.
+
+The language is set before the screens are built (Settings' choice, else the system's) and can
+change while they show: ``set_language`` makes the ``.kv`` rules re-evaluate (``ui/language.py``)
+and redraws what the Python code wrote (cards, connection line, Settings, an open question).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import logging
 import os
 import signal
 import threading
+import time
 
 from kivy.app import App
 from kivy.clock import Clock, mainthread
@@ -20,7 +25,9 @@ from kivy.core.window import Window
 from kivy.uix.modalview import ModalView
 from kivy.uix.screenmanager import NoTransition, ScreenManager, SlideTransition
 
+from mobile_receiver import i18n
 from mobile_receiver.cardview import INBOX_ACTIONS
+from mobile_receiver.i18n import _
 from mobile_receiver.icons import IconCache
 from mobile_receiver.service import Connection, ReceiverService
 from mobile_receiver.ui import theme
@@ -64,6 +71,7 @@ class ReceiverApp(App):
     # ------------------------------------------------------------------ building
 
     def build(self):
+        i18n.set_language(getattr(self.service.profile, "language", i18n.SYSTEM))
         Window.clearcolor = theme.BACKGROUND
         self.manager = ScreenManager(transition=NoTransition())  # no slide at start-up
         self.login_screen = LoginScreen(name="login", app=self)
@@ -141,7 +149,7 @@ class ReceiverApp(App):
         self._show_connection(connection)
 
     def _show_connection(self, connection: Connection) -> None:
-        self.inbox_screen.show_connection(connection.describe(), connection.state)
+        self.inbox_screen.show_connection(connection_text(connection), connection.state)
         if connection.state == "signed_out" and connection.explanation:
             self.signed_out(connection.explanation)
 
@@ -179,8 +187,19 @@ class ReceiverApp(App):
 
     def refresh(self) -> None:
         """Pull to refresh / the Refresh button."""
-        self.inbox_screen.show_snackbar("Refreshing...", 1.5)
+        self.inbox_screen.show_snackbar(_("Refreshing..."), 1.5)
         threading.Thread(target=self.service.refresh, name="refresh", daemon=True).start()
+
+    def set_language(self, choice: str) -> str:
+        """Speak ``choice`` ("" for the system's language) from now on, on every screen at once."""
+        lang = i18n.set_language(choice)  # the .kv rules re-evaluate (ui/language.py)
+        self.inbox_screen.relabel()
+        self._show_connection(self.service.connection)
+        if self.manager.current == "settings":
+            self.settings_screen.load()
+            self.settings_screen.load_people()
+            self.settings_screen.load_devices()
+        return lang
 
     def show_settings(self) -> None:
         self.manager.transition.direction = "left"
@@ -221,6 +240,28 @@ class ReceiverApp(App):
         self.login_screen.prefill()
         self.manager.transition.direction = "right"
         self.manager.current = "login"
+
+
+def connection_text(connection: Connection, now: float | None = None) -> str:
+    """The connection line in the language spoken now: ``Connected``, ``Reconnecting in 4 s``...
+    (``Connection.describe`` says it in English for the log; ``explanation`` is
+    ``shared.explain``'s sentence, English until its catalog comes)."""
+    state = connection.state
+    if state == "connected":
+        return _("Connected")
+    if state == "reconnecting":
+        left = None
+        if connection.retry_at is not None:
+            left = max(0, round(connection.retry_at - (now if now is not None else time.monotonic())))
+        if connection.explanation:
+            again = _("Retrying in {seconds}\u00a0s.").format(seconds=left) if left else _("Retrying now.")
+            return f"{connection.explanation} {again}"
+        return _("Reconnecting in {seconds}\u00a0s").format(seconds=left) if left else _("Reconnecting")
+    if state == "connecting":
+        return _("Connecting")
+    if state == "signed_out":
+        return _("Signed out: log in again")
+    return connection.explanation or _("Offline")
 
 
 def _numbered(name: str) -> str | None:

@@ -9,7 +9,8 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
-from mobile_receiver.cardview import BUTTON_TEXT, CANCEL, DETAILS, DISMISS, REMOVE, CardView
+from mobile_receiver.cardview import CANCEL, DETAILS, DISMISS, REMOVE, CardView, button_text
+from mobile_receiver.i18n import _
 from mobile_receiver.ui import (
     theme,
     widgets,  # noqa: F401 - loads the rules the card uses
@@ -80,7 +81,11 @@ class PushCard(BoxLayout):
         self._show_notice()
         button = self.button(DETAILS)
         if button is not None:
-            button.text = "Hide details" if self.details_open else BUTTON_TEXT[DETAILS]
+            button.text = _("Hide details") if self.details_open else button_text(DETAILS)
+
+    def relabel(self) -> None:
+        """The language changed: the buttons are made again in it at the next ``show``."""
+        self._layout_key = None
 
     def _relayout(self, view: CardView) -> None:
         """Only the parts this state needs are in the card (hidden ones would still take room)."""
@@ -91,7 +96,7 @@ class PushCard(BoxLayout):
             (parts["notice_label"], bool(view.notice)),
             (parts["actions"], bool(view.actions)),
         ]
-        for widget, _ in optional:
+        for widget, _wanted in optional:
             if widget.parent is self:
                 self.remove_widget(widget)
         for widget, wanted in optional:
@@ -104,13 +109,13 @@ class PushCard(BoxLayout):
         for i, action in enumerate(actions):
             quiet = action in (CANCEL, DISMISS, REMOVE, DETAILS)
             button = PillButton(
-                text=BUTTON_TEXT[action],
+                text=button_text(action),
                 action=action,
                 filled=i == 0 and not quiet,
                 tint=theme.RED if action == CANCEL else (theme.GREY if quiet else theme.PRIMARY),
             )
             if action == DETAILS:
-                button.text = "Hide details" if self.details_open else BUTTON_TEXT[DETAILS]
+                button.text = _("Hide details") if self.details_open else button_text(DETAILS)
                 button.bind(on_release=lambda b: self.toggle_details())
             else:
                 button.bind(on_release=lambda b: self.on_action(b.action, self.push_id))

@@ -12,6 +12,7 @@ from mobile_receiver.ui import widgets  # noqa: F401
 
 Builder.load_string("""
 #:import theme mobile_receiver.ui.theme
+#:import tr mobile_receiver.ui.language.tr
 <ImageChooser>:
     size_hint: 0.94, 0.8
     background: ''
@@ -29,7 +30,7 @@ Builder.load_string("""
                 size: self.size
                 radius: [dp(18)]
         Label:
-            text: 'Open a picture of the QR code'
+            text: tr._('Open a picture of the QR code')
             font_size: sp(18)
             bold: True
             color: theme.TEXT
@@ -45,12 +46,12 @@ Builder.load_string("""
             height: dp(44)
             spacing: dp(8)
             PillButton:
-                text: 'Open'
+                text: tr._('Open')
                 filled: True
                 disabled: not files.selection
                 on_release: root.choose(files.selection)
             PillButton:
-                text: 'Cancel'
+                text: tr._('Cancel')
                 tint: theme.GREY
                 on_release: root.dismiss()
 """)

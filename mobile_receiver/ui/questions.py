@@ -9,6 +9,7 @@ from kivy.lang import Builder
 from kivy.properties import ListProperty, StringProperty
 from kivy.uix.modalview import ModalView
 
+from mobile_receiver.i18n import _
 from mobile_receiver.ui import (
     theme,
     widgets,  # noqa: F401
@@ -22,7 +23,7 @@ class ConfirmDialog(ModalView):
 
     title = StringProperty("")
     message = StringProperty("")
-    action = StringProperty("OK")
+    action = StringProperty("")
     tint = ListProperty(list(theme.RED))
 
     def __init__(self, title: str, message: str, action: str, on_yes: Callable[[], None], **kwargs):
@@ -44,17 +45,17 @@ class RenameDialog(ModalView):
 
     def __init__(self, current: str, on_name: Callable[[str], None], **kwargs):
         super().__init__(**kwargs)
-        self.title = f"A new name for {current}"
+        self.title = _("A new name for {device}").format(device=current)
         self.on_name = on_name
         self.ids.name.text = current
 
     def save(self) -> None:
         name = self.ids.name.text.strip()
         if not name:
-            self.error = "Give the device a name."
+            self.error = _("Give the device a name.")
             return
         if len(name) > 100:
-            self.error = "A name has at most 100 characters."
+            self.error = _("A name has at most 100 characters.")
             return
         self.dismiss()
         self.on_name(name)

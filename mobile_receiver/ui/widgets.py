@@ -14,7 +14,10 @@ from kivy.uix.label import Label
 from kivy.uix.relativelayout import RelativeLayout
 from kivy.uix.widget import Widget
 
-from mobile_receiver.ui import theme
+from mobile_receiver.ui import (
+    language,  # noqa: F401 - the font each label needs, before any rule is applied
+    theme,
+)
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
@@ -46,11 +49,14 @@ class StateChip(Label):
         self.fbind("text", self._fit)
         self.fbind("font_size", self._fit)
         self.fbind("max_width", self._fit)
+        self.fbind("font_name", self._fit)
         self._fit()
 
     def _fit(self, *_):
         pad = dp(20)
-        natural = CoreLabel(font_size=self.font_size, bold=self.bold).get_extents(self.text or " ")[0] + pad
+        # measured in the font the label draws with (the CJK one for Chinese: ui/language.py)
+        measure = CoreLabel(font_size=self.font_size, bold=self.bold, font_name=self.font_name)
+        natural = measure.get_extents(self.text or " ")[0] + pad
         width = min(natural, self.max_width) if self.max_width > pad else natural
         self.width = width
         self.text_size = (max(1, width - pad), None)

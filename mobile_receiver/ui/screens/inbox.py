@@ -47,7 +47,7 @@ class InboxScreen(Screen):
     """The list of pushes; the app keeps it up to date from the service's threads."""
 
     app = ObjectProperty(None)
-    connection_text = StringProperty("Offline")
+    connection_text = StringProperty("")
     connection_colour = ColorProperty(theme.GREY)
     device_text = StringProperty("")
     snackbar_text = StringProperty("")
@@ -78,6 +78,16 @@ class InboxScreen(Screen):
             box.add_widget(card)
         self.ids.empty.opacity = 0 if records else 1
         self._ask_metered_if_needed()
+
+    def relabel(self) -> None:
+        """The language changed: every card, and an open mobile-data question, in the new one."""
+        for card in self.cards.values():
+            card.relabel()
+        self.refresh_all()
+        if self.dialog is not None:
+            rec = self.app.service.inbox.get(self.dialog.push_id)
+            if rec is not None:
+                self.dialog.relabel(rec)
 
     def tick(self, *_) -> None:
         """Once a second: what depends on the time ("5 min ago", "Retrying in 4 s") is redrawn."""

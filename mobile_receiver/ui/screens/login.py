@@ -11,6 +11,7 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
+from mobile_receiver.i18n import _
 from mobile_receiver.ui import widgets  # noqa: F401
 from shared.assets import LOGO
 from shared.explain import explain, relay_place
@@ -48,7 +49,7 @@ class LoginScreen(Screen):
         password = self.ids.password.text
         device_name = self.ids.device_name.text.strip()
         if not relay or not username or not password:
-            self.error = "Enter the relay address, your username and your password."
+            self.error = _("Enter the relay address, your username and your password.")
             return
         if not relay.startswith(("http://", "https://")):
             relay = "http://" + relay

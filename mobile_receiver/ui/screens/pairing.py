@@ -13,9 +13,10 @@ from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from mobile_receiver import pairing
+from mobile_receiver.i18n import _
 from mobile_receiver.ui import widgets  # noqa: F401
 from mobile_receiver.ui.screens import login  # noqa: F401 - its FormField and FieldLabel rules
-from shared.explain import explain, relay_place
+from shared.explain import explain, host_of, relay_place
 from shared.relay_errors import RelayError
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
@@ -49,8 +50,8 @@ class PairingScreen(Screen):
             return
         self.ids.code.text = text.strip()
         self.ids.relay.text = request.relay_url
-        self.found = (
-            f"Read the QR code: code {request.code[:4]}-{request.code[4:]} for {relay_place(request.relay_url)}."
+        self.found = _("Read the QR code: code {code} for the relay at {host}.").format(
+            code=f"{request.code[:4]}-{request.code[4:]}", host=host_of(request.relay_url)
         )
         self.submit()
 

@@ -1,5 +1,5 @@
-"""Settings: Wi-Fi only, the emulated metered switch, relay and account, log out, this account's
-devices (rename, remove), friends, trusted device keys, installed apps."""
+"""Settings: the language, Wi-Fi only, the emulated metered switch, relay and account, log out,
+this account's devices (rename, remove), friends, trusted device keys, installed apps."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 
-from mobile_receiver import devices
+from mobile_receiver import devices, i18n
+from mobile_receiver.i18n import _, ngettext
 from mobile_receiver.platform.base import InstalledApp
 from mobile_receiver.ui import widgets  # noqa: F401
 from mobile_receiver.ui.questions import ConfirmDialog, RenameDialog
@@ -81,6 +82,9 @@ class SettingsScreen(Screen):
     people_text = StringProperty("")
     devices_text = StringProperty("")
     devices_error = BooleanProperty(False)
+    installed_text = StringProperty("")
+    #: Settings' language choice: "" (the system's), "en" or "zh_CN".
+    language_choice = StringProperty(i18n.SYSTEM)
 
     def on_pre_enter(self, *args) -> None:
         self.load()
@@ -91,21 +95,25 @@ class SettingsScreen(Screen):
         profile = service.profile
         network = service.platform.network
         self.wifi_only = profile.wifi_only
+        self.language_choice = getattr(profile, "language", i18n.SYSTEM) or i18n.SYSTEM
         self.treat_as_metered = network.treat_as_metered
         self.has_metered_switch = network.has_metered_switch
         status = network.status()
-        self.network_text = ("Now: metered (mobile data)" if status.metered else "Now: Wi-Fi (not metered)") + (
-            "" if status.source in ("setting", "test") else f" · from {status.source}"
-        )
-        self.relay_text = profile.relay_url or "not set"
-        self.account_text = profile.username or "not logged in"
+        now = _("Now: metered (mobile data)") if status.metered else _("Now: Wi-Fi (not metered)")
+        source = "" if status.source in ("setting", "test") else _("from {source}").format(source=status.source)
+        self.network_text = f"{now} · {source}" if source else now
+        self.relay_text = profile.relay_url or _("not set")
+        self.account_text = profile.username or _("not logged in")
         self.device_text = f"{profile.device_name or profile.device_id} · {profile.model} · {profile.platform}"
         self.device_id_text = profile.device_id
-        self.own_key_text = f"Fingerprint {service.own_fingerprint}"
+        self.own_key_text = _("Fingerprint {fingerprint}").format(fingerprint=service.own_fingerprint)
         keys = self.ids.key_rows
         keys.clear_widgets()
         for key in service.keyring.senders():  # phones never send: they are no senders to trust
-            state = "Trusted" if key.trusted else ("Key changed: not trusted" if key.changed else "New: not trusted")
+            if key.trusted:
+                state = _("Trusted")
+            else:
+                state = _("Key changed: not trusted") if key.changed else _("New: not trusted")
             keys.add_widget(
                 DeviceKeyRow(
                     device_id=key.device_id,
@@ -122,8 +130,21 @@ class SettingsScreen(Screen):
             box.add_widget(
                 InstalledAppRow(app_id=app.app_id, title=app.name or app.app_id, hint=_describe(app), screen=self)
             )
-        self.ids.no_apps.height = 0 if apps else self.ids.no_apps.texture_size[1] + 24
-        self.ids.no_apps.opacity = 0 if apps else 1
+        if apps:
+            self.installed_text = ngettext(
+                "{count} app installed through Appbeam.", "{count} apps installed through Appbeam.", len(apps)
+            ).format(count=len(apps))
+        else:
+            self.installed_text = _("No apps installed through Appbeam yet.")
+
+    def choose_language(self, choice: str) -> None:
+        """System, English or 简体中文: kept in the profile, and every screen speaks it at once."""
+        profile = self.app.service.profile
+        if getattr(profile, "language", i18n.SYSTEM) != choice:
+            profile.language = choice
+            self.app.service.save_profile()
+        self.language_choice = choice
+        self.app.set_language(choice)
 
     def set_wifi_only(self, value: bool) -> None:
         profile = self.app.service.profile
@@ -175,14 +196,14 @@ class SettingsScreen(Screen):
         for friend in friends or []:
             status = friend.get("status")
             hint = {
-                "pending_incoming": "Invited you",
-                "pending_outgoing": "Invited: waiting for them",
-                "accepted": "Friend",
+                "pending_incoming": _("Invited you"),
+                "pending_outgoing": _("Invited: waiting for them"),
+                "accepted": _("Friend"),
             }.get(status, status or "")
             box.add_widget(
                 FriendRow(username=friend["username"], hint=hint, incoming=status == "pending_incoming", screen=self)
             )
-        self.people_text = error or ("" if friends else "No friends yet. Invite people from your computer.")
+        self.people_text = error or ("" if friends else _("No friends yet. Invite people from your computer."))
 
     def answer_friend(self, username: str, accept: bool) -> None:
         """Accept or Decline on an invitation."""
@@ -247,7 +268,9 @@ class SettingsScreen(Screen):
         RenameDialog(
             current,
             lambda name: self._device_call(
-                device_id, lambda client: client.rename_device(device_id, name), done=f"Renamed to {name}."
+                device_id,
+                lambda client: client.rename_device(device_id, name),
+                done=_("Renamed to {name}.").format(name=name),
             ),
         ).open()
 
@@ -255,13 +278,13 @@ class SettingsScreen(Screen):
         """Remove asks first; removing this phone signs it out to the first screen."""
         question = devices.remove_question(name, this, self.app.service.profile.username)
         ConfirmDialog(
-            "Remove this phone?" if this else f"Remove {name}?",
+            _("Remove this phone?") if this else _("Remove {device}?").format(device=name),
             question,
-            "Remove",
+            _("Remove"),
             lambda: self._device_call(
                 device_id,
                 lambda client: client.remove_device(device_id),
-                done=f"Removed {name}: it is signed out.",
+                done=_("Removed {device}: it is signed out.").format(device=name),
                 signs_out=this,
             ),
         ).open()
@@ -301,6 +324,6 @@ class SettingsScreen(Screen):
 
 
 def _describe(app: InstalledApp) -> str:
-    version = f"Version {app.version}" if app.version else "Unknown version"
+    version = _("Version {version}").format(version=app.version) if app.version else _("Unknown version")
     when = (app.installed_at or "")[:10]
     return f"{version} · {app.app_id}" + (f" · {when}" if when else "")

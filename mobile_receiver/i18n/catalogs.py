@@ -1,0 +1,226 @@
+"""``python -m mobile_receiver.i18n.catalogs update|compile|check``: the receiver's catalogs.
+
+- ``update``: Babel reads every ``.py`` and ``.kv`` of ``mobile_receiver/`` (``_()``, ``N_()``,
+  ``ngettext()``; ``tr._()`` and ``tr.ngettext()`` in the ``.kv`` rules) into ``receiver.pot`` and
+  brings each ``<lang>/LC_MESSAGES/receiver.po`` up to date (new sentences arrive empty, gone ones
+  are dropped). Then a translator fills them in: Poedit, or any editor.
+- ``compile``: each ``.po`` into its ``.mo`` beside it (not committed; the receiver compiles a
+  missing or stale one in memory at start-up).
+- ``check`` (``make check``): every entry translated (none empty, none fuzzy, every plural form,
+  the same ``{placeholders}`` as the English), extraction finds nothing new or gone, and no
+  ``.kv`` rule shows a bare literal (``text: 'Refresh'`` instead of ``text: tr._('Refresh')``).
+  Exit status 1, with each problem on a line, otherwise.
+
+Catalogs are written without source locations, so a change elsewhere in a file never touches
+them. English is the source language: it needs no catalog.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+import tokenize
+from collections.abc import Iterator
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir, extract_python
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+
+from mobile_receiver.i18n import DOMAIN, HERE, mo_file, po_file
+
+PACKAGE = HERE.parent
+POT = HERE / f"{DOMAIN}.pot"
+#: The languages with a catalog (English is the source).
+TRANSLATED = ("zh_CN",)
+#: Literals a .kv rule may show as they are: the product's name, examples of what to type, and
+#: each language's name in that language (Settings' choice: whoever cannot read one finds theirs).
+NOT_FOR_TRANSLATION = {"Appbeam", "http://192.168.1.10:8765", "ABCD-EFGH", " ", "English", "简体中文"}
+_KV_RULE = re.compile(r"^\s*[a-z_]+:\s")
+_KV_CALL = re.compile(r"\btr\.(?=(_|ngettext)\()")
+_KV_LITERAL = re.compile(r"^\s*(text|hint_text|title|hint|message|action):\s*(['\"])(.*)\2\s*$")
+#: Modules that load Kivy rules from a string: checked for bare literals like the .kv files.
+KV_IN_PYTHON = ("ui/image_chooser.py",)
+_PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
+
+
+def extract_kv(fileobj, keywords, comment_tags, options) -> Iterator[tuple]:
+    """Babel extractor for Kivy rules: each ``tr._(...)`` / ``tr.ngettext(...)`` of a line, read
+    by Babel's own Python extractor (a rule's value is a Python expression)."""
+    for lineno, line in enumerate(fileobj.read().decode("utf-8").splitlines(), start=1):
+        if not _KV_RULE.match(line):
+            continue  # not a rule's value (a comment, a docstring that mentions tr._)
+        for match in _KV_CALL.finditer(line):
+            fragment = io.BytesIO(line[match.end() :].encode("utf-8"))
+            try:
+                found = list(extract_python(fragment, keywords, comment_tags, options))
+            except tokenize.TokenError:
+                continue  # the rest of the line is not an expression on its own
+            for _lineno, funcname, message, comments in found:
+                yield lineno, funcname, message, comments
+
+
+def extract_py(fileobj, keywords, comment_tags, options) -> Iterator[tuple]:
+    """Babel's Python extractor, and the Kivy rules a module loads from a string of its own."""
+    source = fileobj.read()
+    yield from extract_python(io.BytesIO(source), keywords, comment_tags, options)
+    yield from extract_kv(io.BytesIO(source), keywords, comment_tags, options)
+
+
+def _method_map() -> list[tuple[str, object]]:
+    return [("i18n/**", "ignore"), ("**.py", extract_py), ("**.kv", extract_kv)]
+
+
+def template() -> Catalog:
+    """Every sentence marked in the receiver's code, as Babel extracts it."""
+    catalog = Catalog(
+        project="Appbeam",
+        domain=DOMAIN,
+        fuzzy=False,
+        header_comment="# The Appbeam phone app's sentences (mobile_receiver), extracted by Babel.",
+        copyright_holder="Appbeam",
+        msgid_bugs_address="",
+        version="",
+    )
+    options = {"**.py": {"encoding": "utf-8"}}
+    for filename, lineno, message, comments, context in extract_from_dir(
+        str(PACKAGE), _method_map(), options, DEFAULT_KEYWORDS
+    ):
+        catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    return catalog
+
+
+def _write(catalog: Catalog, path: Path) -> None:
+    buffer = io.BytesIO()
+    write_po(buffer, catalog, no_location=True, omit_header=False, sort_output=True, ignore_obsolete=True, width=100)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = buffer.getvalue()
+    if not path.exists() or _without_dates(path.read_bytes()) != _without_dates(text):
+        path.write_bytes(text)  # only a change of messages rewrites a catalog, not a new date
+
+
+def _without_dates(po: bytes) -> bytes:
+    return re.sub(rb'"(POT-Creation-Date|PO-Revision-Date): [^"]*"\n', b"", po)
+
+
+def read(path: Path, lang: str | None = None) -> Catalog:
+    with path.open("rb") as f:
+        return read_po(f, locale=lang, domain=DOMAIN)
+
+
+def update() -> None:
+    """receiver.pot from the code; each .po brought up to date with it."""
+    pot = template()
+    _write(pot, POT)
+    for lang in TRANSLATED:
+        path = po_file(lang)
+        catalog = read(path, lang) if path.exists() else Catalog(locale=lang, domain=DOMAIN, fuzzy=False)
+        catalog.update(pot, no_fuzzy_matching=True)
+        _write(catalog, path)
+
+
+def compile_all() -> list[str]:
+    """Each .po into its .mo; returns the problems (an incomplete catalog still compiles)."""
+    failed = []
+    for lang in TRANSLATED:
+        try:
+            catalog = read(po_file(lang), lang)
+            with mo_file(lang).open("wb") as f:
+                write_mo(f, catalog)
+        except Exception as exc:  # noqa: BLE001 - said per catalog, the others still compile
+            failed.append(f"could not compile {po_file(lang)}: {exc}")
+    return failed
+
+
+def _key(message) -> str:
+    return message.id if isinstance(message.id, str) else message.id[0]
+
+
+def problems(lang: str, catalog: Catalog | None = None) -> list[str]:
+    """Why lang's catalog is not complete, one sentence per entry."""
+    catalog = catalog if catalog is not None else read(po_file(lang), lang)
+    name = f"{lang}/{po_file(lang).name}"
+    found = []
+    for message in catalog:
+        if not message.id:
+            continue  # the header
+        key = _key(message)
+        strings = list(message.string) if isinstance(message.string, (list, tuple)) else [message.string]
+        if message.fuzzy:
+            found.append(f"{name}: {key!r} is fuzzy")
+        elif not all((s or "").strip() for s in strings) or (
+            message.pluralizable and len(strings) < catalog.num_plurals
+        ):
+            found.append(f"{name}: {key!r} is not translated")
+        else:
+            wanted = set(_PLACEHOLDER.findall(key))
+            for s in strings:
+                if set(_PLACEHOLDER.findall(s)) != wanted:
+                    found.append(f"{name}: {key!r}: the translation's placeholders differ from {sorted(wanted)}")
+                    break
+    return found
+
+
+def stale(lang: str, pot: Catalog, catalog: Catalog | None = None) -> list[str]:
+    """What extraction would change in lang's catalog: sentences new in the code, or gone."""
+    catalog = catalog if catalog is not None else read(po_file(lang), lang)
+    have = {_key(m) for m in catalog if m.id}
+    want = {_key(m) for m in pot if m.id}
+    name = f"{lang}/{po_file(lang).name}"
+    return [f"{name}: new in the code, not in the catalog: {k!r}" for k in sorted(want - have)] + [
+        f"{name}: in the catalog, gone from the code: {k!r}" for k in sorted(have - want)
+    ]
+
+
+def bare_literals() -> list[str]:
+    """``.kv`` rules that show a literal without ``tr._()``: a sentence the catalog never sees."""
+    found = []
+    for path in [*sorted(PACKAGE.rglob("*.kv")), *(PACKAGE / name for name in KV_IN_PYTHON)]:
+        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            match = _KV_LITERAL.match(line)
+            if match and match.group(3) not in NOT_FOR_TRANSLATION and re.search(r"[A-Za-z]", match.group(3)):
+                found.append(
+                    f"{path.relative_to(PACKAGE.parent)}:{lineno}: {match.group(3)!r} is not marked with tr._()"
+                )
+    return found
+
+
+def check() -> list[str]:
+    pot = template()
+    found = bare_literals()
+    for lang in TRANSLATED:
+        found += problems(lang) + stale(lang, pot)
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    command = (argv if argv is not None else sys.argv[1:] or ["check"])[0]
+    if command == "update":
+        update()
+        return 0
+    if command == "compile":
+        failed = compile_all()
+        for line in failed:
+            print(line, file=sys.stderr)
+        return 1 if failed else 0
+    if command == "check":
+        found = check()
+        for line in found:
+            print(line, file=sys.stderr)
+        if found:
+            print(
+                "Mark the sentence with _() / tr._(), run `python -m mobile_receiver.i18n.catalogs update`, "
+                "translate what is new, then check again.",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"receiver translations: {', '.join(TRANSLATED)} complete and up to date")
+        return 0
+    print("usage: python -m mobile_receiver.i18n.catalogs update|compile|check", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
