@@ -2,6 +2,7 @@
 
     python -m appbeam_devtools.receiver_screenshots OUTDIR
     python -m appbeam_devtools.receiver_screenshots OUTDIR --outage [--size 900x600] [--scale 1.5] [--name NAME]
+    python -m appbeam_devtools.receiver_screenshots OUTDIR --lang zh_CN [--size 360x640] [--scale 1.5]
 
 Writes ``receiver-inbox.png`` (the app-message page mid-download), ``receiver-metered.png``
 (the mobile-data question), ``receiver-settings.png``, ``receiver-trust.png`` (the computers
@@ -15,6 +16,8 @@ a download waiting for the relay, one waiting for its server, a failure, long na
 sentence made the way the running app makes it (``shared.explain``, ``mobile_receiver.failures``).
 ``--size`` sets the window (default 420x860, a phone) and ``--scale`` Kivy's density (1.5 is a
 "1.5x" screen: everything 50% larger), to check that long text wraps and nothing is cut off.
+``--lang zh_CN`` renders every screen in Simplified Chinese and adds ``-zh_CN`` to each name
+(``receiver-inbox-zh_CN.png``); the default is English whatever the system's language.
 
 Long because each picture sets up its own scene (records, relay, dialogs) in plain steps.
 """
@@ -174,8 +177,9 @@ OUTAGE_PUSHES = [
 ]
 
 
-def prepare(data_dir: Path, pushes: list[dict] | None = None):
-    """A logged-in receiver profile over ``data_dir`` holding the made-up pushes; not started."""
+def prepare(data_dir: Path, pushes: list[dict] | None = None, language: str = "en"):
+    """A logged-in receiver profile over ``data_dir`` holding the made-up pushes, speaking
+    ``language``; not started."""
     from mobile_receiver.profile import Profile, ProfileStore
     from mobile_receiver.storage import ReceiverDB, write_json_atomic
 
@@ -188,6 +192,7 @@ def prepare(data_dir: Path, pushes: list[dict] | None = None):
             relay_url="http://127.0.0.1:8765",
             username="anna",
             token="demo",
+            language=language,
         )
     )
     write_json_atomic(data_dir / "network.json", {"metered": False})
@@ -262,7 +267,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, help="screen density, e.g. 1.5 (KIVY_METRICS_DENSITY)")
     parser.add_argument("--name", help="file name of the outage picture (default receiver-outage.png)")
     parser.add_argument("--suffix", default="", help="added to every other file name, e.g. -900x600")
+    parser.add_argument("--lang", default="en", choices=("en", "zh_CN"), help="the screens' language (default en)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.lang != "en":
+        args.suffix = f"-{args.lang}{args.suffix}"
+        args.name = args.name or f"receiver-outage{args.suffix}.png"
     out = Path(args.outdir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     width, _, height = args.size.partition("x")
@@ -271,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="appbeam-shots-") as tmp:
         data_dir = Path(tmp) / "receiver"
         data_dir.mkdir()
-        prepare(data_dir, OUTAGE_PUSHES if args.outage else None)
+        prepare(data_dir, OUTAGE_PUSHES if args.outage else None, args.lang)
         from mobile_receiver.ui import prepare_kivy
 
         prepare_kivy((int(width), int(height)))
