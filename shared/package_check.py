@@ -52,24 +52,26 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from xml.etree import ElementTree
 
+from shared.i18n import N_, Number, Sentence, say
+
 log = logging.getLogger(__name__)
 
 #: What each format is, in words a person knows.
 FORMAT_DESCRIPTIONS = {
-    "apk": "an Android app (apk)",
-    "ipa": "an iPhone or iPad app (ipa)",
-    "pxl": "an iPhone app (pxl)",
-    "deb": "a Debian package (deb)",
-    "sis": "a Symbian app (sis)",
-    "sisx": "a Symbian app (sisx)",
-    "xap": "a Windows Phone app (xap)",
-    "appimage": "a Linux app (AppImage)",
-    "flatpak": "a Flatpak bundle",
-    "msix": "a Windows app (msix)",
-    "exe": "a Windows program (exe)",
-    "msi": "a Windows installer (msi)",
-    "dmg": "a macOS disk image (dmg)",
-    "pkg": "a macOS installer (pkg)",
+    "apk": N_("an Android app (apk)"),
+    "ipa": N_("an iPhone or iPad app (ipa)"),
+    "pxl": N_("an iPhone app (pxl)"),
+    "deb": N_("a Debian package (deb)"),
+    "sis": N_("a Symbian app (sis)"),
+    "sisx": N_("a Symbian app (sisx)"),
+    "xap": N_("a Windows Phone app (xap)"),
+    "appimage": N_("a Linux app (AppImage)"),
+    "flatpak": N_("a Flatpak bundle"),
+    "msix": N_("a Windows app (msix)"),
+    "exe": N_("a Windows program (exe)"),
+    "msi": N_("a Windows installer (msi)"),
+    "dmg": N_("a macOS disk image (dmg)"),
+    "pkg": N_("a macOS installer (pkg)"),
 }
 
 ZIP_FORMATS = frozenset({"apk", "ipa", "pxl", "xap", "msix"})
@@ -94,13 +96,15 @@ SIS_UID3 = 0x10000419
 
 
 class NotAPackage(ValueError):
-    """The file is not the package it claims to be. ``str()`` is a sentence for a person;
-    ``reason`` a short code for programs: web_page, text, empty, incomplete, damaged,
-    wrong_kind, missing_part."""
+    """The file is not the package it claims to be. ``str()`` is a sentence for a person (in the
+    process's language, shared/i18n); ``said`` the same sentence in any language (the relay
+    answers each upload in its sender's); ``reason`` a short code for programs: web_page, text,
+    empty, incomplete, damaged, wrong_kind, missing_part."""
 
-    def __init__(self, sentence: str, reason: str):
-        super().__init__(sentence)
-        self.sentence = sentence
+    def __init__(self, sentence: Sentence | str, reason: str):
+        self.said = sentence if isinstance(sentence, Sentence) else Sentence(sentence)
+        self.sentence = str(self.said)
+        super().__init__(self.sentence)
         self.reason = reason
 
 
@@ -116,8 +120,13 @@ class PackageFacts:
 
 
 def describe(fmt: str) -> str:
-    """``apk`` -> ``an Android app (apk)``."""
-    return FORMAT_DESCRIPTIONS.get(fmt, f"a {fmt} package")
+    """``apk`` -> ``an Android app (apk)``, in the current language."""
+    return str(_described(fmt))
+
+
+def _described(fmt: str) -> Sentence:
+    known = FORMAT_DESCRIPTIONS.get(fmt)
+    return say(known) if known else say("a %(format)s package", format=fmt)
 
 
 def inspect_package(path: str | Path | BinaryIO, fmt: str) -> PackageFacts:
@@ -136,7 +145,10 @@ def _inspect(f: BinaryIO, fmt: str) -> PackageFacts:
     f.seek(0)
     head = f.read(_HEAD_BYTES)
     if size == 0:
-        raise NotAPackage(f"The download is empty: there is no {fmt.upper()} in it. Try downloading it again.", "empty")
+        raise NotAPackage(
+            say("The download is empty: there is no %(label)s in it. Try downloading it again.", label=fmt.upper()),
+            "empty",
+        )
     checker = _CHECKERS.get(fmt)
     if checker is not None and _MAGIC_OK[fmt](head):
         f.seek(0)
@@ -147,8 +159,12 @@ def _inspect(f: BinaryIO, fmt: str) -> PackageFacts:
     if checker is None and fmt not in _MAGIC_OK:
         return PackageFacts(fmt)  # a format with no magic number we can check: not a web page, at least
     raise NotAPackage(
-        f"This file is not {describe(fmt)}: it does not start the way {_a(fmt)} does. It may "
-        f"be damaged, or something else under that name.",
+        say(
+            "This file is not %(what)s: it does not start the way %(a_format)s does. It may "
+            "be damaged, or something else under that name.",
+            what=_described(fmt),
+            a_format=_a(fmt),
+        ),
         "wrong_kind",
     )
 
@@ -176,26 +192,28 @@ _HTML_STARTS = (
     b"<h1",
 )
 _OTHER_KINDS = (
-    (b"%PDF-", "a PDF document"),
-    (b"\x89PNG\r\n\x1a\n", "an image"),
-    (b"\xff\xd8\xff", "an image"),
-    (b"GIF8", "an image"),
-    (b"\x1f\x8b", "a compressed archive (gzip)"),
-    (b"PK\x03\x04", "a ZIP archive"),
-    (b"PK\x05\x06", "an empty ZIP archive"),
-    (b"!<arch>\n", "a Debian package or another ar archive"),
-    (b"\x7fELF", "a Linux program"),
-    (b"MZ", "a Windows program"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "a Windows installer or Office document"),
-    (b"xar!", "a macOS installer"),
-    (b"Rar!", "a RAR archive"),
-    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"%PDF-", N_("a PDF document")),
+    (b"\x89PNG\r\n\x1a\n", N_("an image")),
+    (b"\xff\xd8\xff", N_("an image")),
+    (b"GIF8", N_("an image")),
+    (b"\x1f\x8b", N_("a compressed archive (gzip)")),
+    (b"PK\x03\x04", N_("a ZIP archive")),
+    (b"PK\x05\x06", N_("an empty ZIP archive")),
+    (b"!<arch>\n", N_("a Debian package or another ar archive")),
+    (b"\x7fELF", N_("a Linux program")),
+    (b"MZ", N_("a Windows program")),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", N_("a Windows installer or Office document")),
+    (b"xar!", N_("a macOS installer")),
+    (b"Rar!", N_("a RAR archive")),
+    (b"7z\xbc\xaf\x27\x1c", N_("a 7-Zip archive")),
 )
 
 
-def _a(fmt: str) -> str:
+def _a(fmt: str) -> Sentence:
     """``apk`` -> ``an APK``, ``deb`` -> ``a DEB`` (as the letters are spoken)."""
-    return f"{'an' if fmt in _SPOKEN_WITH_AN else 'a'} {fmt.upper()}"
+    if fmt in _SPOKEN_WITH_AN:
+        return say("an %(format)s", format=fmt.upper())
+    return say("a %(format)s", format=fmt.upper())
 
 
 _SPOKEN_WITH_AN = frozenset({"apk", "ipa", "sis", "sisx", "msi", "msix", "exe", "appimage"})
@@ -229,17 +247,22 @@ def looks_like_web_page(head: bytes) -> bool:
 
 def _refuse_by_content(head: bytes, fmt: str) -> None:
     """Raise the sentence for a file that is plainly something else; return if it is not plain."""
-    what = describe(fmt)
+    what = _described(fmt)
     if looks_like_web_page(head):
-        raise NotAPackage(f"This file is a web page, not {what}. The site may need you to sign in first.", "web_page")
+        raise NotAPackage(
+            say("This file is a web page, not %(what)s. The site may need you to sign in first.", what=what), "web_page"
+        )
     text = _as_text(head)
     if text is not None:
         raise NotAPackage(
-            f"This file is text, not {what}. The link may lead to an error message instead of the app.", "text"
+            say(
+                "This file is text, not %(what)s. The link may lead to an error message instead of the app.", what=what
+            ),
+            "text",
         )
     for magic, kind in _OTHER_KINDS:
         if head.startswith(magic):
-            raise NotAPackage(f"This file is {kind}, not {what}.", "wrong_kind")
+            raise NotAPackage(say("This file is %(kind)s, not %(what)s.", kind=say(kind), what=what), "wrong_kind")
 
 
 # --------------------------------------------------------------------------- ZIP formats
@@ -297,9 +320,14 @@ def _refuse_huge_table_of_contents(f: BinaryIO, size: int, fmt: str) -> None:
         return
     entries, directory_bytes, start = found
     too_big = NotAPackage(
-        f"This file is not {describe(fmt)} a phone would install: its table of contents is far "
-        f"larger than any app's (over {MAX_ZIP_ENTRIES:,} files or {MAX_ZIP_DIRECTORY_BYTES // 2**20} MB). "
-        "It may be damaged, or made to overload whoever opens it.",
+        say(
+            "This file is not %(what)s a phone would install: its table of contents is far "
+            "larger than any app's (over %(files)s files or %(megabytes)s MB). "
+            "It may be damaged, or made to overload whoever opens it.",
+            what=_described(fmt),
+            files=Number(MAX_ZIP_ENTRIES),
+            megabytes=Number(MAX_ZIP_DIRECTORY_BYTES // 2**20),
+        ),
         "damaged",
     )
     if entries > MAX_ZIP_ENTRIES or directory_bytes > MAX_ZIP_DIRECTORY_BYTES:
@@ -326,11 +354,18 @@ def _open_zip(f: BinaryIO, size: int, fmt: str) -> zipfile.ZipFile:
     except zipfile.BadZipFile:
         # It starts like a ZIP but its table of contents (at the end) is missing: cut short.
         raise NotAPackage(
-            f"The download is incomplete: the {label} archive is cut short. Try downloading it again.", "incomplete"
+            say(
+                "The download is incomplete: the %(label)s archive is cut short. Try downloading it again.", label=label
+            ),
+            "incomplete",
         ) from None
     except (OSError, ValueError, EOFError, struct.error, NotImplementedError):
         raise NotAPackage(
-            f"The {label} file is damaged: its table of contents cannot be read. Try downloading it again.", "damaged"
+            say(
+                "The %(label)s file is damaged: its table of contents cannot be read. Try downloading it again.",
+                label=label,
+            ),
+            "damaged",
         ) from None
     start_dir = getattr(zf, "start_dir", size)
     for info in zf.infolist():
@@ -339,8 +374,11 @@ def _open_zip(f: BinaryIO, size: int, fmt: str) -> zipfile.ZipFile:
         if info.header_offset < 0 or end > start_dir:
             zf.close()
             raise NotAPackage(
-                f"The {label} file is damaged: its table of contents points past its contents. Try "
-                f"downloading it again.",
+                say(
+                    "The %(label)s file is damaged: its table of contents points past its contents. Try "
+                    "downloading it again.",
+                    label=label,
+                ),
                 "damaged",
             )
     return zf
@@ -349,13 +387,21 @@ def _open_zip(f: BinaryIO, size: int, fmt: str) -> zipfile.ZipFile:
 def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, fmt: str) -> bytes:
     label = fmt.upper()
     if info.file_size > MAX_METADATA_BYTES:
-        raise NotAPackage(f"The {label} file is damaged: its {info.filename} is implausibly large.", "damaged")
+        raise NotAPackage(
+            say("The %(label)s file is damaged: its %(entry)s is implausibly large.", label=label, entry=info.filename),
+            "damaged",
+        )
     try:
         with zf.open(info) as entry:
             return entry.read(MAX_METADATA_BYTES + 1)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error, NotImplementedError, struct.error):
         raise NotAPackage(
-            f"The {label} file is damaged: its {info.filename} cannot be read. Try downloading it again.", "damaged"
+            say(
+                "The %(label)s file is damaged: its %(entry)s cannot be read. Try downloading it again.",
+                label=label,
+                entry=info.filename,
+            ),
+            "damaged",
         ) from None
 
 
@@ -365,8 +411,10 @@ def _check_apk(f: BinaryIO, size: int, fmt: str) -> PackageFacts:
             info = zf.getinfo("AndroidManifest.xml")
         except KeyError:
             raise NotAPackage(
-                "This file is not an Android app (apk): it has no AndroidManifest.xml. It may be "
-                "another kind of ZIP archive under an app's name.",
+                say(
+                    "This file is not an Android app (apk): it has no AndroidManifest.xml. It may be "
+                    "another kind of ZIP archive under an app's name."
+                ),
                 "missing_part",
             ) from None
         raw = _read_entry(zf, info, fmt)
@@ -381,7 +429,7 @@ def _check_apk(f: BinaryIO, size: int, fmt: str) -> PackageFacts:
     app_id = manifest.get("package")
     if not app_id:
         raise NotAPackage(
-            "This file is not an installable Android app (apk): its manifest names no application id.", "damaged"
+            say("This file is not an installable Android app (apk): its manifest names no application id."), "damaged"
         )
     name, version = manifest.get("label"), manifest.get("versionName")
     if resources is not None:
@@ -406,7 +454,9 @@ def _plist(raw: bytes, fmt: str, what: str) -> dict[str, Any]:
     try:
         data = plistlib.loads(raw)
     except Exception:  # plistlib raises several kinds (InvalidFileException, ExpatError, ValueError...)
-        raise NotAPackage(f"The {fmt.upper()} file is damaged: its {what} cannot be read.", "damaged") from None
+        raise NotAPackage(
+            say("The %(label)s file is damaged: its %(what)s cannot be read.", label=fmt.upper(), what=what), "damaged"
+        ) from None
     return data if isinstance(data, dict) else {}
 
 
@@ -433,8 +483,10 @@ def _check_ipa(f: BinaryIO, size: int, fmt: str) -> PackageFacts:
         bundles = _app_bundles(zf.namelist())
         if not bundles:
             raise NotAPackage(
-                "This file is not an iPhone or iPad app (ipa): it has no Payload/….app folder. It "
-                "may be another kind of ZIP archive under an app's name.",
+                say(
+                    "This file is not an iPhone or iPad app (ipa): it has no Payload/….app folder. It "
+                    "may be another kind of ZIP archive under an app's name."
+                ),
                 "missing_part",
             )
         info = zf.NameToInfo.get(bundles[0] + "Info.plist")
@@ -448,8 +500,10 @@ def _check_pxl(f: BinaryIO, size: int, fmt: str) -> PackageFacts:
         info = next((i for i in zf.infolist() if i.filename.lower() == "pxlpkg.plist"), None)
         if info is None:
             raise NotAPackage(
-                "This file is not an iPhone app (pxl): it has no PxlPkg.plist. It may be another "
-                "kind of ZIP archive under an app's name.",
+                say(
+                    "This file is not an iPhone app (pxl): it has no PxlPkg.plist. It may be another "
+                    "kind of ZIP archive under an app's name."
+                ),
                 "missing_part",
             )
         return _facts_from_plist(fmt, _plist(_read_entry(zf, info, fmt), fmt, "PxlPkg.plist"))
@@ -461,8 +515,10 @@ def _check_xap(f: BinaryIO, size: int, fmt: str) -> PackageFacts:
         info = by_name.get("wmappmanifest.xml")
         if info is None and "appmanifest.xaml" not in by_name:
             raise NotAPackage(
-                "This file is not a Windows Phone app (xap): it has no WMAppManifest.xml or "
-                "AppManifest.xaml. It may be another kind of ZIP archive under an app's name.",
+                say(
+                    "This file is not a Windows Phone app (xap): it has no WMAppManifest.xml or "
+                    "AppManifest.xaml. It may be another kind of ZIP archive under an app's name."
+                ),
                 "missing_part",
             )
         if info is None:
@@ -471,7 +527,7 @@ def _check_xap(f: BinaryIO, size: int, fmt: str) -> PackageFacts:
     try:
         root = ElementTree.fromstring(raw)
     except ElementTree.ParseError:
-        raise NotAPackage("The XAP file is damaged: its WMAppManifest.xml cannot be read.", "damaged") from None
+        raise NotAPackage(say("The XAP file is damaged: its WMAppManifest.xml cannot be read."), "damaged") from None
     app = next((e for e in root.iter() if e.tag.rsplit("}", 1)[-1] == "App"), None)
     if app is None:
         return PackageFacts(fmt)
@@ -483,7 +539,7 @@ def _check_msix(f: BinaryIO, size: int, fmt: str) -> PackageFacts:
     with _open_zip(f, size, fmt) as zf:
         names = {n.lower() for n in zf.namelist()}
         if "appxmanifest.xml" not in names and "appxmetadata/appxbundlemanifest.xml" not in names:
-            raise NotAPackage("This file is not a Windows app (msix): it has no AppxManifest.xml.", "missing_part")
+            raise NotAPackage(say("This file is not a Windows app (msix): it has no AppxManifest.xml."), "missing_part")
     return PackageFacts(fmt)
 
 
@@ -547,7 +603,9 @@ def read_android_manifest(raw: bytes) -> dict[str, Any]:
         raise
     except Exception as exc:  # apkInspector raises whatever a damaged manifest leads it to
         log.info("could not decode an AndroidManifest.xml: %r", exc)
-        raise NotAPackage("The APK file is damaged: its AndroidManifest.xml cannot be decoded.", "damaged") from None
+        raise NotAPackage(
+            say("The APK file is damaged: its AndroidManifest.xml cannot be decoded."), "damaged"
+        ) from None
     return found
 
 
@@ -556,13 +614,15 @@ def _require_compiled(raw: bytes) -> None:
     text = _as_text(raw[:_HEAD_BYTES])
     if text is not None and text.lstrip().startswith("<"):
         raise NotAPackage(
-            "This file is not a built Android app (apk): its AndroidManifest.xml is plain text, as in "
-            "source code, not the compiled form a phone installs.",
+            say(
+                "This file is not a built Android app (apk): its AndroidManifest.xml is plain text, as in "
+                "source code, not the compiled form a phone installs."
+            ),
             "wrong_kind",
         )
     if len(raw) < 8 or struct.unpack_from("<H", raw)[0] != 0x0003:
         raise NotAPackage(
-            "The APK file is damaged: its AndroidManifest.xml is not a compiled Android manifest.", "damaged"
+            say("The APK file is damaged: its AndroidManifest.xml is not a compiled Android manifest."), "damaged"
         )
 
 
@@ -717,10 +777,11 @@ def _check_deb(f: BinaryIO, size: int, fmt: str) -> PackageFacts:
                 break  # trailing newline padding
             if len(header) < 60:
                 raise NotAPackage(
-                    "The download is incomplete: the DEB archive is cut short. Try downloading it again.", "incomplete"
+                    say("The download is incomplete: the DEB archive is cut short. Try downloading it again."),
+                    "incomplete",
                 )
             raise NotAPackage(
-                "The DEB file is damaged: a member of the archive has a broken header. Try downloading it again.",
+                say("The DEB file is damaged: a member of the archive has a broken header. Try downloading it again."),
                 "damaged",
             )
         name = header[:16].decode("ascii", "replace").strip().rstrip("/")
@@ -728,30 +789,33 @@ def _check_deb(f: BinaryIO, size: int, fmt: str) -> PackageFacts:
             length = int(header[48:58].decode("ascii").strip())
         except ValueError:
             raise NotAPackage(
-                "The DEB file is damaged: a member of the archive has a broken header.", "damaged"
+                say("The DEB file is damaged: a member of the archive has a broken header."), "damaged"
             ) from None
         start = pos + 60
         if start + length > size:
             raise NotAPackage(
-                "The download is incomplete: the DEB archive is cut short. Try downloading it again.", "incomplete"
+                say("The download is incomplete: the DEB archive is cut short. Try downloading it again."), "incomplete"
             )
         members.append((name, start, length))
         pos = start + length + (length & 1)
     names = [m[0] for m in members]
     if not names or names[0] != "debian-binary":
         raise NotAPackage(
-            "This file is not a Debian package (deb): it is an ar archive without debian-binary first.", "missing_part"
+            say("This file is not a Debian package (deb): it is an ar archive without debian-binary first."),
+            "missing_part",
         )
     f.seek(members[0][1])
     if not f.read(min(members[0][2], 16)).startswith(b"2."):
         raise NotAPackage(
-            "This file is not a Debian package (deb) this device can read: its format version is not 2.x.", "wrong_kind"
+            say("This file is not a Debian package (deb) this device can read: its format version is not 2.x."),
+            "wrong_kind",
         )
     control = next((m for m in members if m[0].startswith("control.tar")), None)
     if control is None or not any(n.startswith("data.tar") for n in names):
         missing = "control.tar" if control is None else "data.tar"
         raise NotAPackage(
-            f"This file is not a complete Debian package (deb): it has no {missing} member.", "missing_part"
+            say("This file is not a complete Debian package (deb): it has no %(member)s member.", member=missing),
+            "missing_part",
         )
     return _deb_facts(f, control, fmt)
 
@@ -770,7 +834,7 @@ def _deb_facts(f: BinaryIO, control: tuple[str, int, int], fmt: str) -> PackageF
     except tarfile.CompressionError:
         return PackageFacts(fmt)  # e.g. control.tar.zst, which this Python cannot open: the checks above hold
     except (tarfile.TarError, OSError, EOFError, zlib.error, ValueError):
-        raise NotAPackage("The DEB file is damaged: its control archive cannot be read.", "damaged") from None
+        raise NotAPackage(say("The DEB file is damaged: its control archive cannot be read."), "damaged") from None
     fields: dict[str, str] = {}
     for line in raw.decode("utf-8", "replace").splitlines():
         if line[:1].isspace() or ":" not in line:
@@ -807,7 +871,11 @@ def _check_sis(f: BinaryIO, size: int, fmt: str) -> PackageFacts:
     uid1, uid2, uid3, uid4 = struct.unpack("<IIII", head)
     if uid4 != uid_checksum(uid1, uid2, uid3):
         raise NotAPackage(
-            f"The {label} file is damaged: the checksum of its header is wrong. Try downloading it again.", "damaged"
+            say(
+                "The %(label)s file is damaged: the checksum of its header is wrong. Try downloading it again.",
+                label=label,
+            ),
+            "damaged",
         )
     if uid1 == SISX_UID1:
         return _sisx_facts(f, size, fmt)
@@ -834,15 +902,22 @@ def _sisx_facts(f: BinaryIO, size: int, fmt: str) -> PackageFacts:
     f.seek(16)
     top = f.read(12)
     if len(top) < 8:
-        raise NotAPackage(f"The download is incomplete: the {label} file is cut short.", "incomplete")
+        raise NotAPackage(
+            say("The download is incomplete: the %(label)s file is cut short.", label=label), "incomplete"
+        )
     kind, length, data_at = _read_field_header(top, 0)
     if kind != 12:  # SISContents
         raise NotAPackage(
-            f"The {label} file is damaged: its contents do not start where a Symbian installer expects them.", "damaged"
+            say(
+                "The %(label)s file is damaged: its contents do not start where a Symbian installer expects them.",
+                label=label,
+            ),
+            "damaged",
         )
     if 16 + data_at + length > size:
         raise NotAPackage(
-            f"The download is incomplete: the {label} file is cut short. Try downloading it again.", "incomplete"
+            say("The download is incomplete: the %(label)s file is cut short. Try downloading it again.", label=label),
+            "incomplete",
         )
     # The controller (names, version) comes before the data: read far enough to reach it.
     f.seek(16 + data_at)
@@ -852,7 +927,7 @@ def _sisx_facts(f: BinaryIO, size: int, fmt: str) -> PackageFacts:
         return _sisx_info(controller, fmt) if controller is not None else PackageFacts(fmt)
     except (struct.error, IndexError, zlib.error, UnicodeError, ValueError):
         raise NotAPackage(
-            f"The {label} file is damaged: its description of the app cannot be read.", "damaged"
+            say("The %(label)s file is damaged: its description of the app cannot be read.", label=label), "damaged"
         ) from None
 
 
@@ -918,7 +993,9 @@ def _old_sis_facts(f: BinaryIO, size: int, fmt: str) -> PackageFacts:
     f.seek(0)
     header = f.read(68)
     if len(header) < 68:
-        raise NotAPackage(f"The download is incomplete: the {label} file is cut short.", "incomplete")
+        raise NotAPackage(
+            say("The download is incomplete: the %(label)s file is cut short.", label=label), "incomplete"
+        )
     uid1 = struct.unpack_from("<I", header)[0]
     languages, files = struct.unpack_from("<HH", header, 18)
     (options,) = struct.unpack_from("<H", header, 36)
@@ -926,7 +1003,8 @@ def _old_sis_facts(f: BinaryIO, size: int, fmt: str) -> PackageFacts:
     files_at, name_at = struct.unpack_from("<I", header, 52)[0], struct.unpack_from("<I", header, 64)[0]
     if files_at > size or name_at > size:
         raise NotAPackage(
-            f"The download is incomplete: the {label} file is cut short. Try downloading it again.", "incomplete"
+            say("The download is incomplete: the %(label)s file is cut short. Try downloading it again.", label=label),
+            "incomplete",
         )
     name = None
     if languages:
@@ -935,7 +1013,9 @@ def _old_sis_facts(f: BinaryIO, size: int, fmt: str) -> PackageFacts:
         if len(record) == 8:
             length, pointer = struct.unpack("<II", record)
             if pointer + length > size:
-                raise NotAPackage(f"The download is incomplete: the {label} file is cut short.", "incomplete")
+                raise NotAPackage(
+                    say("The download is incomplete: the %(label)s file is cut short.", label=label), "incomplete"
+                )
             if length <= 1024:
                 f.seek(pointer)
                 raw = f.read(length)
