@@ -38,8 +38,6 @@ _lock = threading.Lock()
 _translations: gettext.NullTranslations = gettext.NullTranslations()
 _language = SOURCE_LANGUAGE
 _listeners: list[Callable[[str], None]] = []
-#: Languages written without spaces between words (see ``_lines_break_anywhere``).
-CONTINUOUS_SCRIPT = frozenset({"zh_CN"})
 
 
 def po_file(lang: str) -> Path:
@@ -148,24 +146,12 @@ def on_language(listener: Callable[[str], None]) -> Callable[[], None]:
 
 def _(message: str) -> str:
     """``message`` (English, the catalog's key) in the language spoken now."""
-    return _lines_break_anywhere(message, _translations.gettext(message))
+    return _translations.gettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The form of a counted sentence that the language's plural rules pick for ``n``."""
-    found = _translations.ngettext(singular, plural, n)
-    return _lines_break_anywhere(singular if n == 1 else plural, found)
-
-
-def _lines_break_anywhere(message: str, found: str) -> str:
-    """A Chinese line may break between any two characters, but Kivy breaks lines only at
-    spaces (and splits a run too long for the line wherever it must): the spaces the
-    translation puts around Latin words ("打开 Appbeam") become no-break spaces, so a sentence
-    fills each line instead of breaking early at a space. Text the catalog does not know
-    (a relay's English sentence) keeps its spaces."""
-    if _language in CONTINUOUS_SCRIPT and found is not message:
-        return found.replace(" ", "\u00a0")
-    return found
+    return _translations.ngettext(singular, plural, n)
 
 
 def N_(message: str) -> str:
