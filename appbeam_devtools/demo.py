@@ -190,7 +190,7 @@ class Demo:
             client.login(username, PASSWORD, DeviceInfo(f"demo-setup-{username}", "Demo set-up", "script", "linux"))
             clients[username] = client
         try:
-            status = {f["username"]: f["status"] for f in clients[OWNER].friends()}.get(FRIEND)
+            status = {f.username: f.status for f in clients[OWNER].friends()}.get(FRIEND)
             if status is None:
                 clients[OWNER].request_friend(FRIEND)
                 clients[FRIEND].accept_friend(OWNER)
@@ -263,7 +263,7 @@ class Demo:
         try:
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
-                if any(d["name"] == SENDER_NAME and d.get("public_key") for d in client.devices()):
+                if any(d.name == SENDER_NAME and d.public_key for d in client.devices()):
                     return
                 sender = self.processes.get("sender")
                 if sender is not None and sender.poll() is not None:

@@ -179,7 +179,7 @@ def render(
             window.picker.install_button.click()
             wait_until(app, lambda: len(sent) == 2, what="the push to Ben's devices")
 
-            by_device = {p["device_id"]: p["id"] for batch in sent for p in batch}
+            by_device = {p.device_id: p.id for batch in sent for p in batch}
             devices["pixel"].report(by_device["ben-pixel"], "delivered")
             devices["pixel"].report(by_device["ben-pixel"], "downloading", bytes_done=370_000, bytes_total=1_000_000)
             devices["anna"].report(by_device["anna-galaxy"], "delivered")

@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
 from desktop_sender.app import SenderApp
+from shared.messages import Push
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class SenderTour(QObject):
         self.outdir = Path(outdir)
         self.outdir.mkdir(parents=True, exist_ok=True)
         self.follow_seconds = follow_seconds
-        self._pushes: list[dict] = []
+        self._pushes: list[Push] = []
         self._loaded = False
         sender.push_sent.connect(self._on_push_sent)
         sender.window.browser.loadFinished.connect(self._on_load_finished)
@@ -113,7 +114,7 @@ class SenderTour(QObject):
         self._wait(lambda: bool(self._pushes), 30, self._follow, "the relay to take the push")
 
     def _follow(self) -> None:
-        ids = {p["id"] for p in self._pushes}
+        ids = {p.id for p in self._pushes}
         board = self.sender.board
 
         def progressed() -> bool:

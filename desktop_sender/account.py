@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from shared.api_messages import Session
 from shared.relay_client import DeviceInfo, RelayClient
 from shared.relay_errors import RelayError
 
 
 def sign_in(
     client: RelayClient, username: str, password: str, device: DeviceInfo, create_account: bool = False
-) -> dict:
+) -> Session:
     """Log in as ``device`` (creating the account first when asked); returns the login answer.
 
     Runs on a worker thread. An account that already exists is not an error when creating:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLa
 
 from desktop_sender.signals import emit
 from desktop_sender.style import ERROR, MUTED, wrapping_label
+from shared.api_messages import Pairing
 
 QR_PIXELS = 260
 
@@ -100,12 +101,12 @@ class AddPhoneDialog(QDialog):
         self._ticker.setInterval(15_000)
         self._ticker.timeout.connect(self._show_expiry)
 
-    def set_pairing(self, pairing: dict) -> None:
-        """Show a code from the relay (``{code, qr_payload, expires_at}``)."""
-        self.payload = pairing["qr_payload"]
-        self.expires_at = pairing["expires_at"]
+    def set_pairing(self, pairing: Pairing) -> None:
+        """Show a code from the relay, its QR code and how long it lasts."""
+        self.payload = pairing.qr_payload
+        self.expires_at = pairing.expires_at
         self.qr.setPixmap(qr_pixmap(self.payload))
-        self.code_label.setText(pairing["code"])
+        self.code_label.setText(pairing.code)
         self.code_label.setEnabled(True)
         self.new_button.setEnabled(True)
         self._show_expiry()

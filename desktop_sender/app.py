@@ -51,8 +51,9 @@ from desktop_sender.setup_dialog import SetupDialog
 from desktop_sender.signals import emit
 from desktop_sender.style import STYLE_SHEET
 from desktop_sender.web_api import install_web_api
+from shared.api_messages import Device, Pairing, Session
 from shared.explain import explain, relay_place
-from shared.messages import InstallInfo
+from shared.messages import InstallInfo, Push
 from shared.protocol import ProtocolError
 from shared.relay_client import RelayClient
 from shared.relay_errors import RelayError
@@ -99,7 +100,7 @@ class SenderApp(QObject):
     sign_in_failed = Signal(str)
     pushes_loaded = Signal()
     push_sent = Signal(list)
-    pairing_shown = Signal(dict)
+    pairing_shown = Signal(object)  # the relay's Pairing
     people_loaded = Signal()
     #: (picker serial, bytes sent, bytes in all) while a file from this computer goes up to the relay;
     #: emitted on a worker thread, delivered on the UI thread.
@@ -271,11 +272,11 @@ class SenderApp(QObject):
         call.failed.connect(lambda error, u=username: self._on_sign_in_error(u, error))
 
     @_unless_closed
-    def _on_sign_in_done(self, username: str, answer: dict) -> None:
+    def _on_sign_in_done(self, username: str, answer: Session) -> None:
         settings = self.profile.settings
         settings.username = username
         self.profile.save()
-        self.profile.tokens.save(answer["token"])
+        self.profile.tokens.save(answer.token)
         if self._setup_dialog is not None:
             self._setup_dialog.accept()
             self._setup_dialog = None
@@ -334,7 +335,7 @@ class SenderApp(QObject):
         call.failed.connect(self._on_pairing_failed)
 
     @_unless_closed
-    def _on_pairing(self, pairing: dict) -> None:
+    def _on_pairing(self, pairing: Pairing) -> None:
         if self.add_phone_dialog is not None:
             self.add_phone_dialog.set_pairing(pairing)
             emit(self.pairing_shown, pairing)
@@ -416,10 +417,8 @@ class SenderApp(QObject):
         devices.failed.connect(self._on_people_failed)
 
     @_unless_closed
-    def _on_people_devices(self, devices: list[dict]) -> None:
-        me = self.profile.device_info()
-        this = {"id": me.id, "name": me.name, "model": me.model, "platform": me.platform}
-        self.people_dialog.set_devices(devices, this)
+    def _on_people_devices(self, devices: list[Device]) -> None:
+        self.people_dialog.set_devices(devices, self.profile.device_info())
         emit(self.people_loaded)
 
     def _people_call(self, method: Callable[..., Any], *args, done: str) -> None:
@@ -534,7 +533,7 @@ class SenderApp(QObject):
         call.failed.connect(lambda error, s=serial: self._on_devices_error(s, error))
 
     @_unless_closed
-    def _on_devices(self, serial: int, devices: list[dict]) -> None:
+    def _on_devices(self, serial: int, devices: list[Device]) -> None:
         if serial == self._pick_serial and self.window.picker.isVisible():
             self.window.picker.set_devices(devices)
 
@@ -575,7 +574,7 @@ class SenderApp(QObject):
         call.failed.connect(lambda error, s=serial: self._on_push_error(s, error))
 
     @_unless_closed
-    def _on_pushed(self, serial: int, info: InstallInfo, pushes: list[dict]) -> None:
+    def _on_pushed(self, serial: int, info: InstallInfo, pushes: list[Push]) -> None:
         self.board.add_pushes(pushes)
         self._show_board()
         if serial == self._pick_serial:
@@ -611,7 +610,7 @@ class SenderApp(QObject):
         )
 
     @_unless_closed
-    def _on_pushes_loaded(self, pushes: list[dict]) -> None:
+    def _on_pushes_loaded(self, pushes: list[Push]) -> None:
         self.window.pushes_panel.set_error("")
         self.board.add_pushes(pushes)
         self._show_board()
@@ -639,7 +638,7 @@ class SenderApp(QObject):
             call.succeeded.connect(self._on_push_fetched)
 
     @_unless_closed
-    def _on_push_fetched(self, push: dict) -> None:
+    def _on_push_fetched(self, push: Push) -> None:
         self.board.add_pushes([push])
         self._show_board()
 
@@ -681,7 +680,7 @@ class SenderApp(QObject):
         )
 
     @_unless_closed
-    def _on_resent(self, info: InstallInfo, pushes: list[dict]) -> None:
+    def _on_resent(self, info: InstallInfo, pushes: list[Push]) -> None:
         self.board.add_pushes(pushes)
         self._show_board()
         self.window.show_notice(sent_message(info.name or info.id, pushes))

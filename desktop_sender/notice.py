@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import QCoreApplication, QLocale, QRect, Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from shared.messages import Push
+
 SHOW_MS = 9000
 
 
@@ -52,12 +54,12 @@ class SentNotice(QFrame):
         self.move(area.x() + (area.width() - self.width()) // 2, area.bottom() - self.height() - 20)
 
 
-def sent_message(app_name: str, pushes: list[dict]) -> str:
+def sent_message(app_name: str, pushes: list[Push]) -> str:
     """``VLC is on its way to Anna's Pixel and Tablet. ...`` from the relay's answer."""
-    names = [str(p.get("device_name") or p.get("device_id")) for p in pushes]
+    names = [p.device_name or p.device_id for p in pushes]
     # "Anna's Pixel, Tablet and Phone" in the language's own list style (、和 in Chinese).
     where = QLocale().createSeparatedList(names) if names else QCoreApplication.translate("SentNotice", "your device")
-    if any(p.get("state") == "queued" for p in pushes):
+    if any(p.state == "queued" for p in pushes):
         text = QCoreApplication.translate(
             "SentNotice",
             "{app} is on its way to {devices}. Offline devices get it when they are back. "

@@ -8,8 +8,7 @@ calls on its worker threads and refreshes the dialog with the answers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtWidgets import (
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
 from desktop_sender.picker import platform_label
 from desktop_sender.signals import emit
 from desktop_sender.style import ERROR, MUTED, wrapping_label
+from shared.api_messages import Device, DeviceInfo, Friend
 
 #: What each friendship status means to a person.
 FRIEND_STATUS = {
@@ -133,12 +133,12 @@ class PeopleDialog(QDialog):
 
     # ------------------------------------------------------------------ showing
 
-    def set_friends(self, friends: Sequence[Mapping[str, Any]]) -> None:
+    def set_friends(self, friends: Sequence[Friend]) -> None:
         self._clear(self.friends_box, self.friend_rows)
         if not friends:
             self.friends_box.addWidget(self._empty(self.tr("No friends yet. Invite someone by their username.")))
         for friend in friends:
-            username, status = str(friend["username"]), str(friend["status"])
+            username, status = friend.username, friend.status
             if status == "pending_incoming":
                 buttons = [
                     _button(self.tr("Accept"), "primary", lambda _=False, u=username: emit(self.accept_requested, u)),
@@ -166,29 +166,21 @@ class PeopleDialog(QDialog):
             self.friend_rows[username] = row
             self.friends_box.addWidget(row)
 
-    def set_devices(self, devices: Sequence[Mapping[str, Any]], this_device: Mapping[str, Any] | None = None) -> None:
+    def set_devices(self, devices: Sequence[Device], this_device: DeviceInfo | None = None) -> None:
         """The account's own devices (friends' are left out), this computer first."""
         self._clear(self.devices_box, self.device_rows)
-        own = [d for d in devices if d.get("relation", "self") == "self"]
+        own: list[Device | DeviceInfo] = [d for d in devices if d.relation == "self"]
         if this_device:
-            own = [{**this_device, "this": True}, *own]
+            own = [this_device, *own]
         for device in own:
-            device_id, name = str(device["id"]), str(device.get("name") or device["id"])
-            subtitle = " · ".join(
-                x
-                for x in (
-                    str(device.get("model") or ""),
-                    platform_label(str(device.get("platform") or "")),
-                    self.tr("this computer")
-                    if device.get("this")
-                    else (self.tr("online") if device.get("online") else self.tr("offline")),
-                )
-                if x
-            )
+            device_id, name = device.id, device.name or device.id
+            this = isinstance(device, DeviceInfo)  # the computer describes itself; the relay lists the others
+            where = self.tr("this computer") if this else (self.tr("online") if device.online else self.tr("offline"))
+            subtitle = " · ".join(x for x in (device.model, platform_label(device.platform), where) if x)
             buttons = [
                 _button(self.tr("Rename"), "secondary", lambda _=False, d=device_id, n=name: self._ask_rename(d, n))
             ]
-            if not device.get("this"):
+            if not this:
                 buttons.append(
                     _button(
                         self.tr("Remove"),

@@ -14,11 +14,11 @@ their own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import urlsplit
 
+import msgspec
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QEvent, QRect, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPixmap
 from PySide6.QtWidgets import (
@@ -38,6 +38,7 @@ from desktop_sender.i18n.formats import local_percent, local_size
 from desktop_sender.install_info import PackageLink
 from desktop_sender.signals import emit
 from desktop_sender.style import DIM, letter_icon, rounded
+from shared.api_messages import Device, InstalledVersion
 from shared.messages import InstallInfo
 from shared.protocol import PLATFORM_LABELS, Platform, PushMode
 from shared.versions import compare_versions, is_same_or_newer
@@ -77,13 +78,15 @@ def last_seen_text(iso: str | None, now: datetime | None = None) -> str:
     return QCoreApplication.translate("DeviceRow", "last seen %n day(s) ago", "", seconds // 86400)
 
 
-def installed_note(installed: Mapping[str, Any] | None, offered: InstallInfo | None) -> tuple[str, bool] | None:
+def installed_note(
+    installed: InstalledVersion | None | msgspec.UnsetType, offered: InstallInfo | None
+) -> tuple[str, bool] | None:
     """What a device has of the offered app, as the picker says it: ``("Installed", True)``
     when it has this version (or a newer one), ``("Update from 3.5 to 3.6", False)`` when it
     has an older one, None when it has none (or the relay did not say)."""
-    if not installed or offered is None:
+    if not isinstance(installed, InstalledVersion) or offered is None:
         return None
-    have, have_code = installed.get("version"), installed.get("version_code")
+    have, have_code = installed.version, installed.version_code
     if is_same_or_newer(have, have_code, offered.version, offered.version_code):
         same = (
             have_code == offered.version_code
@@ -112,18 +115,18 @@ class DeviceRow(QFrame):
 
     toggled = Signal()
 
-    def __init__(self, device: Mapping[str, Any], parent: QWidget | None = None, offered: InstallInfo | None = None):
+    def __init__(self, device: Device, parent: QWidget | None = None, offered: InstallInfo | None = None):
         super().__init__(parent)
         self.setObjectName("deviceRow")
-        self.device = dict(device)
-        self.device_id = str(device.get("id"))
-        self.is_friend = device.get("relation") == "friend"
-        self.compatible = bool(device.get("compatible", True))
-        self.online = bool(device.get("online"))
+        self.device = device
+        self.device_id = device.id
+        self.is_friend = device.relation == "friend"
+        self.compatible = device.compatible
+        self.online = device.online
         self.setProperty("compatible", "true" if self.compatible else "false")
         self.setProperty("checked", "false")
 
-        self.checkbox = QCheckBox(str(device.get("name") or self.device_id))
+        self.checkbox = QCheckBox(device.name or self.device_id)
         self.checkbox.setEnabled(self.compatible)
         self.checkbox.toggled.connect(self._on_checkbox_toggled)
 
@@ -132,9 +135,9 @@ class DeviceRow(QFrame):
         top.addWidget(self.checkbox)
         top.addStretch(1)
         if self.is_friend:
-            top.addWidget(_chip(self.tr("{owner}'s device").format(owner=device.get("owner")), "chipFriend"))
+            top.addWidget(_chip(self.tr("{owner}'s device").format(owner=device.owner), "chipFriend"))
         #: ("Installed", True) / ("Update from 3.5 to 3.6", False) / None, from what the device reported.
-        self.installed = installed_note(device.get("installed"), offered)
+        self.installed = installed_note(device.installed, offered)
         if self.installed is not None:
             text, current = self.installed
             top.addWidget(_chip(text, "chipInstalled" if current else "chipUpdate"))
@@ -142,13 +145,11 @@ class DeviceRow(QFrame):
             _chip(self.tr("Online"), "chipOnline") if self.online else _chip(self.tr("Offline"), "chipOffline")
         )
 
-        model = " · ".join(
-            x for x in (str(device.get("model") or ""), platform_label(str(device.get("platform") or ""))) if x
-        )
+        model = " · ".join(x for x in (device.model, platform_label(device.platform)) if x)
         if self.online:
             detail = model
         else:
-            detail = f"{model} · {last_seen_text(device.get('last_seen'))}"
+            detail = f"{model} · {last_seen_text(device.last_seen)}"
         self.detail = QLabel(detail)
         self.detail.setObjectName("deviceDetail")
         self.detail.setIndent(30)  # lines up under the checkbox's text
@@ -165,7 +166,7 @@ class DeviceRow(QFrame):
             self.setProperty("installed", "true")
         if not self.compatible:
             note = self.tr("Can't install it: {reason}").format(
-                reason=device.get("reason") or self.tr("no package for this device")
+                reason=device.reason or self.tr("no package for this device")
             )
         elif not self.online:
             note = self.tr("Offline: the relay keeps the app and delivers it when the device is back.")
@@ -438,18 +439,10 @@ class DevicePicker(QWidget):
         self._show_status(message)
         self._update_buttons()
 
-    def set_devices(self, devices: Sequence[Mapping[str, Any]]) -> None:
+    def set_devices(self, devices: Sequence[Device]) -> None:
         """Fill the device list: own devices first, then friends', compatible before not."""
         self._clear_rows()
-        ordered = sorted(
-            devices,
-            key=lambda d: (
-                d.get("relation") == "friend",
-                not d.get("compatible", True),
-                not d.get("online"),
-                str(d.get("name") or ""),
-            ),
-        )
+        ordered = sorted(devices, key=lambda d: (d.relation == "friend", not d.compatible, not d.online, d.name))
         for device in ordered:
             row = DeviceRow(device, self.device_list, offered=self.info)
             row.toggled.connect(self._update_buttons)
@@ -464,7 +457,7 @@ class DevicePicker(QWidget):
                 )
             )
         elif not compatible:
-            reasons = sorted({str(r.device.get("reason") or "") for r in self.rows} - {""})
+            reasons = sorted({r.device.reason or "" for r in self.rows} - {""})
             if reasons:
                 text = self.tr(
                     "None of your devices can install this app ({reasons}). "

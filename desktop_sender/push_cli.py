@@ -26,11 +26,13 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from shared.api_messages import Device
 from shared.explain import explain, relay_place
 from shared.formatting import human_size
-from shared.messages import InstallInfo
+from shared.messages import InstallInfo, Push, PushUpdate, read
 from shared.protocol import (
     FINAL_STATES,
+    ProtocolError,
     PushMode,
     PushState,
     format_from_filename,
@@ -103,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         local = local_package(args.what)
         formats = (format_from_filename(local.name),) if local is not None else info.formats
         targets = _resolve_targets(client, formats, args.to)
-        platforms = {d["id"]: d["platform"] for d in targets}
+        platforms = {d.id: d.platform for d in targets}
         if local is not None:
             out.say(f"Uploading {local.name} ({human_size(local.stat().st_size)}) to the relay…", uploading=str(local))
             pushes = client.push_file(local, info, args.mode, list(platforms), platforms=platforms)
@@ -115,13 +117,13 @@ def run(args: argparse.Namespace) -> int:
     except RelayError as exc:
         out.say(explain(exc, place=relay_place(relay_url)).text, error=True, code=exc.code)
         return FAILED
-    names = {d["id"]: d["name"] for d in targets}
+    names = {d.id: d.name for d in targets}
     for push in pushes:
         out.say(
-            f"{names[push['device_id']]}: {state_label(push['state'], None, push.get('detail'))}",
-            push_id=push["id"],
-            device=push["device_id"],
-            state=push["state"],
+            f"{names[push.device_id]}: {state_label(push.state, None, push.detail)}",
+            push_id=push.id,
+            device=push.device_id,
+            state=str(push.state),
         )
     if not args.wait:
         return OK
@@ -188,26 +190,26 @@ def install_info_for(what: str, client: RelayClient) -> InstallInfo:
     raise PushProblem(f"{what!r} is neither a package file here, nor an http(s) address, nor an app id.", USAGE)
 
 
-def _resolve_targets(client: RelayClient, formats, wanted: str) -> list[dict]:
+def _resolve_targets(client: RelayClient, formats, wanted: str) -> list[Device]:
     devices = client.devices(formats)
     chosen = []
     for name in (part.strip() for part in wanted.split(",") if part.strip()):
-        match = [d for d in devices if d["id"] == name or d["name"].casefold() == name.casefold()]
+        match = [d for d in devices if d.id == name or d.name.casefold() == name.casefold()]
         if not match:
-            known = ", ".join(f'"{d["name"]}"' for d in devices) or "none"
+            known = ", ".join(f'"{d.name}"' for d in devices) or "none"
             raise PushProblem(f'No device called "{name}" here. Your devices and friends\' devices: {known}.', USAGE)
         device = match[0]
-        if not device.get("compatible", True):
-            raise PushProblem(f"{device['name']} can't install it: {device.get('reason')}.")
+        if not device.compatible:
+            raise PushProblem(f"{device.name} can't install it: {device.reason}.")
         chosen.append(device)
     if not chosen:
         raise PushProblem("Name at least one device with --to.", USAGE)
     return chosen
 
 
-def _wait(client: RelayClient, pushes: Iterable[dict], names: dict, out: _Printer, timeout: float) -> int:
+def _wait(client: RelayClient, pushes: Iterable[Push], names: dict, out: _Printer, timeout: float) -> int:
     """Follow the pushes' updates on the relay's stream until each ended (or ``timeout``)."""
-    waiting = {p["id"]: PushState(p["state"]) for p in pushes}
+    waiting = {p.id: PushState(p.state) for p in pushes}
     shown: dict[str, tuple] = {}
     deadline = time.monotonic() + timeout
     updates: "queue.Queue[dict]" = queue.Queue()
@@ -219,7 +221,14 @@ def _wait(client: RelayClient, pushes: Iterable[dict], names: dict, out: _Printe
     try:
         # What changed before the stream connected is read from the pushes themselves.
         for push_id in list(waiting):
-            _note(waiting, shown, client.get_push(push_id), names, out)
+            push = client.get_push(push_id)
+            _note(
+                waiting,
+                shown,
+                PushUpdate(push.id, push.device_id, push.state, push.bytes_done, push.bytes_total, push.detail),
+                names,
+                out,
+            )
         while not all(state in FINAL_STATES for state in waiting.values()):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -229,28 +238,28 @@ def _wait(client: RelayClient, pushes: Iterable[dict], names: dict, out: _Printe
                 update = updates.get(timeout=min(remaining, 1.0))
             except queue.Empty:
                 continue
-            if update.get("push_id") in waiting:
-                _note(waiting, shown, update, names, out)
+            try:
+                event = read(update, PushUpdate)
+            except ProtocolError:
+                continue  # not one this command can read; the push's end still comes
+            if event.push_id in waiting:
+                _note(waiting, shown, event, names, out)
     finally:
         stream.close()
     return OK if all(state in _DONE_WELL for state in waiting.values()) else FAILED
 
 
-def _note(waiting: dict, shown: dict, update: dict, names: dict, out: _Printer) -> None:
+def _note(waiting: dict, shown: dict, update: PushUpdate, names: dict, out: _Printer) -> None:
     """Print a push's new state (downloads in steps of ten per cent, not every report)."""
-    push_id = update.get("push_id") or update.get("id")
-    state = PushState(update["state"])
+    push_id, state, percent = update.push_id, PushState(update.state), update.percent
     waiting[push_id] = state
-    percent = None
-    if update.get("bytes_total") and update.get("bytes_done") is not None:
-        percent = int(update["bytes_done"] * 100 / update["bytes_total"])
-    key = (state, percent // 10 if percent is not None else None, update.get("detail"))
+    key = (state, percent // 10 if percent is not None else None, update.detail)
     if shown.get(push_id) == key:
         return
     shown[push_id] = key
-    device = update.get("device_id")
+    device = update.device_id
     out.say(
-        f"{names.get(device, device)}: {state_label(state, percent, update.get('detail'))}",
+        f"{names.get(device, device)}: {state_label(state, percent, update.detail)}",
         push_id=push_id,
         device=device,
         state=str(state),

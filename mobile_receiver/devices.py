@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mobile_receiver.verify import platform_label
+from shared.api_messages import Device
 from shared.explain import relay_place
 from shared.formatting import human_when
 
@@ -26,30 +27,32 @@ class DeviceLine:
     this: bool
 
 
-def own_devices(devices: Iterable[Mapping[str, Any]], this_device: Mapping[str, Any]) -> list[DeviceLine]:
+def own_devices(devices: Iterable[Device], this_device: Mapping[str, Any]) -> list[DeviceLine]:
     """The account's own devices (friends' are left out), this phone first, the others by name.
     The relay lists the caller's associated devices without the caller: ``this_device`` (id,
     name, model, platform, as the profile has them) is added."""
     this_device_id = str(this_device["id"])
-    lines = []
-    listed = [d for d in devices if str(d.get("id")) != this_device_id]
-    for device in [{**this_device, "relation": "self"}, *listed]:
-        if device.get("relation", "self") != "self":
+    this_hint = (
+        "This phone",
+        str(this_device.get("model") or ""),
+        platform_label(str(this_device.get("platform") or "")),
+    )
+    lines = [DeviceLine(this_device_id, str(this_device.get("name") or this_device_id), _hint(this_hint), True)]
+    for device in devices:
+        if device.id == this_device_id or device.relation != "self":
             continue
-        device_id = str(device["id"])
-        this = device_id == this_device_id
-        name = str(device.get("name") or device_id)
-        where = "This phone" if this else ("Online" if device.get("online") else _last_seen(device))
-        hint = " · ".join(
-            x for x in (where, str(device.get("model") or ""), platform_label(str(device.get("platform") or ""))) if x
-        )
-        lines.append(DeviceLine(device_id, name, hint, this))
+        where = "Online" if device.online else _last_seen(device.last_seen)
+        hint = _hint((where, device.model, platform_label(device.platform)))
+        lines.append(DeviceLine(device.id, device.name or device.id, hint, False))
     return sorted(lines, key=lambda line: (not line.this, line.name.casefold()))
 
 
-def _last_seen(device: Mapping[str, Any]) -> str:
-    seen = device.get("last_seen")
-    when = human_when(seen) if isinstance(seen, str) and seen else ""
+def _hint(parts: Iterable[str]) -> str:
+    return " · ".join(x for x in parts if x)
+
+
+def _last_seen(seen: str | None) -> str:
+    when = human_when(seen) if seen else ""
     return f"Offline, seen {when}" if when else "Offline"
 
 

@@ -14,23 +14,17 @@ import threading
 from collections.abc import Callable
 
 from mobile_receiver.platform.base import Installer
+from shared.api_messages import InstalledApp
 from shared.relay_client import RelayClient
 from shared.relay_errors import RelayError
 
 log = logging.getLogger(__name__)
 
 
-def installed_list(installer: Installer) -> list[dict]:
-    """The installed apps as the relay takes them: ``{id, version, version_code}``, by id."""
-    apps = []
-    for app in installer.installed_apps():
-        entry: dict = {"id": app.app_id}
-        if app.version:
-            entry["version"] = app.version
-        if app.version_code is not None:
-            entry["version_code"] = app.version_code
-        apps.append(entry)
-    return sorted(apps, key=lambda a: a["id"])
+def installed_list(installer: Installer) -> list[InstalledApp]:
+    """The installed apps as the relay takes them, by id."""
+    apps = [InstalledApp(app.app_id, app.version or None, app.version_code) for app in installer.installed_apps()]
+    return sorted(apps, key=lambda a: a.id)
 
 
 class InstalledReporter:

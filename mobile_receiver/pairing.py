@@ -16,6 +16,7 @@ from pathlib import Path
 
 from mobile_receiver.profile import KEY_FILE, Profile, ProfileStore
 from shared import pairing as codes
+from shared.api_messages import PairingClaimed
 from shared.relay_client import RelayClient
 from shared.relay_errors import RelayError
 from shared.signing import DeviceKey, fingerprint
@@ -83,7 +84,7 @@ class FingerprintMismatch(PairingInputError):
     """The relay named a pairing computer whose key is not the one the QR code showed."""
 
 
-def claim(store: ProfileStore, profile: Profile, request: PairingRequest) -> dict:
+def claim(store: ProfileStore, profile: Profile, request: PairingRequest) -> PairingClaimed:
     """Join the account of ``request``'s code as this device; saves the profile (logged in) and
     returns the relay's answer (``paired_by`` names the computer that made the code).
 
@@ -99,9 +100,9 @@ def claim(store: ProfileStore, profile: Profile, request: PairingRequest) -> dic
         # This phone's id belongs to another account it was used with: a new device here.
         profile.device_id = Profile().device_id
         answer = client.claim_pairing(request.code, profile.device_info(), key=key)
-    paired_by = answer.get("paired_by") or {}
-    if request.fingerprint and paired_by.get("public_key"):
-        seen = fingerprint(paired_by["public_key"])
+    paired_by = answer.paired_by
+    if request.fingerprint and paired_by.public_key:
+        seen = fingerprint(paired_by.public_key)
         if seen.replace(" ", "").lower() != request.fingerprint.replace(" ", "").lower():
             try:
                 client.logout()  # the token came with a key we will not trust: give it back
@@ -112,7 +113,7 @@ def claim(store: ProfileStore, profile: Profile, request: PairingRequest) -> dic
                 f"({seen} instead of {request.fingerprint}). Nothing was paired; make a new code on your computer."
             )
     profile.relay_url = client.base_url.rstrip("/")
-    profile.username = (answer.get("account") or {}).get("username", "")
+    profile.username = answer.account.username
     profile.token = client.token
     store.save(profile)
     return answer

@@ -32,6 +32,7 @@ from mobile_receiver.profile import KEY_FILE, Profile, ProfileStore, log_in, log
 from mobile_receiver.reporter import Reporter
 from mobile_receiver.storage import ReceiverDB
 from mobile_receiver.trust import KeyRing, KnownKey
+from shared.api_messages import PairingClaimed
 from shared.event_stream import ConnectionStatus
 from shared.explain import explain, relay_place
 from shared.protocol import StreamEvent
@@ -180,7 +181,7 @@ class ReceiverService:
         RelayClient(relay_url).create_account(username, password)
         return self.log_in(relay_url, username, password, device_name)
 
-    def pair(self, request: "pairing.PairingRequest", device_name: str | None = None) -> dict:
+    def pair(self, request: "pairing.PairingRequest", device_name: str | None = None) -> PairingClaimed:
         """Join an account by a pairing code (blocking: off the UI thread). The computer that made
         the code is trusted at once, so its first "Install now" installs with no tap.
         Returns the relay's answer; raises RelayError or pairing.PairingInputError."""
@@ -194,7 +195,7 @@ class ReceiverService:
         except RelayError as exc:  # the pairing computer is trusted all the same
             log.warning("could not read the account's device keys: %s", exc)
             devices = []
-        self._announce(self.keyring.pin_pairing(devices, self._account_name(), answer.get("paired_by") or {}))
+        self._announce(self.keyring.pin_pairing(devices, self._account_name(), answer.paired_by))
         self._signed_in()
         return answer
 

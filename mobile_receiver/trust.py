@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from mobile_receiver.storage import read_json, write_json_atomic
+from shared.api_messages import Device, PairedBy
 from shared.messages import PushSignature
 from shared.protocol import ProtocolError, parse_timestamp
 from shared.signing import MAX_AGE, MAX_SKEW, facts_for, fingerprint, verify
@@ -67,9 +68,9 @@ class KnownKey:
         return f"{self.name} {what} (fingerprint {self.fingerprint})"
 
 
-def _own_keys(devices: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+def _own_keys(devices: Iterable[Device]) -> dict[str, Device]:
     """Devices of this account that registered a key, by id (friends' devices never count)."""
-    return {d["id"]: d for d in devices if d.get("relation") == "self" and d.get("public_key")}
+    return {d.id: d for d in devices if d.relation == "self" and d.public_key}
 
 
 class Refusal(str):
@@ -92,11 +93,6 @@ def untrusted_sender(key: KnownKey, own_name: str | None) -> Refusal:
         f"{key.name} {what}: {where} and tap Trust next to '{key.name}' in Settings",
         f"Before you tap Trust, check that {key.name} shows the fingerprint {key.fingerprint}.",
     )
-
-
-def _platform(device: Mapping[str, Any]) -> str:
-    value = device.get("platform")
-    return value if isinstance(value, str) else ""
 
 
 def _now() -> str:
@@ -137,7 +133,7 @@ class KeyRing:
 
     # ------------------------------------------------------------------ changes
 
-    def pin_account(self, devices: Iterable[Mapping[str, Any]], account: str | None = None) -> list[KnownKey]:
+    def pin_account(self, devices: Iterable[Device], account: str | None = None) -> list[KnownKey]:
         """At login to ``account`` (``user@relay``): on the first login to it, trust every key its
         devices have now; on a later login, only announce what is new (returned)."""
         devices = list(devices)
@@ -150,17 +146,17 @@ class KeyRing:
             for device_id, device in current.items():
                 self._keys[device_id] = KnownKey(
                     device_id,
-                    device.get("name") or device_id,
-                    device["public_key"],
+                    device.name or device_id,
+                    device.public_key or "",  # _own_keys has only devices with one
                     trusted=True,
                     first_seen=_now(),
-                    platform=_platform(device),
+                    platform=device.platform,
                 )
             self._initialized = True
             self._save()
         return []
 
-    def observe(self, devices: Iterable[Mapping[str, Any]], account: str | None = None) -> list[KnownKey]:
+    def observe(self, devices: Iterable[Device], account: str | None = None) -> list[KnownKey]:
         """The account's devices as the relay lists them now; returns keys to announce.
 
         A ring never pinned (a profile from before signed pushes, or a login that could not
@@ -174,18 +170,18 @@ class KeyRing:
             current = _own_keys(devices)
             for device_id, device in current.items():
                 known = self._keys.get(device_id)
-                name = device.get("name") or device_id
-                if known is not None and known.public_key == device["public_key"]:
-                    known.name, known.platform = name, _platform(device) or known.platform
+                name = device.name or device_id
+                if known is not None and known.public_key == device.public_key:
+                    known.name, known.platform = name, device.platform or known.platform
                     continue
                 key = KnownKey(
                     device_id,
                     name,
-                    device["public_key"],
+                    device.public_key or "",  # _own_keys has only devices with one
                     trusted=False,
                     first_seen=_now(),
                     changed=known is not None,
-                    platform=_platform(device),
+                    platform=device.platform,
                     sent=known.sent if known is not None else False,
                 )
                 self._keys[device_id] = key
@@ -196,28 +192,27 @@ class KeyRing:
             self._save()
         return announce
 
-    def pin_pairing(
-        self, devices: Iterable[Mapping[str, Any]], account: str, paired_by: Mapping[str, Any]
-    ) -> list[KnownKey]:
-        """After this phone was paired by a code that the device ``paired_by`` made
-        (``{device_id, name, public_key}`` from the claim's answer): the account's keys as at a
-        login, and ``paired_by``'s key trusted at once, as the answer gave it (the user read the
-        code off that device's screen). Returns keys to announce."""
+    def pin_pairing(self, devices: Iterable[Device], account: str, paired_by: PairedBy) -> list[KnownKey]:
+        """After this phone was paired by a code that the device ``paired_by`` made (from the
+        claim's answer): the account's keys as at a login, and ``paired_by``'s key trusted at
+        once, as the answer gave it (the user read the code off that device's screen). Returns
+        keys to announce."""
+        devices = list(devices)
         announced = self.pin_account(devices, account)
-        device_id, public_key = paired_by.get("device_id"), paired_by.get("public_key")
-        if not isinstance(device_id, str) or not isinstance(public_key, str) or not public_key:
+        device_id, public_key = paired_by.device_id, paired_by.public_key
+        if not public_key:
             return announced
-        listed = {d.get("id"): d for d in devices}.get(device_id) or {}
+        listed = {d.id: d for d in devices}.get(device_id)
         with self._lock:
             known = self._keys.get(device_id)
-            name = paired_by.get("name") or (known.name if known else None) or listed.get("name") or device_id
+            name = paired_by.name or (known.name if known else None) or (listed.name if listed else None) or device_id
             self._keys[device_id] = KnownKey(
                 device_id,
                 name,
                 public_key,
                 trusted=True,
                 first_seen=_now(),
-                platform=_platform(listed) or (known.platform if known else ""),
+                platform=(listed.platform if listed else "") or (known.platform if known else ""),
             )
             self._save()
         return [k for k in announced if k.device_id != device_id]

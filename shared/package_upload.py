@@ -19,7 +19,8 @@ from urllib.parse import unquote, urlsplit
 
 import requests
 
-from shared.messages import InstallInfo
+from shared.api_messages import PackageUpload, UploadedPackage
+from shared.messages import InstallInfo, read
 from shared.package_check import NotAPackage, PackageFacts, inspect_package
 from shared.protocol import API_PREFIX, FORMAT_MIME_TYPES, ProtocolError, format_from_filename, parse_app_id
 from shared.relay_errors import PackageRefused, RelayError, RelayUnavailable, error_from_response, unreadable
@@ -97,15 +98,15 @@ def with_identity(info: InstallInfo, facts: PackageFacts) -> InstallInfo:
 
 def upload_package(
     client: RelayClient, path: str | Path, fmt: str | None = None, progress: UploadProgress | None = None
-) -> dict[str, Any]:
+) -> PackageUpload:
     """Put a package file from this computer on the relay, so it can be pushed to a phone.
 
     Content-addressed: the file's SHA-256 names it, and when the relay already keeps it for
-    this account (``HEAD /packages/<sha256>``) nothing is sent. Returns ``{sha256, size,
-    format, url, uploaded}`` (``url`` is relative to the relay; ``uploaded`` False when it
-    was there already). The relay refuses a file that is not a ``fmt`` package (422
-    ``not_a_package``, with the reason), one too large (413) or past the account's quota
-    (507 ``quota_exceeded``): a RelayError with the relay's sentence.
+    this account (``HEAD /packages/<sha256>``) nothing is sent. Returns where the relay keeps
+    it (``url``, relative to the relay; ``uploaded`` False when it was there already). The
+    relay refuses a file that is not a ``fmt`` package (422 ``not_a_package``, with the
+    reason), one too large (413) or past the account's quota (507 ``quota_exceeded``): a
+    RelayError with the relay's sentence.
     """
     path = Path(path)
     fmt = (fmt or format_from_filename(path.name) or "").lower()
@@ -116,7 +117,7 @@ def upload_package(
     except OSError as exc:
         raise unreadable(path, exc) from exc
     route = f"/packages/{sha}"
-    answer = {"sha256": sha, "size": size, "format": fmt, "url": f"{API_PREFIX}{route}", "uploaded": False}
+    answer = PackageUpload(sha, size, fmt, f"{API_PREFIX}{route}", uploaded=False)
     try:
         head = client.session.head(
             client.url(route), headers=client._headers(), timeout=client.timeout, verify=client.verify
@@ -143,7 +144,13 @@ def upload_package(
         raise unreadable(path, exc) from exc
     if resp.status_code >= 400:
         raise error_from_response(resp)
-    return {**answer, **resp.json(), "uploaded": True}
+    try:
+        stored = read(resp.json(), UploadedPackage)
+    except (ValueError, ProtocolError) as exc:
+        raise RelayError(
+            resp.status_code, "bad_response", f"the relay's answer to the upload is not one ({exc})"
+        ) from exc
+    return PackageUpload(stored.sha256, stored.size, stored.format, stored.url, uploaded=True)
 
 
 def hash_missing(client: RelayClient, info: InstallInfo, formats: set[str]) -> InstallInfo:

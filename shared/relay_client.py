@@ -1,8 +1,10 @@
 """The relay client every part uses: accounts, devices, pushes, reports, the event stream.
 
-A thin layer over ``requests``: one method per API route (``docs/api.md``), JSON in and
-out, and every failure turned into a :class:`RelayError` (``shared/relay_errors.py``) carrying
-the relay's error code and message. Beside it: ``shared/event_stream.py`` (a device's
+A thin layer over ``requests``: one method per API route (``docs/api.md``). Requests are sent
+from, and every answer is read into, the typed messages of ``shared/api_messages.py`` and
+``shared/messages.py`` (an answer of another shape is a RelayError ``bad_response`` naming the
+field); every failure is a :class:`RelayError` (``shared/relay_errors.py``) carrying the
+relay's error code and message. Beside it: ``shared/event_stream.py`` (a device's
 Server-Sent Events, reconnecting with backoff and resuming from the last event id; ``stream()``
 opens one), ``shared/sse.py`` (reading the events) and ``shared/package_upload.py`` (uploading
 a package file, hashing and checking a package before a push).
@@ -13,45 +15,73 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 import requests
 
 from shared import package_upload
+from shared.api_messages import (
+    Account,
+    CatalogEntry,
+    CatalogList,
+    Device,
+    DeviceInfo,
+    DeviceList,
+    DeviceRename,
+    Friend,
+    FriendList,
+    FriendRequest,
+    Health,
+    InstalledApp,
+    InstalledApps,
+    KeyRegistration,
+    Login,
+    Me,
+    NewAccount,
+    NewToken,
+    OneDevice,
+    PackageUpload,
+    Pairing,
+    PairingClaim,
+    PairingClaimed,
+    PasswordChange,
+    PushReport,
+    PushRequest,
+    Session,
+)
 from shared.event_stream import EventStream
-from shared.messages import InstallInfo, PackageRef
+from shared.messages import InstallInfo, Message, PackageRef, Push, PushList, PushSignature, encode, read
 from shared.package_check import PackageFacts
 from shared.package_upload import MAX_HASHED_BYTES, UploadProgress
-from shared.protocol import API_PREFIX, PushMode, PushState, choose_format
+from shared.protocol import API_PREFIX, ProtocolError, PushMode, PushState, choose_format
 from shared.relay_errors import RelayError, RelayUnavailable, error_from_response
 from shared.signing import DeviceKey, PushFacts, new_push_id, utc_timestamp
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "appbeam/0.1"
+T = TypeVar("T")
+
+__all__ = ["DeviceInfo", "RelayClient"]  # DeviceInfo: how a device describes itself at login
 
 
-@dataclass(frozen=True)
-class DeviceInfo:
-    """How a device describes itself at login [0049]."""
-
-    id: str
-    name: str
-    model: str
-    platform: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"id": self.id, "name": self.name, "model": self.model, "platform": self.platform}
-
-
-def _merge_catalog(given: InstallInfo, catalog: Mapping[str, Any]) -> InstallInfo:
+def _merge_catalog(given: InstallInfo, catalog: CatalogEntry) -> InstallInfo:
     """What the relay will make of ``given``: the catalog's entry with the given fields on top."""
-    merged = dict(InstallInfo.from_dict(catalog).to_dict())
+    merged = catalog.install_info().to_dict()
     merged.update({k: v for k, v in given.to_dict().items() if v not in (None, [], ())})
     return InstallInfo.from_dict(merged)
+
+
+def _decoded(resp: requests.Response) -> Any:
+    """A successful answer's JSON (None for 204 or an empty body); RelayError when it is not JSON."""
+    if resp.status_code == 204 or not resp.content:
+        return None
+    try:
+        return resp.json()
+    except ValueError as exc:
+        raise RelayError(resp.status_code, "bad_response", "the relay sent something that is not JSON") from exc
 
 
 class RelayClient:
@@ -111,15 +141,35 @@ class RelayClient:
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
-    def request(self, method: str, path: str, *, json_body: Any = None, params: Any = None) -> Any:
-        """Send one request; return the decoded JSON body (None for 204) or raise RelayError."""
+    def call(
+        self, method: str, path: str, shape: type[T], *, json_body: Message | None = None, params: Any = None
+    ) -> T:
+        """Send one request and read its answer as ``shape``; RelayError ``bad_response``
+        (with the answer's status) when it is not one."""
+        resp = self._send(method, path, json_body, params)
+        try:
+            return read(_decoded(resp), shape)
+        except ProtocolError as exc:
+            raise RelayError(
+                resp.status_code, "bad_response", f"the relay's answer is not what Appbeam expects ({exc})"
+            ) from exc
+
+    def request(self, method: str, path: str, *, json_body: Message | None = None, params: Any = None) -> Any:
+        """Send one request (its body a typed message); return the decoded JSON body (None for
+        204) or raise RelayError."""
+        return _decoded(self._send(method, path, json_body, params))
+
+    def _send(self, method: str, path: str, body: Message | None, params: Any) -> requests.Response:
+        headers = self._headers()
+        if body is not None:
+            headers["Content-Type"] = "application/json"
         try:
             resp = self.session.request(
                 method,
                 self.url(path),
-                json=json_body,
+                data=encode(body) if body is not None else None,
                 params=params,
-                headers=self._headers(),
+                headers=headers,
                 timeout=self.timeout,
                 verify=self.verify,  # per request: requests lets REQUESTS_CA_BUNDLE beat session.verify
             )
@@ -127,108 +177,84 @@ class RelayClient:
             raise RelayUnavailable(f"cannot reach the relay at {self.base_url}: {exc}") from exc
         if resp.status_code >= 400:
             raise error_from_response(resp)
-        if resp.status_code == 204 or not resp.content:
-            return None
-        try:
-            return resp.json()
-        except ValueError as exc:
-            raise RelayError(resp.status_code, "bad_response", "the relay sent something that is not JSON") from exc
+        return resp
 
     # ------------------------------------------------------------------ accounts and devices
 
-    def health(self) -> dict[str, Any]:
-        answer: dict[str, Any] = self.request("GET", self.absolute_url("healthz"))  # at the root, not under /api/v1
-        return answer
+    def health(self) -> Health:
+        return self.call("GET", self.absolute_url("healthz"), Health)  # at the root, not under /api/v1
 
-    def create_account(self, username: str, password: str) -> dict[str, Any]:
-        answer: dict[str, Any] = self.request(
-            "POST", "/accounts", json_body={"username": username, "password": password}
-        )
-        return answer
+    def create_account(self, username: str, password: str) -> Account:
+        return self.call("POST", "/accounts", Account, json_body=NewAccount(username, password))
 
-    def login(self, username: str, password: str, device: DeviceInfo, key: DeviceKey | None = None) -> dict[str, Any]:
+    def login(self, username: str, password: str, device: DeviceInfo, key: DeviceKey | None = None) -> Session:
         """Log in as ``device`` and register its public key; keeps the token for later calls."""
         self.key = key or self.key or DeviceKey.generate()
-        device_body = {**device.to_dict(), "public_key": self.key.public_key}
-        body: dict[str, Any] = self.request(
-            "POST", "/login", json_body={"username": username, "password": password, "device": device_body}
-        )
-        self.token = body["token"]
-        return body
+        device = device.replace(public_key=self.key.public_key)
+        session = self.call("POST", "/login", Session, json_body=Login(username, password, device))
+        self.token = session.token
+        return session
 
-    def create_pairing(self) -> dict[str, Any]:
-        """A one-time code that pairs a new device with this account: ``{code, qr_payload, expires_at}``."""
-        answer: dict[str, Any] = self.request("POST", "/pairings")
-        return answer
+    def create_pairing(self) -> Pairing:
+        """A one-time code that pairs a new device with this account."""
+        return self.call("POST", "/pairings", Pairing)
 
-    def claim_pairing(self, code: str, device: DeviceInfo, key: DeviceKey | None = None) -> dict[str, Any]:
+    def claim_pairing(self, code: str, device: DeviceInfo, key: DeviceKey | None = None) -> PairingClaimed:
         """Join the account of a pairing code as ``device`` (no password); keeps the token.
         The answer's ``paired_by`` names the device that made the code, with its public key."""
         self.key = key or self.key or DeviceKey.generate()
-        body: dict[str, Any] = self.request(
-            "POST",
-            "/pairings/claim",
-            json_body={"code": code, "device": {**device.to_dict(), "public_key": self.key.public_key}},
-        )
-        self.token = body["token"]
-        return body
+        claim = PairingClaim(code, device.replace(public_key=self.key.public_key))
+        claimed = self.call("POST", "/pairings/claim", PairingClaimed, json_body=claim)
+        self.token = claimed.token
+        return claimed
 
     def logout(self) -> None:
         self.request("POST", "/logout")
         self.token = None
 
-    def register_key(self) -> dict[str, Any]:
+    def register_key(self) -> Device:
         """Register this client's key for its device (one that logged in before it had a key)."""
         if self.key is None:
             raise ValueError("this client has no signing key")
-        answer: dict[str, Any] = self.request("PUT", "/me/key", json_body={"public_key": self.key.public_key})
-        return answer
+        return self.call("PUT", "/me/key", OneDevice, json_body=KeyRegistration(self.key.public_key)).device
 
     def change_password(self, current_password: str, new_password: str) -> None:
         """Change the password; every device is logged out, this one keeps a fresh token."""
-        body = self.request(
-            "POST", "/password", json_body={"current_password": current_password, "new_password": new_password}
-        )
-        self.token = body["token"]
+        body = PasswordChange(current_password, new_password)
+        self.token = self.call("POST", "/password", NewToken, json_body=body).token
 
-    def me(self) -> dict[str, Any]:
-        answer: dict[str, Any] = self.request("GET", "/me")
-        return answer
+    def me(self) -> Me:
+        return self.call("GET", "/me", Me)
 
-    def devices(self, formats: Iterable[str] = (), app_id: str | None = None) -> list[dict[str, Any]]:
+    def devices(self, formats: Iterable[str] = (), app_id: str | None = None) -> list[Device]:
         """Associated devices, own first, each marked compatible or not with ``formats`` [5];
         with ``app_id``, the account's own devices also say which version of it they have
-        (``installed``: ``{version, version_code}`` or None)."""
+        (``installed``: an InstalledVersion, or None)."""
         params = [("format", f) for f in formats] + ([("app_id", app_id)] if app_id else [])
-        answer: list[dict[str, Any]] = self.request("GET", "/devices", params=params)["devices"]
-        return answer
+        return self.call("GET", "/devices", DeviceList, params=params).devices
 
-    def report_installed(self, apps: Iterable[dict[str, Any]]) -> None:
-        """Tell the relay which apps this device has (``{id, version, version_code}`` each),
-        replacing what it said before; only this account's devices see it."""
-        self.request("PUT", "/me/installed", json_body={"apps": list(apps)})
+    def report_installed(self, apps: Iterable[InstalledApp]) -> None:
+        """Tell the relay which apps this device has, replacing what it said before; only this
+        account's devices see it."""
+        self.request("PUT", "/me/installed", json_body=InstalledApps(list(apps)))
 
-    def rename_device(self, device_id: str, name: str) -> dict[str, Any]:
+    def rename_device(self, device_id: str, name: str) -> Device:
         """Give one of the account's devices (or this one) a new name."""
-        answer: dict[str, Any] = self.request("PATCH", f"/devices/{device_id}", json_body={"name": name})["device"]
-        return answer
+        return self.call("PATCH", f"/devices/{device_id}", OneDevice, json_body=DeviceRename(name)).device
 
     def remove_device(self, device_id: str) -> None:
         self.request("DELETE", f"/devices/{device_id}")
 
     # ------------------------------------------------------------------ friends
 
-    def friends(self) -> list[dict[str, Any]]:
-        answer: list[dict[str, Any]] = self.request("GET", "/friends")["friends"]
-        return answer
+    def friends(self) -> list[Friend]:
+        return self.call("GET", "/friends", FriendList).friends
 
-    def request_friend(self, username: str) -> dict[str, Any]:
-        answer: dict[str, Any] = self.request("POST", "/friends", json_body={"username": username})
-        return answer
+    def request_friend(self, username: str) -> Friend:
+        return self.call("POST", "/friends", Friend, json_body=FriendRequest(username))
 
-    def accept_friend(self, username: str) -> dict[str, Any]:
-        answer: dict[str, Any] = self.request("POST", f"/friends/{username}/accept")
-        return answer
+    def accept_friend(self, username: str) -> Friend:
+        return self.call("POST", f"/friends/{username}/accept", Friend)
 
     def remove_friend(self, username: str) -> None:
         self.request("DELETE", f"/friends/{username}")
@@ -237,38 +263,43 @@ class RelayClient:
 
     def push(
         self,
-        app: InstallInfo | Mapping[str, Any],
+        app: InstallInfo | CatalogEntry | Mapping[str, Any],
         mode: PushMode | str,
         device_ids: Iterable[str],
         *,
         platforms: Mapping[str, str] | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Push]:
         """Push one app to one or more devices; returns one push per device.
 
         With a key, each target's push is signed; ``platforms`` (device id to platform, as
         the device picker has them) saves asking the relay which package each target gets.
         """
-        info = app if isinstance(app, InstallInfo) else InstallInfo.from_dict(app)
+        if isinstance(app, CatalogEntry):
+            info = app.install_info()
+        else:
+            info = app if isinstance(app, InstallInfo) else InstallInfo.from_dict(app)
         mode, device_ids = PushMode(mode), list(device_ids)
-        body: dict[str, Any] = {"mode": str(mode), "device_ids": device_ids}
+        signatures: dict[str, PushSignature] | None = None
         if self.key is not None:
-            info, body["signatures"] = self._sign(self.key, self._complete(info), mode, device_ids, platforms)
-        body["app"] = info.to_dict()
+            info, signatures = self._sign(self.key, self._complete(info), mode, device_ids, platforms)
+        body = (
+            PushRequest(info, mode, device_ids)
+            if signatures is None
+            else PushRequest(info, mode, device_ids, signatures)
+        )
         try:
-            answer: list[dict[str, Any]] = self.request("POST", "/pushes", json_body=body)["pushes"]
-            return answer
+            return self.call("POST", "/pushes", PushList, json_body=body).pushes
         except RelayError as exc:
             if exc.code != "no_public_key":
                 raise
         self.register_key()  # logged in before this device had a key: register it, then again
-        again: list[dict[str, Any]] = self.request("POST", "/pushes", json_body=body)["pushes"]
-        return again
+        return self.call("POST", "/pushes", PushList, json_body=body).pushes
 
     def upload_package(
         self, path: str | Path, fmt: str | None = None, progress: UploadProgress | None = None
-    ) -> dict[str, Any]:
+    ) -> PackageUpload:
         """Put a package file from this computer on the relay (``shared.package_upload``): returns
-        ``{sha256, size, format, url, uploaded}``; the relay's refusals are RelayErrors."""
+        where the relay keeps it, and whether it was sent; the relay's refusals are RelayErrors."""
         return package_upload.upload_package(self, path, fmt, progress)
 
     def push_file(
@@ -280,13 +311,13 @@ class RelayClient:
         *,
         platforms: Mapping[str, str] | None = None,
         progress: UploadProgress | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Push]:
         """Push a package file from this computer: upload it (``upload_package``), then push the
         relay's copy with ``info``'s name, version and id (read from the package by the caller)."""
         path = Path(path)
         stored = self.upload_package(path, progress=progress)
-        ref = PackageRef(format=stored["format"], url=stored["url"], sha256=stored["sha256"], size=stored["size"])
-        return self.push(info.replace(packages=(ref,), size=stored["size"]), mode, device_ids, platforms=platforms)
+        ref = PackageRef(format=stored.format, url=stored.url, sha256=stored.sha256, size=stored.size)
+        return self.push(info.replace(packages=(ref,), size=stored.size), mode, device_ids, platforms=platforms)
 
     def _complete(self, info: InstallInfo) -> InstallInfo:
         """Fill an app given by id only from the relay's catalog, so what is signed is what is sent."""
@@ -306,21 +337,21 @@ class RelayClient:
         mode: PushMode,
         device_ids: list[str],
         platforms: Mapping[str, str] | None,
-    ) -> tuple[InstallInfo, dict[str, dict[str, Any]]]:
+    ) -> tuple[InstallInfo, dict[str, PushSignature]]:
         if platforms is None or any(d not in platforms for d in device_ids):
-            platforms = {d["id"]: d["platform"] for d in self.devices()}
+            platforms = {d.id: d.platform for d in self.devices()}
         chosen = {d: choose_format(platforms.get(d, ""), info.formats) for d in device_ids}
         if mode is PushMode.INSTALL_NOW:
             info = package_upload.hash_missing(self, info, {f for f in chosen.values() if f})
         signed_at = utc_timestamp()
-        signatures: dict[str, dict[str, Any]] = {}
+        signatures: dict[str, PushSignature] = {}
         for device_id, fmt in chosen.items():
             if fmt is None:
                 continue  # unknown device or no package it can install: the relay says which
             ref = info.package_for(fmt)  # there is one: the format was chosen from the app's
             sha256 = ref.sha256 if ref is not None else None
             facts = PushFacts(new_push_id(), device_id, str(mode), info.id, info.version, fmt, sha256, signed_at)
-            signatures[device_id] = key.sign(facts).to_dict()
+            signatures[device_id] = key.sign(facts)
         return info, signatures
 
     def hash_package(self, url: str, max_bytes: int = MAX_HASHED_BYTES) -> tuple[str, int]:
@@ -340,39 +371,33 @@ class RelayClient:
         bytes_done: int | None = None,
         bytes_total: int | None = None,
         detail: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Push:
         """Report this device's progress on a push it received."""
-        body: dict[str, Any] = {"state": str(PushState(state))}
+        report = PushReport(str(PushState(state)))  # type: ignore[arg-type]  # PushState checked it; the relay too
         if bytes_done is not None:
-            body["bytes_done"] = bytes_done
+            report = report.replace(bytes_done=bytes_done)
         if bytes_total is not None:
-            body["bytes_total"] = bytes_total
+            report = report.replace(bytes_total=bytes_total)
         if detail:
-            body["detail"] = detail
-        answer: dict[str, Any] = self.request("POST", f"/pushes/{push_id}/events", json_body=body)
-        return answer
+            report = report.replace(detail=detail)
+        return self.call("POST", f"/pushes/{push_id}/events", Push, json_body=report)
 
-    def pushes(self, role: str = "sent") -> list[dict[str, Any]]:
-        answer: list[dict[str, Any]] = self.request("GET", "/pushes", params={"role": role})["pushes"]
-        return answer
+    def pushes(self, role: str = "sent") -> list[Push]:
+        return self.call("GET", "/pushes", PushList, params={"role": role}).pushes
 
-    def get_push(self, push_id: str) -> dict[str, Any]:
-        answer: dict[str, Any] = self.request("GET", f"/pushes/{push_id}")
-        return answer
+    def get_push(self, push_id: str) -> Push:
+        return self.call("GET", f"/pushes/{push_id}", Push)
 
-    def cancel_push(self, push_id: str) -> dict[str, Any]:
-        answer: dict[str, Any] = self.request("DELETE", f"/pushes/{push_id}")
-        return answer
+    def cancel_push(self, push_id: str) -> Push:
+        return self.call("DELETE", f"/pushes/{push_id}", Push)
 
     # ------------------------------------------------------------------ catalog
 
-    def apps(self, query: str | None = None) -> list[dict[str, Any]]:
-        answer: list[dict[str, Any]] = self.request("GET", "/apps", params={"q": query} if query else None)["apps"]
-        return answer
+    def apps(self, query: str | None = None) -> list[CatalogEntry]:
+        return self.call("GET", "/apps", CatalogList, params={"q": query} if query else None).apps
 
-    def app(self, app_id: str) -> dict[str, Any]:
-        answer: dict[str, Any] = self.request("GET", f"/apps/{app_id}")
-        return answer
+    def app(self, app_id: str) -> CatalogEntry:
+        return self.call("GET", f"/apps/{app_id}", CatalogEntry)
 
     def package_url_for(self, app_id: str, platform: str) -> str:
         """Download by app id [0074]: the URL of the package of ``app_id`` that suits ``platform``."""

@@ -12,6 +12,10 @@ from pathlib import Path
 
 import requests
 
+from shared.api_messages import Error
+from shared.messages import read
+from shared.protocol import ProtocolError
+
 
 class RelayError(Exception):
     """The relay refused a request, or could not be reached (``status`` is None then)."""
@@ -48,11 +52,12 @@ class PackageRefused(RelayError):
 
 
 def error_from_response(resp: requests.Response) -> RelayError:
-    """The relay's JSON error (``{"error": {"code", "message"}}``) as a RelayError, with Retry-After."""
+    """The relay's JSON error (``shared.api_messages.Error``) as a RelayError, with Retry-After;
+    an answer that is not one (a proxy's page) keeps its status and the start of its text."""
     try:
-        body = resp.json()["error"]
-        code, message = str(body["code"]), str(body["message"])
-    except (ValueError, KeyError, TypeError):
+        error = read(resp.json(), Error).error
+        code, message = error.code, error.message
+    except (ValueError, ProtocolError):  # not JSON, or not the relay's error shape
         code, message = "http_error", (resp.text or resp.reason or "request failed").strip()[:300]
     retry_after = resp.headers.get("Retry-After")
     try:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from relay_server.demo_catalog import build_package
+from shared.messages import Push
 from shared.relay_client import RelayClient
 from tests.helpers.receiver_process import ReceiverProcess
 from tests.helpers.relay_process import RelayProcess
@@ -157,10 +158,10 @@ def _wait_label(sender, push_id: str, text: str, timeout: float = 60) -> None:
 
 def _history(world, push_id: str) -> list[str]:
     client = RelayClient(world["relay"].url)
-    return [h["state"] for h in _relay_push(world, push_id, client)["history"]]
+    return [h.state for h in _relay_push(world, push_id, client).history]
 
 
-def _relay_push(world, push_id: str, client: RelayClient | None = None) -> dict:
+def _relay_push(world, push_id: str, client: RelayClient | None = None) -> Push:
     phone_profile = json.loads((world["phone"].data_dir / "profile.json").read_text())
     client = client or RelayClient(world["relay"].url)
     client.token = phone_profile["token"]
@@ -192,18 +193,18 @@ def test_install_now_from_the_store_reaches_the_phone(sender, world):
     _choose(sender, "Alex's Pixel")
     recorded = _record_panel_states(sender)
     (push,) = sender.send(sender.picker.install_button)
-    _wait_label(sender, push["id"], "Installed")
+    _wait_label(sender, push.id, "Installed")
     # The label may turn Installed from a listing of the pushes before the stream's own
     # push_update says so: wait for that event too.
-    sender.qtbot.waitUntil(lambda: "installed" in recorded.get(push["id"], []), timeout=WAIT_MS)
+    sender.qtbot.waitUntil(lambda: "installed" in recorded.get(push.id, []), timeout=WAIT_MS)
 
-    states = recorded[push["id"]]
+    states = recorded[push.id]
     assert _in_order(states, ["delivered", "downloading", "installed"]), states
-    history = _history(world, push["id"])
+    history = _history(world, push.id)
     assert _in_order(history, ["sent", "delivered", "downloading", "verifying", "installing", "installed"]), history
     installed = _installed(world["phone"], "org.fdroid.fdroid")
     assert installed is not None
-    assert hashlib.sha256(Path(installed["path"]).read_bytes()).hexdigest() == push["package"]["sha256"]
+    assert hashlib.sha256(Path(installed["path"]).read_bytes()).hexdigest() == push.package.sha256
 
 
 def test_offline_tablet_gets_the_relays_copy_when_it_comes_back(sender, world):
@@ -217,16 +218,16 @@ def test_offline_tablet_gets_the_relays_copy_when_it_comes_back(sender, world):
     assert "delivers it when the device is back" in _row(sender, "Alex's iPad").note.text()
     _choose(sender, "Alex's iPad")
     (push,) = sender.send(sender.picker.install_button)
-    _wait_label(sender, push["id"], "Queued (device offline)")
-    relay_push = _wait_mirrored(world, push["id"])
-    assert relay_push["package"]["url"] == f"/api/v1/packages/{world['ipa_sha256']}"
+    _wait_label(sender, push.id, "Queued (device offline)")
+    relay_push = _wait_mirrored(world, push.id)
+    assert relay_push.package.url == f"/api/v1/packages/{world['ipa_sha256']}"
     before = len(world["slow"].range_log)  # the relay's own fetch is done
 
     tablet.start()
     tablet.wait_for(
         lambda s: any(a["app_id"] == "org.videolan.vlc-ios" for a in s["installed"]), 60, "the iPad to install the app"
     )
-    _wait_label(sender, push["id"], "Installed")
+    _wait_label(sender, push.id, "Installed")
     installed = _installed(tablet, "org.videolan.vlc-ios")
     assert hashlib.sha256(Path(installed["path"]).read_bytes()).hexdigest() == world["ipa_sha256"]
     assert len(world["slow"].range_log) == before  # the iPad fetched the relay's copy, not the site
@@ -237,19 +238,19 @@ def _wait_offline(world, name: str, timeout: float = 60) -> None:
     client = RelayClient(world["relay"].url, phone_profile["token"])
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not any(d["online"] for d in client.devices() if d["name"] == name):
+        if not any(d.online for d in client.devices() if d.name == name):
             return
         time.sleep(0.2)
     raise TimeoutError(f"the relay still sees {name} online")
 
 
-def _wait_mirrored(world, push_id: str, timeout: float = 60) -> dict:
+def _wait_mirrored(world, push_id: str, timeout: float = 60) -> Push:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         tablet_profile = json.loads((world["tablet"].data_dir / "profile.json").read_text())
         client = RelayClient(world["relay"].url, tablet_profile["token"])
         push = client.get_push(push_id)
-        if push["mirrored"]:
+        if push.mirrored:
             return push
         time.sleep(0.2)
     raise TimeoutError("the relay did not mirror the package")
@@ -263,19 +264,19 @@ def test_notify_push_waits_for_the_tap(sender, world):
     phone = world["phone"]
     card = phone.wait_for(
         lambda s: (
-            (phone_push := next((p for p in s["pushes"] if p["push_id"] == push["id"]), None)) is not None
+            (phone_push := next((p for p in s["pushes"] if p["push_id"] == push.id), None)) is not None
             and phone_push["prompt"] == "download"
         ),
         60,
         "the notice",
     )
     time.sleep(1.0)  # nothing happens by itself (a check that something does not happen needs a time)
-    assert phone.push(push["id"])["state"] == "delivered"
+    assert phone.push(push.id).state == "delivered"
     assert _installed(phone, "com.termux") is None
 
-    phone.tap(push["id"], "download")
+    phone.tap(push.id, "download")
     phone.wait_for(lambda s: any(a["app_id"] == "com.termux" for a in s["installed"]), 60, "the install")
-    _wait_label(sender, push["id"], "Installed")
+    _wait_label(sender, push.id, "Installed")
     assert card["pushes"]  # the card was there before the tap
 
 
@@ -293,7 +294,7 @@ def test_metered_network_pauses_and_wifi_resumes_a_big_download(sender, world):
         (push,) = sender.send(sender.picker.install_button)
         phone.wait_for(
             lambda s: (
-                (p := next((x for x in s["pushes"] if x["push_id"] == push["id"]), None)) is not None
+                (p := next((x for x in s["pushes"] if x["push_id"] == push.id), None)) is not None
                 and p["state"] == "downloading"
                 and p["bytes_done"] > 0
             ),
@@ -303,26 +304,26 @@ def test_metered_network_pauses_and_wifi_resumes_a_big_download(sender, world):
         assert hold.reached.wait(60), "the download did not reach the held part"
         phone.set_metered(True)
         phone.wait_for(
-            lambda s: next(x for x in s["pushes"] if x["push_id"] == push["id"])["state"] == "waiting_for_wifi",
+            lambda s: next(x for x in s["pushes"] if x["push_id"] == push.id)["state"] == "waiting_for_wifi",
             60,
             "the download to pause for Wi-Fi",
         )
-        _wait_label(sender, push["id"], "Waiting for Wi-Fi")
-        paused_at = phone.push(push["id"])["bytes_done"]
+        _wait_label(sender, push.id, "Waiting for Wi-Fi")
+        paused_at = phone.push(push.id).bytes_done
         assert 0 < paused_at < BIG_APK
     finally:
         slow.release()
 
     phone.set_metered(False)
     phone.wait_for(lambda s: any(a["app_id"] == "org.example.bignotes" for a in s["installed"]), 60, "the install")
-    _wait_label(sender, push["id"], "Installed")
+    _wait_label(sender, push.id, "Installed")
 
     installed = _installed(phone, "org.example.bignotes")
     assert hashlib.sha256(Path(installed["path"]).read_bytes()).hexdigest() == world["big_sha256"]
     resumed = [r for r in slow.range_log if r.startswith("bytes=") and not r.startswith("bytes=0-")]
     assert resumed, f"the download did not resume with a Range request: {slow.range_log}"
-    sender.qtbot.waitUntil(lambda: "installed" in recorded.get(push["id"], []), timeout=WAIT_MS)
-    states = recorded[push["id"]]
+    sender.qtbot.waitUntil(lambda: "installed" in recorded.get(push.id, []), timeout=WAIT_MS)
+    states = recorded[push.id]
     assert _in_order(states, ["downloading", "waiting_for_wifi", "downloading", "installed"]), states
 
 
@@ -334,5 +335,5 @@ def test_pushing_an_installed_app_again_says_already_installed(sender, world):
     sender.open_picker_by_click('a.download[data-app-id="org.fdroid.fdroid"][data-format="apk"]')
     _choose(sender, "Alex's Pixel")
     (push,) = sender.send(sender.picker.install_button)
-    _wait_label(sender, push["id"], "Already installed")
-    assert _history(world, push["id"])[-1] == "already_installed"
+    _wait_label(sender, push.id, "Already installed")
+    assert _history(world, push.id)[-1] == "already_installed"

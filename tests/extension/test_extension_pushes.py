@@ -61,7 +61,7 @@ def world(tmp_path_factory):
 
 def _pair(world) -> None:
     """As Alex: Add a phone on the laptop makes a code; the extension's sign-in page claims it."""
-    code = world.laptop.create_pairing()["code"]
+    code = world.laptop.create_pairing().code
     page = world.browser.context.new_page()
     page.goto(world.browser.url("signin.html"))
     page.fill("#relay", world.relay.url)
@@ -72,7 +72,7 @@ def _pair(world) -> None:
     assert "Paired by Alex's laptop." in page.inner_text("#signed-in")
     _shot(world, page, "extension-signed-in.png")
     page.close()
-    world.extension = next(d for d in world.laptop.devices() if d["platform"] == "browser")
+    world.extension = next(d for d in world.laptop.devices() if d.platform == "browser")
 
 
 @pytest.fixture
@@ -160,7 +160,7 @@ def test_free_download_becomes_a_signed_push_the_phone_installs_by_itself(browse
     push = _as_extension(world, f"/api/v1/pushes/{push_id}")
     # Signed by the extension's own key and installed with no tap: the phone trusted it from pairing.
     assert push["signed"] is True and push["mode"] == "install_now"
-    assert push["sender"]["device_id"] == world.extension["id"]
+    assert push["sender"]["device_id"] == world.extension.id
     history = [h["state"] for h in push["history"]]
     assert history.index("installed") > history.index("downloading"), history
     assert world.phone.push(push_id)["prompt"] in (None, ""), world.phone.push(push_id)
@@ -176,7 +176,7 @@ def test_free_download_becomes_a_signed_push_the_phone_installs_by_itself(browse
 
 
 def _phone_id(world) -> str:
-    return next(d["id"] for d in world.laptop.devices() if d["name"] == "Alex's Pixel")
+    return next(d.id for d in world.laptop.devices() if d.name == "Alex's Pixel")
 
 
 def _as_extension(world, path: str) -> dict:
@@ -301,7 +301,7 @@ def test_a_relay_that_is_down_is_a_sentence_with_try_again_also_in_a_narrow_wind
 
 
 def test_signing_in_with_a_password_keeps_the_same_device_and_key(browser, world):
-    before = next(d for d in world.laptop.devices() if d["id"] == world.extension["id"])
+    before = next(d for d in world.laptop.devices() if d.id == world.extension.id)
     page = browser.context.new_page()
     page.goto(browser.url("signin.html?signout=1"))
     page.wait_for_selector("#signed-in[hidden]", state="attached")
@@ -316,9 +316,9 @@ def test_signing_in_with_a_password_keeps_the_same_device_and_key(browser, world
     page.click("#submit")
     page.wait_for_selector("#signed-in:not([hidden])", timeout=WAIT_MS)
     assert "Signed in as alex" in page.inner_text("#signed-in")
-    after = next(d for d in world.laptop.devices() if d["id"] == world.extension["id"])
-    assert after["public_key"] == before["public_key"], "the browser's key is made once and kept"
-    assert after["platform"] == "browser"
+    after = next(d for d in world.laptop.devices() if d.id == world.extension.id)
+    assert after.public_key == before.public_key, "the browser's key is made once and kept"
+    assert after.platform == "browser"
     page.close()
 
 
@@ -465,14 +465,14 @@ def test_a_browser_that_lost_its_key_registers_a_new_one_which_phones_do_not_tru
                        const request = indexedDB.deleteDatabase("appbeam");
                        request.onsuccess = resolve; request.onerror = reject; request.onblocked = resolve; })""")
     page.close()
-    old_key = world.extension["public_key"]
+    old_key = world.extension.public_key
     store, popup = _open_picker_by_click(world, 'a.download[data-app-id="com.nextcloud.client"][data-format="apk"]')
     popup.wait_for_selector("li.device", timeout=WAIT_MS)
     _row(popup, _phone_id(world)).click()
     popup.click("#install")
     popup.wait_for_selector("li.push", timeout=WAIT_MS)
     (push_id,) = _pushes_by_state(popup)
-    new_key = next(d for d in world.laptop.devices() if d["id"] == world.extension["id"])["public_key"]
+    new_key = next(d for d in world.laptop.devices() if d.id == world.extension.id).public_key
     assert new_key and new_key != old_key
     phone_push = world.phone.wait_for(
         lambda st: next((p for p in st["pushes"] if p["push_id"] == push_id and p["prompt"]), None),

@@ -35,6 +35,7 @@ import pytest
 
 from appbeam_devtools.receiver_control import send
 from relay_server.demo_catalog import build_package
+from shared.messages import Push
 from shared.relay_client import DeviceInfo, RelayClient
 from shared.signing import DeviceKey, fingerprint
 from tests.faults.conftest import wait_until
@@ -181,7 +182,7 @@ def wait_installed(world: World, push_id: str, app_id: str) -> dict:
 def take_phone_offline(world: World) -> None:
     world.phone.stop()
     wait_until(
-        lambda: not any(d["id"] == world.phone_id and d["online"] for d in world.laptop.devices()),
+        lambda: not any(d.id == world.phone_id and d.online for d in world.laptop.devices()),
         WAIT,
         "the relay to see the phone go offline",
     )
@@ -197,11 +198,11 @@ def bring_phone_back(world: World) -> None:
     world.phone.start(timeout=WAIT)
 
 
-def queue_for_offline_phone(world: World, client: RelayClient, package: Package, mode: str) -> dict:
+def queue_for_offline_phone(world: World, client: RelayClient, package: Package, mode: str) -> Push:
     """Push while the phone is offline; the relay keeps it (and mirrors the package)."""
     (push,) = client.push(package.app(), mode, [world.phone_id])
-    assert push["state"] == "queued", push
-    wait_until(lambda: world.laptop.get_push(push["id"])["mirrored"], WAIT, "the relay to mirror the package")
+    assert push.state == "queued", push
+    wait_until(lambda: world.laptop.get_push(push.id).mirrored, WAIT, "the relay to mirror the package")
     return push
 
 
@@ -209,8 +210,8 @@ def barrier(world: World, package: Package) -> dict:
     """A genuine signed install_now from the laptop, pushed after everything else: once it is
     installed, the phone has acted on every push before it. Returns the phone's state."""
     (push,) = world.laptop.push(package.app(), "install_now", [world.phone_id])
-    state = wait_installed(world, push["id"], package.app_id)
-    assert card(state, push["id"])["downgraded"] is None
+    state = wait_installed(world, push.id, package.app_id)
+    assert card(state, push.id)["downgraded"] is None
     return state
 
 
@@ -242,11 +243,11 @@ def assert_a_notice_saying(
     assert shown["downgraded"] and reason in shown["downgraded"], shown
     assert shown["notice"] == f"Not installed by itself: {shown['downgraded']}"
     at_relay = (sender or world.laptop).get_push(push_id)
-    assert at_relay["state"] == "delivered"
+    assert at_relay.state == "delivered"
     expected = f"waiting for the user: {shown['downgraded']}"
     if shown.get("downgraded_details"):  # the fingerprint, behind Details on the card, follows for the sender
         expected = f"{expected}. {shown['downgraded_details']}"
-    assert at_relay["detail"] == expected
+    assert at_relay.detail == expected
     return shown
 
 
@@ -267,15 +268,15 @@ def test_a_signed_install_now_from_the_pinned_laptop_installs_by_itself(world):
     }
 
     (push,) = world.laptop.push(good.app(), "install_now", [world.phone_id])
-    state = wait_installed(world, push["id"], good.app_id)
+    state = wait_installed(world, push.id, good.app_id)
 
-    shown = card(state, push["id"])
+    shown = card(state, push.id)
     assert shown["mode"] == "install_now" and shown["downgraded"] is None
     assert "Not installed by itself" not in (shown["notice"] or "")
     app = installed(state, good.app_id)
     assert app["sha256"] == good.sha256
     assert Path(app["path"]).read_bytes() == good.body
-    wait_until(lambda: world.laptop.get_push(push["id"])["state"] == "installed", WAIT, "the relay to hear of it")
+    wait_until(lambda: world.laptop.get_push(push.id).state == "installed", WAIT, "the relay to hear of it")
 
 
 # --------------------------------------------------------------------------- (b) package swapped
@@ -297,9 +298,9 @@ def test_a_queued_push_whose_package_is_swapped_in_the_database_is_not_installed
     good, evil = world.packages["good"], world.packages["evil"]
     take_phone_offline(world)
     push = queue_for_offline_phone(world, world.laptop, good, "install_now")
-    assert push["signed"]
+    assert push.signed
 
-    ((raw_signature,),) = world.db.rows("SELECT signature FROM push WHERE id = ?", [push["id"]])
+    ((raw_signature,),) = world.db.rows("SELECT signature FROM push WHERE id = ?", [push.id])
     signature = json.loads(raw_signature)
     assert signature["sha256"] == good.sha256
     changes = {
@@ -309,15 +310,15 @@ def test_a_queued_push_whose_package_is_swapped_in_the_database_is_not_installed
     }
     if rewrite_signature:
         changes["signature"] = json.dumps({**signature, "sha256": evil.sha256})
-    world.db.update_push(push["id"], **changes)
-    at_relay = world.laptop.get_push(push["id"])["package"]
-    assert at_relay["url"] == evil.url and at_relay["sha256"] == changes["package_sha256"]  # the relay serves it
+    world.db.update_push(push.id, **changes)
+    at_relay = world.laptop.get_push(push.id).package
+    assert at_relay.url == evil.url and at_relay.sha256 == changes["package_sha256"]  # the relay serves it
 
     bring_phone_back(world)
-    wait_for_card(world, push["id"], "the swapped push to arrive")
+    wait_for_card(world, push.id, "the swapped push to arrive")
     state = barrier(world, world.packages["barrier1"])
 
-    assert_a_notice_saying(world, push["id"], reason, state)
+    assert_a_notice_saying(world, push.id, reason, state)
     assert installed(state, good.app_id) is None
     assert [a["app_id"] for a in state["installed"]] == [world.packages["barrier1"].app_id]
     assert_never_installed(world, state, evil)
@@ -337,9 +338,9 @@ def test_a_device_the_relay_adds_cannot_install_until_the_user_trusts_its_key(wo
     try:
         # The relay takes it: the key is "registered" and the signature verifies with it.
         (push,) = intruder.push(intruder_pkg.app(), "install_now", [world.phone_id])
-        assert push["mode"] == "install_now" and push["signed"]
+        assert push.mode == "install_now" and push.signed
 
-        shown = wait_for_card(world, push["id"], "the intruder's push to arrive")
+        shown = wait_for_card(world, push.id, "the intruder's push to arrive")
         assert shown["prompt"] == "download" and shown["downgraded"], shown
         # One line that names the device to open and what to tap; the fingerprint behind Details.
         assert shown["downgraded"] == (
@@ -349,7 +350,7 @@ def test_a_device_the_relay_adds_cannot_install_until_the_user_trusts_its_key(wo
         state = barrier(world, world.packages["barrier1"])
 
         assert_a_notice_saying(
-            world, push["id"], f"{INTRUDER_NAME} is new: open Appbeam on Anna's Pixel", state, sender=intruder
+            world, push.id, f"{INTRUDER_NAME} is new: open Appbeam on Anna's Pixel", state, sender=intruder
         )
         assert key_of(state, INTRUDER_ID) == {
             "device_id": INTRUDER_ID,
@@ -371,14 +372,14 @@ def test_a_device_the_relay_adds_cannot_install_until_the_user_trusts_its_key(wo
         assert send(world.phone.socket, {"action": "trust", "device_id": INTRUDER_ID}) == {"ok": True}
         assert key_of(world.phone.state(), INTRUDER_ID)["trusted"] is True
         (after,) = intruder.push(trusted_pkg.app(), "install_now", [world.phone_id])
-        state = wait_installed(world, after["id"], trusted_pkg.app_id)
+        state = wait_installed(world, after.id, trusted_pkg.app_id)
     finally:
         intruder.session.close()
 
-    assert card(state, after["id"])["downgraded"] is None
+    assert card(state, after.id)["downgraded"] is None
     assert installed(state, trusted_pkg.app_id)["sha256"] == trusted_pkg.sha256
     # Trusting a key does not install what it sent before: that card still waits for the user.
-    before = card(state, push["id"])
+    before = card(state, push.id)
     assert before["state"] == "delivered" and before["prompt"] == "download"
     assert installed(state, intruder_pkg.app_id) is None
     assert_never_installed(world, state, intruder_pkg)
@@ -413,17 +414,17 @@ def test_a_notify_push_flipped_to_install_now_in_the_database_is_not_installed(w
     finally:
         if sender is not world.laptop:
             sender.session.close()
-    assert push["signed"] is signed and push["mode"] == "notify"
+    assert push.signed is signed and push.mode == "notify"
 
-    world.db.update_push(push["id"], mode="install_now", requested_mode="install_now")
-    at_relay = world.laptop.get_push(push["id"])
-    assert (at_relay["mode"], at_relay["requested_mode"]) == ("install_now", "install_now")
+    world.db.update_push(push.id, mode="install_now", requested_mode="install_now")
+    at_relay = world.laptop.get_push(push.id)
+    assert (at_relay.mode, at_relay.requested_mode) == ("install_now", "install_now")
 
     bring_phone_back(world)
-    wait_for_card(world, push["id"], "the flipped push to arrive")
+    wait_for_card(world, push.id, "the flipped push to arrive")
     state = barrier(world, world.packages["barrier2"])
 
-    assert_a_notice_saying(world, push["id"], reason, state)
+    assert_a_notice_saying(world, push.id, reason, state)
     assert installed(state, evil.app_id) is None
     assert [a["app_id"] for a in state["installed"]] == [world.packages["barrier2"].app_id]
     assert_never_installed(world, state, evil)
@@ -447,7 +448,7 @@ def test_a_key_swapped_by_the_relay_before_it_forces_a_new_login_is_not_trusted(
     thief_client = RelayClient(world.relay.url, token, key=thief)
     try:
         (push,) = thief_client.push(intruder_pkg.app(), "install_now", [world.phone_id])
-        shown = wait_for_card(world, push["id"], "the push signed with the swapped key")
+        shown = wait_for_card(world, push.id, "the push signed with the swapped key")
         state = world.phone.state()
     finally:
         thief_client.session.close()

@@ -44,7 +44,7 @@ def world(tmp_path, relays, proxies):
     laptop = RelayClient(relay.url)  # the sender talks to the relay directly
     laptop.create_account("nora", PASSWORD)
     laptop.login("nora", PASSWORD, DeviceInfo("nora-laptop", "Nora's laptop", "ThinkPad", "linux"))
-    catalog = [a["id"] for a in laptop.apps() if any(p["format"] == "apk" for p in a.get("packages", []))]
+    catalog = [a.id for a in laptop.apps() if any(p.format == "apk" for p in a.packages)]
     assert len(catalog) >= 4, catalog
     return relay, proxy, laptop, catalog
 
@@ -64,7 +64,7 @@ def _card(state: dict, push_id: str) -> dict | None:
 
 
 def _history(laptop, push_id: str) -> list[str]:
-    return [h["state"] for h in laptop.get_push(push_id)["history"]]
+    return [h.state for h in laptop.get_push(push_id).history]
 
 
 def _dedupe_progress(states: list[str]) -> list[str]:
@@ -72,7 +72,7 @@ def _dedupe_progress(states: list[str]) -> list[str]:
 
 
 def _installed_at_relay(laptop, push_id: str, timeout: float = 40) -> None:
-    wait_until(lambda: laptop.get_push(push_id)["state"] == "installed", timeout, f"push {push_id} installed")
+    wait_until(lambda: laptop.get_push(push_id).state == "installed", timeout, f"push {push_id} installed")
 
 
 @pytest.mark.parametrize("how", ["sigterm", "sigkill"])
@@ -102,15 +102,13 @@ def test_relay_goes_away_and_comes_back(tmp_path, world, receivers, seed, how):
         )
         phone.wait_for(
             lambda s: (
-                (c := _card(s, download["id"])) is not None
-                and c["state"] == "downloading"
-                and (c["bytes_done"] or 0) > 0
+                (c := _card(s, download.id)) is not None and c["state"] == "downloading" and (c["bytes_done"] or 0) > 0
             ),
             20,
             "the download to start",
         )
-        wait_until(lambda: laptop.get_push(notice["id"])["state"] == "delivered", 20, "the notice acknowledged")
-        wait_until(lambda: laptop.get_push(download["id"])["state"] == "downloading", 20, "progress at the relay")
+        wait_until(lambda: laptop.get_push(notice.id).state == "delivered", 20, "the notice acknowledged")
+        wait_until(lambda: laptop.get_push(download.id).state == "downloading", 20, "progress at the relay")
         before = phone.state()
 
         # The relay goes away.
@@ -119,13 +117,13 @@ def test_relay_goes_away_and_comes_back(tmp_path, world, receivers, seed, how):
         state = phone.wait_for(lambda s: s["connection"] == "reconnecting", 15, "the receiver to say reconnecting")
         assert {p["push_id"] for p in state["pushes"]} == {p["push_id"] for p in before["pushes"]}
         # The user acts while the relay is away; the download goes on from the outside store.
-        phone.tap(notice["id"], "dismiss")
+        phone.tap(notice.id, "dismiss")
         state = phone.wait_for(
-            lambda s: _card(s, download["id"])["state"] == "installed",
+            lambda s: _card(s, download.id)["state"] == "installed",
             30,
             "the download to install while the relay is away",
         )
-        assert _card(state, notice["id"])["state"] == "declined"
+        assert _card(state, notice.id)["state"] == "declined"
         assert state["connection"] in ("reconnecting", "connecting", "offline"), state["connection"]
         assert any(a["app_id"] == "org.example.slow" and a["sha256"] == body_sha for a in state["installed"])
 
@@ -139,23 +137,23 @@ def test_relay_goes_away_and_comes_back(tmp_path, world, receivers, seed, how):
     proxy.set_mode("refuse")
     relay.start()
     (missed,) = laptop.push({"id": catalog[1]}, "install_now", [phone_id])
-    assert missed["state"] == "queued", missed
+    assert missed.state == "queued", missed
     assert phone.state()["connection"] != "connected"
     proxy.set_mode("forward")
 
     phone.wait_for(lambda s: s["connection"] == "connected", 45, "the receiver to reconnect")
     state = phone.wait_for(
-        lambda s: (c := _card(s, missed["id"])) is not None and c["state"] == "installed",
+        lambda s: (c := _card(s, missed.id)) is not None and c["state"] == "installed",
         40,
         "the push made while it was away",
     )
     assert {p["push_id"] for p in before["pushes"]} <= {p["push_id"] for p in state["pushes"]}
-    _installed_at_relay(laptop, missed["id"])
+    _installed_at_relay(laptop, missed.id)
 
     # The reports made while the relay was down arrived, in the order they were made.
-    wait_until(lambda: laptop.get_push(download["id"])["state"] == "installed", 30, "the offline reports")
-    assert _history(laptop, notice["id"])[-2:] == ["delivered", "declined"], _history(laptop, notice["id"])
-    history = _dedupe_progress(_history(laptop, download["id"]))
+    wait_until(lambda: laptop.get_push(download.id).state == "installed", 30, "the offline reports")
+    assert _history(laptop, notice.id)[-2:] == ["delivered", "declined"], _history(laptop, notice.id)
+    history = _dedupe_progress(_history(laptop, download.id))
     assert history == ["sent", "delivered", "downloading", "verifying", "installing", "installed"], history
 
 
@@ -168,13 +166,13 @@ def test_connections_reset_mid_stream(tmp_path, world, receivers):
         assert proxy.reset_all() >= 1, "the receiver holds no connection to reset"
         (push,) = laptop.push({"id": app_id}, "install_now", [phone_id])
         phone.wait_for(
-            lambda s: (c := _card(s, push["id"])) is not None and c["state"] == "installed",
+            lambda s: (c := _card(s, push.id)) is not None and c["state"] == "installed",
             40,
             f"push {round_no} after a reset",
         )
-        _installed_at_relay(laptop, push["id"])
+        _installed_at_relay(laptop, push.id)
         assert proxy.connections_since(since) >= 1, "the receiver never reconnected"
-        history = _dedupe_progress(_history(laptop, push["id"]))
+        history = _dedupe_progress(_history(laptop, push.id))
         assert history[-5:] == ["delivered", "downloading", "verifying", "installing", "installed"], history
     state = phone.wait_for(lambda s: s["connection"] == "connected", 20, "connected at the end")
     assert len([a for a in state["installed"] if a["app_id"] in catalog[:3]]) == 3
@@ -202,7 +200,7 @@ def test_a_relay_that_stops_answering(tmp_path, world):
         wait_until(lambda: service.connection.state == "connected", 15, "connected")
         phone_id = service.profile.device_id
         (first,) = laptop.push({"id": catalog[0]}, "install_now", [phone_id])
-        _installed_at_relay(laptop, first["id"])
+        _installed_at_relay(laptop, first.id)
 
         # The relay stops answering: open connections go silent, new ones hang.
         proxy.set_mode("stall")
@@ -211,18 +209,18 @@ def test_a_relay_that_stops_answering(tmp_path, world):
         wait_until(lambda: "reconnecting" in states[stalled_at:], 10, "the receiver to notice the silence")
         (during,) = laptop.push({"id": catalog[1]}, "install_now", [phone_id])
         time.sleep(3)  # at least one more attempt runs into the stall
-        assert service.inbox.get(during["id"]) is None
+        assert service.inbox.get(during.id) is None
         assert service.connection.state != "connected"
 
         proxy.set_mode("forward")
         wait_until(lambda: service.connection.state == "connected", 20, "the receiver to reconnect")
         wait_until(
-            lambda: (r := service.inbox.get(during["id"])) is not None and r.state == "installed",
+            lambda: (r := service.inbox.get(during.id)) is not None and r.state == "installed",
             30,
             "the push made during the stall",
         )
-        _installed_at_relay(laptop, during["id"])
+        _installed_at_relay(laptop, during.id)
         (after,) = laptop.push({"id": catalog[2]}, "install_now", [phone_id])
-        _installed_at_relay(laptop, after["id"])
+        _installed_at_relay(laptop, after.id)
     finally:
         service.stop()

@@ -84,7 +84,7 @@ def _sha(path: Path) -> str:
 
 
 def _history(laptop, push_id: str) -> list[str]:
-    return [h["state"] for h in laptop.get_push(push_id)["history"]]
+    return [h.state for h in laptop.get_push(push_id).history]
 
 
 def _assert_valid_history(states: list[str]) -> None:
@@ -106,7 +106,7 @@ def test_killed_mid_download_resumes_with_range_and_installs_the_right_bytes(tmp
         kill_at = rng.uniform(0.2, 0.6) * SLOW_SIZE
         phone.wait_for(
             lambda s: (
-                (c := _card(s, push["id"])) is not None
+                (c := _card(s, push.id)) is not None
                 and c["state"] == "downloading"
                 and (c["bytes_done"] or 0) >= kill_at
             ),
@@ -114,7 +114,7 @@ def test_killed_mid_download_resumes_with_range_and_installs_the_right_bytes(tmp
             "the download to be under way",
         )
         _kill(phone)
-        part = phone.data_dir / "downloads" / f"{push['id']}.part"
+        part = phone.data_dir / "downloads" / f"{push.id}.part"
         kept = part.stat().st_size if part.exists() else 0
         assert 0 < kept < SLOW_SIZE, f"the partial file has {kept} bytes"
         requests_before = len(slow.range_log)
@@ -124,7 +124,7 @@ def test_killed_mid_download_resumes_with_range_and_installs_the_right_bytes(tmp
         state = phone.wait_for(
             lambda s: (
                 any(a["app_id"] == "org.example.slow" for a in s["installed"])
-                and _card(s, push["id"])["state"] == "installed"
+                and _card(s, push.id)["state"] == "installed"
             ),
             60,
             "the install after the restart",
@@ -140,9 +140,9 @@ def test_killed_mid_download_resumes_with_range_and_installs_the_right_bytes(tmp
     (installed,) = [a for a in state["installed"] if a["app_id"] == "org.example.slow"]
     assert installed["sha256"] == body_sha
     assert _sha(Path(installed["path"])) == body_sha
-    assert _card(state, push["id"])["state"] == "installed"
-    wait_until(lambda: laptop.get_push(push["id"])["state"] == "installed", 30, "the relay to hear of it")
-    history = _history(laptop, push["id"])
+    assert _card(state, push.id)["state"] == "installed"
+    wait_until(lambda: laptop.get_push(push.id).state == "installed", 30, "the relay to hear of it")
+    history = _history(laptop, push.id)
     _assert_valid_history(history)
     assert history.count("installed") == 1, history
     assert not part.exists(), "the partial file is left after the install"
@@ -167,7 +167,7 @@ def test_killed_while_verifying_or_installing_never_installs_twice_or_partially(
             deadline = time.monotonic() + 60
             seen = None
             while time.monotonic() < deadline:
-                card = _card(phone.state(), push["id"])
+                card = _card(phone.state(), push.id)
                 seen = card and card["state"]
                 if seen in ("verifying", "installing"):
                     _kill(phone)
@@ -185,15 +185,15 @@ def test_killed_while_verifying_or_installing_never_installs_twice_or_partially(
 
         phone.start()
         card = phone.wait_for(
-            lambda s: (c := _card(s, push["id"])) is not None and c["state"] in ("installed", "failed"),
+            lambda s: (c := _card(s, push.id)) is not None and c["state"] in ("installed", "failed"),
             30,
             "the interrupted push to settle",
         )
-        card = _card(card, push["id"])
+        card = _card(card, push.id)
         if card["state"] == "failed":
             assert card["detail"] and "interrupt" in card["detail"].lower(), f"no clear reason: {card}"
-            phone.tap(push["id"], "retry")
-        state = phone.wait_for(lambda s: _card(s, push["id"])["state"] == "installed", 60, "the install after Retry")
+            phone.tap(push.id, "retry")
+        state = phone.wait_for(lambda s: _card(s, push.id)["state"] == "installed", 60, "the install after Retry")
 
     entries = [a for a in state["installed"] if a["app_id"] == app_id]
     assert len(entries) == 1, f"installed {len(entries)} times: {entries}"
@@ -201,8 +201,8 @@ def test_killed_while_verifying_or_installing_never_installs_twice_or_partially(
     assert _sha(Path(entries[0]["path"])) == body_sha, "a partial or wrong file is installed"
     leftovers = [p.name for p in Path(entries[0]["path"]).parent.iterdir() if p != Path(entries[0]["path"])]
     assert not leftovers, f"files left beside the installed package: {leftovers}"
-    wait_until(lambda: laptop.get_push(push["id"])["state"] == "installed", 30, "the relay to hear of it")
-    history = _history(laptop, push["id"])
+    wait_until(lambda: laptop.get_push(push.id).state == "installed", 30, "the relay to hear of it")
+    history = _history(laptop, push.id)
     _assert_valid_history(history)
     assert history.count("installed") == 1, history
-    print(f"\nreceiver killed while {killed_in} (push {push['id']}); relay history: {history}")
+    print(f"\nreceiver killed while {killed_in} (push {push.id}); relay history: {history}")

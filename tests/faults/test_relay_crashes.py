@@ -33,6 +33,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from shared.messages import Push
 from shared.protocol import PushState, can_transition
 from shared.relay_client import DeviceInfo, RelayClient
 from shared.relay_errors import RelayError
@@ -144,7 +145,7 @@ class Pusher:
         self.client = client
         self.files = files
         self.store_url = store_url
-        self.accepted: dict[str, dict] = {}  # push id -> push as answered
+        self.accepted: dict[str, Push] = {}  # push id -> push as answered
         self.lost = 0  # requests without an answer (the relay died under them)
         self.count = 0
 
@@ -167,7 +168,7 @@ class Pusher:
                 self.lost += 1
                 return
             else:
-                self.accepted[push["id"]] = push
+                self.accepted[push.id] = push
             time.sleep(rng.uniform(0, 0.1))
 
 
@@ -290,9 +291,9 @@ def test_relay_killed_under_load_loses_nothing_and_serves_nothing_half_written(t
     tokens = {}
     for device_id in ONLINE + OFFLINE:
         client = RelayClient(relay.url)
-        tokens[device_id] = client.login("crash", PASSWORD, DeviceInfo(device_id, device_id, "Pixel 8", "android"))[
-            "token"
-        ]
+        tokens[device_id] = client.login(
+            "crash", PASSWORD, DeviceInfo(device_id, device_id, "Pixel 8", "android")
+        ).token
     deadline = time.monotonic() + 150  # hard bound for every helper thread
     devices = {d: Device(relay.url, d, tokens[d], deadline) for d in ONLINE + OFFLINE}
     prober = Prober(relay.url, tokens, expected)
@@ -315,10 +316,7 @@ def test_relay_killed_under_load_loses_nothing_and_serves_nothing_half_written(t
                 batch.start()
                 time.sleep(rng.uniform(0.3, 2.0))
                 prober.targets = [
-                    (p["device_id"], f["sha256"])
-                    for p in list(pusher.accepted.values())
-                    if p["device_id"] in OFFLINE
-                    for f in [p["package"]]
+                    (p.device_id, p.package.sha256) for p in list(pusher.accepted.values()) if p.device_id in OFFLINE
                 ]
                 relay.kill()
                 parts = _tmp_parts(relay)
@@ -342,7 +340,7 @@ def test_relay_killed_under_load_loses_nothing_and_serves_nothing_half_written(t
                 devices[device_id].connect()
             accepted = pusher.accepted
             for push_id, push in accepted.items():
-                device = devices[push["device_id"]]
+                device = devices[push.device_id]
                 wait_until(lambda: push_id in device.app_layer, 30, f"push {push_id} on {device.id}")
             wait_until(lambda: all(d.reports_pending == 0 for d in devices.values()), 30, "the reports to go out")
         prober.stop()
@@ -353,7 +351,7 @@ def test_relay_killed_under_load_loses_nothing_and_serves_nothing_half_written(t
         for device_id, push_ids in received.items():
             strangers = {p for p in push_ids if targets.get(p) != device_id}
             assert not strangers, f"{device_id} got pushes of other devices: {strangers}"
-        missing = {p for p, push in accepted.items() if p not in received[push["device_id"]]}
+        missing = {p for p, push in accepted.items() if p not in received[push.device_id]}
         assert not missing, f"pushes answered 201 but never delivered: {missing}"
         duplicates = {p: n - 1 for d in devices.values() for p, n in d.wire.items() if n > 1}
 
@@ -362,7 +360,7 @@ def test_relay_killed_under_load_loses_nothing_and_serves_nothing_half_written(t
         assert not refused, f"the relay refused reports of a correct device: {refused}"
         for device in devices.values():
             for push_id, state in device.confirmed:
-                history = [h["state"] for h in RelayClient(relay.url, tokens[device.id]).get_push(push_id)["history"]]
+                history = [h.state for h in RelayClient(relay.url, tokens[device.id]).get_push(push_id).history]
                 assert state in history, f"report {state} of {push_id} was confirmed, then lost: {history}"
 
         # -- packages: every relay copy a device was sent is whole and right

@@ -25,6 +25,7 @@ import time
 import pytest
 
 from relay_server.demo_catalog import build_package
+from shared.messages import Push
 from shared.relay_client import DeviceInfo, RelayClient
 from tests.faults.conftest import wait_until
 from tests.helpers.servers import ThrottledFileServer
@@ -67,7 +68,7 @@ def _card(state: dict, push_id: str) -> dict | None:
 
 
 def _history(laptop, push_id: str) -> list[dict]:
-    return laptop.get_push(push_id)["history"]
+    return laptop.get_push(push_id).history
 
 
 def _plain(text: str) -> bool:
@@ -92,12 +93,12 @@ def _installed(phone, laptop, push_id: str) -> None:
         60,
         "the push installed with no tap",
     )
-    wait_until(lambda: laptop.get_push(push_id)["state"] == "installed", 30, "installed at the relay")
-    states = [h["state"] for h in _history(laptop, push_id)]
+    wait_until(lambda: laptop.get_push(push_id).state == "installed", 30, "installed at the relay")
+    states = [h.state for h in _history(laptop, push_id)]
     assert "failed" not in states, states
 
 
-def _store_push(laptop, phone_id: str, url: str, body: bytes) -> dict:
+def _store_push(laptop, phone_id: str, url: str, body: bytes) -> Push:
     app = {
         "id": "org.example.atlas",
         "name": "Atlas",
@@ -113,22 +114,22 @@ def test_relay_killed_mid_download_and_restarted_on_the_same_port(tmp_path, worl
     relay, proxy, laptop = world
     phone = _phone(receivers, tmp_path, proxy)
     apk = max(
-        (a for a in laptop.apps() if any(p["format"] == "apk" for p in a["packages"])),
-        key=lambda a: next(p["size"] for p in a["packages"] if p["format"] == "apk"),
+        (a for a in laptop.apps() if any(p.format == "apk" for p in a.packages)),
+        key=lambda a: next(p.size or 0 for p in a.packages if p.format == "apk"),
     )
-    package = next(p for p in apk["packages"] if p["format"] == "apk")
-    prefix = package["url"].split("?")[0]
-    assert prefix.startswith("/") and package["size"] > 1_000_000, package  # the relay's own copy
-    proxy.hold(prefix, package["size"] * 2 // 5)
+    package = next(p for p in apk.packages if p.format == "apk")
+    prefix = package.url.split("?")[0]
+    assert prefix.startswith("/") and (package.size or 0) > 1_000_000, package  # the relay's own copy
+    proxy.hold(prefix, (package.size or 0) * 2 // 5)
 
-    (push,) = laptop.push({"id": apk["id"]}, "install_now", [_device_id(phone)])
+    (push,) = laptop.push({"id": apk.id}, "install_now", [_device_id(phone)])
     wait_until(proxy.held.is_set, 60, "the download to be 40% in")
     relay.kill()  # SIGKILL: no goodbye
     proxy.reset_all()  # what the phone sees of a relay that died: every connection gone at once
     proxy.release()
     killed_at = time.monotonic()
 
-    card = _waiting_card(phone, push["id"], "Waiting for the relay")
+    card = _waiting_card(phone, push.id, "Waiting for the relay")
     assert card["card_notice"].startswith(f"Can't reach the relay at 127.0.0.1:{proxy.port}"), card
     state = phone.wait_for(lambda s: s["connection"] != "connected", 30, "the phone to notice")
     assert _plain(state["connection_text"]), state["connection_text"]
@@ -145,16 +146,16 @@ def test_relay_killed_mid_download_and_restarted_on_the_same_port(tmp_path, worl
     first_stream = min(proxy.requests_since(restarting_at, "/api/v1/stream"))
     # the phone's waits between attempts are at most 2 s; the rest is slack for a loaded machine
     assert first_stream - back_at <= RECONNECT_WITHIN, f"stream back {first_stream - back_at:.1f} s after the relay"
-    _installed(phone, laptop, push["id"])
+    _installed(phone, laptop, push.id)
 
     fetched = proxy.delivered(prefix)
     print(
         f"relay killed: stream back {first_stream - back_at:+.2f} s after the relay answered; "
-        f"package fetched {fetched / package['size']:.3f} times"
+        f"package fetched {fetched / package.size:.3f} times"
     )
-    assert package["size"] <= fetched <= MAX_FETCHED * package["size"], (fetched, package["size"])
-    installed = next(a for a in phone.state()["installed"] if a["app_id"] == apk["id"])
-    assert installed["sha256"] == package["sha256"]
+    assert package.size <= fetched <= MAX_FETCHED * package.size, (fetched, package.size)
+    installed = next(a for a in phone.state()["installed"] if a["app_id"] == apk.id)
+    assert installed["sha256"] == package.sha256
 
 
 def test_package_host_down_for_a_while_then_back(tmp_path, world, receivers, proxies):
@@ -174,14 +175,11 @@ def test_package_host_down_for_a_while_then_back(tmp_path, world, receivers, pro
         host.reset_all()
         host.release()
         down_at = time.monotonic()
-        card = _waiting_card(phone, push["id"], "Waiting for the download server")
+        card = _waiting_card(phone, push.id, "Waiting for the download server")
         assert card["card_notice"].startswith(f"Can't reach the server at 127.0.0.1:{host.port}"), card
         # the sender is told what the phone waits for (Pushes panel: "Waiting for the download server")
         wait_until(
-            lambda: (
-                (p := laptop.get_push(push["id"]))["state"] == "paused"
-                and p["detail"] == "waiting for the download server"
-            ),
+            lambda: (p := laptop.get_push(push.id)).state == "paused" and p.detail == "waiting for the download server",
             30,
             "the relay to hear it",
         )
@@ -189,11 +187,11 @@ def test_package_host_down_for_a_while_then_back(tmp_path, world, receivers, pro
         assert phone.state()["connection"] == "connected"  # the relay was never the problem
 
         host.set_mode("forward")  # the store is back
-        _installed(phone, laptop, push["id"])
+        _installed(phone, laptop, push.id)
     fetched = host.delivered("/atlas.apk")
     print(f"store down: package fetched {fetched / len(body):.3f} times")
     assert len(body) <= fetched <= MAX_FETCHED * len(body), (fetched, len(body))
-    states = [h["state"] for h in _history(laptop, push["id"])]
+    states = [h.state for h in _history(laptop, push.id)]
     assert states[states.index("paused") :][:2] == ["paused", "downloading"], states
 
 
@@ -211,16 +209,16 @@ def test_network_flipped_to_metered_and_back(tmp_path, world, receivers, proxies
         wait_until(host.held.is_set, 60, "the download to be 40% in")
 
         phone.set_metered(True)  # off Wi-Fi, onto mobile data
-        state = phone.wait_for(lambda s: _card(s, push["id"])["state"] == "waiting_for_wifi", 60, "waiting for Wi-Fi")
-        card = _card(state, push["id"])
+        state = phone.wait_for(lambda s: _card(s, push.id)["state"] == "waiting_for_wifi", 60, "waiting for Wi-Fi")
+        card = _card(state, push.id)
         assert card["label"] == "Waiting for Wi-Fi" and "pause" not in card["buttons"], card
         assert _plain(card["card_notice"]), card
         host.reset_all()  # the paused download's connection is gone; what was held is not sent
         host.release()
-        wait_until(lambda: laptop.get_push(push["id"])["state"] == "waiting_for_wifi", 30, "the relay to hear it")
+        wait_until(lambda: laptop.get_push(push.id).state == "waiting_for_wifi", 30, "the relay to hear it")
 
         phone.set_metered(False)  # back on Wi-Fi
-        _installed(phone, laptop, push["id"])
+        _installed(phone, laptop, push.id)
     fetched = host.delivered("/atlas.apk")
     print(f"metered and back: package fetched {fetched / len(body):.3f} times")
     assert len(body) <= fetched <= MAX_FETCHED * len(body), (fetched, len(body))

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.messages import InstallInfo, PackageRef, Push, PushSender
+from shared.api_messages import Device
+from shared.messages import InstallInfo, PackageRef, Push, PushSender, read
 
 
 def push_json(
@@ -43,3 +44,34 @@ def push_json(
         updated_at=updated_at,
     )
     return {**push.to_dict(), **fields}
+
+
+def device_json(device_id: str = "phone-1", *, relation: str = "self", **fields: Any) -> dict[str, Any]:
+    """A device as ``GET /api/v1/devices`` lists it (``shared.api_messages.Device``), with ``fields``
+    overriding any of its fields."""
+    device = Device(
+        id=device_id,
+        name=fields.pop("name", device_id),
+        model="Pixel 8",
+        platform="android",
+        owner="anna",
+        relation=relation,  # type: ignore[arg-type]
+        online=False,
+        last_seen=None,
+        formats=["apk"],
+        public_key=None,
+        fingerprint=None,
+        compatible=True,
+        reason=None,
+    )
+    return {**device.to_dict(), **fields}
+
+
+def listed_device(device_id: str = "phone-1", **fields: Any) -> Device:
+    """``device_json`` read into its shape, as the relay client returns it."""
+    return read(device_json(device_id, **fields), Device)
+
+
+def listed_push(push_id: str, **fields: Any) -> Push:
+    """``push_json`` read into its shape, as the relay client returns it."""
+    return read(push_json(push_id, **fields), Push)

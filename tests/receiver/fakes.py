@@ -13,6 +13,7 @@ from mobile_receiver.platform.desktop import EmulatedInstaller
 from mobile_receiver.trust import KeyRing
 from shared.relay_errors import RelayError, RelayUnavailable
 from shared.signing import DeviceKey, PushFacts, utc_timestamp
+from tests.helpers.messages import listed_device
 
 
 class FakeRelayClient:
@@ -175,9 +176,7 @@ def push_message(
 def trusted_keyring(data_dir: Path) -> KeyRing:
     """A receiver's key ring that trusts the fake sender's key, as after logging in."""
     ring = KeyRing(data_dir)
-    ring.pin_account(
-        [{"id": SENDER_ID, "name": "Anna's laptop", "relation": "self", "public_key": SENDER_KEY.public_key}]
-    )
+    ring.pin_account([listed_device(SENDER_ID, name="Anna's laptop", platform="", public_key=SENDER_KEY.public_key)])
     return ring
 
 

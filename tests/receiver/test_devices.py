@@ -3,29 +3,23 @@
 from __future__ import annotations
 
 from mobile_receiver.devices import own_devices, remove_question, removed_sentence
+from shared.api_messages import Device
+from shared.messages import read
+from tests.helpers.messages import device_json
 
 THIS = {"id": "anna-pixel", "name": "Anna's Pixel", "model": "Pixel 8", "platform": "android"}
 
 
+def device(device_id: str, **fields) -> Device:
+    """A device as the relay lists it."""
+    return read(device_json(device_id, **fields), Device)
+
+
 def test_this_phone_first_and_marked_friends_left_out():
     listed = [
-        {
-            "id": "anna-laptop",
-            "name": "Anna's laptop",
-            "model": "ThinkPad",
-            "platform": "linux",
-            "relation": "self",
-            "online": True,
-        },
-        {"id": "kim-phone", "name": "Kim's phone", "relation": "friend", "online": True},
-        {
-            "id": "anna-ipad",
-            "name": "anna's iPad",
-            "model": "iPad",
-            "platform": "ios",
-            "relation": "self",
-            "online": False,
-        },
+        device("anna-laptop", name="Anna's laptop", model="ThinkPad", platform="linux", online=True),
+        device("kim-phone", name="Kim's phone", relation="friend", online=True),
+        device("anna-ipad", name="anna's iPad", model="iPad", platform="ios"),
     ]
 
     lines = own_devices(listed, THIS)
@@ -41,7 +35,7 @@ def test_this_phone_first_and_marked_friends_left_out():
 
 
 def test_this_phone_is_listed_once_even_when_the_relay_lists_it():
-    lines = own_devices([{**THIS, "name": "Old name", "relation": "self", "online": True}], THIS)
+    lines = own_devices([device("anna-pixel", name="Old name", online=True)], THIS)
     assert [(line.name, line.this) for line in lines] == [("Anna's Pixel", True)]
 
 

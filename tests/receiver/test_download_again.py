@@ -56,17 +56,17 @@ def phones():
 
 
 def _state(relay, push_id):
-    return relay.laptop.get_push(push_id)["state"]
+    return relay.laptop.get_push(push_id).state
 
 
 def _dismissed_notify_push(relay, phone, app_id=None, push=None):
     push = push or relay.laptop.push({"id": app_id}, "notify", [phone.profile.device_id])[0]
     wait_until(
-        lambda: (rec := phone.inbox.get(push["id"])) is not None and rec.prompt is not None,
+        lambda: (rec := phone.inbox.get(push.id)) is not None and rec.prompt is not None,
         what="the push offering Download",
     )
-    phone.inbox.dismiss(push["id"])
-    wait_until(lambda: _state(relay, push["id"]) == "declined", what="declined at the relay")
+    phone.inbox.dismiss(push.id)
+    wait_until(lambda: _state(relay, push.id) == "declined", what="declined at the relay")
     return push
 
 
@@ -74,11 +74,11 @@ def test_download_again_after_a_dismiss_is_installed_and_the_sender_sees_it(rela
     phones.append(phone := make_phone(relay, tmp_path / "phone"))
     push = _dismissed_notify_push(relay, phone, "org.fdroid.fdroid")
 
-    phone.inbox.download_again(push["id"])
+    phone.inbox.download_again(push.id)
 
-    wait_until(lambda: phone.inbox.get(push["id"]).state == "installed", what="installed on the phone")
-    wait_until(lambda: _state(relay, push["id"]) == "installed", what="installed at the relay")
-    states = [h["state"] for h in relay.laptop.get_push(push["id"])["history"]]
+    wait_until(lambda: phone.inbox.get(push.id).state == "installed", what="installed on the phone")
+    wait_until(lambda: _state(relay, push.id) == "installed", what="installed at the relay")
+    states = [h.state for h in relay.laptop.get_push(push.id).history]
     assert states[states.index("declined") + 1] == "downloading"
     assert phone.platform.installer.installed("org.fdroid.fdroid") is not None
 
@@ -101,7 +101,7 @@ def test_download_again_when_the_relay_let_the_package_go_says_so(relay, tmp_pat
             [phone.profile.device_id],
         )[0]
         wait_until(
-            lambda: relay.laptop.get_push(push["id"])["package"]["url"].endswith(f"/packages/{sha}"),
+            lambda: relay.laptop.get_push(push.id).package.url.endswith(f"/packages/{sha}"),
             what="the relay's copy",
         )
     start_phone(phone)
@@ -111,15 +111,15 @@ def test_download_again_when_the_relay_let_the_package_go_says_so(relay, tmp_pat
         db.execute("DELETE FROM package WHERE sha256 = ?", (sha,))
     (relay.data_dir / "packages" / sha[:2] / sha).unlink()
 
-    phone.inbox.download_again(push["id"])
+    phone.inbox.download_again(push.id)
 
-    wait_until(lambda: phone.inbox.get(push["id"]).package_gone, what="the package found gone")
-    rec = phone.inbox.get(push["id"])
+    wait_until(lambda: phone.inbox.get(push.id).package_gone, what="the package found gone")
+    rec = phone.inbox.get(push.id)
     sentence = rec.notice
     assert sentence.startswith("The relay at 127.0.0.1") and "no longer keeps this app's package" in sentence
     assert "Ask the sender to send it again." in sentence and "HTTP" not in sentence
     # Declined again, here and at the relay (which refused the re-opening with 410): nothing to tap
     # but Remove; the sender reads the same sentence and can Resend.
     assert rec.state == "declined" and card_view(rec).actions == ("forget",)  # Remove
-    wait_until(lambda: relay.laptop.get_push(push["id"])["detail"] == sentence, what="the sentence at the sender")
-    assert _state(relay, push["id"]) == "declined"
+    wait_until(lambda: relay.laptop.get_push(push.id).detail == sentence, what="the sentence at the sender")
+    assert _state(relay, push.id) == "declined"

@@ -12,6 +12,7 @@ from mobile_receiver.platform.base import InstalledApp
 from mobile_receiver.record import PROMPT_DOWNLOAD, PROMPT_METERED
 from shared.relay_errors import RelayError
 from shared.signing import DeviceKey, PushFacts, utc_timestamp
+from tests.helpers.messages import listed_device
 
 from . import fakes
 from .fakes import RECEIVER_ID, FakeRelayClient, push_message, wait_until
@@ -410,19 +411,11 @@ def test_a_new_key_of_the_account_is_not_trusted_until_the_user_trusts_it(rigs):
     new_laptop = DeviceKey.generate()
     announced = rig.keyring.observe(
         [
-            {
-                "id": fakes.SENDER_ID,
-                "name": "Anna's laptop",
-                "relation": "self",
-                "public_key": fakes.SENDER_KEY.public_key,
-            },
-            {"id": "laptop-new", "name": "Work laptop", "relation": "self", "public_key": new_laptop.public_key},
-            {
-                "id": "ben-phone",
-                "name": "Ben's phone",
-                "relation": "friend",
-                "public_key": DeviceKey.generate().public_key,
-            },
+            listed_device(fakes.SENDER_ID, name="Anna's laptop", platform="", public_key=fakes.SENDER_KEY.public_key),
+            listed_device("laptop-new", name="Work laptop", platform="", public_key=new_laptop.public_key),
+            listed_device(
+                "ben-phone", name="Ben's phone", relation="friend", public_key=DeviceKey.generate().public_key
+            ),
         ]
     )
     assert [(k.device_id, k.trusted) for k in announced] == [("laptop-new", False)]
@@ -440,7 +433,7 @@ def test_a_changed_key_of_a_trusted_device_is_not_trusted(rigs):
     rig = rigs()
     thief = DeviceKey.generate()
     (announced,) = rig.keyring.observe(
-        [{"id": fakes.SENDER_ID, "name": "Anna's laptop", "relation": "self", "public_key": thief.public_key}]
+        [listed_device(fakes.SENDER_ID, name="Anna's laptop", platform="", public_key=thief.public_key)]
     )
     assert announced.changed and not announced.trusted
     with PackageServer(BODY) as srv:

@@ -60,34 +60,32 @@ def qr_image(tmp_path, payload: str):
 
 def test_a_phone_paired_by_qr_image_installs_the_computers_push_with_no_tap(relay, phone, tmp_path):
     made = relay.desktop.create_pairing()
-    text = pairing.read_qr_image(qr_image(tmp_path, made["qr_payload"]))
+    text = pairing.read_qr_image(qr_image(tmp_path, made.qr_payload))
     request = pairing.parse(text)
     assert request.relay_url == relay.url.rstrip("/") and request.fingerprint == relay.desktop.key.fingerprint
 
     answer = phone.pair(request, device_name="Alex's Pixel")
 
     assert phone.profile.logged_in and phone.profile.username == "alex"
-    assert answer["paired_by"]["device_id"] == "alex-desktop"
+    assert answer.paired_by.device_id == "alex-desktop"
     key = phone.keyring.get("alex-desktop")
     assert key.trusted and key.public_key == relay.desktop.key.public_key
     wait_until(lambda: phone.connection.state == "connected", what="the stream to connect")
 
     push = relay.desktop.push({"id": "org.videolan.vlc"}, "install_now", [phone.profile.device_id])[0]
-    wait_until(
-        lambda: relay.desktop.get_push(push["id"])["state"] == "installed", timeout=60, what="installed at the relay"
-    )
-    rec = phone.inbox.get(push["id"])
+    wait_until(lambda: relay.desktop.get_push(push.id).state == "installed", timeout=60, what="installed at the relay")
+    rec = phone.inbox.get(push.id)
     assert rec.mode == "install_now" and rec.downgraded is None  # nobody tapped anything
 
     # the installed list reaches the relay: the computer's picker sees the version
-    version = relay.desktop.app("org.videolan.vlc")["version"]
+    version = relay.desktop.app("org.videolan.vlc").version
 
     def installed_at_relay():
-        device = next(d for d in relay.desktop.devices(app_id="org.videolan.vlc") if d["id"] == phone.profile.device_id)
-        return device["installed"]
+        device = next(d for d in relay.desktop.devices(app_id="org.videolan.vlc") if d.id == phone.profile.device_id)
+        return device.installed
 
     wait_until(
-        lambda: (installed_at_relay() or {}).get("version") == version,
+        lambda: getattr(installed_at_relay(), "version", None) == version,
         timeout=30,
         what="the installed version at the relay",
     )
@@ -97,14 +95,14 @@ def test_a_phone_paired_by_qr_image_installs_the_computers_push_with_no_tap(rela
 
 
 def test_a_typed_code_with_dashes_and_lower_case_pairs(relay, phone):
-    code = relay.desktop.create_pairing()["code"]
+    code = relay.desktop.create_pairing().code
     typed = f"  {code.lower().replace('-', ' - ')} "
     phone.pair(pairing.parse(typed, relay.url.replace("http://", "")), device_name="Alex's Pixel")
     assert phone.keyring.get("alex-desktop").trusted
 
 
 def test_a_used_code_is_refused_with_its_sentence(relay, phone, tmp_path):
-    code = relay.desktop.create_pairing()["code"]
+    code = relay.desktop.create_pairing().code
     other = RelayClient(relay.url)
     other.claim_pairing(code, DeviceInfo("someone-else", "Tablet", "Tab", "android"))
 
@@ -120,7 +118,7 @@ def test_a_used_code_is_refused_with_its_sentence(relay, phone, tmp_path):
 def test_an_expired_code_is_refused_with_its_sentence(relay, phone):
     if relay.database_url:
         pytest.skip("expires the code in the relay's SQLite file")
-    code = relay.desktop.create_pairing()["code"]
+    code = relay.desktop.create_pairing().code
     past = (datetime.now(UTC) - timedelta(seconds=1)).replace(tzinfo=None).isoformat(sep=" ")
     with sqlite3.connect(relay.data_dir / "relay.db") as db:  # ten minutes and a second later
         db.execute("UPDATE pairing SET expires_at = ?", (past,))
@@ -134,7 +132,7 @@ def test_an_expired_code_is_refused_with_its_sentence(relay, phone):
 
 def test_a_qr_code_whose_fingerprint_is_not_the_pairing_computers_pairs_nothing(relay, phone):
     made = relay.desktop.create_pairing()
-    request = pairing.parse(made["qr_payload"])
+    request = pairing.parse(made.qr_payload)
     forged = pairing.PairingRequest(request.relay_url, request.code, DeviceKey.generate().fingerprint)
     with pytest.raises(pairing.FingerprintMismatch):
         phone.pair(forged)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from mobile_receiver.trust import KeyRing
+from shared.api_messages import Device
 from shared.signing import DeviceKey
+from tests.helpers.messages import listed_device
 
 ACCOUNT = "anna@http://relay.test"
 
 
-def _laptop(key: DeviceKey) -> dict:
-    return {"id": "laptop", "name": "Laptop", "relation": "self", "public_key": key.public_key}
+def _laptop(key: DeviceKey) -> Device:
+    return listed_device("laptop", name="Laptop", platform="", public_key=key.public_key)
 
 
 def test_logging_in_again_to_the_same_account_does_not_trust_a_swapped_key(tmp_path):

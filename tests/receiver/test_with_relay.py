@@ -57,56 +57,56 @@ def make_service(relay, data_dir, services, metered=False, log_in=True):
 
 
 def relay_state(relay, push_id):
-    return relay.laptop.get_push(push_id)["state"]
+    return relay.laptop.get_push(push_id).state
 
 
 def history(relay, push_id):
-    states = [h["state"] for h in relay.laptop.get_push(push_id)["history"]]
+    states = [h.state for h in relay.laptop.get_push(push_id).history]
     return [s for i, s in enumerate(states) if not (i and s == states[i - 1] == "downloading")]
 
 
 def test_install_now_from_catalog_is_installed_and_reported(relay, tmp_path, services):
     phone = make_service(relay, tmp_path / "phone", services)
     push = relay.laptop.push({"id": "org.videolan.vlc"}, "install_now", [phone.profile.device_id])[0]
-    wait_until(lambda: relay_state(relay, push["id"]) == "installed", what="installed at the relay")
+    wait_until(lambda: relay_state(relay, push.id) == "installed", what="installed at the relay")
     assert (
-        history(relay, push["id"])
+        history(relay, push.id)
         == ["queued", "sent", "delivered", "downloading", "verifying", "installing", "installed"][
-            -len(history(relay, push["id"])) :
+            -len(history(relay, push.id)) :
         ]
     )
     app = phone.platform.installer.installed("org.videolan.vlc")
-    assert app.version == relay.laptop.app("org.videolan.vlc")["version"]
+    assert app.version == relay.laptop.app("org.videolan.vlc").version
     assert phone.db.get_meta(LAST_EVENT_ID) is not None
 
 
 def test_second_push_of_installed_app_says_already_installed(relay, tmp_path, services):
     phone = make_service(relay, tmp_path / "phone", services)
     first = relay.laptop.push({"id": "org.fdroid.fdroid"}, "install_now", [phone.profile.device_id])[0]
-    wait_until(lambda: relay_state(relay, first["id"]) == "installed")
+    wait_until(lambda: relay_state(relay, first.id) == "installed")
     again = relay.laptop.push({"id": "org.fdroid.fdroid"}, "install_now", [phone.profile.device_id])[0]
-    wait_until(lambda: relay_state(relay, again["id"]) == "already_installed", what="already_installed")
+    wait_until(lambda: relay_state(relay, again.id) == "already_installed", what="already_installed")
 
 
 def test_pushes_sent_while_offline_arrive_after_restart_without_duplicates(relay, tmp_path, services):
     phone = make_service(relay, tmp_path / "phone", services)
     device_id = phone.profile.device_id
     notify = relay.laptop.push({"id": "org.wikipedia"}, "notify", [device_id])[0]
-    wait_until(lambda: relay_state(relay, notify["id"]) == "delivered")
+    wait_until(lambda: relay_state(relay, notify.id) == "delivered")
     phone.stop()
     services.remove(phone)
     wait_until(
-        lambda: not any(d["id"] == device_id and d["online"] for d in relay.laptop.devices()),
+        lambda: not any(d.id == device_id and d.online for d in relay.laptop.devices()),
         what="the relay to see the phone go",
     )
     # while the phone is off: one more push (the relay queues it with its own copy)
     queued = relay.laptop.push({"id": "org.schabi.newpipe"}, "install_now", [device_id])[0]
-    assert queued["state"] == "queued"
+    assert queued.state == "queued"
     again = make_service(relay, tmp_path / "phone", services, log_in=False)
-    wait_until(lambda: relay_state(relay, queued["id"]) == "installed", what="the queued push installed")
+    wait_until(lambda: relay_state(relay, queued.id) == "installed", what="the queued push installed")
     ids = [r.push_id for r in again.inbox.records()]
-    assert ids == [queued["id"], notify["id"]]  # newest first, each once
-    assert again.inbox.get(notify["id"]).prompt == "download"  # still waiting for the user
+    assert ids == [queued.id, notify.id]  # newest first, each once
+    assert again.inbox.get(notify.id).prompt == "download"  # still waiting for the user
 
 
 def test_sender_cancel_reaches_the_receiver(relay, tmp_path, services):
@@ -127,13 +127,11 @@ def test_sender_cancel_reaches_the_receiver(relay, tmp_path, services):
             ],
         }
         push = relay.laptop.push(app, "install_now", [phone.profile.device_id])[0]
-        wait_until(
-            lambda: (phone.inbox.get(push["id"]) or None) is not None and phone.inbox.get(push["id"]).bytes_done > 0
-        )
-        relay.laptop.cancel_push(push["id"])
-        wait_until(lambda: phone.inbox.get(push["id"]).state == "cancelled", what="cancelled on the phone")
-        wait_until(lambda: not phone.inbox.is_active(push["id"]))
-    assert not list((tmp_path / "phone" / "downloads").glob(f"{push['id']}*"))
+        wait_until(lambda: (phone.inbox.get(push.id) or None) is not None and phone.inbox.get(push.id).bytes_done > 0)
+        relay.laptop.cancel_push(push.id)
+        wait_until(lambda: phone.inbox.get(push.id).state == "cancelled", what="cancelled on the phone")
+        wait_until(lambda: not phone.inbox.is_active(push.id))
+    assert not list((tmp_path / "phone" / "downloads").glob(f"{push.id}*"))
 
 
 def test_metered_pause_and_wifi_resume_are_reported_to_the_relay(relay, tmp_path, services):
@@ -149,13 +147,13 @@ def test_metered_pause_and_wifi_resume_are_reported_to_the_relay(relay, tmp_path
             ],
         }
         push = relay.laptop.push(app, "install_now", [phone.profile.device_id])[0]
-        wait_until(lambda: phone.inbox.get(push["id"]) is not None and phone.inbox.get(push["id"]).bytes_done > 200_000)
+        wait_until(lambda: phone.inbox.get(push.id) is not None and phone.inbox.get(push.id).bytes_done > 200_000)
         phone.platform.network.set_metered(True)
-        wait_until(lambda: relay_state(relay, push["id"]) == "waiting_for_wifi", what="waiting_for_wifi at the relay")
+        wait_until(lambda: relay_state(relay, push.id) == "waiting_for_wifi", what="waiting_for_wifi at the relay")
         srv.delay = 0
         phone.platform.network.set_metered(False)
-        wait_until(lambda: relay_state(relay, push["id"]) == "installed", what="installed at the relay")
-    assert "waiting_for_wifi" in history(relay, push["id"])
+        wait_until(lambda: relay_state(relay, push.id) == "installed", what="installed at the relay")
+    assert "waiting_for_wifi" in history(relay, push.id)
     resumed = [r.get("Range") for r in srv.requests if r.get("Range")]
     assert resumed and int(resumed[-1][6:-1]) > 100_000  # resumed from where it stopped
 
@@ -191,11 +189,11 @@ def test_headless_receiver_process_end_to_end(relay, tmp_path):
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         wait_until(
-            lambda: any(d["name"] == "Proc phone" and d["online"] for d in relay.laptop.devices()),
+            lambda: any(d.name == "Proc phone" and d.online for d in relay.laptop.devices()),
             timeout=30,
             what="the receiver process to come online",
         )
-        device_id = next(d["id"] for d in relay.laptop.devices() if d["name"] == "Proc phone")
+        device_id = next(d.id for d in relay.laptop.devices() if d.name == "Proc phone")
         with PackageServer(body, delay=0.01) as srv:
             app = {
                 "id": "org.example.proc",
@@ -206,7 +204,7 @@ def test_headless_receiver_process_end_to_end(relay, tmp_path):
                 ],
             }
             push = relay.laptop.push(app, "install_now", [device_id])[0]
-            wait_until(lambda: relay_state(relay, push["id"]) == "downloading", what="downloading")
+            wait_until(lambda: relay_state(relay, push.id) == "downloading", what="downloading")
             subprocess.run(
                 [
                     sys.executable,
@@ -222,7 +220,7 @@ def test_headless_receiver_process_end_to_end(relay, tmp_path):
                 check=True,
                 capture_output=True,
             )
-            wait_until(lambda: relay_state(relay, push["id"]) == "waiting_for_wifi", what="paused on metered")
+            wait_until(lambda: relay_state(relay, push.id) == "waiting_for_wifi", what="paused on metered")
             srv.delay = 0
             subprocess.run(
                 [
@@ -239,7 +237,7 @@ def test_headless_receiver_process_end_to_end(relay, tmp_path):
                 check=True,
                 capture_output=True,
             )
-            wait_until(lambda: relay_state(relay, push["id"]) == "installed", timeout=30, what="installed")
+            wait_until(lambda: relay_state(relay, push.id) == "installed", timeout=30, what="installed")
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -267,5 +265,5 @@ def test_a_phone_used_with_another_account_before_joins_this_one_under_a_new_id(
     profile = log_in(store, store.load(), relay.url, "anna", PASSWORD)
 
     assert profile.device_id != old_id and store.load().device_id == profile.device_id
-    anna_devices = [d["id"] for d in relay.laptop.devices()]
+    anna_devices = [d.id for d in relay.laptop.devices()]
     assert profile.device_id in anna_devices and old_id not in anna_devices

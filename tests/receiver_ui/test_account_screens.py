@@ -104,7 +104,7 @@ def test_create_an_account_from_the_phone(relay, tmp_path, drive):
 
     # The account exists at the relay with this phone in it: another device of Bea's signs in and sees it.
     other = signed_in(relay, "bea", "bea-tablet", "Bea's tablet")
-    assert [d["name"] for d in other.devices() if d["relation"] == "self" and d["online"]] == ["Bea's phone"]
+    assert [d.name for d in other.devices() if d.relation == "self" and d.online] == ["Bea's phone"]
     assert app.service.profile.username == "bea"
 
 
@@ -126,7 +126,7 @@ def test_accept_one_invitation_and_decline_another(relay, tmp_path, drive):
     tap_in_settings(ui, row("cleo").children[0], "Decline")
     ui.wait_until(lambda: row("cleo") is None, what="cleo's invitation gone")
 
-    assert [(f["username"], f["status"]) for f in ben.friends()] == [("anna", "accepted")]
+    assert [(f.username, f.status) for f in ben.friends()] == [("anna", "accepted")]
     assert cleo.friends() == []
 
 
@@ -145,20 +145,20 @@ def test_download_again_after_a_cancel_is_installed_and_the_sender_sees_it(relay
         }
         push = relay.laptop.push(info, "install_now", [device_id])[0]
         ui.wait_until(
-            lambda: ui.card(push["id"]) is not None and ui.card(push["id"]).button("cancel") is not None,
+            lambda: ui.card(push.id) is not None and ui.card(push.id).button("cancel") is not None,
             what="the card with Cancel",
         )
         ui.wait_until(lambda: srv.holding.is_set(), what="the download held mid-way")
-        ui.tap(ui.card(push["id"]).button("cancel"))
-        ui.wait_until(lambda: relay.laptop.get_push(push["id"])["state"] == "declined", what="declined at the relay")
-        ui.wait_until(lambda: ui.card(push["id"]).button("download_again") is not None, what="Download again")
+        ui.tap(ui.card(push.id).button("cancel"))
+        ui.wait_until(lambda: relay.laptop.get_push(push.id).state == "declined", what="declined at the relay")
+        ui.wait_until(lambda: ui.card(push.id).button("download_again") is not None, what="Download again")
 
         srv.open()
-        ui.tap(ui.card(push["id"]).button("download_again"))
+        ui.tap(ui.card(push.id).button("download_again"))
 
-        ui.wait_until(lambda: ui.card(push["id"]).state_text == "Installed", what="Installed on the card")
-        ui.wait_until(lambda: relay.laptop.get_push(push["id"])["state"] == "installed", what="installed at the relay")
-    states = [h["state"] for h in relay.laptop.get_push(push["id"])["history"]]
+        ui.wait_until(lambda: ui.card(push.id).state_text == "Installed", what="Installed on the card")
+        ui.wait_until(lambda: relay.laptop.get_push(push.id).state == "installed", what="installed at the relay")
+    states = [h.state for h in relay.laptop.get_push(push.id).history]
     assert states[states.index("declined") + 1] == "downloading"
 
 
@@ -185,7 +185,7 @@ def test_devices_rename_and_remove_another_then_this_phone(relay, tmp_path, driv
         ui.tap(dialog(RenameDialog).ids.save)
         ui.wait_until(lambda: screen.device_row("anna-tablet").title == "Kitchen tablet", what="the new name")
         assert screen.devices_text == "Renamed to Kitchen tablet."
-        assert {d["id"]: d["name"] for d in relay.laptop.devices()}["anna-tablet"] == "Kitchen tablet"
+        assert {d.id: d.name for d in relay.laptop.devices()}["anna-tablet"] == "Kitchen tablet"
 
         tap_in_settings(ui, screen.device_row("anna-tablet").ids.remove_button)
         ui.wait_until(lambda: dialog(ConfirmDialog) is not None, what="the remove question")
@@ -204,7 +204,7 @@ def test_devices_rename_and_remove_another_then_this_phone(relay, tmp_path, driv
         ui.show_screen("login")
         assert app.login_screen.notice.startswith("This phone was signed out of anna's account on the relay at")
         assert app.service.profile.token is None
-        assert app.service.profile.device_id not in [d["id"] for d in relay.laptop.devices()]
+        assert app.service.profile.device_id not in [d.id for d in relay.laptop.devices()]
     finally:
         watch.close()
 

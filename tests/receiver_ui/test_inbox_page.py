@@ -10,6 +10,7 @@ from mobile_receiver.profile import Profile, ProfileStore
 from mobile_receiver.service import Connection, ReceiverService
 from receiver_ui.gated_server import GatedPackageServer
 from relay_server.demo_catalog import build_package
+from tests.helpers.messages import listed_device
 
 BODY = build_package("apk", "org.example.app", "Example", "1.0", 10, size=700_000)  # a real apk: the phone checks
 FAST = {"backoff_initial": 0.01, "backoff_max": 0.05, "chunk_size": 16384}
@@ -110,7 +111,7 @@ def test_metered_dialog_wait_for_wifi_then_resume_on_wifi(make_app, drive):
         app.service.inbox.receive(push_message("p1", srv.url, BODY))
         ui.wait_until(lambda: app.inbox_screen.dialog is not None, what="the metered dialog")
         dialog = app.inbox_screen.dialog
-        assert "0.7 MB" in dialog.message
+        assert "0.7 MB" in dialog.message.replace("\u00a0", " ")  # the number and its unit never part
         ui.tap(dialog.ids.wait)
         ui.wait_until(lambda: ui.card("p1").state_text == "Waiting for Wi-Fi")
         assert srv.requests == []
@@ -176,13 +177,13 @@ def test_unsigned_install_now_shows_why_and_settings_trusts_a_new_key(make_app, 
     work_laptop = DeviceKey.generate()
     app.service.keyring.observe(
         [
-            {
-                "id": "laptop-anna",
-                "name": "Anna's laptop",
-                "relation": "self",
-                "public_key": app.service.keyring.get("laptop-anna").public_key,
-            },
-            {"id": "laptop-work", "name": "Work laptop", "relation": "self", "public_key": work_laptop.public_key},
+            listed_device(
+                "laptop-anna",
+                name="Anna's laptop",
+                platform="",
+                public_key=app.service.keyring.get("laptop-anna").public_key,
+            ),
+            listed_device("laptop-work", name="Work laptop", platform="", public_key=work_laptop.public_key),
         ]
     )
     ui.tap(app.inbox_screen.ids.settings)

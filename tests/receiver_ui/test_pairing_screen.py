@@ -46,7 +46,7 @@ def window(tmp_path, drive):
 def test_paired_from_a_qr_picture_the_computers_push_installs_with_no_tap(relay, window, tmp_path):
     app, ui = window
     picture = tmp_path / "qr.png"
-    segno.make(relay.desktop.create_pairing()["qr_payload"], error="m").save(str(picture), scale=6)
+    segno.make(relay.desktop.create_pairing().qr_payload, error="m").save(str(picture), scale=6)
     screen = app.pairing_screen
     screen.ids.device_name.text = "Alex's Pixel"
     screen.open_image(str(picture))  # what the picture chooser's Open does
@@ -57,10 +57,10 @@ def test_paired_from_a_qr_picture_the_computers_push_installs_with_no_tap(relay,
     assert app.service.keyring.get("alex-desktop").trusted
 
     push = relay.desktop.push({"id": "org.videolan.vlc"}, "install_now", [phone_id])[0]
-    ui.wait_until(lambda: ui.card(push["id"]) is not None, what="the card")
-    card = ui.card(push["id"])
+    ui.wait_until(lambda: ui.card(push.id) is not None, what="the card")
+    card = ui.card(push.id)
     ui.wait_until(lambda: card.state_text == "Installed", what="Installed on the card, with no tap")
-    ui.wait_until(lambda: relay.desktop.get_push(push["id"])["state"] == "installed", what="installed at the relay")
+    ui.wait_until(lambda: relay.desktop.get_push(push.id).state == "installed", what="installed at the relay")
 
     app.show_settings()
     ui.show_screen("settings")
@@ -70,7 +70,7 @@ def test_paired_from_a_qr_picture_the_computers_push_installs_with_no_tap(relay,
 
 def test_a_used_code_typed_on_the_form_is_refused_with_its_sentence(relay, window):
     app, ui = window
-    code = relay.desktop.create_pairing()["code"]
+    code = relay.desktop.create_pairing().code
     RelayClient(relay.url).claim_pairing(code, DeviceInfo("other-phone", "Tablet", "Tab", "android"))
     screen = app.pairing_screen
     screen.ids.code.text = code.lower()

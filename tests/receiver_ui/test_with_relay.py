@@ -46,13 +46,13 @@ def logged_in(relay, tmp_path, drive):
     ui.tap(form.submit)
     ui.show_screen("inbox")  # after the login
     ui.wait_until(lambda: app.inbox_screen.connection_text == "Connected", what="Connected")
-    device = next(d for d in relay.laptop.devices() if d["name"] == "Anna's test phone")
-    assert device["platform"] == "android" and device["online"]
-    return app, ui, device["id"]
+    device = next(d for d in relay.laptop.devices() if d.name == "Anna's test phone")
+    assert device.platform == "android" and device.online
+    return app, ui, device.id
 
 
 def state_at_relay(relay, push_id):
-    return relay.laptop.get_push(push_id)["state"]
+    return relay.laptop.get_push(push_id).state
 
 
 def test_wrong_password_is_shown_on_the_form(relay, tmp_path, drive):
@@ -72,14 +72,14 @@ def test_wrong_password_is_shown_on_the_form(relay, tmp_path, drive):
 def test_notify_push_from_relay_then_tap_download(relay, logged_in):
     app, ui, device_id = logged_in
     push = relay.laptop.push({"id": "org.fdroid.fdroid"}, "notify", [device_id])[0]
-    ui.wait_until(lambda: ui.card(push["id"]) is not None, what="the card")
-    card = ui.card(push["id"])
+    ui.wait_until(lambda: ui.card(push.id) is not None, what="the card")
+    card = ui.card(push.id)
     assert card.title == "F-Droid" and card.state_text == "Ready to download"
     assert "From anna on Anna's laptop" in card.origin
-    ui.wait_until(lambda: state_at_relay(relay, push["id"]) == "delivered", what="acknowledged")
+    ui.wait_until(lambda: state_at_relay(relay, push.id) == "delivered", what="acknowledged")
     ui.tap(card.button("download"))
     ui.wait_until(lambda: card.state_text == "Installed", what="Installed on the card")
-    ui.wait_until(lambda: state_at_relay(relay, push["id"]) == "installed", what="installed at the relay")
+    ui.wait_until(lambda: state_at_relay(relay, push.id) == "installed", what="installed at the relay")
     ui.wait_until(lambda: card.icon_source != "", what="the icon from the relay")
 
 
@@ -98,19 +98,19 @@ def test_pause_and_resume_taps_are_reported_to_the_sender(relay, logged_in):
         }
         push = relay.laptop.push(info, "install_now", [device_id])[0]
         ui.wait_until(
-            lambda: ui.card(push["id"]) is not None and ui.card(push["id"]).button("pause") is not None,
+            lambda: ui.card(push.id) is not None and ui.card(push.id).button("pause") is not None,
             what="the card with Pause",
         )
         ui.wait_until(
-            lambda: srv.holding.is_set() and app.service.inbox.get(push["id"]).bytes_done >= srv.hold_at,
+            lambda: srv.holding.is_set() and app.service.inbox.get(push.id).bytes_done >= srv.hold_at,
             what="the download held mid-way",
         )
-        card = ui.card(push["id"])
+        card = ui.card(push.id)
         ui.tap(card.button("pause"))
-        ui.wait_until(lambda: state_at_relay(relay, push["id"]) == "paused", what="paused at the relay")
+        ui.wait_until(lambda: state_at_relay(relay, push.id) == "paused", what="paused at the relay")
         ui.wait_until(lambda: card.button("resume") is not None, what="the Resume button")
         srv.open()
         ui.tap(card.button("resume"))
-        ui.wait_until(lambda: state_at_relay(relay, push["id"]) == "installed", what="installed at the relay")
-    states = [h["state"] for h in relay.laptop.get_push(push["id"])["history"]]
+        ui.wait_until(lambda: state_at_relay(relay, push.id) == "installed", what="installed at the relay")
+    states = [h.state for h in relay.laptop.get_push(push.id).history]
     assert states.index("paused") < len(states) - 1 - states[::-1].index("downloading")

@@ -42,17 +42,17 @@ def test_push_accepted_by_one_process_reaches_a_stream_on_the_other(two_relays):
 
     with StreamReader(phone) as phone_events:
         # Presence crosses processes: relay B knows the phone is online on relay A.
-        assert [d["online"] for d in laptop.devices()] == [True]
+        assert [d.online for d in laptop.devices()] == [True]
         started = time.monotonic()
         push = laptop.push({"id": "org.videolan.vlc"}, "install_now", ["anna-phone"])[0]
-        assert push["state"] == "sent"
+        assert push.state == "sent"
         event = phone_events.next("push", timeout=5)
         latency = time.monotonic() - started
-    assert event.data["push_id"] == push["id"]
+    assert event.data["push_id"] == push.id
     assert latency < 2.0, f"cross-process delivery took {latency:.2f}s"
 
     with StreamReader(laptop) as laptop_events:  # the sender hears the phone's report via relay B
-        phone.report(push["id"], "delivered")
+        phone.report(push.id, "delivered")
         assert laptop_events.next("push_update", timeout=5).data["state"] == "delivered"
 
 
@@ -62,12 +62,12 @@ def test_queued_push_replays_through_the_other_process(two_relays):
     laptop = _login(relay_a.url, "anna-laptop", "linux")
     _login(relay_a.url, "anna-phone", "android")
     push = laptop.push({"id": "org.fdroid.fdroid"}, "notify", ["anna-phone"])[0]
-    assert push["state"] == "queued"
+    assert push.state == "queued"
     relay_a.kill()  # the process that accepted it is gone
 
     phone_on_b = _login(relay_b.url, "anna-phone", "android")
     with StreamReader(phone_on_b) as events:
-        assert events.next("push", timeout=10).data["push_id"] == push["id"]
+        assert events.next("push", timeout=10).data["push_id"] == push.id
 
 
 def test_a_killed_process_stops_counting_its_devices_as_online(two_relays):
@@ -77,11 +77,11 @@ def test_a_killed_process_stops_counting_its_devices_as_online(two_relays):
     laptop = _login(relay_b.url, "anna-laptop", "linux")
     reader = StreamReader(phone).__enter__()
     try:
-        assert laptop.devices()[0]["online"] is True
+        assert laptop.devices()[0].online is True
         relay_a.kill()
         deadline = time.monotonic() + 30
-        while laptop.devices()[0]["online"] and time.monotonic() < deadline:
+        while laptop.devices()[0].online and time.monotonic() < deadline:
             time.sleep(0.5)
-        assert laptop.devices()[0]["online"] is False
+        assert laptop.devices()[0].online is False
     finally:
         reader.stream.close()

@@ -52,8 +52,8 @@ def test_pushes_reach_streams_held_by_either_process_at_once(relay):
         pushed = {}
         for name in phones:  # each POST may land on either process
             (push,) = laptop.push({"id": "org.videolan.vlc"}, "install_now", [name])
-            assert push["state"] == "sent", push  # the accepting process knows the phone is online
-            pushed[name] = push["id"]
+            assert push.state == "sent", push  # the accepting process knows the phone is online
+            pushed[name] = push.id
         for name, reader in readers.items():
             # keepalive is 30 s: only a wake-up across processes delivers within this wait
             assert reader.next("push", timeout=10).data["push_id"] == pushed[name]

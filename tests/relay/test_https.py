@@ -56,7 +56,7 @@ def test_https_with_the_right_ca_works_and_unknown_certificates_are_refused(http
     assert relay.url.startswith("https://")
 
     trusting = RelayClient(relay.url, verify=str(cert))
-    assert trusting.health()["status"] == "ok"
+    assert trusting.health().status == "ok"
     trusting.create_account("anna", "correct horse")
 
     with pytest.raises(RelayUnavailable) as refused:
@@ -67,4 +67,4 @@ def test_https_with_the_right_ca_works_and_unknown_certificates_are_refused(http
 def test_clients_honour_requests_ca_bundle(https_relay, monkeypatch):
     relay, cert = https_relay
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
-    assert RelayClient(relay.url).health()["status"] == "ok"
+    assert RelayClient(relay.url).health().status == "ok"

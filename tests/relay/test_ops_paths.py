@@ -59,4 +59,4 @@ def test_the_old_health_address_still_answers_a_head_probe(relay):
 
 
 def test_the_relay_client_checks_health_at_the_root(relay):
-    assert RelayClient(relay.url).health()["status"] == "ok"
+    assert RelayClient(relay.url).health().status == "ok"

@@ -72,7 +72,7 @@ def _health_until(url: str, status: int, timeout: float = 60.0) -> requests.Resp
 def test_a_full_disk_is_reported_and_nothing_accepted_is_lost(small_disk):
     with RelayProcess(small_disk / "relay", demo_scale=0.001) as relay:
         laptop, phone = anna_with_laptop_and_phone(relay.url)
-        before = laptop.push({"id": "org.videolan.vlc"}, "notify", ["anna-phone"])[0]["id"]
+        before = laptop.push({"id": "org.videolan.vlc"}, "notify", ["anna-phone"])[0].id
         filler = _fill(small_disk)
 
         health = _health_until(relay.url, 507)
@@ -83,7 +83,7 @@ def test_a_full_disk_is_reported_and_nothing_accepted_is_lost(small_disk):
         accepted = []
         for _ in range(20):
             try:
-                accepted.append(laptop.push({"id": "org.videolan.vlc"}, "notify", ["anna-phone"])[0]["id"])
+                accepted.append(laptop.push({"id": "org.videolan.vlc"}, "notify", ["anna-phone"])[0].id)
             except RelayError as exc:
                 assert exc.status in (503, 507), exc
                 assert exc.retry_after is not None
@@ -91,7 +91,7 @@ def test_a_full_disk_is_reported_and_nothing_accepted_is_lost(small_disk):
 
         filler.unlink()
         _health_until(relay.url, 200)
-        after = laptop.push({"id": "org.videolan.vlc"}, "notify", ["anna-phone"])[0]["id"]
+        after = laptop.push({"id": "org.videolan.vlc"}, "notify", ["anna-phone"])[0].id
         with StreamReader(phone) as stream:
             got = set()
             while not {before, after, *accepted} <= got:

@@ -47,9 +47,9 @@ def test_online_device_gets_push_at_once_with_original_url(relay, outside_packag
         pushes = laptop.push(
             _outside_app(server.url, hashlib.sha256(data).hexdigest(), len(data)), "install_now", ["anna-phone"]
         )
-        assert pushes[0]["state"] == "sent"
+        assert pushes[0].state == "sent"
         event = phone_events.next("push")
-    assert event.data["push_id"] == pushes[0]["id"]
+    assert event.data["push_id"] == pushes[0].id
     assert event.data["mode"] == "install_now"
     assert event.data["package"]["url"] == f"{server.url}/notes.apk"
     assert event.data["sender"] == {"username": "anna", "device_id": "anna-laptop", "device_name": "Laptop"}
@@ -62,12 +62,12 @@ def test_offline_device_gets_relay_copy_when_it_connects(relay, outside_package)
     with StreamReader(laptop) as laptop_events:
         laptop_events.drain(0.3)
         push = laptop.push(_outside_app(server.url, sha, len(data)), "notify", ["anna-phone"])[0]
-        assert push["state"] == "queued"
+        assert push.state == "queued"
         assert laptop_events.next("push_update").data["state"] == "queued"
 
         with StreamReader(phone) as phone_events:
             event = phone_events.next("push")
-        assert event.data["push_id"] == push["id"]
+        assert event.data["push_id"] == push.id
         url = event.data["package"]["url"]
         assert url == f"{relay.url}/api/v1/packages/{sha}"
         assert laptop_events.next("push_update").data["state"] == "sent"
@@ -75,9 +75,9 @@ def test_offline_device_gets_relay_copy_when_it_connects(relay, outside_package)
         # The device downloads the relay's copy with its token: the same bytes.
         body = requests.get(url, headers={"Authorization": f"Bearer {phone.token}"}, timeout=10).content
         assert body == data
-        phone.report(push["id"], "delivered")
+        phone.report(push.id, "delivered")
         assert laptop_events.next("push_update").data["state"] == "delivered"
-    assert laptop.get_push(push["id"])["mirrored"] is True
+    assert laptop.get_push(push.id).mirrored is True
 
 
 def test_unacknowledged_push_is_replayed_and_acknowledged_is_not(relay):
@@ -87,12 +87,12 @@ def test_unacknowledged_push_is_replayed_and_acknowledged_is_not(relay):
     )
     with StreamReader(phone) as events:
         got = {events.next("push").data["push_id"], events.next("push").data["push_id"]}
-    assert got == {first["id"], second["id"]}
-    phone.report(first["id"], "delivered")
+    assert got == {first.id, second.id}
+    phone.report(first.id, "delivered")
 
     with StreamReader(phone) as events:
         again = events.next("push")
-        assert again.data["push_id"] == second["id"]  # not acknowledged: at least once
+        assert again.data["push_id"] == second.id  # not acknowledged: at least once
         assert [e for e in events.drain(0.5) if e.event == "push"] == []
 
 
@@ -102,12 +102,12 @@ def test_reconnect_with_last_event_id_gets_only_what_was_missed(relay):
         events.drain(0.3)
         first = laptop.push({"id": "org.videolan.vlc"}, "notify", ["anna-phone"])[0]
         seen = events.next("push")
-        phone.report(first["id"], "delivered")
+        phone.report(first.id, "delivered")
     missed = laptop.push({"id": "org.fdroid.fdroid"}, "notify", ["anna-phone"])[0]
 
     with StreamReader(phone, last_event_id=seen.id) as events:
         replayed = events.next("push")
-        assert replayed.data["push_id"] == missed["id"]
+        assert replayed.data["push_id"] == missed.id
         assert replayed.id > seen.id
         assert [e for e in events.drain(0.5) if e.event == "push"] == []
 
@@ -118,9 +118,9 @@ def test_sender_cancel_reaches_the_device(relay):
         events.drain(0.3)
         push = laptop.push({"id": "org.videolan.vlc"}, "notify", ["anna-phone"])[0]
         events.next("push")
-        laptop.cancel_push(push["id"])
+        laptop.cancel_push(push.id)
         cancelled = events.next("push_cancelled")
-    assert cancelled.data == {"push_id": push["id"]}
+    assert cancelled.data == {"push_id": push.id}
 
 
 def test_logout_closes_the_stream_and_the_token(relay):
@@ -143,10 +143,10 @@ def test_sigkill_after_201_loses_no_push(relay, outside_package):
     sha = hashlib.sha256(data).hexdigest()
     laptop, phone = anna_with_laptop_and_phone(relay.url)
     created = [
-        laptop.push({"id": app}, "notify", ["anna-phone"])[0]["id"]
+        laptop.push({"id": app}, "notify", ["anna-phone"])[0].id
         for app in ("org.videolan.vlc", "org.fdroid.fdroid", "com.termux")
     ]
-    created.append(laptop.push(_outside_app(server.url, sha, len(data)), "notify", ["anna-phone"])[0]["id"])
+    created.append(laptop.push(_outside_app(server.url, sha, len(data)), "notify", ["anna-phone"])[0].id)
     relay.kill()
     relay.start()
 
@@ -155,7 +155,7 @@ def test_sigkill_after_201_loses_no_push(relay, outside_package):
         while received != set(created):
             received.add(events.next("push", timeout=15).data["push_id"])
     mirrored = laptop.get_push(created[-1])
-    assert mirrored["mirrored"] is True and mirrored["package"]["sha256"] == sha
+    assert mirrored.mirrored is True and mirrored.package.sha256 == sha
 
 
 def test_password_change_closes_the_other_devices_streams(relay):
@@ -185,7 +185,7 @@ def test_password_change_closes_the_other_devices_streams(relay):
     assert ended.wait(10), "the phone's stream stayed open"
     assert [getattr(e, "status", None) for e in errors] == [401]
     assert statuses[-1] == "closed"
-    assert laptop.me()["device"]["id"] == "anna-laptop"  # the caller keeps working with its new token
+    assert laptop.me().device.id == "anna-laptop"  # the caller keeps working with its new token
 
 
 def test_mirror_refuses_beyond_the_senders_quota_and_still_delivers(tmp_path, outside_package):
@@ -199,5 +199,5 @@ def test_mirror_refuses_beyond_the_senders_quota_and_still_delivers(tmp_path, ou
         with StreamReader(phone) as events:
             event = events.next("push")
         assert event.data["package"]["url"] == f"{server.url}/notes.apk"
-        shown = laptop.get_push(push["id"])
-        assert shown["mirrored"] is False and "relay could not keep a copy" in shown["detail"]
+        shown = laptop.get_push(push.id)
+        assert shown.mirrored is False and "relay could not keep a copy" in shown.detail

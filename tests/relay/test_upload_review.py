@@ -60,7 +60,7 @@ def test_an_apk_made_of_300000_entries_is_refused_while_streams_keep_going(relay
     assert "its table of contents is far larger than any app's" in refused.message
     assert list((relay.data_dir / "packages" / "tmp").glob("*")) == []
     # The relay is itself afterwards: an ordinary upload goes through.
-    assert relay.laptop.upload_package(notes_apk(tmp_path))["uploaded"] is True
+    assert relay.laptop.upload_package(notes_apk(tmp_path)).uploaded is True
 
 
 def _in_process_upload(app, api, client, tmp_path, monkeypatch, failure: Exception):
@@ -281,4 +281,4 @@ def test_a_relay_process_takes_only_so_many_uploads_at_once_and_frees_their_slot
         page.write_bytes(b"<html><body>Sign in</body></html>" * 50)
         with pytest.raises(RelayError):  # refused: its slot is given back too
             laptop.upload_package(page)
-        assert sam.upload_package(notes_apk(tmp_path, "3.1"))["uploaded"] is True
+        assert sam.upload_package(notes_apk(tmp_path, "3.1")).uploaded is True

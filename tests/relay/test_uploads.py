@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from relay_server.demo_catalog import build_package
+from shared.api_messages import PackageUpload
 from shared.messages import InstallInfo
 from shared.relay_client import DeviceInfo, RelayClient
 from shared.relay_errors import RelayError
@@ -74,21 +75,15 @@ def test_an_uploaded_package_is_pushed_and_the_phone_gets_those_bytes(relay, tmp
     first = relay.laptop.upload_package(apk, progress=lambda done, total: progress.append((done, total)))
     again = relay.laptop.upload_package(apk)
 
-    assert first == {
-        "sha256": sha,
-        "size": apk.stat().st_size,
-        "format": "apk",
-        "url": f"/api/v1/packages/{sha}",
-        "uploaded": True,
-    }
+    assert first == PackageUpload(sha, apk.stat().st_size, "apk", f"/api/v1/packages/{sha}", uploaded=True)
     assert progress[-1] == (apk.stat().st_size, apk.stat().st_size)
-    assert again["uploaded"] is False  # already there: nothing was sent the second time
+    assert again.uploaded is False  # already there: nothing was sent the second time
     info = InstallInfo(id="org.example.notes", name="Notes", version="3.0")
     (push,) = relay.laptop.push_file(apk, info, "install_now", ["anna-phone"])
-    assert push["app"]["name"] == "Notes" and push["app"]["version"] == "3.0"
-    package = push["app"]["packages"][0]
-    assert package["url"] == f"/api/v1/packages/{sha}" and package["sha256"] == sha
-    download = requests.get(relay.phone.url(package["url"]), headers=relay.phone._headers(), timeout=30)
+    assert push.app.name == "Notes" and push.app.version == "3.0"
+    package = push.app.packages[0]
+    assert package.url == f"/api/v1/packages/{sha}" and package.sha256 == sha
+    download = requests.get(relay.phone.url(package.url), headers=relay.phone._headers(), timeout=30)
     assert download.status_code == 200
     assert download.content == apk.read_bytes()
 
@@ -142,7 +137,7 @@ def test_the_accounts_quota_is_kept_and_says_how_much_is_used(relay, tmp_path):
     sam = RelayClient(relay.url)
     sam.create_account("sam", "correct horse")
     sam.login("sam", "correct horse", DeviceInfo("sam-laptop", "Laptop", "ThinkPad", "linux"))
-    assert sam.upload_package(notes_apk(tmp_path, "3.1", size=3_000_000))["uploaded"] is True
+    assert sam.upload_package(notes_apk(tmp_path, "3.1", size=3_000_000)).uploaded is True
 
 
 def test_uploads_at_once_cannot_pass_the_quota_or_take_every_slot(relay, tmp_path):
@@ -170,7 +165,7 @@ def test_uploads_at_once_cannot_pass_the_quota_or_take_every_slot(relay, tmp_pat
         sam = RelayClient(relay.url)
         sam.create_account("sam", "correct horse")
         sam.login("sam", "correct horse", DeviceInfo("sam-laptop", "Laptop", "ThinkPad", "linux"))
-        assert sam.upload_package(notes_apk(tmp_path, "3.3", size=3_000_000))["uploaded"] is True
+        assert sam.upload_package(notes_apk(tmp_path, "3.3", size=3_000_000)).uploaded is True
 
         for name, sock in socks.items():
             sock.sendall(bodies[name][100_000:])
@@ -185,7 +180,7 @@ def test_uploads_at_once_cannot_pass_the_quota_or_take_every_slot(relay, tmp_pat
 
 def test_someone_elses_upload_cannot_be_pushed_or_read_by_naming_its_hash(relay, tmp_path):
     apk = notes_apk(tmp_path)
-    sha = relay.laptop.upload_package(apk)["sha256"]
+    sha = relay.laptop.upload_package(apk).sha256
     sam = RelayClient(relay.url)
     sam.create_account("sam", "correct horse")
     sam.login("sam", "correct horse", DeviceInfo("sam-laptop", "Laptop", "ThinkPad", "linux"))
@@ -199,8 +194,8 @@ def test_someone_elses_upload_cannot_be_pushed_or_read_by_naming_its_hash(relay,
     assert requests.head(sam.url(f"/packages/{sha}"), headers=sam._headers(), timeout=30).status_code == 404
 
     # Sending the bytes themselves makes them Sam's too (without sending them twice to disk).
-    assert sam.upload_package(apk)["uploaded"] is True
-    assert sam.push(app, "notify", ["sam-phone"])[0]["state"] in ("sent", "queued")
+    assert sam.upload_package(apk).uploaded is True
+    assert sam.push(app, "notify", ["sam-phone"])[0].state in ("sent", "queued")
 
 
 def test_a_slow_uploader_does_not_stall_anyone_and_is_told_so(roomy_relay, tmp_path):
@@ -221,8 +216,8 @@ def test_a_slow_uploader_does_not_stall_anyone_and_is_told_so(roomy_relay, tmp_p
         other = RelayClient(relay.url)
         other.create_account("sam", "correct horse")
         other.login("sam", "correct horse", DeviceInfo("sam-laptop", "Laptop", "ThinkPad", "linux"))
-        assert other.upload_package(notes_apk(tmp_path))["uploaded"] is True
-        assert relay.laptop.push({"id": "org.videolan.vlc"}, "notify", ["anna-phone"])[0]["state"] == "queued"
+        assert other.upload_package(notes_apk(tmp_path)).uploaded is True
+        assert relay.laptop.push({"id": "org.videolan.vlc"}, "notify", ["anna-phone"])[0].state == "queued"
         assert time.monotonic() - started < WINDOW * 5
 
         answers = [_answer(sock) for sock in slow]
@@ -252,7 +247,7 @@ def test_a_full_disk_answers_507_and_leaves_nothing(tmp_path):
             assert not stored(relay, hashlib.sha256(apk.read_bytes()).hexdigest()).exists()
             # Room again: the same upload goes through.
             small = notes_apk(tmp_path, "3.1", size=100_000)
-            assert laptop.upload_package(small)["uploaded"] is True
+            assert laptop.upload_package(small).uploaded is True
     finally:
         disk.unmount()
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.event_stream import EventStream
+from shared.messages import Push
 from shared.relay_client import DeviceInfo, RelayClient
 
 PASSWORD = "test password 123"
@@ -142,7 +143,7 @@ class SenderHarness:
         self.picker = self.window.picker
         self.panel = self.window.pushes_panel
         self.window.resize(1280, 820)
-        self.sent: list[list[dict]] = []
+        self.sent: list[list[Push]] = []
         self.app.push_sent.connect(self.sent.append)
 
     def start(self) -> None:
@@ -180,7 +181,7 @@ class SenderHarness:
         self.click(selector)
         self.qtbot.waitUntil(lambda: self.picker.isVisible() and bool(self.picker.rows), timeout=WAIT_MS)
 
-    def send(self, button) -> list[dict]:
+    def send(self, button) -> list[Push]:
         count = len(self.sent)
         from PySide6.QtCore import Qt
 

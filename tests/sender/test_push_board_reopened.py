@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from desktop_sender.push_board import PushBoard
-from tests.helpers.messages import push_json
+from shared.messages import Push
+from tests.helpers.messages import listed_push
 
 APP = {"id": "org.example", "name": "Example", "version": "1.0"}
 
 
-def _push(state: str, updated: str) -> dict:
-    return push_json("p1", app=APP, state=state, updated_at=updated)
+def _push(state: str, updated: str) -> Push:
+    return listed_push("p1", app=APP, state=state, updated_at=updated)
 
 
 def test_a_declined_row_moves_back_to_downloading_and_on_to_installed():

@@ -24,7 +24,7 @@ def test_a_bound_method_runs_and_its_answer_arrives_on_the_ui_thread(qtbot, work
     assert call.name == "health"
     with qtbot.waitSignal(call.succeeded, timeout=30000) as answered:
         pass
-    assert answered.args[0]["status"] == "ok"
+    assert answered.args[0].status == "ok"
     assert not worker.busy
 
 

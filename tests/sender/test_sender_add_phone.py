@@ -30,17 +30,17 @@ def test_a_phone_joins_by_scanning_the_code_on_the_screen(qtbot, sender, relay, 
     qtbot.waitUntil(dialog.isVisible, timeout=WAIT_MS)
 
     payload = parse_qr_payload(_read_qr(dialog.qr.pixmap(), tmp_path / "qr.png"))
-    assert payload["code"] == dialog.code_label.text() == shown.args[0]["code"]
+    assert payload["code"] == dialog.code_label.text() == shown.args[0].code
     assert payload["fp"] == fingerprint(app.client.key.public_key)
     assert dialog.expiry_label.text() == "Works once, for the next 10 minutes."
 
     phone = RelayClient(payload["relay"])
     answer = phone.claim_pairing(payload["code"], DeviceInfo("paired-phone", "Paired phone", "Pixel 9", "android"))
 
-    assert answer["account"]["username"] == app.username
-    assert answer["paired_by"]["device_id"] == app.profile.settings.device_id
-    assert answer["paired_by"]["public_key"] == app.client.key.public_key
-    assert "paired-phone" in {d["id"] for d in app.client.devices()}
+    assert answer.account.username == app.username
+    assert answer.paired_by.device_id == app.profile.settings.device_id
+    assert answer.paired_by.public_key == app.client.key.public_key
+    assert "paired-phone" in {d.id for d in app.client.devices()}
     with pytest.raises(RelayError) as again:  # the same code cannot sign in a second phone
         RelayClient(payload["relay"]).claim_pairing(payload["code"], DeviceInfo("x", "X", "X", "android"))
     assert again.value.code == "code_used"
@@ -52,4 +52,4 @@ def test_new_code_gives_a_different_code(qtbot, sender):
         dialog = app.show_add_phone()
     with qtbot.waitSignal(app.pairing_shown, timeout=WAIT_MS) as second:
         dialog.new_button.click()
-    assert first.args[0]["code"] != second.args[0]["code"] == dialog.code_label.text()
+    assert first.args[0].code != second.args[0].code == dialog.code_label.text()

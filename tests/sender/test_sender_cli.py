@@ -59,7 +59,7 @@ def test_headless_run_signs_in_registers_the_computer_and_writes_a_screenshot(re
     phone = RelayClient(relay.url)
     phone.login("clidemo", "demo password 1", DeviceInfo("cli-phone", "Phone", "Pixel", "android"))
     (laptop,) = phone.devices()
-    assert (laptop["name"], laptop["platform"], laptop["relation"]) == ("Demo laptop", "linux", "self")
+    assert (laptop.name, laptop.platform, laptop.relation) == ("Demo laptop", "linux", "self")
     # The token was kept, 0600, for the next start.
     token = tmp_path / "sender" / "token"
     assert token.exists() and (token.stat().st_mode & 0o777) == 0o600
@@ -94,6 +94,6 @@ def test_headless_tour_sends_one_app_to_an_own_device_and_saves_screenshots(rela
     assert (shots / "sender-picker.png").stat().st_size > 10_000
     assert (shots / "sender-pushes.png").stat().st_size > 10_000
     # The online phone got it as "install now"; the offline tablet and the friend were not chosen.
-    assert [p["mode"] for p in accounts.phone.pushes("received")] == ["install_now"]
+    assert [p.mode for p in accounts.phone.pushes("received")] == ["install_now"]
     assert accounts.tablet.pushes("received") == []
     assert accounts.friend_phone.pushes("received") == []

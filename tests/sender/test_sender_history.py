@@ -16,7 +16,7 @@ def _push_to_tablet(sender, accounts) -> str:
     (push,) = sender.app.client.push({"id": "org.videolan.vlc"}, "notify", [accounts.ids["tablet"]])
     with sender.qtbot.waitSignal(sender.app.pushes_loaded, timeout=WAIT_MS):
         sender.app.load_pushes()
-    return push["id"]
+    return push.id
 
 
 def test_a_cancelled_push_can_be_resent_and_cleared(qtbot, sender, accounts, relay, tmp_path):

@@ -59,11 +59,11 @@ def started(qtbot, relay, accounts, tmp_path):
 def _picker_and_a_queued_push(sender, relay, accounts):
     """Open the picker on a store app, then push one to the offline tablet and load the panel."""
     app = catalog_app(relay.url, {"apk"})
-    sender.open_picker_by_click(download_selector(app["id"], "apk"))
+    sender.open_picker_by_click(download_selector(app.id, "apk"))
     (push,) = sender.app.client.push({"id": "org.videolan.vlc"}, "notify", [accounts.ids["tablet"]])
     with sender.qtbot.waitSignal(sender.app.pushes_loaded, timeout=WAIT_MS):
         sender.app.load_pushes()
-    return sender.picker, sender.panel.rows[push["id"]]
+    return sender.picker, sender.panel.rows[push.id]
 
 
 def test_lang_zh_cn_shows_the_picker_and_the_pushes_panel_in_chinese(speaking, started, relay, accounts):

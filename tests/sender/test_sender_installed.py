@@ -7,6 +7,7 @@ import pytest
 
 from desktop_sender.install_info import PackageLink
 from desktop_sender.picker import installed_note
+from shared.api_messages import InstalledApp, InstalledVersion
 from shared.messages import InstallInfo, PackageRef
 from tests.sender.sender_helpers import WAIT_MS
 
@@ -24,9 +25,9 @@ VLC = InstallInfo(
 
 
 def test_the_picker_says_installed_and_update_per_device(sender, accounts):
-    accounts.phone.report_installed([{"id": VLC.id, "version": "3.5"}])
-    accounts.tablet.report_installed([{"id": VLC.id, "version": "3.6"}])
-    accounts.friend_phone.report_installed([{"id": VLC.id, "version": "3.6"}])
+    accounts.phone.report_installed([InstalledApp(VLC.id, "3.5")])
+    accounts.tablet.report_installed([InstalledApp(VLC.id, "3.6")])
+    accounts.friend_phone.report_installed([InstalledApp(VLC.id, "3.6")])
 
     sender.app.open_picker(VLC, PackageLink(url="http://store.test/player.apk", file_name="player.apk"))
     picker = sender.picker
@@ -43,15 +44,15 @@ def test_the_picker_says_installed_and_update_per_device(sender, accounts):
 @pytest.mark.parametrize(
     "installed, offered, expected",
     [
-        ({"version": "3.6"}, InstallInfo(id="a.b", version="3.6"), ("Installed", True)),
-        ({"version": "3.7"}, InstallInfo(id="a.b", version="3.6"), ("Has a newer version (3.7)", True)),
+        (InstalledVersion("3.6", None), InstallInfo(id="a.b", version="3.6"), ("Installed", True)),
+        (InstalledVersion("3.7", None), InstallInfo(id="a.b", version="3.6"), ("Has a newer version (3.7)", True)),
         (
-            {"version": "3.5", "version_code": 35},
+            InstalledVersion("3.5", 35),
             InstallInfo(id="a.b", version="3.6", version_code=36),
             ("Update from 3.5 to 3.6", False),
         ),
         (
-            {"version": "x", "version_code": 36},
+            InstalledVersion("x", 36),
             InstallInfo(id="a.b", version="3.6", version_code=36),
             ("Installed", True),
         ),

@@ -53,14 +53,14 @@ def test_a_local_apk_shows_its_own_name_and_version_and_is_pushed_as_that_file(s
 
     picker.row_for(accounts.ids["phone"]).checkbox.setChecked(True)
     (push,) = sender.send(picker.install_button)
-    assert (push["app"]["id"], push["app"]["name"], push["app"]["version"]) == (
+    assert (push.app.id, push.app.name, push.app.version) == (
         "org.fdroid.fdroid",
         "F-Droid",
         "1.20.0",
     )
-    assert push["package"]["format"] == "apk"
-    assert push["package"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert push["package"]["url"] == f"/api/v1/packages/{push['package']['sha256']}"
+    assert push.package.format == "apk"
+    assert push.package.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert push.package.url == f"/api/v1/packages/{push.package.sha256}"
 
 
 def test_a_local_web_page_named_apk_is_refused_with_the_reason(sender, tmp_path):
@@ -86,10 +86,10 @@ def test_a_link_to_a_real_apk_without_install_information_is_pushed_as_that_app(
 
     (push,) = sender.send(sender.picker.install_button)
 
-    app = push["app"]
-    assert (app["id"], app["name"], app["version"], app["version_code"]) == ("org.example.notes", "Notes", "3.0", 30)
-    (received,) = [p for p in accounts.phone.pushes("received") if p["id"] == push["id"]]
-    assert received["app"]["name"] == "Notes" and received["package"]["sha256"]
+    app = push.app
+    assert (app.id, app.name, app.version, app.version_code) == ("org.example.notes", "Notes", "3.0", 30)
+    (received,) = [p for p in accounts.phone.pushes("received") if p.id == push.id]
+    assert received.app.name == "Notes" and received.package.sha256
     assert "could not be loaded" not in sender.window.statusBar().currentMessage()
 
 
@@ -107,7 +107,7 @@ def test_a_web_page_served_as_apk_is_not_pushed_and_the_picker_says_why(sender, 
         "Not sent: This file is a web page, not an Android app (apk). The site may need you to sign in first."
     )
     assert sender.sent == []
-    assert [p for p in accounts.phone.pushes("received") if p["app"]["id"] == "fake"] == []
+    assert [p for p in accounts.phone.pushes("received") if p.app.id == "fake"] == []
 
 
 # --------------------------------------------------------------------------- without a window

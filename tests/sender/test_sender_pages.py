@@ -41,9 +41,9 @@ def test_a_package_link_without_json_ld_still_makes_a_push(sender, site, account
 
     sender.picker.row_for(accounts.ids["phone"]).checkbox.setChecked(True)
     sender.send(sender.picker.install_button)
-    (push,) = [p for p in accounts.phone.pushes("received") if p["app"]["id"] == "org.example.notes"]
-    assert push["mode"] == PushMode.INSTALL_NOW
-    assert push["package"]["url"] == f"{site.url}/org.example.notes-1.2.apk"
+    (push,) = [p for p in accounts.phone.pushes("received") if p.app.id == "org.example.notes"]
+    assert push.mode == PushMode.INSTALL_NOW
+    assert push.package.url == f"{site.url}/org.example.notes-1.2.apk"
 
 
 def test_no_compatible_device_offers_a_normal_download(sender, site):
@@ -75,7 +75,7 @@ def test_pages_can_start_a_push_with_the_javascript_api(sender, site, accounts):
     assert sender.picker.name_label.text() == "Example Chat"
     sender.picker.row_for(accounts.ids["phone"]).checkbox.setChecked(True)
     sender.send(sender.picker.notify_button)
-    assert [p["mode"] for p in accounts.phone.pushes("received") if p["app"]["id"] == "org.example.chat"] == ["notify"]
+    assert [p.mode for p in accounts.phone.pushes("received") if p.app.id == "org.example.chat"] == ["notify"]
 
 
 def test_send_to_device_on_a_link_uses_the_page_json_ld(sender, relay, accounts):

@@ -51,7 +51,7 @@ def _click(qtbot, dialog, row_dict, key, text):
 
 
 def _status(client: RelayClient, username: str) -> str | None:
-    return next((f["status"] for f in client.friends() if f["username"] == username), None)
+    return next((f.status for f in client.friends() if f.username == username), None)
 
 
 def test_friends_are_invited_accepted_declined_and_removed_from_the_dialog(qtbot, sender, accounts, relay):
@@ -92,12 +92,12 @@ def test_devices_are_renamed_and_removed_and_a_removed_one_is_signed_out(qtbot, 
 
     _click(qtbot, dialog, dialog.device_rows, phone_id, "Rename")
     qtbot.waitUntil(
-        lambda: {d["id"]: d["name"] for d in sender.app.client.devices()}.get(phone_id) == "Ben's work phone",
+        lambda: {d.id: d.name for d in sender.app.client.devices()}.get(phone_id) == "Ben's work phone",
         timeout=WAIT_MS,
     )
 
     _click(qtbot, dialog, dialog.device_rows, tablet_id, "Remove")
-    qtbot.waitUntil(lambda: tablet_id not in {d["id"] for d in sender.app.client.devices()}, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: tablet_id not in {d.id for d in sender.app.client.devices()}, timeout=WAIT_MS)
     with pytest.raises(RelayError) as signed_out:
         accounts.tablet.me()
     assert signed_out.value.status == 401

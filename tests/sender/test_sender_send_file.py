@@ -73,12 +73,12 @@ def test_a_dropped_apk_the_store_never_saw_is_uploaded_and_pushed(sender, accoun
     picker.row_for(accounts.ids["phone"]).checkbox.setChecked(True)
     (push,) = sender.send(picker.install_button)
 
-    assert (push["app"]["id"], push["app"]["name"], push["app"]["version"]) == ("org.example.notes", "Notes", "3.0")
+    assert (push.app.id, push.app.name, push.app.version) == ("org.example.notes", "Notes", "3.0")
     sha = hashlib.sha256(apk.read_bytes()).hexdigest()
-    assert push["package"]["url"] == f"/api/v1/packages/{sha}" and push["package"]["sha256"] == sha
+    assert push.package.url == f"/api/v1/packages/{sha}" and push.package.sha256 == sha
     assert statuses and statuses[0].startswith("Uploading 300 kB to your relay…"), statuses
     assert buttons and buttons[0].startswith("Uploading…"), buttons  # the button says what it is doing
-    download = requests.get(accounts.phone.url(push["package"]["url"]), headers=accounts.phone._headers(), timeout=30)
+    download = requests.get(accounts.phone.url(push.package.url), headers=accounts.phone._headers(), timeout=30)
     assert download.content == apk.read_bytes()
 
 

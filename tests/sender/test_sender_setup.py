@@ -45,7 +45,7 @@ def test_first_run_creates_the_account_and_registers_this_computer(qtbot, relay,
     phone = RelayClient(relay.url)
     phone.login(username, "first run password", DeviceInfo(f"p-{username}", "Phone", "Pixel", "android"))
     (computer,) = phone.devices()
-    assert computer["id"] == settings.device_id and computer["name"] == "Office PC"
+    assert computer.id == settings.device_id and computer.name == "Office PC"
 
 
 def test_wrong_password_is_explained_in_the_dialog(qtbot, relay, accounts, first_run):

@@ -6,13 +6,14 @@ import stat
 
 from desktop_sender.profile import SenderProfile, current_platform
 from desktop_sender.push_board import PushBoard
-from tests.helpers.messages import push_json
+from shared.messages import Push
+from tests.helpers.messages import listed_push
 
 APP = {"id": "org.example", "name": "Example", "version": "1.0"}
 
 
-def push(push_id: str, state: str = "sent", updated: str = "2026-11-26T10:00:00+00:00", **kw) -> dict:
-    return push_json(
+def push(push_id: str, state: str = "sent", updated: str = "2026-11-26T10:00:00+00:00", **kw) -> Push:
+    return listed_push(
         push_id, app=APP, state=state, owner="ben", created_at=kw.pop("created", updated), updated_at=updated, **kw
     )
 

@@ -12,7 +12,7 @@ from desktop_sender.install_info import PackageLink
 from desktop_sender.profile import SenderProfile
 from desktop_sender.push_board import PushBoard
 from shared.messages import InstallInfo, PackageRef
-from tests.helpers.messages import push_json
+from tests.helpers.messages import listed_push
 from tests.sender.sender_helpers import WAIT_MS
 
 pytestmark = pytest.mark.qt
@@ -77,7 +77,7 @@ def test_long_reasons_wrap_inside_the_pushes_panel_at_a_small_window(qtbot, make
     )
     board.add_pushes(
         [
-            push_json(
+            listed_push(
                 "p_long",
                 app={"id": "org.example.long", "name": "An app with a rather long name indeed"},
                 device_id="phone",

@@ -23,6 +23,7 @@ from shared.package_check import (
     resolve_string_resource,
     uid_checksum,
 )
+from tests.helpers.messages import push_json
 
 LOGIN_PAGE = b"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Sign in - Example Apps</title></head>
@@ -343,7 +344,7 @@ def _serve(server, files: dict[str, bytes]) -> None:
         if handler.path in files:
             handler.reply(200, files[handler.path], content_type="application/vnd.android.package-archive")
         elif handler.path == "/api/v1/pushes":
-            handler.reply(201, {"pushes": [{"id": "p_1", "device_id": "phone-1"}]})
+            handler.reply(201, {"pushes": [push_json("p_1", device_id="phone-1")]})
         else:
             handler.error(404, "not_found", "nothing here")
 

@@ -6,9 +6,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from shared.api_messages import Health
 from shared.messages import InstallInfo
 from shared.relay_client import USER_AGENT, DeviceInfo, RelayClient
 from shared.relay_errors import RelayError, RelayUnavailable
+from tests.helpers.messages import device_json, push_json
+
+HEALTH = {"status": "ok", "version": "0.1.0", "database": "sqlite"}
+ME = {"account": {"username": "anna"}, "device": device_json()}
 
 # --------------------------------------------------------------------------- errors
 
@@ -151,10 +156,18 @@ def test_empty_200_gives_none(server, client):
     assert client.request("GET", "/me") is None
 
 
-def test_json_body_is_returned(server, client):
-    server.app = lambda h: h.reply(200, {"status": "ok", "version": "0.1.0"})
-    assert client.health() == {"status": "ok", "version": "0.1.0"}
+def test_json_body_is_read_into_its_shape(server, client):
+    server.app = lambda h: h.reply(200, HEALTH)
+    assert client.health() == Health("ok", "0.1.0", "sqlite")
     assert server.recorded[0].path == "/healthz"
+
+
+def test_an_answer_of_another_shape_is_bad_response_naming_the_field(server, client):
+    server.app = lambda h: h.reply(200, {"devices": [device_json(online="yes")]})
+    with pytest.raises(RelayError) as info:
+        client.devices()
+    assert (info.value.status, info.value.code) == (200, "bad_response")
+    assert "devices[0].online" in info.value.message
 
 
 def test_non_json_success_is_bad_response(server, client):
@@ -166,7 +179,9 @@ def test_non_json_success_is_bad_response(server, client):
 
 
 def test_requests_carry_json_bodies_and_query_parameters(server, client):
-    server.app = lambda h: h.reply(200, {"devices": [], "pushes": [{"id": "p_1"}], "apps": []})
+    server.app = lambda h: h.reply(
+        200, push_json("p_1") if "/events" in h.path else {"devices": [], "pushes": [push_json("p_1")], "apps": []}
+    )
     client.devices(["apk", "ipa"])
     client.push(InstallInfo(id="org.videolan.vlc"), "notify", iter(["phone-1", "tablet-1"]))
     client.report("p_1", "downloading", bytes_done=5, bytes_total=10)
@@ -233,7 +248,7 @@ def test_absolute_url_resolves_what_the_relay_gave():
 
 
 def test_authorization_sent_only_with_a_token(server, make_client):
-    server.app = lambda h: h.reply(200, {})
+    server.app = lambda h: h.reply(200, HEALTH if h.path == "/healthz" else ME)
     anonymous = make_client()
     anonymous.health()
     make_client("tok-abc").me()
@@ -246,11 +261,11 @@ def test_authorization_sent_only_with_a_token(server, make_client):
 def test_login_keeps_the_token_and_logout_drops_it(server, make_client):
     def app(h):
         if h.path.endswith("/login"):
-            h.reply(200, {"token": "fresh", "account": {"username": "anna"}, "device": {}})
+            h.reply(200, {"token": "fresh", **ME})
         elif h.path.endswith("/logout"):
             h.reply(204)
         else:
-            h.reply(200, {"account": {"username": "anna"}})
+            h.reply(200, HEALTH if h.path == "/healthz" else ME)
 
     server.app = app
     client = make_client()
@@ -266,7 +281,13 @@ def test_login_keeps_the_token_and_logout_drops_it(server, make_client):
     assert login.json == {
         "username": "anna",
         "password": "secret123",
-        "device": {**device.to_dict(), "public_key": client.key.public_key},
+        "device": {
+            "id": "phone-1",
+            "name": "Anna's Pixel",
+            "model": "Pixel 8",
+            "platform": "android",
+            "public_key": client.key.public_key,
+        },
     }
     assert me.header("Authorization") == "Bearer fresh"
     assert logout.header("Authorization") == "Bearer fresh"

@@ -10,7 +10,6 @@ then allow a silent install.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import os
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 
 from mobile_receiver.trust import KeyRing
 from relay_server.demo_catalog import build_package
+from shared.api_messages import CatalogEntry
 from shared.messages import PushSignature
 from shared.relay_client import USER_AGENT, DeviceInfo, RelayClient
 from shared.signing import facts_for, fingerprint, verify
@@ -74,23 +74,23 @@ def clients():
 def record_pushes(client: RelayClient) -> list[dict]:
     """Every ``POST /pushes`` body ``client`` sends from now on, as it went out."""
     sent: list[dict] = []
-    original = client.request
+    original = client.call
 
-    def request(method, path, *, json_body=None, params=None):
+    def call(method, path, shape, *, json_body=None, params=None):
         if method == "POST" and path == "/pushes":
-            sent.append(copy.deepcopy(json_body))
-        return original(method, path, json_body=json_body, params=params)
+            sent.append(json_body.to_dict())
+        return original(method, path, shape, json_body=json_body, params=params)
 
-    client.request = request
+    client.call = call
     return sent
 
 
 def registered_key(viewer: RelayClient, device_id: str) -> str:
     """The public key the relay lists for ``device_id`` (what a phone pins)."""
-    (device,) = [d for d in viewer.devices() if d["id"] == device_id]
-    assert device["public_key"], f"{device_id} has no registered key"
-    assert device["fingerprint"] == fingerprint(device["public_key"])
-    return device["public_key"]
+    (device,) = [d for d in viewer.devices() if d.id == device_id]
+    assert device.public_key, f"{device_id} has no registered key"
+    assert device.fingerprint == fingerprint(device.public_key)
+    return device.public_key
 
 
 def push_message(reader: StreamReader, push_id: str) -> dict:
@@ -101,11 +101,14 @@ def push_message(reader: StreamReader, push_id: str) -> dict:
             return event.data
 
 
-def verifies(public_key: str, signature: dict, *, device_id: str, mode: str, app: dict, fmt: str) -> bool:
+def verifies(
+    public_key: str, signature: dict, *, device_id: str, mode: str, app: dict | CatalogEntry, fmt: str
+) -> bool:
     parsed = PushSignature.from_dict(signature)
+    app_id, version = (app.id, app.version) if isinstance(app, CatalogEntry) else (app["id"], app.get("version"))
     return verify(
         public_key,
-        facts_for(parsed, device_id=device_id, mode=mode, app_id=app["id"], version=app.get("version"), fmt=fmt),
+        facts_for(parsed, device_id=device_id, mode=mode, app_id=app_id, version=version, fmt=fmt),
         parsed.value,
     )
 
@@ -129,15 +132,15 @@ def test_install_now_to_own_devices_is_signed_per_target_over_each_ones_format(r
     phone = clients(relay.url, "anna", "anna-phone", "Anna's Pixel", "android")
     iphone = clients(relay.url, "anna", "anna-iphone", "Anna's iPhone", "ios")
     app = laptop.app("org.videolan.vlc")  # the catalog entry: an apk and an ipa, with hashes
-    sha = {p["format"]: p["sha256"] for p in app["packages"]}
+    sha = {p.format: p.sha256 for p in app.packages}
     assert set(sha) == {"apk", "ipa"} and all(sha.values())
     sent = record_pushes(laptop)
 
     with StreamReader(phone) as phone_stream, StreamReader(iphone) as iphone_stream:
         pushes = laptop.push(app, "install_now", ["anna-phone", "anna-iphone"])
-        by_device = {p["device_id"]: p for p in pushes}
-        phone_msg = push_message(phone_stream, by_device["anna-phone"]["id"])
-        iphone_msg = push_message(iphone_stream, by_device["anna-iphone"]["id"])
+        by_device = {p.device_id: p for p in pushes}
+        phone_msg = push_message(phone_stream, by_device["anna-phone"].id)
+        iphone_msg = push_message(iphone_stream, by_device["anna-iphone"].id)
 
     (body,) = sent
     signatures = body["signatures"]
@@ -147,10 +150,10 @@ def test_install_now_to_own_devices_is_signed_per_target_over_each_ones_format(r
     for device_id, fmt in (("anna-phone", "apk"), ("anna-iphone", "ipa")):
         signature = signatures[device_id]
         push = by_device[device_id]
-        assert push["signed"] is True and push["mode"] == "install_now"
-        assert push["format"] == fmt
-        assert signature["push_id"] == push["id"], "the relay keeps the push id the sender signed"
-        assert signature["sha256"] == sha[fmt] == push["package"]["sha256"]
+        assert push.signed is True and push.mode == "install_now"
+        assert push.format == fmt
+        assert signature["push_id"] == push.id, "the relay keeps the push id the sender signed"
+        assert signature["sha256"] == sha[fmt] == push.package.sha256
         assert verifies(key, signature, device_id=device_id, mode="install_now", app=app, fmt=fmt)
         other_device = "anna-iphone" if device_id == "anna-phone" else "anna-phone"
         other_fmt = "ipa" if fmt == "apk" else "apk"
@@ -185,7 +188,7 @@ def test_a_package_url_without_sha256_is_hashed_by_the_sender_before_signing(rel
             "packages": [{"format": "apk", "url": store.url}],
         }
         (push,) = laptop.push(app, "install_now", ["anna-phone"])
-        msg = push_message(stream, push["id"])
+        msg = push_message(stream, push.id)
         fetches = list(store.requests)
 
     (request,) = sent
@@ -193,8 +196,8 @@ def test_a_package_url_without_sha256_is_hashed_by_the_sender_before_signing(rel
     assert package["sha256"] == good_sha and package["size"] == len(body)
     signature = request["signatures"]["anna-phone"]
     assert signature["sha256"] == good_sha
-    assert push["package"]["sha256"] == good_sha and push["package"]["size"] == len(body)
-    assert push["mirrored"] is False
+    assert push.package.sha256 == good_sha and push.package.size == len(body)
+    assert push.mirrored is False
     assert msg["package"]["sha256"] == good_sha and msg["package"]["url"] == store.url
     assert verifies(
         registered_key(phone, "anna-laptop"), signature, device_id="anna-phone", mode="install_now", app=app, fmt="apk"
@@ -218,12 +221,12 @@ def test_a_package_the_sender_cannot_fetch_is_pushed_unhashed_and_cannot_install
             "packages": [{"format": "apk", "url": store.url}],
         }
         (push,) = laptop.push(app, "install_now", ["anna-phone"])
-        msg = push_message(stream, push["id"])
+        msg = push_message(stream, push.id)
 
     (request,) = sent
     assert request["app"]["packages"][0].get("sha256") is None
     assert request["signatures"]["anna-phone"]["sha256"] is None
-    assert push["signed"] is True and push["package"]["sha256"] is None
+    assert push.signed is True and push.package.sha256 is None
     assert "SHA-256 was not known" in pinned_ring(tmp_path, phone).refusal(msg, "anna-phone")
 
 
@@ -242,7 +245,7 @@ def test_a_notify_push_does_not_fetch_the_package_to_hash_it(relay, clients):
             "packages": [{"format": "apk", "url": store.url}],
         }
         (push,) = laptop.push(app, "notify", ["anna-phone"])
-        push_message(stream, push["id"])
+        push_message(stream, push.id)
         fetches = list(store.requests)
 
     assert fetches == []
@@ -255,25 +258,25 @@ def test_a_notify_push_does_not_fetch_the_package_to_hash_it(relay, clients):
         app=app,
         fmt="apk",
     )
-    assert push["signed"] is True and push["mode"] == "notify"
+    assert push.signed is True and push.mode == "notify"
 
 
 def test_a_push_by_app_id_only_signs_the_catalogs_version_and_sha256(relay, clients, tmp_path):
     laptop = relay.laptop
     phone = clients(relay.url, "anna", "anna-phone", "Anna's Pixel", "android")
     catalog = laptop.app("org.fdroid.fdroid")
-    (apk,) = [p for p in catalog["packages"] if p["format"] == "apk"]
-    assert apk["sha256"]
+    (apk,) = [p for p in catalog.packages if p.format == "apk"]
+    assert apk.sha256
     sent = record_pushes(laptop)
 
     with StreamReader(phone) as stream:
         (push,) = laptop.push({"id": "org.fdroid.fdroid"}, "install_now", ["anna-phone"])
-        msg = push_message(stream, push["id"])
+        msg = push_message(stream, push.id)
 
     (request,) = sent
     signature = request["signatures"]["anna-phone"]
-    assert signature["sha256"] == apk["sha256"] == push["package"]["sha256"] == msg["package"]["sha256"]
-    assert request["app"]["version"] == catalog["version"]  # what is signed is what is sent
+    assert signature["sha256"] == apk.sha256 == push.package.sha256 == msg["package"]["sha256"]
+    assert request["app"]["version"] == catalog.version  # what is signed is what is sent
     assert verifies(
         registered_key(phone, "anna-laptop"),
         signature,
@@ -287,7 +290,7 @@ def test_a_push_by_app_id_only_signs_the_catalogs_version_and_sha256(relay, clie
         signature,
         device_id="anna-phone",
         mode="install_now",
-        app={**catalog, "version": None},
+        app=catalog.replace(version=None),
         fmt="apk",
     )
     assert pinned_ring(tmp_path, phone).refusal(msg, "anna-phone") is None
@@ -311,18 +314,18 @@ def test_install_now_to_a_friends_device_succeeds_as_a_signed_notify(relay, clie
 
     with StreamReader(phone) as phone_stream, StreamReader(ben) as ben_stream:
         pushes = laptop.push(app, "install_now", ["anna-phone", "ben-phone"])
-        by_device = {p["device_id"]: p for p in pushes}
-        phone_msg = push_message(phone_stream, by_device["anna-phone"]["id"])
-        ben_msg = push_message(ben_stream, by_device["ben-phone"]["id"])
+        by_device = {p.device_id: p for p in pushes}
+        phone_msg = push_message(phone_stream, by_device["anna-phone"].id)
+        ben_msg = push_message(ben_stream, by_device["ben-phone"].id)
 
     assert set(by_device) == {"anna-phone", "ben-phone"}
-    assert by_device["anna-phone"]["mode"] == "install_now"
+    assert by_device["anna-phone"].mode == "install_now"
     friend = by_device["ben-phone"]
-    assert (friend["mode"], friend["requested_mode"], friend["signed"]) == ("notify", "install_now", True)
+    assert (friend.mode, friend.requested_mode, friend.signed) == ("notify", "install_now", True)
     signatures = sent[0]["signatures"]
     key = registered_key(ben, "anna-laptop")  # friends see the key too (their phones ignore it)
     for device_id in ("anna-phone", "ben-phone"):
-        assert signatures[device_id]["push_id"] == by_device[device_id]["id"]
+        assert signatures[device_id]["push_id"] == by_device[device_id].id
         assert verifies(key, signatures[device_id], device_id=device_id, mode="install_now", app=app, fmt="apk")
     assert ben_msg["mode"] == "notify" and ben_msg["signature"] == signatures["ben-phone"]
     assert pinned_ring(tmp_path, phone).refusal(phone_msg, "anna-phone") is None

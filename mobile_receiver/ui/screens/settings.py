@@ -194,14 +194,14 @@ class SettingsScreen(Screen):
         box = self.ids.people
         box.clear_widgets()
         for friend in friends or []:
-            status = friend.get("status")
+            status = friend.status
             hint = {
                 "pending_incoming": _("Invited you"),
                 "pending_outgoing": _("Invited: waiting for them"),
                 "accepted": _("Friend"),
             }.get(status, status or "")
             box.add_widget(
-                FriendRow(username=friend["username"], hint=hint, incoming=status == "pending_incoming", screen=self)
+                FriendRow(username=friend.username, hint=hint, incoming=status == "pending_incoming", screen=self)
             )
         self.people_text = error or ("" if friends else _("No friends yet. Invite people from your computer."))
 
