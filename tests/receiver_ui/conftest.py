@@ -20,6 +20,11 @@ os.environ.setdefault("KIVY_HOME", _KIVY_HOME)
 os.environ.setdefault("KIVY_NO_ARGS", "1")
 os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
 os.environ.setdefault("KIVY_NO_FILELOG", "1")
+# The phone speaks the system's language: these tests read its English sentences whatever the
+# machine speaks (test_languages.py switches to Chinese itself).
+for _variable in ("LC_ALL", "LC_MESSAGES"):
+    os.environ.pop(_variable, None)
+os.environ["LANG"] = "C.UTF-8"
 
 from mobile_receiver.ui import prepare_kivy  # noqa: E402
 

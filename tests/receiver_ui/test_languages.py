@@ -145,6 +145,15 @@ def test_counts_and_sizes_follow_each_languages_rules(make_app, drive):
     assert app.settings_screen.ids.no_apps.text == "2 apps installed through Appbeam."
 
 
+def test_the_phone_follows_the_system_until_settings_choose():
+    assert i18n.choose_language("", "zh_CN.UTF-8") == "zh_CN"
+    assert i18n.choose_language("", "zh-Hans-CN") == "zh_CN"  # Android's language tag
+    assert i18n.choose_language("", "zh_TW.UTF-8") == "en"  # Traditional Chinese: not translated yet
+    assert i18n.choose_language("", "fr_FR.UTF-8") == "en"
+    assert i18n.choose_language("en", "zh_CN.UTF-8") == "en"  # Settings' choice wins
+    assert i18n.choose_language("zh_CN", "C") == "zh_CN"
+
+
 def test_the_catalogs_are_complete_and_the_check_catches_what_is_missing():
     assert catalogs.check() == []  # what `make check` runs: every sentence extracted and translated
 
