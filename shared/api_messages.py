@@ -469,6 +469,11 @@ class Error(Message, frozen=True):
 
     error: ErrorDetail
 
+    @classmethod
+    def of(cls, code: str, message: str) -> Error:
+        """The refusal with ``code`` and the sentence ``message``."""
+        return cls(ErrorDetail(code, message))
+
 
 #: The shapes whose JSON Schema the OpenAPI document carries (beside ``messages.SCHEMA_SHAPES``).
 API_SCHEMA_SHAPES: tuple[type[Message], ...] = (

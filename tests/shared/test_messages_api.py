@@ -93,6 +93,9 @@ def test_answers_keep_their_wire_names_and_read_back():
     installed = listed.devices[0].installed
     assert not isinstance(installed, msgspec.UnsetType) and installed is not None and installed.version == "3.6"
     assert read({"error": {"code": "x", "message": "y"}}, Error).error.message == "y"
+    assert msgspec.json.decode(encode(Error.of("busy", "try again"))) == {
+        "error": {"code": "busy", "message": "try again"}
+    }
 
 
 def test_an_answer_of_the_wrong_shape_names_the_field():
