@@ -109,6 +109,10 @@ FAKE_PUSHES = [
 ]
 
 
+#: What the relay says of every device besides these (``shared.api_messages.Device``).
+_LISTED = {"owner": "anna", "last_seen": None, "formats": ["apk"], "public_key": None, "fingerprint": None}
+_LISTED |= {"compatible": True, "reason": None}
+
 #: The account's devices as the relay lists them (Settings, Your devices): a long name too.
 FAKE_DEVICES = [
     {
@@ -291,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
 
         from mobile_receiver.service import Connection, ReceiverService
         from mobile_receiver.ui.app import ReceiverApp
+        from shared.api_messages import Device, Friend
+        from shared.messages import read
 
         service = ReceiverService(data_dir)
         service.connection = Connection("connected")
@@ -298,10 +304,10 @@ def main(argv: list[str] | None = None) -> int:
         vlc.speed, vlc.eta = 2_150_000, 11.1
         # People as the relay would list them (the pictures need no relay)
         service.client.friends = lambda: [
-            {"username": "sam", "status": "pending_incoming"},
-            {"username": "kim", "status": "accepted"},
+            Friend(username="sam", status="pending_incoming"),
+            Friend(username="kim", status="accepted"),
         ]
-        service.client.devices = lambda *a, **kw: FAKE_DEVICES
+        service.client.devices = lambda *a, **kw: [read({**_LISTED, **d}, Device) for d in FAKE_DEVICES]
         app = ReceiverApp(service, start_service=False)
         sfx = args.suffix
         steps = [
