@@ -8,6 +8,9 @@ relay's error code and message. Beside it: ``shared/event_stream.py`` (a device'
 Server-Sent Events, reconnecting with backoff and resuming from the last event id; ``stream()``
 opens one), ``shared/sse.py`` (reading the events) and ``shared/package_upload.py`` (uploading
 a package file, hashing and checking a package before a push).
+
+Over 400 lines because it has one short method per route of the API (about thirty), beside
+the request plumbing they share.
 """
 
 from __future__ import annotations
