@@ -152,6 +152,23 @@ def execute_sql(sql: str, params: Sequence[object] = (), db: peewee.Database | N
     return run(sql, params)
 
 
+def defer_sql(sql: str, params: Sequence[object] = ()) -> None:
+    """A write whose answer nobody reads: on PostgreSQL, inside a transaction, it goes to the
+    server with the connection's next statement (``relay_server.postgres_pool``); else now."""
+    defer = getattr(database.obj, "defer", None)
+    if defer is not None:
+        defer(sql, params)
+    else:
+        execute_sql(sql, params)
+
+
+def flush_deferred() -> None:
+    """Send the writes ``defer_sql`` kept back, now (their errors are raised here)."""
+    flush = getattr(database.obj, "flush_deferred", None)
+    if flush is not None:
+        flush()
+
+
 def init_database(url: str) -> peewee.Database:
     """Connect the proxy to ``url`` and create any missing tables."""
     from relay_server.models import ALL_MODELS

@@ -10,7 +10,7 @@ from urllib.parse import urljoin
 import peewee
 from peewee import JOIN, fn
 
-from relay_server.db import database, is_postgres, iso, utcnow
+from relay_server.db import database, defer_sql, is_postgres, iso, utcnow
 from relay_server.models import Account, Device, Event, Push
 from relay_server.prepared import Prepared, slot
 from shared.messages import (
@@ -59,7 +59,7 @@ def order_held() -> Iterator[None]:
     if not is_postgres() or _order.held:
         yield
         return
-    database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_EVENT_LOCK,))
+    defer_sql("SELECT pg_advisory_xact_lock(%s)", (_EVENT_LOCK,))  # sent with the first write
     _order.held = True
     try:
         yield
@@ -81,7 +81,7 @@ def append(device_id: str, kind: StreamEvent, push: Push | None = None, payload:
     """
     if is_postgres() and not _order.held:
         database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_EVENT_LOCK,))
-    _INSERT.execute(
+    _INSERT.defer(
         device=device_id,
         kind=str(kind),
         push=push.id if push is not None else None,

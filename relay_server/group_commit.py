@@ -40,7 +40,7 @@ from typing import Any, Generic, TypeVar
 
 import peewee
 
-from relay_server.db import connection, database, execute_sql, is_postgres
+from relay_server.db import connection, database, execute_sql, flush_deferred, is_postgres
 
 _T = TypeVar("_T")
 
@@ -159,6 +159,7 @@ class GroupCommit:
                     execute_sql(_RELEASE_AND_SAVEPOINT if release_due else "SAVEPOINT group_write")
                     try:
                         write.result = write.work()
+                        flush_deferred()  # its errors are its own (relay_server/postgres_pool.py)
                     except Exception as exc:  # noqa: BLE001 - handed to its own request
                         write.error = exc
                         execute_sql("ROLLBACK TO SAVEPOINT group_write")

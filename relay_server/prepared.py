@@ -23,7 +23,7 @@ from typing import Any
 
 import peewee
 
-from relay_server.db import Cursor, database, execute_sql
+from relay_server.db import Cursor, database, defer_sql, execute_sql
 
 #: Builds one row's model (with its joined models) from a database row.
 RowBuilder = Callable[[Sequence[Any]], peewee.Model]
@@ -69,6 +69,12 @@ class Prepared:
         """Run it; returns the driver's cursor."""
         _, sql, params = self._compiled()
         return execute_sql(sql, [_fill(p, values) for p in params])
+
+    def defer(self, **values: Any) -> None:
+        """Run a write whose answer nobody reads, or on PostgreSQL send it with the next
+        statement (``relay_server.db.defer_sql``)."""
+        _, sql, params = self._compiled()
+        defer_sql(sql, [_fill(p, values) for p in params])
 
     def rows(self, **values: Any) -> list[Any]:
         """Run a SELECT; its rows as the query would give them (models, with joined ones)."""

@@ -22,7 +22,7 @@ _INSERT_HISTORY = Prepared(
 
 def record_state(push: Push, forward: bool = True) -> None:
     """History row for the push's current state, and its update for the sender's stream."""
-    _INSERT_HISTORY.execute(
+    _INSERT_HISTORY.defer(
         push=push.id,
         state=push.state,
         detail=push.detail,

@@ -107,7 +107,7 @@ def _apply_report(
         record_state(push)
     elif progress_due(push, now):
         forward_to_sender(push)
-    _SAVE_REPORT.execute(id=push.id, **{f.name: getattr(push, f.name) for f in _REPORTED})
+    _SAVE_REPORT.defer(id=push.id, **{f.name: getattr(push, f.name) for f in _REPORTED})
     return push
 
 

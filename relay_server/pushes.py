@@ -167,7 +167,7 @@ def _store(
             state=str(PushState.SENT if online else PushState.QUEUED),
             signature=json.dumps(signature.to_dict()) if signature else None,
         )
-        _INSERT_PUSH.execute(**{f.name: push.__data__.get(f.name) for f in Push._meta.sorted_fields})
+        _INSERT_PUSH.defer(**{f.name: push.__data__.get(f.name) for f in Push._meta.sorted_fields})
         record_state(push)
         if needs_mirror:
             mirror_ids.append(push.id)

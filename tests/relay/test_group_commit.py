@@ -9,7 +9,7 @@ import threading
 import peewee
 import pytest
 
-from relay_server.db import connection, database
+from relay_server.db import connection, database, defer_sql
 from relay_server.group_commit import GroupCommit
 from relay_server.models import HealthProbe
 
@@ -107,6 +107,32 @@ def test_a_failing_write_is_rolled_back_alone_and_gets_its_own_error(app):
     )
 
     assert isinstance(outcomes["bad"], peewee.IntegrityError)
+    assert outcomes[2] == 2 and outcomes[4] == 4
+    assert _stored() == {1, 2, 4}
+
+
+def test_a_deferred_write_that_fails_is_still_its_own_writes_error(app):
+    """On PostgreSQL the push path's writes wait for the next statement (relay_server/postgres_pool.py):
+    one that fails only when it is sent must still fail its own write, not the batch."""
+    commits = GroupCommit()
+    outcomes: dict = {}
+
+    def deferred(probe_id: int):
+        def work():
+            defer_sql(*HealthProbe.insert(id=100 + probe_id).sql())
+            return probe_id
+
+        return work
+
+    def deferred_duplicate():
+        defer_sql(*HealthProbe.insert(id=131).sql())  # undone with the rest of this write
+        defer_sql(*HealthProbe.insert(id=101).sql())  # taken by the first write: fails when sent
+
+    _arrange_shared_batch(
+        commits, threading.Event(), [(2, deferred(2)), ("bad", deferred_duplicate), (4, deferred(4))], outcomes
+    )
+
+    assert isinstance(outcomes["bad"], peewee.IntegrityError), outcomes
     assert outcomes[2] == 2 and outcomes[4] == 4
     assert _stored() == {1, 2, 4}
 

@@ -62,3 +62,43 @@ def test_a_connection_that_failed_once_is_not_lent_again(pool):
     # ...and psycopg2 marks it closed, so the pool never lends it again.
     with pool.connection_context():
         assert _backend_pid(pool) != dead
+
+
+def _count(db) -> int:
+    return db.execute_sql("SELECT count(*) FROM pool_probe").fetchone()[0]
+
+
+@pytest.fixture
+def probe_table(pool):
+    with pool.connection_context():
+        pool.execute_sql("CREATE TABLE IF NOT EXISTS pool_probe (id integer PRIMARY KEY)")
+        pool.execute_sql("DELETE FROM pool_probe")
+    yield
+    with pool.connection_context():
+        pool.execute_sql("DROP TABLE pool_probe")
+
+
+def test_deferred_writes_go_with_the_next_statement_and_are_seen_by_it(pool, probe_table):
+    with pool.connection_context(), pool.atomic():
+        pool.defer("INSERT INTO pool_probe (id) VALUES (%s)", [1])
+        pool.defer("INSERT INTO pool_probe (id) VALUES (%s)", [2])
+        assert _count(pool) == 2  # sent together with this read, before it
+    with pool.connection_context():
+        assert _count(pool) == 2  # and committed
+
+
+def test_deferred_writes_are_sent_at_commit_and_dropped_by_a_rollback(pool, probe_table):
+    with pool.connection_context():
+        with pool.atomic():
+            pool.defer("INSERT INTO pool_probe (id) VALUES (%s)", [1])  # nothing follows: commit sends it
+        with pytest.raises(RuntimeError), pool.atomic():
+            pool.defer("INSERT INTO pool_probe (id) VALUES (%s)", [2])
+            raise RuntimeError("the request failed")
+        assert _count(pool) == 1
+
+
+def test_a_deferred_write_outside_a_transaction_runs_at_once(pool, probe_table):
+    with pool.connection_context():
+        pool.defer("INSERT INTO pool_probe (id) VALUES (%s)", [7])
+    with pool.connection_context():
+        assert _count(pool) == 1

@@ -28,8 +28,13 @@ def _record_sql(monkeypatch) -> list[str]:
     me = threading.get_ident()
 
     def execute_sql(sql, *args, **kwargs):
-        if threading.get_ident() == me and not any(mark in sql for mark in _CLUSTER):
-            executed.append(sql)
+        if threading.get_ident() == me:
+            # On PostgreSQL writes that wait for the next statement go with it, joined by "; "
+            # (relay_server/postgres_pool.py): each counts as the statement it is.
+            # BEGIN and COMMIT are the transaction's, not statements of the push.
+            executed.extend(
+                s for s in sql.split("; ") if not any(mark in s for mark in _CLUSTER) and s not in ("BEGIN", "COMMIT")
+            )
         return real(sql, *args, **kwargs)
 
     monkeypatch.setattr(database.obj, "execute_sql", execute_sql)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from relay_server import events
 from relay_server.db import database
 
@@ -14,7 +16,14 @@ def test_a_batch_of_push_events_renders_with_a_single_query(api, app, monkeypatc
         assert api.push(laptop, ["anna-phone"], app={"id": app_id}).status_code == 201
     executed = []
     real = database.obj.execute_sql
-    monkeypatch.setattr(database.obj, "execute_sql", lambda sql, *a, **k: (executed.append(sql), real(sql, *a, **k))[1])
+    me = threading.get_ident()  # (on PostgreSQL the wake-up publisher thread sends its NOTIFY meanwhile)
+
+    def execute_sql(sql, *args, **kwargs):
+        if threading.get_ident() == me:
+            executed.append(sql)
+        return real(sql, *args, **kwargs)
+
+    monkeypatch.setattr(database.obj, "execute_sql", execute_sql)
 
     with database.connection_context():
         rows = events.pending_for("anna-phone", None)
