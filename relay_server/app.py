@@ -96,7 +96,9 @@ def create_app(config: RelayConfig | None = None) -> Flask:
             raise bad_request("the URL path must not contain NUL characters")
         for key, value in request.args.items(multi=True):
             if "\x00" in key or "\x00" in value:
-                raise bad_request(f"{key.replace(chr(0), '')}: must not contain NUL characters", "invalid_field")
+                raise bad_request(
+                    "%(field)s: must not contain NUL characters", "invalid_field", field=key.replace(chr(0), "")
+                )
         database.connect(reuse_if_open=True)
 
     @app.teardown_request

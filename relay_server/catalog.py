@@ -6,8 +6,10 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from relay_server.db import database
+from relay_server.i18n.errors import said
 from relay_server.models import CatalogApp, CatalogPackage, Package
 from shared.api_messages import CatalogEntry, CatalogPackageRef
+from shared.i18n import Sentence
 from shared.messages import InstallInfo
 from shared.protocol import FORMAT_MIME_TYPES, PLATFORM_FORMATS, Platform, formats_for
 
@@ -157,22 +159,26 @@ def search(query: str | None = None) -> list[CatalogApp]:
     return list(apps)
 
 
-def package_for_platform(app_id: str, platform: str) -> tuple[CatalogPackage | None, str]:
-    """The best package of ``app_id`` for ``platform``, or None and the reason."""
+def package_for_platform(app_id: str, platform: str) -> tuple[CatalogPackage | None, Sentence | None]:
+    """The best package of ``app_id`` for ``platform``, or None and the reason (in any language)."""
     app = CatalogApp.get_or_none(CatalogApp.app_id == app_id)
     if app is None:
-        return None, f"the catalog has no app {app_id!r}"
+        return None, said("the catalog has no app %(app)s", app=repr(app_id))
     try:
         Platform(platform)
     except ValueError:
         known = ", ".join(p.value for p in PLATFORM_FORMATS)
-        return None, f"unknown platform {platform!r} (known: {known})"
+        return None, said("unknown platform %(platform)s (known: %(known)s)", platform=repr(platform), known=known)
     packages = {p.format: p for p in _packages(app)}
     for fmt in formats_for(platform):
         if fmt in packages:
-            return packages[fmt], ""
-    offered = ", ".join(sorted(packages)) or "nothing"
-    return None, f"{app.name} has no package for {platform} (it comes as {offered})"
+            return packages[fmt], None
+    return None, said(
+        "%(app)s has no package for %(platform)s (it comes as %(formats)s)",
+        app=app.name,
+        platform=platform,
+        formats=", ".join(sorted(packages)) or said("nothing"),
+    )
 
 
 def public_package(sha256: str) -> CatalogPackage | None:

@@ -1,4 +1,8 @@
-"""API errors: one exception type, one JSON shape, the right status for every failure."""
+"""API errors: one exception type, one JSON shape, the right status for every failure.
+
+The ``code`` is stable (programs compare it); the ``message`` is a sentence in the language the
+request asks for (``Accept-Language``: English or Simplified Chinese, relay_server/i18n/errors.py).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,11 @@ from flask import Flask, Response, jsonify, request
 from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import HTTPException
 
+from relay_server.i18n.errors import N_, in_request_language, request_language, said
 from relay_server.storage_health import MESSAGES as STORAGE_MESSAGES
 from relay_server.storage_health import RETRY_AFTER as STORAGE_RETRY_AFTER
 from relay_server.storage_health import storage_problem
+from shared.i18n import Sentence
 from shared.protocol import API_PREFIX, ProtocolError
 
 log = logging.getLogger(__name__)
@@ -20,27 +26,48 @@ BUSY_RETRY_AFTER = 5
 
 
 class ApiError(Exception):
-    """Raised by handlers; becomes ``{"error": {"code", "message"}}`` with ``status``."""
+    """Raised by handlers; becomes ``{"error": {"code", "message"}}`` with ``status``.
 
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
-        super().__init__(message)
+    ``message`` is the English template, its values named placeholders given as keywords
+    (``"you have no device %(device)s", device=repr(device_id)``), so each request reads the
+    whole sentence in its own language; ``.message`` is the English one (logs, tests). A
+    :class:`shared.i18n.Sentence` made elsewhere (a package check's refusal) is taken as it is.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str | Sentence,
+        headers: dict[str, str] | None = None,
+        /,
+        **values: object,
+    ):
+        self.said = message if isinstance(message, Sentence) else said(message, **values)
+        self.message = self.said.text("en")
+        super().__init__(self.message)
         self.status = status
         self.code = code
-        self.message = message
         self.headers = headers or {}
 
 
-def bad_request(message: str, code: str = "bad_request") -> ApiError:
-    return ApiError(400, code, message)
+def bad_request(message: str | Sentence, code: str = "bad_request", /, **values: object) -> ApiError:
+    return ApiError(400, code, message, **values)
 
 
-def not_found(message: str = "not found", code: str = "not_found") -> ApiError:
-    return ApiError(404, code, message)
+#: What a 404 says when its raise site says nothing more.
+NOT_FOUND = N_("not found")
 
 
-def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    resp = jsonify({"error": {"code": code, "message": message}})
+def not_found(message: str | Sentence = NOT_FOUND, code: str = "not_found", /, **values: object) -> ApiError:
+    return ApiError(404, code, message, **values)
+
+
+def error_response(status: int, code: str, message: str | Sentence, headers: dict[str, str] | None = None) -> Response:
+    """The error body, its message written in the request's language (``Content-Language`` says which)."""
+    resp = jsonify({"error": {"code": code, "message": in_request_language(message)}})
     resp.status_code = status
+    resp.headers["Content-Language"] = "zh-CN" if request_language() == "zh_CN" else "en"
     for key, value in (headers or {}).items():
         resp.headers[key] = value
     return resp
@@ -65,7 +92,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
-        return error_response(exc.status, exc.code, exc.message, exc.headers)
+        return error_response(exc.status, exc.code, exc.said, exc.headers)
 
     @app.errorhandler(ProtocolError)
     def _protocol_error(exc: ProtocolError) -> Response:
@@ -76,9 +103,9 @@ def register_error_handlers(app: Flask) -> None:
         if not request.path.startswith(API_PREFIX):
             return exc
         code = _HTTP_CODES.get(exc.code or 500, "http_error")
-        message = exc.description or exc.name
+        message: str | Sentence = exc.description or exc.name  # Werkzeug's own words: English
         if exc.code == 413:
-            message = "request body is too large"
+            message = said("request body is too large")
         # Keep what the exception says in headers (Allow on 405, Content-Range on 416, ...).
         extra = {k: v for k, v in exc.get_headers() if k.lower() not in ("content-type", "content-length")}
         return error_response(exc.code or 500, code, message, extra)
@@ -89,7 +116,7 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(
             503,
             "busy",
-            "the relay is busy; nothing was changed. Try again in a few seconds",
+            N_("the relay is busy; nothing was changed. Try again in a few seconds"),
             {"Retry-After": str(BUSY_RETRY_AFTER)},
         )
 
@@ -102,8 +129,8 @@ def register_error_handlers(app: Flask) -> None:
             return error_response(
                 status,
                 "storage_full" if problem == "full" else "storage_unavailable",
-                STORAGE_MESSAGES[problem],
+                said(STORAGE_MESSAGES[problem]),
                 {"Retry-After": str(STORAGE_RETRY_AFTER)},
             )
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(500, "internal_error", "the relay hit an unexpected error; it was logged")
+        return error_response(500, "internal_error", N_("the relay hit an unexpected error; it was logged"))

@@ -64,7 +64,11 @@ class RateLimits:
         reset = self._limiter.get_window_stats(self._items[name], name, key).reset_time
         retry = max(1, math.ceil(reset - time.time()))
         raise ApiError(
-            429, "too_many_requests", f"too many attempts; try again in {retry} s", {"Retry-After": str(retry)}
+            429,
+            "too_many_requests",
+            "too many attempts; try again in %(seconds)s s",
+            {"Retry-After": str(retry)},
+            seconds=retry,
         )
 
 

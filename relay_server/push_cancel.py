@@ -22,7 +22,9 @@ def cancel(relay: Relay, device: Device, push_id: str) -> Push:
         if push.sender_device_id != device.id:
             raise ApiError(403, "not_sender", "only the device that sent a push can cancel it")
         if PushState(push.state) not in CANCELLABLE_STATES:
-            raise ApiError(409, "not_cancellable", f"a push that is {push.state} can no longer be cancelled")
+            raise ApiError(
+                409, "not_cancellable", "a push that is %(state)s can no longer be cancelled", state=push.state
+            )
         push.state = str(PushState.CANCELLED)
         push.detail = "cancelled by the sender"
         push.updated_at = utcnow()

@@ -47,7 +47,7 @@ def visible_push(device: Device, push_id: str) -> Push:
     found = _PUSH.rows(id=push_id)
     push: Push | None = found[0] if found else None
     if push is None or device.id not in (push.sender_device_id, push.target_device_id):
-        raise not_found(f"no push {push_id!r} for this device", "unknown_push")
+        raise not_found("no push %(push)s for this device", "unknown_push", push=repr(push_id))
     return push
 
 

@@ -42,6 +42,9 @@ from typing import TYPE_CHECKING, Any
 
 import gevent
 
+from relay_server.i18n.errors import said
+from shared.i18n import Number, Sentence
+
 #: Read a chunked body in pieces of this size (bytes).
 _CHUNK = 64 * 1024
 
@@ -73,7 +76,12 @@ class RequestTimedOut(ValueError):
 
 
 class UploadTooSlow(Exception):
-    """A streamed body fell below the minimum transfer rate; ``str()`` says so for the client."""
+    """A streamed body fell below the minimum transfer rate; ``said`` says so for the client (in
+    its language), ``str()`` in English for the log."""
+
+    def __init__(self, sentence: Sentence):
+        super().__init__(sentence.text("en"))
+        self.said = sentence
 
 
 class MinimumRate:
@@ -128,7 +136,9 @@ class MinimumRate:
     def timed_out(self) -> None:
         """The read's wait ended with nothing: too slow, unless the window just ended well."""
         if not self.on:
-            raise UploadTooSlow(f"nothing arrived for {self.idle:g} s; send the package again")
+            raise UploadTooSlow(
+                said("nothing arrived for %(seconds)s s; send the package again", seconds=f"{self.idle:g}")
+            )
         self.judge()
 
     def judge(self) -> None:
@@ -140,9 +150,13 @@ class MinimumRate:
         rate = self._bytes / elapsed
         if rate < self.min_rate:
             raise UploadTooSlow(
-                f"the upload was too slow: {rate:,.0f} bytes/s over {elapsed:.0f} s, and the "
-                f"relay needs at least {self.min_rate:,} bytes/s; send the package again "
-                "over a faster connection"
+                said(
+                    "the upload was too slow: %(rate)s bytes/s over %(seconds)s s, and the relay needs at "
+                    "least %(minimum)s bytes/s; send the package again over a faster connection",
+                    rate=Number(round(rate)),
+                    seconds=f"{elapsed:.0f}",
+                    minimum=Number(self.min_rate),
+                )
             )
         self._since, self._bytes = self._clock(), 0
 
@@ -308,8 +322,11 @@ class _StreamedInput:
         size = piece if size is None or size < 0 else min(size, piece)
         rate = self._rate
         too_slow = UploadTooSlow(
-            f"less than {size:,} bytes arrived in {rate.piece_wait:g} s; send the package "
-            "again over a faster connection"
+            said(
+                "less than %(bytes)s bytes arrived in %(seconds)s s; send the package again over a faster connection",
+                bytes=Number(size),
+                seconds=f"{rate.piece_wait:g}",
+            )
         )
         try:
             with gevent.Timeout(rate.piece_wait, too_slow):

@@ -26,7 +26,7 @@ def parse(body: Mapping[str, Any], device_ids: list[str]) -> dict[str, PushSigna
         raise bad_request("signatures: must be an object of device id to signature", "invalid_field")
     unknown = [d for d in raw if d not in device_ids]
     if unknown:
-        raise bad_request(f"signatures: {unknown[0]!r} is not one of device_ids", "invalid_field")
+        raise bad_request("signatures: %(device)s is not one of device_ids", "invalid_field", device=repr(unknown[0]))
     signatures = {d: PushSignature.from_dict(raw[d], f"signatures.{d}.") for d in raw}
     push_ids = [s.push_id for s in signatures.values()]
     if len(set(push_ids)) != len(push_ids):
@@ -49,12 +49,20 @@ def check(
         raise bad_request("signatures: this device registered no public key at login", "no_public_key")
     if signature.sha256 is not None and signature.sha256 != sha256:
         raise bad_request(
-            f"signatures.{target_id}.sha256: differs from the package's SHA-256 ({sha256})", "signature_mismatch"
+            "signatures.%(device)s.sha256: differs from the package's SHA-256 (%(sha256)s)",
+            "signature_mismatch",
+            device=target_id,
+            sha256=sha256,
         )
     facts = facts_for(signature, device_id=target_id, mode=mode, app_id=app.id, version=app.version, fmt=fmt)
     if not verify(sender.public_key, facts, signature.value):
         raise bad_request(
-            f"signatures.{target_id}: does not verify with this device's key over "
-            f"(push {signature.push_id}, format {fmt}, version {app.version}, mode {mode})",
+            "signatures.%(device)s: does not verify with this device's key over "
+            "(push %(push)s, format %(format)s, version %(version)s, mode %(mode)s)",
             "bad_signature",
+            device=target_id,
+            push=signature.push_id,
+            format=fmt,
+            version=app.version,
+            mode=mode,
         )

@@ -22,6 +22,7 @@ from pathlib import Path
 import peewee
 
 from relay_server.db import connection, database, utcnow
+from relay_server.i18n.errors import N_
 
 #: Seconds a client is asked to wait before trying a write again.
 RETRY_AFTER = 30
@@ -63,9 +64,11 @@ def storage_problem(exc: BaseException) -> str | None:
 
 
 MESSAGES = {
-    "full": "the relay's disk is full; nothing was changed. Try again later (the operator has to free space)",
-    "read_only": "the relay cannot write to its storage; nothing was changed. Try again later "
-    "(the operator has to fix the data directory or database)",
+    "full": N_("the relay's disk is full; nothing was changed. Try again later (the operator has to free space)"),
+    "read_only": N_(
+        "the relay cannot write to its storage; nothing was changed. Try again later "
+        "(the operator has to fix the data directory or database)"
+    ),
 }
 
 

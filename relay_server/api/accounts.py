@@ -46,7 +46,7 @@ def create_account() -> ResponseReturnValue:
         with database.atomic():
             Account.create(username=username, password_hash=hash_password(body.password))
     except IntegrityError:
-        raise ApiError(409, "username_taken", f"the username {username!r} is taken") from None
+        raise ApiError(409, "username_taken", "the username %(username)s is taken", username=repr(username)) from None
     return answer(AccountShown(username), 201)
 
 

@@ -9,6 +9,7 @@ from typing import Any, Protocol, TypeVar
 from flask import Response, request
 
 from relay_server.errors import bad_request
+from relay_server.i18n.errors import N_
 from shared.messages import Message, encode
 
 B = TypeVar("B", covariant=True)
@@ -59,11 +60,11 @@ def _bad_text(value: Any) -> str | None:
         item = stack.pop()
         if isinstance(item, str):
             if "\x00" in item:
-                return "text must not contain NUL characters"
+                return N_("text must not contain NUL characters")
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError:
-                return "text must be valid Unicode (a lone surrogate such as \\ud800 is not)"
+                return N_("text must be valid Unicode (a lone surrogate such as \\ud800 is not)")
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())

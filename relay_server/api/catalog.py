@@ -26,7 +26,7 @@ def _app(app_id: str) -> CatalogApp:
     parse_app_id(app_id, "app_id")
     app = CatalogApp.get_or_none(CatalogApp.app_id == app_id)
     if app is None:
-        raise not_found(f"the catalog has no app {app_id!r}", "unknown_app")
+        raise not_found("the catalog has no app %(app)s", "unknown_app", app=repr(app_id))
     return app
 
 
@@ -44,5 +44,6 @@ def package_by_app_id(app_id: str) -> ResponseReturnValue:
         raise bad_request("platform: required (android, ios, ...)", "invalid_field")
     package, reason = catalog.package_for_platform(app_id, platform)
     if package is None:
+        assert reason is not None, "package_for_platform always says why it found none"
         raise ApiError(404, "no_package_for_platform", reason)
     return redirect(catalog.file_url(package), code=302)

@@ -57,7 +57,7 @@ def list_devices() -> ResponseReturnValue:
     formats = [f.strip().lower() for f in request.args.getlist("format") if f.strip()]
     unknown = [f for f in formats if f not in FORMAT_MIME_TYPES]
     if unknown:
-        raise bad_request(f"format: unknown package format {unknown[0]!r}", "invalid_field")
+        raise bad_request("format: unknown package format %(format)s", "invalid_field", format=repr(unknown[0]))
     hub = current_relay().hub
     associated = associated_devices(g.account, g.device.id)
     app_id = request.args.get("app_id")
@@ -87,7 +87,7 @@ def remove_device(device_id: str) -> ResponseReturnValue:
     """Remove one of the account's devices: its tokens stop working and its stream closes."""
     device = Device.get_or_none(Device.id == device_id)
     if device is None or device.account_id != g.account.id:
-        raise ApiError(404, "unknown_device", f"you have no device {device_id!r}")
+        raise ApiError(404, "unknown_device", "you have no device %(device)s", device=repr(device_id))
     with database.atomic():
         Token.update(revoked_at=utcnow()).where(Token.device == device, Token.revoked_at.is_null()).execute()
         device.delete_instance(recursive=True)
@@ -102,7 +102,7 @@ def rename_device(device_id: str) -> ResponseReturnValue:
     name = read_body(DeviceRename).name
     device = Device.get_or_none(Device.id == device_id)
     if device is None or device.account_id != g.account.id:
-        raise ApiError(404, "unknown_device", f"you have no device {device_id!r}")
+        raise ApiError(404, "unknown_device", "you have no device %(device)s", device=repr(device_id))
     with database.atomic():
         Device.update(name=name).where(Device.id == device.id).execute()
     device.name = name

@@ -26,7 +26,7 @@ def _other(username: object) -> Account:
         raise bad_request("username: required", "invalid_field")
     other = Account.get_or_none(Account.username == username.strip().lower())
     if other is None:
-        raise ApiError(404, "unknown_user", f"there is no user {username!r}")
+        raise ApiError(404, "unknown_user", "there is no user %(username)s", username=repr(username))
     return other
 
 
@@ -68,12 +68,12 @@ def request_friend() -> ResponseReturnValue:
             Friendship.create(requester=me, addressee=other)
             return answer(Friend(other.username, "pending_outgoing"), 201)
         if existing.status == "accepted":
-            raise ApiError(409, "already_friends", f"you and {other.username} are already friends")
+            raise ApiError(409, "already_friends", "you and %(username)s are already friends", username=other.username)
         if existing.requester_id == other.id:  # they asked first: asking back accepts
             existing.status = "accepted"
             existing.save()
             return answer(Friend(other.username, "accepted"), 201)
-        raise ApiError(409, "already_requested", f"you already asked {other.username}")
+        raise ApiError(409, "already_requested", "you already asked %(username)s", username=other.username)
 
 
 @api.post("/friends/<username>/accept")
@@ -83,7 +83,7 @@ def accept_friend(username: str) -> ResponseReturnValue:
     with database.atomic():
         existing = _between(me, other)
         if existing is None or (existing.status == "pending" and existing.requester_id != other.id):
-            raise ApiError(404, "no_request", f"{other.username} has not asked to be your friend")
+            raise ApiError(404, "no_request", "%(username)s has not asked to be your friend", username=other.username)
         existing.status = "accepted"
         existing.save()
     return answer(Friend(other.username, "accepted"))
@@ -96,6 +96,8 @@ def remove_friend(username: str) -> ResponseReturnValue:
     with database.atomic():
         existing = _between(me, other)
         if existing is None:
-            raise ApiError(404, "not_friends", f"you have no friendship or request with {other.username}")
+            raise ApiError(
+                404, "not_friends", "you have no friendship or request with %(username)s", username=other.username
+            )
         existing.delete_instance()
     return "", 204

@@ -41,10 +41,11 @@ def healthz() -> Response:
     report = storage.check()
     if not report.ok:
         status = 507 if report.disk_full else 503
+        problems = "; ".join(report.problems)  # for the operator's monitoring: English, as the log says it
         resp = error_response(
             status,
             "storage_full" if report.disk_full else "storage_unavailable",
-            "; ".join(report.problems),
+            problems,
             {"Retry-After": str(RETRY_AFTER)},
         )
         return resp

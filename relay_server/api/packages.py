@@ -29,7 +29,7 @@ def download_package(sha256: str) -> ResponseReturnValue:
     package = Package.get_or_none(Package.sha256 == sha256)
     if package is None or not current_relay().store.has(sha256) or not _entitled(sha256):
         # One answer for both: a device must not learn whether someone's private upload exists.
-        raise not_found(f"the relay keeps no package {sha256} for this device", "unknown_package")
+        raise not_found("the relay keeps no package %(sha256)s for this device", "unknown_package", sha256=sha256)
     return send_package(package, f"{sha256}.pkg")
 
 

@@ -23,7 +23,7 @@ from relay_server.limits import client_address
 from relay_server.models import Pairing
 from shared.api_messages import Account, PairedBy, PairingClaim, PairingClaimed
 from shared.api_messages import Pairing as PairingShown
-from shared.pairing import BadCode, code_hash, expiry, is_past, new_code, qr_payload
+from shared.pairing import CODE_LENGTH, BadCode, code_hash, expiry, is_past, new_code, qr_payload
 
 
 @api.post("/pairings")
@@ -57,9 +57,11 @@ def claim_pairing() -> ResponseReturnValue:
     limits.check_failures("login_failures", key)
     try:
         digest = code_hash(claim.code)
-    except BadCode as exc:
+    except BadCode:  # its one reason, as a whole sentence of the relay's catalog
         limits.failed("login_failures", key)
-        raise bad_request(f"code: {exc}", "invalid_field") from None
+        raise bad_request(
+            "code: a pairing code is %(length)s letters and digits, like ABCD-EFGH", "invalid_field", length=CODE_LENGTH
+        ) from None
     now = utcnow()
     with database.atomic():
         pairing = Pairing.get_or_none(Pairing.code_hash == digest)

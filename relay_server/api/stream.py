@@ -31,7 +31,7 @@ def _last_event_id() -> int | None:
         raise bad_request("Last-Event-ID: must be a whole number", "invalid_field")
     value = int(raw)
     if not 0 <= value <= MAX_INT:
-        raise bad_request(f"Last-Event-ID: must be 0 to {MAX_INT}", "invalid_field")
+        raise bad_request("Last-Event-ID: must be 0 to %(max)s", "invalid_field", max=MAX_INT)
     return value
 
 

@@ -41,7 +41,7 @@ from relay_server.request_deadlines import UploadTooSlow
 from relay_server.storage_health import storage_problem
 from relay_server.upload_slots import AccountBusy, RelayBusy, UploadSlots
 from shared.api_messages import UploadedPackage
-from shared.formatting import human_size as size_words
+from shared.i18n import Number, Size
 from shared.package_check import NotAPackage, inspect_package
 from shared.protocol import API_PREFIX, FORMAT_MIME_TYPES, format_from_mime
 
@@ -71,8 +71,9 @@ def upload_package(sha256: str) -> ResponseReturnValue:
         raise ApiError(
             413,
             "too_large",
-            f"the relay takes packages of up to {size_words(config.upload_max_bytes)}, "
-            f"and this one is larger ({length:,} bytes)",
+            "the relay takes packages of up to %(limit)s, and this one is larger (%(bytes)s bytes)",
+            limit=Size(config.upload_max_bytes),
+            bytes=Number(length),
         )
     account_id = g.account.id
     already = owned.owns(account_id, sha256) and relay.store.has(sha256)
@@ -88,9 +89,9 @@ def upload_package(sha256: str) -> ResponseReturnValue:
         raise ApiError(
             429,
             "too_many_uploads",
-            f"your account is already uploading {config.upload_per_account} packages; send this one "
-            "once one of them has finished",
+            "your account is already uploading %(count)s packages; send this one once one of them has finished",
             {"Retry-After": str(_BUSY_RETRY_AFTER)},
+            count=Number(config.upload_per_account),
         ) from None
     except RelayBusy:
         raise ApiError(
@@ -113,13 +114,24 @@ def upload_package(sha256: str) -> ResponseReturnValue:
 def _over_quota(account_id: int, length: int, uploading: int = 0) -> ApiError:
     quota = current_relay().config.upload_quota_bytes
     used = owned.stored_bytes(account_id)
-    also = f" (and is uploading {size_words(uploading)} more)" if uploading else ""
+    sizes = {"used": Size(used), "quota": Size(quota), "size": Size(length)}
+    if uploading:
+        return ApiError(
+            507,
+            "quota_exceeded",
+            "your account keeps %(used)s of uploaded packages on the relay (and is uploading %(uploading)s "
+            "more) and may keep %(quota)s; this one (%(size)s) does not fit. Uploads are deleted once "
+            "their pushes are done: try again after the phones installed them",
+            uploading=Size(uploading),
+            **sizes,
+        )
     return ApiError(
         507,
         "quota_exceeded",
-        f"your account keeps {size_words(used)} of uploaded packages on the relay{also} and may keep "
-        f"{size_words(quota)}; this one ({size_words(length)}) does not fit. Uploads are deleted once "
+        "your account keeps %(used)s of uploaded packages on the relay and may keep "
+        "%(quota)s; this one (%(size)s) does not fit. Uploads are deleted once "
         "their pushes are done: try again after the phones installed them",
+        **sizes,
     )
 
 
@@ -129,7 +141,7 @@ def _claimed_format() -> str:
     if not fmt:
         raise bad_request("format: say which kind of package this is (?format=apk, ipa, deb, …)", "invalid_field")
     if fmt not in FORMAT_MIME_TYPES:
-        raise bad_request(f"format: {fmt!r} is not a package format Appbeam knows", "invalid_field")
+        raise bad_request("format: %(format)s is not a package format Appbeam knows", "invalid_field", format=repr(fmt))
     return fmt
 
 
@@ -189,11 +201,11 @@ def _receive_and_record(store: PackageStore, account_id: int, sha256: str, fmt: 
             "the file that arrived does not have the SHA-256 it was sent under; it was not kept. Send it again",
         ) from None
     except NotAPackage as exc:
-        raise ApiError(422, "not_a_package", exc.sentence) from None
+        raise ApiError(422, "not_a_package", exc.said) from None
     except TooLarge:
         raise ApiError(413, "too_large", "the body is longer than its Content-Length") from None
     except UploadTooSlow as exc:
-        raise ApiError(408, "request_timeout", str(exc)) from None
+        raise ApiError(408, "request_timeout", exc.said) from None
     except (EOFError, OSError) as exc:
         if isinstance(exc, OSError) and storage_problem(exc) is not None:
             raise  # a full or read-only disk: 507 or 503 (relay_server/errors.py)

@@ -1,4 +1,5 @@
-"""``python -m relay_server.i18n.catalogs update|compile|check``: the store page's catalogs.
+"""``python -m relay_server.i18n.catalogs update|compile|check``: the store page's catalogs, and
+the API's error sentences (domain ``errors``, relay_server/i18n/errors.py) with them.
 
 - ``update``: Babel extracts every marked string of the store (``store.py``, ``i18n/formats.py``
   and the templates, through Jinja2's own extractor) into ``store.pot`` and brings each ``.po``
@@ -11,7 +12,9 @@
   ``store.pot`` and in each ``.po``. Exit status 1, with each problem on a line, otherwise.
 
 Catalogs are written without source locations and sorted, so moving a string in a template
-does not touch them.
+does not touch them. The ``errors`` domain goes through ``shared.i18n.catalogs`` (the same steps
+and checks, for Python sources only), whose check also refuses an error sentence built with an
+f-string, ``+`` or ``.format`` instead of a template with named placeholders.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po, write_po
 
 from relay_server.i18n import DOMAIN, HERE, LANGUAGES, SOURCE_LANGUAGE, compile_catalog, mo_file, po_file, pot_file
+from relay_server.i18n.errors import ERRORS, SENTENCES, UNCONVERTED
+from shared.i18n import catalogs as domains
 
 PACKAGE = HERE.parent
 PROJECT = "Appbeam relay store"
@@ -119,13 +124,16 @@ def main(argv: list[str] | None = None) -> int:
     command = (argv if argv is not None else sys.argv[1:] or ["check"])[0]
     if command == "update":
         update()
+        domains.update(ERRORS)
         return 0
     if command == "compile":
         for lang in TRANSLATED:
             compile_catalog(lang, mo_file(lang))
+        domains.compile_all(ERRORS)
         return 0
     if command == "check":
         found = [*stale(None)] + [p for lang in TRANSLATED for p in (*problems(lang), *stale(lang))]
+        found += [p for p in domains.check(ERRORS, SENTENCES) if not p.startswith(tuple(f"{m}:" for m in UNCONVERTED))]
         for line in found:
             print(line, file=sys.stderr)
         if found:
@@ -134,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 1
-        print(f"store translations: {', '.join(LANGUAGES)} complete and up to date")
+        print(f"store and API error translations: {', '.join(LANGUAGES)} complete and up to date")
         return 0
     print("usage: python -m relay_server.i18n.catalogs update|compile|check", file=sys.stderr)
     return 2

@@ -1,0 +1,109 @@
+"""The relay API's refusals in the language the request asks for (issue 17), from a real relay
+process over HTTP: the ``code`` and status never change, the ``message`` is Simplified Chinese for
+``zh-CN``/``zh-Hans``/``zh`` and English otherwise (byte for byte what older clients read), and a
+sentence with a value (a name, a size, a count) is translated whole, its values in the reader's
+digits and units."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+
+import pytest
+import requests
+
+from shared.formatting import local_size
+from tests.helpers.relay_process import RelayProcess, anna_with_laptop_and_phone
+
+MAX_BYTES = 4_000_000
+API = "/api/v1"
+WRONG_PASSWORD = {
+    "username": "anna",
+    "password": "not her password",
+    "device": {"id": "anna-tablet", "name": "Tablet", "model": "Tab S9", "platform": "android"},
+}
+
+
+@pytest.fixture(scope="module")
+def relay(tmp_path_factory):
+    env = {"APPBEAM_UPLOAD_MAX_BYTES": str(MAX_BYTES)}
+    with RelayProcess(tmp_path_factory.mktemp("error-i18n"), env=env) as process:
+        process.laptop, process.phone = anna_with_laptop_and_phone(process.url)
+        yield process
+
+
+def _error(response: requests.Response) -> tuple[int, str, str]:
+    body = response.json()["error"]
+    return response.status_code, body["code"], body["message"]
+
+
+@pytest.mark.parametrize(
+    ("accept", "message", "content_language"),
+    [
+        ("zh-CN,zh;q=0.9,en;q=0.8", "用户名或密码错误", "zh-CN"),
+        ("zh-Hans", "用户名或密码错误", "zh-CN"),
+        (None, "wrong username or password", "en"),
+        ("en-GB,en;q=0.9", "wrong username or password", "en"),
+        ("zh-TW,zh;q=0.9", "wrong username or password", "en"),  # Traditional Chinese is not translated yet
+    ],
+)
+def test_a_refused_login_speaks_the_asked_language_with_the_same_code(relay, accept, message, content_language):
+    headers = {"Accept-Language": accept} if accept else {}
+    response = requests.post(f"{relay.url}{API}/login", json=WRONG_PASSWORD, headers=headers, timeout=30)
+    assert _error(response) == (401, "bad_credentials", message)
+    assert response.headers["Content-Language"] == content_language
+
+
+def test_a_name_in_a_refusal_keeps_its_place_in_either_language(relay):
+    auth = {"Authorization": f"Bearer {relay.laptop.token}"}
+    ask = {"username": "nobody-here"}
+    zh = requests.post(f"{relay.url}{API}/friends", json=ask, headers={**auth, "Accept-Language": "zh"}, timeout=30)
+    en = requests.post(f"{relay.url}{API}/friends", json=ask, headers=auth, timeout=30)
+    assert _error(zh) == (404, "unknown_user", "没有用户 'nobody-here'")
+    assert _error(en) == (404, "unknown_user", "there is no user 'nobody-here'")
+
+
+def test_a_web_page_upload_is_refused_with_the_shared_sentence_in_chinese(relay):
+    page = b"<!DOCTYPE html><html><head><title>Sign in</title></head><body>Sign in</body></html>" * 20
+    sha = hashlib.sha256(page).hexdigest()
+    url = f"{relay.url}{API}/packages/{sha}?format=apk"
+    auth = {"Authorization": f"Bearer {relay.laptop.token}", "Content-Type": "application/octet-stream"}
+    zh = requests.put(url, data=page, headers={**auth, "Accept-Language": "zh-CN"}, timeout=30)
+    assert _error(zh) == (422, "not_a_package", "此文件是网页，不是 Android 应用（apk）。该网站可能需要你先登录。")
+    en = requests.put(url, data=page, headers=auth, timeout=30)
+    assert _error(en) == (
+        422,
+        "not_a_package",
+        "This file is a web page, not an Android app (apk). The site may need you to sign in first.",
+    )
+
+
+def _refused_upload(relay, accept: str | None) -> bytes:
+    """A package announced one byte over the limit (none of it sent): the relay's whole answer."""
+    sock = socket.create_connection(("127.0.0.1", relay.port), timeout=30)
+    language = f"Accept-Language: {accept}\r\n" if accept else ""
+    try:
+        sock.sendall(
+            f"PUT {API}/packages/{'cd' * 32}?format=apk HTTP/1.1\r\nHost: relay\r\nConnection: close\r\n"
+            f"Authorization: Bearer {relay.laptop.token}\r\n{language}"
+            f"Content-Length: {MAX_BYTES + 1}\r\n\r\n".encode()
+        )
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+        return data
+    finally:
+        sock.close()
+
+
+def test_a_size_and_a_count_in_a_refusal_follow_the_language(relay):
+    zh, en = _refused_upload(relay, "zh-CN,zh;q=0.9"), _refused_upload(relay, None)
+    assert zh.startswith(b"HTTP/1.1 413") and en.startswith(b"HTTP/1.1 413")
+    zh_error, en_error = (json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"] for answer in (zh, en))
+    assert zh_error["code"] == en_error["code"] == "too_large"
+    # English: exactly the sentence clients have always read.
+    assert en_error["message"] == "the relay takes packages of up to 4.0 MB, and this one is larger (4,000,001 bytes)"
+    assert (
+        zh_error["message"] == f"中继接收的安装包最大为 {local_size(MAX_BYTES, 'zh_CN')}，而这个更大（4,000,001 字节）"
+    )
