@@ -241,6 +241,14 @@ def current_language() -> str:
     return _language if _language is not None else system_language()
 
 
+def accept_language(lang: str | None = None) -> str:
+    """The ``Accept-Language`` header for lang (the current language when None): what the relay
+    client sends, so the relay's refusals and the store page come in its user's language."""
+    if (lang or current_language()) == "zh_CN":
+        return "zh-CN,zh;q=0.9,en;q=0.8"
+    return "en"
+
+
 def _(message: str) -> str:
     """message in the current language."""
     return SHARED.translations(current_language()).gettext(message)

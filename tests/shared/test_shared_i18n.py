@@ -75,6 +75,12 @@ def test_a_refused_file_names_its_format_in_either_language():
     )
 
 
+def test_the_relay_is_asked_for_the_language_in_use():
+    i18n.use_language("zh_CN")
+    assert i18n.accept_language() == "zh-CN,zh;q=0.9,en;q=0.8"
+    assert i18n.accept_language("en") == "en"
+
+
 def test_numbers_in_a_sentence_follow_the_language():
     said = i18n.say(
         "This file is not %(what)s a phone would install: its table of contents is far "
