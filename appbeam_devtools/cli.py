@@ -44,7 +44,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _patch_early_for_the_relay(argv: list[str]) -> None:
+    """The relay runs on gevent, which must patch the standard library (ssl above all) before
+    anything imports it; building the parser imports every part's flags, and some of those
+    import requests. So ``appbeam relay`` patches first (relay_server.cli patches again: a no-op)."""
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    if command == "relay":
+        try:
+            from gevent import monkey
+        except ImportError:  # the relay extra is not installed: its run() says which to install
+            return
+        monkey.patch_all()
+
+
 def main(argv: list[str] | None = None) -> int:
+    _patch_early_for_the_relay(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
