@@ -74,6 +74,8 @@ class KvTranslator(Observable):
     def fbind(self, name, func, *largs, **kwargs):
         if name in ("_", "ngettext", "lang"):
             self._observers.append((func, largs, kwargs))
+            if len(self._observers) % 256 == 0:  # rows and dialogs come and go: forget the gone
+                self._observers = [o for o in self._observers if _alive(o)]
             return len(self._observers)
         return super().fbind(name, func, *largs, **kwargs)
 
@@ -99,6 +101,19 @@ class KvTranslator(Observable):
                 continue
             alive.append(observer)
         self._observers = alive
+
+
+def _alive(observer: tuple) -> bool:
+    """Whether the widget of a rule bound to ``tr`` still exists (Kivy's rule handlers hold it
+    by a weak proxy, which raises ReferenceError once it is gone)."""
+    _func, largs, _kwargs = observer
+    try:
+        getattr(largs[0][0], "uid", None)
+    except ReferenceError:
+        return False
+    except (IndexError, TypeError):
+        pass
+    return True
 
 
 tr = KvTranslator()
