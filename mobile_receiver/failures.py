@@ -16,7 +16,8 @@ The sentences written here are in the phone's language at the moment it happened
 (``mobile_receiver.i18n``): the card keeps them, and the relay passes them on to the sender,
 usually the same person. A sentence about a place is written whole for each kind of place (the
 relay, a named server, an unknown one), never with a translated place glued in.
-``shared.explain``'s sentences stay English until its catalog comes.
+``shared.explain`` writes its own sentences in the same language (``shared.i18n``, which
+``mobile_receiver.i18n.set_language`` keeps in step), with the place named here.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ class Where:
         if self.on_relay:
             return relay_place(self.relay_url)
         host = host_of(self.url)
-        return f"the server at {host}" if host else "the download server"
+        # a place for shared.explain's sentences, in the language they are written in
+        return _("the server at {host}").format(host=host) if host else _("the download server")
 
     def situation(self) -> Situation:
         """What a download from here waits for while it cannot go on."""

@@ -12,7 +12,9 @@ shows English to a Chinese user.
 Kivy-free: ``cardview.py`` and the failure sentences translate here without a window. The
 language is the Settings choice (``Profile.language``: ``""`` follows the system), else the
 system's (``LC_ALL``/``LC_MESSAGES``/``LANG``; on Android the ``java.util.Locale`` default).
-``set_language`` tells its listeners, so every screen redraws in the new language at once.
+``set_language`` tells its listeners, so every screen redraws in the new language at once, and
+hands the language to ``shared.i18n`` (the sentences of ``shared.explain`` and ``package_check``,
+and the ``Accept-Language`` the relay client sends), so the phone speaks one language throughout.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
+
+from shared import i18n as shared_i18n
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +122,7 @@ def set_language(setting: str | None = SYSTEM, system: str | None = None) -> str
     except Exception:  # noqa: BLE001 - a broken catalog must not stop the phone: English instead
         log.exception("could not load the %s catalog; speaking English", lang)
         lang, translations = SOURCE_LANGUAGE, gettext.NullTranslations()
+    shared_i18n.use_language(lang)  # shared.explain's sentences, and the relay's, in it too
     with _lock:
         _translations, _language = translations, lang
         listeners = list(_listeners)

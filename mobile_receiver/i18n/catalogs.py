@@ -96,9 +96,16 @@ def _write(catalog: Catalog, path: Path) -> None:
     buffer = io.BytesIO()
     write_po(buffer, catalog, no_location=True, omit_header=False, sort_output=True, ignore_obsolete=True, width=100)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = buffer.getvalue()
+    text = _tidy_header(buffer.getvalue())
     if not path.exists() or _without_dates(path.read_bytes()) != _without_dates(text):
         path.write_bytes(text)  # only a change of messages rewrites a catalog, not a new date
+
+
+def _tidy_header(po: bytes) -> bytes:
+    """The header says what is known: the project, no placeholder address for bug reports."""
+    header = b'"Project-Id-Version: Appbeam\\n"\n'
+    po = re.sub(rb'"Project-Id-Version: [^"]*"\n', lambda _match: header, po, count=1)
+    return re.sub(rb'"Report-Msgid-Bugs-To: [^"]*"\n', b"", po, count=1)
 
 
 def _without_dates(po: bytes) -> bytes:

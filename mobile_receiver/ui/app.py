@@ -245,7 +245,7 @@ class ReceiverApp(App):
 def connection_text(connection: Connection, now: float | None = None) -> str:
     """The connection line in the language spoken now: ``Connected``, ``Reconnecting in 4 s``...
     (``Connection.describe`` says it in English for the log; ``explanation`` is
-    ``shared.explain``'s sentence, English until its catalog comes)."""
+    ``shared.explain``'s sentence, in the language ``shared.i18n`` had when it was made)."""
     state = connection.state
     if state == "connected":
         return _("Connected")

@@ -15,6 +15,7 @@ from mobile_receiver.profile import Profile, ProfileStore
 from mobile_receiver.service import ReceiverService
 from receiver_ui.gated_server import GatedPackageServer
 from relay_server.demo_catalog import build_package
+from shared.explain import explain, relay_place
 
 BODY = build_package("apk", "org.example.app", "Example", "1.0", 10, size=700_000)
 FAST = {"backoff_initial": 0.01, "backoff_max": 0.05, "chunk_size": 16384}
@@ -86,6 +87,8 @@ def test_choosing_chinese_in_settings_changes_every_screen_at_once_and_is_rememb
         assert plain(settings.ids.no_apps.text) == "还没有通过 Appbeam 安装的应用。"
         assert settings.ids.lang_zh_CN.filled and not settings.ids.lang_en.filled
         assert ProfileStore(data_dir).load().language == "zh_CN"  # kept with the other settings
+        # shared.explain's sentences (a relay that cannot be reached...) speak it too
+        assert explain(ConnectionError("refused"), place=relay_place("http://relay.example")).text.startswith("无法")
 
         ui.tap(settings.ids.back)
         ui.show_screen("inbox")
