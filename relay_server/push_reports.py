@@ -35,14 +35,16 @@ def _parse_report(body: Any) -> tuple[PushState, int | None, int | None, str | N
     try:
         state = PushState(asked)
     except ValueError:
-        raise bad_request(f"state: unknown state {body.get('state')!r}", "invalid_field") from None
+        raise bad_request("state: unknown state %(state)s", "invalid_field", state=repr(body.get("state"))) from None
     if state not in DEVICE_REPORTED_STATES:
-        raise bad_request(f"state: a device cannot report {state}", "invalid_field")
+        raise bad_request("state: a device cannot report %(state)s", "invalid_field", state=state)
     numbers: list[int | None] = []
     for key in ("bytes_done", "bytes_total"):
         value = body.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT):
-            raise bad_request(f"{key}: must be a whole number of bytes (0 to {MAX_INT})", "invalid_field")
+            raise bad_request(
+                "%(field)s: must be a whole number of bytes (0 to %(max)s)", "invalid_field", field=key, max=MAX_INT
+            )
         numbers.append(value)
     done, total = numbers
     if done is not None and total is not None and done > total:
@@ -85,7 +87,9 @@ def _apply_report(
     if state == current and state not in (PushState.DOWNLOADING, PushState.FAILED) and not new_detail:
         return push
     if not can_transition(current, state) and not (state == current and new_detail):
-        raise ApiError(409, "bad_transition", f"a push that is {current} cannot become {state}")
+        raise ApiError(
+            409, "bad_transition", "a push that is %(current)s cannot become %(state)s", current=current, state=state
+        )
     if current in REOPENABLE_STATES and state != current:
         _require_package_kept(relay, push)  # Download again on the phone
     effective_total = total if total is not None else push.bytes_total

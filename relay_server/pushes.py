@@ -11,7 +11,7 @@ and ``view``), ``push_history.py`` (history rows, what the sender hears), ``push
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from peewee import IntegrityError
@@ -20,13 +20,24 @@ from relay_server import catalog, events, signatures
 from relay_server.associations import relation
 from relay_server.context import Relay
 from relay_server.errors import ApiError, bad_request
+from relay_server.i18n.errors import said
 from relay_server.models import Account, CatalogApp, Device, Push
 from relay_server.prepared import Prepared, slot
 from relay_server.push_history import record_state
 from relay_server.push_packages import is_own_url, may_push_package, relay_package_sha
 from relay_server.push_transaction import commit
+from shared.i18n import Number, Sentence
 from shared.messages import InstallInfo, PackageRef, PushSignature
-from shared.protocol import PushMode, PushState, StreamEvent, choose_format, incompatibility_reason, parse_device_id
+from shared.protocol import (
+    PLATFORM_LABELS,
+    Platform,
+    PushMode,
+    PushState,
+    StreamEvent,
+    choose_format,
+    formats_for,
+    parse_device_id,
+)
 from shared.signing import new_push_id
 
 MAX_TARGETS = 50
@@ -56,7 +67,7 @@ def _parse_request(body: Any) -> tuple[InstallInfo, PushMode, list[str], dict[st
     if not isinstance(device_ids, list) or not device_ids:
         raise bad_request("device_ids: give one or more device ids", "invalid_field")
     if len(device_ids) > MAX_TARGETS:
-        raise bad_request(f"device_ids: at most {MAX_TARGETS} devices per push", "invalid_field")
+        raise bad_request("device_ids: at most %(count)s devices per push", "invalid_field", count=Number(MAX_TARGETS))
     ids = list(dict.fromkeys(parse_device_id(d, "device_ids[]") for d in device_ids))
     return app, mode, ids, signatures.parse(body, ids)
 
@@ -70,7 +81,9 @@ def _with_catalog(app: InstallInfo) -> InstallInfo:
     known = catalog.install_info(app.id) if _IN_CATALOG.execute(app_id=app.id).fetchone() else None
     if known is None:
         if not app.packages:
-            raise ApiError(404, "unknown_app", f"no package was given and the relay's catalog has no app {app.id!r}")
+            raise ApiError(
+                404, "unknown_app", "no package was given and the relay's catalog has no app %(app)s", app=repr(app.id)
+            )
         return app
     merged = {k: v for k, v in known.to_dict().items()}
     merged.update({k: v for k, v in app.to_dict().items() if v not in (None, [], ())})
@@ -97,17 +110,22 @@ def create(relay: Relay, sender: Device, body: Any, own_base_url: str) -> list[P
         device: Device | None = found[0] if found else None
         rel = relation(account, device) if device is not None else None
         if device is None or rel is None or device.id == sender.id:
-            raise ApiError(403, "not_associated", f"device {device_id!r} is not one of your devices or a friend's")
+            raise ApiError(
+                403,
+                "not_associated",
+                "device %(device)s is not one of your devices or a friend's",
+                device=repr(device_id),
+            )
         fmt = choose_format(device.platform, app.formats)
         if fmt is None:
-            raise ApiError(
-                422, "no_compatible_package", f"{device.name}: {incompatibility_reason(device.platform, app.formats)}"
-            )
+            raise ApiError(422, "no_compatible_package", _incompatible(device, app.formats))
         # A friend can never make a device install silently.
         effective = mode if rel == "self" else PushMode.NOTIFY
         ref = app.package_for(fmt)
         if ref is None:  # cannot be: choose_format picked one of the app's formats
-            raise ApiError(422, "no_compatible_package", f"{device.name}: no {fmt} package")
+            raise ApiError(
+                422, "no_compatible_package", "%(device)s: no %(format)s package", device=device.name, format=fmt
+            )
         local_sha = relay_package_sha(ref.url) if is_own_url(ref.url, own_base_url) else None
         if local_sha and not relay.store.has(local_sha):
             local_sha = None
@@ -175,3 +193,21 @@ def _store(
             events.append(device.id, StreamEvent.PUSH, push=push)
         pushes.append(push)
     return pushes, mirror_ids
+
+
+def _incompatible(device: Device, offered: Iterable[str]) -> Sentence:
+    """Why the device can take none of the app's packages: ``shared.protocol.incompatibility_reason``'s
+    words after the device's name, as whole sentences of the relay's catalog (the same English)."""
+    formats = ", ".join(sorted({f.lower() for f in offered}))
+    try:
+        label = PLATFORM_LABELS[Platform(device.platform)]
+    except ValueError:
+        return said("%(device)s: unknown platform %(platform)s", device=device.name, platform=repr(device.platform))
+    wanted: str | Sentence = ", ".join(formats_for(device.platform)) or said("nothing")
+    return said(
+        "%(device)s: %(platform)s installs %(wanted)s; this app comes as %(formats)s",
+        device=device.name,
+        platform=label,
+        wanted=wanted,
+        formats=formats,
+    )

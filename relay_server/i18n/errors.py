@@ -36,10 +36,6 @@ PACKAGE = HERE.parent
 KEYWORDS = {"ApiError": (3,), "bad_request": (1,), "not_found": (1,), "error_response": (3,), "N_": None, "said": None}
 #: The same calls, by Python's index, for the check that no sentence is built past the catalog.
 SENTENCES = {"ApiError": 2, "bad_request": 0, "not_found": 0, "error_response": 2}
-#: Modules whose f-string sentences still wait for their templates (another change to them was
-#: under way; issue 17's report lists the lines): their literal sentences are translated, the
-#: others stay English, and the check does not fail on them. Empty this once they are converted.
-UNCONVERTED = ("pushes.py", "push_reports.py")
 
 
 def sources() -> list[Path]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import socket
 
 import pytest
@@ -107,3 +108,33 @@ def test_a_size_and_a_count_in_a_refusal_follow_the_language(relay):
     assert (
         zh_error["message"] == f"中继接收的安装包最大为 {local_size(MAX_BYTES, 'zh_CN')}，而这个更大（4,000,001 字节）"
     )
+
+
+def test_a_push_the_phone_cannot_install_is_refused_with_its_name_in_either_language(relay):
+    auth = {"Authorization": f"Bearer {relay.laptop.token}"}
+    ipa_only = {"id": "org.example.notes", "packages": [{"format": "ipa", "url": "https://apps.example/notes.ipa"}]}
+    push = {"app": ipa_only, "mode": "notify", "device_ids": ["anna-phone"]}
+    zh = requests.post(f"{relay.url}{API}/pushes", json=push, headers={**auth, "Accept-Language": "zh-CN"}, timeout=30)
+    en = requests.post(f"{relay.url}{API}/pushes", json=push, headers=auth, timeout=30)
+    assert _error(zh) == (422, "no_compatible_package", "Phone：Android 安装的是 apk；这个应用提供的是 ipa")
+    assert _error(en) == (422, "no_compatible_package", "Phone: Android installs apk; this app comes as ipa")
+
+
+def test_the_check_refuses_an_error_sentence_built_past_the_catalog(tmp_path):
+    """An f-string given to ApiError would reach a Chinese reader in English: the check says where."""
+    from relay_server.i18n import errors
+    from shared.i18n import Domain, catalogs
+
+    shutil.copytree(errors.HERE / "zh_CN", tmp_path / "zh_CN")
+    shutil.copy(errors.ERRORS.pot_file(), tmp_path / "errors.pot")
+    code = tmp_path / "friends.py"
+    marked = sorted(m.id for m in catalogs.extract(errors.ERRORS) if m.id)
+    code.write_text("".join(f"N_({msgid!r})\n" for msgid in marked), encoding="utf-8")
+    domain = Domain("errors", tmp_path, project="test", sources=lambda: [code], keywords=errors.KEYWORDS)
+    assert catalogs.check(domain, errors.SENTENCES) == []
+    with code.open("a", encoding="utf-8") as f:
+        f.write('raise ApiError(404, "unknown_user", f"there is no user {username!r}")\n')
+    assert catalogs.check(domain, errors.SENTENCES) == [
+        f"friends.py:{len(marked) + 1}: ApiError() is given a sentence that is not marked for translation "
+        "(use a template with %(name)s placeholders)"
+    ]
