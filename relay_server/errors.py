@@ -87,6 +87,28 @@ _HTTP_CODES = {
 }
 
 
+#: Werkzeug's own descriptions of the statuses an API request can meet without a handler of ours
+#: (an unknown route, a wrong method, a range past the end), word for word, so the catalog
+#: translates them; a description a raise site chose itself stays as it is.
+_WERKZEUG_SENTENCES = {
+    400: N_("The browser (or proxy) sent a request that this server could not understand."),
+    404: N_(
+        "The requested URL was not found on the server. If you entered the URL manually please check your "
+        "spelling and try again."
+    ),
+    405: N_("The method is not allowed for the requested URL."),
+    415: N_("The server does not support the media type transmitted in the request."),
+    416: N_("The server cannot provide the requested range."),
+}
+
+
+def _werkzeug_sentence(exc: HTTPException) -> str | Sentence:
+    """exc's description, as a sentence of the catalog when it is Werkzeug's default one."""
+    message = exc.description or exc.name
+    known = _WERKZEUG_SENTENCES.get(exc.code or 0)
+    return said(known) if known is not None and message == known else message
+
+
 def register_error_handlers(app: Flask) -> None:
     """JSON errors for the API; HTML pages keep Werkzeug's own error pages."""
 
@@ -103,7 +125,7 @@ def register_error_handlers(app: Flask) -> None:
         if not request.path.startswith(API_PREFIX):
             return exc
         code = _HTTP_CODES.get(exc.code or 500, "http_error")
-        message: str | Sentence = exc.description or exc.name  # Werkzeug's own words: English
+        message = _werkzeug_sentence(exc)
         if exc.code == 413:
             message = said("request body is too large")
         # Keep what the exception says in headers (Allow on 405, Content-Range on 416, ...).

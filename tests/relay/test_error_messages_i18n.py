@@ -138,3 +138,18 @@ def test_the_check_refuses_an_error_sentence_built_past_the_catalog(tmp_path):
         f"friends.py:{len(marked) + 1}: ApiError() is given a sentence that is not marked for translation "
         "(use a template with %(name)s placeholders)"
     ]
+
+
+def test_an_unknown_route_and_a_wrong_method_speak_the_asked_language(relay):
+    zh = requests.get(f"{relay.url}{API}/no-such-thing", headers={"Accept-Language": "zh-CN"}, timeout=30)
+    en = requests.get(f"{relay.url}{API}/no-such-thing", timeout=30)
+    assert _error(zh) == (404, "not_found", "服务器上找不到请求的 URL。如果 URL 是你手动输入的，请检查拼写后重试。")
+    assert _error(en) == (
+        404,
+        "not_found",
+        "The requested URL was not found on the server. If you entered the URL manually please check your "
+        "spelling and try again.",
+    )
+    wrong = requests.delete(f"{relay.url}{API}/login", headers={"Accept-Language": "zh"}, timeout=30)
+    assert _error(wrong) == (405, "method_not_allowed", "请求的 URL 不允许使用此方法。")
+    assert "POST" in wrong.headers["Allow"]
