@@ -45,7 +45,7 @@ def test_a_refused_relay_is_explained_in_the_language_chosen():
     exc = _refused()
     i18n.use_language("zh-CN")
     zh = explain(exc, place=relay_place("http://relay.example:8765"), retry_in=8).text
-    assert zh == "无法连接中继 relay.example:8765：那里没有任何响应。它在运行吗？ 8 秒后重试。"
+    assert zh == "无法连接中继 relay.example:8765：那里没有任何响应。它在运行吗？8 秒后重试。"
     i18n.use_language("en")
     en = explain(exc, place=relay_place("http://relay.example:8765"), retry_in=8).text
     assert en == "Can't reach the relay at relay.example:8765: nothing answers there. Is it running? Retrying in 8 s."
