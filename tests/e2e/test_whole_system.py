@@ -129,14 +129,14 @@ def sender(qtbot, world, tmp_path):
 
 
 def _row(sender, name: str):
-    rows = [r for r in sender.picker.rows if r.device.get("name") == name]
-    assert rows, f"no device {name!r} in the picker: {[r.device.get('name') for r in sender.picker.rows]}"
+    rows = [r for r in sender.picker.rows if r.device.name == name]
+    assert rows, f"no device {name!r} in the picker: {[r.device.name for r in sender.picker.rows]}"
     return rows[0]
 
 
 def _choose(sender, name: str) -> None:
     for row in sender.picker.rows:
-        row.checkbox.setChecked(row.device.get("name") == name)
+        row.checkbox.setChecked(row.device.name == name)
 
 
 def _record_panel_states(sender) -> dict[str, list[str]]:
@@ -187,7 +187,7 @@ def test_install_now_from_the_store_reaches_the_phone(sender, world):
     phone_row, ipad_row = _row(sender, "Alex's Pixel"), _row(sender, "Alex's iPad")
     assert phone_row.compatible and phone_row.online
     assert not ipad_row.compatible and not ipad_row.checkbox.isEnabled()
-    assert "iOS installs ipa" in ipad_row.device["reason"]
+    assert "iOS installs ipa" in ipad_row.device.reason
     assert ipad_row.note is not None and "iOS installs" in ipad_row.note.text()
 
     _choose(sender, "Alex's Pixel")
@@ -271,7 +271,7 @@ def test_notify_push_waits_for_the_tap(sender, world):
         "the notice",
     )
     time.sleep(1.0)  # nothing happens by itself (a check that something does not happen needs a time)
-    assert phone.push(push.id).state == "delivered"
+    assert phone.push(push.id)["state"] == "delivered"
     assert _installed(phone, "com.termux") is None
 
     phone.tap(push.id, "download")
@@ -309,7 +309,7 @@ def test_metered_network_pauses_and_wifi_resumes_a_big_download(sender, world):
             "the download to pause for Wi-Fi",
         )
         _wait_label(sender, push.id, "Waiting for Wi-Fi")
-        paused_at = phone.push(push.id).bytes_done
+        paused_at = phone.push(push.id)["bytes_done"]
         assert 0 < paused_at < BIG_APK
     finally:
         slow.release()
