@@ -20,18 +20,26 @@ $(STAMP): pyproject.toml
 demo: $(STAMP) translations
 	$(BIN)/appbeam demo $(ARGS)
 
-# The sender's languages (desktop_sender/i18n/, Qt's way): `translations` compiles each .ts into
-# its .qm with pyside6-lrelease (not committed; a sender started without them compiles into
-# ~/.cache/appbeam/i18n); `translations-update` runs pyside6-lupdate over desktop_sender/ after a
-# string changed: translate what arrives as unfinished (pyside6-linguist, or any editor).
+# Languages (English and Simplified Chinese), each part its ecosystem's way: the sender's Qt .ts
+# catalogs (desktop_sender/i18n/, pyside6-lrelease makes the .qm), gettext .po catalogs through
+# Babel for the relay's store page and API errors (relay_server/i18n/), the phone app
+# (mobile_receiver/i18n/) and the sentences the parts share (shared/i18n/). `translations`
+# compiles them (nothing compiled is committed; a part started without them compiles at first
+# use); `translations-update` extracts the strings again after one changed: translate what
+# arrives untranslated (any .po or .ts editor). `make check` fails on anything untranslated,
+# fuzzy, or not extracted. The browser extension's _locales/ need no step.
 # Chinese on screen needs a CJK font: Debian's fonts-wqy-microhei (.ci/run installs it).
 translations: $(STAMP)
 	$(BIN)/python -m desktop_sender.i18n.catalogs compile
 	$(BIN)/python -m relay_server.i18n.catalogs compile
+	$(BIN)/python -m mobile_receiver.i18n.catalogs compile
+	$(BIN)/python -m shared.i18n.catalogs compile
 
 translations-update: $(STAMP)
 	$(BIN)/python -m desktop_sender.i18n.catalogs update
 	$(BIN)/python -m relay_server.i18n.catalogs update
+	$(BIN)/python -m mobile_receiver.i18n.catalogs update
+	$(BIN)/python -m shared.i18n.catalogs update
 
 # Qt and Kivy each get their own pytest process: two GUI event loops in one process do not mix.
 # Every suite runs even when an earlier one fails; a summary line per suite and one for all
@@ -40,8 +48,8 @@ test: $(STAMP) translations
 	$(BIN)/python tests/run_suites.py check core postgres receiver-ui sender e2e extension
 
 # The house tools and the fast tests, no GUI stack and no servers (under a minute): ruff's lint
-# and format check, mypy (pyproject.toml: strict, with the list of modules not there yet), the
-# sender's translations (complete, nothing new to extract: desktop_sender/i18n/catalogs.py), and
+# and format check, mypy (pyproject.toml: strict, with the list of modules not there yet), every
+# part's translations (complete, nothing new to extract: the catalogs.py of each i18n/), and
 # the protocol, signing, formatting and package-check tests. `pre-commit install` runs the first
 # three on every commit (.pre-commit-config.yaml).
 check: $(STAMP)
@@ -50,6 +58,8 @@ check: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/python -m desktop_sender.i18n.catalogs check
 	$(BIN)/python -m relay_server.i18n.catalogs check
+	$(BIN)/python -m mobile_receiver.i18n.catalogs check
+	$(BIN)/python -m shared.i18n.catalogs check
 	$(PYTEST) -q tests/shared --ignore=tests/shared/test_demo.py
 
 test-check: check
