@@ -53,6 +53,7 @@ from desktop_sender.style import STYLE_SHEET
 from desktop_sender.web_api import install_web_api
 from shared.api_messages import Device, Pairing, Session
 from shared.explain import explain, relay_place
+from shared.i18n import accept_language
 from shared.messages import InstallInfo, Push
 from shared.protocol import ProtocolError
 from shared.relay_client import RelayClient
@@ -164,12 +165,16 @@ class SenderApp(QObject):
 
     def _make_web_profile(self) -> QWebEngineProfile:
         if self.options.off_the_record:
-            return QWebEngineProfile(self)
-        # One storage name per profile directory: two profiles never share cookies.
-        digest = hashlib.sha1(str(self.profile.directory).encode()).hexdigest()[:10]
-        web = QWebEngineProfile(f"appbeam-{self.profile.name}-{digest}", self)
-        web.setPersistentStoragePath(str(self.profile.web_storage_dir))
-        web.setCachePath(str(self.profile.web_storage_dir / "cache"))
+            web = QWebEngineProfile(self)
+        else:
+            # One storage name per profile directory: two profiles never share cookies.
+            digest = hashlib.sha1(str(self.profile.directory).encode()).hexdigest()[:10]
+            web = QWebEngineProfile(f"appbeam-{self.profile.name}-{digest}", self)
+            web.setPersistentStoragePath(str(self.profile.web_storage_dir))
+            web.setCachePath(str(self.profile.web_storage_dir / "cache"))
+        # The pages ask in the sender's language, not Chromium's: the relay's store page then
+        # speaks what the window speaks (its English / 简体中文 link still switches it).
+        web.setHttpAcceptLanguage(accept_language())
         return web
 
     def _home_url(self) -> str:

@@ -5,7 +5,9 @@ Strings are marked in the code with ``self.tr()`` / ``QCoreApplication.translate
 translator edits, committed); ``pyside6-lrelease`` compiles each into a ``.qm`` (binary, not
 committed: ``make translations`` writes it here, and a sender started without it compiles
 into the user's cache instead). ``install_translators`` loads the chosen language's ``.qm``
-and Qt's own (``qtbase_zh_CN.qm``, shipped with PySide6) so Qt's dialogs speak it too.
+and Qt's own (``qtbase_zh_CN.qm``, shipped with PySide6) so Qt's dialogs speak it too, and
+hands the language to ``shared.i18n`` (the sentences of ``shared/explain.py``, the
+``Accept-Language`` the relay's store page and API errors follow): one language everywhere.
 
 The language is ``--lang`` when given, else the system's (``LC_ALL``/``LANG`` through
 ``QLocale.system()``). English needs a ``.qm`` too: ``appbeam_en.ts`` holds only the plural
@@ -20,6 +22,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from shared.i18n import use_language
 
 log = logging.getLogger(__name__)
 
@@ -110,10 +114,13 @@ def _cache_dir() -> Path:
 
 def install_translators(app, lang: str) -> list:
     """Load lang's catalogs into the application (ours and Qt's own) and make it the default
-    locale, so numbers, sizes and dates follow it too. Returns the translators installed (a
-    test removes them again with ``app.removeTranslator``)."""
+    locale, so numbers, sizes and dates follow it too; the shared sentences (``shared.explain``:
+    the relay is down, a sign-in failed) and what the relay is asked for (``Accept-Language``)
+    follow through ``shared.i18n``, so no English sentence turns up in a Chinese window. Returns
+    the translators installed (a test removes them again with ``app.removeTranslator``)."""
     from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
 
+    use_language(lang)
     QLocale.setDefault(QLocale(lang))
     translators = []
     ours = catalog(lang)
@@ -144,5 +151,7 @@ def ensure_translators(app) -> None:
 
 
 def forget_language(app) -> None:
-    """After ``removeTranslator``: the next window sets its language up again (tests)."""
+    """After ``removeTranslator``: the next window sets its language up again, and the shared
+    sentences speak the system's language until it does (tests)."""
     app.setProperty(_LANGUAGE_PROPERTY, None)
+    use_language(None)

@@ -1,12 +1,20 @@
 """Fixtures for the desktop sender's tests: Qt WebEngine offscreen, a real relay, accounts.
 
-The environment must be set before anything imports Qt, and QtWebEngineWidgets must be
+The environment must be set before anything imports Qt (the language too: C, English), and QtWebEngineWidgets must be
 imported before pytest-qt creates the QApplication; both happen here, at import time.
 """
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# The sender follows the system's language: pin it, so the suite reads the same on a machine set
+# to Chinese (or German) as anywhere. A test that wants Chinese asks for it with --lang zh_CN.
+for _name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+    os.environ.pop(_name, None)
+os.environ["LANG"] = "C.UTF-8"
 
 from tests.helpers.qt import ignore_qt_noise  # noqa: F401  (sets up Qt before anything imports it)
 from tests.helpers.relay_process import RelayProcess  # noqa: E402

@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QLocale
 from PySide6.QtGui import QFontDatabase
 
+from appbeam_devtools.local_relay import free_port
 from desktop_sender import cli
 from desktop_sender.i18n import choose_language, forget_language
 from tests.sender.sender_helpers import WAIT_MS, SenderHarness
@@ -113,6 +114,26 @@ def test_the_default_locale_keeps_the_sender_in_english(speaking, started, relay
     assert QCoreApplication.translate("AddPhoneDialog", "Works once, for the next %n minute(s).", "", 5) == (
         "Works once, for the next 5 minutes."
     )
+
+
+def test_lang_zh_cn_shows_the_store_page_and_a_relay_down_sentence_in_chinese(speaking, started, relay):
+    speaking(["--lang", "zh_CN"])
+    sender = started()
+
+    # The store page in the sender's browser asked in Chinese (Accept-Language) and answered in it.
+    assert sender.js("document.documentElement.lang").startswith("zh")
+    assert sender.js("document.querySelector('a.download').textContent").strip().startswith("免费下载")
+
+    # The relay goes away: the picker's sentence (shared.explain) is Chinese too, not English in a Chinese frame.
+    gone = f"127.0.0.1:{free_port()}"
+    sender.app.client.base_url = f"http://{gone}/"
+    sender.click("a.download")
+    picker = sender.picker
+    sender.qtbot.waitUntil(lambda: picker.isVisible() and picker.retry_button.isVisible(), timeout=WAIT_MS)
+    assert picker.retry_button.text() == "重试"
+    text = picker.status_label.text()
+    assert text.startswith("无法获取你的设备") and f"无法连接中继 {gone}" in text, text
+    assert not any(word in text for word in ("Can't", "relay", "Retry")), text
 
 
 @pytest.mark.parametrize(
