@@ -203,7 +203,7 @@ def card_view(rec: PushRecord, now: float | None = None) -> CardView:
                 p.replace(" ", "\u00a0") for p in (speed, _("{time} left").format(time=left) if left else "") if p
             ]
 
-    details = rec.downgraded_details or ""
+    details = rec.details_text()
     if rec.prompt == PROMPT_DOWNLOAD:
         actions: tuple[str, ...] = (DOWNLOAD, DISMISS) + ((DETAILS,) if details else ())
     elif rec.prompt == PROMPT_METERED:
@@ -252,13 +252,13 @@ def _notice(rec: PushRecord, now: float) -> str:
     A sentence stored in English by a module that speaks no language of its own is translated
     when the catalog has it (``_()`` leaves any other sentence as it is)."""
     if rec.push_state is S.FAILED:
-        return _stored(rec.notice or rec.detail)
+        return _stored(rec.notice_text() or rec.detail)
     if rec.prompt == PROMPT_METERED:
         size = local_megabytes(rec.size, language())
         if size is None:
             return _("Will use mobile data (the size is not known)")
         return _("Will use {size} of mobile data").format(size=size.replace(" ", "\u00a0"))
-    text = _stored(rec.notice)
+    text = _stored(rec.notice_text())
     if rec.waiting_for is not None and rec.retry_at is not None:
         left = round(rec.retry_at - now)
         if left >= 1:  # "3 s": the number and its unit never split over two lines

@@ -108,6 +108,10 @@ def run(args: argparse.Namespace) -> int:
     if args.wifi_only:
         profile.wifi_only = args.wifi_only == "yes"
     store.save(profile)
+    from mobile_receiver import i18n
+
+    # notifications and the sentences kept on pushes speak Settings' language, headless too
+    i18n.set_language(profile.language)
 
     from mobile_receiver.service import ReceiverService
 

@@ -2,7 +2,9 @@
 
 Kivy-free (tested without a window). The words follow the sender's People dialog
 (``desktop_sender/people.py``) so both sides say the same thing: "Remove Anna's laptop? It is
-signed out at once and gets no more apps until it signs in again."
+signed out at once and gets no more apps until it signs in again." Every line is made in the
+language spoken now (``mobile_receiver.i18n``): Settings makes its rows again on every visit and
+after a language switch, and the first screen makes the removal sentence again when it shows it.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mobile_receiver.i18n import _, language
 from mobile_receiver.verify import platform_label
 from shared.api_messages import Device
-from shared.explain import relay_place
-from shared.formatting import human_when
+from shared.explain import host_of
+from shared.formatting import local_when
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,7 @@ def own_devices(devices: Iterable[Device], this_device: Mapping[str, Any]) -> li
     name, model, platform, as the profile has them) is added."""
     this_device_id = str(this_device["id"])
     this_hint = (
-        "This phone",
+        _("This phone"),
         str(this_device.get("model") or ""),
         platform_label(str(this_device.get("platform") or "")),
     )
@@ -41,7 +44,7 @@ def own_devices(devices: Iterable[Device], this_device: Mapping[str, Any]) -> li
     for device in devices:
         if device.id == this_device_id or device.relation != "self":
             continue
-        where = "Online" if device.online else _last_seen(device.last_seen)
+        where = _("Online") if device.online else _last_seen(device.last_seen)
         hint = _hint((where, device.model, platform_label(device.platform)))
         lines.append(DeviceLine(device.id, device.name or device.id, hint, False))
     return sorted(lines, key=lambda line: (not line.this, line.name.casefold()))
@@ -52,25 +55,44 @@ def _hint(parts: Iterable[str]) -> str:
 
 
 def _last_seen(seen: str | None) -> str:
-    when = human_when(seen) if seen else ""
-    return f"Offline, seen {when}" if when else "Offline"
+    when = local_when(seen, language(), just_now=_("just now")) if seen else ""
+    return _("Offline, seen {when}").format(when=when) if when else _("Offline")
 
 
 def remove_question(name: str, this: bool, username: str) -> str:
     """What Remove asks first."""
     if this:
-        return (
-            f"Remove this phone from {username}'s account? It is signed out at once and gets no more "
+        return _(
+            "Remove this phone from {user}'s account? It is signed out at once and gets no more "
             "apps; you can pair it again or sign in later."
-        )
-    return f"Remove {name}? It is signed out at once and gets no more apps until it signs in again."
+        ).format(user=username)
+    return _("Remove {device}? It is signed out at once and gets no more apps until it signs in again.").format(
+        device=name
+    )
 
 
 def removed_sentence(username: str, relay_url: str | None) -> str:
     """On the first screen, after the relay stopped accepting this phone's token: what happened and
     what to do. The relay does not say why; it is one of two things, and both are named."""
-    who = f"{username}'s account" if username else "its account"
-    return (
-        f"This phone was signed out of {who} on {relay_place(relay_url)}: it was removed from the account, "
-        "or the password was changed. Pair again or sign in."
-    )
+    host = host_of(relay_url)
+    if username and host:
+        template = _(
+            "This phone was signed out of {user}'s account on the relay at {host}: it was removed from the "
+            "account, or the password was changed. Pair again or sign in."
+        )
+    elif username:
+        template = _(
+            "This phone was signed out of {user}'s account on the relay: it was removed from the account, "
+            "or the password was changed. Pair again or sign in."
+        )
+    elif host:
+        template = _(
+            "This phone was signed out of its account on the relay at {host}: it was removed from the "
+            "account, or the password was changed. Pair again or sign in."
+        )
+    else:
+        template = _(
+            "This phone was signed out of its account on the relay: it was removed from the account, "
+            "or the password was changed. Pair again or sign in."
+        )
+    return template.format(user=username, host=host)

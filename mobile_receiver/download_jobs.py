@@ -18,6 +18,7 @@ from typing import Any
 from mobile_receiver import failures, packages, situations, verify
 from mobile_receiver.download import DownloadError, DownloadOutcome, PackageDownload, discard_partial
 from mobile_receiver.failures import Failure, Where
+from mobile_receiver.i18n import _
 from mobile_receiver.inbox_news import InboxNews
 from mobile_receiver.install_step import InstallStep
 from mobile_receiver.platform.base import DevicePlatform
@@ -312,7 +313,7 @@ class DownloadJobs:
             rec.package_gone = True
             self.states.move(rec, S.DECLINED, detail=failure.sentence, notice=failure.sentence)
         discard_partial(self.part_path(rec))
-        self.news.notice(f"{rec.app_name} was not installed. {failure.sentence}", key=rec.push_id)
+        self.news.notice(not_installed(rec, failure), key=rec.push_id)
 
     def fail(self, rec: PushRecord, job: Job, failure: Failure) -> None:
         """A permanent failure: Failed, with the sentence (a package that must not be resumed is deleted)."""
@@ -323,4 +324,9 @@ class DownloadJobs:
                 discard_partial(self.part_path(rec))  # what is on disk must not be resumed
                 rec.bytes_done = 0
             self.states.move(rec, S.FAILED, detail=failure.sentence, notice=failure.sentence)
-        self.news.notice(f"{rec.app_name} was not installed. {failure.sentence}", key=rec.push_id)
+        self.news.notice(not_installed(rec, failure), key=rec.push_id)
+
+
+def not_installed(rec: PushRecord, failure: Failure) -> str:
+    """The notification after a push ended without its app: the app, then why (already a sentence)."""
+    return _("{app} was not installed. {reason}").format(app=rec.app_name, reason=failure.sentence)

@@ -39,9 +39,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mobile_receiver import failures
+from mobile_receiver import failures, trust
 from mobile_receiver.download import discard_partial
 from mobile_receiver.download_jobs import DownloadJobs
+from mobile_receiver.i18n import N_, _
 from mobile_receiver.inbox_news import InboxNews, Listener
 from mobile_receiver.metered_policy import MeteredPolicy
 from mobile_receiver.platform.base import DevicePlatform
@@ -49,6 +50,7 @@ from mobile_receiver.progress_throttle import ProgressThrottle
 from mobile_receiver.push_book import PushBook
 from mobile_receiver.record import PROMPT_DOWNLOAD, PROMPT_METERED, PushRecord, parse_push
 from mobile_receiver.reporter import Reporter
+from mobile_receiver.said import Said, say
 from mobile_receiver.state_changes import StateChanges
 from mobile_receiver.storage import ReceiverDB
 from mobile_receiver.versions import is_same_or_newer
@@ -183,6 +185,9 @@ class Inbox:
                 log.warning("push %s will not install by itself: %s", rec.push_id, reason)
                 rec.mode, rec.downgraded = str(PushMode.NOTIFY), str(reason)
                 rec.downgraded_details = getattr(reason, "details", "") or None
+                said, details_said = getattr(reason, "said", None), getattr(reason, "details_said", None)
+                rec.downgraded_said = said.to_dict() if said else None
+                rec.downgraded_details_said = details_said.to_dict() if details_said else None
         if not self.book.add(rec):  # stored first ...
             return None
         detail = None
@@ -200,7 +205,7 @@ class Inbox:
             return self.silent_install_refusal(data)
         except Exception:  # noqa: BLE001 - a failing check must never mean "install"
             log.exception("checking the signature of %s failed", data.get("push_id"))
-            return "its signature could not be checked"
+            return trust.refuse(N_("its signature could not be checked"))
 
     def sender_cancelled(self, push_id: str) -> None:
         """A ``push_cancelled`` event: stop, delete the partial file, show it as cancelled. A push
@@ -211,7 +216,7 @@ class Inbox:
             if rec is None or (rec.push_state not in CANCELLABLE_STATES and rec.push_state is not S.DECLINED):
                 return
             rec.state, rec.prompt, rec.situation = str(S.CANCELLED), None, None
-            rec.notice = "The sender withdrew this app"
+            rec.keep_notice(say(N_("The sender withdrew this app")))
             rec.speed = rec.eta = rec.retry_at = rec.waiting = None
             self.book.save(rec)
             job = self.jobs.get(push_id)
@@ -337,20 +342,30 @@ class Inbox:
         info = rec.install_info
         installed = self.platform.installer.installed(info.id)
         if installed and is_same_or_newer(installed.version, installed.version_code, info.version, info.version_code):
-            have = installed.version or "a copy"
-            self.states.move(rec, S.ALREADY_INSTALLED, notice=f"{have} is already on this device")
-            self.news.notice(f"{rec.app_name} is already installed", key=rec.push_id)
+            notice = (
+                say(N_("{version} is already on this device"), version=installed.version)
+                if installed.version
+                else say(N_("A copy is already on this device"))
+            )
+            self.states.move(rec, S.ALREADY_INSTALLED, notice=notice)
+            self.news.notice(_("{app} is already installed").format(app=rec.app_name), key=rec.push_id)
             return
         if rec.mode == str(PushMode.NOTIFY):
             with self.book.lock:
                 rec.prompt = PROMPT_DOWNLOAD
-                if rec.downgraded:
-                    rec.notice = f"Not installed by itself: {rec.downgraded}"
+                reason = rec.downgraded_reason()
+                if reason is not None:
+                    rec.keep_notice(say(N_("Not installed by itself: {reason}"), reason=reason))
                 self.book.save(rec)
             self.news.changed(rec.push_id)
-            who = rec.sender.get("device_name") or rec.sender.get("username")
-            why = f" Not installed by itself: {rec.downgraded}." if rec.downgraded else ""
-            self.news.notice(f"{who} sent you {rec.app_name}.{why} Tap Download to install it.", key=rec.push_id)
+            who = rec.sender.get("device_name") or rec.sender.get("username") or _("Someone")
+            if reason is None:
+                text = _("{sender} sent you {app}. Tap Download to install it.").format(sender=who, app=rec.app_name)
+            else:
+                text = _("{sender} sent you {app}. Not installed by itself: {reason}. Tap Download to install it.").format(
+                    sender=who, app=rec.app_name, reason=reason.text() if isinstance(reason, Said) else reason
+                )
+            self.news.notice(text, key=rec.push_id)
             return
         self.policy.begin(rec)
 

@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING
 from mobile_receiver import failures, verify
 from mobile_receiver.download import discard_partial
 from mobile_receiver.failures import Failure
+from mobile_receiver.i18n import N_, _
 from mobile_receiver.inbox_news import InboxNews
 from mobile_receiver.platform.base import DevicePlatform, InstallError
 from mobile_receiver.record import PushRecord
+from mobile_receiver.said import say
 from mobile_receiver.state_changes import StateChanges
 from shared.messages import PackageRef
 from shared.protocol import PushState
@@ -68,5 +70,6 @@ class InstallStep:
             self.fail(rec, job, failures.install_failed(str(exc)))
             return
         discard_partial(path)
-        self.states.move(rec, S.INSTALLED, notice=f"Version {installed.version or '?'} installed")
-        self.news.notice(f"{rec.app_name} installed", key=rec.push_id)
+        notice = say(N_("Version {version} installed"), version=installed.version) if installed.version else None
+        self.states.move(rec, S.INSTALLED, notice=notice)
+        self.news.notice(_("{app} installed").format(app=rec.app_name), key=rec.push_id)

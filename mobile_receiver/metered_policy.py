@@ -9,20 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from babel.lists import format_list
+
 from mobile_receiver import situations
 from mobile_receiver.download_jobs import DownloadJobs
+from mobile_receiver.i18n import N_, _, language
 from mobile_receiver.inbox_news import InboxNews
 from mobile_receiver.platform.base import DevicePlatform, NetworkStatus
 from mobile_receiver.push_book import PushBook
 from mobile_receiver.record import PROMPT_METERED, PushRecord
 from mobile_receiver.reporter import Reporter
+from mobile_receiver.said import say
 from mobile_receiver.state_changes import StateChanges
 from shared.formatting import megabytes
 from shared.protocol import PushState, Situation
 
 S = PushState
 
-WAITING_FOR_WIFI = "Waiting for Wi-Fi (this connection is metered)"
+WAITING_FOR_WIFI = say(N_("Waiting for Wi-Fi (this connection is metered)"))
 
 
 class MeteredPolicy:
@@ -70,7 +74,7 @@ class MeteredPolicy:
                 return
             with self.book.lock:
                 rec.prompt = PROMPT_METERED
-                rec.notice = f"Will use {megabytes(rec.size)} of mobile data"
+                rec.keep_notice(say(N_("Will use {size} of mobile data"), size=megabytes(rec.size)))
                 situations.tell(self.reporter, rec, Situation.ASKING_ABOUT_MOBILE_DATA)
                 self.book.save(rec)
             self.news.changed(rec.push_id)
@@ -89,7 +93,7 @@ class MeteredPolicy:
 
     def wait_for_wifi(self, rec: PushRecord) -> None:
         """The user chose to wait for Wi-Fi (which may be back already)."""
-        self.states.move(rec, S.WAITING_FOR_WIFI, notice="Starts when Wi-Fi is back")
+        self.states.move(rec, S.WAITING_FOR_WIFI, notice=say(N_("Starts when Wi-Fi is back")))
         if not self.network.is_metered():  # Wi-Fi came back while the dialog was open
             self.jobs.start(rec)
 
@@ -117,14 +121,14 @@ class MeteredPolicy:
             for rec in self.book.all():
                 if rec.push_state is S.DOWNLOADING and not rec.allow_metered:
                     self.states.move(
-                        rec, S.WAITING_FOR_WIFI, notice="Paused: the connection is metered. Resumes on Wi-Fi."
+                        rec, S.WAITING_FOR_WIFI, notice=say(N_("Paused: the connection is metered. Resumes on Wi-Fi."))
                     )
                     paused.append((rec, self.jobs.get(rec.push_id)))
         for _rec, job in paused:
             self.jobs.stop(job, "wait")
         if paused:
-            names = ", ".join(r.app_name for r, _ in paused)
-            self.news.notice(f"Paused {names}: this connection uses mobile data. It resumes on Wi-Fi.")
+            names = format_list([r.app_name for r, _job in paused], locale=language())
+            self.news.notice(_("Paused {apps}: this connection uses mobile data. It resumes on Wi-Fi.").format(apps=names))
 
     def _resume_on_wifi(self) -> None:
         with self.book.lock:
@@ -135,4 +139,4 @@ class MeteredPolicy:
                     rec.prompt = None
             self.jobs.start(rec)
         if waiting:
-            self.news.notice("Back on Wi-Fi: downloads resumed")
+            self.news.notice(_("Back on Wi-Fi: downloads resumed"))

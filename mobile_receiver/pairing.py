@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from mobile_receiver.i18n import _
 from mobile_receiver.profile import KEY_FILE, Profile, ProfileStore
 from shared import pairing as codes
 from shared.api_messages import PairingClaimed
@@ -44,7 +45,7 @@ def parse(text: str, relay_url: str = "") -> PairingRequest:
     """A typed code (with ``relay_url``) or a pasted QR payload, as a request to claim."""
     text = (text or "").strip()
     if not text:
-        raise PairingInputError("Type the code your computer shows, or paste or open its QR code.")
+        raise PairingInputError(_("Type the code your computer shows, or paste or open its QR code."))
     if text.lower().startswith(f"{codes.QR_SCHEME}:"):
         try:
             values = codes.parse_qr_payload(text)
@@ -57,7 +58,7 @@ def parse(text: str, relay_url: str = "") -> PairingRequest:
         raise PairingInputError(_sentence(str(exc))) from None
     relay_url = (relay_url or "").strip()
     if not relay_url:
-        raise PairingInputError("Enter the relay address your computer uses, or scan its QR code instead.")
+        raise PairingInputError(_("Enter the relay address your computer uses, or scan its QR code instead."))
     if not relay_url.startswith(("http://", "https://")):
         relay_url = "http://" + relay_url
     return PairingRequest(relay_url.rstrip("/"), code)
@@ -72,10 +73,14 @@ def read_qr_image(path: str | Path) -> str:
         with Image.open(path) as image:
             found = zxingcpp.read_barcodes(image.convert("RGB"))
     except (OSError, UnidentifiedImageError):
-        raise PairingInputError(f"{Path(path).name} is not a picture this phone can open.") from None
+        raise PairingInputError(
+            _("{file} is not a picture this phone can open.").format(file=Path(path).name)
+        ) from None
     texts = [b.text for b in found if b.text]
     if not texts:
-        raise PairingInputError(f"There is no QR code in {Path(path).name} that this phone can read.")
+        raise PairingInputError(
+            _("There is no QR code in {file} that this phone can read.").format(file=Path(path).name)
+        )
     pairing = [t for t in texts if t.lower().startswith(f"{codes.QR_SCHEME}:")]
     return (pairing or texts)[0]
 
@@ -109,8 +114,10 @@ def claim(store: ProfileStore, profile: Profile, request: PairingRequest) -> Pai
             except RelayError:
                 pass
             raise FingerprintMismatch(
-                "The relay named a computer whose key is not the one in the QR code "
-                f"({seen} instead of {request.fingerprint}). Nothing was paired; make a new code on your computer."
+                _(
+                    "The relay named a computer whose key is not the one in the QR code ({seen} instead of "
+                    "{expected}). Nothing was paired; make a new code on your computer."
+                ).format(seen=seen, expected=request.fingerprint)
             )
     profile.relay_url = client.base_url.rstrip("/")
     profile.username = answer.account.username

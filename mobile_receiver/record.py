@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
+from mobile_receiver.said import Said
 from shared.messages import InstallInfo, PackageRef, PushMessage
 from shared.protocol import (
     FINAL_STATES,
@@ -61,10 +62,16 @@ class PushRecord:
     prompt: str | None = None
     allow_metered: bool = False  # the user said "Download now" on mobile data
     notice: str | None = None  # one line for the user under the state (why it paused, ...)
+    #: ``notice`` as a template and its values (``said.Said.to_dict``), when it was written here:
+    #: the card says it again in the language spoken when it is shown.
+    notice_said: dict | None = None
     #: Why an install_now push became a notice here (unsigned, untrusted key, ...): mobile_receiver/trust.py
     downgraded: str | None = None
     #: More about ``downgraded`` for the card's Details toggle (the fingerprint to compare).
     downgraded_details: str | None = None
+    #: ``downgraded`` and ``downgraded_details`` as templates (``said.Said.to_dict``) when written here.
+    downgraded_said: dict | None = None
+    downgraded_details_said: dict | None = None
     #: What the push waits for though nobody paused it (a ``shared.protocol.Situation``); while it
     #: is set, the relay was told ``paused`` with it as the detail.
     situation: str | None = None
@@ -93,6 +100,40 @@ class PushRecord:
     def from_dict(cls, data: Mapping[str, Any]) -> "PushRecord":
         known = {f.name for f in fields(cls)} - set(cls._TRANSIENT)
         return cls(**{k: v for k, v in data.items() if k in known})
+
+    def keep_notice(self, notice: str | Said | None) -> None:
+        """The line under the state: a Said is kept with its template (shown in the language of
+        the moment), a str as it is (a failure's sentence, already in the language it happened in)."""
+        if isinstance(notice, Said):
+            self.notice, self.notice_said = notice.english(), notice.to_dict()
+        else:
+            self.notice, self.notice_said = notice, None
+
+    def notice_text(self) -> str | None:
+        """``notice`` in the language spoken now where it was kept as a Said (and not replaced since)."""
+        if self.notice_said and self.notice:
+            said = Said.from_dict(self.notice_said)
+            if said.english() == self.notice:
+                return said.text()
+        return self.notice
+
+    def downgraded_reason(self) -> Said | str | None:
+        """Why it was not installed by itself: kept as a template where it was written here."""
+        if not self.downgraded:
+            return None
+        if self.downgraded_said:
+            said = Said.from_dict(self.downgraded_said)
+            if said.english() == self.downgraded:
+                return said
+        return self.downgraded
+
+    def details_text(self) -> str:
+        """``downgraded_details`` (the fingerprint to compare) in the language spoken now."""
+        if self.downgraded_details_said and self.downgraded_details:
+            said = Said.from_dict(self.downgraded_details_said)
+            if said.english() == self.downgraded_details:
+                return said.text()
+        return self.downgraded_details or ""
 
     # ------------------------------------------------------------------ views
 

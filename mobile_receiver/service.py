@@ -25,6 +25,7 @@ from pathlib import Path
 
 from mobile_receiver import devices, pairing
 from mobile_receiver import platform as device_platform
+from mobile_receiver.i18n import _
 from mobile_receiver.inbox import Inbox
 from mobile_receiver.installed_report import InstalledReporter
 from mobile_receiver.platform.base import DevicePlatform, NetworkStatus
@@ -34,7 +35,7 @@ from mobile_receiver.storage import ReceiverDB
 from mobile_receiver.trust import KeyRing, KnownKey
 from shared.api_messages import PairingClaimed
 from shared.event_stream import ConnectionStatus
-from shared.explain import explain, relay_place
+from shared.explain import explain, host_of, relay_place
 from shared.protocol import StreamEvent
 from shared.relay_client import RelayClient
 from shared.relay_errors import RelayError
@@ -309,10 +310,13 @@ class ReceiverService:
         self.reporter.wake()
 
     def _explain(self, error: BaseException | None) -> str:
-        place = relay_place(self._client.base_url if self._client is not None else self.profile.relay_url)
+        relay_url = self._client.base_url if self._client is not None else self.profile.relay_url
         if error is None:
-            return f"Lost the connection to {place}."
-        return explain(error, place=place).text
+            host = host_of(relay_url)
+            if host:
+                return _("Lost the connection to the relay at {host}.").format(host=host)
+            return _("Lost the connection to the relay.")
+        return explain(error, place=relay_place(relay_url)).text
 
     def _on_stream_status(self, status: ConnectionStatus) -> None:
         if status.state == "connected":
@@ -378,10 +382,19 @@ class ReceiverService:
 
     def _announce(self, keys: list[KnownKey]) -> None:
         for key in keys:
+            template = (
+                _(
+                    "{device} changed its key (fingerprint {fingerprint}). Its pushes will not install by "
+                    "themselves until you tap Trust next to '{device}' in Settings."
+                )
+                if key.changed
+                else _(
+                    "{device} is new (fingerprint {fingerprint}). Its pushes will not install by themselves "
+                    "until you tap Trust next to '{device}' in Settings."
+                )
+            )
             self.inbox.announce(
-                f"{key.describe()}. Its pushes will not install by themselves until you tap Trust next to "
-                f"'{key.name}' in Settings.",
-                title="New device key",
+                template.format(device=key.name, fingerprint=key.fingerprint), title=_("New device key")
             )
 
     def _account_name(self) -> str:

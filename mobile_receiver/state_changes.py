@@ -15,6 +15,7 @@ from mobile_receiver.progress_throttle import ProgressThrottle
 from mobile_receiver.push_book import PushBook
 from mobile_receiver.record import PushRecord
 from mobile_receiver.reporter import Reporter
+from mobile_receiver.said import Said
 from shared.protocol import PushState, can_transition
 
 log = logging.getLogger("mobile_receiver.inbox")
@@ -32,10 +33,10 @@ class StateChanges:
         self.throttle = throttle
 
     def move(
-        self, rec: PushRecord, state: PushState, *, detail: str | None = None, notice: str | None = "", **extra: Any
+        self, rec: PushRecord, state: PushState, *, detail: str | None = None, notice: str | Said | None = "", **extra: Any
     ) -> None:
         """Move ``rec`` to ``state``: store, report, tell listeners. Rejects impossible moves.
-        ``notice=""`` keeps the card's notice as it is."""
+        ``notice=""`` keeps the card's notice as it is; a Said is shown in the language of the moment."""
         with self.book.lock:
             current = rec.push_state
             if current is state and state is not S.DOWNLOADING and rec.situation is None:
@@ -48,7 +49,7 @@ class StateChanges:
             rec.situation = None  # whatever the push waited for, the report below moves the relay on
             rec.retry_at = rec.waiting = None
             if notice != "":
-                rec.notice = notice
+                rec.keep_notice(notice)
             if state is not S.DOWNLOADING:
                 rec.speed = rec.eta = None
             for key, value in extra.items():

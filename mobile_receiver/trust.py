@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mobile_receiver.i18n import N_
+from mobile_receiver.said import Said, say
 from mobile_receiver.storage import read_json, write_json_atomic
 from shared.api_messages import Device, PairedBy
 from shared.messages import PushSignature
@@ -74,25 +76,54 @@ def _own_keys(devices: Iterable[Device]) -> dict[str, Device]:
 
 
 class Refusal(str):
-    """A reason a push may not install by itself, with more for a details toggle."""
+    """A reason a push may not install by itself, with more for a details toggle. The text is
+    English (the log, the sender's detail); ``said`` and ``details_said`` keep the templates, so
+    the card says them in the language spoken when it is shown."""
 
     details: str = ""
+    said: Said | None = None
+    details_said: Said | None = None
 
     def __new__(cls, text: str, details: str = "") -> "Refusal":
         made = super().__new__(cls, text)
         made.details = details
         return made
 
+    @classmethod
+    def of(cls, said: Said, details: Said | None = None) -> "Refusal":
+        made = cls(said.english(), details.english() if details else "")
+        made.said, made.details_said = said, details
+        return made
+
+
+def refuse(template: str, **values: str | int | Said) -> Refusal:
+    """A reason written here (the template marked with ``N_`` by the caller)."""
+    return Refusal.of(say(template, **values))
+
 
 def untrusted_sender(key: KnownKey, own_name: str | None) -> Refusal:
     """``Alex's desktop is new: open Appbeam on Anna's Pixel and tap Trust next to 'Alex's desktop'
-    in Settings``, and the fingerprint to compare as details."""
-    where = f"open Appbeam on {own_name}" if own_name else "open Appbeam on this phone"
-    what = "changed its key" if key.changed else "is new"
-    return Refusal(
-        f"{key.name} {what}: {where} and tap Trust next to '{key.name}' in Settings",
-        f"Before you tap Trust, check that {key.name} shows the fingerprint {key.fingerprint}.",
+    in Settings``, and the fingerprint to compare as details. One whole sentence per case."""
+    if own_name:
+        template = (
+            N_("{device} changed its key: open Appbeam on {phone} and tap Trust next to '{device}' in Settings")
+            if key.changed
+            else N_("{device} is new: open Appbeam on {phone} and tap Trust next to '{device}' in Settings")
+        )
+        said = say(template, device=key.name, phone=own_name)
+    else:
+        template = (
+            N_("{device} changed its key: open Appbeam on this phone and tap Trust next to '{device}' in Settings")
+            if key.changed
+            else N_("{device} is new: open Appbeam on this phone and tap Trust next to '{device}' in Settings")
+        )
+        said = say(template, device=key.name)
+    details = say(
+        N_("Before you tap Trust, check that {device} shows the fingerprint {fingerprint}."),
+        device=key.name,
+        fingerprint=key.fingerprint,
     )
+    return Refusal.of(said, details)
 
 
 def _now() -> str:
@@ -260,7 +291,7 @@ class KeyRing:
 
     def refusal(
         self, push: Mapping[str, Any], own_device_id: str, now: datetime | None = None, own_name: str | None = None
-    ) -> str | None:
+    ) -> Refusal | None:
         """Why this ``push`` message may *not* install silently here, or None if it may.
 
         For a sender this phone does not trust yet the reason is a :class:`Refusal`: one line
@@ -273,27 +304,27 @@ class KeyRing:
         """
         raw = push.get("signature")
         if not raw:
-            return "the push is not signed"
+            return refuse(N_("the push is not signed"))
         try:
             signature = PushSignature.from_dict(raw)
         except ProtocolError as exc:
             log.warning("push %s: malformed signature: %s", push.get("push_id"), exc)
-            return "its signature is malformed"
+            return refuse(N_("its signature is malformed"))
         sender_id = (push.get("sender") or {}).get("device_id")
         key = self.get(sender_id) if isinstance(sender_id, str) else None
         if key is None:
-            return "the sending device's key is unknown to this phone"
+            return refuse(N_("the sending device's key is unknown to this phone"))
         if not key.trusted:
             return untrusted_sender(key, own_name)
         package = push.get("package") or {}
         if not signature.sha256:
-            return "the package's SHA-256 was not known when the push was signed"
+            return refuse(N_("the package's SHA-256 was not known when the push was signed"))
         if not package.get("sha256"):
-            return "the push names no SHA-256 for its package, though the sender signed one"
+            return refuse(N_("the push names no SHA-256 for its package, though the sender signed one"))
         if package["sha256"].lower() != signature.sha256:
-            return "the package's SHA-256 differs from the one the sender signed"
+            return refuse(N_("the package's SHA-256 differs from the one the sender signed"))
         if signature.push_id != push.get("push_id"):
-            return "the signature belongs to another push"
+            return refuse(N_("the signature belongs to another push"))
         app = push.get("app") or {}
         facts = facts_for(
             signature,
@@ -304,11 +335,11 @@ class KeyRing:
             fmt=str(package.get("format")),
         )
         if not verify(key.public_key, facts, signature.value):
-            return "the signature does not match this push (changed after it was signed)"
+            return refuse(N_("the signature does not match this push (changed after it was signed)"))
         now = now or datetime.now(UTC)
         signed_at = parse_timestamp(signature.signed_at)
         if signed_at > now + MAX_SKEW:
-            return "the signature is dated in the future"
+            return refuse(N_("the signature is dated in the future"))
         if now - signed_at > MAX_AGE:
-            return f"the signature is older than {MAX_AGE.days} days"
+            return refuse(N_("the signature is older than {days} days"), days=MAX_AGE.days)
         return None

@@ -28,6 +28,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from mobile_receiver.i18n import _
 from mobile_receiver.platform.base import (
     InstalledApp,
     Installer,
@@ -143,7 +144,7 @@ class AndroidInstaller(Installer):
 
     def install(self, package: Path, app: InstallInfo, fmt: str, sha256: str | None) -> InstalledApp:
         if fmt != "apk":
-            raise InstallError(f"Android installs .apk packages, not .{fmt} packages.")
+            raise InstallError(_("Android installs .apk packages, not .{format} packages.").format(format=fmt))
         jnius = _jnius()
         activity = _activity()
         params_class = jnius.autoclass("android.content.pm.PackageInstaller$SessionParams")
@@ -171,7 +172,7 @@ class AndroidInstaller(Installer):
             session.close()
         except jnius.JavaException as exc:
             log.warning("PackageInstaller refused %s: %s", app.id, exc)
-            raise InstallError("Android refused to install the package. The details are in the log.") from exc
+            raise InstallError(_("Android refused to install the package. The details are in the log.")) from exc
         # The commit is asynchronous (the user confirms); record the app as handed over.
         path = self.data_dir / "installed_by_appbeam.txt"
         ours = set(self._ours()) | {app.id}
@@ -200,7 +201,7 @@ class AndroidNotifier(Notifier):
         jnius = _jnius()
         channel_class = jnius.autoclass("android.app.NotificationChannel")
         manager_class = jnius.autoclass("android.app.NotificationManager")
-        channel = channel_class(NOTIFICATION_CHANNEL, "App pushes", manager_class.IMPORTANCE_DEFAULT)
+        channel = channel_class(NOTIFICATION_CHANNEL, _("App pushes"), manager_class.IMPORTANCE_DEFAULT)
         manager.createNotificationChannel(channel)
         self._channel_ready = True
 

@@ -20,6 +20,7 @@ from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
 
+from mobile_receiver.i18n import _
 from mobile_receiver.platform.base import (
     InstalledApp,
     Installer,
@@ -170,9 +171,9 @@ class EmulatedInstaller(Installer):
 
     def install(self, package: Path, app: InstallInfo, fmt: str, sha256: str | None) -> InstalledApp:
         if fmt not in formats_for(self.platform):
-            raise InstallError(f"This device cannot install .{fmt} packages.")
+            raise InstallError(_("This device cannot install .{format} packages.").format(format=fmt))
         if not package.is_file() or package.stat().st_size == 0:
-            raise InstallError("The downloaded package is missing or empty. Tap Retry to download it again.")
+            raise InstallError(_("The downloaded package is missing or empty. Tap Retry to download it again."))
         target_dir = self.root / app.id
         target_dir.mkdir(parents=True, exist_ok=True)
         target = target_dir / f"{app.id}-{app.version or 'unknown'}.{fmt}"
@@ -182,7 +183,7 @@ class EmulatedInstaller(Installer):
         except OSError as exc:
             log.warning("cannot store %s: %s", app.id, exc)
             raise InstallError(
-                "The app could not be stored on this device. Check that it has free space, then tap Retry."
+                _("The app could not be stored on this device. Check that it has free space, then tap Retry.")
             ) from exc
         record = InstalledApp(
             app_id=app.id,

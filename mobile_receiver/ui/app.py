@@ -25,7 +25,7 @@ from kivy.core.window import Window
 from kivy.uix.modalview import ModalView
 from kivy.uix.screenmanager import NoTransition, ScreenManager, SlideTransition
 
-from mobile_receiver import i18n
+from mobile_receiver import devices, i18n
 from mobile_receiver.cardview import INBOX_ACTIONS
 from mobile_receiver.i18n import _
 from mobile_receiver.icons import IconCache
@@ -82,7 +82,7 @@ class ReceiverApp(App):
             self.manager.add_widget(screen)
         self.login_screen.prefill(self.prefill.get("password", ""))
         if not self.service.profile.logged_in:
-            self.login_screen.notice = self.service.profile.removed_notice  # removed while it was closed
+            self.login_screen.notice = self._removed_notice()  # removed while it was closed
         self.manager.current = "inbox" if self.service.profile.logged_in else "login"
         self.manager.transition = SlideTransition(duration=0.18)
         self._redraw = Clock.create_trigger(self._apply_changes, 0)
@@ -152,6 +152,13 @@ class ReceiverApp(App):
         self.inbox_screen.show_connection(connection_text(connection), connection.state)
         if connection.state == "signed_out" and connection.explanation:
             self.signed_out(connection.explanation)
+
+    def _removed_notice(self) -> str:
+        """Why this phone is signed out, kept in the profile: said again in the language spoken now."""
+        profile = self.service.profile
+        if not profile.removed_notice:
+            return ""
+        return devices.removed_sentence(profile.username, profile.relay_url)
 
     def signed_out(self, sentence: str) -> None:
         """The relay no longer accepts this phone (removed from the account, here or elsewhere):
