@@ -7,16 +7,19 @@ request asks for (``Accept-Language``: English or Simplified Chinese, relay_serv
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, request
 from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import HTTPException
 
-from relay_server.i18n.errors import N_, in_request_language, request_language, said
+from relay_server.i18n.errors import CONTENT_LANGUAGE, N_, header_language, in_language, request_language, said
 from relay_server.storage_health import MESSAGES as STORAGE_MESSAGES
 from relay_server.storage_health import RETRY_AFTER as STORAGE_RETRY_AFTER
 from relay_server.storage_health import storage_problem
+from shared.api_messages import Error
 from shared.i18n import Sentence
+from shared.messages import encode
 from shared.protocol import API_PREFIX, ProtocolError
 
 log = logging.getLogger(__name__)
@@ -63,14 +66,37 @@ def not_found(message: str | Sentence = NOT_FOUND, code: str = "not_found", /, *
     return ApiError(404, code, message, **values)
 
 
+def error_body(code: str, message: str) -> bytes:
+    """The JSON of every refusal, ``{"error": {"code", "message"}}``, from its one typed shape
+    (``shared.api_messages.Error``, encoded by msgspec): the Flask app and both HTTP fronts send
+    the same bytes for the same refusal."""
+    return encode(Error.of(code, message))
+
+
 def error_response(status: int, code: str, message: str | Sentence, headers: dict[str, str] | None = None) -> Response:
     """The error body, its message written in the request's language (``Content-Language`` says which)."""
-    resp = jsonify({"error": {"code": code, "message": in_request_language(message)}})
-    resp.status_code = status
-    resp.headers["Content-Language"] = "zh-CN" if request_language() == "zh_CN" else "en"
+    lang = request_language()
+    resp = Response(error_body(code, in_language(message, lang)), status=status, mimetype="application/json")
+    resp.headers["Content-Language"] = CONTENT_LANGUAGE[lang]
     for key, value in (headers or {}).items():
         resp.headers[key] = value
     return resp
+
+
+_REASONS = {s.value: s.phrase for s in HTTPStatus}
+
+
+def raw_error(status: int, code: str, message: str | Sentence, accept_language: str | None) -> bytes:
+    """A whole HTTP/1.1 refusal that closes the connection, for the HTTP fronts' own answers
+    (a malformed request, a body too slow or too large), which come before any Flask request:
+    the same body as :func:`error_response`, in the language ``accept_language`` asks for."""
+    lang = header_language(accept_language)
+    body = error_body(code, in_language(message, lang))
+    head = (
+        f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        f"Content-Language: {CONTENT_LANGUAGE[lang]}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
 
 
 _HTTP_CODES = {

@@ -36,7 +36,6 @@ only spread one protocol over several files.
 from __future__ import annotations
 
 import io
-import json
 import logging
 import socket
 import sys
@@ -44,7 +43,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from email.utils import formatdate
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes
 
@@ -53,8 +51,11 @@ import gevent.ssl
 import httptools
 from gevent.server import StreamServer
 
+from relay_server.errors import raw_error
+from relay_server.i18n.errors import said
 from relay_server.request_deadlines import Deadlines, MinimumRate, streams_body
 from relay_server.sendfile import SendfileWrapper, send_file_range, sendfile_source
+from shared.i18n import Number, Sentence
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -69,15 +70,19 @@ MAX_HEAD = 64 * 1024
 #: read the answer instead of a connection reset.
 LINGER_SECONDS = 2.0
 _NO_BODY_STATUSES = (204, 304)
-_REASONS = {s.value: s.phrase for s in HTTPStatus}
 
 
-def _error(status: int, code: str, message: str) -> bytes:
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
-    return (
-        f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\nConnection: close\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode("latin-1") + body
+def _error(status: int, code: str, message: str | Sentence, message_of: _Message | None) -> bytes:
+    """The relay's JSON refusal, in the language of the request it refuses (as far as its
+    headers arrived); only ever on a failed request, never on the hot path."""
+    return raw_error(status, code, message, _accept_language(message_of))
+
+
+def _accept_language(message: _Message | None) -> str | None:
+    for name, value in message.headers if message is not None else ():
+        if name.lower() == b"accept-language":
+            return value.decode("latin-1")
+    return None
 
 
 class _Date:
@@ -437,15 +442,21 @@ class _Connection:
                 except _HeadTooLarge:
                     self.sock.sendall(
                         _error(
-                            431, "headers_too_large", f"the request line and headers must fit in {MAX_HEAD // 1024} KiB"
+                            431,
+                            "headers_too_large",
+                            said("the request line and headers must fit in %(kib)s KiB", kib=Number(MAX_HEAD // 1024)),
+                            self.parse.current,
                         )
                     )
                     return
                 except httptools.HttpParserUpgrade:
-                    self.sock.sendall(_error(400, "bad_request", "protocol upgrades are not supported"))
+                    self.sock.sendall(
+                        _error(400, "bad_request", said("protocol upgrades are not supported"), self.parse.current)
+                    )
                     return
                 except httptools.HttpParserError as exc:
-                    self.sock.sendall(_error(400, "bad_request", f"malformed HTTP request: {exc}"))
+                    malformed = said("malformed HTTP request: %(problem)s", problem=exc)
+                    self.sock.sendall(_error(400, "bad_request", malformed, self.parse.current))
                     return
                 if message is None:
                     return
@@ -478,20 +489,24 @@ class _Connection:
         if parse.current is not None and parse.headers_done:
             seconds = self.limits.body_timeout
             log.info("(from %s) request body not received within %g s", self.address, seconds)
-            text = f"the request body did not arrive within {seconds:g} s; send the request again"
+            text = said(
+                "the request body did not arrive within %(seconds)s s; send the request again", seconds=f"{seconds:g}"
+            )
         else:
             seconds = self.limits.header_timeout
             log.info("(from %s) request headers not received within %g s", self.address, seconds)
-            text = f"the request headers took longer than {seconds:g} s; send the request again"
+            text = said(
+                "the request headers took longer than %(seconds)s s; send the request again", seconds=f"{seconds:g}"
+            )
         try:
-            self.sock.sendall(_error(408, "request_timeout", text))
+            self.sock.sendall(_error(408, "request_timeout", text, parse.current))
         except OSError:
             pass
 
     def respond(self, message: _Message) -> bool:
         """Run the application for one request; True if the connection may serve another."""
         if message.too_large:
-            self.sock.sendall(_error(413, "too_large", "request body is too large"))
+            self.sock.sendall(_error(413, "too_large", said("request body is too large"), message))
             return False
         environ = self._environ(message)
         answer = _Answer(self.sock, message)
@@ -507,7 +522,8 @@ class _Connection:
             log.exception("error serving %s %s", message.method.decode("latin-1"), message.url[:200])
             if not answer.sent:
                 try:
-                    self.sock.sendall(_error(500, "internal_error", "the relay failed to answer this request"))
+                    failed = said("the relay failed to answer this request")
+                    self.sock.sendall(_error(500, "internal_error", failed, message))
                 except OSError:
                     pass
             return False

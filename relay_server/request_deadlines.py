@@ -32,7 +32,6 @@ hook for client errors, and replacing ``wsgi_input`` relies on pywsgi calling it
 from __future__ import annotations
 
 import io
-import json
 import re
 import time
 from collections.abc import Callable
@@ -42,7 +41,8 @@ from typing import TYPE_CHECKING, Any
 
 import gevent
 
-from relay_server.i18n.errors import said
+from relay_server.errors import error_body, raw_error
+from relay_server.i18n.errors import CONTENT_LANGUAGE, header_language, in_language, said
 from shared.i18n import Number, Sentence
 
 #: Read a chunked body in pieces of this size (bytes).
@@ -72,7 +72,12 @@ def streams_body(method: str, path: str) -> bool:
 
 
 class RequestTimedOut(ValueError):
-    """The client did not send its request in time (a ValueError: pywsgi's client-error path)."""
+    """The client did not send its request in time (a ValueError: pywsgi's client-error path);
+    ``said`` says so for the client (in its language), ``str()`` in English for the log."""
+
+    def __init__(self, sentence: Sentence | None = None):
+        super().__init__(sentence.text("en") if sentence is not None else "")
+        self.said = sentence
 
 
 class UploadTooSlow(Exception):
@@ -161,15 +166,6 @@ class MinimumRate:
         self._since, self._bytes = self._clock(), 0
 
 
-def _json_answer(status: str, code: str, message: str) -> bytes:
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
-    head = (
-        f"HTTP/1.1 {status}\r\nConnection: close\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    )
-    return head.encode("latin-1") + body
-
-
 class _Drained:
     """Stands in for pywsgi's request input once the body was read (or given up on): its
     ``_discard`` must not read from the socket again."""
@@ -219,14 +215,17 @@ class DeadlineHandler(_WSGIHandler):
 
     def read_request(self, raw_requestline: str) -> Any:
         seconds = self._deadlines().header_timeout
-        timeout = gevent.Timeout(seconds, RequestTimedOut(f"the request headers took longer than {seconds:g} s"))
+        late = said(
+            "the request headers took longer than %(seconds)s s; send the request again", seconds=f"{seconds:g}"
+        )
+        timeout = gevent.Timeout(seconds, RequestTimedOut(late))
         with timeout:
             return super().read_request(raw_requestline)
 
     def _handle_client_error(self, ex: BaseException) -> Any:
-        if isinstance(ex, RequestTimedOut):
+        if isinstance(ex, RequestTimedOut) and ex.said is not None:
             self.log_error("(from %s) %s", self.client_address, ex)
-            return ("408", _json_answer("408 Request Timeout", "request_timeout", f"{ex}; send the request again"))
+            return ("408", raw_error(408, "request_timeout", ex.said, self._accept_language()))
         return super()._handle_client_error(ex)
 
     def run_application(self) -> None:
@@ -237,10 +236,16 @@ class DeadlineHandler(_WSGIHandler):
         if refusal is not None:
             status, code, message = refusal
             self.close_connection = True
-            body = json.dumps({"error": {"code": code, "message": message}}).encode()
+            lang = header_language(self._accept_language())
+            body = error_body(code, in_language(message, lang))
             self.start_response(
                 status,
-                [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Connection", "close")],
+                [
+                    ("Content-Type", "application/json"),
+                    ("Content-Language", CONTENT_LANGUAGE[lang]),
+                    ("Content-Length", str(len(body))),
+                    ("Connection", "close"),
+                ],
             )
             self.write(body)
             return
@@ -261,7 +266,14 @@ class DeadlineHandler(_WSGIHandler):
                 self.wsgi_input = _Drained()
                 self.close_connection = True
 
-    def _read_body(self) -> tuple[str, str, str] | None:
+    def _accept_language(self) -> str | None:
+        """The request's ``Accept-Language``, as far as its headers arrived (or the previous
+        request's on this connection, when this one's headers never did)."""
+        environ: dict[str, Any] = getattr(self, "environ", None) or {}
+        language: str | None = environ.get("HTTP_ACCEPT_LANGUAGE")
+        return language
+
+    def _read_body(self) -> tuple[str, str, Sentence] | None:
         """Read the whole body within the deadline into memory; an answer to send instead, if any."""
         env = self.environ
         chunked = env.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
@@ -281,19 +293,22 @@ class DeadlineHandler(_WSGIHandler):
                         data += piece
                     if len(data) > limits.max_body:
                         self.wsgi_input = _Drained()
-                        return ("413 Request Entity Too Large", "too_large", "request body is too large")
+                        return ("413 Request Entity Too Large", "too_large", said("request body is too large"))
                 else:
                     data = source.read(length)
         except OSError:  # the client hung up half-way (or sent a broken chunk)
             self.wsgi_input = _Drained()
-            return ("400 Bad Request", "bad_request", "the request body ended early; send the request again")
+            return ("400 Bad Request", "bad_request", said("the request body ended early; send the request again"))
         except RequestTimedOut:
             self.wsgi_input = _Drained()
             self.log_error("(from %s) request body not received within %g s", self.client_address, limits.body_timeout)
             return (
                 "408 Request Timeout",
                 "request_timeout",
-                f"the request body did not arrive within {limits.body_timeout:g} s; send the request again",
+                said(
+                    "the request body did not arrive within %(seconds)s s; send the request again",
+                    seconds=f"{limits.body_timeout:g}",
+                ),
             )
         env["wsgi.input"] = io.BytesIO(bytes(data))
         env["CONTENT_LENGTH"] = str(len(data))

@@ -22,7 +22,8 @@ from pathlib import Path
 import peewee
 
 from relay_server.db import connection, database, utcnow
-from relay_server.i18n.errors import N_
+from relay_server.i18n.errors import N_, said
+from shared.i18n import Number, Sentence
 
 #: Seconds a client is asked to wait before trying a write again.
 RETRY_AFTER = 30
@@ -74,14 +75,27 @@ MESSAGES = {
 
 @dataclass
 class HealthReport:
-    """What the last probe found: an empty ``problems`` list means healthy."""
+    """What the last probe found: no ``findings`` means healthy. Each finding is a sentence
+    (``/healthz`` writes it in the request's language); ``problems`` are the same in English,
+    for the log."""
 
-    problems: list[str] = field(default_factory=list)
+    findings: list[Sentence] = field(default_factory=list)
     disk_full: bool = False
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.findings
+
+    @property
+    def problems(self) -> list[str]:
+        return [finding.text("en") for finding in self.findings]
+
+    def summary(self) -> Sentence:
+        """Every finding in one sentence, in the order found (the report must not be ``ok``)."""
+        first, *rest = self.findings
+        for finding in rest:
+            first = said("%(problems)s; %(problem)s", problems=first, problem=finding)
+        return first
 
 
 class StorageProbe:
@@ -113,10 +127,12 @@ class StorageProbe:
         try:
             free = shutil.disk_usage(self.data_dir).free
             if free < self.min_free:
-                report.problems.append(f"only {free // (1024 * 1024)} MiB free in the data directory")
+                report.findings.append(
+                    said("only %(mib)s MiB free in the data directory", mib=Number(free // (1024 * 1024)))
+                )
                 report.disk_full = True
         except OSError as exc:
-            report.problems.append(f"the data directory cannot be read ({exc.strerror or exc})")
+            report.findings.append(said("the data directory cannot be read (%(reason)s)", reason=exc.strerror or exc))
         probe_file = self.data_dir / f".health-{os.getpid()}"
         try:
             with open(probe_file, "wb") as f:
@@ -126,7 +142,9 @@ class StorageProbe:
             probe_file.unlink()
         except OSError as exc:
             report.disk_full |= storage_problem(exc) == "full"
-            report.problems.append(f"the data directory cannot be written ({exc.strerror or exc})")
+            report.findings.append(
+                said("the data directory cannot be written (%(reason)s)", reason=exc.strerror or exc)
+            )
         try:
             from relay_server.models import HealthProbe
 
@@ -138,5 +156,5 @@ class StorageProbe:
                 )
         except Exception as exc:  # noqa: BLE001 - any failure to write is the finding
             report.disk_full |= storage_problem(exc) == "full"
-            report.problems.append(f"the database cannot be written ({type(exc).__name__})")
+            report.findings.append(said("the database cannot be written (%(reason)s)", reason=type(exc).__name__))
         return report

@@ -41,14 +41,13 @@ def healthz() -> Response:
     report = storage.check()
     if not report.ok:
         status = 507 if report.disk_full else 503
-        problems = "; ".join(report.problems)  # for the operator's monitoring: English, as the log says it
-        resp = error_response(
+        # A monitor sends no Accept-Language and reads English, as the log says it.
+        return error_response(
             status,
             "storage_full" if report.disk_full else "storage_unavailable",
-            problems,
+            report.summary(),
             {"Retry-After": str(RETRY_AFTER)},
         )
-        return resp
     return answer(Health("ok", __version__, "postgresql" if is_postgres() else "sqlite"))
 
 

@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import has_request_context, request
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from relay_server.i18n import HERE, negotiate
 from shared.i18n import Domain, Sentence
@@ -33,9 +35,17 @@ from shared.i18n import Domain, Sentence
 PACKAGE = HERE.parent
 
 #: The functions whose argument (Babel counts from 1) is an error sentence.
-KEYWORDS = {"ApiError": (3,), "bad_request": (1,), "not_found": (1,), "error_response": (3,), "N_": None, "said": None}
+KEYWORDS = {
+    "ApiError": (3,),
+    "bad_request": (1,),
+    "not_found": (1,),
+    "error_response": (3,),
+    "raw_error": (3,),
+    "N_": None,
+    "said": None,
+}
 #: The same calls, by Python's index, for the check that no sentence is built past the catalog.
-SENTENCES = {"ApiError": 2, "bad_request": 0, "not_found": 0, "error_response": 2}
+SENTENCES = {"ApiError": 2, "bad_request": 0, "not_found": 0, "error_response": 2, "raw_error": 2}
 
 
 def sources() -> list[Path]:
@@ -63,8 +73,27 @@ def request_language() -> str:
     return negotiate(None, [tag for tag, _quality in request.accept_languages])
 
 
+def header_language(accept_language: str | None) -> str:
+    """The language an ``Accept-Language`` value asks for, by the same rules as
+    :func:`request_language`: for the HTTP fronts, which answer some refusals (a malformed
+    request, a body too slow or too large) before any Flask request exists."""
+    if not accept_language:
+        return "en"
+    accepted = parse_accept_header(accept_language, LanguageAccept)
+    return negotiate(None, [tag for tag, _quality in accepted])
+
+
+#: ``Content-Language`` for each language an error is written in.
+CONTENT_LANGUAGE = {"en": "en", "zh_CN": "zh-CN"}
+
+
+def in_language(message: str | Sentence, lang: str) -> str:
+    """message written in lang: a Sentence whole, a plain string through the catalog."""
+    if isinstance(message, Sentence):
+        return message.text(lang)
+    return ERRORS.translations(lang).gettext(message) if message else message
+
+
 def in_request_language(message: str | Sentence) -> str:
     """message written for the current request's reader."""
-    if isinstance(message, Sentence):
-        return message.text(request_language())
-    return ERRORS.translations(request_language()).gettext(message) if message else message
+    return in_language(message, request_language())

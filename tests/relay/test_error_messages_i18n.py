@@ -153,3 +153,153 @@ def test_an_unknown_route_and_a_wrong_method_speak_the_asked_language(relay):
     wrong = requests.delete(f"{relay.url}{API}/login", headers={"Accept-Language": "zh"}, timeout=30)
     assert _error(wrong) == (405, "method_not_allowed", "请求的 URL 不允许使用此方法。")
     assert "POST" in wrong.headers["Allow"]
+
+
+# ----------------------------------------------------------------- the HTTP fronts' own refusals
+#
+# A malformed request, a body too slow or too large and a failure past the application are
+# answered by the HTTP front itself (``relay_server.lean_http``, or pywsgi with
+# ``relay_server.request_deadlines``), before Flask sees a request: the same JSON as the API's
+# refusals (one typed shape, ``shared.api_messages.Error``), in the language the request asks for.
+
+ZH = "zh-CN,zh;q=0.9,en;q=0.8"
+MAX_REQUEST = 1024 * 1024  # the relay's largest non-package body (RelayConfig.max_request_bytes)
+
+
+@pytest.fixture(scope="module", params=["lean", "pywsgi"])
+def front(request, tmp_path_factory):
+    env = {"APPBEAM_BODY_TIMEOUT": "2", "APPBEAM_HEADER_TIMEOUT": "2"}
+    data_dir = tmp_path_factory.mktemp(f"front-{request.param}")
+    with RelayProcess(data_dir, env=env, extra_args=["--http-server", request.param]) as process:
+        process.front = request.param
+        yield process
+
+
+def _raw(relay, request: bytes, then: bytes = b"") -> tuple[bytes, dict[str, str], bytes]:
+    """Send ``request`` (and ``then``, if the relay has not hung up yet); the status line, the
+    headers (lower-case names) and the body the relay answers before closing."""
+    sock = socket.create_connection(("127.0.0.1", relay.port), timeout=30)
+    try:
+        sock.sendall(request)
+        try:
+            sock.sendall(then)
+        except OSError:
+            pass  # the relay answered and closed before reading all of it
+        data = b""
+        try:
+            while not _whole(data) and (chunk := sock.recv(65536)):
+                data += chunk
+        except ConnectionResetError:
+            pass
+    finally:
+        sock.close()
+    return _parts(data)
+
+
+def _parts(data: bytes) -> tuple[bytes, dict[str, str], bytes]:
+    head, _, body = data.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
+    return status.encode("latin-1"), headers, body
+
+
+def _whole(data: bytes) -> bool:
+    """True once the answer's body is all there (pywsgi keeps a refused request's connection open)."""
+    if b"\r\n\r\n" not in data:
+        return False
+    _status, headers, body = _parts(data)
+    return "content-length" in headers and len(body) >= int(headers["content-length"])
+
+
+def _late_body(relay, accept: str | None) -> tuple[bytes, dict[str, str], bytes]:
+    language = f"Accept-Language: {accept}\r\n" if accept else ""
+    return _raw(
+        relay,
+        f"POST {API}/accounts HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n{language}"
+        "Content-Length: 1000\r\n\r\n{".encode(),
+    )
+
+
+def test_a_body_that_never_arrives_is_refused_in_the_asked_language(front):
+    zh_status, zh_headers, zh_body = _late_body(front, ZH)
+    en_status, en_headers, en_body = _late_body(front, None)
+    assert zh_status.startswith(b"HTTP/1.1 408") and en_status.startswith(b"HTTP/1.1 408")
+    assert json.loads(zh_body) == {
+        "error": {"code": "request_timeout", "message": "请求内容未在 2 秒内到达；请重新发送请求"}
+    }
+    assert json.loads(en_body) == {
+        "error": {
+            "code": "request_timeout",
+            "message": "the request body did not arrive within 2 s; send the request again",
+        }
+    }
+    assert (zh_headers["content-language"], en_headers["content-language"]) == ("zh-CN", "en")
+
+
+def _chunked_too_large(relay, accept: str | None) -> tuple[bytes, dict[str, str], bytes]:
+    language = f"Accept-Language: {accept}\r\n" if accept else ""
+    piece = b"x" * 65536
+    chunks = b"%x\r\n%s\r\n" % (len(piece), piece) * (MAX_REQUEST // len(piece) + 2) + b"0\r\n\r\n"
+    head = (
+        f"POST {API}/accounts HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n{language}"
+        "Transfer-Encoding: chunked\r\n\r\n"
+    ).encode()
+    return _raw(relay, head, chunks)
+
+
+def _announced_too_large(relay, accept: str) -> bytes:
+    """A body announced over the limit (none of it sent): refused by the Flask app itself."""
+    status, _headers, body = _raw(
+        relay,
+        f"POST {API}/accounts HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n"
+        f"Accept-Language: {accept}\r\nConnection: close\r\nContent-Length: {MAX_REQUEST + 1}\r\n\r\n".encode(),
+    )
+    assert status.startswith(b"HTTP/1.1 413")
+    return body
+
+
+def test_a_chunked_body_past_the_limit_is_refused_in_the_asked_language_with_the_apps_own_bytes(front):
+    zh_status, zh_headers, zh_body = _chunked_too_large(front, ZH)
+    en_status, _en_headers, en_body = _chunked_too_large(front, "en-GB")
+    assert zh_status.startswith(b"HTTP/1.1 413") and en_status.startswith(b"HTTP/1.1 413")
+    assert json.loads(zh_body) == {"error": {"code": "too_large", "message": "请求内容太大"}}
+    assert json.loads(en_body) == {"error": {"code": "too_large", "message": "request body is too large"}}
+    assert zh_headers["content-language"] == "zh-CN"
+    # Written once: the front's refusal is byte for byte the one the Flask app sends.
+    assert zh_body == _announced_too_large(front, ZH)
+    assert en_body == _announced_too_large(front, "en")
+
+
+def _malformed(relay, accept: str | None) -> tuple[bytes, dict[str, str], bytes]:
+    language = f"Accept-Language: {accept}\r\n" if accept else ""
+    # httptools reports a header once the next one begins: the language comes before Host.
+    return _raw(relay, f"GET /healthz HTTP/1.1\r\n{language}Host: relay\r\nNot a header\r\n\r\n".encode())
+
+
+def test_a_malformed_request_is_refused_in_the_asked_language(front):
+    if front.front != "lean":
+        pytest.skip("pywsgi answers a malformed request with its own plain-text 400")
+    zh_status, zh_headers, zh_body = _malformed(front, ZH)
+    en_status, _en_headers, en_body = _malformed(front, None)
+    assert zh_status.startswith(b"HTTP/1.1 400") and en_status.startswith(b"HTTP/1.1 400")
+    zh_error, en_error = json.loads(zh_body)["error"], json.loads(en_body)["error"]
+    assert zh_error["code"] == en_error["code"] == "bad_request"
+    assert en_error["message"].startswith("malformed HTTP request: ")
+    # The parser's own words stay as they are; the sentence around them is Chinese.
+    assert zh_error["message"] == "HTTP 请求格式错误：" + en_error["message"].removeprefix("malformed HTTP request: ")
+    assert zh_headers["content-language"] == "zh-CN"
+
+
+def test_health_names_its_storage_problems_in_the_asked_language(app, client):
+    storage = app.extensions["appbeam_relay"].storage
+    storage.min_free = 1 << 62  # no disk has that much room: the probe finds the disk full
+    storage.forget()
+    zh = client.get("/healthz", headers={"Accept-Language": ZH})
+    en = client.get("/healthz")
+    assert zh.status_code == en.status_code == 507
+    assert zh.get_json()["error"]["code"] == en.get_json()["error"]["code"] == "storage_full"
+    en_message, zh_message = en.get_json()["error"]["message"], zh.get_json()["error"]["message"]
+    mib = en_message.removeprefix("only ").removesuffix(" MiB free in the data directory")
+    assert en_message == f"only {mib} MiB free in the data directory" and mib.replace(",", "").isdigit()
+    assert zh_message == f"数据目录只剩 {mib} MiB 可用空间"
+    assert zh.headers["Content-Language"] == "zh-CN" and en.headers["Retry-After"]
