@@ -144,7 +144,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ProtocolError)
     def _protocol_error(exc: ProtocolError) -> Response:
-        return error_response(400, "invalid_field", str(exc))
+        return error_response(400, "invalid_field", exc.said)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response | HTTPException:

@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from shared.i18n import N_
 from shared.messages import Count, InstallInfo, Message, PackageRef, PushSignature, Sha256, Timestamp
 from shared.protocol import (
     MAX_INT,
@@ -46,7 +47,7 @@ _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,31}$")
 MAX_INSTALLED_APPS = 2000
 
 
-def _object(data: Any, where: str, hint: str = "must be an object") -> Mapping[str, Any]:
+def _object(data: Any, where: str, hint: str = N_("must be an object")) -> Mapping[str, Any]:
     if not isinstance(data, Mapping):
         raise ProtocolError(where, hint)
     return data
@@ -56,7 +57,9 @@ def _text(data: Mapping[str, Any], key: str, min_len: int = 1, max_len: int = 25
     """A string field of ``min_len``-``max_len`` characters, taken as given (passwords, names)."""
     value = data.get(key)
     if not isinstance(value, str) or not (min_len <= len(value) <= max_len):
-        raise ProtocolError(key, f"must be a string of {min_len}-{max_len} characters")
+        raise ProtocolError(
+            key, "must be a string of %(min_len)s-%(max_len)s characters", min_len=min_len, max_len=max_len
+        )
     return value
 
 
@@ -99,11 +102,12 @@ class DeviceInfo(Message, frozen=True):
 
     @classmethod
     def from_dict(cls, data: Any) -> DeviceInfo:
-        device = _object(data, "device", "give {id, name, model, platform}")
+        device = _object(data, "device", N_("give {id, name, model, platform}"))
         try:
             platform = Platform(str(device.get("platform")))
         except ValueError:
-            raise ProtocolError("device.platform", "one of " + ", ".join(p.value for p in Platform)) from None
+            known = ", ".join(p.value for p in Platform)
+            raise ProtocolError("device.platform", "one of %(platforms)s", platforms=known) from None
         device_id = parse_device_id(device.get("id"))
         name, model = (_device_text(device, key) for key in ("name", "model"))
         key = device.get("public_key")
@@ -255,7 +259,7 @@ class InstalledApps(Message, frozen=True):
         if not isinstance(apps, list):
             raise ProtocolError("apps", "give a list of {id, version, version_code}")
         if len(apps) > MAX_INSTALLED_APPS:
-            raise ProtocolError("apps", f"at most {MAX_INSTALLED_APPS} apps")
+            raise ProtocolError("apps", "at most %(count)s apps", count=MAX_INSTALLED_APPS)
         rows: dict[str, InstalledApp] = {}  # an app id reported twice: the last one counts
         for index, app in enumerate(apps):
             where = f"apps[{index}]"

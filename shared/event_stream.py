@@ -16,6 +16,7 @@ import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_never, wait_random_exponential
 
 from shared import sse
+from shared.i18n import say
 from shared.relay_errors import RelayError, RelayUnavailable, error_from_response
 from shared.responses import abort_response
 
@@ -175,7 +176,7 @@ class EventStream:
             )
         except requests.RequestException as exc:
             session.close()
-            raise RelayUnavailable(f"cannot reach the relay: {exc}") from exc
+            raise RelayUnavailable(say("cannot reach the relay: %(problem)s", problem=exc)) from exc
         connection = _Connection(resp, session)
         if resp.status_code != 200:
             error = error_from_response(resp)

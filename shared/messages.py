@@ -103,7 +103,7 @@ class PackageRef(Message, frozen=True):
             raise ProtocolError(where.rstrip("."), "must be an object")
         fmt = (parse_text(data, "format", required=True, limit=16, where=where) or "").lower()
         if fmt not in FORMAT_MIME_TYPES:
-            raise ProtocolError(f"{where}format", f"unknown package format {fmt!r}")
+            raise ProtocolError(f"{where}format", "unknown package format %(format)s", format=repr(fmt))
         url = parse_url(data, "url", required=True, where=where)
         assert url is not None  # required
         return cls(

@@ -20,10 +20,18 @@ from urllib.parse import unquote, urlsplit
 import requests
 
 from shared.api_messages import PackageUpload, UploadedPackage
+from shared.i18n import say
 from shared.messages import InstallInfo, read
 from shared.package_check import NotAPackage, PackageFacts, inspect_package
 from shared.protocol import API_PREFIX, FORMAT_MIME_TYPES, ProtocolError, format_from_filename, parse_app_id
-from shared.relay_errors import PackageRefused, RelayError, RelayUnavailable, error_from_response, unreadable
+from shared.relay_errors import (
+    PackageRefused,
+    RelayError,
+    RelayUnavailable,
+    error_from_response,
+    unreachable,
+    unreadable,
+)
 
 if TYPE_CHECKING:
     from shared.relay_client import RelayClient
@@ -111,7 +119,7 @@ def upload_package(
     path = Path(path)
     fmt = (fmt or format_from_filename(path.name) or "").lower()
     if not fmt:
-        raise ValueError(f"{path.name}: not a package format Appbeam knows")
+        raise ValueError(str(say("%(file)s: not a package format Appbeam knows", file=path.name)))
     try:
         sha, size = file_sha256(path)
     except OSError as exc:
@@ -139,7 +147,7 @@ def upload_package(
                 verify=client.verify,
             )
     except requests.RequestException as exc:
-        raise RelayUnavailable(f"cannot reach the relay at {client.base_url}: {exc}") from exc
+        raise RelayUnavailable(unreachable(client.base_url, exc)) from exc
     except OSError as exc:
         raise unreadable(path, exc) from exc
     if resp.status_code >= 400:
@@ -147,8 +155,11 @@ def upload_package(
     try:
         stored = read(resp.json(), UploadedPackage)
     except (ValueError, ProtocolError) as exc:
+        problem = exc.said if isinstance(exc, ProtocolError) else exc
         raise RelayError(
-            resp.status_code, "bad_response", f"the relay's answer to the upload is not one ({exc})"
+            resp.status_code,
+            "bad_response",
+            say("the relay's answer to the upload is not one (%(problem)s)", problem=problem),
         ) from exc
     return PackageUpload(stored.sha256, stored.size, stored.format, stored.url, uploaded=True)
 
@@ -213,9 +224,13 @@ def _package_chunks(client: RelayClient, url: str, max_bytes: int) -> Iterator[b
         url, stream=True, timeout=client.timeout, verify=client.verify, headers=client._headers() if own else {}
     ) as resp:
         if resp.status_code != 200:
-            raise RelayError(resp.status_code, "http_error", f"HTTP {resp.status_code} from {url}")
+            raise RelayError(
+                resp.status_code, "http_error", say("HTTP %(status)s from %(url)s", status=resp.status_code, url=url)
+            )
         for chunk in resp.iter_content(chunk_size=256 * 1024):
             size += len(chunk)
             if size > max_bytes:
-                raise ValueError(f"more than {max_bytes} bytes: too large to hash before sending")
+                raise ValueError(
+                    str(say("more than %(bytes)s bytes: too large to hash before sending", bytes=max_bytes))
+                )
             yield chunk

@@ -22,16 +22,30 @@ from enum import StrEnum
 from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
+from shared.i18n import Sentence, say
+
 API_PREFIX = "/api/v1"
 
 
 class ProtocolError(ValueError):
-    """A message does not have the shape the protocol requires."""
+    """A message does not have the shape the protocol requires.
 
-    def __init__(self, field_name: str, message: str):
-        super().__init__(f"{field_name}: {message}")
+    ``message`` is an English template of the shared sentences (``shared.i18n``), its values
+    named placeholders given as keywords (``"must be at most %(limit)s characters", limit=500``):
+    the relay answers 400 ``invalid_field`` with ``said`` written in each request's language, and
+    ``str()`` is the sentence in this process's language (what the sender and the phone show).
+    ``.message`` and ``args`` stay English (logs, tests), byte for byte what they always were.
+    """
+
+    def __init__(self, field_name: str, message: str | Sentence, /, **values: object):
+        problem = message if isinstance(message, Sentence) else say(message, **values)
+        self.said = say("%(field)s: %(problem)s", field=field_name, problem=problem)
+        super().__init__(self.said.text("en"))
         self.field = field_name
-        self.message = message
+        self.message = problem.text("en")
+
+    def __str__(self) -> str:
+        return self.said.text()
 
 
 # --------------------------------------------------------------------------- modes
@@ -322,7 +336,7 @@ def parse_text(
     if required and not value:
         raise ProtocolError(name, "is required")
     if len(value) > limit:
-        raise ProtocolError(name, f"must be at most {limit} characters")
+        raise ProtocolError(name, "must be at most %(limit)s characters", limit=limit)
     return value
 
 
@@ -333,9 +347,9 @@ def parse_whole_number(data: Mapping[str, Any], key: str, *, where: str = "", mi
     if isinstance(value, bool) or not isinstance(value, int):
         raise ProtocolError(f"{where}{key}", "must be a whole number")
     if value < minimum:
-        raise ProtocolError(f"{where}{key}", f"must be at least {minimum}")
+        raise ProtocolError(f"{where}{key}", "must be at least %(minimum)s", minimum=minimum)
     if value > MAX_INT:
-        raise ProtocolError(f"{where}{key}", f"must be at most {MAX_INT}")
+        raise ProtocolError(f"{where}{key}", "must be at most %(maximum)s", maximum=MAX_INT)
     return value
 
 
@@ -406,7 +420,7 @@ def b64decode_exact(value: Any, length: int, name: str) -> bytes:
     except (binascii.Error, ValueError):
         raise ProtocolError(name, "must be base64 text") from None
     if len(raw) != length:
-        raise ProtocolError(name, f"must be {length} bytes")
+        raise ProtocolError(name, "must be %(length)s bytes", length=length)
     return raw
 
 

@@ -55,11 +55,12 @@ from shared.api_messages import (
     Session,
 )
 from shared.event_stream import EventStream
+from shared.i18n import accept_language, say
 from shared.messages import InstallInfo, Message, PackageRef, Push, PushList, PushSignature, encode, read
 from shared.package_check import PackageFacts
 from shared.package_upload import MAX_HASHED_BYTES, UploadProgress
 from shared.protocol import API_PREFIX, ProtocolError, PushMode, PushState, choose_format
-from shared.relay_errors import RelayError, RelayUnavailable, error_from_response
+from shared.relay_errors import RelayError, RelayUnavailable, error_from_response, unreachable
 from shared.signing import DeviceKey, PushFacts, new_push_id, utc_timestamp
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ def _decoded(resp: requests.Response) -> Any:
     try:
         return resp.json()
     except ValueError as exc:
-        raise RelayError(resp.status_code, "bad_response", "the relay sent something that is not JSON") from exc
+        raise RelayError(resp.status_code, "bad_response", say("the relay sent something that is not JSON")) from exc
 
 
 class RelayClient:
@@ -142,7 +143,12 @@ class RelayClient:
         return urljoin(self.base_url, url)
 
     def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        """What every request to this relay carries: the user's language, asked afresh each time
+        (a switch in Settings applies to the next request), so the relay refuses in it; the token."""
+        headers = {"Accept-Language": accept_language()}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        return headers
 
     def call(
         self, method: str, path: str, shape: type[T], *, json_body: Message | None = None, params: Any = None
@@ -154,7 +160,9 @@ class RelayClient:
             return read(_decoded(resp), shape)
         except ProtocolError as exc:
             raise RelayError(
-                resp.status_code, "bad_response", f"the relay's answer is not what Appbeam expects ({exc})"
+                resp.status_code,
+                "bad_response",
+                say("the relay's answer is not what Appbeam expects (%(problem)s)", problem=exc.said),
             ) from exc
 
     def request(self, method: str, path: str, *, json_body: Message | None = None, params: Any = None) -> Any:
@@ -177,7 +185,7 @@ class RelayClient:
                 verify=self.verify,  # per request: requests lets REQUESTS_CA_BUNDLE beat session.verify
             )
         except requests.RequestException as exc:
-            raise RelayUnavailable(f"cannot reach the relay at {self.base_url}: {exc}") from exc
+            raise RelayUnavailable(unreachable(self.base_url, exc)) from exc
         if resp.status_code >= 400:
             raise error_from_response(resp)
         return resp
@@ -414,7 +422,7 @@ class RelayClient:
                 verify=self.verify,
             )
         except requests.RequestException as exc:
-            raise RelayUnavailable(f"cannot reach the relay at {self.base_url}: {exc}") from exc
+            raise RelayUnavailable(unreachable(self.base_url, exc)) from exc
         if resp.status_code in (301, 302, 303, 307, 308):
             return self.absolute_url(resp.headers["Location"])
         raise error_from_response(resp)

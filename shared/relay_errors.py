@@ -13,18 +13,25 @@ from pathlib import Path
 import requests
 
 from shared.api_messages import Error
+from shared.i18n import Sentence, _, say
 from shared.messages import read
 from shared.protocol import ProtocolError
 
 
 class RelayError(Exception):
-    """The relay refused a request, or could not be reached (``status`` is None then)."""
+    """The relay refused a request, or could not be reached (``status`` is None then).
 
-    def __init__(self, status: int | None, code: str, message: str, retry_after: float | None = None):
-        super().__init__(f"{message} ({code}{'' if status is None else f', HTTP {status}'})")
+    ``message`` is the relay's own sentence (already in the language the client asked for,
+    ``shared.i18n.accept_language``) or one the client makes itself, a :class:`Sentence`
+    written in this process's language when the error is made (``said`` keeps it)."""
+
+    def __init__(self, status: int | None, code: str, message: str | Sentence, retry_after: float | None = None):
+        text = str(message)
+        super().__init__(f"{text} ({code}{'' if status is None else f', HTTP {status}'})")
         self.status = status
         self.code = code
-        self.message = message
+        self.message = text
+        self.said = message if isinstance(message, Sentence) else None
         self.retry_after = retry_after
 
     @property
@@ -36,7 +43,7 @@ class RelayError(Exception):
 class RelayUnavailable(RelayError):
     """The relay could not be reached at all (connection refused, timeout, DNS)."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str | Sentence):
         super().__init__(None, "unavailable", message)
 
 
@@ -45,7 +52,7 @@ class PackageRefused(RelayError):
     page saved as .apk, a download cut short: ``shared.package_check``). Nothing was pushed;
     ``message`` is the sentence to show, ``url`` the package's address."""
 
-    def __init__(self, message: str, url: str = "", reason: str = "not_a_package"):
+    def __init__(self, message: str | Sentence, url: str = "", reason: str = "not_a_package"):
         super().__init__(422, "not_a_package", message)
         self.url = url
         self.reason = reason
@@ -58,7 +65,7 @@ def error_from_response(resp: requests.Response) -> RelayError:
         error = read(resp.json(), Error).error
         code, message = error.code, error.message
     except (ValueError, ProtocolError):  # not JSON, or not the relay's error shape
-        code, message = "http_error", (resp.text or resp.reason or "request failed").strip()[:300]
+        code, message = "http_error", (resp.text or resp.reason or _("request failed")).strip()[:300]
     retry_after = resp.headers.get("Retry-After")
     try:
         retry = float(retry_after) if retry_after else None
@@ -67,11 +74,19 @@ def error_from_response(resp: requests.Response) -> RelayError:
     return RelayError(resp.status_code, code, message, retry)
 
 
+def unreachable(relay_url: str, exc: BaseException) -> Sentence:
+    """Why a request got no answer at all (the cause's own words, from the network library)."""
+    return say("cannot reach the relay at %(relay)s: %(problem)s", relay=relay_url, problem=exc)
+
+
 def unreadable(path: Path, exc: OSError) -> PackageRefused:
     """A package file on this computer that cannot be read, as a sentence to act on."""
     return PackageRefused(
-        f"Appbeam can't read {path.name} ({(exc.strerror or str(exc)).lower()}). Check that it "
-        "is still there and that you may open it.",
+        say(
+            "Appbeam can't read %(file)s (%(reason)s). Check that it is still there and that you may open it.",
+            file=path.name,
+            reason=(exc.strerror or str(exc)).lower(),
+        ),
         path.as_uri(),
         "unreadable",
     )

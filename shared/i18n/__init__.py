@@ -210,9 +210,25 @@ def _written(value: Any, lang: str) -> str:
 # ------------------------------------------------------------------------- the shared domain
 
 
+#: The modules of ``shared/`` that say things to people: what went wrong (``explain``), why a
+#: file is not a package, why a message does not fit the protocol (``ProtocolError``, whose
+#: second argument is its template), and what the relay client met.
+_SAYING = (
+    "explain.py",
+    "package_check.py",
+    "protocol.py",
+    "messages.py",
+    "api_messages.py",
+    "relay_errors.py",
+    "relay_client.py",
+    "package_upload.py",
+    "event_stream.py",
+)
+
+
 def _shared_sources() -> list[Path]:
     package = HERE.parent
-    return [package / "explain.py", package / "package_check.py"]
+    return [package / name for name in _SAYING]
 
 
 SHARED = Domain(
@@ -220,7 +236,7 @@ SHARED = Domain(
     HERE,
     project="Appbeam shared sentences",
     sources=_shared_sources,
-    keywords={"_": None, "N_": None, "say": None},
+    keywords={"_": None, "N_": None, "say": None, "ProtocolError": (2,)},
 )
 
 _language: str | None = None

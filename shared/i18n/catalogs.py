@@ -34,7 +34,7 @@ from shared.i18n import LANGUAGES, SHARED, SOURCE_LANGUAGE, Domain
 TRANSLATED = tuple(lang for lang in LANGUAGES if lang != SOURCE_LANGUAGE)
 
 #: Calls whose argument (by position) is a sentence a person reads: it must be marked.
-SHARED_SENTENCES = {"Explanation": 0, "NotAPackage": 0}
+SHARED_SENTENCES = {"Explanation": 0, "NotAPackage": 0, "RelayError": 2, "RelayUnavailable": 0, "PackageRefused": 0}
 
 
 def extract(domain: Domain) -> Catalog:

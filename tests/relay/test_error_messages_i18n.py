@@ -303,3 +303,15 @@ def test_health_names_its_storage_problems_in_the_asked_language(app, client):
     assert en_message == f"only {mib} MiB free in the data directory" and mib.replace(",", "").isdigit()
     assert zh_message == f"数据目录只剩 {mib} MiB 可用空间"
     assert zh.headers["Content-Language"] == "zh-CN" and en.headers["Retry-After"]
+
+
+def test_a_field_that_does_not_fit_is_named_in_the_asked_language(relay):
+    """400 ``invalid_field``: the shared protocol's sentence (``ProtocolError``), translated whole,
+    the field's name kept as it is on the wire; English byte for byte what it always was."""
+    auth = {"Authorization": f"Bearer {relay.laptop.token}"}
+    push = {"app": {"id": "not an id!"}, "mode": "notify", "device_ids": ["anna-phone"]}
+    zh = requests.post(f"{relay.url}{API}/pushes", json=push, headers={**auth, "Accept-Language": "zh-CN"}, timeout=30)
+    en = requests.post(f"{relay.url}{API}/pushes", json=push, headers=auth, timeout=30)
+    assert _error(zh) == (400, "invalid_field", "app.id：必须是 1 到 200 个字母、数字、'.'、'_' 或 '-'")
+    assert _error(en) == (400, "invalid_field", "app.id: must be 1-200 letters, digits, '.', '_' or '-'")
+    assert zh.headers["Content-Language"] == "zh-CN"
