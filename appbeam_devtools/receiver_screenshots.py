@@ -35,6 +35,8 @@ from importlib.resources import files
 from pathlib import Path
 
 from mobile_receiver.devices import removed_sentence
+from mobile_receiver.i18n import N_
+from mobile_receiver.said import Said, say
 from shared.assets import real_path
 
 # The demo store's icons: the made-up pushes are for its apps.
@@ -43,6 +45,11 @@ ICONS = real_path(files("relay_server") / "static" / "icons")
 
 def _ago(minutes: float) -> str:
     return (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat()
+
+
+def _kept(said: Said) -> dict:
+    """A line kept on a push the way the receiver keeps it: English, and the template to say it again."""
+    return {"notice": said.english(), "notice_said": said.to_dict()}
 
 
 def _push(push_id, app_id, name, version, size, minutes, state, *, mode="install_now", **extra) -> dict:
@@ -89,7 +96,7 @@ FAKE_PUSHES = [
         90,
         "installed",
         bytes_done=11_560_494,
-        notice="Version 0.27.2 installed",
+        **_kept(say(N_("Version {version} installed"), version="0.27.2")),
     ),
     _push(
         "p-signal", "org.thoughtcrime.securesms", "Signal", "7.20.3", 61_120_945, 12, "paused", bytes_done=17_900_000
@@ -153,7 +160,7 @@ OUTAGE_PUSHES = [
         90,
         "installed",
         bytes_done=11_560_494,
-        notice="Version 0.27.2 installed",
+        **_kept(say(N_("Version {version} installed"), version="0.27.2")),
     ),
     _push(
         "p-signal",
@@ -164,7 +171,7 @@ OUTAGE_PUSHES = [
         12,
         "waiting_for_wifi",
         bytes_done=17_900_000,
-        notice="Paused: the connection is metered. Resumes on Wi-Fi.",
+        **_kept(say(N_("Paused: the connection is metered. Resumes on Wi-Fi."))),
     ),
     _push("p-term", "com.termux", "Termux", "0.118.0", 1_245_267, 8, "failed", bytes_done=0),
     _push(
@@ -285,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
         data_dir = Path(tmp) / "receiver"
         data_dir.mkdir()
         prepare(data_dir, OUTAGE_PUSHES if args.outage else None, args.lang)
+        from mobile_receiver import i18n
+
+        i18n.set_language(args.lang)  # as `appbeam receiver` does first: the sentences made below speak it
         from mobile_receiver.ui import prepare_kivy
 
         prepare_kivy((int(width), int(height)))

@@ -263,7 +263,15 @@ def _notice(rec: PushRecord, now: float) -> str:
         left = round(rec.retry_at - now)
         if left >= 1:  # "3 s": the number and its unit never split over two lines
             again = _("Retrying in {seconds}\u00a0s.").format(seconds=left)
-            text = f"{text} {again}"
+            text = then(text, again)
         else:
-            text = f"{text} {_('Retrying now.')}"
+            text = then(text, _("Retrying now."))
     return text.strip()
+
+
+def then(first: str, second: str) -> str:
+    """Two sentences one after the other: a space after a Latin full stop, none after a
+    full-width one (``…没有响应。7 秒后重试。``), as each script writes them."""
+    if not first:
+        return second
+    return f"{first}{second}" if first.rstrip()[-1:] in "。！？：" else f"{first} {second}"

@@ -26,7 +26,7 @@ from kivy.uix.modalview import ModalView
 from kivy.uix.screenmanager import NoTransition, ScreenManager, SlideTransition
 
 from mobile_receiver import devices, i18n
-from mobile_receiver.cardview import INBOX_ACTIONS
+from mobile_receiver.cardview import INBOX_ACTIONS, then
 from mobile_receiver.i18n import _
 from mobile_receiver.icons import IconCache
 from mobile_receiver.service import Connection, ReceiverService
@@ -262,7 +262,7 @@ def connection_text(connection: Connection, now: float | None = None) -> str:
             left = max(0, round(connection.retry_at - (now if now is not None else time.monotonic())))
         if connection.explanation:
             again = _("Retrying in {seconds}\u00a0s.").format(seconds=left) if left else _("Retrying now.")
-            return f"{connection.explanation} {again}"
+            return then(connection.explanation, again)
         return _("Reconnecting in {seconds}\u00a0s").format(seconds=left) if left else _("Reconnecting")
     if state == "connecting":
         return _("Connecting")

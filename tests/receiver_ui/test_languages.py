@@ -8,6 +8,7 @@ import json
 
 import pytest
 from receiver.fakes import RECEIVER_ID, FakeRelayClient, fake_platform, push_message, trusted_keyring
+from receiver.package_server import PackageServer
 
 from mobile_receiver import i18n
 from mobile_receiver.i18n import catalogs
@@ -15,7 +16,10 @@ from mobile_receiver.profile import Profile, ProfileStore
 from mobile_receiver.service import ReceiverService
 from receiver_ui.gated_server import GatedPackageServer
 from relay_server.demo_catalog import build_package
+from shared.api_messages import Device
 from shared.explain import explain, relay_place
+from shared.messages import read
+from tests.helpers.messages import device_json
 
 BODY = build_package("apk", "org.example.app", "Example", "1.0", 10, size=700_000)
 FAST = {"backoff_initial": 0.01, "backoff_max": 0.05, "chunk_size": 16384}
@@ -37,7 +41,7 @@ def english_again():
 def make_app(tmp_path):
     from mobile_receiver.ui.app import ReceiverApp
 
-    def make(metered=False, installed=None):
+    def make(metered=False, installed=None, client=None):
         data_dir = tmp_path / "phone"
         data_dir.mkdir(exist_ok=True)
         trusted_keyring(data_dir)
@@ -54,7 +58,10 @@ def make_app(tmp_path):
         if installed:
             (data_dir / "installed.json").write_text(json.dumps(installed))
         service = ReceiverService(
-            data_dir, platform=fake_platform(data_dir, metered=metered), client=FakeRelayClient(), download_options=FAST
+            data_dir,
+            platform=fake_platform(data_dir, metered=metered),
+            client=client or FakeRelayClient(),
+            download_options=FAST,
         )
         return ReceiverApp(service), data_dir
 
@@ -146,6 +153,42 @@ def test_counts_and_sizes_follow_each_languages_rules(make_app, drive):
     open_settings_and_choose(ui, app, "lang_en")
     ui.wait_until(lambda: app.settings_screen.ids.back.text == "Back", what="English again")
     assert app.settings_screen.ids.no_apps.text == "2 apps installed through Appbeam."
+
+
+class ClientWithDevices(FakeRelayClient):
+    """The relay's answer to Your devices: one more device of the account, online."""
+
+    def devices(self):
+        return [
+            read(device_json("anna-laptop", name="Anna's laptop", model="ThinkPad", platform="linux", online=True), Device)
+        ]
+
+
+def test_snackbars_device_hints_and_the_lines_kept_on_a_card_in_chinese(make_app, drive):
+    app, _ = make_app(client=ClientWithDevices())
+    ui = drive(app)
+    inbox = app.service.inbox
+    with PackageServer(BODY) as srv:
+        inbox.receive(push_message("p1", srv.url, BODY, name="VLC"))
+        ui.wait_until(lambda: ui.card("p1") and ui.card("p1").state_text == "Installed", what="VLC installed")
+        ui.wait_until(lambda: app.inbox_screen.snackbar_text == "VLC installed", what="the English snackbar")
+        assert ui.card("p1").notice == "Version 1.0 installed"
+
+        open_settings_and_choose(ui, app, "lang_zh_CN")
+        settings = app.settings_screen
+        ui.wait_until(lambda: settings.device_row("anna-laptop") is not None, what="Your devices")
+        ui.wait_until(lambda: settings.device_row(RECEIVER_ID).hint.startswith("这台手机"), what="the hints in Chinese")
+        assert settings.device_row("anna-laptop").hint == "在线 · ThinkPad · Linux"
+
+        ui.tap(settings.ids.back)
+        ui.show_screen("inbox")
+        # the line kept on the push since it was installed in English is said in Chinese now
+        ui.wait_until(lambda: ui.card("p1").notice == "已安装版本 1.0", what="the card's line in Chinese")
+        inbox.receive(push_message("p2", srv.url, BODY, app_id="org.example.other", name="Notes", mode="notify"))
+        ui.wait_until(
+            lambda: app.inbox_screen.snackbar_text == "Anna's laptop 给你推送了 Notes。点按“下载”即可安装。",
+            what="the snackbar in Chinese",
+        )
 
 
 def test_the_phone_follows_the_system_until_settings_choose():

@@ -12,6 +12,7 @@ from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from mobile_receiver.i18n import _
+from mobile_receiver.verify import platform_label
 from mobile_receiver.ui import widgets  # noqa: F401
 from shared.assets import LOGO
 from shared.explain import explain, relay_place
@@ -40,7 +41,7 @@ class LoginScreen(Screen):
         self.ids.username.text = profile.username
         self.ids.password.text = password
         self.ids.device_name.text = profile.device_name
-        self.device_line = f"{profile.model} · {profile.platform}"
+        self.device_line = " · ".join(x for x in (profile.model, platform_label(profile.platform)) if x)
 
     def submit(self, create: bool = False) -> None:
         """Log in (or, with ``create``, make the account with this username and password first)."""

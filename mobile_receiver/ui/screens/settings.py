@@ -17,6 +17,7 @@ from kivy.uix.screenmanager import Screen
 from mobile_receiver import devices, i18n
 from mobile_receiver.i18n import _, ngettext
 from mobile_receiver.platform.base import InstalledApp
+from mobile_receiver.verify import platform_label
 from mobile_receiver.ui import widgets  # noqa: F401
 from mobile_receiver.ui.questions import ConfirmDialog, RenameDialog
 from shared.explain import explain, relay_place
@@ -104,7 +105,9 @@ class SettingsScreen(Screen):
         self.network_text = f"{now} · {source}" if source else now
         self.relay_text = profile.relay_url or _("not set")
         self.account_text = profile.username or _("not logged in")
-        self.device_text = f"{profile.device_name or profile.device_id} · {profile.model} · {profile.platform}"
+        self.device_text = " · ".join(
+            x for x in (profile.device_name or profile.device_id, profile.model, platform_label(profile.platform)) if x
+        )
         self.device_id_text = profile.device_id
         self.own_key_text = _("Fingerprint {fingerprint}").format(fingerprint=service.own_fingerprint)
         keys = self.ids.key_rows
