@@ -1,10 +1,14 @@
 """The shared sentences' languages: English (the source) and Simplified Chinese, gettext's way.
 
 ``shared/`` says things to people on behalf of both apps: ``explain.py`` (what went wrong:
-the relay is down, a certificate is not trusted) and ``package_check.py`` (why a file is not
-the package it claims to be). Those sentences are marked with ``_()`` (translated now, in the
-process's language) or ``say()`` (a :class:`Sentence` kept as its template and values, written
-in a language only when someone reads it: the relay answers each request in its own language).
+the relay is down, a certificate is not trusted), ``package_check.py`` (why a file is not
+the package it claims to be), the protocol's field checks (``ProtocolError``'s template, in
+``protocol.py``, ``messages.py``, ``api_messages.py``: the relay's 400 ``invalid_field``, the
+sender's and the phone's checks) and the relay client's own sentences (``relay_client.py``,
+``relay_errors.py``, ``package_upload.py``, ``event_stream.py``). Those sentences are marked
+with ``_()`` (translated now, in the process's language) or ``say()`` (a :class:`Sentence` kept
+as its template and values, written in a language only when someone reads it: the relay
+answers each request in its own language).
 Values are filled in *after* translation, as named placeholders (``%(place)s``), so a
 translator moves them where the language wants them; sizes and counts go in as :class:`Size`
 and :class:`Number` and come out in the reader's digits and units (Babel's CLDR data).

@@ -1,15 +1,17 @@
 """``python -m shared.i18n.catalogs update|compile|check``: the shared sentences' catalogs.
 
-- ``update``: Babel extracts every marked string of ``explain.py`` and ``package_check.py``
-  into ``shared.pot`` and brings each ``.po`` up to date (new strings arrive untranslated, gone
-  ones are dropped); a translator then fills them in with any ``.po`` editor.
+- ``update``: Babel extracts every marked string of the modules that speak (``explain.py``,
+  ``package_check.py``, the protocol's types, the relay client: ``shared.i18n._SAYING``) into
+  ``shared.pot`` and brings each ``.po`` up to date (new strings arrive untranslated, gone ones
+  are dropped); a translator then fills them in with any ``.po`` editor.
 - ``compile``: each ``.po`` into the ``.mo`` beside it (not committed; a process started
   without it compiles the ``.po`` in memory).
 - ``check`` (CI): every entry translated (no empty string, nothing fuzzy or obsolete), extraction
   finds nothing new (the marked strings in the code are exactly those of the ``.pot`` and each
-  ``.po``), and no sentence bypasses the marking: an ``Explanation``'s or ``NotAPackage``'s
-  sentence is never an f-string, a ``+`` or a ``.format``, but a marked call. Exit status 1,
-  with each problem on a line, otherwise.
+  ``.po``), and no sentence bypasses the marking: an ``Explanation``'s, ``NotAPackage``'s,
+  ``ProtocolError``'s or ``RelayError``'s sentence is never an f-string, a ``+`` or a
+  ``.format``, but a marked call (or a template). Exit status 1, with each problem on a line,
+  otherwise.
 
 The functions take a :class:`shared.i18n.Domain`, so the relay's API errors
 (``relay_server/i18n/errors.py``) are checked by the same code. Catalogs are written without
