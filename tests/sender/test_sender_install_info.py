@@ -157,11 +157,15 @@ def test_clicked_format_first():
     assert with_clicked_first(info, "ipa").formats == ("ipa", "apk")
 
 
-def test_human_size_is_the_one_the_store_and_the_phone_use():
-    from relay_server.store import human_size as store_size
+def test_human_size_says_sizes_as_the_store_and_the_phone_do():
+    # The store page writes sizes in its reader's language now (relay_server.i18n.formats); in
+    # English it must still say what the picker and the phone say.
+    from relay_server.i18n.formats import size as store_size
     from shared.formatting import human_size as phone_size
 
     assert human_size(445206) == "445 kB"
     assert human_size(24_641_536) == "24.6 MB"
-    assert human_size is store_size is phone_size
+    assert human_size is phone_size
+    for n in (999, 1500, 445206, 24_641_536, 3_000_000_000):
+        assert store_size(n, "en") == human_size(n)
     assert human_size(None) == ""
