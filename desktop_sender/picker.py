@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import msgspec
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QEvent, QRect, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPixmap
+from PySide6.QtCore import QCoreApplication, QEvent, QRect, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPixmap, QWheelEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QFrame,
@@ -34,13 +34,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_sender.i18n import QT_TRANSLATE_NOOP
 from desktop_sender.i18n.formats import local_percent, local_size
 from desktop_sender.install_info import PackageLink
 from desktop_sender.signals import emit
 from desktop_sender.style import DIM, letter_icon, rounded
 from shared.api_messages import Device, InstalledVersion
 from shared.messages import InstallInfo
-from shared.protocol import PLATFORM_LABELS, Platform, PushMode
+from shared.protocol import PLATFORM_LABELS, Platform, PushMode, choose_format, formats_for
 from shared.versions import compare_versions, is_same_or_newer
 
 ICON_SIZE = 64
@@ -101,6 +102,19 @@ def installed_note(
             installed=have, offered=offered.version
         ), False
     return QCoreApplication.translate("DeviceRow", "Update available"), False
+
+
+def incompatibility_text(device: Device, offered: InstallInfo | None) -> str:
+    """Why ``device`` cannot install the offered app, in the window's language: said again here
+    from its platform and the app's formats (``shared.protocol.incompatibility_reason``'s
+    sentence), because the relay's ``reason`` is English whatever the window speaks."""
+    formats = sorted({f.lower() for f in offered.formats}) if offered is not None else []
+    wanted = formats_for(device.platform)
+    if formats and wanted and choose_format(device.platform, formats) is None:
+        return QCoreApplication.translate(
+            "DeviceRow", "{platform} installs {wanted}; this app comes as {formats}"
+        ).format(platform=platform_label(device.platform), wanted=", ".join(wanted), formats=", ".join(formats))
+    return device.reason or QCoreApplication.translate("DeviceRow", "no package for this device")
 
 
 def _chip(text: str, name: str = "chip") -> QLabel:
@@ -164,10 +178,10 @@ class DeviceRow(QFrame):
         if self.installed is not None and self.installed[1]:
             # Still selectable (a reinstall), but shown as done, as app stores do.
             self.setProperty("installed", "true")
+        # Why it cannot install the app ("" when it can).
+        self.reason = "" if self.compatible else incompatibility_text(device, offered)
         if not self.compatible:
-            note = self.tr("Can't install it: {reason}").format(
-                reason=device.reason or self.tr("no package for this device")
-            )
+            note = self.tr("Can't install it: {reason}").format(reason=self.reason)
         elif not self.online:
             note = self.tr("Offline: the relay keeps the app and delivers it when the device is back.")
         else:
@@ -179,7 +193,7 @@ class DeviceRow(QFrame):
             self.note.setIndent(30)
             layout.addWidget(self.note)
         if not self.compatible:
-            self.setToolTip(self.note.text())
+            self.setToolTip(note)
             self.setCursor(Qt.CursorShape.ForbiddenCursor)
         else:
             self.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -296,11 +310,11 @@ class DevicePicker(QWidget):
         self.device_layout.setContentsMargins(0, 0, 0, 0)
         self.device_layout.setSpacing(8)
         self.device_layout.addStretch(1)  # rows keep their natural height; spare room stays below
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setWidget(self.device_list)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.device_scroll = QScrollArea()
+        self.device_scroll.setWidgetResizable(True)
+        self.device_scroll.setWidget(self.device_list)
+        self.device_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.device_scroll.setFrameShape(QFrame.Shape.NoFrame)
 
         self.error_label = QLabel()
         self.error_label.setObjectName("pickerError")
@@ -339,7 +353,7 @@ class DevicePicker(QWidget):
         layout.addLayout(section)
         layout.addWidget(self.status_label)
         layout.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignLeft)
-        layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.device_scroll, 1)
         layout.addWidget(self.error_label)
         layout.addLayout(buttons)
         layout.addLayout(footer)
@@ -354,8 +368,8 @@ class DevicePicker(QWidget):
         self.card.setFixedWidth(width)
         self.device_list.adjustSize()
         rows_height = self.device_list.sizeHint().height() if self.rows else 0
-        self.scroll.setFixedHeight(min(rows_height, max(120, self.height() - 360)) if self.rows else 0)
-        self.scroll.setVisible(bool(self.rows))
+        self.device_scroll.setFixedHeight(min(rows_height, max(120, self.height() - 360)) if self.rows else 0)
+        self.device_scroll.setVisible(bool(self.rows))
         self.card.adjustSize()
         height = min(self.card.sizeHint().height(), self.height() - 32)
         self.card.setFixedHeight(max(height, 200))
@@ -407,7 +421,7 @@ class DevicePicker(QWidget):
         for ref in info.packages:
             if ref.format == clicked and ref.size:
                 return ref.size
-        if clicked and self.link.total_bytes:
+        if clicked and self.link is not None and self.link.total_bytes:
             return self.link.total_bytes
         if len(info.packages) <= 1 and info.size:
             return info.size
@@ -457,7 +471,7 @@ class DevicePicker(QWidget):
                 )
             )
         elif not compatible:
-            reasons = sorted({r.device.reason or "" for r in self.rows} - {""})
+            reasons = sorted({r.reason for r in self.rows} - {""})
             if reasons:
                 text = self.tr(
                     "None of your devices can install this app ({reasons}). "
@@ -532,7 +546,7 @@ class DevicePicker(QWidget):
             row.setParent(None)
             row.deleteLater()
         self.rows = []
-        self.scroll.hide()
+        self.device_scroll.hide()
 
     def _show_status(self, text: str, retry: bool = False) -> None:
         self.status_label.setText(text)
@@ -589,7 +603,7 @@ class DevicePicker(QWidget):
             self.hide()
             emit(self.save_requested, url)
 
-    def paintEvent(self, event) -> None:
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), DIM)
         painter.end()
@@ -599,7 +613,7 @@ class DevicePicker(QWidget):
             self.dismiss()
         event.accept()
 
-    def wheelEvent(self, event) -> None:
+    def wheelEvent(self, event: QWheelEvent) -> None:
         event.accept()  # the page under the layer does not scroll
 
     def keyPressEvent(self, event: QKeyEvent) -> None:

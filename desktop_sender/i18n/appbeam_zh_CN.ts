@@ -215,6 +215,10 @@
         <translation>有可用更新</translation>
     </message>
     <message>
+        <source>{platform} installs {wanted}; this app comes as {formats}</source>
+        <translation>{platform} 安装的是 {wanted}；这个应用提供的是 {formats}</translation>
+    </message>
+    <message>
         <source>{owner}&apos;s device</source>
         <translation>{owner} 的设备</translation>
     </message>

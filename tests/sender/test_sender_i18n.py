@@ -80,6 +80,8 @@ def test_lang_zh_cn_shows_the_picker_and_the_pushes_panel_in_chinese(speaking, s
     assert picker.hint_label.text() == "选择一台或多台设备"
     tablet = picker.row_for(accounts.ids["tablet"])
     assert tablet is not None and tablet.note.text().startswith("无法安装：")
+    # Why, in Chinese too: the relay's own reason is English, the sender says it again in its language.
+    assert "这个应用提供的是 apk" in tablet.note.text() and "comes as" not in tablet.note.text()
 
     panel = sender.panel
     assert panel.windowTitle() == "推送"
