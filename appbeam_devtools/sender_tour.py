@@ -39,7 +39,7 @@ class SenderTour(QObject):
 
     def __init__(self, sender: SenderApp, outdir: str | Path, *, follow_seconds: float = 25.0):
         super().__init__(sender)
-        self.sender = sender
+        self.sender_app = sender
         self.outdir = Path(outdir)
         self.outdir.mkdir(parents=True, exist_ok=True)
         self.follow_seconds = follow_seconds
@@ -51,7 +51,10 @@ class SenderTour(QObject):
     def start(self) -> None:
         """Begin the tour once the sender is signed in, the store is shown and a phone is online."""
         self._wait(
-            lambda: bool(self.sender.username) and self._page_ready(), 60, self._wait_for_phone, "sign-in and the store"
+            lambda: bool(self.sender_app.username) and self._page_ready(),
+            60,
+            self._wait_for_phone,
+            "sign-in and the store",
         )
 
     # ------------------------------------------------------------------ steps
@@ -61,7 +64,7 @@ class SenderTour(QObject):
         online = {"seen": False}
 
         def ask() -> None:
-            call = self.sender.worker.call(self.sender.client.devices)
+            call = self.sender_app.worker.call(self.sender_app.client.devices)
             call.succeeded.connect(
                 lambda devices: online.update(seen=any(d["relation"] == "self" and d["online"] for d in devices))
             )
@@ -80,15 +83,17 @@ class SenderTour(QObject):
 
     def _click_download(self) -> None:
         QTimer.singleShot(
-            1500, self, lambda: self.sender.window.browser.page().runJavaScript(CLICK_FIRST_APK, 0, self._on_clicked)
+            1500,
+            self,
+            lambda: self.sender_app.window.browser.page().runJavaScript(CLICK_FIRST_APK, 0, self._on_clicked),
         )
 
-    def _on_clicked(self, result) -> None:
+    def _on_clicked(self, result: object) -> None:
         if result == "missing":
             self._finish("the start page has no download link")
             return
         log.info("tour: clicked the download of %s", result)
-        picker = self.sender.window.picker
+        picker = self.sender_app.window.picker
         self._wait(
             lambda: picker.isVisible() and (bool(picker.rows) or picker.retry_button.isVisible()),
             30,
@@ -97,7 +102,7 @@ class SenderTour(QObject):
         )
 
     def _choose_devices(self) -> None:
-        picker = self.sender.window.picker
+        picker = self.sender_app.window.picker
         own = [r for r in picker.rows if r.compatible and not r.is_friend]
         chosen = [r for r in own if r.online][:1] or own[:1]
         for row in chosen:
@@ -106,7 +111,7 @@ class SenderTour(QObject):
 
     def _picker_shot(self, can_send: bool) -> None:
         self._save("sender-picker.png")
-        picker = self.sender.window.picker
+        picker = self.sender_app.window.picker
         if not can_send or not picker.install_button.isEnabled():
             self._finish("no own device can take the app")
             return
@@ -115,7 +120,7 @@ class SenderTour(QObject):
 
     def _follow(self) -> None:
         ids = {p.id for p in self._pushes}
-        board = self.sender.board
+        board = self.sender_app.board
 
         def progressed() -> bool:
             entries = [board.get(i) for i in ids]
@@ -132,14 +137,14 @@ class SenderTour(QObject):
 
     # ------------------------------------------------------------------ helpers
 
-    def _on_push_sent(self, pushes: list) -> None:
+    def _on_push_sent(self, pushes: list[Push]) -> None:
         self._pushes.extend(pushes)
 
     def _on_load_finished(self, ok: bool) -> None:
         self._loaded = self._loaded or ok
 
     def _page_ready(self) -> bool:
-        return self._loaded and self.sender.window.browser.url().scheme() in ("http", "https")
+        return self._loaded and self.sender_app.window.browser.url().scheme() in ("http", "https")
 
     def _wait(
         self,
@@ -169,7 +174,7 @@ class SenderTour(QObject):
 
     def _save(self, name: str) -> None:
         path = self.outdir / name
-        if self.sender.window.grab().save(str(path)):
+        if self.sender_app.window.grab().save(str(path)):
             log.info("tour: saved %s", path)
         else:
             log.error("tour: could not save %s", path)
@@ -179,4 +184,6 @@ class SenderTour(QObject):
             log.error("tour: %s", problem)
             if not (self.outdir / "sender-pushes.png").exists():
                 self._save("sender-pushes.png")  # the demo waits for this file
-        QApplication.instance().exit(0 if problem is None else 1)
+        app = QApplication.instance()
+        if app is not None:
+            app.exit(0 if problem is None else 1)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from PySide6.QtCore import QCoreApplication, QObject, QUrl, Signal
 from PySide6.QtGui import QPixmap
@@ -43,15 +43,16 @@ from desktop_sender.install_info import (
 from desktop_sender.main_window import MainWindow
 from desktop_sender.notice import sent_message
 from desktop_sender.page_inspector import collect_json_ld
-from desktop_sender.people import PeopleDialog
+from desktop_sender.people import PeopleDialog, Questions
 from desktop_sender.profile import SenderProfile
 from desktop_sender.push_board import PushBoard
+from desktop_sender.pushes_panel import PushRow
 from desktop_sender.relay_worker import PushEventListener, RelayWorker
 from desktop_sender.setup_dialog import SetupDialog
 from desktop_sender.signals import emit
 from desktop_sender.style import STYLE_SHEET
 from desktop_sender.web_api import install_web_api
-from shared.api_messages import Device, Pairing, Session
+from shared.api_messages import Device, Friend, Pairing, Session
 from shared.explain import explain, relay_place
 from shared.i18n import accept_language
 from shared.messages import InstallInfo, Push
@@ -62,15 +63,25 @@ from shared.relay_errors import RelayError
 log = logging.getLogger(__name__)
 
 
-def _unless_closed(method):
+class _Closable(Protocol):
+    closed: bool
+
+
+_Owner = TypeVar("_Owner", bound=_Closable)
+_Args = ParamSpec("_Args")
+
+
+def _unless_closed(
+    method: Callable[Concatenate[_Owner, _Args], None],
+) -> Callable[Concatenate[_Owner, _Args], None]:
     """Skip a slot once the sender is closed: answers already queued by worker threads
     still arrive after ``close()``, and the widgets they would touch are gone."""
 
     @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
+    def wrapper(self: _Owner, /, *args: _Args.args, **kwargs: _Args.kwargs) -> None:
         if self.closed:
-            return None
-        return method(self, *args, **kwargs)
+            return
+        method(self, *args, **kwargs)
 
     return wrapper
 
@@ -330,6 +341,8 @@ class SenderApp(QObject):
         return self.add_phone_dialog
 
     def _request_pairing(self) -> None:
+        if self.add_phone_dialog is None:
+            return
         if not self.client.token:
             self.add_phone_dialog.set_error(
                 self.tr("Sign this computer in first: click the account chip in the toolbar.")
@@ -355,7 +368,7 @@ class SenderApp(QObject):
     # ------------------------------------------------------------------ files from this computer
 
     @_unless_closed
-    def send_files(self, paths: list) -> None:
+    def send_files(self, paths: list[str]) -> None:
         """Packages dropped on the window or chosen with Send a file: the first one opens the
         picker with its real name and version (read from the package), or says why it cannot go."""
         path = Path(paths[0])
@@ -378,7 +391,7 @@ class SenderApp(QObject):
 
     # ------------------------------------------------------------------ people and devices
 
-    def show_people(self, ask=None) -> PeopleDialog:
+    def show_people(self, ask: Questions | None = None) -> PeopleDialog:
         """Friends and this account's devices (``ask`` answers the dialog's questions in tests)."""
         if self.people_dialog is None:
             dialog = PeopleDialog(self.window, ask=ask)
@@ -415,18 +428,24 @@ class SenderApp(QObject):
                 )
             return
         friends = self.worker.call(self.client.friends)
-        friends.succeeded.connect(lambda answer: self.closed or self.people_dialog.set_friends(answer))
+        friends.succeeded.connect(self._on_people_friends)
         friends.failed.connect(self._on_people_failed)
         devices = self.worker.call(self.client.devices)
         devices.succeeded.connect(self._on_people_devices)
         devices.failed.connect(self._on_people_failed)
 
     @_unless_closed
+    def _on_people_friends(self, friends: list[Friend]) -> None:
+        if self.people_dialog is not None:
+            self.people_dialog.set_friends(friends)
+
+    @_unless_closed
     def _on_people_devices(self, devices: list[Device]) -> None:
-        self.people_dialog.set_devices(devices, self.profile.device_info())
+        if self.people_dialog is not None:
+            self.people_dialog.set_devices(devices, self.profile.device_info())
         emit(self.people_loaded)
 
-    def _people_call(self, method: Callable[..., Any], *args, done: str) -> None:
+    def _people_call(self, method: Callable[..., Any], *args: Any, done: str) -> None:
         call = self.worker.call(method, *args)
         call.succeeded.connect(lambda _answer: self._on_people_done(done))
         call.failed.connect(self._on_people_failed)
@@ -452,7 +471,7 @@ class SenderApp(QObject):
         self.window.picker.open_for(info, link)
         self._load_icon(info, serial)
         if page is not None and link is not None:
-            collect_json_ld(page, lambda items, base, s=serial, lk=link: self._on_json_ld(s, lk, items, base), self)
+            collect_json_ld(page, functools.partial(self._on_json_ld, serial, link), self)
         else:
             self._request_devices(serial)
         return serial
@@ -491,7 +510,7 @@ class SenderApp(QObject):
         self.open_picker(info, PackageLink(url=url, page_url=page_url), None)
 
     @_unless_closed
-    def _on_json_ld(self, serial: int, link: PackageLink, items: list, base: str) -> None:
+    def _on_json_ld(self, serial: int, link: PackageLink, items: list[Any], base: str) -> None:
         if serial != self._pick_serial:
             return
         if base:
@@ -515,7 +534,7 @@ class SenderApp(QObject):
         self._request_devices(serial)
 
     def _load_icon(self, info: InstallInfo, serial: int) -> None:
-        def show(pixmap: QPixmap, url=info.icon_url) -> None:
+        def show(pixmap: QPixmap, url: str | None = info.icon_url) -> None:
             if serial == self._pick_serial and not self.closed:
                 self.window.picker.set_icon(pixmap, url)
 
@@ -553,11 +572,11 @@ class SenderApp(QObject):
     def _on_save_requested(self, url: str) -> None:
         self.interceptor.save_instead(self.window.browser.page(), url)
 
-    def _on_push_requested(self, info: InstallInfo, mode: str, device_ids: list) -> None:
+    def _on_push_requested(self, info: InstallInfo, mode: str, device_ids: list[str]) -> None:
         serial = self._pick_serial
         link = self.window.picker.link
         path = local_path(link.url) if link is not None else None
-        if path is not None:
+        if link is not None and path is not None:
             # A file on this computer: the phone cannot fetch it from here, so it goes up to the
             # relay first (nothing is sent when the relay has it already) and the relay's copy is pushed.
             problem = local_package_problem(link)
@@ -571,7 +590,7 @@ class SenderApp(QObject):
                 info,
                 mode,
                 device_ids,
-                progress=_Throttled(lambda done, total, s=serial: emit(self.upload_progressed, s, done, total)),
+                progress=_Throttled(functools.partial(emit, self.upload_progressed, serial)),
             )
         else:
             call = self.worker.call(self.client.push, info, mode, device_ids)
@@ -628,10 +647,14 @@ class SenderApp(QObject):
         panel.set_entries(entries)
         for entry in entries:
             row = panel.rows[entry.push_id]
-            self.icons.load(entry.icon_url, lambda pixmap, r=row: None if self.closed else r.set_icon(pixmap))
+            self.icons.load(entry.icon_url, functools.partial(self._on_row_icon, row))
+
+    def _on_row_icon(self, row: PushRow, pixmap: QPixmap) -> None:
+        if not self.closed:
+            row.set_icon(pixmap)
 
     @_unless_closed
-    def _on_push_update(self, update: dict) -> None:
+    def _on_push_update(self, update: dict[str, Any]) -> None:
         entry = self.board.apply_update(update)
         if entry is not None:
             self.window.pushes_panel.update_entry(entry)
@@ -717,7 +740,7 @@ class SenderApp(QObject):
 class _Throttled:
     """An upload's progress callback that passes on only whole-percent steps (and the end)."""
 
-    def __init__(self, report):
+    def __init__(self, report: Callable[[int, int], None]):
         self._report = report
         self._last = -1
 

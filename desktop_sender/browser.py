@@ -39,8 +39,11 @@ class BrowserView(QWebEngineView):
         request = self.lastContextMenuRequest()
         if request is not None and request.linkUrl().isValid():
             actions = self.link_menu_actions(request.linkUrl().toString(), request.linkText())
-            first = menu.actions()[0] if menu.actions() else None
-            for action in actions:
-                menu.insertAction(first, action)
-            menu.insertSeparator(first)
+            existing = menu.actions()
+            if existing:
+                for action in actions:
+                    menu.insertAction(existing[0], action)
+                menu.insertSeparator(existing[0])
+            else:
+                menu.addActions(actions)
         menu.popup(event.globalPos())

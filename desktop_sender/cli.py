@@ -10,6 +10,12 @@ import argparse
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # for the annotations only: nothing from Qt is imported at run time here
+    from PySide6.QtCore import QCoreApplication, QTranslator
+
+    from desktop_sender.app import SenderApp
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     return status
 
 
-def set_language(app, args: argparse.Namespace) -> list:
+def set_language(app: QCoreApplication, args: argparse.Namespace) -> list[QTranslator]:
     """Speak ``--lang`` (or the system's language) in every window, Qt's own dialogs included;
     the translators installed, for a caller that wants to take them out again."""
     from desktop_sender.i18n import choose_language, install_translators
@@ -104,11 +110,15 @@ def set_language(app, args: argparse.Namespace) -> list:
     return install_translators(app, choose_language(getattr(args, "lang", None)))
 
 
-def _screenshot_when_loaded(sender, path: str) -> None:
+def _screenshot_when_loaded(sender: SenderApp, path: str) -> None:
     from PySide6.QtCore import QTimer
+
+    def grab() -> None:
+        sender.window.grab().save(path)
+        log.info("screenshot saved to %s", path)
 
     def save(_ok: bool) -> None:
         # Give Chromium a moment to paint the loaded page before grabbing it.
-        QTimer.singleShot(800, lambda: (sender.window.grab().save(path), log.info("screenshot saved to %s", path)))
+        QTimer.singleShot(800, grab)
 
     sender.window.browser.loadFinished.connect(save)

@@ -64,7 +64,7 @@ class SavedDownload(QObject):
         if not self.done:
             self._request.cancel()
 
-    def _on_progress(self, *_args) -> None:
+    def _on_progress(self, *_args: object) -> None:
         emit(self.progress_changed, self._request.receivedBytes(), self._request.totalBytes())
 
     def _on_state_changed(self, state: QWebEngineDownloadRequest.DownloadState) -> None:

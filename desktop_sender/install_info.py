@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 from urllib.request import url2pathname
 
@@ -161,11 +161,18 @@ class _Untranslated:
         return text
 
 
-def _qt() -> Any:
+class _Translates(Protocol):
+    def translate(self, context: str, text: str, disambiguation: str | None = None, n: int = -1) -> str: ...
+
+
+def _qt() -> _Translates:
     """Qt's translate once the window has loaded Qt, so the picker says these in its language;
     this module itself stays free of Qt."""
     core = sys.modules.get("PySide6.QtCore")
-    return core.QCoreApplication if core is not None else _Untranslated
+    if core is None:
+        return _Untranslated()
+    translates: _Translates = core.QCoreApplication
+    return translates
 
 
 def _local_facts(path: Path, fmt: str) -> PackageFacts | None:
@@ -219,7 +226,7 @@ def iter_app_objects(json_ld: Iterable[Any]) -> Iterator[Mapping[str, Any]]:
                 yield item
 
 
-def _as_list(value: Any) -> list:
+def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
@@ -248,7 +255,7 @@ def _file_name(url: str) -> str:
 def _package_urls(obj: Mapping[str, Any], base: str) -> list[str]:
     urls = [u for u in _as_list(obj.get("downloadUrl")) if isinstance(u, str)]
     urls += [
-        p.get("url")
+        p["url"]
         for p in _as_list(obj.get("appbeam:packages"))
         if isinstance(p, Mapping) and isinstance(p.get("url"), str)
     ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QPoint, QRect, Qt, QUrl, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence, QResizeEvent
 from PySide6.QtWebEngineCore import QWebEngineLoadingInfo, QWebEnginePage, QWebEngineProfile
 from PySide6.QtWidgets import QLabel, QLineEdit, QMainWindow, QSizePolicy, QStatusBar, QToolBar, QWidget
 
@@ -140,7 +140,7 @@ class MainWindow(QMainWindow):
         if words and self.home_url:
             url = QUrl(self.home_url)
             url.setPath("/")
-            url.setQuery(f"q={QUrl.toPercentEncoding(text).data().decode()}")
+            url.setQuery(f"q={bytes(QUrl.toPercentEncoding(text).data()).decode()}")
             self.browser.load(url)
             return
         url = QUrl.fromUserInput(text)
@@ -185,7 +185,7 @@ class MainWindow(QMainWindow):
         """Show the after-sending notice at the bottom of the browser."""
         self.notice.show_message(text, self.browser_area())
 
-    def resizeEvent(self, event) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self.reposition_overlays()
 
@@ -213,13 +213,13 @@ class MainWindow(QMainWindow):
         if paths:
             emit(self.files_chosen, paths)
 
-    def dragEnterEvent(self, event) -> None:
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
             event.acceptProposedAction()
         else:
             super().dragEnterEvent(event)
 
-    def dropEvent(self, event) -> None:
+    def dropEvent(self, event: QDropEvent) -> None:
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if paths:
             event.acceptProposedAction()

@@ -8,9 +8,11 @@ calls on its worker threads and refreshes the dialog with the answers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Protocol
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QFrame,
@@ -24,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_sender.i18n import QT_TRANSLATE_NOOP
 from desktop_sender.picker import platform_label
 from desktop_sender.signals import emit
 from desktop_sender.style import ERROR, MUTED, wrapping_label
@@ -37,11 +40,19 @@ FRIEND_STATUS = {
 }
 
 
-def _button(text: str, name: str, handler) -> QPushButton:
+class Questions(Protocol):
+    """What the dialog asks the user: Qt's dialogs for a person, fixed answers in tests."""
+
+    def yes(self, question: str) -> bool: ...
+
+    def text(self, question: str, current: str) -> str | None: ...
+
+
+def _button(text: str, name: str, handler: Callable[[], object]) -> QPushButton:
     button = QPushButton(text)
     button.setObjectName(name)
     button.setCursor(Qt.CursorShape.PointingHandCursor)
-    button.clicked.connect(handler)
+    button.clicked.connect(lambda: handler())  # without clicked's ``checked``: handlers take no argument
     return button
 
 
@@ -78,12 +89,12 @@ class PeopleDialog(QDialog):
     rename_requested = Signal(str, str)
     remove_device_requested = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None, *, ask=None):
+    def __init__(self, parent: QWidget | None = None, *, ask: Questions | None = None):
         super().__init__(parent)
         self.setWindowTitle(self.tr("People and devices"))
         self.setMinimumWidth(520)
         #: Asks the user for text or a yes/no; tests give their own answers.
-        self.ask = ask or _QtQuestions(self)
+        self.ask: Questions = ask or _QtQuestions(self)
         self.friend_rows: dict[str, QFrame] = {}
         self.device_rows: dict[str, QFrame] = {}
 
@@ -141,11 +152,11 @@ class PeopleDialog(QDialog):
             username, status = friend.username, friend.status
             if status == "pending_incoming":
                 buttons = [
-                    _button(self.tr("Accept"), "primary", lambda _=False, u=username: emit(self.accept_requested, u)),
+                    _button(self.tr("Accept"), "primary", partial(emit, self.accept_requested, username)),
                     _button(
                         self.tr("Decline"),
                         "secondary",
-                        lambda _=False, u=username: emit(self.remove_friend_requested, u),
+                        partial(emit, self.remove_friend_requested, username),
                     ),
                 ]
             elif status == "pending_outgoing":
@@ -153,15 +164,11 @@ class PeopleDialog(QDialog):
                     _button(
                         self.tr("Withdraw"),
                         "secondary",
-                        lambda _=False, u=username: self._confirm_remove(u, "withdraw"),
+                        partial(self._confirm_remove, username, "withdraw"),
                     )
                 ]
             else:
-                buttons = [
-                    _button(
-                        self.tr("Remove"), "secondary", lambda _=False, u=username: self._confirm_remove(u, "remove")
-                    )
-                ]
+                buttons = [_button(self.tr("Remove"), "secondary", partial(self._confirm_remove, username, "remove"))]
             row = _row(username, self.tr(FRIEND_STATUS[status]) if status in FRIEND_STATUS else status, buttons)
             self.friend_rows[username] = row
             self.friends_box.addWidget(row)
@@ -175,17 +182,18 @@ class PeopleDialog(QDialog):
         for device in own:
             device_id, name = device.id, device.name or device.id
             this = isinstance(device, DeviceInfo)  # the computer describes itself; the relay lists the others
-            where = self.tr("this computer") if this else (self.tr("online") if device.online else self.tr("offline"))
+            if isinstance(device, DeviceInfo):
+                where = self.tr("this computer")
+            else:
+                where = self.tr("online") if device.online else self.tr("offline")
             subtitle = " · ".join(x for x in (device.model, platform_label(device.platform), where) if x)
-            buttons = [
-                _button(self.tr("Rename"), "secondary", lambda _=False, d=device_id, n=name: self._ask_rename(d, n))
-            ]
+            buttons = [_button(self.tr("Rename"), "secondary", partial(self._ask_rename, device_id, name))]
             if not this:
                 buttons.append(
                     _button(
                         self.tr("Remove"),
                         "danger",
-                        lambda _=False, d=device_id, n=name: self._confirm_remove_device(d, n),
+                        partial(self._confirm_remove_device, device_id, name),
                     )
                 )
             row = _row(name, subtitle, buttons)
@@ -233,12 +241,13 @@ class PeopleDialog(QDialog):
             emit(self.remove_device_requested, device_id)
 
     @staticmethod
-    def _clear(box: QVBoxLayout, rows: dict) -> None:
+    def _clear(box: QVBoxLayout, rows: dict[str, QFrame]) -> None:
         rows.clear()
         while box.count():
             item = box.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
 
     def _empty(self, text: str) -> QLabel:
         label = wrapping_label(QLabel(text))

@@ -16,8 +16,11 @@ import sys
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 from shared.paths import data_dir
+from shared.protocol import Platform
 from shared.relay_client import DeviceInfo
 from shared.signing import DeviceKey
 
@@ -26,13 +29,13 @@ log = logging.getLogger(__name__)
 KEYRING_SERVICE = "appbeam-sender"
 
 
-def current_platform() -> str:
+def current_platform() -> Platform:
     """This computer's platform in the protocol's words (``linux``, ``windows``, ``macos``)."""
     if sys.platform.startswith("win"):
-        return "windows"
+        return Platform.WINDOWS
     if sys.platform == "darwin":
-        return "macos"
-    return "linux"
+        return Platform.MACOS
+    return Platform.LINUX
 
 
 def current_model() -> str:
@@ -57,7 +60,7 @@ class SenderSettings:
     device_id: str = ""
     device_name: str = ""
     home_url: str = ""
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class TokenStore:
@@ -74,7 +77,7 @@ class TokenStore:
             try:
                 token = self._keyring.get_password(KEYRING_SERVICE, self.account_key)
                 if token:
-                    return token
+                    return str(token)
             except Exception as exc:  # keyring backends raise their own error types
                 log.info("keyring unavailable (%s); using the token file", exc)
         try:
@@ -107,7 +110,9 @@ class TokenStore:
         self.path.unlink(missing_ok=True)
 
 
-def _load_keyring():
+def _load_keyring() -> ModuleType | None:
+    """The ``keyring`` module when it is installed and has a working backend (it is optional:
+    untyped here, its calls answer ``Any``)."""
     try:
         import keyring  # optional: only used when the user installed it
         from keyring.backends import fail
@@ -118,14 +123,19 @@ def _load_keyring():
             return None
     except Exception:
         return None
-    return keyring
+    module: ModuleType = keyring
+    return module
 
 
 class SenderProfile:
     """One sender profile on disk: settings, device identity and token."""
 
     def __init__(
-        self, name: str = "default", data_dir_override: str | os.PathLike | None = None, *, use_keyring: bool = True
+        self,
+        name: str = "default",
+        data_dir_override: str | os.PathLike[str] | None = None,
+        *,
+        use_keyring: bool = True,
     ):
         self.name = name
         self.directory = data_dir("sender", name, data_dir_override)

@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from shared.api_messages import Device
 from shared.explain import explain, relay_place
@@ -40,6 +41,9 @@ from shared.protocol import (
 )
 from shared.relay_client import RelayClient
 from shared.relay_errors import RelayError
+
+if TYPE_CHECKING:
+    from desktop_sender.profile import SenderProfile
 
 #: Exit statuses.
 OK, FAILED, USAGE, TIMED_OUT = 0, 1, 2, 3
@@ -83,7 +87,7 @@ class _Printer:
     def __init__(self, as_json: bool):
         self.as_json = as_json
 
-    def say(self, text: str, **data) -> None:
+    def say(self, text: str, **data: Any) -> None:
         print(json.dumps({"message": text, **data}) if self.as_json else text, flush=True)
 
 
@@ -103,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
         client = _signed_in_client(profile, relay_url, args.username, args.password)
         info = install_info_for(args.what, client)
         local = local_package(args.what)
-        formats = (format_from_filename(local.name),) if local is not None else info.formats
+        local_format = format_from_filename(local.name) if local is not None else None
+        formats = (local_format,) if local_format else info.formats
         targets = _resolve_targets(client, formats, args.to)
         platforms = {d.id: d.platform for d in targets}
         if local is not None:
@@ -130,17 +135,19 @@ def run(args: argparse.Namespace) -> int:
     return _wait(client, pushes, names, out, args.timeout)
 
 
-def _signed_in_client(profile, relay_url: str, username: str | None, password: str | None) -> RelayClient:
+def _signed_in_client(
+    profile: SenderProfile, relay_url: str, username: str | None, password: str | None
+) -> RelayClient:
     """A client for the profile's device, signed in (with the profile's token, or the password given)."""
     client = RelayClient(relay_url, None, key=profile.signing_key)
     same_relay = relay_url == profile.settings.relay_url.rstrip("/")
     if username:
         if not password:
             raise PushProblem("Give --password with --username.", USAGE)
-        client.login(username, password, profile.device_info())
+        session = client.login(username, password, profile.device_info())
         profile.settings.relay_url, profile.settings.username = relay_url, username
         profile.save()
-        profile.tokens.save(client.token)
+        profile.tokens.save(session.token)
         return client
     token = profile.tokens.load() if same_relay else None
     if not token:
@@ -190,7 +197,7 @@ def install_info_for(what: str, client: RelayClient) -> InstallInfo:
     raise PushProblem(f"{what!r} is neither a package file here, nor an http(s) address, nor an app id.", USAGE)
 
 
-def _resolve_targets(client: RelayClient, formats, wanted: str) -> list[Device]:
+def _resolve_targets(client: RelayClient, formats: Iterable[str], wanted: str) -> list[Device]:
     devices = client.devices(formats)
     chosen = []
     for name in (part.strip() for part in wanted.split(",") if part.strip()):
@@ -207,16 +214,20 @@ def _resolve_targets(client: RelayClient, formats, wanted: str) -> list[Device]:
     return chosen
 
 
-def _wait(client: RelayClient, pushes: Iterable[Push], names: dict, out: _Printer, timeout: float) -> int:
+def _wait(client: RelayClient, pushes: Iterable[Push], names: dict[str, str], out: _Printer, timeout: float) -> int:
     """Follow the pushes' updates on the relay's stream until each ended (or ``timeout``)."""
     waiting = {p.id: PushState(p.state) for p in pushes}
-    shown: dict[str, tuple] = {}
+    shown: dict[str, _Shown] = {}
     deadline = time.monotonic() + timeout
-    updates: "queue.Queue[dict]" = queue.Queue()
+    updates: queue.Queue[Any] = queue.Queue()
     stream = client.stream()
-    reader = threading.Thread(
-        target=lambda: [updates.put(e.data) for e in stream if e.event == "push_update"], name="push-wait", daemon=True
-    )
+
+    def read_stream() -> None:
+        for event in stream:
+            if event.event == "push_update":
+                updates.put(event.data)
+
+    reader = threading.Thread(target=read_stream, name="push-wait", daemon=True)
     reader.start()
     try:
         # What changed before the stream connected is read from the pushes themselves.
@@ -249,7 +260,13 @@ def _wait(client: RelayClient, pushes: Iterable[Push], names: dict, out: _Printe
     return OK if all(state in _DONE_WELL for state in waiting.values()) else FAILED
 
 
-def _note(waiting: dict, shown: dict, update: PushUpdate, names: dict, out: _Printer) -> None:
+#: What was last printed of a push: its state, its tenth of the download, its detail.
+_Shown = tuple[PushState, int | None, str | None]
+
+
+def _note(
+    waiting: dict[str, PushState], shown: dict[str, _Shown], update: PushUpdate, names: dict[str, str], out: _Printer
+) -> None:
     """Print a push's new state (downloads in steps of ten per cent, not every report)."""
     push_id, state, percent = update.push_id, PushState(update.state), update.percent
     waiting[push_id] = state

@@ -17,7 +17,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QThread, Signal
 
 from desktop_sender.signals import emit
-from shared.event_stream import ConnectionStatus
+from shared.event_stream import ConnectionStatus, EventStream
 from shared.protocol import StreamEvent
 from shared.relay_client import RelayClient
 from shared.relay_errors import RelayError, RelayUnavailable
@@ -37,7 +37,7 @@ class RelayCall(QObject):
         self.done = False
 
 
-def _run_call(name: str, fn: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[bool, Any]:
+def _run_call(name: str, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[bool, Any]:
     """Run one call on a worker thread; never raises (the answer is a value either way)."""
     try:
         return True, fn(*args, **kwargs)
@@ -74,7 +74,7 @@ class RelayWorker(QObject):
         call = RelayCall(name, self)
         self._in_flight.add(call)
         future = self._executor.submit(_run_call, name, fn, args, kwargs)
-        future.add_done_callback(lambda f, c=call: emit(self._answered, c, *f.result()))
+        future.add_done_callback(lambda f: emit(self._answered, call, *f.result()))
         return call
 
     def call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> RelayCall:
@@ -128,7 +128,7 @@ class PushEventListener(QThread):
         super().__init__(parent)
         self._client = client
         self._max_backoff = max_backoff
-        self._stream = None
+        self._stream: EventStream | None = None
         self._stopping = False
 
     def run(self) -> None:

@@ -22,8 +22,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shared.i18n import use_language
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QCoreApplication, QTranslator
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,13 @@ HERE = Path(__file__).resolve().parent
 SOURCE_LANGUAGE = "en"
 _LANGUAGE_PROPERTY = "appbeamLanguage"  # on the QApplication: the language its translators speak
 LANGUAGES = ("en", "zh_CN")
+
+
+def QT_TRANSLATE_NOOP(context: str, source: str) -> str:  # noqa: N802 - Qt's name, which lupdate looks for
+    """Marks ``source`` for ``pyside6-lupdate`` in ``context`` and returns it untranslated, as
+    Qt's own does; typed as the ``str`` it is (PySide6's stubs say ``object``), so a table of
+    marked strings can be given to ``tr()`` without a cast."""
+    return source
 
 
 def ts_file(lang: str) -> Path:
@@ -112,7 +123,7 @@ def _cache_dir() -> Path:
     return Path(base) / "appbeam" / "i18n"
 
 
-def install_translators(app, lang: str) -> list:
+def install_translators(app: QCoreApplication, lang: str) -> list[QTranslator]:
     """Load lang's catalogs into the application (ours and Qt's own) and make it the default
     locale, so numbers, sizes and dates follow it too; the shared sentences (``shared.explain``:
     the relay is down, a sign-in failed) and what the relay is asked for (``Accept-Language``)
@@ -122,7 +133,7 @@ def install_translators(app, lang: str) -> list:
 
     use_language(lang)
     QLocale.setDefault(QLocale(lang))
-    translators = []
+    translators: list[QTranslator] = []
     ours = catalog(lang)
     if ours is not None:
         translator = QTranslator(app)
@@ -143,14 +154,14 @@ def install_translators(app, lang: str) -> list:
     return translators
 
 
-def ensure_translators(app) -> None:
+def ensure_translators(app: QCoreApplication | None) -> None:
     """A window made without ``appbeam sender`` (tests, scripts) speaks English with its
     plural forms ("5 minutes", not "5 minute(s)"); once a language is set, nothing changes."""
     if app is not None and not app.property(_LANGUAGE_PROPERTY):
         install_translators(app, SOURCE_LANGUAGE)
 
 
-def forget_language(app) -> None:
+def forget_language(app: QCoreApplication) -> None:
     """After ``removeTranslator``: the next window sets its language up again, and the shared
     sentences speak the system's language until it does (tests)."""
     app.setProperty(_LANGUAGE_PROPERTY, None)

@@ -72,6 +72,8 @@ def problems(path: Path) -> list[str]:
         kind = translation.get("type") if translation is not None else "missing"
         if kind in ("unfinished", "obsolete", "vanished", "missing"):
             found.append(f"{path.name}: {context}: {source!r} is {kind}")
+        elif translation is None:
+            continue  # "missing" above: reported already
         elif plural and not all((f.text or "").strip() for f in translation.iter("numerusform")):
             found.append(f"{path.name}: {context}: {source!r} has an empty plural form")
         elif not plural and not (translation.text or "").strip():

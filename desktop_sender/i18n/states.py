@@ -8,8 +8,9 @@ phone said it.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
+from PySide6.QtCore import QCoreApplication
 
+from desktop_sender.i18n import QT_TRANSLATE_NOOP
 from shared.protocol import PushState, Situation
 
 _CONTEXT = "PushState"

@@ -16,7 +16,7 @@ for _name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
     os.environ.pop(_name, None)
 os.environ["LANG"] = "C.UTF-8"
 
-from tests.helpers.qt import ignore_qt_noise  # noqa: F401  (sets up Qt before anything imports it)
+from tests.helpers.qt import ignore_qt_noise  # noqa: E402,F401  (sets up Qt before anything imports it)
 from tests.helpers.relay_process import RelayProcess  # noqa: E402
 from tests.sender.sender_helpers import Accounts, SenderHarness, StaticSite, make_accounts  # noqa: E402
 
