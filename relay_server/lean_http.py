@@ -206,7 +206,11 @@ class _Timeout(Exception):
 
 
 class _HeadTooLarge(Exception):
-    """The request line and headers are longer than ``MAX_HEAD``."""
+    """The request line and headers are longer than ``MAX_HEAD`` (``request``: what of them arrived)."""
+
+    def __init__(self, request: _Message | None):
+        super().__init__()
+        self.request = request
 
 
 class _Reading:
@@ -421,11 +425,11 @@ class _Connection:
         parse = self.parse
         self._feed(data)
         if parse.current is not None and parse.current.header_bytes > MAX_HEAD:
-            raise _HeadTooLarge()
+            raise _HeadTooLarge(parse.current)
         if parse.messages:
             message = parse.messages.popleft()
             if message.header_bytes > MAX_HEAD:
-                raise _HeadTooLarge()
+                raise _HeadTooLarge(message)
             return message
         return None
 
@@ -439,13 +443,13 @@ class _Connection:
                 except _Timeout:
                     self._timed_out()
                     return
-                except _HeadTooLarge:
+                except _HeadTooLarge as exc:
                     self.sock.sendall(
                         _error(
                             431,
                             "headers_too_large",
                             said("the request line and headers must fit in %(kib)s KiB", kib=Number(MAX_HEAD // 1024)),
-                            self.parse.current,
+                            exc.request,
                         )
                     )
                     return

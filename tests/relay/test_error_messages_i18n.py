@@ -315,3 +315,19 @@ def test_a_field_that_does_not_fit_is_named_in_the_asked_language(relay):
     assert _error(zh) == (400, "invalid_field", "app.id：必须是 1 到 200 个字母、数字、'.'、'_' 或 '-'")
     assert _error(en) == (400, "invalid_field", "app.id: must be 1-200 letters, digits, '.', '_' or '-'")
     assert zh.headers["Content-Language"] == "zh-CN"
+
+
+def test_headers_too_large_are_refused_in_the_asked_language(front):
+    if front.front != "lean":
+        pytest.skip("pywsgi refuses headers too large itself, in its own words")
+    big = "X-Padding: " + "a" * 70_000 + "\r\n"
+    answers = {}
+    for accept in (ZH, "en"):
+        head = f"GET /healthz HTTP/1.1\r\nAccept-Language: {accept}\r\nHost: relay\r\n{big}\r\n"
+        status, headers, body = _raw(front, head.encode())
+        assert status.startswith(b"HTTP/1.1 431")
+        answers[headers["content-language"]] = json.loads(body)["error"]
+    assert answers == {
+        "zh-CN": {"code": "headers_too_large", "message": "请求行和请求头不能超过 64 KiB"},
+        "en": {"code": "headers_too_large", "message": "the request line and headers must fit in 64 KiB"},
+    }
