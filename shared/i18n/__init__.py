@@ -193,7 +193,8 @@ class Sentence:
 
     def text(self, lang: str | None = None) -> str:
         lang = lang or current_language()
-        template = (self.domain or SHARED).translations(lang).gettext(self.msgid)
+        # gettext("") is the catalog's header, never a sentence.
+        template = (self.domain or SHARED).translations(lang).gettext(self.msgid) if self.msgid else ""
         if not self.values:
             return template
         return template % {key: _written(value, lang) for key, value in self.values.items()}
