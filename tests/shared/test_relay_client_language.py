@@ -153,3 +153,11 @@ def test_a_field_that_does_not_fit_is_said_in_the_language_in_use_and_logged_in_
     assert str(caught.value) == "name：不能超过 500 个字符"
     assert caught.value.args == ("name: must be at most 500 characters",)  # what the log keeps
     assert (caught.value.field, caught.value.message) == ("name", "must be at most 500 characters")
+
+
+def test_a_field_refused_without_a_reason_names_only_the_field():
+    """An empty reason (a parser that said nothing) is no sentence, not the catalog's header."""
+    i18n.use_language("zh_CN")
+    assert str(ProtocolError("push", "")) == "push："
+    i18n.use_language("en")
+    assert str(ProtocolError("push", "")) == "push: "
