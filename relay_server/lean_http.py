@@ -12,7 +12,9 @@ It keeps the relay's serving rules (``relay_server.request_deadlines``, ``relay_
 
 - an idle keep-alive connection waits ``idle_timeout`` for its next request, then closes quietly;
 - once a request started, its headers must arrive within ``header_timeout`` and its body within
-  ``body_timeout``, else ``408`` with the relay's JSON error, and the connection closes;
+  ``body_timeout``, else ``408`` with the relay's JSON error, and the connection closes (this
+  front's own refusals, 400/408/413/431/500, have the API's body, ``relay_server.errors.raw_error``,
+  in the language the request's ``Accept-Language`` asks for, as far as its headers arrived);
 - the whole body is read before the application runs (no database connection is held for a
   slow client); a ``Content-Length`` above ``max_body`` is not read: the application answers 413
   from the announced length and the connection closes; a chunked body past it gets 413 here;
