@@ -39,10 +39,40 @@
     </message>
 </context>
 <context>
+    <name>AddingAPhone</name>
+    <message>
+        <source>Sign this computer in first: click the account chip in the toolbar.</source>
+        <translation>请先让这台电脑登录：点击工具栏中的账户标签。</translation>
+    </message>
+    <message>
+        <source>No code this time. {reason}</source>
+        <translation>这次未能生成配对码。{reason}</translation>
+    </message>
+</context>
+<context>
     <name>BrowserView</name>
     <message>
         <source>Send to device...</source>
         <translation>推送到设备…</translation>
+    </message>
+</context>
+<context>
+    <name>ChoosingDevices</name>
+    <message>
+        <source>{file} is not an app package Appbeam knows (apk, ipa, deb, AppImage, …).</source>
+        <translation>{file} 不是 Appbeam 认识的应用安装包（apk、ipa、deb、AppImage…）。</translation>
+    </message>
+    <message>
+        <source>One app at a time: send the others after this one.</source>
+        <translation>一次只能推送一个应用：请在这个之后再推送其他应用。</translation>
+    </message>
+    <message>
+        <source>The page asked to send an app, but its install information is unusable: {reason}</source>
+        <translation>此页面请求推送应用，但其安装信息无法使用：{reason}</translation>
+    </message>
+    <message>
+        <source>This computer is not signed in to a relay yet. Click the account chip in the toolbar to sign in.</source>
+        <translation>这台电脑还没有登录中继。请点击工具栏中的账户标签登录。</translation>
     </message>
 </context>
 <context>
@@ -264,6 +294,29 @@
     </message>
 </context>
 <context>
+    <name>FollowingPushes</name>
+    <message>
+        <source>Can&apos;t load your pushes: {reason}</source>
+        <translation>无法加载你的推送：{reason}</translation>
+    </message>
+    <message>
+        <source>The relay signed this computer out. Click the account chip to sign in again.</source>
+        <translation>中继已让这台电脑退出登录。请点击账户标签重新登录。</translation>
+    </message>
+    <message>
+        <source>Live updates stopped. {reason}</source>
+        <translation>实时更新已停止。{reason}</translation>
+    </message>
+    <message>
+        <source>Not sent again. {reason}</source>
+        <translation>未能重新推送。{reason}</translation>
+    </message>
+    <message>
+        <source>Can&apos;t cancel: {reason}</source>
+        <translation>无法取消：{reason}</translation>
+    </message>
+</context>
+<context>
     <name>Formats</name>
     <message>
         <source>{number} B</source>
@@ -390,6 +443,29 @@
     <message>
         <source>Appbeam can&apos;t read {file}. Check that you may open it.</source>
         <translation>Appbeam 无法读取 {file}。请检查你是否有权打开它。</translation>
+    </message>
+</context>
+<context>
+    <name>PeopleAndDevices</name>
+    <message>
+        <source>Invitation sent to {username}.</source>
+        <translation>已向 {username} 发送邀请。</translation>
+    </message>
+    <message>
+        <source>You and {username} are friends now.</source>
+        <translation>你和 {username} 现在是好友了。</translation>
+    </message>
+    <message>
+        <source>Renamed.</source>
+        <translation>已重命名。</translation>
+    </message>
+    <message>
+        <source>Removed: it is signed out and gets no more apps.</source>
+        <translation>已移除：它已退出登录，不会再收到应用。</translation>
+    </message>
+    <message>
+        <source>Sign this computer in first: click the account chip.</source>
+        <translation>请先让这台电脑登录：点击账户标签。</translation>
     </message>
 </context>
 <context>
@@ -649,78 +725,6 @@ Click a download in the store to send an app to your phone.</source>
     </message>
 </context>
 <context>
-    <name>SenderApp</name>
-    <message>
-        <source>Not signed in: start with --username and --password.</source>
-        <extracomment>(picker serial, bytes sent, bytes in all) while a file from this computer goes up to the relay; emitted on a worker thread, delivered on the UI thread.</extracomment>
-        <translation>未登录：请使用 --username 和 --password 启动。</translation>
-    </message>
-    <message>
-        <source>Sign this computer in first: click the account chip in the toolbar.</source>
-        <translation>请先让这台电脑登录：点击工具栏中的账户标签。</translation>
-    </message>
-    <message>
-        <source>No code this time. {reason}</source>
-        <translation>这次未能生成配对码。{reason}</translation>
-    </message>
-    <message>
-        <source>{file} is not an app package Appbeam knows (apk, ipa, deb, AppImage, …).</source>
-        <translation>{file} 不是 Appbeam 认识的应用安装包（apk、ipa、deb、AppImage…）。</translation>
-    </message>
-    <message>
-        <source>One app at a time: send the others after this one.</source>
-        <translation>一次只能推送一个应用：请在这个之后再推送其他应用。</translation>
-    </message>
-    <message>
-        <source>Invitation sent to {username}.</source>
-        <translation>已向 {username} 发送邀请。</translation>
-    </message>
-    <message>
-        <source>You and {username} are friends now.</source>
-        <translation>你和 {username} 现在是好友了。</translation>
-    </message>
-    <message>
-        <source>Renamed.</source>
-        <translation>已重命名。</translation>
-    </message>
-    <message>
-        <source>Removed: it is signed out and gets no more apps.</source>
-        <translation>已移除：它已退出登录，不会再收到应用。</translation>
-    </message>
-    <message>
-        <source>Sign this computer in first: click the account chip.</source>
-        <translation>请先让这台电脑登录：点击账户标签。</translation>
-    </message>
-    <message>
-        <source>The page asked to send an app, but its install information is unusable: {reason}</source>
-        <translation>此页面请求推送应用，但其安装信息无法使用：{reason}</translation>
-    </message>
-    <message>
-        <source>This computer is not signed in to a relay yet. Click the account chip in the toolbar to sign in.</source>
-        <translation>这台电脑还没有登录中继。请点击工具栏中的账户标签登录。</translation>
-    </message>
-    <message>
-        <source>Can&apos;t load your pushes: {reason}</source>
-        <translation>无法加载你的推送：{reason}</translation>
-    </message>
-    <message>
-        <source>The relay signed this computer out. Click the account chip to sign in again.</source>
-        <translation>中继已让这台电脑退出登录。请点击账户标签重新登录。</translation>
-    </message>
-    <message>
-        <source>Live updates stopped. {reason}</source>
-        <translation>实时更新已停止。{reason}</translation>
-    </message>
-    <message>
-        <source>Not sent again. {reason}</source>
-        <translation>未能重新推送。{reason}</translation>
-    </message>
-    <message>
-        <source>Can&apos;t cancel: {reason}</source>
-        <translation>无法取消：{reason}</translation>
-    </message>
-</context>
-<context>
     <name>SentNotice</name>
     <message>
         <source>Show progress</source>
@@ -800,6 +804,13 @@ Click a download in the store to send an app to your phone.</source>
     <message>
         <source>Enter your username and password.</source>
         <translation>请输入用户名和密码。</translation>
+    </message>
+</context>
+<context>
+    <name>SigningIn</name>
+    <message>
+        <source>Not signed in: start with --username and --password.</source>
+        <translation>未登录：请使用 --username 和 --password 启动。</translation>
     </message>
 </context>
 </TS>

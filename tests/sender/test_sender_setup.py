@@ -26,7 +26,7 @@ def first_run(qtbot, tmp_path):
 
 def test_first_run_creates_the_account_and_registers_this_computer(qtbot, relay, first_run):
     first_run.start()
-    dialog = first_run._setup_dialog
+    dialog = first_run.signing_in.dialog
     qtbot.waitUntil(dialog.isVisible, timeout=WAIT_MS)
     username = f"new{uuid.uuid4().hex[:8]}"
     dialog.relay_edit.setText(relay.url)
@@ -50,7 +50,7 @@ def test_first_run_creates_the_account_and_registers_this_computer(qtbot, relay,
 
 def test_wrong_password_is_explained_in_the_dialog(qtbot, relay, accounts, first_run):
     first_run.start()
-    dialog = first_run._setup_dialog
+    dialog = first_run.signing_in.dialog
     dialog.relay_edit.setText(relay.url)
     dialog.username_edit.setText(accounts.username)
     dialog.password_edit.setText("not the password")

@@ -43,7 +43,7 @@ def test_a_wrong_password_on_the_command_line_opens_the_dialog_with_the_reason(q
         sender.start()
 
     assert failed.args == ["Wrong username or password."]
-    dialog = sender._setup_dialog
+    dialog = sender.signing_in.dialog
     qtbot.waitUntil(dialog.isVisible, timeout=WAIT_MS)
     assert dialog.error_label.text() == "Wrong username or password."
     assert dialog.username_edit.text() == accounts.username  # what was typed is kept
@@ -61,8 +61,8 @@ def test_a_relay_that_is_not_running_is_a_sentence_with_its_address(qtbot, make_
     text = failed.args[0]
     assert text.startswith(f"Can't reach the relay at {address.removeprefix('http://')}")
     assert not any(word in text for word in TECHNICAL)
-    qtbot.waitUntil(lambda: sender._setup_dialog is not None and sender._setup_dialog.isVisible(), timeout=WAIT_MS)
-    assert sender._setup_dialog.error_label.text() == text
+    qtbot.waitUntil(lambda: sender.signing_in.dialog is not None and sender.signing_in.dialog.isVisible(), timeout=WAIT_MS)
+    assert sender.signing_in.dialog.error_label.text() == text
 
 
 def test_long_reasons_wrap_inside_the_pushes_panel_at_a_small_window(qtbot, make_sender):
