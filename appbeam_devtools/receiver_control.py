@@ -24,9 +24,12 @@ import socketserver
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mobile_receiver.cardview import INBOX_ACTIONS
+
+if TYPE_CHECKING:
+    from mobile_receiver.service import ReceiverService
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +43,7 @@ BUTTONS: dict[str, Callable[[Any, str], None]] = {
 }
 
 
-def describe(service) -> dict[str, Any]:
+def describe(service: ReceiverService) -> dict[str, Any]:
     """What the user would see: connection, installed apps, every push card (``label``, ``card_notice``
     and ``buttons`` are the card's words and buttons, as ``mobile_receiver.cardview`` makes them)."""
     from mobile_receiver.cardview import card_view
@@ -84,7 +87,7 @@ def describe(service) -> dict[str, Any]:
     }
 
 
-def handle(service, request: Any) -> dict[str, Any]:
+def handle(service: ReceiverService, request: Any) -> dict[str, Any]:
     """Carry out one request; errors come back as ``{"error": "..."}``."""
     if not isinstance(request, dict):
         return {"error": "send a JSON object"}
@@ -96,7 +99,7 @@ def handle(service, request: Any) -> dict[str, Any]:
         if button not in BUTTONS:
             return {"error": f"unknown button {button!r}; one of {', '.join(BUTTONS)}"}
         push_id = request.get("push_id")
-        if service.inbox.get(push_id) is None:
+        if not isinstance(push_id, str) or service.inbox.get(push_id) is None:
             return {"error": f"no push {push_id!r} on this device"}
         BUTTONS[button](service.inbox, push_id)
         return {"ok": True}
@@ -112,7 +115,7 @@ def handle(service, request: Any) -> dict[str, Any]:
 class ControlServer:
     """Serves :func:`handle` on a Unix socket until stopped."""
 
-    def __init__(self, service, path: Path):
+    def __init__(self, service: ReceiverService, path: Path) -> None:
         self.service = service
         self.path = Path(path)
         outer = self
@@ -145,7 +148,7 @@ class ControlServer:
         self.path.unlink(missing_ok=True)
 
 
-def send(path: Path | str, request: dict, timeout: float = 10.0) -> dict:
+def send(path: Path | str, request: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
     """Send one request to a receiver's automation socket and return its answer."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
@@ -157,4 +160,5 @@ def send(path: Path | str, request: dict, timeout: float = 10.0) -> dict:
             if not chunk:
                 break
             data += chunk
-    return json.loads(data)
+    answer: dict[str, Any] = json.loads(data)
+    return answer

@@ -18,7 +18,7 @@ DEPTH = 8
 class BackgroundHasher:
     """``update`` like a hashlib object; ``hexdigest`` waits for the last chunk."""
 
-    def __init__(self, start=None):
+    def __init__(self, start: "hashlib._Hash | None" = None) -> None:
         self._hasher = start if start is not None else hashlib.sha256()
         self._chunks: "queue.Queue[bytes | None]" = queue.Queue(maxsize=DEPTH)
         self._thread = threading.Thread(target=self._run, name="sha256", daemon=True)

@@ -127,7 +127,7 @@ class CardView:
     details: str = ""  # behind the Details button: the fingerprint to compare before trusting
 
     @property
-    def layout_key(self) -> tuple:
+    def layout_key(self) -> tuple[str, bool, tuple[str, ...], bool]:
         """Changes when the card's shape changes (not on every progress tick)."""
         return (self.state, self.show_progress, self.actions, bool(self.notice))
 

@@ -20,6 +20,10 @@ import logging
 import signal
 import threading
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # Kivy-free, but heavy: imported for real only when the receiver runs
+    from mobile_receiver.service import ReceiverService
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
             control.stop()
 
 
-def _log_in_with_retries(service, args, wait: float = 30.0) -> bool:
+def _log_in_with_retries(service: ReceiverService, args: argparse.Namespace, wait: float = 30.0) -> bool:
     """Log in from the flags; the relay may still be starting, so keep trying for a while."""
     from shared.relay_errors import RelayError
 
@@ -159,7 +163,7 @@ def _log_in_with_retries(service, args, wait: float = 30.0) -> bool:
             time.sleep(0.5)
 
 
-def _run_headless(service, args) -> int:
+def _run_headless(service: ReceiverService, args: argparse.Namespace) -> int:
     if not service.profile.logged_in:
         log.error("not logged in: give --relay, --username and --password (or run with a window once)")
         return 2

@@ -40,13 +40,14 @@ import logging
 import os
 import shutil
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 import urllib3
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_never
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_never
 
 from mobile_receiver.background_hash import BackgroundHasher
 from mobile_receiver.retry import DOWNLOAD_BACKOFF_CAP, DOWNLOAD_BACKOFF_INITIAL, Stopped, Wake, backoff
@@ -159,7 +160,7 @@ class PackageDownload:
     def __init__(
         self,
         url: str,
-        part_path: str | os.PathLike,
+        part_path: str | os.PathLike[str],
         *,
         headers: Mapping[str, str] | None = None,
         expected_size: int | None = None,
@@ -263,7 +264,9 @@ class PackageDownload:
         if self._why_stop is DownloadOutcome.CANCELLED:
             discard_partial(self.part_path)
             self.bytes_done = 0
-        return DownloadResult(self._why_stop, self.part_path, self.bytes_done, self.bytes_total, None)
+        why = self._why_stop
+        assert why is not None, "stopped without a reason"  # set by pause() or cancel() before _Stopped
+        return DownloadResult(why, self.part_path, self.bytes_done, self.bytes_total, None)
 
     def _sleep(self, seconds: float) -> None:
         try:
@@ -271,8 +274,10 @@ class PackageDownload:
         except Stopped:
             raise _Stopped() from None
 
-    def _before_retry(self, state) -> None:
-        error = state.outcome.exception()
+    def _before_retry(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        if not isinstance(error, DownloadError):
+            return  # only a passing DownloadError is retried (_transient)
         seconds = state.next_action.sleep if state.next_action else 0.0
         log.info("download of %s failed (%s), retrying in %.1f s", self.url, getattr(error, "reason", error), seconds)
         try:
@@ -326,7 +331,7 @@ class PackageDownload:
                 self._response = None
             resp.close()
 
-    def _consume(self, resp: requests.Response, offset: int, meta: dict) -> str:
+    def _consume(self, resp: requests.Response, offset: int, meta: dict[str, Any]) -> str:
         """Write the answer's body to the ``.part`` file; the whole file's SHA-256."""
         if resp.status_code == 416:
             return self._already_whole(resp, offset, meta)
@@ -366,7 +371,7 @@ class PackageDownload:
             self.bytes_total = self.bytes_done
         return hasher.hexdigest()
 
-    def _already_whole(self, resp: requests.Response, offset: int, meta: dict) -> str:
+    def _already_whole(self, resp: requests.Response, offset: int, meta: dict[str, Any]) -> str:
         """416 to a Range from ``offset``: the file may be all on disk already; else start afresh."""
         total = _total_from_content_range(resp.headers.get("Content-Range"))
         if offset and total == offset and meta.get("total") == offset:
@@ -376,7 +381,7 @@ class PackageDownload:
             return self._hash_existing(offset).hexdigest()
         raise _Restart("the server cannot serve the rest (416)")
 
-    def _continues_at(self, resp: requests.Response, offset: int, meta: dict) -> tuple[int | None, bool]:
+    def _continues_at(self, resp: requests.Response, offset: int, meta: dict[str, Any]) -> tuple[int | None, bool]:
         """The package's total size (if known) and whether the body continues the ``.part``
         file (206 from ``offset``, the same ETag) or replaces it (200); other answers are errors."""
         status = resp.status_code
@@ -436,7 +441,7 @@ class PackageDownload:
 
     # ------------------------------------------------------------------ helpers
 
-    def _read_sidecar(self) -> dict:
+    def _read_sidecar(self) -> dict[str, Any]:
         try:
             data = json.loads(sidecar_path(self.part_path).read_text())
             return data if isinstance(data, dict) else {}
@@ -469,7 +474,7 @@ class PackageDownload:
             )
 
 
-def _body(resp: requests.Response, chunk_size: int):
+def _body(resp: requests.Response, chunk_size: int) -> Iterator[bytes]:
     """The body's bytes as they arrive, up to ``chunk_size`` at a time.
 
     A body with a length is read with ``read1``, which returns what has arrived instead of
@@ -487,7 +492,7 @@ def _body(resp: requests.Response, chunk_size: int):
 
 def _strong(etag: str | None) -> bool:
     # If-Range needs a strong validator (RFC 9110 13.1.5); weak ETags start with W/.
-    return bool(etag) and not etag.startswith("W/")
+    return etag is not None and etag != "" and not etag.startswith("W/")
 
 
 def _int_header(value: str | None) -> int | None:

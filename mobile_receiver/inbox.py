@@ -74,7 +74,7 @@ class Inbox:
         reporter: Reporter,
         client: Callable[[], RelayClient | None],
         *,
-        silent_install_refusal: Callable[[dict], str | None],
+        silent_install_refusal: Callable[[dict[str, Any]], str | None],
         wifi_only: Callable[[], bool] = lambda: False,
         can_ask: bool = True,
         download_options: dict[str, Any] | None = None,
@@ -168,7 +168,7 @@ class Inbox:
 
     # ------------------------------------------------------------------ events from the relay
 
-    def receive(self, data: dict) -> PushRecord | None:
+    def receive(self, data: dict[str, Any]) -> PushRecord | None:
         """A ``push`` event: store it, acknowledge it, act on it. Duplicates are ignored."""
         push_id = data.get("push_id") if isinstance(data, dict) else None
         if push_id in self.book:
@@ -200,7 +200,7 @@ class Inbox:
         self._act_on_new(rec)
         return rec
 
-    def _refusal(self, data: dict) -> str | None:
+    def _refusal(self, data: dict[str, Any]) -> str | None:
         try:
             return self.silent_install_refusal(data)
         except Exception:  # noqa: BLE001 - a failing check must never mean "install"
@@ -362,9 +362,9 @@ class Inbox:
             if reason is None:
                 text = _("{sender} sent you {app}. Tap Download to install it.").format(sender=who, app=rec.app_name)
             else:
-                text = _("{sender} sent you {app}. Not installed by itself: {reason}. Tap Download to install it.").format(
-                    sender=who, app=rec.app_name, reason=reason.text() if isinstance(reason, Said) else reason
-                )
+                text = _(
+                    "{sender} sent you {app}. Not installed by itself: {reason}. Tap Download to install it."
+                ).format(sender=who, app=rec.app_name, reason=reason.text() if isinstance(reason, Said) else reason)
             self.news.notice(text, key=rec.push_id)
             return
         self.policy.begin(rec)

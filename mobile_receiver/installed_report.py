@@ -45,7 +45,7 @@ class InstalledReporter:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._sent: tuple | None = None  # (relay url, token, list) last accepted
+        self._sent: tuple[str, str | None, list[InstalledApp]] | None = None  # (relay url, token, list) last accepted
         self.last_error: Exception | None = None
 
     def wake(self, force: bool = False) -> None:

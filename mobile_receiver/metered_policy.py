@@ -128,7 +128,9 @@ class MeteredPolicy:
             self.jobs.stop(job, "wait")
         if paused:
             names = format_list([r.app_name for r, _job in paused], locale=language())
-            self.news.notice(_("Paused {apps}: this connection uses mobile data. It resumes on Wi-Fi.").format(apps=names))
+            self.news.notice(
+                _("Paused {apps}: this connection uses mobile data. It resumes on Wi-Fi.").format(apps=names)
+            )
 
     def _resume_on_wifi(self) -> None:
         with self.book.lock:

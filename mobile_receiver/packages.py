@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from tenacity import Retrying, retry_if_exception, stop_never
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_never
 
 from mobile_receiver.record import PushRecord
 from mobile_receiver.retry import (
@@ -42,8 +42,9 @@ def resolve(rec: PushRecord, device_platform: str, client: RelayClient | None) -
         return pkg
     info = rec.install_info
     fmt = choose_format(device_platform, info.formats)
-    if fmt:
-        return info.package_for(fmt)
+    found = info.package_for(fmt) if fmt else None
+    if found is not None:
+        return found
     if client is None:
         raise RelayError(None, "offline", "not logged in to a relay")
     url = client.package_url_for(info.id, device_platform)
@@ -70,13 +71,20 @@ def resolve_waiting(
         wait=backoff(backoff_initial, backoff_max),
         stop=stop_never,
         sleep=sleep,
-        before_sleep=lambda state: on_wait(state.outcome.exception(), state.next_action.sleep),
+        before_sleep=lambda state: _tell_wait(state, on_wait),
         reraise=True,
     )
     return retrying(lambda: resolve(rec, device_platform, client()))
 
 
-def request_for(url: str, client: RelayClient | None) -> tuple[str, dict]:
+def _tell_wait(state: RetryCallState, on_wait: Callable[[RelayError, float], None]) -> None:
+    """Before a wait: the relay's error and the seconds to wait (only a RelayError is retried)."""
+    error = state.outcome.exception() if state.outcome is not None else None
+    if isinstance(error, RelayError):
+        on_wait(error, state.next_action.sleep if state.next_action is not None else 0.0)
+
+
+def request_for(url: str, client: RelayClient | None) -> tuple[str, dict[str, str]]:
     """The absolute URL of a package and the headers to send: the token only to the relay."""
     if client is None:
         return url, {}

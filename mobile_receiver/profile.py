@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from mobile_receiver.storage import read_json, write_json_atomic
+from shared.protocol import Platform
 from shared.relay_client import DeviceInfo, RelayClient
 from shared.relay_errors import RelayError
 from shared.signing import DeviceKey
@@ -49,7 +50,10 @@ class Profile:
 
     def device_info(self) -> DeviceInfo:
         return DeviceInfo(
-            id=self.device_id, name=self.device_name or self.device_id, model=self.model, platform=self.platform
+            id=self.device_id,
+            name=self.device_name or self.device_id,
+            model=self.model,
+            platform=Platform(self.platform),
         )
 
     def client(self) -> RelayClient:

@@ -50,9 +50,9 @@ class PushRecord:
 
     push_id: str
     mode: str
-    sender: dict
-    app: dict
-    package: dict | None
+    sender: dict[str, Any]
+    app: dict[str, Any]
+    package: dict[str, Any] | None
     created_at: str
     received_at: str
     state: str = str(PushState.DELIVERED)
@@ -64,14 +64,14 @@ class PushRecord:
     notice: str | None = None  # one line for the user under the state (why it paused, ...)
     #: ``notice`` as a template and its values (``said.Said.to_dict``), when it was written here:
     #: the card says it again in the language spoken when it is shown.
-    notice_said: dict | None = None
+    notice_said: dict[str, Any] | None = None
     #: Why an install_now push became a notice here (unsigned, untrusted key, ...): mobile_receiver/trust.py
     downgraded: str | None = None
     #: More about ``downgraded`` for the card's Details toggle (the fingerprint to compare).
     downgraded_details: str | None = None
     #: ``downgraded`` and ``downgraded_details`` as templates (``said.Said.to_dict``) when written here.
-    downgraded_said: dict | None = None
-    downgraded_details_said: dict | None = None
+    downgraded_said: dict[str, Any] | None = None
+    downgraded_details_said: dict[str, Any] | None = None
     #: What the push waits for though nobody paused it (a ``shared.protocol.Situation``); while it
     #: is set, the relay was told ``paused`` with it as the detail.
     situation: str | None = None
@@ -90,7 +90,7 @@ class PushRecord:
 
     # ------------------------------------------------------------------ storage
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         for key in self._TRANSIENT:
             data.pop(key, None)
@@ -159,8 +159,9 @@ class PushRecord:
         if self.bytes_total:
             return self.bytes_total
         if self.package and self.package.get("size"):
-            return self.package["size"]
-        return self.app.get("size")
+            return int(self.package["size"])
+        size = self.app.get("size")
+        return int(size) if size is not None else None
 
     @property
     def percent(self) -> int | None:
@@ -172,7 +173,7 @@ class PushRecord:
     @property
     def waiting_for(self) -> Situation | None:
         """What a download that cannot go on right now waits for (it retries by itself)."""
-        if self.push_state is PushState.DOWNLOADING and self.waiting in SITUATION_LABELS:
+        if self.push_state is PushState.DOWNLOADING and self.waiting is not None and self.waiting in SITUATION_LABELS:
             return Situation(self.waiting)
         return None
 
@@ -195,4 +196,4 @@ class PushRecord:
 
     @property
     def app_name(self) -> str:
-        return self.app.get("name") or self.app["id"]
+        return str(self.app.get("name") or self.app["id"])

@@ -20,7 +20,7 @@ DOWNLOAD_BACKOFF_INITIAL = 0.5
 DOWNLOAD_BACKOFF_CAP = 10.0
 
 
-def backoff(initial: float = DOWNLOAD_BACKOFF_INITIAL, cap: float = DOWNLOAD_BACKOFF_CAP):
+def backoff(initial: float = DOWNLOAD_BACKOFF_INITIAL, cap: float = DOWNLOAD_BACKOFF_CAP) -> wait_random_exponential:
     """A tenacity wait: attempt n waits a random time in [0, min(cap, initial * 2**(n-1))]."""
     return wait_random_exponential(multiplier=initial, max=cap)
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from mobile_receiver.i18n import _
 
+
 @dataclass(frozen=True)
 class Said:
     """An English template (a catalog key) and its named values."""

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mobile_receiver import devices, pairing
 from mobile_receiver import platform as device_platform
@@ -34,7 +35,7 @@ from mobile_receiver.reporter import Reporter
 from mobile_receiver.storage import ReceiverDB
 from mobile_receiver.trust import KeyRing, KnownKey
 from shared.api_messages import PairingClaimed
-from shared.event_stream import ConnectionStatus
+from shared.event_stream import ConnectionStatus, EventStream
 from shared.explain import explain, host_of, relay_place
 from shared.protocol import StreamEvent
 from shared.relay_client import RelayClient
@@ -84,12 +85,12 @@ class ReceiverService:
         *,
         platform: DevicePlatform | None = None,
         can_ask: bool = True,
-        stream_options: dict | None = None,
-        download_options: dict | None = None,
-        reporter_options: dict | None = None,
+        stream_options: dict[str, Any] | None = None,
+        download_options: dict[str, Any] | None = None,
+        reporter_options: dict[str, Any] | None = None,
         client: RelayClient | None = None,
-        installed_options: dict | None = None,
-    ):
+        installed_options: dict[str, Any] | None = None,
+    ) -> None:
         """``client`` replaces the profile's relay client (tests give a fake one)."""
         self.data_dir = Path(data_dir)
         self.store = ProfileStore(self.data_dir)
@@ -122,7 +123,7 @@ class ReceiverService:
         self.connection = Connection("offline")
         self._connection_listeners: list[Callable[[Connection], None]] = []
         self._stop = threading.Event()
-        self._stream = None
+        self._stream: EventStream | None = None
         self._stream_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._started = False
@@ -296,7 +297,7 @@ class ReceiverService:
             self._thread = None
 
     @staticmethod
-    def _close_stream(stream) -> None:
+    def _close_stream(stream: EventStream) -> None:
         stream.close()  # shuts the socket down too, so the reader thread wakes at once
 
     def _network_changed(self, status: NetworkStatus) -> None:
@@ -400,7 +401,7 @@ class ReceiverService:
     def _account_name(self) -> str:
         return f"{self.profile.username}@{self.profile.relay_url}"
 
-    def silent_install_refusal(self, push: dict) -> str | None:
+    def silent_install_refusal(self, push: dict[str, Any]) -> str | None:
         """The key ring's verdict on an install_now push (refreshing the keys once if the sender's
         key is not known yet: it may be a device that just logged in)."""
         sender = (push.get("sender") or {}).get("device_id")

@@ -33,7 +33,13 @@ class StateChanges:
         self.throttle = throttle
 
     def move(
-        self, rec: PushRecord, state: PushState, *, detail: str | None = None, notice: str | Said | None = "", **extra: Any
+        self,
+        rec: PushRecord,
+        state: PushState,
+        *,
+        detail: str | None = None,
+        notice: str | Said | None = "",
+        **extra: Any,
     ) -> None:
         """Move ``rec`` to ``state``: store, report, tell listeners. Rejects impossible moves.
         ``notice=""`` keeps the card's notice as it is; a Said is shown in the language of the moment."""

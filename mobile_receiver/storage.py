@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 
-def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
+def write_json_atomic(path: str | os.PathLike[str], data: Any) -> None:
     """Write ``data`` as JSON to ``path`` so that readers see the old or the new file, never half."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -36,7 +36,7 @@ def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
         raise
 
 
-def read_json(path: str | os.PathLike, default: Any = None) -> Any:
+def read_json(path: str | os.PathLike[str], default: Any = None) -> Any:
     """The JSON in ``path``, or ``default`` when it is missing or unreadable."""
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
@@ -68,7 +68,7 @@ CREATE TABLE IF NOT EXISTS meta (
 class ReceiverDB:
     """The receiver's SQLite file: pushes by id, the ordered report outbox, key/value meta."""
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
@@ -83,7 +83,7 @@ class ReceiverDB:
 
     # ------------------------------------------------------------------ pushes
 
-    def save_push(self, push_id: str, data: dict) -> None:
+    def save_push(self, push_id: str, data: dict[str, Any]) -> None:
         """Insert or replace one push record (keeps its original arrival order)."""
         text = json.dumps(data, sort_keys=True)
         with self._lock:
@@ -97,7 +97,7 @@ class ReceiverDB:
         with self._lock:
             return self._conn.execute("SELECT 1 FROM pushes WHERE push_id = ?", (push_id,)).fetchone() is not None
 
-    def load_pushes(self) -> list[dict]:
+    def load_pushes(self) -> list[dict[str, Any]]:
         """Every stored push record, oldest first."""
         with self._lock:
             rows = self._conn.execute("SELECT data FROM pushes ORDER BY seq").fetchall()
@@ -134,7 +134,7 @@ class ReceiverDB:
                 (push_id, state, bytes_done, bytes_total, detail),
             )
 
-    def pending_reports(self, limit: int = 50) -> list[dict]:
+    def pending_reports(self, limit: int = 50) -> list[dict[str, Any]]:
         """The oldest unsent reports, in the order they were made."""
         with self._lock:
             rows = self._conn.execute(
@@ -157,7 +157,7 @@ class ReceiverDB:
 
     def count_reports(self) -> int:
         with self._lock:
-            return self._conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+            return int(self._conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
 
     # ------------------------------------------------------------------ meta
 

@@ -72,7 +72,7 @@ def system_locale_name() -> str:
     """The system's locale: Android's default ``Locale`` on a phone, else the POSIX variables."""
     if "ANDROID_ARGUMENT" in os.environ or "ANDROID_PRIVATE" in os.environ:
         try:
-            from jnius import autoclass  # type: ignore[import-not-found]
+            from jnius import autoclass
 
             return str(autoclass("java.util.Locale").getDefault().toLanguageTag())
         except Exception:  # noqa: BLE001 - no Java here after all: fall back to the variables

@@ -21,10 +21,11 @@ import io
 import re
 import sys
 import tokenize
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
+from typing import IO, Any
 
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir, extract_python
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
@@ -44,9 +45,13 @@ _KV_LITERAL = re.compile(r"^\s*(text|hint_text|title|hint|message|action):\s*(['
 #: Modules that load Kivy rules from a string: checked for bare literals like the .kv files.
 KV_IN_PYTHON = ("ui/image_chooser.py",)
 _PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
+#: What a Babel extractor yields: line, function name, message(s), translator comments.
+Extracted = tuple[int, Any, Any, Any]
 
 
-def extract_kv(fileobj, keywords, comment_tags, options) -> Iterator[tuple]:
+def extract_kv(
+    fileobj: IO[bytes], keywords: Mapping[str, Any], comment_tags: Collection[str], options: Any
+) -> Iterator[Extracted]:
     """Babel extractor for Kivy rules: each ``tr._(...)`` / ``tr.ngettext(...)`` of a line, read
     by Babel's own Python extractor (a rule's value is a Python expression)."""
     for lineno, line in enumerate(fileobj.read().decode("utf-8").splitlines(), start=1):
@@ -62,14 +67,17 @@ def extract_kv(fileobj, keywords, comment_tags, options) -> Iterator[tuple]:
                 yield lineno, funcname, message, comments
 
 
-def extract_py(fileobj, keywords, comment_tags, options) -> Iterator[tuple]:
+def extract_py(
+    fileobj: IO[bytes], keywords: Mapping[str, Any], comment_tags: Collection[str], options: Any
+) -> Iterator[Extracted]:
     """Babel's Python extractor, and the Kivy rules a module loads from a string of its own."""
     source = fileobj.read()
     yield from extract_python(io.BytesIO(source), keywords, comment_tags, options)
     yield from extract_kv(io.BytesIO(source), keywords, comment_tags, options)
 
 
-def _method_map() -> list[tuple[str, object]]:
+def _method_map() -> list[tuple[str, Any]]:
+    """Babel's method map: a pattern and a method's name, or (as here) the extractor itself."""
     return [("i18n/**", "ignore"), ("**.py", extract_py), ("**.kv", extract_kv)]
 
 
@@ -141,7 +149,7 @@ def compile_all() -> list[str]:
     return failed
 
 
-def _key(message) -> str:
+def _key(message: Message) -> str:
     return message.id if isinstance(message.id, str) else message.id[0]
 
 
@@ -164,7 +172,7 @@ def problems(lang: str, catalog: Catalog | None = None) -> list[str]:
         else:
             wanted = set(_PLACEHOLDER.findall(key))
             for s in strings:
-                if set(_PLACEHOLDER.findall(s)) != wanted:
+                if set(_PLACEHOLDER.findall(s or "")) != wanted:
                     found.append(f"{name}: {key!r}: the translation's placeholders differ from {sorted(wanted)}")
                     break
     return found

@@ -27,6 +27,7 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from mobile_receiver.i18n import _
 from mobile_receiver.platform.base import (
@@ -46,13 +47,13 @@ NOTIFICATION_CHANNEL = "appbeam_pushes"
 INSTALL_ACTION = "org.appbeam.receiver.INSTALL_RESULT"
 
 
-def _jnius():
+def _jnius() -> Any:
     import jnius  # imported lazily: only present inside a python-for-android build
 
     return jnius
 
 
-def _activity():
+def _activity() -> Any:
     jnius = _jnius()
     return jnius.autoclass("org.kivy.android.PythonActivity").mActivity
 
@@ -67,7 +68,7 @@ class AndroidNetworkMonitor(NetworkMonitor):
         self._thread: threading.Thread | None = None
         self._last: tuple[bool, bool] | None = None
 
-    def _manager(self):
+    def _manager(self) -> Any:
         jnius = _jnius()
         context = jnius.autoclass("android.content.Context")
         return _activity().getSystemService(context.CONNECTIVITY_SERVICE)
@@ -192,10 +193,10 @@ class AndroidInstaller(Installer):
 class AndroidNotifier(Notifier):
     """System notifications on the "App pushes" channel."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._channel_ready = False
 
-    def _ensure_channel(self, manager) -> None:
+    def _ensure_channel(self, manager: Any) -> None:
         if self._channel_ready:
             return
         jnius = _jnius()
@@ -225,7 +226,7 @@ SCAN_REQUEST = 0x0A8B  # our request code for onActivityResult
 RESULT_OK = -1  # Activity.RESULT_OK
 
 
-def _activity_events():
+def _activity_events() -> Any:
     from android import activity  # noqa: PLC0415 - python-for-android's module, only on a phone
 
     return activity
@@ -255,7 +256,7 @@ class AndroidQrScanner(QrScanner):
             self._pending = None
             on_result(None)
 
-    def _on_activity_result(self, request_code, result_code, intent) -> None:
+    def _on_activity_result(self, request_code: int, result_code: int, intent: Any) -> None:
         if request_code != SCAN_REQUEST or self._pending is None:
             return
         on_result, self._pending = self._pending, None

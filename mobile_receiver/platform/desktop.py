@@ -17,8 +17,10 @@ import shutil
 import subprocess
 import threading
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from mobile_receiver.i18n import _
 from mobile_receiver.platform.base import (
@@ -78,8 +80,8 @@ class DesktopNetworkMonitor(NetworkMonitor):
         *,
         poll_interval: float = 0.25,
         nm_interval: float = 5.0,
-        nm_reader=read_networkmanager_metered,
-    ):
+        nm_reader: Callable[[], bool | None] = read_networkmanager_metered,
+    ) -> None:
         super().__init__()
         self.path = Path(data_dir) / NETWORK_FILE
         self.poll_interval = poll_interval
@@ -155,7 +157,7 @@ class EmulatedInstaller(Installer):
         self.platform = platform
         self._lock = threading.Lock()
 
-    def _load(self) -> dict[str, dict]:
+    def _load(self) -> dict[str, dict[str, Any]]:
         data = read_json(self.list_path, {})
         return data if isinstance(data, dict) else {}
 

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mobile_receiver.service import ReceiverService
 
 
 def prepare_kivy(size: tuple[int, int] | None = (420, 860), *, quiet: bool | None = None) -> None:
@@ -44,11 +48,19 @@ def prepare_kivy(size: tuple[int, int] | None = (420, 860), *, quiet: bool | Non
 _HARMLESS = ("Input: MTDev", "Cutbuffer:", "Clipboard:")
 
 
-def _drop_harmless_kivy_noise(record) -> bool:
+def _drop_harmless_kivy_noise(record: logging.LogRecord) -> bool:
     return not str(record.msg).startswith(_HARMLESS)
 
 
-def run_app(service, *, size=(420, 860), screenshot=None, screenshot_delay=3.0, quit_after=None, prefill=None) -> int:
+def run_app(
+    service: ReceiverService,
+    *,
+    size: tuple[int, int] | None = (420, 860),
+    screenshot: str | None = None,
+    screenshot_delay: float = 3.0,
+    quit_after: float | None = None,
+    prefill: dict[str, str] | None = None,
+) -> int:
     """Run the receiver window over ``service`` until it is closed."""
     prepare_kivy(size)
     from mobile_receiver.ui.app import ReceiverApp

@@ -18,9 +18,11 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 from kivy.app import App
-from kivy.clock import Clock, mainthread
+from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.uix.modalview import ModalView
 from kivy.uix.screenmanager import NoTransition, ScreenManager, SlideTransition
@@ -31,6 +33,7 @@ from mobile_receiver.i18n import _
 from mobile_receiver.icons import IconCache
 from mobile_receiver.service import Connection, ReceiverService
 from mobile_receiver.ui import theme
+from mobile_receiver.ui.main_thread import mainthread
 from mobile_receiver.ui.screens.inbox import InboxScreen
 from mobile_receiver.ui.screens.login import LoginScreen
 from mobile_receiver.ui.screens.pairing import PairingScreen
@@ -39,7 +42,7 @@ from mobile_receiver.ui.screens.settings import SettingsScreen
 log = logging.getLogger(__name__)
 
 
-class ReceiverApp(App):
+class ReceiverApp(App):  # type: ignore[misc]  # Kivy has no type stubs: its classes are Any
     """The phone app: login, the app-message page, settings."""
 
     title = "Appbeam"
@@ -52,9 +55,9 @@ class ReceiverApp(App):
         screenshot: str | None = None,
         screenshot_delay: float = 3.0,
         quit_after: float | None = None,
-        prefill: dict | None = None,
-        **kwargs,
-    ):
+        prefill: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.service = service
         self.start_service = start_service
@@ -65,12 +68,12 @@ class ReceiverApp(App):
         self.icons = IconCache(service.data_dir / "icons", self._resolve_icon_url)
         self._dirty: set[str | None] = set()
         self._dirty_lock = threading.Lock()
-        self._redraw = None
+        self._redraw: Callable[[], None] = lambda: None  # Kivy's trigger once build() made it
         self._service_started = False
 
     # ------------------------------------------------------------------ building
 
-    def build(self):
+    def build(self) -> Any:
         i18n.set_language(getattr(self.service.profile, "language", i18n.SYSTEM))
         Window.clearcolor = theme.BACKGROUND
         self.manager = ScreenManager(transition=NoTransition())  # no slide at start-up
@@ -95,7 +98,7 @@ class ReceiverApp(App):
         Clock.schedule_interval(self.inbox_screen.tick, 1.0)  # times on the cards age, countdowns count
         return self.manager
 
-    def on_start(self):
+    def on_start(self) -> None:
         if self.start_service:
             self.service.start()
             self._service_started = True
@@ -107,7 +110,7 @@ class ReceiverApp(App):
         if self.quit_after:
             Clock.schedule_once(lambda dt: self.stop(), self.quit_after)
 
-    def on_stop(self):
+    def on_stop(self) -> None:
         if self._service_started:
             self.service.stop()
             self._service_started = False
@@ -116,6 +119,8 @@ class ReceiverApp(App):
     def take_screenshot(self, path: str | None = None) -> str:
         """Save the window as PNG at ``path`` (default: the --screenshot path); returns the file."""
         target = path or self.screenshot_path
+        if not target:
+            raise ValueError("no file to save the screenshot to: give a path or --screenshot")
         Window.screenshot(name=target)
         # Kivy numbers screenshots (x0001.png); keep the name the caller asked for.
         written = _numbered(target)
@@ -131,14 +136,15 @@ class ReceiverApp(App):
             self._dirty.add(push_id)
         self._redraw()
 
-    def _apply_changes(self, *_):
+    def _apply_changes(self, *_: Any) -> None:
         with self._dirty_lock:
             dirty, self._dirty = self._dirty, set()
         if None in dirty:
             self.inbox_screen.refresh_all()
             return
         for push_id in dirty:
-            self.inbox_screen.refresh_one(push_id)
+            if push_id is not None:
+                self.inbox_screen.refresh_one(push_id)
 
     @mainthread
     def _on_notice(self, text: str) -> None:
@@ -173,7 +179,7 @@ class ReceiverApp(App):
         self.manager.transition.direction = "right"
         self.manager.current = "login"
 
-    def _tick_connection(self, *_):
+    def _tick_connection(self, *_: Any) -> None:
         # the "Reconnecting in N s" countdown
         if self.service.connection.state == "reconnecting":
             self._show_connection(self.service.connection)
@@ -237,7 +243,7 @@ class ReceiverApp(App):
         self.show_inbox()
 
     def log_out(self) -> None:
-        def work():
+        def work() -> None:
             self.service.log_out()
             Clock.schedule_once(lambda dt: self._logged_out())
 

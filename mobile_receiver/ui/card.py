@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, StringProperty
@@ -21,7 +22,7 @@ from shared.protocol import PushState
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
 
-class PushCard(BoxLayout):
+class PushCard(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs: its classes are Any
     """Draws a CardView; its buttons call ``on_action(action, push_id)``."""
 
     push_id = StringProperty("")
@@ -40,10 +41,10 @@ class PushCard(BoxLayout):
     details = StringProperty("")
     details_open = BooleanProperty(False)
 
-    def __init__(self, on_action: Callable[[str, str], None], **kwargs):
+    def __init__(self, on_action: Callable[[str, str], None], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.on_action = on_action
-        self._layout_key = None
+        self._layout_key: tuple[str, bool, tuple[str, ...], bool] | None = None
         # ids are weak: keep the parts that come and go alive while they are out of the card
         self._parts = {
             name: self.ids[name].__self__ for name in ("progress_line", "progress_label", "notice_label", "actions")

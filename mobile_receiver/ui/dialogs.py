@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from kivy.lang import Builder
 from kivy.properties import StringProperty
@@ -17,14 +18,14 @@ from shared.formatting import local_megabytes
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
 
-class MeteredDialog(ModalView):
+class MeteredDialog(ModalView):  # type: ignore[misc]  # Kivy has no type stubs: its classes are Any
     """Download now / Wait for Wi-Fi / Cancel, for one push."""
 
     push_id = StringProperty("")
     title = StringProperty("")
     message = StringProperty("")
 
-    def __init__(self, rec: PushRecord, on_answer: Callable[[str, str], None], **kwargs):
+    def __init__(self, rec: PushRecord, on_answer: Callable[[str, str], None], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.push_id = rec.push_id
         self.on_answer = on_answer

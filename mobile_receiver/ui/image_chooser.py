@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import Any
 
 from kivy.lang import Builder
 from kivy.uix.modalview import ModalView
@@ -57,15 +58,15 @@ Builder.load_string("""
 """)
 
 
-class ImageChooser(ModalView):
+class ImageChooser(ModalView):  # type: ignore[misc]  # Kivy has no type stubs: its classes are Any
     """Calls ``on_chosen(path)`` with the picture the user picks."""
 
-    def __init__(self, on_chosen: Callable[[str], None], start_dir: str | None = None, **kwargs):
+    def __init__(self, on_chosen: Callable[[str], None], start_dir: str | None = None, **kwargs: Any) -> None:
         self.start_dir = start_dir or os.path.expanduser("~")
         super().__init__(**kwargs)
         self.on_chosen = on_chosen
 
-    def choose(self, selection) -> None:
+    def choose(self, selection: list[str]) -> None:
         if selection:
             self.dismiss()
             self.on_chosen(selection[0])

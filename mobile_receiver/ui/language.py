@@ -15,6 +15,8 @@ and app or device names may be Chinese whatever the language. Text without CJK k
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from kivy.core.text import DEFAULT_FONT, LabelBase
 from kivy.event import Observable
@@ -50,15 +52,19 @@ def font_for(text: str | None) -> str:
     """The font for ``text``: the CJK one when it has a CJK character (and there is one), else Kivy's."""
     if CJK_FONT and text and any(ord(c) >= _FIRST_CJK for c in text):
         return CJK
-    return DEFAULT_FONT
+    return str(DEFAULT_FONT)
 
 
-class KvTranslator(Observable):
+#: A rule bound to ``tr``: Kivy's callback, and the arguments it is called with.
+Observer = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+
+
+class KvTranslator(Observable):  # type: ignore[misc]  # Kivy has no type stubs: its classes are Any
     """``tr._(text)``, ``tr.ngettext(one, many, n)`` and ``tr.lang`` for the ``.kv`` rules."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._observers: list[tuple] = []
+        self._observers: list[Observer] = []
         i18n.on_language(self._changed)
 
     @property
@@ -71,7 +77,7 @@ class KvTranslator(Observable):
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return i18n.ngettext(singular, plural, n)
 
-    def fbind(self, name, func, *largs, **kwargs):
+    def fbind(self, name: str, func: Callable[..., Any], *largs: Any, **kwargs: Any) -> Any:
         if name in ("_", "ngettext", "lang"):
             self._observers.append((func, largs, kwargs))
             if len(self._observers) % 256 == 0:  # rows and dialogs come and go: forget the gone
@@ -79,13 +85,13 @@ class KvTranslator(Observable):
             return len(self._observers)
         return super().fbind(name, func, *largs, **kwargs)
 
-    def funbind(self, name, func, *largs, **kwargs):
+    def funbind(self, name: str, func: Callable[..., Any], *largs: Any, **kwargs: Any) -> None:
         if name in ("_", "ngettext", "lang"):
             self._observers = [o for o in self._observers if o != (func, largs, kwargs)]
             return
         super().funbind(name, func, *largs, **kwargs)
 
-    def unbind_uid(self, name, uid):
+    def unbind_uid(self, name: str, uid: int) -> None:
         if name in ("_", "ngettext", "lang"):
             return  # rules of widgets that are gone: their callbacks hold weak references
         super().unbind_uid(name, uid)
@@ -103,7 +109,7 @@ class KvTranslator(Observable):
         self._observers = alive
 
 
-def _alive(observer: tuple) -> bool:
+def _alive(observer: Observer) -> bool:
     """Whether the widget of a rule bound to ``tr`` still exists (Kivy's rule handlers hold it
     by a weak proxy, which raises ReferenceError once it is gone)."""
     _func, largs, _kwargs = observer

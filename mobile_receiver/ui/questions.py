@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from kivy.lang import Builder
 from kivy.properties import ListProperty, StringProperty
@@ -18,7 +19,7 @@ from mobile_receiver.ui import (
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
 
-class ConfirmDialog(ModalView):
+class ConfirmDialog(ModalView):  # type: ignore[misc]  # Kivy has no type stubs: its classes are Any
     """A question with one action button (red for a removal) and Cancel."""
 
     title = StringProperty("")
@@ -26,7 +27,7 @@ class ConfirmDialog(ModalView):
     action = StringProperty("")
     tint = ListProperty(list(theme.RED))
 
-    def __init__(self, title: str, message: str, action: str, on_yes: Callable[[], None], **kwargs):
+    def __init__(self, title: str, message: str, action: str, on_yes: Callable[[], None], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.title, self.message, self.action = title, message, action
         self.on_yes = on_yes
@@ -37,13 +38,13 @@ class ConfirmDialog(ModalView):
             self.on_yes()
 
 
-class RenameDialog(ModalView):
+class RenameDialog(ModalView):  # type: ignore[misc]  # Kivy has no type stubs: its classes are Any
     """A device's new name; Save is offered only for a name that is not empty."""
 
     title = StringProperty("")
     error = StringProperty("")
 
-    def __init__(self, current: str, on_name: Callable[[str], None], **kwargs):
+    def __init__(self, current: str, on_name: Callable[[str], None], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.title = _("A new name for {device}").format(device=current)
         self.on_name = on_name

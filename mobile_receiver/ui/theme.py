@@ -43,5 +43,5 @@ PLACEHOLDERS = [
 ]
 
 
-def placeholder_colour(app_id: str):
+def placeholder_colour(app_id: str) -> tuple[float, ...]:
     return PLACEHOLDERS[sum(map(ord, app_id)) % len(PLACEHOLDERS)]

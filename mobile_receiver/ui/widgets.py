@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from kivy.core.text import Label as CoreLabel
 from kivy.lang import Builder
@@ -22,7 +23,7 @@ from mobile_receiver.ui import (
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
 
-class PillButton(ButtonBehavior, Label):
+class PillButton(ButtonBehavior, Label):  # type: ignore[misc]  # Kivy has no type stubs: its classes are Any
     """A rounded button: ``filled`` for the main action, tinted otherwise."""
 
     tint = ColorProperty(theme.PRIMARY)
@@ -30,21 +31,21 @@ class PillButton(ButtonBehavior, Label):
     action = StringProperty("")
 
 
-class ProgressLine(Widget):
+class ProgressLine(Widget):  # type: ignore[misc]  # Kivy has no type stubs: its classes are Any
     """A thin rounded progress bar (``value`` 0..1)."""
 
     value = NumericProperty(0.0)
     tint = ColorProperty(theme.PRIMARY)
 
 
-class StateChip(Label):
+class StateChip(Label):  # type: ignore[misc]  # Kivy has no type stubs: its classes are Any
     """The push state in words on a soft coloured background: as wide as its words, and never
     wider than ``max_width`` (it wraps onto a second line instead of running off the card)."""
 
     tint = ColorProperty(theme.PRIMARY)
     max_width = NumericProperty(0)
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.fbind("text", self._fit)
         self.fbind("font_size", self._fit)
@@ -52,7 +53,7 @@ class StateChip(Label):
         self.fbind("font_name", self._fit)
         self._fit()
 
-    def _fit(self, *_):
+    def _fit(self, *_: Any) -> None:
         pad = dp(20)
         # measured in the font the label draws with (the CJK one for Chinese: ui/language.py)
         measure = CoreLabel(font_size=self.font_size, bold=self.bold, font_name=self.font_name)
@@ -62,7 +63,7 @@ class StateChip(Label):
         self.text_size = (max(1, width - pad), None)
 
 
-class AppIcon(RelativeLayout):
+class AppIcon(RelativeLayout):  # type: ignore[misc]  # Kivy has no type stubs: its classes are Any
     """An app's icon, or a coloured square with its initial while there is none."""
 
     source = StringProperty("")
@@ -70,26 +71,26 @@ class AppIcon(RelativeLayout):
     tint = ColorProperty(theme.PLACEHOLDERS[0])
 
 
-class ToggleSwitch(ButtonBehavior, Widget):
+class ToggleSwitch(ButtonBehavior, Widget):  # type: ignore[misc]  # Kivy has no type stubs: its classes are Any
     """An on/off switch in the style of today's phones; tap to flip ``active``."""
 
     active = BooleanProperty(False)
 
-    def on_release(self):
+    def on_release(self) -> None:
         self.active = not self.active
 
 
-class TopBar(BoxLayout):
+class TopBar(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs: its classes are Any
     """The coloured bar at the top of a screen."""
 
     title = StringProperty("")
 
 
-class SectionTitle(Label):
+class SectionTitle(Label):  # type: ignore[misc]  # Kivy has no type stubs: its classes are Any
     """A small heading above a group of settings."""
 
 
-class SettingRow(BoxLayout):
+class SettingRow(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs: its classes are Any
     """A setting: a title, a hint under it, and a control on the right."""
 
     title = StringProperty("")

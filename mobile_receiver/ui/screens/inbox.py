@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from kivy.clock import Clock
 from kivy.lang import Builder
@@ -12,7 +13,7 @@ from kivy.uix.screenmanager import Screen
 from kivy.uix.scrollview import ScrollView
 
 from mobile_receiver.cardview import card_view
-from mobile_receiver.record import PROMPT_METERED
+from mobile_receiver.record import PROMPT_METERED, PushRecord
 from mobile_receiver.ui import (
     theme,
     widgets,  # noqa: F401
@@ -26,24 +27,24 @@ Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 PULL_TO_REFRESH = 70
 
 
-class RefreshScrollView(ScrollView):
+class RefreshScrollView(ScrollView):  # type: ignore[misc]  # Kivy has no type stubs: its classes are Any
     """A ScrollView that fires ``on_refresh`` when pulled down past its top and let go."""
 
     __events__ = ("on_refresh",)
 
-    def on_touch_up(self, touch):
+    def on_touch_up(self, touch: Any) -> bool:
         pulled = self.effect_y is not None and abs(self.effect_y.overscroll) > dp(PULL_TO_REFRESH)
         at_top = self.scroll_y >= 1.0
-        handled = super().on_touch_up(touch)
+        handled = bool(super().on_touch_up(touch))
         if pulled and at_top and self.collide_point(*touch.pos):
             self.dispatch("on_refresh")
         return handled
 
-    def on_refresh(self):
+    def on_refresh(self) -> None:
         pass
 
 
-class InboxScreen(Screen):
+class InboxScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs: its classes are Any
     """The list of pushes; the app keeps it up to date from the service's threads."""
 
     app = ObjectProperty(None)
@@ -52,11 +53,11 @@ class InboxScreen(Screen):
     device_text = StringProperty("")
     snackbar_text = StringProperty("")
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.cards: dict[str, PushCard] = {}
         self.dialog: MeteredDialog | None = None
-        self._snackbar_event = None
+        self._snackbar_event: Any = None  # Kivy's ClockEvent while a snackbar shows
 
     # ------------------------------------------------------------------ list
 
@@ -89,7 +90,7 @@ class InboxScreen(Screen):
             if rec is not None:
                 self.dialog.relabel(rec)
 
-    def tick(self, *_) -> None:
+    def tick(self, *_: Any) -> None:
         """Once a second: what depends on the time ("5 min ago", "Retrying in 4 s") is redrawn."""
         inbox = self.app.service.inbox
         for push_id, card in list(self.cards.items()):
@@ -106,12 +107,12 @@ class InboxScreen(Screen):
         card.show(card_view(rec))
         self._ask_metered_if_needed()
 
-    def _load_icon(self, card: PushCard, rec) -> None:
+    def _load_icon(self, card: PushCard, rec: PushRecord) -> None:
         if card.icon_source:
             return
         app_id = rec.app["id"]
 
-        def ready(path, card=card):
+        def ready(path: Path, card: PushCard = card) -> None:
             Clock.schedule_once(lambda dt: setattr(card, "icon_source", str(path)))
 
         path = self.app.icons.get(app_id, rec.app.get("icon_url"), ready)

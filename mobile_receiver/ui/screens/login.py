@@ -6,14 +6,14 @@ import logging
 import threading
 from pathlib import Path
 
-from kivy.clock import mainthread
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from mobile_receiver.i18n import _
-from mobile_receiver.verify import platform_label
 from mobile_receiver.ui import widgets  # noqa: F401
+from mobile_receiver.ui.main_thread import mainthread
+from mobile_receiver.verify import platform_label
 from shared.assets import LOGO
 from shared.explain import explain, relay_place
 from shared.relay_errors import RelayError
@@ -23,7 +23,7 @@ Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 log = logging.getLogger(__name__)
 
 
-class LoginScreen(Screen):
+class LoginScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs: its classes are Any
     """The login form; logging in runs in a thread so the window never freezes."""
 
     app = ObjectProperty(None)

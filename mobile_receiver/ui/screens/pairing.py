@@ -7,7 +7,6 @@ import logging
 import threading
 from pathlib import Path
 
-from kivy.clock import mainthread
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
@@ -15,6 +14,7 @@ from kivy.uix.screenmanager import Screen
 from mobile_receiver import pairing
 from mobile_receiver.i18n import _
 from mobile_receiver.ui import widgets  # noqa: F401
+from mobile_receiver.ui.main_thread import mainthread
 from mobile_receiver.ui.screens import login  # noqa: F401 - its FormField and FieldLabel rules
 from shared.explain import explain, host_of, relay_place
 from shared.relay_errors import RelayError
@@ -24,7 +24,7 @@ Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 log = logging.getLogger(__name__)
 
 
-class PairingScreen(Screen):
+class PairingScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs: its classes are Any
     """Claims a pairing code in a thread; the form says why when the relay refuses it."""
 
     app = ObjectProperty(None)

@@ -6,9 +6,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from kivy.clock import mainthread
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
@@ -17,18 +16,20 @@ from kivy.uix.screenmanager import Screen
 from mobile_receiver import devices, i18n
 from mobile_receiver.i18n import _, ngettext
 from mobile_receiver.platform.base import InstalledApp
-from mobile_receiver.verify import platform_label
 from mobile_receiver.ui import widgets  # noqa: F401
+from mobile_receiver.ui.main_thread import mainthread
 from mobile_receiver.ui.questions import ConfirmDialog, RenameDialog
+from mobile_receiver.verify import platform_label
 from shared.explain import explain, relay_place
 
 if TYPE_CHECKING:
+    from shared.api_messages import Friend
     from shared.relay_client import RelayClient
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
 
-class InstalledAppRow(BoxLayout):
+class InstalledAppRow(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs: its classes are Any
     """One installed app with an Uninstall button."""
 
     app_id = StringProperty("")
@@ -37,7 +38,7 @@ class InstalledAppRow(BoxLayout):
     screen = ObjectProperty(None)
 
 
-class DeviceKeyRow(BoxLayout):
+class DeviceKeyRow(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs: its classes are Any
     """One device of the account and its signing key, with Trust for a key not trusted yet."""
 
     device_id = StringProperty("")
@@ -47,7 +48,7 @@ class DeviceKeyRow(BoxLayout):
     screen = ObjectProperty(None)
 
 
-class FriendRow(BoxLayout):
+class FriendRow(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs: its classes are Any
     """A friend, or an invitation with Accept and Decline."""
 
     username = StringProperty("")
@@ -56,7 +57,7 @@ class FriendRow(BoxLayout):
     screen = ObjectProperty(None)
 
 
-class AccountDeviceRow(BoxLayout):
+class AccountDeviceRow(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs: its classes are Any
     """One of the account's devices with Rename and Remove; this phone is marked and first."""
 
     device_id = StringProperty("")
@@ -67,7 +68,7 @@ class AccountDeviceRow(BoxLayout):
     screen = ObjectProperty(None)
 
 
-class SettingsScreen(Screen):
+class SettingsScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs: its classes are Any
     """Reads and writes the profile and the device layer through the app."""
 
     app = ObjectProperty(None)
@@ -87,7 +88,7 @@ class SettingsScreen(Screen):
     #: Settings' language choice: "" (the system's), "en" or "zh_CN".
     language_choice = StringProperty(i18n.SYSTEM)
 
-    def on_pre_enter(self, *args) -> None:
+    def on_pre_enter(self, *args: Any) -> None:
         self.load()
 
     def load(self) -> None:
@@ -172,7 +173,7 @@ class SettingsScreen(Screen):
 
     # ------------------------------------------------------------------ people (friends)
 
-    def on_enter(self, *args) -> None:
+    def on_enter(self, *args: Any) -> None:
         self.load_people()
         self.load_devices()
 
@@ -182,7 +183,7 @@ class SettingsScreen(Screen):
         if client is None or not hasattr(client, "friends"):
             return
 
-        def work():
+        def work() -> None:
             try:
                 friends = client.friends()
             except Exception as exc:  # noqa: BLE001 - the section says why instead
@@ -193,7 +194,7 @@ class SettingsScreen(Screen):
         threading.Thread(target=work, name="friends", daemon=True).start()
 
     @mainthread
-    def _show_people(self, friends: list[dict] | None, error: str) -> None:
+    def _show_people(self, friends: list[Friend] | None, error: str) -> None:
         box = self.ids.people
         box.clear_widgets()
         for friend in friends or []:
@@ -202,7 +203,7 @@ class SettingsScreen(Screen):
                 "pending_incoming": _("Invited you"),
                 "pending_outgoing": _("Invited: waiting for them"),
                 "accepted": _("Friend"),
-            }.get(status, status or "")
+            }.get(status, status)
             box.add_widget(
                 FriendRow(username=friend.username, hint=hint, incoming=status == "pending_incoming", screen=self)
             )
@@ -212,7 +213,7 @@ class SettingsScreen(Screen):
         """Accept or Decline on an invitation."""
         client = self.app.service.client
 
-        def work():
+        def work() -> None:
             try:
                 client.accept_friend(username) if accept else client.remove_friend(username)
             except Exception as exc:  # noqa: BLE001
@@ -233,7 +234,7 @@ class SettingsScreen(Screen):
         if client is None or not hasattr(client, "devices"):
             return
 
-        def work():
+        def work() -> None:
             try:
                 found = client.devices()
             except Exception as exc:  # noqa: BLE001 - the section says why instead
@@ -305,7 +306,7 @@ class SettingsScreen(Screen):
         if row is not None:
             row.busy = True
 
-        def work():
+        def work() -> None:
             try:
                 call(client)
             except Exception as exc:  # noqa: BLE001 - the section says why
