@@ -160,7 +160,10 @@ class ClientWithDevices(FakeRelayClient):
 
     def devices(self):
         return [
-            read(device_json("anna-laptop", name="Anna's laptop", model="ThinkPad", platform="linux", online=True), Device)
+            read(
+                device_json("anna-laptop", name="Anna's laptop", model="ThinkPad", platform="linux", online=True),
+                Device,
+            )
         ]
 
 
