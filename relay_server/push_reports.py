@@ -5,9 +5,6 @@ the sender (progress throttled by ``push_history.py``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from relay_server.context import Relay
 from relay_server.db import utcnow
 from relay_server.errors import ApiError, bad_request
@@ -17,10 +14,9 @@ from relay_server.push_history import forward_to_sender, progress_due, record_st
 from relay_server.push_packages import relay_package_sha
 from relay_server.push_transaction import commit
 from relay_server.push_views import visible_push
+from shared.api_messages import PushReport
 from shared.protocol import (
-    DEVICE_REPORTED_STATES,
     FINAL_STATES,
-    MAX_INT,
     REOPENABLE_STATES,
     UNACKNOWLEDGED_STATES,
     PushState,
@@ -28,36 +24,10 @@ from shared.protocol import (
 )
 
 
-def _parse_report(body: Any) -> tuple[PushState, int | None, int | None, str | None]:
-    if not isinstance(body, Mapping):
-        raise bad_request("send a JSON object with state")
-    asked: Any = body.get("state")
-    try:
-        state = PushState(asked)
-    except ValueError:
-        raise bad_request("state: unknown state %(state)s", "invalid_field", state=repr(body.get("state"))) from None
-    if state not in DEVICE_REPORTED_STATES:
-        raise bad_request("state: a device cannot report %(state)s", "invalid_field", state=state)
-    numbers: list[int | None] = []
-    for key in ("bytes_done", "bytes_total"):
-        value = body.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT):
-            raise bad_request(
-                "%(field)s: must be a whole number of bytes (0 to %(max)s)", "invalid_field", field=key, max=MAX_INT
-            )
-        numbers.append(value)
-    done, total = numbers
-    if done is not None and total is not None and done > total:
-        raise bad_request("bytes_done: cannot be more than bytes_total", "invalid_field")
-    detail = body.get("detail")
-    if detail is not None and not isinstance(detail, str):
-        raise bad_request("detail: must be a string", "invalid_field")
-    return state, done, total, (detail[:500] if detail is not None else None)
-
-
-def report(relay: Relay, device: Device, push_id: str, body: Any) -> Push:
+def report(relay: Relay, device: Device, push_id: str, said: PushReport) -> Push:
     """A target device reports where it stands with a push."""
-    state, done, total, detail = _parse_report(body)
+    state = PushState(said.state)
+    done, total, detail = said.value("bytes_done"), said.value("bytes_total"), said.value("detail")
     # Committed with the other requests' writes of the moment (relay_server/group_commit.py).
     push = commit(relay, lambda: _apply_report(relay, device, push_id, state, done, total, detail))
     relay.hub.notify([push.sender_device_id])

@@ -11,22 +11,23 @@ and ``view``), ``push_history.py`` (history rows, what the sender hears), ``push
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple
+from collections.abc import Iterable
+from typing import NamedTuple
 
 from peewee import IntegrityError
 
 from relay_server import catalog, events, signatures
 from relay_server.associations import relation
 from relay_server.context import Relay
-from relay_server.errors import ApiError, bad_request
+from relay_server.errors import ApiError
 from relay_server.i18n.errors import said
 from relay_server.models import Account, CatalogApp, Device, Push
 from relay_server.prepared import Prepared, slot
 from relay_server.push_history import record_state
 from relay_server.push_packages import is_own_url, may_push_package, relay_package_sha
 from relay_server.push_transaction import commit
-from shared.i18n import Number, Sentence
+from shared.api_messages import PushRequest
+from shared.i18n import Sentence
 from shared.messages import InstallInfo, PackageRef, PushSignature
 from shared.protocol import (
     PLATFORM_LABELS,
@@ -36,11 +37,8 @@ from shared.protocol import (
     StreamEvent,
     choose_format,
     formats_for,
-    parse_device_id,
 )
 from shared.signing import new_push_id
-
-MAX_TARGETS = 50
 
 
 class _Plan(NamedTuple):
@@ -52,24 +50,6 @@ class _Plan(NamedTuple):
     ref: PackageRef
     local_sha: str | None
     signature: PushSignature | None
-
-
-def _parse_request(body: Any) -> tuple[InstallInfo, PushMode, list[str], dict[str, PushSignature]]:
-    if not isinstance(body, Mapping):
-        raise bad_request("send a JSON object with app, mode and device_ids")
-    app = InstallInfo.from_dict(body.get("app"))
-    asked: Any = body.get("mode")
-    try:
-        mode = PushMode(asked)
-    except ValueError:
-        raise bad_request("mode: must be install_now or notify", "invalid_field") from None
-    device_ids = body.get("device_ids")
-    if not isinstance(device_ids, list) or not device_ids:
-        raise bad_request("device_ids: give one or more device ids", "invalid_field")
-    if len(device_ids) > MAX_TARGETS:
-        raise bad_request("device_ids: at most %(count)s devices per push", "invalid_field", count=Number(MAX_TARGETS))
-    ids = list(dict.fromkeys(parse_device_id(d, "device_ids[]") for d in device_ids))
-    return app, mode, ids, signatures.parse(body, ids)
 
 
 _IN_CATALOG = Prepared(lambda: CatalogApp.select(CatalogApp.app_id).where(CatalogApp.app_id == slot("app_id")))
@@ -94,14 +74,14 @@ def _with_catalog(app: InstallInfo) -> InstallInfo:
 _DEVICE = Prepared(lambda: Device.select(Device, Account).join(Account).where(Device.id == slot("id")))
 
 
-def create(relay: Relay, sender: Device, body: Any, own_base_url: str) -> list[Push]:
+def create(relay: Relay, sender: Device, asked: PushRequest, own_base_url: str) -> list[Push]:
     """Create one push per target device, or none at all if any target is refused.
 
     A target with a signature gets the push id the sender signed; the signature must verify
     with the sender's registered key, or nothing is created (``relay_server/signatures.py``).
     """
-    app, mode, device_ids, signed = _parse_request(body)
-    app = _with_catalog(app)
+    mode, device_ids, signed = asked.mode, asked.device_ids, asked.signed
+    app = _with_catalog(asked.app)
     account: Account = sender.account
 
     plans: list[_Plan] = []

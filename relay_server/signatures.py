@@ -8,30 +8,10 @@ the keys they pinned themselves, which is what actually protects them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from relay_server.errors import bad_request
 from relay_server.models import Device
 from shared.messages import InstallInfo, PushSignature
 from shared.signing import facts_for, verify
-
-
-def parse(body: Mapping[str, Any], device_ids: list[str]) -> dict[str, PushSignature]:
-    """``signatures`` of a push request: one per target device id, optional as a whole."""
-    raw = body.get("signatures")
-    if raw is None:
-        return {}
-    if not isinstance(raw, Mapping):
-        raise bad_request("signatures: must be an object of device id to signature", "invalid_field")
-    unknown = [d for d in raw if d not in device_ids]
-    if unknown:
-        raise bad_request("signatures: %(device)s is not one of device_ids", "invalid_field", device=repr(unknown[0]))
-    signatures = {d: PushSignature.from_dict(raw[d], f"signatures.{d}.") for d in raw}
-    push_ids = [s.push_id for s in signatures.values()]
-    if len(set(push_ids)) != len(push_ids):
-        raise bad_request("signatures: every target needs its own push_id", "invalid_field")
-    return signatures
 
 
 def check(

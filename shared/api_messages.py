@@ -19,17 +19,19 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import msgspec
 
 from shared.i18n import N_
 from shared.messages import Count, InstallInfo, Message, PackageRef, PushSignature, Sha256, Timestamp
 from shared.protocol import (
+    DEVICE_REPORTED_STATES,
     MAX_INT,
     Platform,
     ProtocolError,
     PushMode,
+    PushState,
     b64decode_exact,
     parse_app_id,
     parse_device_id,
@@ -40,6 +42,11 @@ Relation = Literal["self", "friend"]
 #: Where a friendship stands, seen from the caller.
 FriendStatus = Literal["accepted", "pending_incoming", "pending_outgoing"]
 PublicKey = Annotated[str, msgspec.Meta(description="base64 of the device's 32-byte Ed25519 public key")]
+
+#: The most devices one push request may name (each is a push of its own).
+MAX_PUSH_TARGETS = 50
+#: The longest detail a report keeps (a longer one is cut).
+MAX_DETAIL = 500
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,31}$")
 
@@ -367,9 +374,48 @@ class PushRequest(Message, frozen=True):
 
     app: InstallInfo
     mode: PushMode
-    device_ids: Annotated[list[str], msgspec.Meta(min_length=1, max_length=50)]
+    device_ids: Annotated[list[str], msgspec.Meta(min_length=1, max_length=MAX_PUSH_TARGETS)]
     #: per target device id: the sender's signature
     signatures: dict[str, PushSignature] | msgspec.UnsetType = msgspec.UNSET
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PushRequest:
+        """The request as the relay takes it: every field checked, device ids without repeats."""
+        app = InstallInfo.from_dict(data.get("app"))
+        asked_mode: Any = data.get("mode")
+        try:
+            mode = PushMode(asked_mode)
+        except ValueError:
+            raise ProtocolError("mode", "must be install_now or notify") from None
+        device_ids = data.get("device_ids")
+        if not isinstance(device_ids, list) or not device_ids:
+            raise ProtocolError("device_ids", "give one or more device ids")
+        if len(device_ids) > MAX_PUSH_TARGETS:
+            raise ProtocolError("device_ids", "at most %(count)s devices per push", count=MAX_PUSH_TARGETS)
+        ids = list(dict.fromkeys(parse_device_id(d, "device_ids[]") for d in device_ids))
+        signatures = _signatures(data.get("signatures"), ids)
+        return cls(app, mode, ids, signatures if signatures is not None else msgspec.UNSET)
+
+    @property
+    def signed(self) -> dict[str, PushSignature]:
+        """The signatures by target device id (none when the sender signed nothing)."""
+        return self.signatures if isinstance(self.signatures, dict) else {}
+
+
+def _signatures(raw: Any, device_ids: list[str]) -> dict[str, PushSignature] | None:
+    """``signatures`` of a push request: one per target device id, optional as a whole."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise ProtocolError("signatures", "must be an object of device id to signature")
+    unknown = [d for d in raw if d not in device_ids]
+    if unknown:
+        raise ProtocolError("signatures", "%(device)s is not one of device_ids", device=repr(unknown[0]))
+    signatures = {d: PushSignature.from_dict(raw[d], f"signatures.{d}.") for d in raw}
+    push_ids = [s.push_id for s in signatures.values()]
+    if len(set(push_ids)) != len(push_ids):
+        raise ProtocolError("signatures", "every target needs its own push_id")
+    return signatures
 
 
 #: The states a device may report (``shared.protocol.DEVICE_REPORTED_STATES``, checked in tests/shared).
@@ -388,12 +434,46 @@ ReportedState = Literal[
 
 
 class PushReport(Message, frozen=True):
-    """``POST /pushes/<id>/events``: where the target device stands (checked by ``push_reports``)."""
+    """``POST /pushes/<id>/events``: where the target device stands (whether the push may go
+    there from where it is, the relay decides: ``relay_server/push_reports.py``)."""
 
     state: ReportedState
     bytes_done: Count | msgspec.UnsetType = msgspec.UNSET
     bytes_total: Count | msgspec.UnsetType = msgspec.UNSET
     detail: str | msgspec.UnsetType = msgspec.UNSET
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PushReport:
+        """The report as the relay takes it: a state a device may report, byte counts that fit,
+        a detail of at most 500 characters (longer is cut, not refused)."""
+        asked: Any = data.get("state")
+        try:
+            state = PushState(asked)
+        except ValueError:
+            raise ProtocolError("state", "unknown state %(state)s", state=repr(asked)) from None
+        if state not in DEVICE_REPORTED_STATES:
+            raise ProtocolError("state", "a device cannot report %(state)s", state=str(state))
+        counts: list[int | msgspec.UnsetType] = []
+        for key in ("bytes_done", "bytes_total"):
+            value = data.get(key)
+            whole = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_INT
+            if value is not None and not whole:
+                raise ProtocolError(key, "must be a whole number of bytes (0 to %(max)s)", max=MAX_INT)
+            counts.append(msgspec.UNSET if value is None else value)
+        done, total = counts
+        if isinstance(done, int) and isinstance(total, int) and done > total:
+            raise ProtocolError("bytes_done", "cannot be more than bytes_total")
+        detail = data.get("detail")
+        if detail is not None and not isinstance(detail, str):
+            raise ProtocolError("detail", "must be a string")
+        return cls(
+            cast(ReportedState, str(state)), done, total, detail[:MAX_DETAIL] if detail is not None else msgspec.UNSET
+        )
+
+    def value(self, name: str) -> Any:
+        """A field, or None when the device left it out."""
+        given = getattr(self, name)
+        return None if given is msgspec.UNSET else given
 
 
 # --------------------------------------------------------------------------- packages and the catalog

@@ -7,10 +7,11 @@ from flask.typing import ResponseReturnValue
 
 from relay_server import push_cancel, push_reports, push_views, pushes
 from relay_server.api import api
-from relay_server.api.body import answer, json_body
+from relay_server.api.body import answer, json_body, read_body
 from relay_server.auth import device_required
 from relay_server.context import current_relay
 from relay_server.errors import bad_request
+from shared.api_messages import PushReport, PushRequest
 from shared.messages import PushList
 
 
@@ -22,7 +23,7 @@ def create_pushes() -> ResponseReturnValue:
     targets = body.get("device_ids")
     # Each target counts: one request to fifty devices is fifty pushes.
     relay.limits.check("push", g.device.id, cost=len(targets) if isinstance(targets, list) and targets else 1)
-    created = pushes.create(relay, g.device, body, request.host_url)
+    created = pushes.create(relay, g.device, PushRequest.from_dict(body), request.host_url)
     return answer(PushList([push_views.view(p) for p in created]), 201)
 
 
@@ -51,7 +52,7 @@ def report_push(push_id: str) -> ResponseReturnValue:
     """The target device says where it stands (``shared.protocol.TRANSITIONS``): 409 for an
     impossible change; a declined push re-opened by Download again gets 410 ``package_gone``
     when the relay no longer has the copy of its package that the download needs."""
-    push = push_reports.report(current_relay(), g.device, push_id, json_body())
+    push = push_reports.report(current_relay(), g.device, push_id, read_body(PushReport))
     return answer(push_views.view(push))
 
 
