@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mobile_receiver.i18n import _
+from mobile_receiver.i18n import N_, _
 from mobile_receiver.profile import KEY_FILE, Profile, ProfileStore
 from shared import pairing as codes
 from shared.api_messages import PairingClaimed
@@ -41,6 +41,21 @@ def _sentence(text: str) -> str:
     return (text[:1].upper() + text[1:]).rstrip(".") + "."
 
 
+#: ``shared.pairing``'s refusals (English, lower case), as whole sentences for the catalog.
+_REFUSALS = {
+    "this is not an Appbeam pairing code": N_("This is not an Appbeam pairing code."),
+    "this pairing code is incomplete": N_("This pairing code is incomplete."),
+}
+
+
+def _refusal(exc: ValueError) -> str:
+    """Why ``shared.pairing`` refused what was typed or pasted, in the language spoken now."""
+    if isinstance(exc, codes.BadCode):
+        return _("A pairing code is {length} letters and digits, like ABCD-EFGH.").format(length=codes.CODE_LENGTH)
+    template = _REFUSALS.get(str(exc))
+    return _(template) if template else _sentence(str(exc))
+
+
 def parse(text: str, relay_url: str = "") -> PairingRequest:
     """A typed code (with ``relay_url``) or a pasted QR payload, as a request to claim."""
     text = (text or "").strip()
@@ -50,12 +65,12 @@ def parse(text: str, relay_url: str = "") -> PairingRequest:
         try:
             values = codes.parse_qr_payload(text)
         except ValueError as exc:
-            raise PairingInputError(_sentence(str(exc))) from None
+            raise PairingInputError(_refusal(exc)) from None
         return PairingRequest(values["relay"], codes.normalise(values["code"]), values.get("fp"))
     try:
         code = codes.normalise(text)
     except codes.BadCode as exc:
-        raise PairingInputError(_sentence(str(exc))) from None
+        raise PairingInputError(_refusal(exc)) from None
     relay_url = (relay_url or "").strip()
     if not relay_url:
         raise PairingInputError(_("Enter the relay address your computer uses, or scan its QR code instead."))

@@ -101,3 +101,15 @@ def test_device_hints_and_the_remove_question_in_chinese():
     assert removed_sentence("anna", "https://relay.example:8765").startswith(
         "这台手机已退出 anna 在中继 relay.example:8765 上的账户"
     )
+
+
+def test_a_mistyped_pairing_code_is_refused_in_chinese():
+    from mobile_receiver import pairing
+
+    i18n.set_language("zh_CN")
+    with pytest.raises(pairing.PairingInputError) as typed:
+        pairing.parse("ABC", "http://relay.example:8765")
+    assert str(typed.value) == "配对码由 8 个字母和数字组成，例如 ABCD-EFGH。"
+    with pytest.raises(pairing.PairingInputError) as pasted:
+        pairing.parse("appbeam://pair?relay=http://relay.example:8765")
+    assert str(pasted.value) == "这个配对码不完整。"
