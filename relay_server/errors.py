@@ -174,11 +174,13 @@ def register_error_handlers(app: Flask) -> None:
         if problem is not None:
             log.error("storage refused a write on %s %s (%s): %s", request.method, request.path, problem, exc)
             status = 507 if problem == "full" else 503
+            # A lost database connection heals at once (the pool drops it): ask for a quick retry.
+            retry_after = 1 if problem == "database_lost" else STORAGE_RETRY_AFTER
             return error_response(
                 status,
                 "storage_full" if problem == "full" else "storage_unavailable",
                 said(STORAGE_MESSAGES[problem]),
-                {"Retry-After": str(STORAGE_RETRY_AFTER)},
+                {"Retry-After": str(retry_after)},
             )
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", N_("the relay hit an unexpected error; it was logged"))

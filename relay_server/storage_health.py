@@ -42,7 +42,7 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 
 def storage_problem(exc: BaseException) -> str | None:
     """``"full"`` or ``"read_only"`` if ``exc`` (or what caused it) is the storage refusing a
-    write; None for anything else."""
+    write, ``"database_lost"`` if the connection to PostgreSQL failed; None for anything else."""
     for cause in _causes(exc):
         if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
             return "full"
@@ -59,9 +59,19 @@ def storage_problem(exc: BaseException) -> str | None:
         pgcode = getattr(cause, "pgcode", None)
         if pgcode == "53100":  # disk_full
             return "full"
+        if pgcode is None and type(cause).__module__.startswith("psycopg2") and _connection_lost(cause):
+            return "database_lost"
         if pgcode == "25006":  # read_only_sql_transaction (a standby, or default_transaction_read_only)
             return "read_only"
     return None
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """A psycopg2 error without an SQL state: the connection itself failed (the server restarted,
+    or the network dropped it), not a statement."""
+    import psycopg2
+
+    return isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError))
 
 
 MESSAGES = {
@@ -70,6 +80,7 @@ MESSAGES = {
         "the relay cannot write to its storage; nothing was changed. Try again later "
         "(the operator has to fix the data directory or database)"
     ),
+    "database_lost": N_("the relay lost its connection to its database; try again in a moment"),
 }
 
 

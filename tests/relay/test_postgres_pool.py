@@ -102,3 +102,52 @@ def test_a_deferred_write_outside_a_transaction_runs_at_once(pool, probe_table):
         pool.defer("INSERT INTO pool_probe (id) VALUES (%s)", [7])
     with pool.connection_context():
         assert _count(pool) == 1
+
+
+def _cut_the_relays_connections() -> int:
+    """What a database restart does to the relay: every other session's connection is cut."""
+    with psycopg2.connect(test_database_url()) as admin, admin.cursor() as cur:
+        cur.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        )
+        cut = cur.fetchone()[0]
+    admin.close()
+    return cut
+
+
+def test_a_relay_whose_database_connections_were_cut_answers_503_and_heals_itself(tmp_path):
+    """Never a bare 500: a request on a connection PostgreSQL dropped gets 503 with a sentence and a
+    short Retry-After; the pool drops that connection, and the relay answers again without a restart."""
+    import requests
+
+    from shared.relay_client import RelayClient
+    from tests.helpers.relay_process import RelayProcess
+
+    with RelayProcess(tmp_path / "relay") as relay:
+        anna = RelayClient(relay.url)
+        anna.create_account("anna", "correct horse")
+        token = anna.login("anna", "correct horse", _laptop()).token
+
+        def me():
+            return requests.get(f"{relay.url}/api/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+        for _ in range(3):  # the pool's connections were all used just now (lent without asking)
+            assert me().status_code == 200
+        assert _cut_the_relays_connections() > 0
+
+        answers = [me() for _ in range(40)]  # at most one refusal per pooled connection, then healed
+        refused = [a for a in answers if a.status_code != 200]
+        assert all(a.status_code == 503 for a in refused), [(a.status_code, a.text) for a in refused]
+        for a in refused:
+            error = a.json()["error"]
+            assert error["code"] == "storage_unavailable"
+            assert error["message"] == "the relay lost its connection to its database; try again in a moment"
+            assert a.headers["Retry-After"] == "1"
+        assert answers[-1].status_code == 200
+
+
+def _laptop():
+    from shared.relay_client import DeviceInfo
+
+    return DeviceInfo("anna-laptop", "Anna's laptop", "ThinkPad", "linux")
