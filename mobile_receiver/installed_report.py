@@ -10,10 +10,10 @@ pause; nothing is shown to the user, and nothing waits for it.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
 from mobile_receiver.platform.base import Installer
+from mobile_receiver.wake_loop import WakeLoop
 from shared.api_messages import InstalledApp
 from shared.relay_client import RelayClient
 from shared.relay_errors import RelayError
@@ -40,11 +40,9 @@ class InstalledReporter:
     ):
         self.installer = installer
         self.client = client
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = WakeLoop(
+            self.send_if_changed, name="installed-report", backoff_initial=backoff_initial, backoff_max=backoff_max
+        )
         self._sent: tuple[str, str | None, list[InstalledApp]] | None = None  # (relay url, token, list) last accepted
         self.last_error: Exception | None = None
 
@@ -52,7 +50,7 @@ class InstalledReporter:
         """Send the list now if it changed (``force``: even if not, e.g. after a new login)."""
         if force:
             self._sent = None
-        self._wake.set()
+        self._loop.wake()
 
     def send_if_changed(self) -> bool:
         """One attempt; True when the relay has the current list (or there is no one to tell)."""
@@ -74,30 +72,7 @@ class InstalledReporter:
         return True
 
     def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="installed-report", daemon=True)
-            self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def _run(self) -> None:
-        delay = self.backoff_initial
-        while not self._stop.is_set():
-            self._wake.clear()
-            try:
-                ok = self.send_if_changed()
-            except Exception:  # noqa: BLE001 - never let the thread die: try again later
-                log.exception("reporting the installed apps failed")
-                ok = False
-            if ok:
-                delay = self.backoff_initial
-                self._wake.wait()
-            else:
-                self._wake.wait(delay)
-                delay = min(delay * 2, self.backoff_max)
+        self._loop.stop()

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 
 from mobile_receiver.storage import ReceiverDB
+from mobile_receiver.wake_loop import WakeLoop
 from shared.protocol import PushState
 from shared.relay_client import RelayClient
 from shared.relay_errors import RelayError
@@ -34,11 +35,13 @@ class Reporter:
     ):
         self.db = db
         self.client = client
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = WakeLoop(
+            self.flush,
+            name="report-outbox",
+            backoff_initial=backoff_initial,
+            backoff_max=backoff_max,
+            resting=lambda: self.signed_out,
+        )
         self._send_lock = threading.Lock()
         self.signed_out = False  # the relay said 401: wait for a new login
         self.on_signed_out: Callable[[str | None], None] = lambda token: None
@@ -62,7 +65,7 @@ class Reporter:
             detail,
             coalesce=state is PushState.DOWNLOADING,
         )
-        self._wake.set()
+        self._loop.wake()
 
     def withdraw(self, push_id: str, state: PushState | str, *, detail: str | None = None) -> bool:
         """Take back a report not sent yet (news that is over before the relay heard it).
@@ -84,7 +87,7 @@ class Reporter:
                 if not batch:
                     return True
                 for row in batch:
-                    if self._stop.is_set():
+                    if self._loop.stopping:
                         return False
                     try:
                         client.report(
@@ -109,32 +112,10 @@ class Reporter:
     def wake(self) -> None:
         """Try sending now (after a reconnect or a new login)."""
         self.signed_out = False
-        self._wake.set()
+        self._loop.wake()
 
     def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="report-outbox", daemon=True)
-            self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def _run(self) -> None:
-        delay = self.backoff_initial
-        while not self._stop.is_set():
-            self._wake.clear()
-            if self.signed_out:
-                self._wake.wait()
-                continue
-            if self.flush():
-                delay = self.backoff_initial
-                self._wake.wait()
-            else:
-                # Offline: try again after a growing pause, or at once when woken.
-                self._wake.wait(delay)
-                delay = min(delay * 2, self.backoff_max)
+        self._loop.stop()
