@@ -409,7 +409,14 @@ def _pairing(app) -> None:
     screen.ids.code.text = "7KQM-X4"
     screen.ids.relay.text = "http://192.168.1.10:8765"
     screen.ids.device_name.text = "Anna's Pixel"
-    screen.error = "This pairing code has expired; make a new one on your computer."
+    # the relay's refusal, written in the phone's language (its client asks for it), as the screen shows it
+    from mobile_receiver.i18n import language
+    from relay_server.i18n.errors import in_language
+    from shared.explain import explain, relay_place
+    from shared.relay_errors import RelayError
+
+    said = in_language("this pairing code has expired; make a new one on your computer", language())
+    screen.error = explain(RelayError(410, "code_expired", said), place=relay_place(screen.ids.relay.text)).text
 
 
 def _ask_metered(service, app) -> None:
