@@ -78,6 +78,7 @@ def error_response(status: int, code: str, message: str | Sentence, headers: dic
     lang = request_language()
     resp = Response(error_body(code, in_language(message, lang)), status=status, mimetype="application/json")
     resp.headers["Content-Language"] = CONTENT_LANGUAGE[lang]
+    resp.headers["Vary"] = "Accept-Language"  # a cache in front must not hand one reader's language to another
     for key, value in (headers or {}).items():
         resp.headers[key] = value
     return resp
@@ -94,7 +95,7 @@ def raw_error(status: int, code: str, message: str | Sentence, accept_language: 
     body = error_body(code, in_language(message, lang))
     head = (
         f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\nConnection: close\r\nContent-Type: application/json\r\n"
-        f"Content-Language: {CONTENT_LANGUAGE[lang]}\r\nContent-Length: {len(body)}\r\n\r\n"
+        f"Content-Language: {CONTENT_LANGUAGE[lang]}\r\nVary: Accept-Language\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     return head.encode("latin-1") + body
 

@@ -54,12 +54,19 @@ _order = _Order()
 def order_held() -> Iterator[None]:
     """Inside a transaction: take the event-order lock now, once for every event the
     transaction appends (``GroupCommit`` wraps each shared transaction in this). On PostgreSQL
-    that is one round trip per transaction instead of one per event, and it is taken before any
-    savepoint, so rolling one write of a batch back cannot give it up. Nothing on SQLite."""
+    that is one round trip per transaction instead of one per event (it goes with the first
+    statement), and it is taken before any savepoint, so rolling one write of a batch back
+    cannot give it up. Nothing on SQLite.
+
+    Taken first, before any row the transaction updates: a transaction that updated a push and
+    then waited for this lock, while the lock's holder waited for that push's row, would be a
+    deadlock. So every event writer that updates rows first enters this at its start
+    (``push_delivery.mirror_finished``); the others append (and lock) before they update. The
+    price: a batch of reports that writes no event still holds the lock until it commits."""
     if not is_postgres() or _order.held:
         yield
         return
-    defer_sql("SELECT pg_advisory_xact_lock(%s)", (_EVENT_LOCK,))  # sent with the first write
+    defer_sql("SELECT pg_advisory_xact_lock(%s)", (_EVENT_LOCK,))  # sent with the first statement
     _order.held = True
     try:
         yield

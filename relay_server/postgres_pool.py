@@ -26,6 +26,11 @@ acknowledgement two instead of seven. Errors still belong to the write that caus
 (``flush_deferred``), and a ``ROLLBACK`` drops what waited (it belonged to what is rolled back).
 SAVEPOINTs are never deferred, so a rollback to one always finds it.
 
+The rule for callers: a deferred write's error surfaces at the connection's next statement,
+wherever that is. So defer only writes whose failure nobody handles on its own - the push path's,
+inside ``GroupCommit`` (which sends them at the end of each write) - never one followed by a
+``try: with database.atomic(): ... except IntegrityError`` that would take it for its own.
+
 This overrides two private methods of ``playhouse.pool.PooledDatabase`` (``_is_closed``,
 ``_close``), checked against peewee 4.x (pinned in pyproject.toml).
 """

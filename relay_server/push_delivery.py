@@ -106,7 +106,9 @@ def sent_marks(relay: Relay) -> SentMarks:
 
 def mirror_finished(relay: Relay, push_id: str, sha256: str | None, size: int | None, problem: str | None) -> None:
     """The relay's copy of a queued push's package is ready (or could not be made)."""
-    with database.atomic():
+    # The event-order lock first, before the push's row: every transaction that writes events
+    # takes them in that order (events.order_held), so none waits for another the other way round.
+    with database.atomic(), events.order_held():
         push = Push.get_or_none(Push.id == push_id)
         if push is None or push.mirror_status != "pending":
             return

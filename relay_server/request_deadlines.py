@@ -243,6 +243,7 @@ class DeadlineHandler(_WSGIHandler):
                 [
                     ("Content-Type", "application/json"),
                     ("Content-Language", CONTENT_LANGUAGE[lang]),
+                    ("Vary", "Accept-Language"),
                     ("Content-Length", str(len(body))),
                     ("Connection", "close"),
                 ],

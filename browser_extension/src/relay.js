@@ -5,7 +5,7 @@
 // fetch any origin (docs/extension.md, "Relay needs").
 
 import { API_PREFIX } from "./protocol.js";
-import { t } from "./i18n.js";
+import { t, uiLanguage } from "./i18n.js";
 
 /** The relay's error codes the extension words itself (_locales err_<code>); the relay's own
  * message is used for the others. */
@@ -53,7 +53,9 @@ export class Relay {
   }
 
   headers(extra = {}) {
-    const headers = { Accept: "application/json", ...extra };
+    // The relay's sentences in the language of the extension's own words (not the browser's
+    // content-language list, which can differ from its UI language).
+    const headers = { Accept: "application/json", "Accept-Language": uiLanguage(), ...extra };
     if (this.token) headers.Authorization = `Bearer ${this.token}`;
     return headers;
   }

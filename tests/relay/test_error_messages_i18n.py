@@ -54,6 +54,7 @@ def test_a_refused_login_speaks_the_asked_language_with_the_same_code(relay, acc
     response = requests.post(f"{relay.url}{API}/login", json=WRONG_PASSWORD, headers=headers, timeout=30)
     assert _error(response) == (401, "bad_credentials", message)
     assert response.headers["Content-Language"] == content_language
+    assert response.headers["Vary"] == "Accept-Language"  # no cache in front hands it to another reader
 
 
 def test_a_name_in_a_refusal_keeps_its_place_in_either_language(relay):
@@ -164,6 +165,23 @@ def test_an_unknown_route_and_a_wrong_method_speak_the_asked_language(relay):
 
 ZH = "zh-CN,zh;q=0.9,en;q=0.8"
 MAX_REQUEST = 1024 * 1024  # the relay's largest non-package body (RelayConfig.max_request_bytes)
+
+
+def test_a_field_that_does_not_fit_is_named_in_the_asked_language(relay):
+    """400 ``invalid_field``: the shared protocol's sentence (``ProtocolError``), translated whole,
+    the field's name kept as it is on the wire; English byte for byte what it always was."""
+    auth = {"Authorization": f"Bearer {relay.laptop.token}"}
+    push = {"app": {"id": "not an id!"}, "mode": "notify", "device_ids": ["anna-phone"]}
+    zh = requests.post(f"{relay.url}{API}/pushes", json=push, headers={**auth, "Accept-Language": "zh-CN"}, timeout=30)
+    en = requests.post(f"{relay.url}{API}/pushes", json=push, headers=auth, timeout=30)
+    assert _error(zh) == (400, "invalid_field", "app.id：必须是 1 到 200 个字母、数字、'.'、'_' 或 '-'")
+    assert _error(en) == (400, "invalid_field", "app.id: must be 1-200 letters, digits, '.', '_' or '-'")
+    assert zh.headers["Content-Language"] == "zh-CN"
+
+
+# The tests above share one relay process (``relay``); the ones below start their own relays or an
+# in-process app. On PostgreSQL each of those starts on an emptied database (tests/helpers/database.py),
+# so no test that uses ``relay`` may come after them.
 
 
 @pytest.fixture(scope="module", params=["lean", "pywsgi"])
@@ -305,18 +323,6 @@ def test_health_names_its_storage_problems_in_the_asked_language(app, client):
     assert zh.headers["Content-Language"] == "zh-CN" and en.headers["Retry-After"]
 
 
-def test_a_field_that_does_not_fit_is_named_in_the_asked_language(relay):
-    """400 ``invalid_field``: the shared protocol's sentence (``ProtocolError``), translated whole,
-    the field's name kept as it is on the wire; English byte for byte what it always was."""
-    auth = {"Authorization": f"Bearer {relay.laptop.token}"}
-    push = {"app": {"id": "not an id!"}, "mode": "notify", "device_ids": ["anna-phone"]}
-    zh = requests.post(f"{relay.url}{API}/pushes", json=push, headers={**auth, "Accept-Language": "zh-CN"}, timeout=30)
-    en = requests.post(f"{relay.url}{API}/pushes", json=push, headers=auth, timeout=30)
-    assert _error(zh) == (400, "invalid_field", "app.id：必须是 1 到 200 个字母、数字、'.'、'_' 或 '-'")
-    assert _error(en) == (400, "invalid_field", "app.id: must be 1-200 letters, digits, '.', '_' or '-'")
-    assert zh.headers["Content-Language"] == "zh-CN"
-
-
 def test_headers_too_large_are_refused_in_the_asked_language(front):
     if front.front != "lean":
         pytest.skip("pywsgi refuses headers too large itself, in its own words")
@@ -326,6 +332,7 @@ def test_headers_too_large_are_refused_in_the_asked_language(front):
         head = f"GET /healthz HTTP/1.1\r\nAccept-Language: {accept}\r\nHost: relay\r\n{big}\r\n"
         status, headers, body = _raw(front, head.encode())
         assert status.startswith(b"HTTP/1.1 431")
+        assert headers["vary"] == "Accept-Language"
         answers[headers["content-language"]] = json.loads(body)["error"]
     assert answers == {
         "zh-CN": {"code": "headers_too_large", "message": "请求行和请求头不能超过 64 KiB"},
