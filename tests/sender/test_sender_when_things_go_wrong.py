@@ -61,7 +61,9 @@ def test_a_relay_that_is_not_running_is_a_sentence_with_its_address(qtbot, make_
     text = failed.args[0]
     assert text.startswith(f"Can't reach the relay at {address.removeprefix('http://')}")
     assert not any(word in text for word in TECHNICAL)
-    qtbot.waitUntil(lambda: sender.signing_in.dialog is not None and sender.signing_in.dialog.isVisible(), timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: sender.signing_in.dialog is not None and sender.signing_in.dialog.isVisible(), timeout=WAIT_MS
+    )
     assert sender.signing_in.dialog.error_label.text() == text
 
 
