@@ -105,12 +105,15 @@ def test_pause_and_resume_taps_are_reported_to_the_sender(relay, logged_in):
             lambda: srv.holding.is_set() and app.service.inbox.get(push.id).bytes_done >= srv.hold_at,
             what="the download held mid-way",
         )
-        card = ui.card(push.id)
-        ui.tap(card.button("pause"))
+        ui.tap(ui.card(push.id).button("pause"))
         ui.wait_until(lambda: state_at_relay(relay, push.id) == "paused", what="paused at the relay")
-        ui.wait_until(lambda: card.button("resume") is not None, what="the Resume button")
+        # The card is looked up afresh each time: the inbox may draw it anew when its state changes.
+        ui.wait_until(
+            lambda: ui.card(push.id) is not None and ui.card(push.id).button("resume") is not None,
+            what="the Resume button",
+        )
         srv.open()
-        ui.tap(card.button("resume"))
+        ui.tap(ui.card(push.id).button("resume"))
         ui.wait_until(lambda: state_at_relay(relay, push.id) == "installed", what="installed at the relay")
     states = [h.state for h in relay.laptop.get_push(push.id).history]
     assert states.index("paused") < len(states) - 1 - states[::-1].index("downloading")
