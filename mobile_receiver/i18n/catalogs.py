@@ -25,12 +25,12 @@ from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from babel.messages.catalog import Catalog, Message
+from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir, extract_python
 from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po, write_po
 
 from mobile_receiver.i18n import DOMAIN, HERE, mo_file, po_file
+from shared.i18n import catalogs
 
 PACKAGE = HERE.parent
 POT = HERE / f"{DOMAIN}.pot"
@@ -101,12 +101,7 @@ def template() -> Catalog:
 
 
 def _write(catalog: Catalog, path: Path) -> None:
-    buffer = io.BytesIO()
-    write_po(buffer, catalog, no_location=True, omit_header=False, sort_output=True, ignore_obsolete=True, width=100)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = _tidy_header(buffer.getvalue())
-    if not path.exists() or _without_dates(path.read_bytes()) != _without_dates(text):
-        path.write_bytes(text)  # only a change of messages rewrites a catalog, not a new date
+    catalogs.write_catalog(catalog, path, tidy=_tidy_header)
 
 
 def _tidy_header(po: bytes) -> bytes:
@@ -116,13 +111,8 @@ def _tidy_header(po: bytes) -> bytes:
     return re.sub(rb'"Report-Msgid-Bugs-To: [^"]*"\n', b"", po, count=1)
 
 
-def _without_dates(po: bytes) -> bytes:
-    return re.sub(rb'"(POT-Creation-Date|PO-Revision-Date): [^"]*"\n', b"", po)
-
-
 def read(path: Path, lang: str | None = None) -> Catalog:
-    with path.open("rb") as f:
-        return read_po(f, locale=lang, domain=DOMAIN)
+    return catalogs.read_catalog(path, lang, DOMAIN)
 
 
 def update() -> None:
@@ -149,44 +139,16 @@ def compile_all() -> list[str]:
     return failed
 
 
-def _key(message: Message) -> str:
-    return message.id if isinstance(message.id, str) else message.id[0]
-
-
 def problems(lang: str, catalog: Catalog | None = None) -> list[str]:
-    """Why lang's catalog is not complete, one sentence per entry."""
+    """Why lang's catalog is not complete, one sentence per entry (``shared.i18n.catalogs``' rules)."""
     catalog = catalog if catalog is not None else read(po_file(lang), lang)
-    name = f"{lang}/{po_file(lang).name}"
-    found = []
-    for message in catalog:
-        if not message.id:
-            continue  # the header
-        key = _key(message)
-        strings = list(message.string) if isinstance(message.string, (list, tuple)) else [message.string]
-        if message.fuzzy:
-            found.append(f"{name}: {key!r} is fuzzy")
-        elif not all((s or "").strip() for s in strings) or (
-            message.pluralizable and len(strings) < catalog.num_plurals
-        ):
-            found.append(f"{name}: {key!r} is not translated")
-        else:
-            wanted = set(_PLACEHOLDER.findall(key))
-            for s in strings:
-                if set(_PLACEHOLDER.findall(s or "")) != wanted:
-                    found.append(f"{name}: {key!r}: the translation's placeholders differ from {sorted(wanted)}")
-                    break
-    return found
+    return catalogs.incomplete(catalog, f"{lang}/{po_file(lang).name}", lang)
 
 
 def stale(lang: str, pot: Catalog, catalog: Catalog | None = None) -> list[str]:
     """What extraction would change in lang's catalog: sentences new in the code, or gone."""
     catalog = catalog if catalog is not None else read(po_file(lang), lang)
-    have = {_key(m) for m in catalog if m.id}
-    want = {_key(m) for m in pot if m.id}
-    name = f"{lang}/{po_file(lang).name}"
-    return [f"{name}: new in the code, not in the catalog: {k!r}" for k in sorted(want - have)] + [
-        f"{name}: in the catalog, gone from the code: {k!r}" for k in sorted(have - want)
-    ]
+    return catalogs.differences(pot, catalog, f"{lang}/{po_file(lang).name}")
 
 
 def bare_literals() -> list[str]:

@@ -11,21 +11,20 @@ the API's error sentences (domain ``errors``, relay_server/i18n/errors.py) with 
   obsolete), and extraction finds nothing new: the strings in the code are exactly the ones in
   ``store.pot`` and in each ``.po``. Exit status 1, with each problem on a line, otherwise.
 
-Catalogs are written without source locations and sorted, so moving a string in a template
-does not touch them. The ``errors`` domain goes through ``shared.i18n.catalogs`` (the same steps
-and checks, for Python sources only), whose check also refuses an error sentence built with an
-f-string, ``+`` or ``.format`` instead of a template with named placeholders.
+Catalogs are written, read and judged by ``shared.i18n.catalogs`` (without source locations
+and sorted, so moving a string in a template does not touch them). The ``errors`` domain goes
+through it whole (the same steps and checks, for Python sources only), whose check also refuses
+an error sentence built with an f-string, ``+`` or ``.format`` instead of a template with named
+placeholders.
 """
 
 from __future__ import annotations
 
-import io
 import sys
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_file
-from babel.messages.pofile import read_po, write_po
 
 from relay_server.i18n import DOMAIN, HERE, LANGUAGES, SOURCE_LANGUAGE, compile_catalog, mo_file, po_file, pot_file
 from relay_server.i18n.errors import ERRORS, SENTENCES
@@ -61,63 +60,29 @@ def extract() -> Catalog:
     return template
 
 
-def _write(catalog: Catalog, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    write_po(buffer, catalog, no_location=True, sort_output=True, ignore_obsolete=True, width=100)
-    path.write_bytes(buffer.getvalue())
-
-
 def _read(path: Path, lang: str | None = None) -> Catalog:
-    with path.open("rb") as fp:
-        return read_po(fp, locale=lang, domain=DOMAIN)
+    return domains.read_catalog(path, lang, DOMAIN)
 
 
 def update() -> None:
     template = extract()
-    _write(template, pot_file())
+    domains.write_catalog(template, pot_file())
     for lang in TRANSLATED:
         catalog = _read(po_file(lang), lang) if po_file(lang).exists() else Catalog(locale=lang, domain=DOMAIN)
         catalog.update(template)
-        _write(catalog, po_file(lang))
-
-
-def _ids(catalog: Catalog) -> set[tuple[str, str | None]]:
-    found = set()
-    for message in catalog:
-        if message.id:
-            found.add((message.id if isinstance(message.id, str) else message.id[0], message.context))
-    return found
+        domains.write_catalog(catalog, po_file(lang))
 
 
 def problems(lang: str) -> list[str]:
     """Why lang's catalog is not complete, one sentence per entry."""
-    name = f"{lang}/LC_MESSAGES/{DOMAIN}.po"
-    catalog = _read(po_file(lang), lang)
-    found = []
-    for message in catalog:
-        if not message.id:
-            continue
-        msgid = message.id if isinstance(message.id, str) else message.id[0]
-        strings = message.string if isinstance(message.string, tuple | list) else (message.string,)
-        if message.fuzzy:
-            found.append(f"{name}: {msgid!r} is fuzzy")
-        elif not all((s or "").strip() for s in strings):
-            found.append(f"{name}: {msgid!r} is untranslated")
-        elif isinstance(message.id, tuple) and len(strings) != catalog.num_plurals:
-            found.append(f"{name}: {msgid!r} has {len(strings)} plural forms, {lang} has {catalog.num_plurals}")
-    found += [f"{name}: {msgid!r} is obsolete" for msgid in catalog.obsolete]
-    return found
+    return domains.incomplete(_read(po_file(lang), lang), f"{lang}/LC_MESSAGES/{DOMAIN}.po", lang)
 
 
 def stale(lang: str | None) -> list[str]:
     """What extraction would change in a catalog (the .pot for None): strings new in the code, or gone."""
     path = pot_file() if lang is None else po_file(lang)
     name = path.name if lang is None else f"{lang}/LC_MESSAGES/{DOMAIN}.po"
-    code, catalog = _ids(extract()), _ids(_read(path, lang))
-    return [f"{name}: new in the code, not in the catalog: {k[0]!r}" for k in sorted(code - catalog, key=str)] + [
-        f"{name}: in the catalog, gone from the code: {k[0]!r}" for k in sorted(catalog - code, key=str)
-    ]
+    return domains.differences(extract(), _read(path, lang), name)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,7 +24,7 @@ import ast
 import io
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -48,39 +48,35 @@ def extract(domain: Domain) -> Catalog:
     return template
 
 
-def _write(catalog: Catalog, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+# ---------------------------------------------------------------- the steps every part's catalogs share
+# (relay_server/i18n/catalogs.py and mobile_receiver/i18n/catalogs.py extract their own way and
+# use these for the rest, so a catalog is written, read and judged the same everywhere)
+
+
+def write_catalog(catalog: Catalog, path: Path, tidy: Callable[[bytes], bytes] | None = None) -> None:
+    """A catalog as a committed file: no source locations, sorted, wrapped at 100 columns, and
+    rewritten only when its messages changed (not for a new date in its header). ``tidy``: a
+    part's own touch to the header."""
     buffer = io.BytesIO()
     write_po(buffer, catalog, no_location=True, sort_output=True, ignore_obsolete=True, width=100)
-    path.write_bytes(buffer.getvalue())
+    text = tidy(buffer.getvalue()) if tidy is not None else buffer.getvalue()
+    if path.exists() and _without_dates(path.read_bytes()) == _without_dates(text):
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text)
 
 
-def _read(domain: Domain, path: Path, lang: str | None = None) -> Catalog:
+def _without_dates(po: bytes) -> bytes:
+    return re.sub(rb'"(POT-Creation-Date|PO-Revision-Date): [^"]*"\n', b"", po)
+
+
+def read_catalog(path: Path, lang: str | None, domain: str) -> Catalog:
     with path.open("rb") as fp:
-        return read_po(fp, locale=lang, domain=domain.name)
+        return read_po(fp, locale=lang, domain=domain)
 
 
-def update(domain: Domain) -> None:
-    template = extract(domain)
-    _write(template, domain.pot_file())
-    for lang in TRANSLATED:
-        path = domain.po_file(lang)
-        catalog = (
-            _read(domain, path, lang)
-            if path.exists()
-            else Catalog(locale=lang, domain=domain.name, project=domain.project, fuzzy=False)
-        )
-        catalog.update(template)
-        _write(catalog, path)
-
-
-def compile_all(domain: Domain) -> None:
-    for lang in TRANSLATED:
-        domain.compile(lang, domain.mo_file(lang))
-    domain.forget()
-
-
-def _ids(catalog: Catalog) -> set[tuple[str, str | None]]:
+def message_ids(catalog: Catalog) -> set[tuple[str, str | None]]:
+    """Each entry's (msgid, context); a plural entry by its singular."""
     return {
         (message.id if isinstance(message.id, str) else message.id[0], message.context)
         for message in catalog
@@ -88,18 +84,13 @@ def _ids(catalog: Catalog) -> set[tuple[str, str | None]]:
     }
 
 
-def _name(domain: Domain, lang: str) -> str:
-    return f"{lang}/LC_MESSAGES/{domain.name}.po"
-
-
-def problems(domain: Domain, lang: str) -> list[str]:
-    """Why lang's catalog is not complete, one sentence per entry."""
-    name = _name(domain, lang)
-    catalog = _read(domain, domain.po_file(lang), lang)
+def incomplete(catalog: Catalog, name: str, lang: str) -> list[str]:
+    """Why a translated catalog is not complete, one sentence per entry: fuzzy, untranslated, a
+    plural form missing, placeholders (``%(name)s`` or ``{name}``) not those of the English, obsolete."""
     found = []
     for message in catalog:
         if not message.id:
-            continue
+            continue  # the header
         msgid = message.id if isinstance(message.id, str) else message.id[0]
         strings = message.string if isinstance(message.string, tuple | list) else (message.string,)
         if message.fuzzy:
@@ -108,14 +99,58 @@ def problems(domain: Domain, lang: str) -> list[str]:
             found.append(f"{name}: {msgid!r} is untranslated")
         elif isinstance(message.id, tuple) and len(strings) != catalog.num_plurals:
             found.append(f"{name}: {msgid!r} has {len(strings)} plural forms, {lang} has {catalog.num_plurals}")
-        elif _placeholders(msgid) != _placeholders(strings[0] or ""):
+        elif any(_placeholders(s or "") != _placeholders(msgid) for s in strings):
             found.append(f"{name}: {msgid!r} and its translation have different placeholders")
     found += [f"{name}: {msgid!r} is obsolete" for msgid in catalog.obsolete]
     return found
 
 
 def _placeholders(text: str) -> set[str]:
-    return set(re.findall(r"%\((\w+)\)", text))
+    return set(re.findall(r"%\((\w+)\)", text)) | {f"{{{n}}}" for n in re.findall(r"\{(\w*)[^{}]*\}", text)}
+
+
+def differences(code: Catalog, catalog: Catalog, name: str) -> list[str]:
+    """What extraction would change in a catalog: strings new in the code, or gone from it."""
+    wanted, have = message_ids(code), message_ids(catalog)
+    return [f"{name}: new in the code, not in the catalog: {k[0]!r}" for k in sorted(wanted - have, key=str)] + [
+        f"{name}: in the catalog, gone from the code: {k[0]!r}" for k in sorted(have - wanted, key=str)
+    ]
+
+
+# ---------------------------------------------------------------- the shared domain (and the relay's errors)
+
+
+def _read(domain: Domain, path: Path, lang: str | None = None) -> Catalog:
+    return read_catalog(path, lang, domain.name)
+
+
+def update(domain: Domain) -> None:
+    template = extract(domain)
+    write_catalog(template, domain.pot_file())
+    for lang in TRANSLATED:
+        path = domain.po_file(lang)
+        catalog = (
+            _read(domain, path, lang)
+            if path.exists()
+            else Catalog(locale=lang, domain=domain.name, project=domain.project, fuzzy=False)
+        )
+        catalog.update(template)
+        write_catalog(catalog, path)
+
+
+def compile_all(domain: Domain) -> None:
+    for lang in TRANSLATED:
+        domain.compile(lang, domain.mo_file(lang))
+    domain.forget()
+
+
+def _name(domain: Domain, lang: str) -> str:
+    return f"{lang}/LC_MESSAGES/{domain.name}.po"
+
+
+def problems(domain: Domain, lang: str) -> list[str]:
+    """Why lang's catalog is not complete, one sentence per entry."""
+    return incomplete(_read(domain, domain.po_file(lang), lang), _name(domain, lang), lang)
 
 
 def stale(domain: Domain, lang: str | None) -> list[str]:
@@ -124,10 +159,7 @@ def stale(domain: Domain, lang: str | None) -> list[str]:
     name = path.name if lang is None else _name(domain, lang)
     if not path.exists():
         return [f"{name}: missing"]
-    code, catalog = _ids(extract(domain)), _ids(_read(domain, path, lang))
-    return [f"{name}: new in the code, not in the catalog: {k[0]!r}" for k in sorted(code - catalog, key=str)] + [
-        f"{name}: in the catalog, gone from the code: {k[0]!r}" for k in sorted(catalog - code, key=str)
-    ]
+    return differences(extract(domain), _read(domain, path, lang), name)
 
 
 def _callee(node: ast.Call) -> str:

@@ -211,7 +211,7 @@ def test_the_catalogs_are_complete_and_the_check_catches_what_is_missing():
     chinese["Retry"].flags.add("fuzzy")  # and left a guess
     chinese["Version {version}"].string = "版本"  # and lost a placeholder
     found = catalogs.problems("zh_CN", chinese)
-    assert any("'Pause' is not translated" in line for line in found)
+    assert any("'Pause' is untranslated" in line for line in found)
     assert any("'Retry' is fuzzy" in line for line in found)
     assert any("'Version {version}'" in line and "placeholders" in line for line in found)
 
