@@ -296,7 +296,9 @@ def _malformed(relay, accept: str | None) -> tuple[bytes, dict[str, str], bytes]
 
 def test_a_malformed_request_is_refused_in_the_asked_language(front):
     if front.front != "lean":
-        pytest.skip("pywsgi answers a malformed request with its own plain-text 400")
+        # Not a gap in the relay: pywsgi reads a header line without a colon leniently and serves
+        # the request (200), so there is no refusal to write in any language.
+        pytest.skip("pywsgi accepts this request line by line: nothing is refused")
     zh_status, zh_headers, zh_body = _malformed(front, ZH)
     en_status, _en_headers, en_body = _malformed(front, None)
     assert zh_status.startswith(b"HTTP/1.1 400") and en_status.startswith(b"HTTP/1.1 400")
@@ -324,9 +326,12 @@ def test_health_names_its_storage_problems_in_the_asked_language(app, client):
 
 
 def test_headers_too_large_are_refused_in_the_asked_language(front):
-    if front.front != "lean":
-        pytest.skip("pywsgi refuses headers too large itself, in its own words")
     big = "X-Padding: " + "a" * 70_000 + "\r\n"
+    if front.front != "lean":
+        # pywsgi reads the headers itself and refuses a line that long in its own words.
+        status, _headers, _body = _raw(front, f"GET /healthz HTTP/1.1\r\nHost: relay\r\n{big}\r\n".encode())
+        assert status.split(b" ")[1] in (b"400", b"431"), status
+        return
     answers = {}
     for accept in (ZH, "en"):
         head = f"GET /healthz HTTP/1.1\r\nAccept-Language: {accept}\r\nHost: relay\r\n{big}\r\n"
