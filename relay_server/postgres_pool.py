@@ -31,6 +31,26 @@ wherever that is. So defer only writes whose failure nobody handles on its own -
 inside ``GroupCommit`` (which sends them at the end of each write) - never one followed by a
 ``try: with database.atomic(): ... except IntegrityError`` that would take it for its own.
 
+The pool also runs the relay's hot queries (``relay_server.prepared.Prepared``) as **server-side
+prepared statements** (``execute_prepared``, ``defer_prepared``): psycopg2 has none and writes the
+values into the SQL, so PostgreSQL parsed and planned every statement of every push anew, most of
+its ~3.2 ms per push (issue 16). The first time a connection runs a statement it sends
+``PREPARE name AS <the SQL with $1..$n>`` in the same call, and from then on
+``EXECUTE name(values)`` (psycopg2 still writes the values in; PostgreSQL skips the parse and the
+plan, and after five runs may keep a generic plan). An EXECUTE can be deferred like any write.
+What a connection has prepared is known only from calls that succeeded: PostgreSQL's PREPARE is
+not undone by a ROLLBACK (nor by ROLLBACK TO SAVEPOINT), and in a call that fails, a PREPARE
+before the failing statement stays while one after it never ran. So a failed call that carried a
+PREPARE leaves the connection *unsure*, and its next PREPARE goes after ``DEALLOCATE ALL``
+(which forgets them all, equally regardless of transactions): nothing is executed that may be
+missing, nothing prepared twice. A connection the pool opens anew starts with nothing prepared.
+
+A statement this database has never prepared is prepared once on its own first (inside a
+savepoint when in a transaction): if only the PREPARE fails (PostgreSQL cannot tell a parameter's
+type, which the plain statement with its values written in never asks), the savepoint is rolled
+back and that statement runs as plain SQL from then on; any other error is the one the plain
+statement would have given, and is raised as it. ``tests/relay/test_postgres_prepared.py``.
+
 This overrides two private methods of ``playhouse.pool.PooledDatabase`` (``_is_closed``,
 ``_close``), checked against peewee 4.x (pinned in pyproject.toml).
 """
@@ -39,6 +59,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -49,9 +70,39 @@ from playhouse.pool import PooledPostgresqlDatabase
 TRUST_SECONDS = 2.0
 
 
+#: Errors only a PREPARE gives: a parameter whose type PostgreSQL cannot work out (42P18), or
+#: works out two ways (42P08). With the values written in, the plain statement has no parameters.
+_PREPARE_ONLY_ERRORS = frozenset({"42P18", "42P08"})
+
+
 class _Deferred(threading.local):
     def __init__(self) -> None:
         self.statements: list[tuple[str, list[Any]]] = []
+        #: Statements whose PREPARE goes with the next call (prepared once that call succeeds).
+        self.preparing: set[str] = set()
+        #: Whether that call also begins with DEALLOCATE ALL (the connection was unsure).
+        self.resets = False
+
+    def drop(self) -> None:
+        self.statements, self.preparing, self.resets = [], set(), False
+
+
+class _Statements:
+    """What one connection has prepared, as far as calls that succeeded tell."""
+
+    def __init__(self) -> None:
+        self.ready: set[str] = set()
+        #: A call carrying a PREPARE failed: some statement may exist that ``ready`` does not list.
+        self.unsure = False
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    """PostgreSQL's error code, through peewee's wrapper (which keeps psycopg2's error first)."""
+    for candidate in (error, *error.args[:1], error.__context__):
+        code = getattr(candidate, "pgcode", None)
+        if isinstance(code, str):
+            return code
+    return None
 
 
 class RelayPostgresPool(PooledPostgresqlDatabase):  # type: ignore[misc]  # playhouse has no type stubs
@@ -63,6 +114,100 @@ class RelayPostgresPool(PooledPostgresqlDatabase):  # type: ignore[misc]  # play
         #: Loans made without asking the server (for tests and metrics).
         self.trusted_loans = 0
         self._waiting = _Deferred()  # this thread's (greenlet's) deferred writes
+        #: Per connection, what it has prepared; a new connection starts empty.
+        self._prepared: weakref.WeakKeyDictionary[Any, _Statements] = weakref.WeakKeyDictionary()
+        self._good: set[str] = set()  # statements prepared once here (their PREPARE works)
+        self._plain: set[str] = set()  # statements whose PREPARE fails: run as plain SQL
+        self._texts: dict[str, str] = {}  # each statement's text, by name (``described``)
+
+    # ------------------------------------------------------------------ prepared statements
+
+    def execute_prepared(self, name: str, body: str, sql: str, params: Sequence[Any]) -> Any:
+        """Run ``sql`` (with ``params``) as the prepared statement ``name``, whose text is
+        ``body`` (``sql`` with ``$1..$n``): prepared first if this connection has not yet."""
+        text = self._prepared_text(name, body, len(params))
+        return self.execute_sql(sql if text is None else text, params)
+
+    def defer_prepared(self, name: str, body: str, sql: str, params: Sequence[Any]) -> None:
+        """``defer`` for a prepared statement (see ``execute_prepared``)."""
+        if not self.in_transaction():
+            self.execute_prepared(name, body, sql, params)
+            return
+        text = self._prepared_text(name, body, len(params))
+        self._waiting.statements.append((sql if text is None else text, list(params)))
+
+    def described(self, statement: str) -> str:
+        """One statement of a call as the SQL it stands for (for tests that count statements):
+        an EXECUTE as its prepared text, the PREPAREs and their savepoint as ""."""
+        if statement.startswith(("PREPARE ", "DEALLOCATE ALL")) or statement.endswith(" appbeam_prepare"):
+            return ""
+        if statement.startswith("EXECUTE "):
+            name = statement[8:].partition("(")[0]
+            return self._texts.get(name, statement)
+        return statement
+
+    def prepared_here(self) -> set[str]:
+        """The statements this thread's connection is known to have prepared (for tests)."""
+        return set(self._statements_of(self.connection()).ready)
+
+    def _statements_of(self, conn: Any) -> _Statements:
+        found = self._prepared.get(conn)
+        if found is None:
+            found = self._prepared[conn] = _Statements()
+        return found
+
+    def _prepared_text(self, name: str, body: str, count: int) -> str | None:
+        """``EXECUTE name(...)``, after its PREPARE if the connection needs one; None: run plain."""
+        if name in self._plain:
+            return None
+        run = f"EXECUTE {name}({', '.join(['%s'] * count)})" if count else f"EXECUTE {name}"
+        waiting = self._waiting
+        known = self._statements_of(self.connection())
+        if name in waiting.preparing or (name in known.ready and not waiting.resets):
+            return run
+        prepare = f"PREPARE {name} AS {body}"
+        self._texts[name] = body
+        if known.unsure and not waiting.resets:
+            prepare = f"DEALLOCATE ALL; {prepare}"
+            waiting.resets = True
+            waiting.preparing = set()  # any PREPARE waiting before it is deallocated by it
+        waiting.preparing.add(name)
+        if name in self._good:
+            return f"{prepare}; {run}"
+        if not self._first_prepare(prepare):
+            self._plain.add(name)
+            return None
+        self._good.add(name)
+        return run
+
+    def _first_prepare(self, prepare: str) -> bool:
+        """Send a statement's first PREPARE on this database, alone; False if only it failed."""
+        inside = self.in_transaction()
+        if inside:
+            prepare = f"SAVEPOINT appbeam_prepare; {prepare}; RELEASE SAVEPOINT appbeam_prepare"
+        try:
+            self.execute_sql(*self._take(prepare))  # (with what waits, as ``commit`` sends it)
+        except Exception as exc:
+            if _sqlstate(exc) not in _PREPARE_ONLY_ERRORS:
+                raise  # what the plain statement would have met too
+            if inside:  # (the statements sent before the savepoint ran: the error came after them)
+                self.execute_sql("ROLLBACK TO SAVEPOINT appbeam_prepare; RELEASE SAVEPOINT appbeam_prepare")
+            return False
+        return True
+
+    def _settle(self, known: _Statements, succeeded: bool) -> None:
+        """What the call that carried this thread's waiting PREPAREs tells about its connection."""
+        waiting = self._waiting
+        if succeeded:
+            if waiting.resets:
+                known.ready, known.unsure = set(waiting.preparing), False
+            else:
+                known.ready |= waiting.preparing
+        else:
+            if waiting.resets:
+                known.ready = set()  # DEALLOCATE ALL may have run
+            known.unsure = True  # each PREPARE ran, or not, depending on where the call failed
+        waiting.preparing, waiting.resets = set(), False
 
     # ------------------------------------------------------------------ deferred writes
 
@@ -88,10 +233,19 @@ class RelayPostgresPool(PooledPostgresqlDatabase):  # type: ignore[misc]  # play
     def execute_sql(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         if self._waiting.statements:
             if sql.lstrip()[:8].upper() == "ROLLBACK":
-                self._waiting.statements = []  # they belonged to what is rolled back
+                self._waiting.drop()  # they belonged to what is rolled back
             else:
                 sql, params = self._take(sql, params or ())
-        return super().execute_sql(sql, params)
+        if not self._waiting.preparing and not self._waiting.resets:
+            return super().execute_sql(sql, params)
+        known = self._statements_of(self.connection())
+        try:
+            cursor = super().execute_sql(sql, params)
+        except BaseException:
+            self._settle(known, succeeded=False)
+            raise
+        self._settle(known, succeeded=True)
+        return cursor
 
     def begin(self, isolation_level: Any = None) -> Any:
         if isolation_level is None and not self._isolation_level:
@@ -107,11 +261,11 @@ class RelayPostgresPool(PooledPostgresqlDatabase):  # type: ignore[misc]  # play
         return super().commit()
 
     def rollback(self) -> Any:
-        self._waiting.statements = []
+        self._waiting.drop()
         return super().rollback()
 
     def close(self) -> Any:
-        self._waiting.statements = []  # never carried over to another connection
+        self._waiting.drop()  # never carried over to another connection
         return super().close()
 
     # ------------------------------------------------------------------ pool

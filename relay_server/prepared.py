@@ -14,12 +14,19 @@ reports with "Python is slow" and points to ``.tuples()`` (coleifer/peewee#2156,
 descriptor cost; coleifer/peewee#1384 and #1177, per-row cost when iterating); the push path
 needs models, so it keeps them and skips the repeated work instead. No peewee issue offers a
 compiled-query cache; ``Prepared`` is ours.
+
+On PostgreSQL each ``Prepared`` also runs as a server-side prepared statement, so PostgreSQL
+skips parsing and planning it too (``relay_server.postgres_pool``: per connection, PREPARE once,
+then EXECUTE). SQLite runs the SQL as before (Python's sqlite3 already keeps compiled
+statements in a per-connection cache).
 """
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import peewee
 
@@ -42,6 +49,49 @@ def slot(name: str, field: peewee.Field[Any] | None = None) -> peewee.Value:
     return peewee.Value(_Slot(name, field), converter=False)
 
 
+#: Server-side statement names: one per ``Prepared`` and database it was built for, so two
+#: queries (or one query built again for another database, as tests do) never share a name.
+_names = itertools.count(1)
+
+
+class _Compiled(NamedTuple):
+    query: peewee.Query
+    sql: str
+    params: list[Any]
+    #: The prepared statement's name, and its text (``sql`` with $1..$n; None: never prepared).
+    name: str
+    body: str | None
+
+
+def _numbered(sql: str, count: int) -> str | None:
+    """``sql`` (psycopg2's ``%s`` placeholders) with PostgreSQL's ``$1..$n`` instead, or None
+    when that cannot be done with certainty.
+
+    psycopg2 reads every ``%`` of a statement given a parameter list, even an empty one: ``%s``
+    is a value and ``%%`` a literal ``%``. The PREPARE travels with psycopg2's EXECUTE (and may
+    be joined with deferred statements that have values), so ``%%`` is kept for psycopg2 to
+    turn into ``%``. Anything else after a ``%``, a ``$`` already in the SQL, or a count that
+    differs from the parameters': None (the query runs as plain SQL)."""
+    if "$" in sql:
+        return None
+    numbers = itertools.count(1)
+    unknown = False
+
+    def number(match: re.Match[str]) -> str:
+        nonlocal unknown
+        if match.group(1) == "%":
+            return "%%"
+        if match.group(1) != "s":
+            unknown = True
+            return match.group(0)
+        return f"${next(numbers)}"
+
+    body = re.sub(r"%(.?)", number, sql, flags=re.DOTALL)
+    if unknown or next(numbers) != count + 1:
+        return None
+    return body
+
+
 class Prepared:
     """A peewee query turned into SQL once (per database), then run with new values.
 
@@ -54,31 +104,42 @@ class Prepared:
     def __init__(self, build: Callable[[], peewee.Query]):
         self._build = build
         self._for: object = None  # the database the SQL below was built for
-        self._compiled_for: tuple[peewee.Query, str, list[Any]] | None = None
+        self._compiled_for: _Compiled | None = None
         #: (query, peewee's column-to-model mapping for its rows, the fast row builder if any)
         self._layout: tuple[peewee.Query, dict[str, Any], RowBuilder | None] | None = None
 
-    def _compiled(self) -> tuple[peewee.Query, str, list[Any]]:
+    def _compiled(self) -> _Compiled:
         if self._compiled_for is None or self._for is not database.obj:
             query = self._build()
             sql, params = query.sql()
-            self._compiled_for, self._for = (query, sql, params), database.obj
+            name = f"appbeam_{next(_names)}"
+            self._compiled_for = _Compiled(query, sql, params, name, _numbered(sql, len(params)))
+            self._for = database.obj
         return self._compiled_for
 
     def execute(self, **values: Any) -> Cursor:
         """Run it; returns the driver's cursor."""
-        _, sql, params = self._compiled()
-        return execute_sql(sql, [_fill(p, values) for p in params])
+        compiled = self._compiled()
+        params = [_fill(p, values) for p in compiled.params]
+        run: Callable[[str, str, str, list[Any]], Cursor] | None = getattr(database.obj, "execute_prepared", None)
+        if run is not None and compiled.body is not None:
+            return run(compiled.name, compiled.body, compiled.sql, params)
+        return execute_sql(compiled.sql, params)
 
     def defer(self, **values: Any) -> None:
         """Run a write whose answer nobody reads, or on PostgreSQL send it with the next
         statement (``relay_server.db.defer_sql``)."""
-        _, sql, params = self._compiled()
-        defer_sql(sql, [_fill(p, values) for p in params])
+        compiled = self._compiled()
+        params = [_fill(p, values) for p in compiled.params]
+        defer: Callable[[str, str, str, list[Any]], None] | None = getattr(database.obj, "defer_prepared", None)
+        if defer is not None and compiled.body is not None:
+            defer(compiled.name, compiled.body, compiled.sql, params)
+        else:
+            defer_sql(compiled.sql, params)
 
     def rows(self, **values: Any) -> list[Any]:
         """Run a SELECT; its rows as the query would give them (models, with joined ones)."""
-        query, _, _ = self._compiled()
+        query = self._compiled().query
         cursor = self.execute(**values)
         layout = self._layout if self._layout is not None and self._layout[0] is query else None
         if layout is not None and layout[2] is not None:

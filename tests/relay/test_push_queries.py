@@ -32,8 +32,10 @@ def _record_sql(monkeypatch) -> list[str]:
             # On PostgreSQL writes that wait for the next statement go with it, joined by "; "
             # (relay_server/postgres_pool.py): each counts as the statement it is.
             # BEGIN and COMMIT are the transaction's, not statements of the push.
+            # A prepared statement's EXECUTE counts as the statement it runs, its PREPARE as none.
+            said = [getattr(database.obj, "described", str)(s) for s in sql.split("; ")]
             executed.extend(
-                s for s in sql.split("; ") if not any(mark in s for mark in _CLUSTER) and s not in ("BEGIN", "COMMIT")
+                s for s in said if s and not any(mark in s for mark in _CLUSTER) and s not in ("BEGIN", "COMMIT")
             )
         return real(sql, *args, **kwargs)
 
