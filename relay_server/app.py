@@ -19,6 +19,7 @@ from relay_server.context import Relay
 from relay_server.db import close_pool, database, init_database, is_postgres
 from relay_server.errors import bad_request, register_error_handlers
 from relay_server.group_commit import GroupCommit
+from relay_server.hot_routes import HotRoutes
 from relay_server.hub import Hub
 from relay_server.janitor import Janitor
 from relay_server.limits import RateLimits
@@ -106,6 +107,8 @@ def create_app(config: RelayConfig | None = None) -> Flask:
         if not database.is_closed():
             database.close()
 
+    # POST /pushes and a device's report on a push skip Flask (the same functions, the same answers).
+    app.wsgi_app = HotRoutes(app.wsgi_app, relay)  # type: ignore[method-assign]
     return app
 
 

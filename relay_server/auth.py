@@ -65,12 +65,36 @@ def device_for_digest(digest: str) -> Device | None:
     return rows[0] if rows else None
 
 
-def bearer_token() -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
+def bearer_token(authorization: str) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, or None."""
+    scheme, _, value = authorization.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         return None
     return value.strip()
+
+
+def authenticate(authorization: str) -> tuple[Device, str]:
+    """The device (with its account) whose token the ``Authorization`` header carries, and the
+    token's digest; 401 when there is none or it is not valid. The Flask routes (``device_required``)
+    and the hot routes (``relay_server.hot_routes``) both call this."""
+    token = bearer_token(authorization)
+    if token is None:
+        raise ApiError(
+            401,
+            "unauthorized",
+            "send 'Authorization: Bearer <token>' (log in first)",
+            {"WWW-Authenticate": "Bearer"},
+        )
+    digest = token_digest(token)
+    device = device_for_digest(digest)
+    if device is None:
+        raise ApiError(
+            401,
+            "unauthorized",
+            "this token is not valid (revoked or unknown); log in again",
+            {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    return device, digest
 
 
 def device_required(view: Callable[_P, _R]) -> Callable[_P, _R]:
@@ -78,23 +102,7 @@ def device_required(view: Callable[_P, _R]) -> Callable[_P, _R]:
 
     @functools.wraps(view)
     def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        token = bearer_token()
-        if token is None:
-            raise ApiError(
-                401,
-                "unauthorized",
-                "send 'Authorization: Bearer <token>' (log in first)",
-                {"WWW-Authenticate": "Bearer"},
-            )
-        digest = token_digest(token)
-        device = device_for_digest(digest)
-        if device is None:
-            raise ApiError(
-                401,
-                "unauthorized",
-                "this token is not valid (revoked or unknown); log in again",
-                {"WWW-Authenticate": 'Bearer error="invalid_token"'},
-            )
+        device, digest = authenticate(request.headers.get("Authorization", ""))
         g.device = device
         g.account = device.account
         g.token_hash = digest

@@ -73,9 +73,12 @@ def error_body(code: str, message: str) -> bytes:
     return encode(Error.of(code, message))
 
 
-def error_response(status: int, code: str, message: str | Sentence, headers: dict[str, str] | None = None) -> Response:
-    """The error body, its message written in the request's language (``Content-Language`` says which)."""
-    lang = request_language()
+def error_response(
+    status: int, code: str, message: str | Sentence, headers: dict[str, str] | None = None, lang: str | None = None
+) -> Response:
+    """The error body, its message written in the request's language (``Content-Language`` says which;
+    ``lang`` when the caller has no Flask request: ``relay_server.hot_routes``)."""
+    lang = lang or request_language()
     resp = Response(error_body(code, in_language(message, lang)), status=status, mimetype="application/json")
     resp.headers["Content-Language"] = CONTENT_LANGUAGE[lang]
     resp.headers["Vary"] = "Accept-Language"  # a cache in front must not hand one reader's language to another
@@ -139,14 +142,6 @@ def _werkzeug_sentence(exc: HTTPException) -> str | Sentence:
 def register_error_handlers(app: Flask) -> None:
     """JSON errors for the API; HTML pages keep Werkzeug's own error pages."""
 
-    @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError) -> Response:
-        return error_response(exc.status, exc.code, exc.said, exc.headers)
-
-    @app.errorhandler(ProtocolError)
-    def _protocol_error(exc: ProtocolError) -> Response:
-        return error_response(400, "invalid_field", exc.said)
-
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response | HTTPException:
         if not request.path.startswith(API_PREFIX):
@@ -159,29 +154,43 @@ def register_error_handlers(app: Flask) -> None:
         extra = {k: v for k, v in exc.get_headers() if k.lower() not in ("content-type", "content-length")}
         return error_response(exc.code or 500, code, message, extra)
 
-    @app.errorhandler(MaxConnectionsExceeded)
-    def _busy(exc: MaxConnectionsExceeded) -> Response:
-        log.warning("no database connection free for %s %s", request.method, request.path)
-        return error_response(
+    @app.errorhandler(Exception)  # ApiError, ProtocolError, a busy pool, storage errors, bugs
+    def _refused(exc: Exception) -> Response:
+        return error_response(*refusal(exc, request.method, request.path))
+
+
+Refusal = tuple[int, str, "str | Sentence", dict[str, str]]
+
+
+def refusal(exc: Exception, method: str, path: str) -> Refusal:
+    """What a request that raised ``exc`` is answered: status, code, message and headers.
+
+    The Flask app's error handlers and the hot routes (``relay_server.hot_routes``, which answer
+    the push path without Flask) both answer from here, so a refusal is the same either way.
+    """
+    if isinstance(exc, ApiError):
+        return exc.status, exc.code, exc.said, exc.headers
+    if isinstance(exc, ProtocolError):
+        return 400, "invalid_field", exc.said, {}
+    if isinstance(exc, MaxConnectionsExceeded):
+        log.warning("no database connection free for %s %s", method, path)
+        return (
             503,
             "busy",
             N_("the relay is busy; nothing was changed. Try again in a few seconds"),
             {"Retry-After": str(BUSY_RETRY_AFTER)},
         )
-
-    @app.errorhandler(Exception)
-    def _unexpected(exc: Exception) -> Response:
-        problem = storage_problem(exc)
-        if problem is not None:
-            log.error("storage refused a write on %s %s (%s): %s", request.method, request.path, problem, exc)
-            status = 507 if problem == "full" else 503
-            # A lost database connection heals at once (the pool drops it): ask for a quick retry.
-            retry_after = 1 if problem == "database_lost" else STORAGE_RETRY_AFTER
-            return error_response(
-                status,
-                "storage_full" if problem == "full" else "storage_unavailable",
-                said(STORAGE_MESSAGES[problem]),
-                {"Retry-After": str(retry_after)},
-            )
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(500, "internal_error", N_("the relay hit an unexpected error; it was logged"))
+    problem = storage_problem(exc)
+    if problem is not None:
+        log.error("storage refused a write on %s %s (%s): %s", method, path, problem, exc)
+        status = 507 if problem == "full" else 503
+        # A lost database connection heals at once (the pool drops it): ask for a quick retry.
+        retry_after = 1 if problem == "database_lost" else STORAGE_RETRY_AFTER
+        return (
+            status,
+            "storage_full" if problem == "full" else "storage_unavailable",
+            said(STORAGE_MESSAGES[problem]),
+            {"Retry-After": str(retry_after)},
+        )
+    log.exception("unhandled error on %s %s", method, path, exc_info=exc)
+    return 500, "internal_error", N_("the relay hit an unexpected error; it was logged"), {}

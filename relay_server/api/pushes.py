@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import g, request
 from flask.typing import ResponseReturnValue
 
 from relay_server import push_cancel, push_reports, push_views, pushes
 from relay_server.api import api
-from relay_server.api.body import answer, json_body, read_body
+from relay_server.api.body import answer, json_body
 from relay_server.auth import device_required
-from relay_server.context import current_relay
+from relay_server.context import Relay, current_relay
 from relay_server.errors import bad_request
+from relay_server.models import Device
 from shared.api_messages import PushReport, PushRequest
+from shared.messages import Push as PushView
 from shared.messages import PushList
 
 
 @api.post("/pushes")
 @device_required
 def create_pushes() -> ResponseReturnValue:
-    relay = current_relay()
-    body = json_body()
+    return answer(push_from(current_relay(), g.device, json_body(), request.host_url), 201)
+
+
+def push_from(relay: Relay, sender: Device, body: dict[str, Any], host_url: str) -> PushList:
+    """``POST /pushes`` after authentication: the pushes made from a request's JSON object.
+    (Also answered without Flask: ``relay_server.hot_routes``.)"""
     targets = body.get("device_ids")
     # Each target counts: one request to fifty devices is fifty pushes.
-    relay.limits.check("push", g.device.id, cost=len(targets) if isinstance(targets, list) and targets else 1)
-    created = pushes.create(relay, g.device, PushRequest.from_dict(body), request.host_url)
-    return answer(PushList([push_views.view(p) for p in created]), 201)
+    relay.limits.check("push", sender.id, cost=len(targets) if isinstance(targets, list) and targets else 1)
+    created = pushes.create(relay, sender, PushRequest.from_dict(body), host_url)
+    return PushList([push_views.view(p) for p in created])
 
 
 @api.get("/pushes")
@@ -49,11 +57,15 @@ def show_push(push_id: str) -> ResponseReturnValue:
 @api.post("/pushes/<push_id>/events")
 @device_required
 def report_push(push_id: str) -> ResponseReturnValue:
-    """The target device says where it stands (``shared.protocol.TRANSITIONS``): 409 for an
-    impossible change; a declined push re-opened by Download again gets 410 ``package_gone``
-    when the relay no longer has the copy of its package that the download needs."""
-    push = push_reports.report(current_relay(), g.device, push_id, read_body(PushReport))
-    return answer(push_views.view(push))
+    return answer(report_from(current_relay(), g.device, push_id, json_body()))
+
+
+def report_from(relay: Relay, device: Device, push_id: str, body: dict[str, Any]) -> PushView:
+    """``POST /pushes/<push_id>/events`` after authentication: the target device says where it
+    stands (``shared.protocol.TRANSITIONS``): 409 for an impossible change; a declined push
+    re-opened by Download again gets 410 ``package_gone`` when the relay no longer has the copy
+    of its package that the download needs. (Also answered without Flask: ``relay_server.hot_routes``.)"""
+    return push_views.view(push_reports.report(relay, device, push_id, PushReport.from_dict(body)))
 
 
 @api.delete("/pushes/<push_id>")
