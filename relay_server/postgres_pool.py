@@ -45,11 +45,11 @@ PREPARE leaves the connection *unsure*, and its next PREPARE goes after ``DEALLO
 (which forgets them all, equally regardless of transactions): nothing is executed that may be
 missing, nothing prepared twice. A connection the pool opens anew starts with nothing prepared.
 
-A statement this database has never prepared is prepared once on its own first (inside a
-savepoint when in a transaction): if only the PREPARE fails (PostgreSQL cannot tell a parameter's
-type, which the plain statement with its values written in never asks), the savepoint is rolled
-back and that statement runs as plain SQL from then on; any other error is the one the plain
-statement would have given, and is raised as it. ``tests/relay/test_postgres_prepared.py``.
+A statement's first PREPARE on a database goes inside a savepoint when in a transaction (and a
+deferred one's goes at once, on its own): if only the PREPARE fails (PostgreSQL cannot tell a
+parameter's type, which the plain statement with its values written in never asks), the savepoint
+is rolled back and that statement runs as plain SQL from then on; any other error is the one the
+plain statement would have given, and is raised as it. ``tests/relay/test_postgres_prepared.py``.
 
 This overrides two private methods of ``playhouse.pool.PooledDatabase`` (``_is_closed``,
 ``_close``), checked against peewee 4.x (pinned in pyproject.toml).
@@ -124,17 +124,46 @@ class RelayPostgresPool(PooledPostgresqlDatabase):  # type: ignore[misc]  # play
 
     def execute_prepared(self, name: str, body: str, sql: str, params: Sequence[Any]) -> Any:
         """Run ``sql`` (with ``params``) as the prepared statement ``name``, whose text is
-        ``body`` (``sql`` with ``$1..$n``): prepared first if this connection has not yet."""
-        text = self._prepared_text(name, body, len(params))
-        return self.execute_sql(sql if text is None else text, params)
+        ``body`` (``sql`` with ``$1..$n``): prepared first, in the same call, if this connection
+        has not yet."""
+        found = self._statement(name, body, len(params))
+        if found is None:
+            return self.execute_sql(sql, params)
+        prepare, run = found
+        if not prepare or name in self._good:
+            return self.execute_sql(f"{prepare}; {run}" if prepare else run, params)
+        try:
+            cursor = self.execute_sql(f"{self._guarded(prepare)}; {run}", params)
+        except Exception as exc:
+            if not self._only_prepare_failed(name, exc):
+                raise
+            return self.execute_sql(sql, params)
+        self._good.add(name)
+        return cursor
 
     def defer_prepared(self, name: str, body: str, sql: str, params: Sequence[Any]) -> None:
         """``defer`` for a prepared statement (see ``execute_prepared``)."""
         if not self.in_transaction():
             self.execute_prepared(name, body, sql, params)
             return
-        text = self._prepared_text(name, body, len(params))
-        self._waiting.statements.append((sql if text is None else text, list(params)))
+        found = self._statement(name, body, len(params))
+        if found is not None and found[0] and name not in self._good:
+            # Its first PREPARE on this database goes now, so that if only it fails, that is
+            # known here rather than taken for the error of the writes it would be sent with.
+            try:
+                self.execute_sql(*self._take(self._guarded(found[0])))  # (with what waits, as commit sends it)
+            except Exception as exc:
+                if not self._only_prepare_failed(name, exc):
+                    raise
+                found = None
+            else:
+                self._good.add(name)
+                found = ("", found[1])
+        if found is None:
+            self._waiting.statements.append((sql, list(params)))
+        else:
+            prepare, run = found
+            self._waiting.statements.append((f"{prepare}; {run}" if prepare else run, list(params)))
 
     def described(self, statement: str) -> str:
         """One statement of a call as the SQL it stands for (for tests that count statements):
@@ -156,15 +185,16 @@ class RelayPostgresPool(PooledPostgresqlDatabase):  # type: ignore[misc]  # play
             found = self._prepared[conn] = _Statements()
         return found
 
-    def _prepared_text(self, name: str, body: str, count: int) -> str | None:
-        """``EXECUTE name(...)``, after its PREPARE if the connection needs one; None: run plain."""
+    def _statement(self, name: str, body: str, count: int) -> tuple[str, str] | None:
+        """The PREPARE this connection needs first ("" if none; it counts as waiting from now
+        on) and the EXECUTE; None: run the plain SQL."""
         if name in self._plain:
             return None
         run = f"EXECUTE {name}({', '.join(['%s'] * count)})" if count else f"EXECUTE {name}"
         waiting = self._waiting
         known = self._statements_of(self.connection())
         if name in waiting.preparing or (name in known.ready and not waiting.resets):
-            return run
+            return "", run
         prepare = f"PREPARE {name} AS {body}"
         self._texts[name] = body
         if known.unsure and not waiting.resets:
@@ -172,27 +202,22 @@ class RelayPostgresPool(PooledPostgresqlDatabase):  # type: ignore[misc]  # play
             waiting.resets = True
             waiting.preparing = set()  # any PREPARE waiting before it is deallocated by it
         waiting.preparing.add(name)
-        if name in self._good:
-            return f"{prepare}; {run}"
-        if not self._first_prepare(prepare):
-            self._plain.add(name)
-            return None
-        self._good.add(name)
-        return run
+        return prepare, run
 
-    def _first_prepare(self, prepare: str) -> bool:
-        """Send a statement's first PREPARE on this database, alone; False if only it failed."""
-        inside = self.in_transaction()
-        if inside:
-            prepare = f"SAVEPOINT appbeam_prepare; {prepare}; RELEASE SAVEPOINT appbeam_prepare"
-        try:
-            self.execute_sql(*self._take(prepare))  # (with what waits, as ``commit`` sends it)
-        except Exception as exc:
-            if _sqlstate(exc) not in _PREPARE_ONLY_ERRORS:
-                raise  # what the plain statement would have met too
-            if inside:  # (the statements sent before the savepoint ran: the error came after them)
-                self.execute_sql("ROLLBACK TO SAVEPOINT appbeam_prepare; RELEASE SAVEPOINT appbeam_prepare")
-            return False
+    def _guarded(self, prepare: str) -> str:
+        """A statement's first PREPARE on this database: in a transaction, inside a savepoint."""
+        if self.in_transaction():
+            return f"SAVEPOINT appbeam_prepare; {prepare}; RELEASE SAVEPOINT appbeam_prepare"
+        return prepare  # (a failing call outside a transaction leaves nothing behind)
+
+    def _only_prepare_failed(self, name: str, error: BaseException) -> bool:
+        """After a call carrying ``name``'s first PREPARE (``_guarded``) failed: whether only the
+        PREPARE did. Then the transaction is back to before it, and ``name`` runs plain from now on."""
+        if _sqlstate(error) not in _PREPARE_ONLY_ERRORS:
+            return False  # what the plain statement would have met too
+        if self.in_transaction():  # (what was sent before the savepoint ran: the error came after)
+            self.execute_sql("ROLLBACK TO SAVEPOINT appbeam_prepare; RELEASE SAVEPOINT appbeam_prepare")
+        self._plain.add(name)
         return True
 
     def _settle(self, known: _Statements, succeeded: bool) -> None:

@@ -253,12 +253,18 @@ def test_a_statement_whose_prepare_fails_runs_as_plain_sql_even_inside_a_transac
             pool.defer_prepared(*_INSERT, [1])
             assert pool.execute_prepared(*untyped, [5]).fetchone()[0] is False  # the transaction goes on
             pool.defer_prepared(*_INSERT, [2])
-        assert _count(pool) == 2  # both inserts committed
+            untyped_write = (
+                "probe_untyped_write",
+                "INSERT INTO prepared_probe (id) SELECT 10 WHERE $1 IS NULL",
+                "INSERT INTO prepared_probe (id) SELECT 10 WHERE %s IS NULL",
+            )
+            pool.defer_prepared(*untyped_write, [None])  # a deferred one: its PREPARE is tried at once
+        assert _count(pool) == 3  # every insert committed
     other = connect_postgres(test_database_url(), max_connections=2)
     try:
         with other.connection_context(), other.atomic():  # first met inside a transaction
             assert other.execute_prepared(*untyped, [None]).fetchone()[0] is True
-            assert other.execute_prepared(*_COUNT, [0]).fetchone()[0] == 2
+            assert other.execute_prepared(*_COUNT, [0]).fetchone()[0] == 3
     finally:
         other.close_all()
 
