@@ -38,6 +38,8 @@ its ~3.2 ms per push (issue 16). The first time a connection runs a statement it
 ``PREPARE name AS <the SQL with $1..$n>`` in the same call, and from then on
 ``EXECUTE name(values)`` (psycopg2 still writes the values in; PostgreSQL skips the parse and the
 plan, and after five runs may keep a generic plan). An EXECUTE can be deferred like any write.
+Measured (``bench/pg_prepared_ab.py``, one relay process, 300 devices): PostgreSQL's CPU per push
+3.3-4.4 ms before, 2.2-2.8 ms after; 14 of a push's 22 statements run prepared.
 What a connection has prepared is known only from calls that succeeded: PostgreSQL's PREPARE is
 not undone by a ROLLBACK (nor by ROLLBACK TO SAVEPOINT), and in a call that fails, a PREPARE
 before the failing statement stays while one after it never ran. So a failed call that carried a
