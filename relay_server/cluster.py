@@ -4,9 +4,11 @@ A device's stream is held by one process; a push may be accepted by another. Two
 cross the process boundary (through PostgreSQL in ``Cluster``; ``HostCluster`` sends the
 wake-ups over Unix datagram sockets instead, for processes sharing a SQLite database):
 
-- wake-ups: ``NOTIFY appbeam`` carries only device ids (or a disconnect order); every
-  process LISTENs and wakes its own streams, which then read the database, the source of
-  truth. A lost notification costs no more than the streams' catch-up poll.
+- wake-ups: ``NOTIFY appbeam`` carries only device ids (or a disconnect order), after the
+  sending instance's tag; every other process LISTENs and wakes its own streams, which then
+  read the database, the source of truth (the sender woke its own already, and skips its own
+  NOTIFY, which PostgreSQL also delivers to it). A lost notification costs no more than the
+  streams' catch-up poll.
 - presence: which devices hold a stream, per relay instance, with a heartbeat, so a push
   knows whether its target is online (and a killed process's devices stop counting once
   its heartbeat is stale).
@@ -72,6 +74,10 @@ class Cluster:
         self.url = database_url
         self.hub = hub
         self.instance_id = secrets.token_hex(8)
+        #: The first item of every NOTIFY this process sends, so its own listener can skip them
+        #: (its streams were woken directly): ``@`` starts no device id (``shared.protocol``), so
+        #: a process of an older version takes it for a device it does not hold, and goes on.
+        self._origin = "@" + self.instance_id
         self._stop = threading.Event()
         self._wakeup_r, self._wakeup_w = os.pipe()  # lets stop() interrupt the listener's select
         self._threads: list[threading.Thread] = []
@@ -194,7 +200,7 @@ class Cluster:
                         if database.in_transaction()
                         else "SELECT set_config('synchronous_commit', 'off', true), pg_notify(%s, %s)"
                     )
-                    database.execute_sql(sql, (CHANNEL, kind + ":" + ",".join(batch)))
+                    database.execute_sql(sql, (CHANNEL, kind + ":" + ",".join([self._origin, *batch])))
                 batch = []
             if item is not None:
                 batch.append(item)
@@ -222,6 +228,9 @@ class Cluster:
     def _handle(self, payload: str) -> None:
         kind, _, body = payload.partition(":")
         items = [i for i in body.split(",") if i]
+        origin = items.pop(0) if items and items[0].startswith("@") else None
+        if origin == self._origin:
+            return  # this process's own message: PostgreSQL sends a NOTIFY to every listener
         if kind == "w":
             self.hub.wake_local(items)
         elif kind == "d":
