@@ -108,7 +108,7 @@ def create_app(config: RelayConfig | None = None) -> Flask:
             database.close()
 
     # POST /pushes and a device's report on a push skip Flask (the same functions, the same answers).
-    app.wsgi_app = HotRoutes(app.wsgi_app, relay)  # type: ignore[method-assign]
+    app.wsgi_app = HotRoutes(app, relay)  # type: ignore[method-assign]
     return app
 
 

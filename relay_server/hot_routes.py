@@ -8,7 +8,9 @@ the error-handler lookup: about a sixth of the relay's CPU per push (py-spy, iss
 WSGI environ straight to the same functions the Flask routes call, in the same order, with the
 same checks and the same answers:
 
-- the database connection of the request (``app._open_db`` / ``_close_db``);
+- the request's database connection, taken and given back as the app's ``_open_db`` /
+  ``_close_db`` hooks do (``create_app``; ``tests/relay/test_hot_routes.py`` fails when the app
+  gains a hook, so that it is added here too);
 - the token (``auth.authenticate``, 401), the JSON object (``body.json_object``, 400),
   the route's work (``api.pushes.push_from`` / ``report_from``: rate limit, shape, push);
 - a refusal from ``errors.refusal`` and ``errors.error_response``, in the language the request asks for;
@@ -16,9 +18,11 @@ same checks and the same answers:
 
 Only requests of the ordinary kind take this way: ``POST``, the exact path (a push id of
 letters, digits, ``-`` and ``_``), no query string, ``Content-Type: application/json`` and a
-``Content-Length`` within the relay's limit. Anything else (a trailing slash, another method, a
-chunked or oversized body, a form) goes to Flask, which answers it as before.
-``tests/relay/test_hot_routes.py`` sends the same requests both ways and compares the answers.
+``Content-Length`` within the relay's limit (both of the relay's HTTP fronts read a chunked body
+whole and give it one). Anything else (a trailing slash, another method, an oversized body, a
+form), and every request while Flask's ``TRUSTED_HOSTS`` is set, goes to Flask, which answers it
+as before. ``tests/relay/test_hot_routes.py`` sends the same requests both ways and compares the
+answers.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from shared.protocol import API_PREFIX
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from flask import Flask
 
 #: A route's work once the caller is known: (device, JSON object, push id, host URL) -> (answer, status).
 _Work = Callable[[Device, dict[str, Any], str, str], tuple[Message, int]]
@@ -61,9 +66,10 @@ class HotRoutes:
     """WSGI: the two push routes here, every other request to ``flask`` (the relay's Flask app's
     ``wsgi_app``: ``create_app`` puts this in its place)."""
 
-    def __init__(self, flask: WSGIApplication, relay: Relay):
-        self.flask = flask
+    def __init__(self, app: Flask, relay: Relay):
+        self.flask: WSGIApplication = app.wsgi_app
         self.relay = relay
+        self._config = app.config
         self._max_body = relay.config.max_request_bytes
 
     def _create(self, device: Device, body: dict[str, Any], push_id: str, host_url: str) -> tuple[Message, int]:
@@ -81,7 +87,7 @@ class HotRoutes:
 
     def _route(self, environ: WSGIEnvironment) -> tuple[_Work, str, int] | None:
         """The route's work, its push id and the body's length, if this request may skip Flask."""
-        if environ.get("REQUEST_METHOD") != "POST" or environ.get("QUERY_STRING"):
+        if environ.get("REQUEST_METHOD") != "POST" or environ.get("QUERY_STRING") or self._config["TRUSTED_HOSTS"]:
             return None
         path = environ.get("PATH_INFO", "")
         if path == _PUSHES:
@@ -93,7 +99,11 @@ class HotRoutes:
                 return None
             work, push_id = self._report, match.group(1)
         length = environ.get("CONTENT_LENGTH", "")
-        if not length.isdigit() or int(length) > self._max_body or "HTTP_TRANSFER_ENCODING" in environ:
+        if (
+            not (length.isascii() and length.isdigit())
+            or int(length) > self._max_body
+            or "HTTP_TRANSFER_ENCODING" in environ
+        ):
             return None
         if parse_options_header(environ.get("CONTENT_TYPE", ""))[0] != "application/json":
             return None
@@ -112,10 +122,10 @@ class HotRoutes:
             finally:
                 if not database.is_closed():
                     database.close()
+            data = encode(message)
         except Exception as exc:  # noqa: BLE001 - answered as the Flask app's error handlers answer it
             lang = header_language(environ.get("HTTP_ACCEPT_LANGUAGE"))
             method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
             return error_response(*refusal(exc, method, path), lang=lang)(environ, start_response)
-        data = encode(message)
         start_response(_status(status), [*_JSON_HEADERS, ("Content-Length", str(len(data)))])
         return [data]

@@ -8,12 +8,17 @@ aside, since each request makes its own push). A spy checks which requests skipp
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import re
 
 import pytest
+from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.test import Client
 
+from relay_server import pushes
+from relay_server.db import database
 from relay_server.hot_routes import HotRoutes
 
 APP = {
@@ -130,7 +135,7 @@ def test_a_malformed_body_is_refused_the_same_without_flask(both, world, case):
     ids=["none", "unknown token", "other scheme", "none, in Chinese"],
 )
 def test_a_caller_without_a_valid_token_gets_the_same_401(both, world, headers):
-    serving, flask_only, _ = both
+    serving, flask_only, flask_calls = both
     answers = [
         c.post("/api/v1/pushes", headers=headers, json=_push_body(["anna-phone"])) for c in (serving, flask_only)
     ]
@@ -217,3 +222,59 @@ def test_other_methods_on_the_hot_paths_go_to_flask(both, world):
     assert serving.get("/api/v1/pushes", headers=world["laptop"]).status_code == 200
     assert serving.put("/api/v1/pushes", headers=world["laptop"], json={}).status_code == 405
     assert flask_calls == ["/api/v1/pushes", "/api/v1/pushes"]
+
+
+FAILURES = {
+    "disk full": (OSError(errno.ENOSPC, "No space left on device"), 507, "storage_full"),
+    "no database connection free": (MaxConnectionsExceeded("Exceeded maximum connections."), 503, "busy"),
+    "a bug": (RuntimeError("a bug in the relay"), 500, "internal_error"),
+}
+
+
+@pytest.mark.parametrize("case", list(FAILURES))
+def test_a_failure_is_answered_and_logged_the_same_without_flask(both, world, monkeypatch, caplog, case):
+    serving, flask_only, flask_calls = both
+    error, status, code = FAILURES[case]
+
+    def failing(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(pushes, "create", failing)
+    answers, logged = [], []
+    for client in (serving, flask_only):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="relay_server"):
+            answers.append(client.post("/api/v1/pushes", headers=world["laptop"], json=_push_body(["anna-phone"])))
+        logged.append([(r.levelname, r.getMessage(), r.exc_info is not None) for r in caplog.records])
+        assert database.is_closed()  # the request's connection went back to the pool
+    assert answers[0].status_code == status
+    assert answers[0].get_json()["error"]["code"] == code
+    _same(*answers)
+    assert logged[0] == logged[1] and logged[0]
+    assert flask_calls == []
+
+
+def test_with_trusted_hosts_set_every_request_goes_to_flask(both, world, app):
+    serving, _, flask_calls = both
+    app.config["TRUSTED_HOSTS"] = ["relay.example"]
+    try:
+        refused = serving.post("/api/v1/pushes", headers=world["laptop"], json=_push_body(["anna-phone"]))
+    finally:
+        app.config["TRUSTED_HOSTS"] = None
+    assert refused.status_code == 400  # Flask's answer to a host it does not trust
+    assert flask_calls == ["/api/v1/pushes"]
+
+
+def test_the_app_has_only_the_hooks_the_hot_routes_repeat(app):
+    """The hot routes do by hand what the app's hooks do (take and give back the database
+    connection); a new hook must be repeated in relay_server/hot_routes.py, or the two busiest
+    routes would skip it. Then add it to this list."""
+
+    def names(registry) -> dict:
+        return {key: [f.__name__ for f in funcs] for key, funcs in registry.items() if key in (None, "api") and funcs}
+
+    assert names(app.before_request_funcs) == {None: ["_open_db"]}
+    assert names(app.after_request_funcs) == {}
+    assert names(app.teardown_request_funcs) == {None: ["_close_db"]}
+    assert names(app.url_value_preprocessors) == {}
+    assert names(app.url_default_functions) == {}
