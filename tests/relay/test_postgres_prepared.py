@@ -28,7 +28,7 @@ APP = {
     "id": "org.example.unknown",
     "name": "Example",
     "version": "1.0",
-    "packages": [{"format": "apk", "url": "https://example.org/x.apk", "sha256": "ab" * 32, "size": 10}],
+    "packages": [{"format": "apk", "url": "https://packages.example.invalid/x.apk", "sha256": "ab" * 32, "size": 10}],
 }
 
 
@@ -270,8 +270,10 @@ def test_a_statement_whose_prepare_fails_runs_as_plain_sql_even_inside_a_transac
 
 
 def _terminate(pid: int) -> None:
+    """End that backend, and wait (up to 5 s) until it has exited."""
     with psycopg2.connect(test_database_url()) as admin, admin.cursor() as cur:
-        cur.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        cur.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
+        assert cur.fetchone()[0], "the backend exited"
     admin.close()
 
 
@@ -280,6 +282,8 @@ def _terminate(pid: int) -> None:
 def test_a_connection_the_server_killed_is_replaced_by_one_that_prepares_anew(pool, monkeypatch, trust):
     if not trust:
         monkeypatch.setattr(postgres_pool, "TRUST_SECONDS", 0.0)  # the loan checks the server first
+    else:  # a busy machine must not let the trust lapse between the two loans
+        monkeypatch.setattr(postgres_pool, "TRUST_SECONDS", 600.0)
     with pool.connection_context():
         pool.execute_prepared(*_INSERT, [1])
         dead = pool.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
