@@ -45,7 +45,22 @@ not undone by a ROLLBACK (nor by ROLLBACK TO SAVEPOINT), and in a call that fail
 before the failing statement stays while one after it never ran. So a failed call that carried a
 PREPARE leaves the connection *unsure*, and its next PREPARE goes after ``DEALLOCATE ALL``
 (which forgets them all, equally regardless of transactions): nothing is executed that may be
-missing, nothing prepared twice. A connection the pool opens anew starts with nothing prepared.
+missing, nothing prepared twice. A connection the pool opens anew starts unsure too, so its first
+PREPARE carries ``DEALLOCATE ALL`` in the same call: a session-mode pooler without
+``server_reset_query`` may hand over a server session that still holds another client's ``appbeam_N``.
+
+Statements can also go behind the pool's back: an operator's ``DEALLOCATE``/``DISCARD ALL``, a
+transaction-mode pooler, or a migration that changes a table under a statement's cached plan.
+PostgreSQL then answers 26000 (no such statement), 42P05 (exists already) or 0A000 ("cached plan
+must not change result type"), and would for every EXECUTE on that connection until the pool
+retired it. So any call that fails with one of those codes makes its connection forget what it
+prepared and turn unsure (the next request prepares anew); a prepared statement run outside a
+transaction is then tried once more as plain SQL, so that request succeeds too. Inside a
+transaction the error goes up as any other (nothing else of the transaction can be retried): the
+relay answers it 503 ``storage_unavailable`` with ``Retry-After: 1`` (``storage_health``).
+
+``APPBEAM_PG_PREPARED=0`` (read when the pool is made, at start-up) runs every statement as plain
+SQL: the way back if a deployment meets something above that this does not cover.
 
 A statement's first PREPARE on a database goes inside a savepoint when in a transaction (and a
 deferred one's goes at once, on its own): if only the PREPARE fails (PostgreSQL cannot tell a
@@ -59,6 +74,7 @@ This overrides two private methods of ``playhouse.pool.PooledDatabase`` (``_is_c
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import weakref
@@ -75,6 +91,15 @@ TRUST_SECONDS = 2.0
 #: Errors only a PREPARE gives: a parameter whose type PostgreSQL cannot work out (42P18), or
 #: works out two ways (42P08). With the values written in, the plain statement has no parameters.
 _PREPARE_ONLY_ERRORS = frozenset({"42P18", "42P08"})
+
+#: Errors that say the server's prepared statements are not what the pool believes (see the
+#: module): 26000 invalid_sql_statement_name ("prepared statement ... does not exist"), 42P05
+#: duplicate_prepared_statement, 0A000 feature_not_supported ("cached plan must not change result
+#: type"). ``relay_server.storage_health`` answers them as a passing database problem.
+LOST_STATEMENT_ERRORS = frozenset({"26000", "42P05", "0A000"})
+
+#: ``APPBEAM_PG_PREPARED``: these values switch prepared statements off.
+_OFF = ("0", "false", "no", "off")
 
 
 class _Deferred(threading.local):
@@ -94,11 +119,16 @@ class _Statements:
 
     def __init__(self) -> None:
         self.ready: set[str] = set()
-        #: A call carrying a PREPARE failed: some statement may exist that ``ready`` does not list.
-        self.unsure = False
+        #: Some statement may exist that ``ready`` does not list: a call carrying a PREPARE
+        #: failed, the server's statements went behind the pool's back, or the connection is new
+        #: (a pooler may hand over a session another client prepared in).
+        self.unsure = True
+
+    def forget(self) -> None:
+        self.ready, self.unsure = set(), True
 
 
-def _sqlstate(error: BaseException) -> str | None:
+def sqlstate(error: BaseException) -> str | None:
     """PostgreSQL's error code, through peewee's wrapper (which keeps psycopg2's error first)."""
     for candidate in (error, *error.args[:1], error.__context__):
         code = getattr(candidate, "pgcode", None)
@@ -110,8 +140,10 @@ def _sqlstate(error: BaseException) -> str | None:
 class RelayPostgresPool(PooledPostgresqlDatabase):  # type: ignore[misc]  # playhouse has no type stubs
     """``PooledPostgresqlDatabase`` that trusts a connection used moments ago (see the module)."""
 
-    def __init__(self, *args: Any, **kwargs: Any):
+    def __init__(self, *args: Any, prepared: bool = True, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        #: Whether ``Prepared`` queries run as server-side prepared statements (else plain SQL).
+        self.prepares = prepared
         self._returned: dict[int, float] = {}  # connection key -> when it was last given back
         #: Loans made without asking the server (for tests and metrics).
         self.trusted_loans = 0
@@ -127,7 +159,19 @@ class RelayPostgresPool(PooledPostgresqlDatabase):  # type: ignore[misc]  # play
     def execute_prepared(self, name: str, body: str, sql: str, params: Sequence[Any]) -> Any:
         """Run ``sql`` (with ``params``) as the prepared statement ``name``, whose text is
         ``body`` (``sql`` with ``$1..$n``): prepared first, in the same call, if this connection
-        has not yet."""
+        has not yet. Outside a transaction, a statement the server lost is run once more, plain."""
+        if not self.prepares:
+            return self.execute_sql(sql, params)
+        try:
+            return self._execute_prepared(name, body, sql, params)
+        except Exception as exc:
+            if sqlstate(exc) not in LOST_STATEMENT_ERRORS or self.in_transaction():
+                raise
+            # The connection forgot its statements (``execute_sql``); the failed call ran nothing
+            # (one statement outside a transaction: the EXECUTE, or the PREPARE before it, failed).
+            return self.execute_sql(sql, params)
+
+    def _execute_prepared(self, name: str, body: str, sql: str, params: Sequence[Any]) -> Any:
         found = self._statement(name, body, len(params))
         if found is None:
             return self.execute_sql(sql, params)
@@ -145,6 +189,9 @@ class RelayPostgresPool(PooledPostgresqlDatabase):  # type: ignore[misc]  # play
 
     def defer_prepared(self, name: str, body: str, sql: str, params: Sequence[Any]) -> None:
         """``defer`` for a prepared statement (see ``execute_prepared``)."""
+        if not self.prepares:
+            self.defer(sql, params)
+            return
         if not self.in_transaction():
             self.execute_prepared(name, body, sql, params)
             return
@@ -215,7 +262,7 @@ class RelayPostgresPool(PooledPostgresqlDatabase):  # type: ignore[misc]  # play
     def _only_prepare_failed(self, name: str, error: BaseException) -> bool:
         """After a call carrying ``name``'s first PREPARE (``_guarded``) failed: whether only the
         PREPARE did. Then the transaction is back to before it, and ``name`` runs plain from now on."""
-        if _sqlstate(error) not in _PREPARE_ONLY_ERRORS:
+        if sqlstate(error) not in _PREPARE_ONLY_ERRORS:
             return False  # what the plain statement would have met too
         if self.in_transaction():  # (what was sent before the savepoint ran: the error came after)
             self.execute_sql("ROLLBACK TO SAVEPOINT appbeam_prepare; RELEASE SAVEPOINT appbeam_prepare")
@@ -264,15 +311,26 @@ class RelayPostgresPool(PooledPostgresqlDatabase):  # type: ignore[misc]  # play
             else:
                 sql, params = self._take(sql, params or ())
         if not self._waiting.preparing and not self._waiting.resets:
-            return super().execute_sql(sql, params)
+            try:
+                return super().execute_sql(sql, params)
+            except Exception as exc:
+                self._forget_if_lost(exc)
+                raise
         known = self._statements_of(self.connection())
         try:
             cursor = super().execute_sql(sql, params)
-        except BaseException:
+        except BaseException as exc:
             self._settle(known, succeeded=False)
+            self._forget_if_lost(exc)
             raise
         self._settle(known, succeeded=True)
         return cursor
+
+    def _forget_if_lost(self, error: BaseException) -> None:
+        """After a failed call: if the server's statements are not what this connection believes
+        (``LOST_STATEMENT_ERRORS``), it forgets them all; its next PREPARE goes after DEALLOCATE ALL."""
+        if sqlstate(error) in LOST_STATEMENT_ERRORS and not self.is_closed():
+            self._statements_of(self.connection()).forget()
 
     def begin(self, isolation_level: Any = None) -> Any:
         if isolation_level is None and not self._isolation_level:
@@ -323,5 +381,8 @@ class RelayPostgresPool(PooledPostgresqlDatabase):  # type: ignore[misc]  # play
 
 
 def connect_postgres(url: str, **pool: Any) -> RelayPostgresPool:
-    """The pool for a ``postgresql://`` (or ``postgres+pool://``) URL, with ``pool``'s settings."""
-    return RelayPostgresPool(**parse(url), **pool)
+    """The pool for a ``postgresql://`` (or ``postgres+pool://``) URL, with ``pool``'s settings;
+    prepared statements unless ``APPBEAM_PG_PREPARED=0`` (read here, once: the relay makes its
+    pool at start-up)."""
+    prepared = os.environ.get("APPBEAM_PG_PREPARED", "1").strip().lower() not in _OFF
+    return RelayPostgresPool(**parse(url), prepared=prepared, **pool)

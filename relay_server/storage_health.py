@@ -23,6 +23,7 @@ import peewee
 
 from relay_server.db import connection, database, utcnow
 from relay_server.i18n.errors import N_, said
+from relay_server.postgres_pool import LOST_STATEMENT_ERRORS
 from shared.i18n import Number, Sentence
 
 #: Seconds a client is asked to wait before trying a write again.
@@ -42,7 +43,9 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 
 def storage_problem(exc: BaseException) -> str | None:
     """``"full"`` or ``"read_only"`` if ``exc`` (or what caused it) is the storage refusing a
-    write, ``"database_lost"`` if the connection to PostgreSQL failed; None for anything else."""
+    write, ``"database_lost"`` if the connection to PostgreSQL failed or lost the prepared
+    statements the pool knew it had (that connection prepares anew on its next use:
+    ``relay_server.postgres_pool``); None for anything else."""
     for cause in _causes(exc):
         if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
             return "full"
@@ -63,6 +66,8 @@ def storage_problem(exc: BaseException) -> str | None:
             return "database_lost"
         if pgcode == "25006":  # read_only_sql_transaction (a standby, or default_transaction_read_only)
             return "read_only"
+        if pgcode in LOST_STATEMENT_ERRORS:  # a retry in a moment finds the statements prepared again
+            return "database_lost"
     return None
 
 

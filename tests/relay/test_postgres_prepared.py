@@ -13,6 +13,7 @@ import pytest
 
 from relay_server import postgres_pool
 from relay_server.db import database
+from relay_server.errors import refusal
 from relay_server.models import Event, Push, PushHistory
 from relay_server.postgres_pool import connect_postgres
 from relay_server.prepared import Prepared, _numbered, slot
@@ -133,7 +134,7 @@ def test_postgresql_holds_the_statement_on_the_connection_and_counts_its_runs(ap
         ).fetchone()
     assert row is not None, "prepared on this connection"
     text, runs = row
-    assert text.startswith(f"PREPARE {name} AS SELECT") and "$1" in text
+    assert f"PREPARE {name} AS SELECT" in text and "$1" in text  # (the text of the call that prepared it)
     assert runs == 2  # both runs were EXECUTEs of it (PostgreSQL counts each plan it used)
 
 
@@ -295,6 +296,167 @@ def test_a_connection_the_server_killed_is_replaced_by_one_that_prepares_anew(po
         assert pool.execute_sql("SELECT pg_backend_pid()").fetchone()[0] != dead
         pool.execute_prepared(*_INSERT, [2])  # prepared again on the new connection
         assert _on_server(pool) == {"probe_insert"} and _count(pool) == 2
+
+
+# ---------------------------------------------------------------- statements lost behind the pool's back
+
+
+def _behind_the_pools_back(db, sql: str) -> int:
+    """Run ``sql`` on every idle connection of the pool, on psycopg2's connection itself, so the
+    pool cannot know (what a DISCARD ALL, an operator's DEALLOCATE or a pooler does)."""
+    idle = [conn for _, _, conn in db._connections]
+    for conn in idle:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+    return len(idle)
+
+
+def _record_pool_calls(db, monkeypatch) -> list[str]:
+    calls: list[str] = []
+    real = db.execute_sql
+
+    def execute_sql(sql, *args, **kwargs):
+        calls.append(sql)
+        return real(sql, *args, **kwargs)
+
+    monkeypatch.setattr(db, "execute_sql", execute_sql)
+    return calls
+
+
+@needs_postgres
+def test_statements_deallocated_behind_the_pools_back_run_plain_once_and_are_prepared_again(pool):
+    with pool.connection_context():
+        pool.execute_prepared(*_INSERT, [1])
+        assert _count(pool) == 1
+    assert _behind_the_pools_back(pool, "DEALLOCATE ALL") == 1
+    with pool.connection_context():
+        pool.execute_prepared(*_INSERT, [2])  # outside a transaction: the statement itself succeeds
+        assert pool.prepared_here() == set()  # and the connection forgot what it had prepared
+        assert _count(pool) == 2  # so this one is prepared again (after a DEALLOCATE ALL)...
+        pool.execute_prepared(*_INSERT, [3])
+        assert _on_server(pool) == pool.prepared_here() == {"probe_insert", "probe_count"}  # ...and this one
+        assert _count(pool) == 3
+
+
+@needs_postgres
+@pytest.mark.parametrize("deferred", [False, True])
+def test_inside_a_transaction_a_lost_statement_fails_that_transaction_only(pool, deferred):
+    with pool.connection_context():
+        pool.execute_prepared(*_INSERT, [1])
+    _behind_the_pools_back(pool, "DISCARD ALL")
+    with pool.connection_context():
+        with pytest.raises(peewee.DatabaseError) as lost, pool.atomic():
+            if deferred:
+                pool.defer_prepared(*_INSERT, [2])  # its EXECUTE goes with the COMMIT, and fails there
+            else:
+                pool.execute_prepared(*_INSERT, [2])
+        assert postgres_pool.sqlstate(lost.value) == "26000"  # prepared statement does not exist: not retried
+        # The request is answered as a passing database problem, to be tried again at once.
+        status, code, _, headers = refusal(lost.value, "POST", "/api/v1/pushes")
+        assert (status, code, headers) == (503, "storage_unavailable", {"Retry-After": "1"})
+        with pool.atomic():  # the next transaction on that connection heals it
+            pool.defer_prepared(*_INSERT, [2])
+        assert _count(pool) == 2 and _on_server(pool) == pool.prepared_here()
+
+
+@needs_postgres
+def test_a_table_changed_under_a_prepared_statement_gets_a_fresh_plan(pool):
+    everything = (
+        "probe_rows",
+        "SELECT * FROM prepared_probe WHERE id > $1 ORDER BY id",
+        "SELECT * FROM prepared_probe WHERE id > %s ORDER BY id",
+    )
+    with pool.connection_context():
+        pool.execute_prepared(*_INSERT, [1])
+        assert pool.execute_prepared(*everything, [0]).fetchall() == [(1,)]
+        pool.execute_sql("ALTER TABLE prepared_probe ADD COLUMN note text DEFAULT 'x'")  # a migration
+        # "cached plan must not change result type" (0A000): answered by the plain statement...
+        assert pool.execute_prepared(*everything, [0]).fetchall() == [(1, "x")]
+        with pool.atomic():  # ...and the next run prepares it again, inside a transaction too
+            assert pool.execute_prepared(*everything, [0]).fetchall() == [(1, "x")]
+        assert "probe_rows" in _on_server(pool)
+
+
+@needs_postgres
+def test_a_new_connection_that_already_holds_statements_prepares_without_a_clash(pool, monkeypatch):
+    """A session-mode pooler without ``server_reset_query`` may hand the pool a server session that
+    still holds the statements of the connection before: its first PREPARE clears them, in one call."""
+    with pool.connection_context():
+        _count(pool)  # this database knows both statements
+    _fresh_connection(pool)
+    real_connect = pool._connect
+    handed = []
+
+    def handed_over():
+        conn = real_connect()
+        if not handed:  # the first session the pooler hands over, with what its last client left
+            with conn.cursor() as cur:
+                cur.execute(f"PREPARE probe_insert AS {_INSERT[1]}")
+            handed.append(conn)
+        return conn
+
+    monkeypatch.setattr(pool, "_connect", handed_over)
+    calls = _record_pool_calls(pool, monkeypatch)
+    with pool.connection_context():
+        with pool.atomic():  # inside a transaction: nothing may fail and be retried
+            pool.execute_prepared(*_INSERT, [1])
+        assert len(calls) == 1  # no round trip of its own (the BEGIN joins it; COMMIT is psycopg2's)
+        assert "DEALLOCATE ALL; PREPARE probe_insert" in calls[0] and "EXECUTE probe_insert" in calls[0]
+        assert handed and _count(pool) == 1 and _on_server(pool) == pool.prepared_here()
+
+
+@needs_postgres
+def test_a_relay_whose_statements_were_deallocated_behind_its_back_heals_on_the_next_push(api, app):
+    api.account("anna")
+    laptop = api.login("anna", "anna-laptop", platform="linux")
+    api.login("anna", "anna-phone")
+    created = api.push(laptop, ["anna-phone"], app=APP)
+    assert created.status_code == 201  # the push path is prepared now
+    push_id = created.get_json()["pushes"][0]["id"]
+    # Every connection idle (the relay's copy of the package has given up), so none is missed:
+    wait_for(lambda: mirror_statuses([push_id])[push_id] != "pending", 30, "the relay's copy to give up")
+    wait_for(lambda: not database.obj._in_use, 30, "the relay's connections to be idle")
+    assert _behind_the_pools_back(database.obj, "DEALLOCATE ALL") >= 1
+
+    first = api.push(laptop, ["anna-phone"], app=APP)
+    if first.status_code != 201:  # a statement inside the push's transaction met the loss
+        assert first.status_code == 503, first.get_json()
+        assert first.get_json()["error"]["code"] == "storage_unavailable"
+        assert first.headers["Retry-After"] == "1"
+    second = api.push(laptop, ["anna-phone"], app=APP)
+    assert second.status_code == 201, second.get_json()
+    listed = api.client.get("/api/v1/pushes", headers=laptop)
+    assert listed.status_code == 200, listed.get_json()
+    assert len(listed.get_json()["pushes"]) == (3 if first.status_code == 201 else 2)
+
+
+# ---------------------------------------------------------------- switched off
+
+
+@needs_postgres
+def test_appbeam_pg_prepared_0_runs_every_statement_plain(monkeypatch, request):
+    monkeypatch.setenv("APPBEAM_PG_PREPARED", "0")
+    off = connect_postgres(test_database_url(), max_connections=2)
+    try:
+        with off.connection_context():
+            off.execute_sql("CREATE TABLE IF NOT EXISTS prepared_probe (id integer PRIMARY KEY)")
+            off.execute_sql("DELETE FROM prepared_probe")
+            off.execute_prepared(*_INSERT, [1])
+            with off.atomic():
+                off.defer_prepared(*_INSERT, [2])
+            assert _count(off) == 2
+            assert _on_server(off) == set()
+            off.execute_sql("DROP TABLE prepared_probe")
+    finally:
+        off.close_all()
+
+    request.getfixturevalue("app")  # the relay reads the switch when it starts
+    api = request.getfixturevalue("api")
+    calls = _record_calls(monkeypatch)
+    _push_and_deliver(api, "carl")
+    assert calls and not [c for c in calls if "EXECUTE " in c or "PREPARE " in c]
+    with database.connection_context():
+        assert _on_server(database.obj) == set()
 
 
 # ---------------------------------------------------------------- two databases in one process
