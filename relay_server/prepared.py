@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -50,7 +51,7 @@ def slot(name: str, field: peewee.Field[Any] | None = None) -> peewee.Value:
 
 
 #: Server-side statement names: one per ``Prepared`` and database it was built for, so two
-#: queries (or one query built again for another database, as tests do) never share a name.
+#: queries (or one query built for two databases, as tests do) never share a name.
 _names = itertools.count(1)
 
 
@@ -105,15 +106,21 @@ class Prepared:
         self._build = build
         self._for: object = None  # the database the SQL below was built for
         self._compiled_for: _Compiled | None = None
+        #: The SQL built for each database still alive: back on a database (tests switch), the
+        #: query keeps its statement name there, so the pool remembers one name per query.
+        self._built: weakref.WeakKeyDictionary[Any, _Compiled] = weakref.WeakKeyDictionary()
         #: (query, peewee's column-to-model mapping for its rows, the fast row builder if any)
         self._layout: tuple[peewee.Query, dict[str, Any], RowBuilder | None] | None = None
 
     def _compiled(self) -> _Compiled:
         if self._compiled_for is None or self._for is not database.obj:
-            query = self._build()
-            sql, params = query.sql()
-            name = f"appbeam_{next(_names)}"
-            self._compiled_for = _Compiled(query, sql, params, name, _numbered(sql, len(params)))
+            compiled = self._built.get(database.obj)
+            if compiled is None:
+                query = self._build()
+                sql, params = query.sql()
+                name = f"appbeam_{next(_names)}"
+                compiled = self._built[database.obj] = _Compiled(query, sql, params, name, _numbered(sql, len(params)))
+            self._compiled_for = compiled
             self._for = database.obj
         return self._compiled_for
 
