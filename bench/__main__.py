@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -98,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     total = time.perf_counter()
     try:
         for name in names:
+            # The files an earlier benchmark wrote (a 500 MB package, a 1 GB download) are
+            # written out now, not in the middle of the next one's fsyncs and timings.
+            os.sync()
             log(f"=== {name} (load {load_average()})")
             started = time.perf_counter()
             entry = {"load_before": load_average()}
