@@ -154,7 +154,8 @@ class Push(BaseModel):
 
     id = pw.CharField(max_length=40, primary_key=True)
     sender_device = pw.ForeignKeyField(Device, backref="pushes_sent", on_delete="CASCADE")
-    target_device = pw.ForeignKeyField(Device, backref="pushes_received", on_delete="CASCADE")
+    #: (indexed with ``state``, below)
+    target_device = pw.ForeignKeyField(Device, backref="pushes_received", on_delete="CASCADE", index=False)
     app_id = pw.CharField(max_length=200, index=True)
     app_json = pw.TextField()  # the install information as sent (shared.protocol.InstallInfo)
     requested_mode = pw.CharField(max_length=16)
@@ -178,6 +179,11 @@ class Push(BaseModel):
     forwarded_at = pw.DateTimeField(null=True)
     #: The sender's signature for this target (shared.signing.PushSignature as JSON), if signed.
     signature = pw.TextField(null=True)
+
+    class Meta:
+        #: A reconnecting stream asks for the device's unacknowledged pushes
+        #: (``events.pending_for``): this finds them without reading the rest of its pushes.
+        indexes = ((("target_device", "state"), False),)
 
     if TYPE_CHECKING:
         sender_device_id: str

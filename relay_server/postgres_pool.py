@@ -38,7 +38,7 @@ its ~3.2 ms per push (issue 16). The first time a connection runs a statement it
 ``PREPARE name AS <the SQL with $1..$n>`` in the same call, and from then on
 ``EXECUTE name(values)`` (psycopg2 still writes the values in; PostgreSQL skips the parse and the
 plan, and after five runs may keep a generic plan: measured with EXPLAIN ANALYZE EXECUTE on 5,000
-devices and 200,000 events, no worse than the custom plan for the stream's ``_UNACKED_OR_NEWER``
+devices and 200,000 events, no worse than the custom plan for the stream's ``_NEWER`` and ``_UNACKED``
 or the cluster's ``_PRESENT_ELSEWHERE``). An EXECUTE can be deferred like any write.
 Measured (``bench/pg_prepared_ab.py``, one relay process, 300 devices): PostgreSQL's CPU per push
 3.3-4.4 ms before, 2.2-2.8 ms after; 14 of a push's 22 statements run prepared.
