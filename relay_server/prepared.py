@@ -62,6 +62,16 @@ class _Compiled(NamedTuple):
     #: The prepared statement's name, and its text (``sql`` with $1..$n; None: never prepared).
     name: str
     body: str | None
+    #: Where in ``params`` each run's values go.
+    slots: tuple[tuple[int, _Slot], ...]
+
+    def values(self, given: dict[str, Any]) -> list[Any]:
+        """``params`` with this run's values in their slots."""
+        params = list(self.params)
+        for at, slot in self.slots:
+            value = given[slot.name]
+            params[at] = slot.convert(value) if slot.convert is not None and value is not None else value
+        return params
 
 
 def _numbered(sql: str, count: int) -> str | None:
@@ -119,7 +129,9 @@ class Prepared:
                 query = self._build()
                 sql, params = query.sql()
                 name = f"appbeam_{next(_names)}"
-                compiled = self._built[database.obj] = _Compiled(query, sql, params, name, _numbered(sql, len(params)))
+                slots = tuple((at, p) for at, p in enumerate(params) if isinstance(p, _Slot))
+                body = _numbered(sql, len(params))
+                compiled = self._built[database.obj] = _Compiled(query, sql, params, name, body, slots)
             self._compiled_for = compiled
             self._for = database.obj
         return self._compiled_for
@@ -127,7 +139,7 @@ class Prepared:
     def execute(self, **values: Any) -> Cursor:
         """Run it; returns the driver's cursor."""
         compiled = self._compiled()
-        params = [_fill(p, values) for p in compiled.params]
+        params = compiled.values(values)
         run: Callable[[str, str, str, list[Any]], Cursor] | None = getattr(database.obj, "execute_prepared", None)
         if run is not None and compiled.body is not None:
             return run(compiled.name, compiled.body, compiled.sql, params)
@@ -137,7 +149,7 @@ class Prepared:
         """Run a write whose answer nobody reads, or on PostgreSQL send it with the next
         statement (``relay_server.db.defer_sql``)."""
         compiled = self._compiled()
-        params = [_fill(p, values) for p in compiled.params]
+        params = compiled.values(values)
         defer: Callable[[str, str, str, list[Any]], None] | None = getattr(database.obj, "defer_prepared", None)
         if defer is not None and compiled.body is not None:
             defer(compiled.name, compiled.body, compiled.sql, params)
@@ -185,11 +197,13 @@ def _row_builder(wrapper: Any) -> RowBuilder | None:  # noqa: C901 (to split: is
         return None
     classes = {key: constructor for key, constructor, _ in constructors}
     root = wrapper.model
-    spec: list[tuple[int, Any, str, Callable[[Any], Any] | None, bool]] = []
+    spec: list[tuple[int, Any, str, Callable[[Any], Any] | None, type | None, bool]] = []
     for idx, key, column, converter in wrapper._row_spec:
         cls = classes.get(key, classes[root])
-        direct = column in cls._meta.fields and not isinstance(cls._meta.fields[column], peewee.ForeignKeyField)
-        spec.append((idx, key if key in classes else root, column, converter, direct))
+        # A field's column (a foreign key's too: on a new object its descriptor would only
+        # write ``__data__``) goes straight into ``__data__``; anything else through setattr.
+        direct = column in cls._meta.fields
+        spec.append((idx, key if key in classes else root, column, converter, _settled_type(converter), direct))
     joins = list(wrapper.src_to_dest)
     reachable: dict[Any, set[Any]] = dict(wrapper._dest_reachable)
     if any(is_dict for _, _, _, is_dict, _, _ in joins):
@@ -198,21 +212,24 @@ def _row_builder(wrapper: Any) -> RowBuilder | None:  # noqa: C901 (to split: is
 
     def build(row: Sequence[Any]) -> peewee.Model:
         objects: dict[Any, Any] = {}
+        data: dict[Any, dict[str, Any]] = {}
         for key, cls in classes.items():
             obj: Any = new(cls)
-            obj.__data__ = {}
+            obj.__data__ = data[key] = {}
             obj._dirty = set()
             obj.__rel__ = {}
             objects[key] = obj
         set_keys = set()
-        for idx, key, column, converter, direct in spec:
+        for idx, key, column, converter, settled, direct in spec:
             value = row[idx]
             if value is not None:
                 set_keys.add(key)
-            if converter is not None:
+                if converter is not None and type(value) is not settled:
+                    value = converter(value)
+            elif converter is not None and settled is None:
                 value = converter(value)
             if direct:
-                objects[key].__data__[column] = value
+                data[key][column] = value
             else:
                 setattr(objects[key], column, value)
         for src, attr, dest, _, is_outer, is_fk in joins:
@@ -238,8 +255,21 @@ def _row_builder(wrapper: Any) -> RowBuilder | None:  # noqa: C901 (to split: is
     return build
 
 
-def _fill(param: object, values: dict[str, Any]) -> object:
-    if not isinstance(param, _Slot):
-        return param
-    value = values[param.name]
-    return param.convert(value) if param.convert is not None and value is not None else value
+def _settled_type(converter: Callable[[Any], Any] | None) -> type | None:
+    """The type a column's value has when its converter would give it back unchanged (``str``
+    for a text field, ``int`` for an integer one, also behind a foreign key or an alias), so
+    the call can be skipped; None when the converter must always run."""
+    if converter is None or getattr(converter, "__name__", None) != "python_value":
+        return None
+    field: Any = getattr(converter, "__self__", None)
+    field = getattr(field, "field", field)  # an alias's field (``FieldAlias.python_value`` delegates)
+    while isinstance(field, peewee.ForeignKeyField):
+        field = field.rel_field
+    if not isinstance(field, peewee.Field) or type(field).python_value is not peewee.Field.python_value:
+        return None
+    adapt = type(field).adapt
+    if adapt is peewee._StringField.adapt:  # private, see the module
+        return str
+    if adapt is peewee.IntegerField.adapt:
+        return int
+    return None
