@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable, Generator, Iterator
 
 from flask import Response, g, request
@@ -145,7 +146,7 @@ def _live(
     """Live: every wake-up reads what is newer than ``cursor``; keepalives in between."""
     polling = relay.hub.cluster is not None
     while not subscription.closed:
-        if not subscription.wait(relay.config.keepalive) and not polling:
+        if not subscription.wait(_keepalive_wait(relay.config.keepalive)) and not polling:
             yield ": keepalive\n\n"
             continue
         cursor, sent_any = yield from _newer(relay, subscription, device_id, cursor, replayed, base_url)
@@ -153,6 +154,18 @@ def _live(
             # In a cluster a wake-up can be lost between processes; this tick doubles as
             # the catch-up poll, and as the keepalive when there was nothing to send.
             yield ": keepalive\n\n"
+
+
+def _keepalive_wait(keepalive: float) -> float:
+    """How long a stream stays quiet before its next keepalive: up to a quarter less than the
+    configured interval, drawn anew each time.
+
+    Streams that connected together (a relay restart, a fleet of phones back on the network)
+    would otherwise send their keepalives together, and in a cluster poll the database
+    together, at every interval for as long as they stay connected: with thousands of streams,
+    a burst of writes (or reads) that the pushes of that moment wait behind. Never longer than the
+    interval, so a device's dead-connection timer is not affected."""
+    return keepalive * random.uniform(0.75, 1.0)
 
 
 def _newer(

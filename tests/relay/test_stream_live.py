@@ -201,3 +201,13 @@ def test_mirror_refuses_beyond_the_senders_quota_and_still_delivers(tmp_path, ou
         assert event.data["package"]["url"] == f"{server.url}/notes.apk"
         shown = laptop.get_push(push.id)
         assert shown.mirrored is False and "relay could not keep a copy" in shown.detail
+
+
+def test_streams_that_connected_together_do_not_keep_their_keepalives_in_step():
+    """A thousand phones back on the network at once must not send (and, in a cluster, poll)
+    in one burst every interval: each wait is drawn anew, never longer than the interval."""
+    from relay_server.api.stream import _keepalive_wait
+
+    waits = [_keepalive_wait(15.0) for _ in range(500)]
+    assert all(11.25 <= w <= 15.0 for w in waits)
+    assert max(waits) - min(waits) > 3.0  # spread over most of the allowed range
