@@ -17,6 +17,7 @@ Both systems are measured the same way, in the same run (issue 16):
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
 import time
 
@@ -47,10 +48,19 @@ async def _measure_step(open_loop, wait, pids, db_pids=()) -> tuple[list, dict]:
     import psutil
 
     me = psutil.Process()
-    db0 = cpu_seconds(db_pids) if db_pids else 0.0
-    cpu0, client0, t0 = cpu_seconds(pids), sum(me.cpu_times()[:2]), time.perf_counter()
-    answers = await open_loop()
-    await wait(answers)
+    # The load generator's own garbage collections stay out of the step, for both systems (as
+    # ``timeit`` does): an earlier benchmark in this process (5,000 streams) leaves a large heap,
+    # and a full collection of it can hold every client at once (bench/results/NOTES.md, seventh
+    # session: the likely cause of a p99 of 270-283 ms at N = 1,000 that no isolated run showed).
+    gc.collect()
+    gc.disable()
+    try:
+        db0 = cpu_seconds(db_pids) if db_pids else 0.0
+        cpu0, client0, t0 = cpu_seconds(pids), sum(me.cpu_times()[:2]), time.perf_counter()
+        answers = await open_loop()
+        await wait(answers)
+    finally:
+        gc.enable()
     cpu = cpu_seconds(pids) - cpu0
     client = sum(me.cpu_times()[:2]) - client0
     db = cpu_seconds(db_pids) - db0 if db_pids else None
