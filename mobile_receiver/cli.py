@@ -69,14 +69,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="save the window as PNG after --screenshot-delay seconds, and again on SIGUSR1",
     )
-    parser.add_argument("--screenshot-delay", type=float, default=3.0, metavar="SECONDS")
+    parser.add_argument(
+        "--screenshot-delay",
+        type=float,
+        default=3.0,
+        metavar="SECONDS",
+        help="with --screenshot: seconds between the window opening and the first PNG (default 3)",
+    )
     parser.add_argument("--quit-after", type=float, metavar="SECONDS", help="exit after this many seconds")
     parser.add_argument(
         "--control",
         action="store_true",
         help="listen on control.sock in the data dir for automation (demo tour, end-to-end tests)",
     )
-    parser.add_argument("--size", default="420x860", help="window size WxH (default 420x860, a phone)")
+    parser.add_argument(
+        "--size",
+        type=window_size,
+        default="420x860",
+        metavar="WIDTHxHEIGHT",
+        help="window size in pixels (default 420x860, a phone)",
+    )
+
+
+def window_size(value: str) -> tuple[int, int]:
+    """``--size``: ``420x860`` as (420, 860); anything else is refused by argparse, naming the form."""
+    width, x, height = value.lower().partition("x")
+    if x and width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0:
+        return int(width), int(height)
+    raise argparse.ArgumentTypeError(f"{value!r} is not a window size: give WIDTHxHEIGHT in pixels, e.g. 420x860")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -132,10 +152,9 @@ def run(args: argparse.Namespace) -> int:
             return _run_headless(service, args)
         from mobile_receiver.ui import run_app
 
-        width, _, height = args.size.partition("x")
         return run_app(
             service,
-            size=(int(width), int(height)),
+            size=args.size,
             screenshot=args.screenshot,
             screenshot_delay=args.screenshot_delay,
             quit_after=args.quit_after,
@@ -147,20 +166,44 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _log_in_with_retries(service: ReceiverService, args: argparse.Namespace, wait: float = 30.0) -> bool:
-    """Log in from the flags; the relay may still be starting, so keep trying for a while."""
+    """Log in from the flags. The relay may still be starting (the demo starts them side by side),
+    so a passing failure is tried again for ``wait`` seconds, or until ``--quit-after`` if that
+    comes first; the person hears at once that it waits, and why, in ``shared.explain``'s sentence
+    (the words the sender and the phone's screens use), never the exception's text."""
+    from shared.explain import explain, relay_place
     from shared.relay_errors import RelayError
 
+    if args.quit_after is not None:
+        wait = min(wait, args.quit_after)
     deadline = time.monotonic() + wait
-    while True:
-        try:
-            service.log_in(args.relay, args.username, args.password, args.device_name)
-            log.info("logged in to %s as %s (device %s)", args.relay, args.username, service.profile.device_id)
-            return True
-        except RelayError as exc:
-            if not exc.transient or time.monotonic() > deadline:
-                log.error("cannot log in to %s: %s", args.relay, exc)
-                return False
-            time.sleep(0.5)
+    said = None
+    try:
+        while True:
+            try:
+                service.log_in(args.relay, args.username, args.password, args.device_name)
+            except RelayError as exc:
+                log.debug("logging in to %s failed", args.relay, exc_info=True)
+                reason = explain(exc, place=relay_place(args.relay)).text
+                remaining = deadline - time.monotonic()
+                if not exc.transient:
+                    log.error("Cannot log in: %s", reason)
+                    return False
+                if remaining <= 0:
+                    why = " (--quit-after)" if args.quit_after is not None and args.quit_after <= wait else ""
+                    log.error("Gave up logging in after %.0f s%s: %s", wait, why, reason)
+                    return False
+                if reason != said:
+                    log.warning(
+                        "Waiting for the relay: %s Trying again for up to %.0f s (Ctrl-C stops).", reason, remaining
+                    )
+                    said = reason
+                time.sleep(min(0.5, remaining))
+            else:
+                log.info("logged in to %s as %s (device %s)", args.relay, args.username, service.profile.device_id)
+                return True
+    except KeyboardInterrupt:
+        log.info("Stopped before logging in.")
+        return False
 
 
 def _run_headless(service: ReceiverService, args: argparse.Namespace) -> int:
