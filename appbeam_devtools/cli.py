@@ -20,7 +20,7 @@ PARTS = {
     "sender": ("desktop_sender.cli", "run the desktop sender (browser with the device picker)"),
     "receiver": ("mobile_receiver.cli", "run the receiver (the phone app)"),
     "push": ("desktop_sender.push_cli", "send an app to your devices from a script (no window)"),
-    "demo": ("appbeam_devtools.demo", "run the whole system: relay, two receivers and the sender"),
+    "demo": ("appbeam_devtools.demo", "run the whole system: relay, three receivers and the sender"),
 }
 
 

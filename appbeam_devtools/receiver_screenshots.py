@@ -10,10 +10,11 @@ that can install apps here), ``receiver-devices.png`` (this account's devices),
 ``receiver-remove-phone.png`` (Remove on this phone asks first),
 ``receiver-download-again.png`` (cards after Download again), ``receiver-login.png``,
 ``receiver-removed.png`` (the first screen after this phone was removed from its account) and
-``receiver-pairing.png`` (Pair with a computer); ``--suffix -900x600`` is added to each name. With
-``--outage``: only the app-message page while the relay is away (``receiver-outage.png``):
-a download waiting for the relay, one waiting for its server, a failure, long names; every
-sentence made the way the running app makes it (``shared.explain``, ``mobile_receiver.failures``).
+``receiver-pairing.png`` (Pair with a computer); ``--suffix=-900x600`` adds ``-900x600`` to each
+name (written with ``=``: argparse reads a separate ``-900x600`` as a flag). With ``--outage``:
+only the app-message page while the relay is away (``receiver-outage.png``): a download waiting
+for the relay, one waiting for its server, a failure, long names; every sentence made the way
+the running app makes it (``shared.explain``, ``mobile_receiver.failures``).
 ``--size`` sets the window (default 420x860, a phone) and ``--scale`` Kivy's density (1.5 is a
 "1.5x" screen: everything 50% larger), to check that long text wraps and nothing is cut off.
 ``--lang zh_CN`` renders every screen in Simplified Chinese and adds ``-zh_CN`` to each name
@@ -34,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
 
+from mobile_receiver.cli import window_size
 from mobile_receiver.devices import removed_sentence
 from mobile_receiver.i18n import N_
 from mobile_receiver.said import Said, say
@@ -274,10 +276,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("outdir")
     parser.add_argument("--outage", action="store_true", help="only the app-message page while the relay is away")
-    parser.add_argument("--size", default="420x860", help="window WxH in pixels (default 420x860)")
+    parser.add_argument(
+        "--size", type=window_size, default="420x860", metavar="WIDTHxHEIGHT", help="window in pixels (default 420x860)"
+    )
     parser.add_argument("--scale", type=float, help="screen density, e.g. 1.5 (KIVY_METRICS_DENSITY)")
     parser.add_argument("--name", help="file name of the outage picture (default receiver-outage.png)")
-    parser.add_argument("--suffix", default="", help="added to every other file name, e.g. -900x600")
+    parser.add_argument("--suffix", default="", help="added to every other file name, e.g. --suffix=-900x600")
     parser.add_argument("--lang", default="en", choices=("en", "zh_CN"), help="the screens' language (default en)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if args.lang != "en":
@@ -285,7 +289,6 @@ def main(argv: list[str] | None = None) -> int:
         args.name = args.name or f"receiver-outage{args.suffix}.png"
     out = Path(args.outdir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    width, _, height = args.size.partition("x")
     if args.scale:  # read by Kivy when it is first imported, below
         os.environ["KIVY_METRICS_DENSITY"] = str(args.scale)
     with tempfile.TemporaryDirectory(prefix="appbeam-shots-") as tmp:
@@ -297,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         i18n.set_language(args.lang)  # as `appbeam receiver` does first: the sentences made below speak it
         from mobile_receiver.ui import prepare_kivy
 
-        prepare_kivy((int(width), int(height)))
+        prepare_kivy(args.size)
         os.environ.setdefault("KIVY_HOME", str(Path(tmp) / "kivy"))
         if args.outage:
             return _outage(data_dir, out / (args.name or "receiver-outage.png"))

@@ -45,12 +45,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--lang",
+        type=window_language,
         metavar="LANG",
         help="the window's language: zh_CN (Simplified Chinese) or en (default: the system's, from LANG/LC_ALL)",
     )
     parser.add_argument(
         "--quit-after", type=float, metavar="SECONDS", help="quit after this many seconds (demos, smoke tests)"
     )
+
+
+def window_language(value: str) -> str:
+    """``--lang``: a language the sender speaks (``en``, ``zh_CN``, also ``zh-CN``, ``zh``,
+    ``en_GB.UTF-8``); anything else is refused by argparse with the list, not quietly shown in English."""
+    from desktop_sender.i18n import LANGUAGES
+
+    code = value.replace("-", "_").split(".")[0].split("@")[0].lower()
+    if code in ("zh_tw", "zh_hk", "zh_mo", "zh_hant") or not code.startswith(("en", "zh")):
+        raise argparse.ArgumentTypeError(
+            f"the sender does not speak {value!r}: choose {' or '.join(LANGUAGES)} (English or Simplified Chinese)"
+        )
+    return value
 
 
 def run(args: argparse.Namespace) -> int:

@@ -74,13 +74,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="install_now (own devices install by themselves) or notify (default install_now)",
     )
     parser.add_argument("--wait", action="store_true", help="follow the pushes until installed (or failed)")
-    parser.add_argument("--timeout", type=float, default=900.0, help="seconds --wait waits at most (default 900)")
+    parser.add_argument(
+        "--timeout", type=seconds, default=900.0, help="seconds --wait waits at most, more than 0 (default 900)"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON lines instead of sentences")
     parser.add_argument("--profile", default="default", help="the sender profile to act as (default: default)")
     parser.add_argument("--data-dir", help="profile folder (default: the user data dir)")
     parser.add_argument("--relay-url", help="relay address (default: the profile's)")
     parser.add_argument("--username", help="sign in as this user first (with --password)")
     parser.add_argument("--password", help="password for --username")
+
+
+def seconds(value: str) -> float:
+    """``--timeout``: a number of seconds above 0; argparse refuses anything else, naming the flag."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not number > 0 or number == float("inf"):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds above 0 (e.g. 900)")
+    return number
 
 
 class _Printer:
