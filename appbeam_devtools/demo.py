@@ -3,7 +3,15 @@
 Starts the relay (with its demo store) on a free port, creates two demo accounts that are
 friends, then starts three receivers ("Phone": Alex's Android phone, "Tablet": Alex's iPad,
 "Sam's phone": the friend's Android phone) and the desktop sender logged in as Alex.
-Closing the sender or Ctrl-C stops everything. A second run reuses the data.
+Closing the sender or Ctrl-C stops everything.
+
+Each run starts from nothing, in a fresh folder under the user data dir (``demo/runs/``) that is
+removed when the demo stops: a second run shows the download and the install again, not
+"Already installed" beside pushes from earlier runs. ``--keep`` keeps that folder (logs, the
+relay's database, the phones' data); so does a run in which something went wrong, to read its
+logs. ``--data-dir DIR`` is the person's own folder: kept, and the next run with it carries on
+where this one stopped. A run killed before it could tidy up (SIGKILL, a power cut) leaves its
+folder behind; the next run removes it.
 
 ``--headless`` runs the same without a screen (offscreen Qt, Kivy on Mesa), takes the
 sender through one push (picker open, "Install now" to the phone), and writes screenshots
@@ -15,9 +23,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +65,16 @@ RECEIVERS = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", help="where the demo keeps everything (default: the user data dir)")
+    parser.add_argument(
+        "--data-dir",
+        help="keep the demo's data here and carry on from it next time "
+        "(default: a fresh folder for each run, removed when the demo stops)",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep this run's fresh folder (logs, the relay's database, the phones' data) when the demo stops",
+    )
     parser.add_argument("--port", type=int, default=0, help=f"relay port (default: {DEMO_PORT} when free, else any)")
     parser.add_argument(
         "--headless",
@@ -90,14 +109,47 @@ def run(args: argparse.Namespace) -> int:
             f"screenshots go to {Path(args.screenshots).resolve()}."
         )
         args.headless = True
+    own = Path(args.data_dir) if args.data_dir else None
     demo = Demo(
-        Path(args.data_dir) if args.data_dir else data_dir("demo"),
+        own or fresh_run_folder(),
+        fresh=own is None,
+        keep=args.keep,
         port=args.port,
         headless=args.headless,
         screenshots=Path(args.screenshots).resolve(),
         demo_scale=args.demo_scale,
     )
     return demo.run()
+
+
+#: In the demo's runs folder: the pid of the demo using that run's folder (gone once it tidied up).
+PID_FILE = "demo.pid"
+
+
+def fresh_run_folder() -> Path:
+    """An empty folder for one run under the user data dir (not /tmp: the relay's demo packages
+    are a few hundred MB), after removing the folders of runs that were killed before they could."""
+    runs = data_dir("demo", "runs")
+    for old in runs.glob("run-*"):
+        if _abandoned(old):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=time.strftime("run-%Y%m%d-%H%M%S-"), dir=runs))
+
+
+def _abandoned(folder: Path) -> bool:
+    """A run's folder whose demo is gone without tidying up: it still names a pid, and that
+    process no longer runs. A kept folder names none; a demo still running is left alone."""
+    try:
+        pid = int((folder / PID_FILE).read_text())
+    except (OSError, ValueError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # someone else's process: alive
+    return False
 
 
 class Demo:
@@ -107,12 +159,17 @@ class Demo:
         self,
         root: Path,
         *,
+        fresh: bool = False,
+        keep: bool = False,
         port: int = 0,
         headless: bool = False,
         screenshots: Path | None = None,
         demo_scale: float = 1.0,
     ):
         self.root = root
+        self.fresh = fresh  # root is this run's own folder, removed at the end unless kept
+        self.keep = keep
+        self.troubled = False  # a part stopped unexpectedly: its log is worth keeping
         # The same address from one run to the next when it is free: the demo keeps its data, and
         # the pushes it remembers point at the relay's address (their icons, their packages).
         self.port = port or free_port(DEMO_PORT)
@@ -285,14 +342,24 @@ class Demo:
 
     def run(self) -> int:
         self.root.mkdir(parents=True, exist_ok=True)
+        if self.fresh:
+            (self.root / PID_FILE).write_text(str(os.getpid()))
         stop = {"asked": False}
 
         def on_signal(signum, frame):
             stop["asked"] = True
 
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        status = 1  # until the demo has run its course
         try:
-            print(f"Appbeam demo: data in {self.root}, logs in {self.logs}")
+            if self.fresh:
+                kept = "kept: --keep" if self.keep else "removed when the demo stops; --keep keeps it"
+                print(f"Appbeam demo: a fresh start in {self.root} ({kept})")
+            else:
+                print(f"Appbeam demo: data in {self.root} (kept: the next run with --data-dir carries on from it)")
+            print(f"Logs in {self.logs}")
+            if self.headless:
+                self.forget_old_screenshots()
             self.start_relay()
             self.prepare_accounts()
             print(f"Relay and store: {self.relay_url}/  (accounts {OWNER!r} and {FRIEND!r}, password {PASSWORD!r})")
@@ -302,7 +369,14 @@ class Demo:
             self.wait_for_sender_key()
             self.start_receivers()
             print("Receivers: Alex's Pixel (Android), Alex's iPad (iOS), Sam's Galaxy (Android, a friend).")
-            print("Click 'Free download' in the sender window. Close it or press Ctrl-C to stop everything.")
+            if self.headless:
+                print(
+                    "No window: the tour clicks 'Free download' on the store's first Android app, sends it to "
+                    "Alex's Pixel with 'Install now', follows the download and the install, and saves a "
+                    "screenshot of every window. It stops by itself (Ctrl-C stops it sooner)."
+                )
+            else:
+                print("Click 'Free download' in the sender window. Close it or press Ctrl-C to stop everything.")
             status = self._supervise(sender, stop)
             if self.headless:
                 self.take_receiver_screenshots()
@@ -314,7 +388,31 @@ class Demo:
             self.stop_all()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            self.tidy_up(status)
             print("Appbeam demo stopped.")
+
+    def forget_old_screenshots(self) -> None:
+        """Remove the pictures an earlier headless run left in the screenshots folder: the tour's
+        last picture tells this run when to photograph the phones, and a run that fails must not
+        leave last time's pictures looking like its own."""
+        names = ["sender-picker.png", "sender-pushes.png", *(f"receiver-{r.profile}.png" for r in RECEIVERS)]
+        for name in names:
+            (self.screenshots / name).unlink(missing_ok=True)
+
+    def tidy_up(self, status: int) -> None:
+        """Remove this run's fresh folder, unless asked to keep it or something went wrong (then its
+        logs say what). The person's own ``--data-dir`` is never removed."""
+        if not self.fresh:
+            return
+        if self.keep or status != 0 or self.troubled:
+            (self.root / PID_FILE).unlink(missing_ok=True)  # kept on purpose: no later run removes it
+            if self.keep:
+                print(f"The demo's data and logs stay in {self.root}.")
+            else:
+                print(f"Something went wrong, so the demo's data and logs stay in {self.root} (logs/ says what).")
+            print(f"To carry on from them: appbeam demo --data-dir {self.root}")
+            return
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def _supervise(self, sender: subprocess.Popen, stop: dict) -> int:
         """Wait until the sender closes or Ctrl-C; report a part that dies on its way."""
@@ -325,10 +423,12 @@ class Demo:
                 return 0 if code in (0, -signal.SIGTERM) else code
             if not self.relay.running and "relay" not in reported:
                 reported.add("relay")
+                self.troubled = True
                 print(f"the relay stopped unexpectedly; see {self.relay.log_path}")
             for name, proc in self.processes.items():
                 if name != "sender" and proc.poll() is not None and name not in reported:
                     reported.add(name)
+                    self.troubled = True
                     print(f"{name} stopped unexpectedly (exit {proc.returncode}); see {self.logs / (name + '.log')}")
             if self.headless and "tour_done" not in reported:
                 marker = self.screenshots / "sender-pushes.png"
