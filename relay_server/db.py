@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol, overload
+from urllib.parse import urlsplit
 
 import peewee
 from playhouse.db_url import connect
@@ -169,13 +170,51 @@ def flush_deferred() -> None:
         flush()
 
 
+#: URL schemes the relay speaks (each also with ``+pool``).
+_SCHEMES = ("sqlite", "postgres", "postgresql")
+
+
+class DatabaseUnusable(Exception):
+    """The relay cannot use the database it was given; the message is one sentence saying
+    which and what to do (never the password), printed instead of a traceback."""
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
+
+
+def _cannot_connect(url: str, exc: peewee.OperationalError) -> str:
+    """``psycopg2``'s or SQLite's first line, as a sentence about where and what to check."""
+    parts = urlsplit(url)
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "it does not answer"
+    reason = reason.rpartition(" failed: ")[2].removeprefix("FATAL:").strip().rstrip(".")
+    if parts.password:
+        reason = reason.replace(parts.password, "***")
+    reason = reason[:1].lower() + reason[1:]
+    if parts.scheme.startswith("sqlite"):
+        return f"Cannot open the database {parts.path[1:]}: {reason}. Check --database-url."  # as playhouse reads it
+    where = parts.hostname or "localhost"
+    if parts.port:
+        where = f"{where}:{parts.port}"
+    return f"Cannot connect to the database at {where}: {reason}. Is PostgreSQL running? Check --database-url."
+
+
 def init_database(url: str) -> peewee.Database:
     """Connect the proxy to ``url`` and create any missing tables."""
     from relay_server.models import ALL_MODELS
     from relay_server.postgres_pool import connect_postgres
 
     scheme, sep, rest = url.partition("://")
-    if sep and "+pool" not in scheme:
+    if not sep or scheme.removesuffix("+pool") not in _SCHEMES:
+        raise DatabaseUnusable(
+            f"The database URL {_without_password(url)!r} is neither SQLite nor PostgreSQL: "
+            "give --database-url (or APPBEAM_DATABASE_URL) as sqlite:///path/to/relay.db "
+            "or postgresql://user@host/db."
+        )
+    if "+pool" not in scheme:
         # Requests and stream wake-ups borrow a connection for a moment and give it back: a
         # pool keeps them open (for SQLite, closing the last connection also checkpoints the
         # WAL, which made every request pay for a checkpoint).
@@ -195,6 +234,10 @@ def init_database(url: str) -> peewee.Database:
         db = connect_postgres(url, **pool)  # peewee's pool without a round trip per loan
         _make_postgres_cooperative()
     database.initialize(db)
+    try:
+        db.connect()  # the connection the tables are made with, below
+    except peewee.OperationalError as exc:
+        raise DatabaseUnusable(_cannot_connect(url, exc)) from exc
     with db.connection_context():
         db.create_tables(ALL_MODELS, safe=True)
         _add_new_columns(db, ALL_MODELS)
