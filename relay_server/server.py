@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import gc
+import ipaddress
 import logging
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -17,6 +20,7 @@ import gevent
 import gevent.ssl
 from flask import Flask
 from gevent.pywsgi import WSGIHandler, WSGIServer
+from gevent.server import StreamServer
 
 from relay_server.app import close_app, create_app
 from relay_server.config import RelayConfig
@@ -128,7 +132,7 @@ def make_server(
     app: Flask,
     deadlines: Deadlines,
     http_server: str = "lean",
-    ssl_args: dict[str, str | None] | None = None,
+    ssl_args: dict[str, Any] | None = None,
 ) -> HttpServer:
     """The relay's HTTP server for ``app`` on ``listener`` (an address or a bound socket).
 
@@ -147,6 +151,11 @@ def make_server(
     return server
 
 
+class StartupRefused(Exception):
+    """The relay cannot start as asked (its address, its certificate); the message is one
+    sentence saying which and what to do, printed instead of a traceback."""
+
+
 def serve(
     host: str,
     port: int,
@@ -157,13 +166,29 @@ def serve(
     ready_file: str | None = None,
     http_server: str = "lean",
 ) -> int:
-    """Run until SIGINT/SIGTERM; returns the exit status."""
-    config = RelayConfig.from_env(**overrides)
+    """Run until SIGINT/SIGTERM; returns the exit status.
+
+    The certificate is loaded and the address bound before anything is written: a relay that
+    cannot serve says so at once, and leaves a fresh data dir as it was (the database and the
+    demo store take seconds and hundreds of megabytes to make).
+    """
+    tls = tls_context(certfile, keyfile)
     worker = os.environ.get(WORKER_ENV)
-    if config.processes > 1 and worker is None:
+    processes = overrides.get("processes")
+    if processes is None:
+        processes = int(os.environ.get("APPBEAM_PROCESSES") or 1)  # as RelayConfig.from_env reads it
+    # Several processes share the port (SO_REUSEPORT); the supervisor only checks the address
+    # is free and ours, and lets go of it before its processes bind it.
+    sock = _bind(host, port, shared=worker is not None or processes > 1)
+    if worker is None:
+        _warn_if_in_clear(host, tls)
+    if processes > 1 and worker is None:
+        sock.close()
+        config = RelayConfig.from_env(**overrides)
         return supervise(config.processes, host, port, config.data_dir, ready_file)
+    config = RelayConfig.from_env(**overrides)
     app = create_app(config)
-    ssl_args = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
+    ssl_args = {"ssl_context": tls} if tls else {}
     deadlines = Deadlines(
         idle_timeout=config.idle_timeout,
         header_timeout=config.header_timeout,
@@ -172,13 +197,14 @@ def serve(
         stream_min_rate=config.upload_min_rate,
         stream_rate_window=config.upload_rate_window,
     )
-    listener: tuple[str, int] | socket.socket = (host, port)
     if worker is not None:
-        listener = _shared_listener(host, port, config.data_dir, worker)
-    server = make_server(listener, app, deadlines, http_server, ssl_args)
+        _wait_for_the_others(sock, config.data_dir, worker)
+    else:
+        _listen(sock, host, port, StreamServer.backlog)
+    server = make_server(sock, app, deadlines, http_server, ssl_args)
     collector = _collect_garbage()
     server.start()
-    scheme = "https" if certfile else "http"
+    scheme = "https" if tls else "http"
     url = f"{scheme}://{host}:{server.server_port}/"
     log.info("relay listening on %s (data in %s)", url, config.data_dir)
     if ready_file:
@@ -201,6 +227,100 @@ def serve(
     return 0
 
 
+def tls_context(certfile: str | None, keyfile: str | None) -> ssl.SSLContext | None:
+    """The server's TLS settings with the certificate and key loaded once, now: a file that is
+    missing or wrong stops the start with a sentence, instead of failing every connection."""
+    if not certfile and not keyfile:
+        return None
+    if not certfile or not keyfile:
+        given, missing = ("--certfile", "--keyfile") if certfile else ("--keyfile", "--certfile")
+        raise StartupRefused(
+            f"{given} needs {missing} too: give both the certificate and its private key to serve HTTPS, "
+            "or neither to serve plain HTTP."
+        )
+    for flag, path in (("--certfile", certfile), ("--keyfile", keyfile)):
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as exc:
+            raise StartupRefused(f"{flag} {path} cannot be read ({exc.strerror}). Check the path.") from exc
+    context: ssl.SSLContext = gevent.ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)  # its sockets cooperate with gevent
+    try:
+        context.load_cert_chain(certfile, keyfile)
+    except ssl.SSLError as exc:
+        if "MISMATCH" in str(exc.reason):
+            raise StartupRefused(f"The key {keyfile} does not belong to the certificate {certfile}.") from exc
+        try:
+            ssl.create_default_context(cafile=certfile)
+        except ssl.SSLError:
+            raise StartupRefused(f"--certfile {certfile} holds no certificate in PEM form.") from exc
+        raise StartupRefused(f"--keyfile {keyfile} holds no private key in PEM form (or it needs a password).") from exc
+    return context
+
+
+#: Hosts whose connections never leave this machine: no warning about plain HTTP for them.
+_LOOPBACK_NAMES = ("localhost",)
+
+
+def _warn_if_in_clear(host: str, tls: ssl.SSLContext | None) -> None:
+    """Say so when passwords and tokens will cross the network unencrypted."""
+    if tls is not None or host in _LOOPBACK_NAMES:
+        return
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    except ValueError:
+        pass  # a host name: it may well resolve to an outside address
+    log.warning(
+        "the relay listens on %s without TLS: anyone on the network can read passwords and tokens; "
+        "use --certfile/--keyfile or a TLS proxy (docs/deploy.md)",
+        host or "every address",
+    )
+
+
+def _bind(host: str, port: int, *, shared: bool) -> socket.socket:
+    """A socket bound to ``host:port``, not listening yet (connections wait until the app is
+    ready); ``shared``: with SO_REUSEPORT, as every process of ``--processes`` binds it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as gevent chooses for an address
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gevent's own listeners
+    if shared:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise StartupRefused(_cannot_listen(host, port, exc)) from exc
+    return sock
+
+
+def _listen(sock: socket.socket, host: str, port: int, backlog: int) -> None:
+    try:
+        sock.listen(backlog)
+    except OSError as exc:  # another socket bound (not listening) at the same time began first
+        raise StartupRefused(_cannot_listen(host, port, exc)) from exc
+    sock.setblocking(False)
+
+
+def _cannot_listen(host: str, port: int, exc: OSError) -> str:
+    where = f"Cannot listen on {host}:{port}"
+    if isinstance(exc, socket.gaierror):
+        return f"{where}: no address of this machine is called {host!r}. Check --host."
+    if exc.errno == errno.EADDRINUSE:
+        return f"{where}: the port is in use by another program. Stop it or choose another --port."
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return (
+            f"{where}: {host} is not an address of this machine. "
+            "Choose one of its addresses with --host (or 0.0.0.0 for all)."
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return (
+            f"{where}: ports below 1024 need administrator rights. Choose --port 1024 or above "
+            "(and put a proxy on 80/443 in front, see docs/deploy.md)."
+        )
+    return f"{where}: {exc.strerror or exc}. Check --host and --port."
+
+
 # ---------------------------------------------------------------------------- several processes
 
 #: Set in the environment of each relay process started by ``supervise`` (its number).
@@ -211,15 +331,10 @@ def _run_dir(data_dir: Path) -> Path:
     return Path(data_dir) / "run"
 
 
-def _shared_listener(host: str, port: int, data_dir: Path, worker: str) -> socket.socket:
-    """This worker's listening socket on the shared port (SO_REUSEPORT: the kernel spreads new
-    connections over the workers' sockets). It listens only once every worker is ready, so
-    the first connections do not all land on the first worker up."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
+def _wait_for_the_others(sock: socket.socket, data_dir: Path, worker: str) -> None:
+    """This worker's socket (bound with SO_REUSEPORT: the kernel spreads new connections over
+    the workers' sockets) listens only once every worker is ready, so the first connections
+    do not all land on the first worker up."""
     run = _run_dir(data_dir)
     (run / f"ready-{worker}").write_text(str(os.getpid()))
     go = run / "go"
@@ -227,7 +342,6 @@ def _shared_listener(host: str, port: int, data_dir: Path, worker: str) -> socke
         time.sleep(0.05)  # gevent's sleep: the app's background work goes on meanwhile
     sock.listen(1024)
     sock.setblocking(False)
-    return sock
 
 
 def supervise(processes: int, host: str, port: int, data_dir: Path, ready_file: str | None) -> int:
