@@ -54,11 +54,23 @@ class SentNotice(QFrame):
         self.move(area.x() + (area.width() - self.width()) // 2, area.bottom() - self.height() - 20)
 
 
+def device_list(names: list[str], locale: QLocale | None = None) -> str:
+    """``Anna's Pixel, Tablet and Phone`` in the language's own list style.
+
+    Chinese lists parallel names with the enumeration comma: ``Ben's Pixel 8、Ben's iPad``.
+    Qt's own Chinese list ends in 和 with no space, which runs into Latin device names
+    (``Ben's Pixel 8和Ben's iPad``); the full-width 、 needs no space on either side.
+    """
+    locale = locale or QLocale()
+    if locale.language() == QLocale.Language.Chinese:
+        return "、".join(names)
+    return locale.createSeparatedList(names)
+
+
 def sent_message(app_name: str, pushes: list[Push]) -> str:
     """``VLC is on its way to Anna's Pixel and Tablet. ...`` from the relay's answer."""
     names = [p.device_name or p.device_id for p in pushes]
-    # "Anna's Pixel, Tablet and Phone" in the language's own list style (、和 in Chinese).
-    where = QLocale().createSeparatedList(names) if names else QCoreApplication.translate("SentNotice", "your device")
+    where = device_list(names) if names else QCoreApplication.translate("SentNotice", "your device")
     if any(p.state == "queued" for p in pushes):
         text = QCoreApplication.translate(
             "SentNotice",
