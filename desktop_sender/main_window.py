@@ -14,6 +14,11 @@ from desktop_sender.picker import DevicePicker
 from desktop_sender.pushes_panel import PushesPanel
 from desktop_sender.signals import emit
 
+# The address bar's least width, in pixels: room for "http://192.168.1.20:8765/".
+ADDRESS_MIN_WIDTH = 184
+# Below this window width the toolbar's buttons take less padding, so the address keeps its
+# room and no button falls into the toolbar's overflow menu.
+COMPACT_TOOLBAR_BELOW = 1100
 #: Chromium's net::ERR_ABORTED: a navigation that was stopped (it became a download, or the user
 #: stopped it), which is no failure to report.
 _ABORTED = -3
@@ -100,7 +105,11 @@ class MainWindow(QMainWindow):
         self.address.setObjectName("address")
         self.address.setPlaceholderText(self.tr("Search the store or type an address"))
         self.address.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        # Wide enough for a relay's address ("http://192.168.1.20:8765/"): where a download
+        # comes from must stay readable in a small window.
+        self.address.setMinimumWidth(ADDRESS_MIN_WIDTH)
         self.address.returnPressed.connect(self._on_address_entered)
+        self.address.installEventFilter(self)
         bar.addWidget(self.address)
 
         self.account_label = QLabel(self.tr("Not signed in"))
@@ -186,13 +195,27 @@ class MainWindow(QMainWindow):
         self.notice.show_message(text, self.browser_area())
 
     def resizeEvent(self, event: QResizeEvent) -> None:
+        self._set_compact_toolbar(event.size().width() < COMPACT_TOOLBAR_BELOW)
         super().resizeEvent(event)
         self.reposition_overlays()
+
+    def _set_compact_toolbar(self, compact: bool) -> None:
+        """Tighter toolbar buttons in a small window (style.py's ``[compact="true"]`` rules)."""
+        value = "true" if compact else "false"
+        if self.toolbar.property("compact") == value:
+            return
+        self.toolbar.setProperty("compact", value)
+        for widget in (self.toolbar, *self.toolbar.findChildren(QWidget)):
+            widget.style().unpolish(widget)
+            widget.style().polish(widget)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         # The browser also changes size when the dock is shown or hidden: follow it.
         if watched is self.browser and event.type() in (QEvent.Type.Resize, QEvent.Type.Move):
             self.reposition_overlays()
+        elif watched is self.address:
+            if event.type() == QEvent.Type.FocusOut:
+                self.address.setCursorPosition(0)  # back to the scheme and the host once the user is done
         elif watched is self.account_label and event.type() == QEvent.Type.MouseButtonRelease:
             emit(self.account_clicked)
         return super().eventFilter(watched, event)
@@ -249,14 +272,21 @@ class MainWindow(QMainWindow):
         self.navigate(self.address.text())
 
     def _on_url_changed(self, url: QUrl) -> None:
-        self.address.setText(url.toString())
+        self.show_address(url.toString())
+
+    def show_address(self, text: str) -> None:
+        """Put the page's address in the bar, showing its start (the scheme and the host: where a
+        download comes from), not its end, unless the user is typing in it."""
+        self.address.setText(text)
+        if not self.address.hasFocus():
+            self.address.setCursorPosition(0)
 
     def _on_loading_changed(self, info: QWebEngineLoadingInfo) -> None:
         if info.status() != QWebEngineLoadingInfo.LoadStatus.LoadFailedStatus:
             return
         # The address bar shows the page that is really there (a link that turned out to be a
         # download, or a failed load, must not leave its own address behind).
-        self.address.setText(self.browser.url().toString())
+        self.show_address(self.browser.url().toString())
         if info.isDownload() or info.errorCode() == _ABORTED:
             return  # a package link became a push (or a download): nothing failed
         self.statusBar().showMessage(
