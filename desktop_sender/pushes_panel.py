@@ -169,6 +169,12 @@ class PushesPanel(QDockWidget):
         self.error_label.setStyleSheet(f"color: {ERROR};")
         self.error_label.setWordWrap(True)
         self.error_label.hide()
+        # While the stream is down the rows keep their last state ("Downloading 37%"): say so,
+        # or the user reads an old state as the present one.
+        self.stale_label = wrapping_label(QLabel(self.tr("Not connected: these may be out of date.")))
+        self.stale_label.setObjectName("staleNote")
+        self.stale_label.hide()
+        self._live = True
         self.empty_label = QLabel(
             self.tr("Nothing sent yet.\nClick a download in the store to send an app to your phone.")
         )
@@ -208,6 +214,7 @@ class PushesPanel(QDockWidget):
         layout.setSpacing(0)
         layout.addLayout(header)
         layout.addWidget(self.error_label)
+        layout.addWidget(self.stale_label)
         layout.addWidget(scroll, 1)
         self.setWidget(body)
         self.setMinimumWidth(330)
@@ -228,6 +235,7 @@ class PushesPanel(QDockWidget):
             self.list_layout.insertWidget(1 + index, self.rows[push_id])
         self.empty_label.setVisible(not self.rows)
         self.clear_button.setVisible(any(e.finished for e in entries))
+        self._show_staleness()
 
     def update_entry(self, entry: PushEntry, reorder: bool = True) -> PushRow:
         """Add or refresh one push; new pushes go to the top."""
@@ -244,6 +252,7 @@ class PushesPanel(QDockWidget):
         self.empty_label.setVisible(False)
         if entry.finished:
             self.clear_button.show()
+        self._show_staleness()
         return row
 
     def refresh_times(self) -> None:
@@ -263,6 +272,12 @@ class PushesPanel(QDockWidget):
         self.connection_label.setToolTip(error if state != "connected" else "")
         self.connection_label.setText(text)
         self.connection_label.setStyleSheet(f"color: {color};")
+        # "connecting" is the first connection, with the list just read from the relay: fresh.
+        self._live = state not in ("reconnecting", "closed")
+        self._show_staleness()
+
+    def _show_staleness(self) -> None:
+        self.stale_label.setVisible(not self._live and bool(self.rows))
 
     def set_error(self, message: str) -> None:
         """Show a problem above the list (empty text hides it)."""
