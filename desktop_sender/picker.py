@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import msgspec
-from PySide6.QtCore import QCoreApplication, QEvent, QRect, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPixmap, QWheelEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QGraphicsDropShadowEffect,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -46,6 +47,11 @@ from shared.versions import compare_versions, is_same_or_newer
 
 ICON_SIZE = 64
 CARD_WIDTH = 600
+# Room kept between the card and the edges of the browser.
+EDGE = 16
+# The device list never gets less than this (about a row and a half): below it the card's
+# upper part scrolls as a whole instead.
+MIN_LIST_HEIGHT = 96
 FRIEND_INSTALL_NOW_TIP = QT_TRANSLATE_NOOP(
     "DevicePicker", "A friend's device only gets a notice: its owner decides whether to install."
 )
@@ -337,24 +343,50 @@ class DevicePicker(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.notify_button)
         buttons.addWidget(self.install_button)
+        # Why "Install now" is off, in words on the card: a greyed button alone explains nothing.
+        self.install_note = QLabel()
+        self.install_note.setObjectName("pickerNote")
+        self.install_note.setWordWrap(True)
+        self.install_note.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.install_note.hide()
         self.save_hint = QLabel(self.tr("Not for a phone?"))
         self.save_hint.setObjectName("pickerHint")
+        # Where the package comes from sits at the end of the last line, so the header keeps
+        # to its three lines and the device list gets the room.
+        self.source_label = QLabel()
+        self.source_label.setObjectName("pickerHint")
+        self.source_label.hide()
         footer = QHBoxLayout()
         footer.setSpacing(4)
         footer.addWidget(self.save_hint)
         footer.addWidget(self.save_button)
         footer.addStretch(1)
+        footer.addWidget(self.source_label)
 
-        layout = QVBoxLayout(self.card)
+        # The app and the devices; this part scrolls as a whole only when even a short device
+        # list cannot fit (a very small window). The buttons below it always stay in sight.
+        self.body = QWidget()
+        self.body_layout = body = QVBoxLayout(self.body)
+        body.setContentsMargins(0, 0, 0, 0)
+        body.setSpacing(12)
+        body.addLayout(header)
+        body.addWidget(rule)
+        body.addLayout(section)
+        body.addWidget(self.status_label)
+        body.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignLeft)
+        body.addWidget(self.device_scroll, 1)
+        body.addWidget(self.error_label)
+        self.body_scroll = QScrollArea()
+        self.body_scroll.setWidgetResizable(True)
+        self.body_scroll.setWidget(self.body)
+        self.body_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.body_scroll.setFrameShape(QFrame.Shape.NoFrame)
+
+        self.card_layout = layout = QVBoxLayout(self.card)
         layout.setContentsMargins(24, 22, 24, 20)
         layout.setSpacing(12)
-        layout.addLayout(header)
-        layout.addWidget(rule)
-        layout.addLayout(section)
-        layout.addWidget(self.status_label)
-        layout.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignLeft)
-        layout.addWidget(self.device_scroll, 1)
-        layout.addWidget(self.error_label)
+        layout.addWidget(self.body_scroll, 1)
+        layout.addWidget(self.install_note)
         layout.addLayout(buttons)
         layout.addLayout(footer)
 
@@ -364,16 +396,28 @@ class DevicePicker(QWidget):
         self._place_card()
 
     def _place_card(self) -> None:
-        width = min(CARD_WIDTH, max(320, self.width() - 48))
+        """Size the card to what it shows: the device list gets all the height the rest leaves
+        (every row when they fit), and only when not even a short list fits does the upper
+        part scroll as a whole."""
+        width = min(CARD_WIDTH, max(320, self.width() - 2 * EDGE - 16))
         self.card.setFixedWidth(width)
-        self.device_list.adjustSize()
-        rows_height = self.device_list.sizeHint().height() if self.rows else 0
-        self.device_scroll.setFixedHeight(min(rows_height, max(120, self.height() - 360)) if self.rows else 0)
+        available = max(200, self.height() - 2 * EDGE)
+        margins = self.card_layout.contentsMargins()
+        inner = width - margins.left() - margins.right()
+        # What the buttons, the footer and the card's margins take, with no body at all.
+        self.body_scroll.setFixedHeight(0)
+        pinned = _height_for(self.card_layout, width)
+        # What the app's header and the section line take, with no device list.
+        self.device_scroll.setFixedHeight(0)
         self.device_scroll.setVisible(bool(self.rows))
-        self.card.adjustSize()
-        height = min(self.card.sizeHint().height(), self.height() - 32)
-        self.card.setFixedHeight(max(height, 200))
-        top = max(16, min(int(self.height() * 0.10), self.height() - self.card.height() - 16))
+        body = _height_for(self.body_layout, inner)
+        rows_height = _height_for(self.device_layout, inner) if self.rows else 0
+        room = available - pinned - body
+        list_height = min(rows_height, max(MIN_LIST_HEIGHT, room)) if self.rows else 0
+        self.device_scroll.setFixedHeight(list_height)
+        self.body_scroll.setFixedHeight(min(body + list_height, available - pinned))
+        self.card.setFixedHeight(min(pinned + body + list_height, available))
+        top = max(EDGE, min(int(self.height() * 0.10), self.height() - self.card.height() - EDGE))
         self.card.move((self.width() - width) // 2, top)
 
     # ------------------------------------------------------------------ showing
@@ -402,10 +446,11 @@ class DevicePicker(QWidget):
             meta.append(local_size(size))
         if info.formats:
             meta.append(", ".join(f.upper() for f in info.formats))
-        source = urlsplit(self.link.page_url or self.link.url).netloc if self.link else ""
-        if source:
-            meta.append(self.tr("from {site}").format(site=source))
         self.meta_label.setText(" · ".join(meta) or info.id)
+        source = urlsplit(self.link.page_url or self.link.url).netloc if self.link else ""
+        self.source_label.setText(self.tr("from {site}").format(site=source) if source else "")
+        self.source_label.setToolTip(self.link.page_url or self.link.url if self.link else "")
+        self.source_label.setVisible(bool(source))
         self.runtime_label.setText(
             self.tr("Runs on {runtime}").format(runtime=info.runtime) if info.runtime else info.id
         )
@@ -443,7 +488,9 @@ class DevicePicker(QWidget):
     def set_relay_error(self, message: str, detail: str = "") -> None:
         """The relay could not answer: say so, keep the page usable, offer to retry or save."""
         self._clear_rows()
-        self._show_status(self.tr("Can't get your devices: {reason}").format(reason=message), retry=True)
+        # ``message`` is already a whole sentence ("Can't reach the relay at ...: nothing answers
+        # there. Is it running?"); a prefix of our own would only say "Can't" twice.
+        self._show_status(message, retry=True)
         self.status_label.setToolTip(detail)
         self._update_buttons()
 
@@ -454,12 +501,16 @@ class DevicePicker(QWidget):
         self._update_buttons()
 
     def set_devices(self, devices: Sequence[Device]) -> None:
-        """Fill the device list: own devices first, then friends', compatible before not."""
+        """Fill the device list: the devices that can take the app first (own, then friends'),
+        then those that cannot."""
         self._clear_rows()
-        ordered = sorted(devices, key=lambda d: (d.relation == "friend", not d.compatible, not d.online, d.name))
+        # Greyed rows go last, after friends' devices: what can be chosen comes first, so a
+        # short list shows it without scrolling.
+        ordered = sorted(devices, key=lambda d: (not d.compatible, d.relation == "friend", not d.online, d.name))
         for device in ordered:
             row = DeviceRow(device, self.device_list, offered=self.info)
             row.toggled.connect(self._update_buttons)
+            row.toggled.connect(lambda row=row: self._reveal(row) if row.checked else None)
             self.device_layout.insertWidget(self.device_layout.count() - 1, row)
             self.rows.append(row)
         compatible = [r for r in self.rows if r.compatible]
@@ -488,6 +539,9 @@ class DevicePicker(QWidget):
                 compatible[0].checkbox.setChecked(True)  # the obvious choice, still visible and changeable
         self._update_buttons()
         self._place_card()
+        chosen = next((r for r in self.rows if r.checked), None)
+        if chosen is not None:
+            self._reveal(chosen)
 
     def set_sending(self, sending: bool) -> None:
         """Disable the controls while a push is on its way to the relay."""
@@ -555,12 +609,30 @@ class DevicePicker(QWidget):
         self.retry_button.setVisible(retry)
         self._place_card()
 
+    def _reveal(self, row: DeviceRow) -> None:
+        """Scroll the device list (and the card, when it scrolls) so ``row`` is in sight: a chosen
+        device must never be one the user cannot see. Again once the rows are laid out."""
+
+        def scroll() -> None:
+            if row in self.rows:
+                self.device_scroll.ensureWidgetVisible(row, 0, 0)
+                self.body_scroll.ensureWidgetVisible(self.device_scroll, 0, 0)
+
+        self.device_layout.activate()
+        scroll()
+        QTimer.singleShot(0, self.device_scroll, scroll)  # dropped if the picker is gone by then
+
     def _update_buttons(self) -> None:
         selected = [r for r in self.rows if r.checked and r.compatible]
         friend_selected = any(r.is_friend for r in selected)
         can_send = bool(selected) and not self._sending and self.info is not None
         self.notify_button.setEnabled(can_send)
         self.install_button.setEnabled(can_send and not friend_selected)
+        note = self.tr(FRIEND_INSTALL_NOW_TIP) if can_send and friend_selected else ""
+        if note != self.install_note.text() or bool(note) != self.install_note.isVisibleTo(self.card):
+            self.install_note.setText(note)
+            self.install_note.setVisible(bool(note))
+            self._place_card()
         self.install_button.setToolTip(
             self.tr(FRIEND_INSTALL_NOW_TIP)
             if friend_selected
@@ -633,3 +705,12 @@ class DevicePicker(QWidget):
             event.accept()
             return True
         return super().event(event)
+
+
+def _height_for(layout: QLayout, width: int) -> int:
+    """The height ``layout`` needs at ``width``, counting labels that wrap (a plain size hint
+    guesses their width and gets the height wrong)."""
+    layout.activate()
+    if layout.hasHeightForWidth():
+        return layout.totalHeightForWidth(width)
+    return layout.totalSizeHint().height()

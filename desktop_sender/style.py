@@ -51,6 +51,9 @@ QToolBar#navigation QToolButton#addPhone {{ font-size: 13px; padding: 7px 12px; 
 QLineEdit#address {{ background: #f1f5f9; border: 1px solid transparent; border-radius: 17px; padding: 6px 14px; font-size: 13px; min-height: 20px; }}
 QLineEdit#address:focus {{ background: {SURFACE}; border: 1px solid {ACCENT}; }}
 QLabel#account {{ background: #f1f5f9; border-radius: 15px; padding: 6px 12px; color: #334155; }}
+QToolBar#navigation[compact="true"] QToolButton {{ padding: 5px 5px; }}
+QToolBar#navigation[compact="true"] QToolButton#pushesToggle {{ padding: 7px 10px; }}
+QToolBar#navigation[compact="true"] QToolButton#addPhone {{ padding: 7px 8px; }}
 
 QDialog QLineEdit {{ background: {SURFACE}; border: 1px solid #cbd5e1; border-radius: 8px; padding: 6px 10px; }}
 QDialog QLineEdit:focus {{ border: 1px solid {ACCENT}; }}
@@ -62,6 +65,7 @@ QLabel#sectionTitle {{ font-size: 12px; font-weight: 600; color: {MUTED}; letter
 QLabel#pickerStatus {{ color: {MUTED}; padding: 10px 2px; }}
 QLabel#pickerError {{ color: {ERROR}; padding: 6px 2px; }}
 QLabel#pickerHint {{ color: {MUTED}; font-size: 12px; }}
+QLabel#pickerNote {{ color: #92400e; font-size: 12px; }}
 QFrame#deviceRow {{ background: {SURFACE}; border: 1px solid {BORDER}; border-radius: 10px; }}
 QFrame#deviceRow[checked="true"] {{ background: #eff6ff; border: 1px solid #93c5fd; }}
 QFrame#deviceRow[compatible="false"] {{ background: #f8fafc; }}
@@ -92,6 +96,7 @@ QDockWidget#pushesDock {{ font-weight: 600; }}
 QDockWidget#pushesDock::title {{ background: {SURFACE}; padding: 10px 12px; border-bottom: 1px solid {BORDER}; }}
 QWidget#pushesBody {{ background: {BACKGROUND}; }}
 QLabel#connection {{ color: {MUTED}; font-size: 12px; padding: 8px 12px 2px 12px; }}
+QLabel#staleNote {{ color: {MUTED}; font-size: 12px; padding: 0px 12px 2px 24px; }}
 QLabel#emptyPushes {{ color: {MUTED}; padding: 24px 16px; }}
 QFrame#pushRow {{ background: {SURFACE}; border: 1px solid {BORDER}; border-radius: 12px; }}
 QLabel#pushTitle {{ font-weight: 600; font-size: 13px; }}

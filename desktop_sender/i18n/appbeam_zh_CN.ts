@@ -130,10 +130,6 @@
         <translation>正在向中继获取你的设备…</translation>
     </message>
     <message>
-        <source>Can&apos;t get your devices: {reason}</source>
-        <translation>无法获取你的设备：{reason}</translation>
-    </message>
-    <message>
         <source>You have no other devices yet. Install the Appbeam receiver on your phone and log in with the same account, or download the app to this computer instead.</source>
         <translation>你还没有其他设备。请在手机上安装 Appbeam 接收端并用同一账户登录，或者把应用下载到这台电脑。</translation>
     </message>
@@ -696,6 +692,10 @@
     <message>
         <source>Not connected</source>
         <translation>未连接</translation>
+    </message>
+    <message>
+        <source>Not connected: these may be out of date.</source>
+        <translation>未连接：以下状态可能已过时。</translation>
     </message>
     <message>
         <source>Nothing sent yet.
