@@ -170,8 +170,8 @@ class Demo:
         self.fresh = fresh  # root is this run's own folder, removed at the end unless kept
         self.keep = keep
         self.troubled = False  # a part stopped unexpectedly: its log is worth keeping
-        # The same address from one run to the next when it is free: the demo keeps its data, and
-        # the pushes it remembers point at the relay's address (their icons, their packages).
+        # The same address from one run to the next when it is free: a demo that carries on from its
+        # --data-dir remembers pushes that point at the relay's address (their icons, their packages).
         self.port = port or free_port(DEMO_PORT)
         self.headless = headless
         self.screenshots = screenshots or root / "screenshots"
