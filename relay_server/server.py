@@ -232,13 +232,14 @@ def tls_context(certfile: str | None, keyfile: str | None) -> ssl.SSLContext | N
     missing or wrong stops the start with a sentence, instead of failing every connection."""
     if not certfile and not keyfile:
         return None
-    if not certfile or not keyfile:
-        given, missing = ("--certfile", "--keyfile") if certfile else ("--keyfile", "--certfile")
+    if not certfile:
         raise StartupRefused(
-            f"{given} needs {missing} too: give both the certificate and its private key to serve HTTPS, "
+            "--keyfile needs --certfile too: give the certificate and its private key to serve HTTPS, "
             "or neither to serve plain HTTP."
         )
     for flag, path in (("--certfile", certfile), ("--keyfile", keyfile)):
+        if path is None:
+            continue  # the certificate's file holds its key too
         try:
             with open(path, "rb"):
                 pass
@@ -254,6 +255,10 @@ def tls_context(certfile: str | None, keyfile: str | None) -> ssl.SSLContext | N
             ssl.create_default_context(cafile=certfile)
         except ssl.SSLError:
             raise StartupRefused(f"--certfile {certfile} holds no certificate in PEM form.") from exc
+        if keyfile is None:
+            raise StartupRefused(
+                f"--certfile {certfile} holds no private key: give it with --keyfile, or use one PEM file holding both."
+            ) from exc
         raise StartupRefused(f"--keyfile {keyfile} holds no private key in PEM form (or it needs a password).") from exc
     return context
 

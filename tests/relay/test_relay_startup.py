@@ -19,8 +19,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import urllib3
 
 from shared.paths import DataDirUnusable, data_dir
+from shared.relay_client import RelayClient
 from tests.helpers.relay_process import RelayProcess
 from tests.relay.test_https import _self_signed
 
@@ -299,18 +301,43 @@ def test_a_file_that_is_not_a_certificate_stops_the_start(tmp_path):
     assert not (tmp_path / "relay").exists()
 
 
-@pytest.mark.parametrize(("given", "missing"), [("--certfile", "--keyfile"), ("--keyfile", "--certfile")])
-def test_a_certificate_without_its_key_or_the_reverse_is_refused(tmp_path, given, missing):
+def test_a_key_without_its_certificate_is_refused(tmp_path):
     pem = tmp_path / "some.pem"
     pem.write_text("")
-    result = _relay("--port", "0", "--data-dir", str(tmp_path / "relay"), given, str(pem))
+    result = _relay("--port", "0", "--data-dir", str(tmp_path / "relay"), "--keyfile", str(pem))
 
     _refused(
         result,
-        f"appbeam relay: {given} needs {missing} too: give both the certificate and its private key to serve HTTPS, "
+        "appbeam relay: --keyfile needs --certfile too: give the certificate and its private key to serve HTTPS, "
         "or neither to serve plain HTTP.",
     )
     assert not (tmp_path / "relay").exists()
+
+
+def test_a_certificate_without_its_key_is_refused(tmp_path):
+    cert, _ = _self_signed(tmp_path)
+    result = _relay("--port", "0", "--data-dir", str(tmp_path / "relay"), "--certfile", str(cert))
+
+    _refused(
+        result,
+        f"appbeam relay: --certfile {cert} holds no private key: give it with --keyfile, "
+        "or use one PEM file holding both.",
+    )
+    assert not (tmp_path / "relay").exists()
+
+
+def test_one_file_holding_the_certificate_and_its_key_serves_https(tmp_path):
+    cert, key = _self_signed(tmp_path)
+    both = tmp_path / "both.pem"
+    both.write_bytes(Path(key).read_bytes() + Path(cert).read_bytes())
+
+    with pytest.warns(urllib3.exceptions.InsecureRequestWarning):  # the readiness probe does not verify
+        relay = RelayProcess(tmp_path / "relay", extra_args=["--no-demo-catalog", "--certfile", str(both)]).start()
+    try:
+        assert relay.url.startswith("https://")
+        assert RelayClient(relay.url, verify=str(cert)).health().status == "ok"
+    finally:
+        relay.stop()
 
 
 # ------------------------------------------------------------------------------- plain HTTP
