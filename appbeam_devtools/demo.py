@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from appbeam_devtools.local_relay import free_port
+from relay_server.cli import tcp_port
 from shared.paths import data_dir
 
 #: The demo relay's port when it is free.
@@ -75,7 +76,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep this run's fresh folder (logs, the relay's database, the phones' data) when the demo stops",
     )
-    parser.add_argument("--port", type=int, default=0, help=f"relay port (default: {DEMO_PORT} when free, else any)")
+    parser.add_argument(
+        "--port", type=tcp_port, default=0, help=f"relay port (default: {DEMO_PORT} when free, else any)"
+    )
     parser.add_argument(
         "--headless",
         action="store_true",
@@ -109,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
             f"screenshots go to {Path(args.screenshots).resolve()}."
         )
         args.headless = True
-    own = Path(args.data_dir) if args.data_dir else None
+    own = data_dir("demo", override=args.data_dir) if args.data_dir else None  # a sentence if it cannot be made
     demo = Demo(
         own or fresh_run_folder(),
         fresh=own is None,

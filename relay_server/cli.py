@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 
-def _port(text: str) -> int:
+def tcp_port(text: str) -> int:
     """A TCP port: argparse refuses anything else with a sentence rather than a traceback at bind."""
     try:
         port = int(text)
@@ -47,7 +47,7 @@ def _processes(text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=_port, default=8765, help="port to listen on (default 8765)")
+    parser.add_argument("--port", type=tcp_port, default=8765, help="port to listen on (default 8765)")
     parser.add_argument("--data-dir", help="database and packages folder (default: the user data dir)")
     parser.add_argument("--database-url", help="peewee URL, e.g. postgresql://user:pw@host/db (default: SQLite)")
     parser.add_argument("--keepalive", type=float, help="seconds between stream keepalives (default 15)")

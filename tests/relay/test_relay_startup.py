@@ -189,9 +189,12 @@ def test_a_default_data_dir_that_cannot_be_made_is_named_by_the_relay(tmp_path):
     )
 
 
-def test_the_other_commands_name_a_data_dir_that_cannot_be_made():
-    """``shared.paths.data_dir`` is where sender, receiver and push make theirs: a sentence, status 1."""
-    result = _appbeam("push", "app.apk", "--to", "Alex's Pixel", "--data-dir", "/proc/nope")
+@pytest.mark.parametrize(
+    "command", [("push", "app.apk", "--to", "Alex's Pixel"), ("demo", "--headless")], ids=["push", "demo"]
+)
+def test_the_other_commands_name_a_data_dir_that_cannot_be_made(command):
+    """``shared.paths.data_dir`` is where the other commands make theirs: a sentence, status 1."""
+    result = _appbeam(*command, "--data-dir", "/proc/nope")
 
     _refused(
         result,

@@ -68,3 +68,9 @@ def test_demo_help_counts_the_receivers_the_demo_starts(capsys):
         cli.main(["--help"])
     words = {2: "two", 3: "three", 4: "four"}[len(RECEIVERS)]
     assert f"{words} receivers" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "eighty"])
+def test_demo_refuses_a_port_that_is_not_one(capsys, port):
+    err = _refused(capsys, ["demo", "--headless", "--port", port])
+    assert "argument --port" in err and "0 to 65535" in err
