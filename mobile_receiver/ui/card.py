@@ -113,7 +113,7 @@ class PushCard(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs: its 
                 text=button_text(action),
                 action=action,
                 filled=i == 0 and not quiet,
-                tint=theme.RED if action == CANCEL else (theme.GREY if quiet else theme.PRIMARY),
+                tint=theme.RED if action == CANCEL else (theme.NEUTRAL if quiet else theme.PRIMARY),
             )
             if action == DETAILS:
                 button.text = _("Hide details") if self.details_open else button_text(DETAILS)

@@ -53,7 +53,7 @@ Builder.load_string("""
                 on_release: root.choose(files.selection)
             PillButton:
                 text: tr._('Cancel')
-                tint: theme.GREY
+                tint: theme.NEUTRAL
                 on_release: root.dismiss()
 """)
 

@@ -13,6 +13,9 @@ GREEN = (0.118, 0.62, 0.353, 1)
 AMBER = (0.86, 0.55, 0.0, 1)
 RED = (0.851, 0.22, 0.22, 1)
 GREY = (0.55, 0.58, 0.62, 1)
+#: Quiet buttons (Remove, Dismiss, Decline, Cancel in a dialog): a dark slate, so they read as
+#: buttons one may press; GREY on its own light tint looked disabled.
+NEUTRAL = (0.29, 0.32, 0.37, 1)
 
 #: The colour of each push state's chip and progress bar.
 STATE_COLOURS = {
